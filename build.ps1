@@ -1,0 +1,150 @@
+<#
+.SYNOPSIS
+    The one entry point: Build, Test, Demo, Bench, Package.
+.EXAMPLE
+    dotnet tool restore && dotnet pwsh ./build.ps1 Test
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Position = 0)]
+    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Package')]
+    [string] $Task = 'Build',
+
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release'
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version 3.0
+$root = $PSScriptRoot
+$out = Join-Path $root 'out'
+$moduleOut = Join-Path $out 'MertEndpoint'
+$emulatorOut = Join-Path $out 'emulator'
+$pwsh = (Get-Process -Id $PID).Path   # the same pwsh for every child process
+
+function Invoke-Native {
+    # A plain function on purpose: '-c', '-v:q' and the like pass through to the native command untouched.
+    $command, $arguments = $args
+    & $command @arguments
+    if ($LASTEXITCODE -ne 0) { throw "'$command $($arguments -join ' ')' failed with exit code $LASTEXITCODE." }
+}
+
+function Get-ProjectVersion {
+    ([xml](Get-Content -Raw (Join-Path $root 'Directory.Build.props'))).Project.PropertyGroup.Version | Where-Object { $_ } | Select-Object -First 1
+}
+
+function Invoke-Build {
+    Write-Host "== Build ($Configuration)" -ForegroundColor Cyan
+    Invoke-Native dotnet build (Join-Path $root 'MertEndpoint.PowerShell.sln') -c $Configuration -nologo '-v:q' '-clp:NoSummary;ErrorsOnly'
+
+    # The module: our two assemblies at the root, third-party ones in dependencies/ (resolved by ModuleInit).
+    if (Test-Path $moduleOut) { Remove-Item $moduleOut -Recurse -Force }
+    $null = New-Item -ItemType Directory -Path (Join-Path $moduleOut 'dependencies'), (Join-Path $moduleOut 'en-US')
+    $bin = Join-Path $root "src/MertEndpoint.PowerShell/bin/$Configuration/netstandard2.0"
+    $own = 'MertEndpoint.PowerShell.dll', 'MertEndpoint.Core.dll'
+    foreach ($file in Get-ChildItem $bin -Filter *.dll) {
+        if ($file.Name -eq 'System.Management.Automation.dll') { throw 'System.Management.Automation.dll must not ship in the module.' }
+        $target = if ($own -contains $file.Name) { $moduleOut } else { Join-Path $moduleOut 'dependencies' }
+        Copy-Item $file.FullName $target
+    }
+    foreach ($required in @($own) + @('dependencies/Polly.Core.dll', 'dependencies/System.Text.Json.dll', 'dependencies/Microsoft.Bcl.TimeProvider.dll')) {
+        if (-not (Test-Path (Join-Path $moduleOut $required))) { throw "The module layout is missing $required." }
+    }
+    Copy-Item (Join-Path $root 'src/MertEndpoint.PowerShell/MertEndpoint.Format.ps1xml') $moduleOut
+    $manifest = Get-Content -Raw (Join-Path $root 'MertEndpoint.psd1')
+    $manifest = $manifest -replace "ModuleVersion(\s*)=(\s*)'[^']*'", "ModuleVersion`$1=`$2'$(Get-ProjectVersion)'"
+    Set-Content -Path (Join-Path $moduleOut 'MertEndpoint.psd1') -Value $manifest -Encoding utf8
+    Invoke-Native $pwsh -NoProfile -NonInteractive -File (Join-Path $root 'build/New-MamlHelp.ps1') -ModulePath $moduleOut `
+        -HelpSource (Join-Path $root 'src/MertEndpoint.PowerShell/help/MertEndpoint.help.psd1') `
+        -OutFile (Join-Path $moduleOut 'en-US/MertEndpoint.PowerShell.dll-Help.xml')
+
+    # The emulator: the framework-dependent build output, run with `dotnet MertEndpoint.Emulator.dll`.
+    if (Test-Path $emulatorOut) { Remove-Item $emulatorOut -Recurse -Force }
+    Copy-Item (Join-Path $root "src/MertEndpoint.Emulator/bin/$Configuration/net10.0") $emulatorOut -Recurse
+    Write-Host "Module:   $moduleOut"
+    Write-Host "Emulator: $(Join-Path $emulatorOut 'MertEndpoint.Emulator.dll')"
+}
+
+function Get-PesterModulePath {
+    Invoke-Native dotnet restore (Join-Path $root 'tests/pester/PesterRestore.csproj') -nologo '-v:q'
+    $packages = if ($env:NUGET_PACKAGES) { $env:NUGET_PACKAGES } else {
+        ((dotnet nuget locals global-packages --list) -replace '^global-packages:\s*', '').Trim()
+    }
+    $path = Join-Path $packages 'pester/5.7.1/tools/Pester.psd1'
+    if (-not (Test-Path $path)) { throw "Pester 5.7.1 was not restored to $path." }
+    $path
+}
+
+function Invoke-Test {
+    Invoke-Build
+    $results = Join-Path $out 'test-results'
+    if (Test-Path $results) { Remove-Item $results -Recurse -Force }
+    $passed = 0; $failed = 0
+
+    Write-Host "== xunit" -ForegroundColor Cyan
+    foreach ($project in Get-ChildItem (Join-Path $root 'tests') -Recurse -Filter '*.Tests.csproj') {
+        $trx = "$($project.BaseName).trx"
+        & dotnet test $project.FullName -c $Configuration --no-build --nologo '-v:q' --results-directory $results --logger "trx;LogFileName=$trx" --logger 'console;verbosity=minimal'
+        $file = Join-Path $results $trx
+        if (-not (Test-Path $file)) { Write-Host "$($project.BaseName): no results (the test run crashed)" -ForegroundColor Red; $failed++; continue }
+        $counters = ([xml](Get-Content -Raw $file)).TestRun.ResultSummary.Counters
+        $passed += [int]$counters.passed
+        $failed += [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
+        Write-Host "$($project.BaseName): $($counters.passed) passed, $($counters.failed) failed"
+    }
+
+    Write-Host "== Pester (fresh pwsh, built module, live emulator)" -ForegroundColor Cyan
+    $summary = Join-Path $results 'pester-summary.json'
+    $pester = Get-PesterModulePath
+    $script = @"
+`$ErrorActionPreference = 'Stop'
+Import-Module '$pester'
+`$c = New-PesterConfiguration
+`$c.Run.Path = '$(Join-Path $root 'tests/pester')'
+`$c.Run.PassThru = `$true
+`$c.Output.Verbosity = 'Detailed'
+`$r = Invoke-Pester -Configuration `$c
+@{ passed = `$r.PassedCount; failed = `$r.FailedCount + `$r.FailedBlocksCount + `$r.FailedContainersCount } | ConvertTo-Json | Set-Content '$summary'
+"@
+    & $pwsh -NoProfile -NonInteractive -Command $script
+    if (Test-Path $summary) {
+        $p = Get-Content -Raw $summary | ConvertFrom-Json
+        $passed += $p.passed; $failed += $p.failed
+    } else {
+        Write-Host 'Pester: no results (the run crashed)' -ForegroundColor Red
+        $failed++
+    }
+
+    Write-Host ''
+    Write-Host "$passed passed, $failed failed"
+    if ($failed -gt 0) { exit 1 }
+}
+
+function Invoke-Demo {
+    Invoke-Build
+    Write-Host "== Demo against the local emulator (no real account is touched)" -ForegroundColor Cyan
+    Invoke-Native $pwsh -NoProfile -File (Join-Path $root 'examples/demo.ps1') -ModulePath $moduleOut
+}
+
+function Invoke-Bench {
+    Invoke-Build
+    foreach ($bench in Get-ChildItem (Join-Path $root 'bench') -Filter '*.ps1' | Sort-Object Name) {
+        Write-Host "== $($bench.Name)" -ForegroundColor Cyan
+        & $pwsh -NoProfile -File $bench.FullName
+    }
+}
+
+function Invoke-Package {
+    Invoke-Build
+    $zip = Join-Path $out "MertEndpoint-$(Get-ProjectVersion).zip"
+    Compress-Archive -Path $moduleOut -DestinationPath $zip -Force
+    Write-Host "Package: $zip"
+}
+
+switch ($Task) {
+    'Build' { Invoke-Build }
+    'Test' { Invoke-Test }
+    'Demo' { Invoke-Demo }
+    'Bench' { Invoke-Bench }
+    'Package' { Invoke-Package }
+}

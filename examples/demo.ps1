@@ -1,0 +1,51 @@
+<#
+.SYNOPSIS
+    The main job, end to end, against the local emulator: create -> start (progress bar) -> an embeddings
+    request -> status -> stop -> cost. Run it with: dotnet pwsh ./build.ps1 Demo
+.DESCRIPTION
+    The emulator is the only target: the script points the module at a loopback emulator it starts itself,
+    with the emulator's own token, and stops it at the end. No real account is touched.
+#>
+param([Parameter(Mandatory)] [string] $ModulePath)
+$ErrorActionPreference = 'Stop'
+Import-Module (Join-Path $PSScriptRoot '../build/EmulatorHost.psm1')
+Import-Module $ModulePath
+
+function Step([string] $text) { Write-Host "`n>> $text" -ForegroundColor Green }
+
+$emulator = Start-MertEmulator -ArgumentList '--boot-seconds', '6'
+try {
+    Use-MertEmulatorEnvironment $emulator
+    Write-Host "Emulator: $($emulator.Url)  (token: the emulator's; MERT_ENDPOINT_API_URL=$env:MERT_ENDPOINT_API_URL)"
+    $name = 'mert-spike6-inference'
+
+    Step "New-MertEndpoint $name -ImageUrl someone/mert-inference:latest"
+    New-MertEndpoint $name -ImageUrl 'someone/mert-inference:latest' -Confirm:$false | Format-Table | Out-Host
+    Stop-MertEndpoint $name -Confirm:$false   # start from the everyday situation: a paused endpoint
+
+    Step "Start-MertEndpoint $name   (resumes and waits until the health route answers)"
+    $sw = [Diagnostics.Stopwatch]::StartNew()
+    $endpoint = Start-MertEndpoint $name -Confirm:$false
+    Write-Host ("Ready after {0:0.0} s at {1}" -f $sw.Elapsed.TotalSeconds, $endpoint.Url)
+    $endpoint | Format-Table | Out-Host
+
+    Step 'An embeddings request (a generated one-second WAV) to the endpoint URL'
+    $wav = [byte[]]::new(44 + 32000); [Random]::new(42).NextBytes($wav)
+    $headers = @{ Authorization = "Bearer $env:HF_TOKEN" }
+    $result = Invoke-RestMethod -Uri "$($endpoint.Url)/" -Method Post -Body $wav -ContentType 'audio/wav' -Headers $headers
+    Write-Host ("{0} layers x {1} values from {2} bytes; layer 0 starts {3}" -f $result.embeddings.Count, $result.embeddings[0].Count, $result.bytes, (($result.embeddings[0][0..2] | ForEach-Object { '{0:0.000}' -f $_ }) -join ', '))
+
+    Step 'Get-MertEndpoint   (status at a glance)'
+    Get-MertEndpoint | Format-Table | Out-Host
+
+    Step "Stop-MertEndpoint $name -PassThru   (billing stops)"
+    Stop-MertEndpoint $name -PassThru -Confirm:$false | Format-Table | Out-Host
+
+    Step 'Cost, from the emulator''s billing meter'
+    (Invoke-MertEmulatorAdmin $emulator billing).endpoints |
+        Select-Object name, @{ n = 'billedSeconds'; e = { [math]::Round($_.billedSeconds, 1) } }, pricePerHour, @{ n = 'costUsd'; e = { [math]::Round($_.cost, 4) } } |
+        Format-Table | Out-Host
+}
+finally {
+    Stop-MertEmulator $emulator
+}

@@ -1,0 +1,41 @@
+using System.Management.Automation;
+
+namespace MertEndpoint.PowerShell.Cmdlets
+{
+    /// <summary>Creates an endpoint (MERT defaults). It starts booting at once; Wait-MertEndpoint waits for it.</summary>
+    [Cmdlet(VerbsCommon.New, "MertEndpoint", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [OutputType(typeof(EndpointInfo))]
+    public sealed class NewMertEndpoint : MertCmdlet, IDynamicParameters
+    {
+        private readonly CreateParameters _create = new CreateParameters();
+
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        public string Name { get; set; } = string.Empty;
+
+        public object GetDynamicParameters() => _create;
+
+        protected override void ProcessRecord()
+        {
+            try
+            {
+                EndpointClient.ValidateName(Name);
+            }
+            catch (EndpointException ex)
+            {
+                WriteEndpointError(ex, Name);
+                return;
+            }
+            var ns = ResolveNamespace(Namespace);
+            if (!ShouldProcess(Describe(ns, Name), $"Create endpoint ({_create.Describe()})")) return;
+            try
+            {
+                WriteObject(Await(Client.CreateAsync(ns, _create.ToSpec(Name), StopToken)));
+            }
+            catch (EndpointException ex)
+            {
+                WriteEndpointError(ex, Describe(ns, Name));
+            }
+        }
+    }
+}

@@ -1,0 +1,33 @@
+using System.Management.Automation;
+
+namespace MertEndpoint.PowerShell.Cmdlets
+{
+    /// <summary>Deletes endpoints permanently (configuration, logs and metrics). Asks first unless -Force.</summary>
+    [Cmdlet(VerbsCommon.Remove, "MertEndpoint", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = ByName)]
+    [OutputType(typeof(void))]
+    public sealed class RemoveMertEndpoint : EndpointTargetCmdlet
+    {
+        /// <summary>Delete without asking. -WhatIf still deletes nothing.</summary>
+        [Parameter]
+        public SwitchParameter Force { get; set; }
+
+        protected override void ProcessRecord()
+        {
+            foreach (var target in Targets())
+            {
+                var action = "Delete endpoint permanently (configuration, logs and metrics are lost; Stop-MertEndpoint only pauses)";
+                var go = Force && !MyInvocation.BoundParameters.ContainsKey("WhatIf") || ShouldProcess(target.ToString(), action);
+                if (!go) continue;
+                try
+                {
+                    Await(Client.DeleteAsync(target.Namespace, target.Name, StopToken));
+                    WriteVerbose($"Deleted {target}.");
+                }
+                catch (EndpointException ex)
+                {
+                    WriteEndpointError(ex, target.ToString());
+                }
+            }
+        }
+    }
+}

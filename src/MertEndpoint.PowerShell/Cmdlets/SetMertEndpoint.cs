@@ -1,0 +1,66 @@
+using System.Collections;
+using System.Collections.Generic;
+using System.Management.Automation;
+
+namespace MertEndpoint.PowerShell.Cmdlets
+{
+    /// <summary>Changes an endpoint's settings, sending only the settings given.</summary>
+    [Cmdlet(VerbsCommon.Set, "MertEndpoint", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByName)]
+    [OutputType(typeof(EndpointInfo))]
+    public sealed class SetMertEndpoint : EndpointTargetCmdlet
+    {
+        [Parameter] [ValidateRange(0, 100)] public int? MinReplica { get; set; }
+        [Parameter] [ValidateRange(1, 100)] public int? MaxReplica { get; set; }
+        [Parameter] [ValidateRange(1, 10080)] public int? ScaleToZeroTimeout { get; set; }
+        [Parameter] [ValidateNotNullOrEmpty] public string? InstanceType { get; set; }
+        [Parameter] [ValidateNotNullOrEmpty] public string? InstanceSize { get; set; }
+        [Parameter] [ValidateNotNullOrEmpty] public string? ImageUrl { get; set; }
+        [Parameter] [ValidateRange(1, 65535)] public int? Port { get; set; }
+        [Parameter] [ValidatePattern("^/")] public string? HealthRoute { get; set; }
+        [Parameter] [ValidateNotNullOrEmpty] public string? Repository { get; set; }
+        [Parameter] [ValidateNotNullOrEmpty] public string? Revision { get; set; }
+        [Parameter] public Hashtable? Env { get; set; }
+
+        protected override void ProcessRecord()
+        {
+            var spec = new EndpointUpdateSpec
+            {
+                MinReplica = MinReplica, MaxReplica = MaxReplica, ScaleToZeroTimeout = ScaleToZeroTimeout,
+                InstanceType = InstanceType, InstanceSize = InstanceSize,
+                ImageUrl = ImageUrl, ImagePort = Port, HealthRoute = HealthRoute,
+                Repository = Repository, Revision = Revision, Env = CreateParameters.ToDictionary(Env),
+            };
+            var changes = Changes();
+            if (changes.Count == 0)
+            {
+                WriteArgumentError("NoChange", "Nothing to change: give at least one setting, e.g. -MaxReplica 2 or -ScaleToZeroTimeout 30.", null);
+                return;
+            }
+            foreach (var target in Targets())
+            {
+                if (!ShouldProcess(target.ToString(), "Update " + string.Join(", ", changes))) continue;
+                try
+                {
+                    WriteObject(Await(Client.UpdateAsync(target.Namespace, target.Name, spec, StopToken)));
+                }
+                catch (EndpointException ex)
+                {
+                    WriteEndpointError(ex, target.ToString());
+                }
+            }
+        }
+
+        private List<string> Changes()
+        {
+            var skip = new HashSet<string> { "Name", "InputObject", "Namespace", "Token" };
+            var changes = new List<string>();
+            foreach (var key in MyInvocation.BoundParameters.Keys)
+            {
+                if (skip.Contains(key) || CommonParameters.Contains(key) || OptionalCommonParameters.Contains(key)) continue;
+                var value = MyInvocation.BoundParameters[key];
+                changes.Add(value is IDictionary ? $"{key} ({((IDictionary)value).Count} entries)" : $"{key}={value}");
+            }
+            return changes;
+        }
+    }
+}

@@ -1,0 +1,115 @@
+using System;
+using System.Management.Automation;
+using System.Threading;
+
+namespace MertEndpoint.PowerShell.Cmdlets
+{
+    public enum AfterAction
+    {
+        /// <summary>Pause: billing stops and the endpoint leaves the GPU quota.</summary>
+        Pause,
+        /// <summary>Scale to zero: billing stops, the URL stays and the next request wakes it.</summary>
+        ScaleToZero,
+        /// <summary>Leave it running.</summary>
+        Leave,
+    }
+
+    /// <summary>
+    /// Starts an endpoint, runs a script block with it, and stops it afterwards in every case: the block succeeds,
+    /// throws, or is stopped with Ctrl+C, or the start fails.
+    /// </summary>
+    [Cmdlet(VerbsOther.Use, "MertEndpoint", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByName)]
+    [OutputType(typeof(object))]
+    public sealed class UseMertEndpoint : EndpointTargetCmdlet
+    {
+        /// <summary>The work. It receives the ready endpoint as its first argument; $env:HF_ENDPOINT_URL holds its URL.</summary>
+        [Parameter(Mandatory = true, Position = 1)]
+        public ScriptBlock ScriptBlock { get; set; } = ScriptBlock.Create(string.Empty);
+
+        [Parameter]
+        public AfterAction AfterAction { get; set; } = AfterAction.Pause;
+
+        /// <summary>Leave an endpoint running afterwards if it was already running before this command (shared endpoints).</summary>
+        [Parameter]
+        public SwitchParameter KeepIfRunning { get; set; }
+
+        [Parameter]
+        [ValidateRange(1, 86400)]
+        public int TimeoutSec { get; set; } = 600;
+
+        /// <summary>Safety net if this process dies: the service scales to zero after this many idle minutes.</summary>
+        [Parameter]
+        [ValidateRange(1, 10080)]
+        public int? IdleTimeoutMinutes { get; set; }
+
+        protected override void ProcessRecord()
+        {
+            foreach (var target in Targets())
+            {
+                StartResult? started;
+                try
+                {
+                    started = StartOne(target, new StartSettings { TimeoutSec = TimeoutSec, IdleTimeoutMinutes = IdleTimeoutMinutes });
+                }
+                catch (EndpointException ex)
+                {
+                    // StartOne already paused a start it began and that timed out; a failed endpoint does not bill.
+                    ThrowTerminatingError(ToErrorRecord(ex, target.ToString()));
+                    return;
+                }
+                if (started == null) continue;
+                Run(target, started);
+            }
+        }
+
+        private void Run(EndpointTarget target, StartResult started)
+        {
+            var previousUrl = Environment.GetEnvironmentVariable("HF_ENDPOINT_URL");
+            Environment.SetEnvironmentVariable("HF_ENDPOINT_URL", started.Endpoint.Url);
+            var completed = false;
+            try
+            {
+                foreach (var item in ScriptBlock.Invoke(started.Endpoint)) WriteObject(item);
+                completed = true;
+            }
+            finally
+            {
+                Environment.SetEnvironmentVariable("HF_ENDPOINT_URL", previousUrl);
+                StopAfterwards(target, started, completed);
+            }
+        }
+
+        private void StopAfterwards(EndpointTarget target, StartResult started, bool completed)
+        {
+            if (AfterAction == AfterAction.Leave || (KeepIfRunning && started.WasRunning))
+            {
+                if (completed) WriteVerbose($"Leaving {target} running, as asked.");
+                return;
+            }
+            // StopToken is cancelled after Ctrl+C, so the stop gets its own budget; it must happen in every case.
+            using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+            {
+                try
+                {
+                    var task = AfterAction == AfterAction.ScaleToZero
+                        ? Client.ScaleToZeroAsync(target.Namespace, target.Name, cts.Token)
+                        : Client.PauseAsync(target.Namespace, target.Name, cts.Token);
+                    var endpoint = task.GetAwaiter().GetResult();
+                    if (completed) WriteVerbose($"{target} is now {endpoint.StatusText}.");
+                }
+                catch (Exception ex) when (ex is EndpointException || ex is OperationCanceledException)
+                {
+                    var message = $"STOPPING {target} FAILED: it may still be billing. Run: Stop-MertEndpoint -Name {target.Name} -Namespace {target.Namespace}. ({ex.Message})";
+                    if (completed)
+                    {
+                        WriteError(ToErrorRecord(new EndpointException(EndpointErrorKind.ServiceUnavailable, message, ex), target.ToString()));
+                        return;
+                    }
+                    // The block's own exception is on its way out (or the pipeline is stopping): shout on the host
+                    // without replacing it.
+                    try { Host.UI.WriteErrorLine(message); } catch (Exception) { Console.Error.WriteLine(message); }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+using System.Collections;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+
+namespace MertEndpoint.PowerShell
+{
+    /// <summary>
+    /// The settings of a new endpoint, with the MERT defaults. Shared by New-MertEndpoint and
+    /// Start-MertEndpoint -CreateIfMissing as dynamic parameters, so both take exactly the same options.
+    /// </summary>
+    public sealed class CreateParameters
+    {
+        /// <summary>The custom container image, e.g. 'someone/mert-inference:latest'.</summary>
+        [Parameter(Mandatory = true)]
+        [ValidateNotNullOrEmpty]
+        public string ImageUrl { get; set; } = string.Empty;
+
+        [Parameter] [ValidateNotNullOrEmpty] public string Repository { get; set; } = "m-a-p/MERT-v1-95M";
+        [Parameter] [ValidateNotNullOrEmpty] public string Framework { get; set; } = "pytorch";
+        [Parameter] [ValidateNotNullOrEmpty] public string Task { get; set; } = "feature-extraction";
+        [Parameter] [ValidateNotNullOrEmpty] public string? Revision { get; set; }
+        [Parameter] [ValidateRange(1, 65535)] public int Port { get; set; } = 8080;
+        [Parameter] [ValidatePattern("^/")] public string HealthRoute { get; set; } = "/health";
+        [Parameter] [ValidateSet("gpu", "cpu", "neuron")] public string Accelerator { get; set; } = "gpu";
+        [Parameter] [ValidateNotNullOrEmpty] public string Vendor { get; set; } = "aws";
+        [Parameter] [ValidateNotNullOrEmpty] public string Region { get; set; } = "us-east-1";
+        [Parameter] [ValidateNotNullOrEmpty] public string InstanceType { get; set; } = "nvidia-a10g";
+        [Parameter] [ValidateNotNullOrEmpty] public string InstanceSize { get; set; } = "x1";
+        [Parameter] [ValidateRange(0, 100)] public int MinReplica { get; set; }
+        [Parameter] [ValidateRange(1, 100)] public int MaxReplica { get; set; } = 1;
+
+        /// <summary>Minutes without requests before the service scales to zero; only with -MinReplica 0.</summary>
+        [Parameter] [ValidateRange(1, 10080)] public int ScaleToZeroTimeout { get; set; } = 15;
+
+        [Parameter] [ValidateSet("public", "authenticated", "private")] public string Type { get; set; } = "authenticated";
+        [Parameter] public Hashtable? Env { get; set; }
+        [Parameter] public Hashtable? Secret { get; set; }
+        [Parameter] public string[]? Tag { get; set; }
+
+        internal EndpointCreateSpec ToSpec(string name) => new EndpointCreateSpec
+        {
+            Name = name,
+            Repository = Repository,
+            Framework = Framework,
+            Task = Task,
+            Revision = Revision,
+            ImageUrl = ImageUrl,
+            ImagePort = Port,
+            HealthRoute = HealthRoute,
+            Accelerator = Accelerator,
+            Vendor = Vendor,
+            Region = Region,
+            InstanceType = InstanceType,
+            InstanceSize = InstanceSize,
+            MinReplica = MinReplica,
+            MaxReplica = MaxReplica,
+            ScaleToZeroTimeout = MinReplica == 0 ? ScaleToZeroTimeout : (int?)null,
+            Type = Type,
+            Env = ToDictionary(Env),
+            Secrets = ToDictionary(Secret),
+            Tags = Tag?.ToList(),
+        };
+
+        internal static IDictionary<string, string>? ToDictionary(Hashtable? table) =>
+            table?.Cast<DictionaryEntry>().ToDictionary(e => e.Key.ToString()!, e => e.Value?.ToString() ?? string.Empty);
+
+        internal string Describe() => $"{Vendor} {Region} {InstanceType} {InstanceSize}, replicas {MinReplica}-{MaxReplica}, image {ImageUrl}";
+    }
+}

@@ -1,0 +1,145 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Management.Automation;
+using System.Net;
+using System.Security;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace MertEndpoint.PowerShell
+{
+    /// <summary>
+    /// Shared plumbing for every MertEndpoint cmdlet: the client, namespace resolution, Ctrl+C cancellation,
+    /// error records with stable ids, and a pump that lets background work talk to the pipeline thread.
+    /// </summary>
+    public abstract class MertCmdlet : PSCmdlet
+    {
+        private readonly CancellationTokenSource _stop = new CancellationTokenSource();
+        private readonly BlockingCollection<Action> _pipelineWork = new BlockingCollection<Action>();
+        private readonly Dictionary<string, string> _namespaces = new Dictionary<string, string>(StringComparer.Ordinal);
+        private EndpointClient? _client;
+
+        /// <summary>The namespace (user or organization). Defaults to MERT_ENDPOINT_NAMESPACE, then the token's user.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        public virtual string? Namespace { get; set; }
+
+        /// <summary>The Hugging Face token. Defaults to HF_TOKEN, HUGGING_FACE_HUB_TOKEN, then the token file.</summary>
+        [Parameter]
+        public SecureString? Token { get; set; }
+
+        protected CancellationToken StopToken => _stop.Token;
+
+        protected EndpointClient Client => _client ??= CreateClient();
+
+        private EndpointClient CreateClient()
+        {
+            try
+            {
+                var explicitToken = Token is null ? null : new NetworkCredential(string.Empty, Token).Password;
+                var token = TokenResolver.Resolve(explicitToken);
+                return new EndpointClient(token, EndpointClientOptions.FromEnvironment());
+            }
+            catch (EndpointException ex)
+            {
+                // Nothing can run without a token or with a bad base URL: stop the whole command.
+                ThrowTerminatingError(ToErrorRecord(ex, null));
+                throw; // unreachable
+            }
+        }
+
+        protected override void StopProcessing() => _stop.Cancel();
+
+        /// <summary>Resolves the namespace once per command and value; failure ends the command.</summary>
+        protected string ResolveNamespace(string? requested)
+        {
+            var key = requested ?? string.Empty;
+            if (_namespaces.TryGetValue(key, out var ns)) return ns;
+            try
+            {
+                ns = Await(Client.ResolveNamespaceAsync(requested, StopToken));
+            }
+            catch (EndpointException ex)
+            {
+                ThrowTerminatingError(ToErrorRecord(ex, requested));
+                throw; // unreachable
+            }
+            WriteVerbose($"Using namespace '{ns}'.");
+            return _namespaces[key] = ns;
+        }
+
+        /// <summary>
+        /// Blocks the pipeline thread on <paramref name="task"/> while running the actions that background work
+        /// posted with <see cref="PostToPipeline"/> (progress, verbose). Ctrl+C surfaces as PipelineStoppedException.
+        /// </summary>
+        protected T Await<T>(Task<T> task)
+        {
+            Pump(task);
+            try
+            {
+                return task.GetAwaiter().GetResult();
+            }
+            catch (OperationCanceledException) when (StopToken.IsCancellationRequested)
+            {
+                throw new PipelineStoppedException();
+            }
+        }
+
+        protected void Await(Task task) => Await(AsTyped(task));
+
+        private static async Task<bool> AsTyped(Task task)
+        {
+            await task.ConfigureAwait(false);
+            return true;
+        }
+
+        private void Pump(Task task)
+        {
+            while (!task.IsCompleted)
+            {
+                if (_pipelineWork.TryTake(out var action, 50)) action();
+            }
+            while (_pipelineWork.TryTake(out var action)) action();
+        }
+
+        /// <summary>Queues work for the pipeline thread; safe to call from any thread.</summary>
+        protected void PostToPipeline(Action action) => _pipelineWork.Add(action);
+
+        /// <summary>Writes a non-terminating error for one endpoint.</summary>
+        protected void WriteEndpointError(EndpointException ex, object? target) => WriteError(ToErrorRecord(ex, target));
+
+        internal static ErrorRecord ToErrorRecord(EndpointException ex, object? target)
+        {
+            return new ErrorRecord(ex, ex.Kind.ToString(), CategoryOf(ex.Kind), target);
+        }
+
+        internal static ErrorCategory CategoryOf(EndpointErrorKind kind)
+        {
+            switch (kind)
+            {
+                case EndpointErrorKind.TokenNotFound:
+                case EndpointErrorKind.Unauthorized: return ErrorCategory.AuthenticationError;
+                case EndpointErrorKind.Forbidden: return ErrorCategory.PermissionDenied;
+                case EndpointErrorKind.EndpointNotFound: return ErrorCategory.ObjectNotFound;
+                case EndpointErrorKind.EndpointAlreadyExists: return ErrorCategory.ResourceExists;
+                case EndpointErrorKind.InvalidRequest:
+                case EndpointErrorKind.InvalidEndpointName:
+                case EndpointErrorKind.InvalidArgument:
+                case EndpointErrorKind.InvalidConfiguration: return ErrorCategory.InvalidArgument;
+                case EndpointErrorKind.RateLimited: return ErrorCategory.LimitsExceeded;
+                case EndpointErrorKind.ServiceUnavailable: return ErrorCategory.ConnectionError;
+                case EndpointErrorKind.EndpointFailed:
+                case EndpointErrorKind.EndpointNotReady: return ErrorCategory.ResourceUnavailable;
+                case EndpointErrorKind.WaitTimeout: return ErrorCategory.OperationTimeout;
+                default: return ErrorCategory.NotSpecified;
+            }
+        }
+
+        /// <summary>Invalid input found before any request: a non-terminating InvalidArgument-class error.</summary>
+        protected void WriteArgumentError(string errorId, string message, object? target) =>
+            WriteError(new ErrorRecord(new ArgumentException(message), errorId, ErrorCategory.InvalidArgument, target));
+
+        protected static string Describe(string ns, string name) => $"{ns}/{name}";
+    }
+}

@@ -1,0 +1,33 @@
+# Shared set-up for the Pester tests: a live emulator on a free loopback port and the built module.
+# Dot-source it in BeforeAll; call Stop-TestEmulator in AfterAll.
+$repoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
+Import-Module (Join-Path $repoRoot 'build/EmulatorHost.psm1') -Force
+Import-Module (Join-Path $repoRoot 'out/MertEndpoint/MertEndpoint.psd1')
+
+# A distinctive token, so a test can prove it never leaks into any stream.
+$script:TestToken = 'hf_pesterSecret_7Qz9XvL2mN4pR8'
+
+function Start-TestEmulator {
+    param([double] $BootSeconds = 1.5, [string[]] $Extra = @())
+    $emulator = Start-MertEmulator -ArgumentList (@('--boot-seconds', "$BootSeconds", '--token', $script:TestToken, '--org', 'lab') + $Extra)
+    Use-MertEmulatorEnvironment $emulator -Token $script:TestToken
+    $emulator
+}
+
+function Stop-TestEmulator { param($Emulator) if ($Emulator) { Stop-MertEmulator $Emulator } }
+
+function Reset-Emulator { param($Emulator) $null = Invoke-MertEmulatorAdmin $Emulator reset -Method POST }
+
+function Add-Fault {
+    param($Emulator, [hashtable] $Rule)
+    $null = Invoke-MertEmulatorAdmin $Emulator faults -Method POST -Body $Rule
+}
+
+function Get-RequestLog { param($Emulator) @((Invoke-MertEmulatorAdmin $Emulator requests).requests) }
+
+function New-TestEndpoint {
+    # Creates an endpoint and waits for it, the way a user would.
+    param([string] $Name, [string] $ImageUrl = 'someone/mert-inference:latest')
+    $null = New-MertEndpoint $Name -ImageUrl $ImageUrl -Confirm:$false
+    Wait-MertEndpoint $Name -TimeoutSec 30
+}

@@ -1,0 +1,113 @@
+BeforeDiscovery { Import-Module (Join-Path $PSScriptRoot '../../out/MertEndpoint/MertEndpoint.psd1') }
+BeforeAll {
+    . $PSScriptRoot/Common.ps1
+    $emulator = Start-TestEmulator
+}
+AfterAll { Stop-TestEmulator $emulator }
+
+Describe 'The endpoint lifecycle in real pwsh against the emulator' {
+    BeforeEach { Reset-Emulator $emulator }
+
+    It 'creates, starts with a ready health route, stops, and deletes' {
+        $created = New-MertEndpoint mert-life -ImageUrl 'someone/mert-inference:latest' -Confirm:$false
+        $created | Should -BeOfType MertEndpoint.EndpointInfo
+        $created.Namespace | Should -Be 'emulator-user'
+        $created.Repository | Should -Be 'm-a-p/MERT-v1-95M'
+        $created.InstanceType | Should -Be 'nvidia-a10g'
+        $created.Status | Should -BeIn 'Pending', 'Initializing'
+
+        $ready = Start-MertEndpoint mert-life -TimeoutSec 30 -Confirm:$false
+        $ready.Status | Should -Be 'Running'
+        $ready.Url | Should -Match '^http://127\.0\.0\.1:\d+/endpoints/emulator-user/mert-life$'
+        (Invoke-WebRequest "$($ready.Url)/health" -Headers @{ Authorization = "Bearer $TestToken" }).StatusCode | Should -Be 200
+
+        $stopped = Stop-MertEndpoint mert-life -PassThru -Confirm:$false
+        $stopped.Status | Should -Be 'Paused'
+        $stopped.Url | Should -BeNullOrEmpty
+        (Get-MertEndpoint mert-life).Status | Should -Be 'Paused'
+
+        Remove-MertEndpoint mert-life -Confirm:$false
+        Get-MertEndpoint mert-life -ErrorAction SilentlyContinue -ErrorVariable err | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'EndpointNotFound,*'
+    }
+
+    It 'resumes a paused endpoint and waits until it answers' {
+        $null = New-TestEndpoint mert-resume
+        Stop-MertEndpoint mert-resume -Confirm:$false
+        $ready = Start-MertEndpoint mert-resume -Confirm:$false
+        $ready.Status | Should -Be 'Running'
+        $ready.Url | Should -Not -BeNullOrEmpty
+        $ready.ReadyReplica | Should -BeGreaterThan 0
+    }
+
+    It 'starting a running endpoint costs one GET and one health probe' {
+        $null = New-TestEndpoint mert-running
+        $before = (Get-RequestLog $emulator).Count
+        $ready = Start-MertEndpoint mert-running -Confirm:$false
+        $ready.Status | Should -Be 'Running'
+        $log = @(Get-RequestLog $emulator | Select-Object -Skip $before)
+        $log.Count | Should -Be 2
+        $log[0].method | Should -Be 'GET'; $log[0].path | Should -Be '/v2/endpoint/emulator-user/mert-running'
+        $log[1].path | Should -Be '/endpoints/emulator-user/mert-running/health'
+    }
+
+    It 'stopping a paused endpoint costs one GET and says so in verbose output' {
+        $null = New-TestEndpoint mert-paused
+        Stop-MertEndpoint mert-paused -Confirm:$false
+        $before = (Get-RequestLog $emulator).Count
+        $verbose = Stop-MertEndpoint mert-paused -Confirm:$false -Verbose 4>&1
+        $log = @(Get-RequestLog $emulator | Select-Object -Skip $before)
+        $log.Count | Should -Be 1
+        $log[0].method | Should -Be 'GET'
+        ($verbose | Out-String) | Should -Match 'already paused'
+    }
+
+    It 'scales to zero with -ScaleToZero and keeps the URL' {
+        $null = New-TestEndpoint mert-s2z
+        $s = Stop-MertEndpoint mert-s2z -ScaleToZero -PassThru -Confirm:$false
+        $s.Status | Should -Be 'ScaledToZero'
+        $s.Url | Should -Not -BeNullOrEmpty
+    }
+
+    It 'creates a missing endpoint with Start -CreateIfMissing and waits for it' {
+        $e = Start-MertEndpoint mert-auto -CreateIfMissing -ImageUrl 'someone/mert-inference:latest' -InstanceType nvidia-t4 -Confirm:$false
+        $e.Status | Should -Be 'Running'
+        $e.InstanceType | Should -Be 'nvidia-t4'
+    }
+
+    It 'sends the New parameters to the service' {
+        $e = New-MertEndpoint mert-params -ImageUrl 'someone/img:1' -Env @{ LOG_LEVEL = 'debug' } -Tag a, b -MaxReplica 2 -ScaleToZeroTimeout 30 -Confirm:$false
+        $e.Env['LOG_LEVEL'] | Should -Be 'debug'
+        $e.MaxReplica | Should -Be 2
+        $e.ScaleToZeroTimeout | Should -Be 30
+        $e.ImageUrl | Should -Be 'someone/img:1'
+        @($e.Tags) | Should -Be @('a', 'b')
+    }
+
+    It 'lists with wildcards and filters by status' {
+        $null = New-TestEndpoint alpha-one
+        $null = New-MertEndpoint alpha-two -ImageUrl 'someone/img:1' -Confirm:$false
+        $null = New-MertEndpoint beta-one -ImageUrl 'someone/img:1' -Confirm:$false
+        Stop-MertEndpoint alpha-two -Confirm:$false
+        @(Get-MertEndpoint).Count | Should -Be 3
+        @(Get-MertEndpoint alpha-*).Name | Sort-Object | Should -Be @('alpha-one', 'alpha-two')
+        @(Get-MertEndpoint alpha-* -Status Paused).Name | Should -Be @('alpha-two')
+        @(Get-MertEndpoint alpha-one, beta-one).Count | Should -Be 2
+    }
+
+    It 'shows a default table with name, status, instance, replicas and URL' {
+        $null = New-TestEndpoint mert-table
+        $text = Get-MertEndpoint mert-table | Out-String
+        $text | Should -Match 'Name\s+Status\s+Instance\s+Replicas\s+Url'
+        $text | Should -Match 'mert-table\s+Running\s+nvidia-a10g x1\s+1/1\s+http://127'
+    }
+}
+
+Describe 'Help' {
+    It 'has help with examples for <_>' -ForEach @(Get-Command -Module MertEndpoint | ForEach-Object Name) {
+        $help = Get-Help $_ -Full
+        $help.Synopsis | Should -Not -BeNullOrEmpty
+        @($help.Examples.Example).Count | Should -BeGreaterThan 0
+        $help.Examples.Example[0].Code | Should -Match 'MertEndpoint'
+    }
+}

@@ -1,0 +1,66 @@
+BeforeAll {
+    . $PSScriptRoot/Common.ps1
+    $emulator = Start-TestEmulator
+}
+AfterAll { Stop-TestEmulator $emulator }
+
+Describe 'Pipelines and ShouldProcess' {
+    BeforeEach { Reset-Emulator $emulator }
+
+    It 'Get-MertEndpoint | Stop-MertEndpoint pauses every endpoint' {
+        $null = New-TestEndpoint pipe-a
+        $null = New-TestEndpoint pipe-b
+        Get-MertEndpoint | Stop-MertEndpoint -Confirm:$false
+        (Get-MertEndpoint).Status | Should -Be @('Paused', 'Paused')
+    }
+
+    It "'a','b' | Start-MertEndpoint -NoWait resumes both and returns at once" {
+        $null = New-TestEndpoint a
+        $null = New-TestEndpoint b
+        Stop-MertEndpoint a, b -Confirm:$false
+        $out = 'a', 'b' | Start-MertEndpoint -NoWait -Confirm:$false
+        @($out).Count | Should -Be 2
+        $out.Status | ForEach-Object { $_ | Should -BeIn 'Pending', 'Initializing' }
+        $resumes = Get-RequestLog $emulator | Where-Object { $_.method -eq 'POST' -and $_.path -like '*/resume' }
+        @($resumes).Count | Should -Be 2
+    }
+
+    It 'binds Name and Namespace by property name from custom objects' {
+        $null = New-TestEndpoint prop-a
+        $out = [pscustomobject]@{ Name = 'prop-a'; Namespace = 'emulator-user' } | Stop-MertEndpoint -PassThru -Confirm:$false
+        $out.Status | Should -Be 'Paused'
+    }
+
+    It 'Remove -WhatIf leaves the endpoint; -Confirm:$false deletes it' {
+        $null = New-MertEndpoint keep-me -ImageUrl 'someone/img:1' -Confirm:$false
+        Remove-MertEndpoint keep-me -WhatIf
+        Remove-MertEndpoint keep-me -Force -WhatIf
+        (Get-MertEndpoint keep-me).Name | Should -Be 'keep-me'
+        Get-RequestLog $emulator | Where-Object method -eq 'DELETE' | Should -BeNullOrEmpty
+
+        Get-MertEndpoint keep-me | Remove-MertEndpoint -Confirm:$false
+        @(Get-MertEndpoint).Count | Should -Be 0
+    }
+
+    It 'Remove refuses wildcards so a typo never deletes many' {
+        $null = New-MertEndpoint wild-a -ImageUrl 'someone/img:1' -Confirm:$false
+        Remove-MertEndpoint 'wild-*' -Force -ErrorAction SilentlyContinue -ErrorVariable err
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'WildcardNotAllowed,*'
+        @(Get-MertEndpoint).Count | Should -Be 1
+    }
+
+    It 'Stop -WhatIf sends no write' {
+        $null = New-TestEndpoint whatif-stop
+        Stop-MertEndpoint whatif-stop -WhatIf
+        (Get-MertEndpoint whatif-stop).Status | Should -Be 'Running'
+        Get-RequestLog $emulator | Where-Object { $_.path -like '*/pause' } | Should -BeNullOrEmpty
+    }
+
+    It 'carries on after a per-endpoint error' {
+        $null = New-TestEndpoint ok-one
+        Stop-MertEndpoint missing-one, ok-one -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable err
+        @($err).Count | Should -Be 1
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'EndpointNotFound,*'
+        (Get-MertEndpoint ok-one).Status | Should -Be 'Paused'
+    }
+}

@@ -1,0 +1,54 @@
+BeforeAll {
+    . $PSScriptRoot/Common.ps1
+    $emulator = Start-TestEmulator -BootSeconds 3
+}
+AfterAll { Stop-TestEmulator $emulator }
+
+Describe 'The token never leaks' {
+    It 'is absent from every stream of a run with -Verbose -Debug, and from every error' {
+        Reset-Emulator $emulator
+        $DebugPreference = 'Continue'
+        $all = & {
+            New-MertEndpoint leak-check -ImageUrl 'someone/img:1' -Confirm:$false -Verbose -Debug
+            Start-MertEndpoint leak-check -Confirm:$false -Verbose -Debug
+            Get-MertEndpoint -Verbose -Debug
+            Stop-MertEndpoint leak-check -PassThru -Confirm:$false -Verbose -Debug
+            Get-MertEndpoint missing-one -Verbose -Debug
+            New-MertEndpoint leak-check -ImageUrl 'someone/img:1' -Confirm:$false
+            Get-MertEndpoint -Token (ConvertTo-SecureString 'hf_other_wrong' -AsPlainText -Force) -Namespace emulator-user
+        } *>&1
+        $text = ($all | ForEach-Object {
+                if ($_ -is [System.Management.Automation.ErrorRecord]) { $_ | Format-List * -Force | Out-String; $_.Exception.ToString() }
+                else { $_ | Format-List * -Force | Out-String; "$_" }
+            }) -join "`n"
+        @($all | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] }).Count | Should -BeGreaterOrEqual 3
+        @($all | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }).Count | Should -BeGreaterThan 0
+        $text | Should -Match 'leak-check'
+        $text | Should -Not -Match ([regex]::Escape($TestToken))
+        $text | Should -Not -Match 'hf_other_wrong'
+    }
+
+    It 'is absent from $Error after the run' {
+        ($Error | ForEach-Object { $_ | Out-String }) -join "`n" | Should -Not -Match ([regex]::Escape($TestToken))
+    }
+}
+
+Describe 'Ctrl+C' {
+    It 'ends a wait within a second and pauses the endpoint it resumed' {
+        Reset-Emulator $emulator
+        $null = New-MertEndpoint ctrl-c -ImageUrl 'someone/img:1' -Confirm:$false
+        Stop-MertEndpoint ctrl-c -Confirm:$false
+        $ps = [PowerShell]::Create()
+        $null = $ps.AddScript("Import-Module '$repoRoot/out/MertEndpoint/MertEndpoint.psd1'; Start-MertEndpoint ctrl-c -TimeoutSec 60 -Confirm:`$false")
+        $handle = $ps.BeginInvoke()
+        $deadline = [DateTime]::UtcNow.AddSeconds(10)
+        while ((Get-MertEndpoint ctrl-c).Status -eq 'Paused' -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+        Start-Sleep -Milliseconds 300
+        $sw = [Diagnostics.Stopwatch]::StartNew()
+        $ps.Stop()
+        $sw.Elapsed.TotalSeconds | Should -BeLessThan 1
+        $handle.IsCompleted | Should -BeTrue
+        $ps.Dispose()
+        (Get-MertEndpoint ctrl-c).Status | Should -Be 'Paused'
+    }
+}
