@@ -20,7 +20,10 @@ $root = $PSScriptRoot
 $out = Join-Path $root 'out'
 $moduleOut = Join-Path $out 'MertEndpoint'
 $emulatorOut = Join-Path $out 'emulator'
-$pwsh = (Get-Process -Id $PID).Path   # the same pwsh for every child process
+# Child processes run the same PowerShell as this one; under `dotnet pwsh` that is `dotnet <PSHOME>/pwsh.dll`.
+$hostPath = (Get-Process -Id $PID).Path
+$pwsh = if ([IO.Path]::GetFileNameWithoutExtension($hostPath) -eq 'dotnet') { @($hostPath, (Join-Path $PSHOME 'pwsh.dll')) } else { @($hostPath) }
+function Invoke-Pwsh { & $pwsh[0] @($pwsh | Select-Object -Skip 1) @args }
 
 function Invoke-Native {
     # A plain function on purpose: '-c', '-v:q' and the like pass through to the native command untouched.
@@ -54,7 +57,7 @@ function Invoke-Build {
     $manifest = Get-Content -Raw (Join-Path $root 'MertEndpoint.psd1')
     $manifest = $manifest -replace "ModuleVersion(\s*)=(\s*)'[^']*'", "ModuleVersion`$1=`$2'$(Get-ProjectVersion)'"
     Set-Content -Path (Join-Path $moduleOut 'MertEndpoint.psd1') -Value $manifest -Encoding utf8
-    Invoke-Native $pwsh -NoProfile -NonInteractive -File (Join-Path $root 'build/New-MamlHelp.ps1') -ModulePath $moduleOut `
+    Invoke-Native @pwsh -NoProfile -NonInteractive -File (Join-Path $root 'build/New-MamlHelp.ps1') -ModulePath $moduleOut `
         -HelpSource (Join-Path $root 'src/MertEndpoint.PowerShell/help/MertEndpoint.help.psd1') `
         -OutFile (Join-Path $moduleOut 'en-US/MertEndpoint.PowerShell.dll-Help.xml')
 
@@ -106,7 +109,7 @@ Import-Module '$pester'
 `$r = Invoke-Pester -Configuration `$c
 @{ passed = `$r.PassedCount; failed = `$r.FailedCount + `$r.FailedBlocksCount + `$r.FailedContainersCount } | ConvertTo-Json | Set-Content '$summary'
 "@
-    & $pwsh -NoProfile -NonInteractive -Command $script
+    Invoke-Pwsh -NoProfile -NonInteractive -Command $script
     if (Test-Path $summary) {
         $p = Get-Content -Raw $summary | ConvertFrom-Json
         $passed += $p.passed; $failed += $p.failed
@@ -123,14 +126,14 @@ Import-Module '$pester'
 function Invoke-Demo {
     Invoke-Build
     Write-Host "== Demo against the local emulator (no real account is touched)" -ForegroundColor Cyan
-    Invoke-Native $pwsh -NoProfile -File (Join-Path $root 'examples/demo.ps1') -ModulePath $moduleOut
+    Invoke-Native @pwsh -NoProfile -File (Join-Path $root 'examples/demo.ps1') -ModulePath $moduleOut
 }
 
 function Invoke-Bench {
     Invoke-Build
     foreach ($bench in Get-ChildItem (Join-Path $root 'bench') -Filter '*.ps1' | Sort-Object Name) {
         Write-Host "== $($bench.Name)" -ForegroundColor Cyan
-        & $pwsh -NoProfile -File $bench.FullName
+        Invoke-Pwsh -NoProfile -File $bench.FullName
     }
 }
 

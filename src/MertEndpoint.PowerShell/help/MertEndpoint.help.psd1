@@ -27,6 +27,7 @@
         Env         = 'Environment variables for the container, as a hashtable.'
         Secret      = 'Secret environment variables for the container, as a hashtable; the service never shows them again.'
         Tag         = 'Tags for the endpoint.'
+        IdleTimeoutMinutes = 'A safety net if this process dies: sets min replicas 0 and the scale-to-zero timeout, so that the service itself stops billing after this many idle minutes. Replica settings that the service resets on resume are restored either way.'
     }
     Cmdlets = @{
         'Get-MertEndpoint'    = @{
@@ -115,7 +116,6 @@
                 ScriptBlock = 'The work. It receives the ready endpoint as its first argument.'
                 AfterAction = 'What to do afterwards: Pause (default), ScaleToZero or Leave.'
                 KeepIfRunning = 'Leave the endpoint running afterwards if it was already running before this command.'
-                IdleTimeoutMinutes = 'Sets min replicas 0 and the scale-to-zero timeout, so the service stops billing by itself after this many idle minutes if the process dies.'
             }
             Examples    = @(
                 @{ Code = 'Use-MertEndpoint mert-spike6-inference { param($e) python embed.py --url $e.Url }'; Remarks = 'Starts the endpoint, runs the job, and pauses the endpoint afterwards, also on error or Ctrl+C.' }
