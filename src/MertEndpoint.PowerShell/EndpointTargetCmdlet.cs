@@ -68,19 +68,31 @@ namespace MertEndpoint.PowerShell
             }
         }
 
-        /// <summary>Waits for readiness with a progress bar written from the pipeline thread.</summary>
-        protected EndpointInfo WaitReady(EndpointTarget target, EndpointInfo? initial, int timeoutSec)
+        /// <summary>Wait options whose progress becomes a progress bar written from the pipeline thread.</summary>
+        internal WaitOptions WaitWithProgress(EndpointTarget target, int timeoutSec) => new WaitOptions
         {
-            var progress = new WaitProgressWriter(target.ToString(), PostToPipeline, WriteProgress);
-            try
-            {
-                return Await(Client.WaitForReadyAsync(target.Namespace, target.Name,
-                    new WaitOptions { Timeout = TimeSpan.FromSeconds(timeoutSec), Initial = initial, Progress = progress }, StopToken));
-            }
-            finally
-            {
-                if (!StopToken.IsCancellationRequested) progress.Complete();
-            }
+            Timeout = TimeSpan.FromSeconds(timeoutSec),
+            Progress = new WaitProgressWriter(target.ToString(), PostToPipeline, WriteProgress),
+        };
+
+        /// <summary>Closes an endpoint's progress bar once its wait is over.</summary>
+        internal void CompleteProgress(WaitOptions options)
+        {
+            if (options.Progress is WaitProgressWriter writer) PostToPipeline(writer.Complete);
         }
+
+        /// <summary>A verbose line from any thread.</summary>
+        internal void PostVerbose(string message) => PostToPipeline(() => WriteVerbose(message));
+    }
+
+    /// <summary>A cmdlet that works on many piped endpoints at once, up to -ThrottleLimit.</summary>
+    public abstract class FanOutCmdlet : EndpointTargetCmdlet
+    {
+        /// <summary>Endpoints worked on at once when many come down the pipeline (default 8).</summary>
+        [Parameter]
+        [ValidateRange(1, 64)]
+        public int ThrottleLimit { get; set; } = 8;
+
+        protected override int Concurrency => ThrottleLimit;
     }
 }

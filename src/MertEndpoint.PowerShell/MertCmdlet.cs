@@ -18,7 +18,12 @@ namespace MertEndpoint.PowerShell
         private readonly CancellationTokenSource _stop = new CancellationTokenSource();
         private readonly BlockingCollection<Action> _pipelineWork = new BlockingCollection<Action>();
         private readonly Dictionary<string, string> _namespaces = new Dictionary<string, string>(StringComparer.Ordinal);
+        private readonly Queue<Task<Action?>> _inFlight = new Queue<Task<Action?>>();
+        private SemaphoreSlim? _throttle;
         private EndpointClient? _client;
+
+        /// <summary>Service calls in flight at once when many endpoints come down the pipeline.</summary>
+        protected virtual int Concurrency => 1;
 
         /// <summary>The namespace (user or organization). Defaults to MERT_ENDPOINT_NAMESPACE, then the token's user.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
@@ -50,6 +55,73 @@ namespace MertEndpoint.PowerShell
         }
 
         protected override void StopProcessing() => _stop.Cancel();
+
+        protected override void EndProcessing() => Flush(untilEmpty: true);
+
+        /// <summary>
+        /// Starts the service calls for one endpoint without waiting for them, at most <see cref="Concurrency"/> at a
+        /// time. The work returns what to do on the pipeline thread (write output or an error); results are written
+        /// in input order, as soon as every earlier item has finished. Prompts (ShouldProcess) happen before this.
+        /// </summary>
+        protected void Enqueue(Func<CancellationToken, Task<Action?>> work)
+        {
+            _throttle ??= new SemaphoreSlim(Math.Max(1, Concurrency));
+            _inFlight.Enqueue(RunThrottled(work));
+            Flush(untilEmpty: false);
+        }
+
+        /// <summary>Enqueues work on one endpoint; a service error becomes that endpoint's non-terminating error.</summary>
+        protected void EnqueueEndpoint(object target, Func<CancellationToken, Task<EndpointInfo?>> work) =>
+            Enqueue(async ct =>
+            {
+                try
+                {
+                    var endpoint = await work(ct).ConfigureAwait(false);
+                    return endpoint == null ? (Action?)null : () => WriteObject(endpoint);
+                }
+                catch (EndpointException ex)
+                {
+                    return () => WriteEndpointError(ex, target);
+                }
+            });
+
+        private async Task<Action?> RunThrottled(Func<CancellationToken, Task<Action?>> work)
+        {
+            await _throttle!.WaitAsync(StopToken).ConfigureAwait(false);
+            try
+            {
+                return await work(StopToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                _throttle.Release();
+            }
+        }
+
+        /// <summary>Runs what background work posted for the pipeline thread so far.</summary>
+        protected void DrainPosted()
+        {
+            while (_pipelineWork.TryTake(out var posted)) posted();
+        }
+
+        private void Flush(bool untilEmpty)
+        {
+            DrainPosted();
+            while (_inFlight.Count > 0 && (untilEmpty || _inFlight.Peek().IsCompleted))
+            {
+                var head = _inFlight.Dequeue();
+                try
+                {
+                    Await(head)?.Invoke();
+                }
+                catch (PipelineStoppedException)
+                {
+                    // Let the remaining work finish its own clean-up (a start pauses what it resumed) before stopping.
+                    foreach (var rest in _inFlight) rest.ContinueWith(_ => { }).Wait(TimeSpan.FromSeconds(35));
+                    throw;
+                }
+            }
+        }
 
         /// <summary>Resolves the namespace once per command and value; failure ends the command.</summary>
         protected string ResolveNamespace(string? requested)

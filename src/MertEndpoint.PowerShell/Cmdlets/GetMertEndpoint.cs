@@ -1,15 +1,18 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
+using System.Threading.Tasks;
 
 namespace MertEndpoint.PowerShell.Cmdlets
 {
-    /// <summary>Gets endpoints: one by name, several by wildcard, or the whole namespace.</summary>
+    /// <summary>Gets endpoints: one by name, several by wildcard, or whole namespaces (-Namespace '*' for all of yours).</summary>
     [Cmdlet(VerbsCommon.Get, "MertEndpoint")]
     [OutputType(typeof(EndpointInfo))]
     public sealed class GetMertEndpoint : MertCmdlet
     {
-        private readonly Dictionary<string, IReadOnlyList<EndpointInfo>> _listings = new Dictionary<string, IReadOnlyList<EndpointInfo>>();
+        private readonly Dictionary<string, Task<IReadOnlyList<EndpointInfo>>> _listings = new Dictionary<string, Task<IReadOnlyList<EndpointInfo>>>();
+        private IReadOnlyList<string>? _allNamespaces;
 
         [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
@@ -17,57 +20,94 @@ namespace MertEndpoint.PowerShell.Cmdlets
         [ArgumentCompleter(typeof(EndpointNameCompleter))]
         public string[]? Name { get; set; }
 
+        /// <summary>The namespace, or '*' for the token's user and every organization it belongs to.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        public override string? Namespace { get; set; }
+
         /// <summary>Only endpoints in one of these states.</summary>
         [Parameter]
         public EndpointStatus[]? Status { get; set; }
 
+        /// <summary>Requests in flight at once (default 8).</summary>
+        [Parameter]
+        [ValidateRange(1, 64)]
+        public int ThrottleLimit { get; set; } = 8;
+
+        protected override int Concurrency => ThrottleLimit;
+
         protected override void ProcessRecord()
         {
-            var ns = ResolveNamespace(Namespace);
-            if (Name == null || Name.Length == 0)
+            var all = Namespace == "*";
+            foreach (var ns in all ? AllNamespaces() : new[] { ResolveNamespace(Namespace) })
             {
-                foreach (var endpoint in List(ns)) Emit(endpoint);
-                return;
-            }
-
-            foreach (var name in Name)
-            {
-                if (WildcardPattern.ContainsWildcardCharacters(name))
+                if (Name == null || Name.Length == 0)
                 {
-                    var pattern = new WildcardPattern(name, WildcardOptions.IgnoreCase);
-                    foreach (var endpoint in List(ns).Where(e => pattern.IsMatch(e.Name))) Emit(endpoint);
+                    EnqueueListing(ns, _ => true, all);
                     continue;
                 }
-                try
+                foreach (var name in Name)
                 {
-                    EndpointClient.ValidateName(name);
-                    Emit(Await(Client.GetAsync(ns, name, StopToken)));
-                }
-                catch (EndpointException ex)
-                {
-                    WriteEndpointError(ex, name);
+                    if (WildcardPattern.ContainsWildcardCharacters(name))
+                    {
+                        var pattern = new WildcardPattern(name, WildcardOptions.IgnoreCase);
+                        EnqueueListing(ns, e => pattern.IsMatch(e.Name), all);
+                        continue;
+                    }
+                    try
+                    {
+                        EndpointClient.ValidateName(name);
+                    }
+                    catch (EndpointException ex)
+                    {
+                        WriteEndpointError(ex, name);
+                        continue;
+                    }
+                    // Across all namespaces the name is matched in each listing, like a wildcard: found nowhere is no error.
+                    if (all) EnqueueListing(ns, e => string.Equals(e.Name, name, StringComparison.Ordinal), all);
+                    else EnqueueEndpoint(Describe(ns, name), async ct => Keep(await Client.GetAsync(ns, name, ct).ConfigureAwait(false)));
                 }
             }
         }
 
-        private IEnumerable<EndpointInfo> List(string ns)
+        /// <summary>The user's namespace and its organizations', from the cached whoami.</summary>
+        private IReadOnlyList<string> AllNamespaces()
         {
-            if (_listings.TryGetValue(ns, out var items)) return items;
+            if (_allNamespaces != null) return _allNamespaces;
             try
             {
-                items = Await(Client.ListAsync(ns, StopToken));
+                var me = Await(Client.WhoAmIAsync(StopToken));
+                return _allNamespaces = new[] { me.Name }.Concat(me.Orgs).Distinct().ToList();
             }
             catch (EndpointException ex)
             {
-                WriteEndpointError(ex, ns);
-                items = new EndpointInfo[0];
+                ThrowTerminatingError(ToErrorRecord(ex, "*"));
+                throw; // unreachable
             }
-            return _listings[ns] = items;
         }
 
-        private void Emit(EndpointInfo endpoint)
+        private void EnqueueListing(string ns, Func<EndpointInfo, bool> filter, bool quietOnDenied)
         {
-            if (Status == null || Status.Contains(endpoint.Status)) WriteObject(endpoint);
+            if (!_listings.TryGetValue(ns, out var listing)) _listings[ns] = listing = Client.ListAsync(ns, StopToken);
+            Enqueue(async ct =>
+            {
+                try
+                {
+                    var items = (await listing.ConfigureAwait(false)).Where(e => filter(e) && Keep(e) != null).ToList();
+                    return () => { foreach (var e in items) WriteObject(e); };
+                }
+                catch (EndpointException ex) when (quietOnDenied && (ex.Kind == EndpointErrorKind.Unauthorized || ex.Kind == EndpointErrorKind.Forbidden))
+                {
+                    // An organization without billing or access answers 401: skip it rather than fail the sweep.
+                    return () => WriteWarning($"Skipped namespace '{ns}': {ex.Message}");
+                }
+                catch (EndpointException ex)
+                {
+                    return () => WriteEndpointError(ex, ns);
+                }
+            });
         }
+
+        private EndpointInfo? Keep(EndpointInfo endpoint) => Status == null || Status.Contains(endpoint.Status) ? endpoint : null;
     }
 }

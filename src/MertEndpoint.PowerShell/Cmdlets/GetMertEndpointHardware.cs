@@ -30,6 +30,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
             {
                 WriteEndpointError(ex, ns);
             }
+            base.EndProcessing();
         }
     }
 }

@@ -5,7 +5,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
     /// <summary>Deletes endpoints permanently (configuration, logs and metrics). Asks first unless -Force.</summary>
     [Cmdlet(VerbsCommon.Remove, "MertEndpoint", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = ByName)]
     [OutputType(typeof(void))]
-    public sealed class RemoveMertEndpoint : EndpointTargetCmdlet
+    public sealed class RemoveMertEndpoint : FanOutCmdlet
     {
         /// <summary>Delete without asking. -WhatIf still deletes nothing.</summary>
         [Parameter]
@@ -15,18 +15,15 @@ namespace MertEndpoint.PowerShell.Cmdlets
         {
             foreach (var target in Targets())
             {
-                var action = "Delete endpoint permanently (configuration, logs and metrics are lost; Stop-MertEndpoint only pauses)";
+                const string action = "Delete endpoint permanently (configuration, logs and metrics are lost; Stop-MertEndpoint only pauses)";
                 var go = Force && !MyInvocation.BoundParameters.ContainsKey("WhatIf") || ShouldProcess(target.ToString(), action);
                 if (!go) continue;
-                try
+                EnqueueEndpoint(target, async ct =>
                 {
-                    Await(Client.DeleteAsync(target.Namespace, target.Name, StopToken));
-                    WriteVerbose($"Deleted {target}.");
-                }
-                catch (EndpointException ex)
-                {
-                    WriteEndpointError(ex, target.ToString());
-                }
+                    await Client.DeleteAsync(target.Namespace, target.Name, ct).ConfigureAwait(false);
+                    PostVerbose($"Deleted {target}.");
+                    return null;
+                });
             }
         }
     }

@@ -7,7 +7,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
     /// <summary>Changes an endpoint's settings, sending only the settings given.</summary>
     [Cmdlet(VerbsCommon.Set, "MertEndpoint", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByName)]
     [OutputType(typeof(EndpointInfo))]
-    public sealed class SetMertEndpoint : EndpointTargetCmdlet
+    public sealed class SetMertEndpoint : FanOutCmdlet
     {
         [Parameter] [ValidateRange(0, 100)] public int? MinReplica { get; set; }
         [Parameter] [ValidateRange(1, 100)] public int? MaxReplica { get; set; }
@@ -39,14 +39,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
             foreach (var target in Targets())
             {
                 if (!ShouldProcess(target.ToString(), "Update " + string.Join(", ", changes))) continue;
-                try
-                {
-                    WriteObject(Await(Client.UpdateAsync(target.Namespace, target.Name, spec, StopToken)));
-                }
-                catch (EndpointException ex)
-                {
-                    WriteEndpointError(ex, target.ToString());
-                }
+                EnqueueEndpoint(target, ct => Client.UpdateAsync(target.Namespace, target.Name, spec, ct)!);
             }
         }
 

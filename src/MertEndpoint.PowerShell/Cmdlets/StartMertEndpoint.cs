@@ -2,13 +2,21 @@ using System.Management.Automation;
 
 namespace MertEndpoint.PowerShell.Cmdlets
 {
+    public enum FailureAction
+    {
+        /// <summary>Pause an endpoint that this command resumed or created, so a stuck start stops billing.</summary>
+        Pause,
+        /// <summary>Leave it as it is (it keeps booting and billing).</summary>
+        Leave,
+    }
+
     /// <summary>
     /// Starts endpoints (resumes paused or scaled-to-zero ones, optionally creates missing ones) and waits until
-    /// each really answers its health route.
+    /// each really answers its health route. Many endpoints are started and waited for concurrently.
     /// </summary>
     [Cmdlet(VerbsLifecycle.Start, "MertEndpoint", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByName)]
     [OutputType(typeof(EndpointInfo))]
-    public sealed class StartMertEndpoint : EndpointTargetCmdlet, IDynamicParameters
+    public sealed class StartMertEndpoint : FanOutCmdlet, IDynamicParameters
     {
         private CreateParameters? _create;
 
@@ -38,22 +46,32 @@ namespace MertEndpoint.PowerShell.Cmdlets
 
         protected override void ProcessRecord()
         {
-            foreach (var target in Targets()) Start(target);
-        }
-
-        private void Start(EndpointTarget target)
-        {
-            try
+            foreach (var target in Targets())
             {
-                var started = StartOne(target, new StartSettings
+                var action = _create == null
+                    ? "Start endpoint (resume it if paused; billing starts) and wait until it answers"
+                    : $"Start endpoint, creating it if missing ({_create.Describe()}), and wait until it answers";
+                if (!ShouldProcess(target.ToString(), action)) continue;
+                var options = new StartOptions
                 {
-                    Create = _create, TimeoutSec = TimeoutSec, NoWait = NoWait, OnFailure = OnFailure, IdleTimeoutMinutes = IdleTimeoutMinutes,
+                    CreateIfMissing = _create?.ToSpec(target.Name),
+                    NoWait = NoWait,
+                    PauseOnFailure = OnFailure == FailureAction.Pause,
+                    IdleTimeoutMinutes = IdleTimeoutMinutes,
+                    Wait = WaitWithProgress(target, TimeoutSec),
+                    Log = PostVerbose,
+                };
+                EnqueueEndpoint(target, async ct =>
+                {
+                    try
+                    {
+                        return (await Client.StartAsync(target.Namespace, target.Name, options, ct).ConfigureAwait(false)).Endpoint;
+                    }
+                    finally
+                    {
+                        CompleteProgress(options.Wait);
+                    }
                 });
-                if (started != null) WriteObject(started.Endpoint);
-            }
-            catch (EndpointException ex)
-            {
-                WriteEndpointError(ex, target.ToString());
             }
         }
     }

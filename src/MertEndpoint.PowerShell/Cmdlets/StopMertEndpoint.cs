@@ -5,7 +5,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
     /// <summary>Pauses endpoints (billing stops), or scales them to zero with -ScaleToZero. Idempotent.</summary>
     [Cmdlet(VerbsLifecycle.Stop, "MertEndpoint", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByName)]
     [OutputType(typeof(EndpointInfo))]
-    public sealed class StopMertEndpoint : EndpointTargetCmdlet
+    public sealed class StopMertEndpoint : FanOutCmdlet
     {
         /// <summary>Scale to zero instead of pausing: the URL stays and a request wakes it (still counts toward quota).</summary>
         [Parameter]
@@ -19,32 +19,25 @@ namespace MertEndpoint.PowerShell.Cmdlets
         {
             foreach (var target in Targets())
             {
-                try
+                if (!ShouldProcess(target.ToString(), ScaleToZero ? "Scale endpoint to zero" : "Pause endpoint (billing stops)")) continue;
+                EnqueueEndpoint(target, async ct =>
                 {
                     // Always read the current state: a piped object may be stale, and a paused endpoint then costs no write.
-                    var endpoint = Await(Client.GetAsync(target.Namespace, target.Name, StopToken));
+                    var endpoint = await Client.GetAsync(target.Namespace, target.Name, ct).ConfigureAwait(false);
                     var wanted = ScaleToZero ? EndpointStatus.ScaledToZero : EndpointStatus.Paused;
                     if (endpoint.Status == wanted || endpoint.Status == EndpointStatus.Paused)
                     {
-                        WriteVerbose($"{target} is already {endpoint.StatusText}; nothing to do.");
-                    }
-                    else if (ShouldProcess(target.ToString(), ScaleToZero ? "Scale endpoint to zero" : "Pause endpoint (billing stops)"))
-                    {
-                        endpoint = Await(ScaleToZero
-                            ? Client.ScaleToZeroAsync(target.Namespace, target.Name, StopToken)
-                            : Client.PauseAsync(target.Namespace, target.Name, StopToken));
-                        WriteVerbose($"{target} is now {endpoint.StatusText}.");
+                        PostVerbose($"{target} is already {endpoint.StatusText}; nothing to do.");
                     }
                     else
                     {
-                        continue;
+                        endpoint = await (ScaleToZero
+                            ? Client.ScaleToZeroAsync(target.Namespace, target.Name, ct)
+                            : Client.PauseAsync(target.Namespace, target.Name, ct)).ConfigureAwait(false);
+                        PostVerbose($"{target} is now {endpoint.StatusText}.");
                     }
-                    if (PassThru) WriteObject(endpoint);
-                }
-                catch (EndpointException ex)
-                {
-                    WriteEndpointError(ex, target.ToString());
-                }
+                    return PassThru ? endpoint : null;
+                });
             }
         }
     }

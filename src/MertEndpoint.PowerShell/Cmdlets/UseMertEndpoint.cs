@@ -46,18 +46,29 @@ namespace MertEndpoint.PowerShell.Cmdlets
         {
             foreach (var target in Targets())
             {
-                StartResult? started;
+                if (!ShouldProcess(target.ToString(), $"Start endpoint, run the script block, then {AfterAction}")) continue;
+                var options = new StartOptions
+                {
+                    IdleTimeoutMinutes = IdleTimeoutMinutes,
+                    Wait = WaitWithProgress(target, TimeoutSec),
+                    Log = PostVerbose,
+                };
+                StartResult started;
                 try
                 {
-                    started = StartOne(target, new StartSettings { TimeoutSec = TimeoutSec, IdleTimeoutMinutes = IdleTimeoutMinutes });
+                    started = Await(Client.StartAsync(target.Namespace, target.Name, options, StopToken));
                 }
                 catch (EndpointException ex)
                 {
-                    // StartOne already paused a start it began and that timed out; a failed endpoint does not bill.
+                    // StartAsync already paused a start it began that timed out; a failed endpoint does not bill.
                     ThrowTerminatingError(ToErrorRecord(ex, target.ToString()));
                     return;
                 }
-                if (started == null) continue;
+                finally
+                {
+                    CompleteProgress(options.Wait);
+                    DrainPosted();
+                }
                 Run(target, started);
             }
         }

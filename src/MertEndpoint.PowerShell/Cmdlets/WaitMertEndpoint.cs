@@ -5,7 +5,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
     /// <summary>Waits until endpoints are running and answer their health route; starts nothing.</summary>
     [Cmdlet(VerbsLifecycle.Wait, "MertEndpoint", DefaultParameterSetName = ByName)]
     [OutputType(typeof(EndpointInfo))]
-    public sealed class WaitMertEndpoint : EndpointTargetCmdlet
+    public sealed class WaitMertEndpoint : FanOutCmdlet
     {
         [Parameter]
         [ValidateRange(1, 86400)]
@@ -15,14 +15,18 @@ namespace MertEndpoint.PowerShell.Cmdlets
         {
             foreach (var target in Targets())
             {
-                try
+                var options = WaitWithProgress(target, TimeoutSec);
+                EnqueueEndpoint(target, async ct =>
                 {
-                    WriteObject(WaitReady(target, null, TimeoutSec));
-                }
-                catch (EndpointException ex)
-                {
-                    WriteEndpointError(ex, target.ToString());
-                }
+                    try
+                    {
+                        return await Client.WaitForReadyAsync(target.Namespace, target.Name, options, ct).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        CompleteProgress(options);
+                    }
+                });
             }
         }
     }

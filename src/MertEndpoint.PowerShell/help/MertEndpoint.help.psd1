@@ -27,6 +27,7 @@
         Env         = 'Environment variables for the container, as a hashtable.'
         Secret      = 'Secret environment variables for the container, as a hashtable; the service never shows them again.'
         Tag         = 'Tags for the endpoint.'
+        ThrottleLimit = 'How many endpoints are worked on at once when many come down the pipeline (default 8). Prompts, progress, output and errors stay on the pipeline thread; results come out in input order.'
         IdleTimeoutMinutes = 'A safety net if this process dies: sets min replicas 0 and the scale-to-zero timeout, so that the service itself stops billing after this many idle minutes. Replica settings that the service resets on resume are restored either way.'
     }
     Cmdlets = @{
@@ -35,12 +36,14 @@
             Description = "Without -Name it lists the namespace. -Name takes several names and wildcards (a wildcard lists the namespace once and filters). -Status keeps only endpoints in the given states.`n`nThe output is MertEndpoint.EndpointInfo objects; pipe them to Start-, Stop-, Wait- or Remove-MertEndpoint."
             Parameters  = @{
                 Name   = 'Names of endpoints; wildcards are allowed. Binds from the pipeline by value and by property name.'
+                Namespace = 'The user or organization to list, or * for the token''s user and every organization it belongs to (fetched concurrently; an organization that answers 401 or 403 becomes a warning). Default: $env:MERT_ENDPOINT_NAMESPACE, else the token''s user.'
                 Status = 'Only endpoints in one of these states: Running, Paused, ScaledToZero, Pending, Initializing, Updating, Failed, UpdateFailed, Unknown.'
             }
             Examples    = @(
                 @{ Code = 'Get-MertEndpoint'; Remarks = 'Lists every endpoint in your namespace with status, instance, replicas and URL.' }
                 @{ Code = 'Get-MertEndpoint mert-* -Status Running'; Remarks = 'Endpoints whose name starts with mert- that are running (and billing).' }
                 @{ Code = 'Get-MertEndpoint -Status Running | Stop-MertEndpoint'; Remarks = 'Pauses everything that is running.' }
+                @{ Code = "Get-MertEndpoint -Namespace '*' -Status Running"; Remarks = 'Everything running in your namespace and in every organization you belong to.' }
             )
         }
         'New-MertEndpoint'    = @{
