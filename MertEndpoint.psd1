@@ -19,6 +19,8 @@
         'Set-MertEndpoint'
         'Use-MertEndpoint'
         'Get-MertEndpointHardware'
+        'Get-MertEndpointCost'
+        'Invoke-MertEndpoint'
     )
     FunctionsToExport      = @()
     VariablesToExport      = @()

@@ -58,7 +58,7 @@ function Invoke-Build {
     $manifest = $manifest -replace "ModuleVersion(\s*)=(\s*)'[^']*'", "ModuleVersion`$1=`$2'$(Get-ProjectVersion)'"
     Set-Content -Path (Join-Path $moduleOut 'MertEndpoint.psd1') -Value $manifest -Encoding utf8
     Invoke-Native @pwsh -NoProfile -NonInteractive -File (Join-Path $root 'build/New-MamlHelp.ps1') -ModulePath $moduleOut `
-        -HelpSource (Join-Path $root 'src/MertEndpoint.PowerShell/help/MertEndpoint.help.psd1') `
+        -HelpSource (Join-Path $root 'src/MertEndpoint.PowerShell/help') `
         -OutFile (Join-Path $moduleOut 'en-US/MertEndpoint.PowerShell.dll-Help.xml')
 
     # The emulator: the framework-dependent build output, run with `dotnet MertEndpoint.Emulator.dll`.

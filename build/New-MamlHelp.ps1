@@ -1,7 +1,8 @@
 <#
 .SYNOPSIS
     Writes the module's MAML help (what Get-Help reads for binary cmdlets) from the cmdlets' own metadata
-    and a small help source: synopsis, description, parameter texts and examples per cmdlet.
+    and a small help source folder: <Cmdlet>.psd1 (synopsis, description, parameter texts, examples) per
+    cmdlet, and Common.psd1 for parameter texts that many cmdlets share.
     Fails when a cmdlet, a parameter or an example is missing from the source, so help cannot rot silently.
 #>
 param(
@@ -11,8 +12,8 @@ param(
 )
 $ErrorActionPreference = 'Stop'
 $module = Import-Module $ModulePath -PassThru -Force
-$source = Import-PowerShellDataFile $HelpSource
-$common = [System.Management.Automation.Cmdlet]::CommonParameters + [System.Management.Automation.Cmdlet]::OptionalCommonParameters
+$common = Import-PowerShellDataFile (Join-Path $HelpSource 'Common.psd1')
+$commonParameters = [System.Management.Automation.Cmdlet]::CommonParameters + [System.Management.Automation.Cmdlet]::OptionalCommonParameters
 $problems = [System.Collections.Generic.List[string]]::new()
 
 $settings = [System.Xml.XmlWriterSettings]@{ Indent = $true; Encoding = [System.Text.UTF8Encoding]::new($false) }
@@ -36,18 +37,23 @@ function Write-Parameter($param, $set, $help) {
     $w.WriteAttributeString('position', $(if ($set.Position -ge 0) { "$($set.Position)" } else { 'named' }))
     $w.WriteElementString('maml', 'name', $maml, $param.Name)
     Write-Para $help
-    $w.WriteStartElement('command', 'parameterValue', $cmd)
-    $w.WriteAttributeString('required', "$($param.ParameterType -ne [System.Management.Automation.SwitchParameter])".ToLower())
-    $w.WriteString($param.ParameterType.Name)
-    $w.WriteEndElement()
+    if ($param.ParameterType -ne [System.Management.Automation.SwitchParameter]) {
+        $type = $param.ParameterType
+        if ([Nullable]::GetUnderlyingType($type)) { $type = [Nullable]::GetUnderlyingType($type) }
+        $w.WriteStartElement('command', 'parameterValue', $cmd)
+        $w.WriteAttributeString('required', 'true')
+        $w.WriteString($type.Name)
+        $w.WriteEndElement()
+    }
     $w.WriteEndElement()
 }
 
 $w.WriteStartDocument()
 $w.WriteStartElement('helpItems'); $w.WriteAttributeString('schema', 'maml')
 foreach ($command in Get-Command -Module $module.Name -CommandType Cmdlet | Sort-Object Name) {
-    $h = $source.Cmdlets[$command.Name]
-    if (-not $h) { $problems.Add("$($command.Name): no help entry"); continue }
+    $file = Join-Path $HelpSource "$($command.Name).psd1"
+    if (-not (Test-Path $file)) { $problems.Add("$($command.Name): no help file $file"); continue }
+    $h = Import-PowerShellDataFile $file
     if (-not $h.Examples) { $problems.Add("$($command.Name): no example") }
     $w.WriteStartElement('command', 'command', $cmd)
     $w.WriteAttributeString('xmlns', 'maml', $null, $maml)
@@ -61,17 +67,17 @@ foreach ($command in Get-Command -Module $module.Name -CommandType Cmdlet | Sort
     $w.WriteEndElement()
     Write-Para $h.Description
 
-    $all = $command.Parameters.Values | Where-Object { $common -notcontains $_.Name }
+    $all = $command.Parameters.Values | Where-Object { $commonParameters -notcontains $_.Name }
     $texts = @{}
     foreach ($p in $all) {
-        $texts[$p.Name] = if ($h.Parameters -and $h.Parameters[$p.Name]) { $h.Parameters[$p.Name] } else { $source.Common[$p.Name] }
+        $texts[$p.Name] = if ($h.Parameters -and $h.Parameters[$p.Name]) { $h.Parameters[$p.Name] } else { $common[$p.Name] }
         if (-not $texts[$p.Name]) { $problems.Add("$($command.Name): no text for -$($p.Name)") }
     }
     $w.WriteStartElement('command', 'syntax', $cmd)
     foreach ($set in $command.ParameterSets) {
         $w.WriteStartElement('command', 'syntaxItem', $cmd)
         $w.WriteElementString('maml', 'name', $maml, $command.Name)
-        foreach ($sp in $set.Parameters | Where-Object { $common -notcontains $_.Name }) {
+        foreach ($sp in $set.Parameters | Where-Object { $commonParameters -notcontains $_.Name }) {
             Write-Parameter $command.Parameters[$sp.Name] $sp $texts[$sp.Name]
         }
         $w.WriteEndElement()

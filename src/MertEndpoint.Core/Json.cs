@@ -1,0 +1,297 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace MertEndpoint
+{
+    /// <summary>
+    /// Reading is done with JsonDocument and forgiving accessors rather than typed DTOs: the service adds
+    /// fields and states over time, and a wrong type in one field must not lose the whole endpoint.
+    /// </summary>
+    internal static class Json
+    {
+        private static readonly JsonSerializerOptions WriteOptions = new()
+        {
+            PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+            DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+        };
+
+        private static readonly Dictionary<string, EndpointStatus> States = new(StringComparer.OrdinalIgnoreCase)
+        {
+            ["pending"] = EndpointStatus.Pending, ["initializing"] = EndpointStatus.Initializing,
+            ["updating"] = EndpointStatus.Updating, ["updateFailed"] = EndpointStatus.UpdateFailed,
+            ["running"] = EndpointStatus.Running, ["paused"] = EndpointStatus.Paused,
+            ["failed"] = EndpointStatus.Failed, ["scaledToZero"] = EndpointStatus.ScaledToZero,
+        };
+
+        // ---- reading ----
+
+        public static EndpointInfo ToEndpoint(JsonElement e, string ns)
+        {
+            JsonElement? status = e.Obj("status"), compute = e.Obj("compute"), model = e.Obj("model");
+            JsonElement? scaling = compute?.Obj("scaling"), provider = e.Obj("provider");
+            // model.image is a one-key union such as {"custom": {...}} or {"huggingface": {}}.
+            JsonProperty? image = model?.Obj("image")?.EnumerateObject().Cast<JsonProperty?>().FirstOrDefault();
+            JsonElement? imageBody = image?.Value.ValueKind == JsonValueKind.Object ? image.Value.Value : null;
+            string state = status?.Str("state") ?? "";
+
+            return new EndpointInfo
+            {
+                Name = e.Str("name") ?? "",
+                Namespace = ns,
+                Status = States.TryGetValue(state, out EndpointStatus s) ? s : EndpointStatus.Unknown,
+                StatusText = state,
+                Message = status?.Str("message"),
+                Url = status?.Str("url"),
+                Type = e.Str("type") ?? "",
+                Vendor = provider?.Str("vendor"),
+                Region = provider?.Str("region"),
+                Accelerator = compute?.Str("accelerator"),
+                InstanceType = compute?.Str("instanceType"),
+                InstanceSize = compute?.Str("instanceSize"),
+                MinReplica = scaling?.Int("minReplica") ?? 0,
+                MaxReplica = scaling?.Int("maxReplica") ?? 0,
+                ScaleToZeroTimeout = scaling?.Int("scaleToZeroTimeout"),
+                ReadyReplica = status?.Int("readyReplica") ?? 0,
+                TargetReplica = status?.Int("targetReplica") ?? 0,
+                Repository = model?.Str("repository"),
+                Revision = model?.Str("revision"),
+                Task = model?.Str("task"),
+                Framework = model?.Str("framework"),
+                ImageKind = image?.Name,
+                ImageUrl = imageBody?.Str("url"),
+                ImagePort = imageBody?.Int("port"),
+                HealthRoute = e.Str("healthRoute") ?? imageBody?.Str("healthRoute") ?? imageBody?.Str("health_route") ?? "/health",
+                Env = StringMap(model?.Obj("env")),
+                Tags = e.Arr("tags")?.Select(Text).Where(t => t != null).Select(t => t!).ToArray() ?? Array.Empty<string>(),
+                CreatedAt = Timestamp(status?.Str("createdAt")),
+                UpdatedAt = Timestamp(status?.Str("updatedAt")),
+            };
+        }
+
+        // Last one wins on a duplicate key, where ToDictionary would throw.
+        private static Dictionary<string, string> StringMap(JsonElement? o)
+        {
+            var map = new Dictionary<string, string>();
+            if (o != null) foreach (JsonProperty p in o.Value.EnumerateObject()) map[p.Name] = Text(p.Value) ?? "";
+            return map;
+        }
+
+        public static IReadOnlyList<EndpointInfo> ToEndpointList(JsonElement e, string ns) =>
+            (e.ValueKind == JsonValueKind.Array ? e.EnumerateArray() : e.Arr("items"))?
+                .Where(i => i.ValueKind == JsonValueKind.Object).Select(i => ToEndpoint(i, ns)).ToArray()
+            ?? Array.Empty<EndpointInfo>();
+
+        public static WhoAmI ToWhoAmI(JsonElement e) => new()
+        {
+            Name = e.Str("name") ?? "",
+            Type = e.Str("type") ?? "",
+            Orgs = e.Arr("orgs")?.Select(o => o.ValueKind == JsonValueKind.Object ? o.Str("name") : Text(o))
+                       .Where(n => n != null).Select(n => n!).ToArray() ?? Array.Empty<string>(),
+        };
+
+        public static IReadOnlyList<HardwareInfo> ToHardware(JsonElement e)
+        {
+            var rows = new List<HardwareInfo>();
+            foreach (JsonElement vendor in e.Arr("vendors") ?? Enumerable.Empty<JsonElement>())
+            foreach (JsonElement region in vendor.Arr("regions") ?? Enumerable.Empty<JsonElement>())
+            foreach (JsonElement c in region.Arr("computes") ?? Enumerable.Empty<JsonElement>())
+            {
+                if (c.ValueKind != JsonValueKind.Object) continue;
+                JsonElement? quota = c.Obj("quota");
+                rows.Add(new HardwareInfo
+                {
+                    Vendor = vendor.Str("name") ?? "",
+                    Region = region.Str("name") ?? "",
+                    RegionLabel = region.Str("label") ?? "",
+                    Id = c.Str("id") ?? "",
+                    Accelerator = c.Str("accelerator") ?? "",
+                    InstanceType = c.Str("instanceType") ?? "",
+                    InstanceSize = c.Str("instanceSize") ?? "",
+                    Architecture = c.Str("architecture") ?? "",
+                    Status = c.Str("status") ?? "",
+                    NumAccelerators = c.Int("numAccelerators") ?? 0,
+                    NumCpus = c.Int("numCpus") ?? 0,
+                    MemoryGb = (double?)c.Dec("memoryGb") ?? 0,
+                    GpuMemoryGb = (double?)c.Dec("gpuMemoryGb"),
+                    PricePerHour = c.Dec("pricePerHour"),
+                    QuotaMaxAccelerators = quota?.Int("maxAccelerators"),
+                    QuotaUsedAccelerators = quota?.Int("usedAccelerators"),
+                });
+            }
+            return rows;
+        }
+
+        /// <summary>The service's error text from <c>{"error": ...}</c>, <c>{"message": ...}</c> or a plain-text body.</summary>
+        public static string? ErrorMessage(string body)
+        {
+            string trimmed = body.Trim();
+            if (trimmed.Length == 0) return null;
+            if (trimmed[0] == '{')
+            {
+                try
+                {
+                    using JsonDocument doc = JsonDocument.Parse(trimmed);
+                    JsonElement root = doc.RootElement;
+                    return root.Str("error") ?? root.Obj("error")?.Str("message") ?? root.Str("message") ?? root.Str("detail");
+                }
+                catch (JsonException) { /* not JSON after all: fall through to plain text */ }
+            }
+            if (trimmed[0] == '<') return null; // an HTML error page says nothing useful in a console
+            return trimmed.Length <= 500 ? trimmed : trimmed.Substring(0, 500) + "...";
+        }
+
+        /// <summary>
+        /// ISO 8601 with up to 9 fractional digits (the service sends nanoseconds; DateTimeOffset accepts 7).
+        /// Missing or unreadable values become <see cref="DateTimeOffset.MinValue"/> rather than failing.
+        /// </summary>
+        public static DateTimeOffset Timestamp(string? text)
+        {
+            if (string.IsNullOrWhiteSpace(text)) return DateTimeOffset.MinValue;
+            string s = text!.Trim();
+            int dot = s.IndexOf('.', s.IndexOf('T') + 1);
+            if (dot > 0)
+            {
+                int end = dot + 1;
+                while (end < s.Length && char.IsDigit(s[end])) end++;
+                if (end - dot - 1 > 7) s = s.Substring(0, dot + 8) + s.Substring(end);
+            }
+            return DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture,
+                DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out DateTimeOffset value)
+                ? value : DateTimeOffset.MinValue;
+        }
+
+        // ---- writing ----
+
+        public static string CreateBody(EndpointCreateSpec spec) => Serialize(new JsonObject
+        {
+            ["compute"] = new JsonObject
+            {
+                ["accelerator"] = spec.Accelerator,
+                ["instanceType"] = spec.InstanceType,
+                ["instanceSize"] = spec.InstanceSize,
+                ["scaling"] = new JsonObject
+                {
+                    ["minReplica"] = spec.MinReplica,
+                    ["maxReplica"] = spec.MaxReplica,
+                    // The service rejects scaleToZeroTimeout unless minReplica is 0.
+                    ["scaleToZeroTimeout"] = spec.MinReplica == 0 ? spec.ScaleToZeroTimeout : null,
+                },
+            },
+            ["model"] = new JsonObject
+            {
+                ["repository"] = spec.Repository,
+                ["framework"] = spec.Framework,
+                ["revision"] = spec.Revision,
+                ["task"] = spec.Task,
+                ["image"] = string.IsNullOrWhiteSpace(spec.ImageUrl)
+                    ? new JsonObject { ["huggingface"] = new JsonObject() }
+                    : CustomImage(spec.ImageUrl!.Trim(), spec.HealthRoute, spec.ImagePort),
+                ["env"] = Map(spec.Env),
+                ["secrets"] = Map(spec.Secrets),
+            },
+            ["name"] = spec.Name,
+            ["provider"] = new JsonObject { ["vendor"] = spec.Vendor, ["region"] = spec.Region },
+            ["type"] = spec.Type,
+            ["tags"] = spec.Tags == null ? null : new JsonArray(spec.Tags.Select(t => (JsonNode?)t).ToArray()),
+        });
+
+        /// <summary>Only the given fields; <paramref name="image"/> (already complete) replaces model.image whole.</summary>
+        public static string UpdateBody(EndpointUpdateSpec spec, JsonObject? image) => Serialize(new JsonObject
+        {
+            ["compute"] = new JsonObject
+            {
+                ["accelerator"] = spec.Accelerator,
+                ["instanceType"] = spec.InstanceType,
+                ["instanceSize"] = spec.InstanceSize,
+                ["scaling"] = new JsonObject
+                {
+                    ["minReplica"] = spec.MinReplica,
+                    ["maxReplica"] = spec.MaxReplica,
+                    ["scaleToZeroTimeout"] = spec.ScaleToZeroTimeout,
+                },
+            },
+            ["model"] = new JsonObject
+            {
+                ["repository"] = spec.Repository,
+                ["framework"] = spec.Framework,
+                ["revision"] = spec.Revision,
+                ["task"] = spec.Task,
+                ["image"] = image,
+                ["env"] = Map(spec.Env),
+            },
+        });
+
+        public static JsonObject CustomImage(string url, string healthRoute, int port) =>
+            new() { ["custom"] = new JsonObject { ["url"] = url, ["healthRoute"] = healthRoute, ["port"] = port } };
+
+        private static JsonObject? Map(IDictionary<string, string>? map)
+        {
+            if (map == null) return null;
+            var o = new JsonObject();
+            foreach (KeyValuePair<string, string> kv in map) o[kv.Key] = kv.Value;
+            return o;
+        }
+
+        /// <summary>Drops nulls and objects left empty by them, so a partial body carries only what was given.</summary>
+        private static string Serialize(JsonObject body)
+        {
+            Prune(body);
+            return body.ToJsonString(WriteOptions);
+        }
+
+        private static void Prune(JsonObject o)
+        {
+            foreach (string key in o.Select(p => p.Key).ToList())
+            {
+                JsonNode? value = o[key];
+                if (value is JsonObject child && key != "huggingface" && key != "env" && key != "secrets")
+                {
+                    Prune(child);
+                    if (child.Count == 0) o.Remove(key);
+                }
+                else if (value == null) o.Remove(key);
+            }
+        }
+
+        // ---- forgiving accessors: wrong kinds read as "absent" instead of throwing ----
+
+        public static JsonElement? Prop(this JsonElement e, string name)
+        {
+            if (e.ValueKind != JsonValueKind.Object) return null;
+            if (e.TryGetProperty(name, out JsonElement v)) return v;
+            foreach (JsonProperty p in e.EnumerateObject())
+                if (string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase)) return p.Value;
+            return null;
+        }
+
+        public static JsonElement? Obj(this JsonElement e, string name) =>
+            e.Prop(name) is { ValueKind: JsonValueKind.Object } v ? v : null;
+
+        public static IEnumerable<JsonElement>? Arr(this JsonElement e, string name) =>
+            e.Prop(name) is { ValueKind: JsonValueKind.Array } v ? v.EnumerateArray() : null;
+
+        public static string? Str(this JsonElement e, string name) => e.Prop(name) is JsonElement v ? Text(v) : null;
+
+        public static int? Int(this JsonElement e, string name) =>
+            e.Dec(name) is decimal d && d >= int.MinValue && d <= int.MaxValue ? (int)d : null;
+
+        public static decimal? Dec(this JsonElement e, string name) => e.Prop(name) switch
+        {
+            { ValueKind: JsonValueKind.Number } v when v.TryGetDecimal(out decimal d) => d,
+            { ValueKind: JsonValueKind.String } v when decimal.TryParse(v.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out decimal d) => d,
+            _ => null,
+        };
+
+        /// <summary>Strings as they are, numbers and booleans as their JSON text, anything else null.</summary>
+        private static string? Text(JsonElement v) => v.ValueKind switch
+        {
+            JsonValueKind.String => v.GetString(),
+            JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False => v.GetRawText(),
+            _ => null,
+        };
+    }
+}

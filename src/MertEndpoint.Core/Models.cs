@@ -1,0 +1,100 @@
+using System;
+using System.Collections.Generic;
+
+namespace MertEndpoint
+{
+    /// <summary>Lifecycle state of an endpoint. <see cref="Unknown"/> covers any state this version does not know.</summary>
+    public enum EndpointStatus { Unknown, Pending, Initializing, Updating, UpdateFailed, Running, Paused, Failed, ScaledToZero }
+
+    /// <summary>An Inference Endpoint as the control plane reported it.</summary>
+    public sealed class EndpointInfo
+    {
+        // Setters are internal: Core builds these from responses; callers only read them.
+        public string Name { get; internal set; } = "";
+        public string Namespace { get; internal set; } = "";
+        public EndpointStatus Status { get; internal set; }
+        /// <summary>The raw state string, kept so a state unknown to this version is still visible.</summary>
+        public string StatusText { get; internal set; } = "";
+        public string? Message { get; internal set; }
+        /// <summary>Data-plane URL; null while paused or not yet provisioned.</summary>
+        public string? Url { get; internal set; }
+        public string Type { get; internal set; } = "";
+        public string? Vendor { get; internal set; }
+        public string? Region { get; internal set; }
+        public string? Accelerator { get; internal set; }
+        public string? InstanceType { get; internal set; }
+        public string? InstanceSize { get; internal set; }
+        public int MinReplica { get; internal set; }
+        public int MaxReplica { get; internal set; }
+        public int? ScaleToZeroTimeout { get; internal set; }
+        public int ReadyReplica { get; internal set; }
+        public int TargetReplica { get; internal set; }
+        public string? Repository { get; internal set; }
+        public string? Revision { get; internal set; }
+        public string? Task { get; internal set; }
+        public string? Framework { get; internal set; }
+        /// <summary>Container image URL of a custom (or other url-bearing) image.</summary>
+        public string? ImageUrl { get; internal set; }
+        /// <summary>The key of the <c>model.image</c> union: "custom", "huggingface", "tgi", ...</summary>
+        public string? ImageKind { get; internal set; }
+        public string HealthRoute { get; internal set; } = "/health";
+        public IReadOnlyDictionary<string, string> Env { get; internal set; } = new Dictionary<string, string>();
+        public IReadOnlyList<string> Tags { get; internal set; } = Array.Empty<string>();
+        public DateTimeOffset CreatedAt { get; internal set; }
+        public DateTimeOffset UpdatedAt { get; internal set; }
+
+        // Needed to resend model.image whole on a partial update.
+        internal int? ImagePort { get; set; }
+
+        public override string ToString() => $"{Namespace}/{Name}";
+    }
+
+    /// <summary>The account behind a token (Hub whoami-v2).</summary>
+    public sealed class WhoAmI
+    {
+        public string Name { get; internal set; } = "";
+        /// <summary>"user", "org" or "app".</summary>
+        public string Type { get; internal set; } = "";
+        public IReadOnlyList<string> Orgs { get; internal set; } = Array.Empty<string>();
+        public override string ToString() => $"{Name} ({Type})";
+    }
+
+    /// <summary>One compute offer of the provider catalog (<c>GET /provider/{ns}</c>).</summary>
+    public sealed class HardwareInfo
+    {
+        public string Vendor { get; internal set; } = "";
+        public string Region { get; internal set; } = "";
+        public string RegionLabel { get; internal set; } = "";
+        public string Id { get; internal set; } = "";
+        public string Accelerator { get; internal set; } = "";
+        public string InstanceType { get; internal set; } = "";
+        public string InstanceSize { get; internal set; } = "";
+        public string Architecture { get; internal set; } = "";
+        public string Status { get; internal set; } = "";
+        public int NumAccelerators { get; internal set; }
+        public int NumCpus { get; internal set; }
+        public double MemoryGb { get; internal set; }
+        public double? GpuMemoryGb { get; internal set; }
+        /// <summary>USD per replica-hour.</summary>
+        public decimal? PricePerHour { get; internal set; }
+        public int? QuotaMaxAccelerators { get; internal set; }
+        public int? QuotaUsedAccelerators { get; internal set; }
+        public override string ToString() => Id;
+    }
+
+    /// <summary>One observation made while waiting for an endpoint to become ready.</summary>
+    public sealed class WaitProgress
+    {
+        internal WaitProgress(EndpointInfo endpoint, TimeSpan elapsed, TimeSpan timeout, string activity)
+        {
+            Endpoint = endpoint; Elapsed = elapsed; Timeout = timeout; Activity = activity;
+        }
+
+        public EndpointInfo Endpoint { get; }
+        public TimeSpan Elapsed { get; }
+        public TimeSpan Timeout { get; }
+        /// <summary>Human-readable description of what the waiter is doing, e.g. "initializing: waiting for the service".</summary>
+        public string Activity { get; }
+        public override string ToString() => $"{Endpoint}: {Activity} ({Elapsed:hh\\:mm\\:ss})";
+    }
+}

@@ -1,0 +1,67 @@
+using System;
+using System.Collections.Generic;
+
+namespace MertEndpoint
+{
+    /// <summary>What to create. Defaults describe the MERT embeddings endpoint.</summary>
+    public sealed class EndpointCreateSpec
+    {
+        public string Name { get; set; } = "";
+        public string Repository { get; set; } = "m-a-p/MERT-v1-95M";
+        public string Framework { get; set; } = "pytorch";
+        public string? Revision { get; set; }
+        public string? Task { get; set; } = "feature-extraction";
+        /// <summary>Custom container image; null selects the Hugging Face default image.</summary>
+        public string? ImageUrl { get; set; }
+        public int ImagePort { get; set; } = 8080;
+        public string HealthRoute { get; set; } = "/health";
+        public string Accelerator { get; set; } = "gpu";
+        public string Vendor { get; set; } = "aws";
+        public string Region { get; set; } = "us-east-1";
+        public string InstanceType { get; set; } = "nvidia-a10g";
+        public string InstanceSize { get; set; } = "x1";
+        public int MinReplica { get; set; } = 0;
+        public int MaxReplica { get; set; } = 1;
+        /// <summary>Minutes; sent only when <see cref="MinReplica"/> is 0 (the service rejects it otherwise).</summary>
+        public int? ScaleToZeroTimeout { get; set; } = 15;
+        public string Type { get; set; } = "authenticated";
+        public IDictionary<string, string>? Env { get; set; }
+        public IDictionary<string, string>? Secrets { get; set; }
+        public IList<string>? Tags { get; set; }
+    }
+
+    /// <summary>A partial update: every null property is left unchanged (not sent).</summary>
+    public sealed class EndpointUpdateSpec
+    {
+        public int? MinReplica { get; set; }
+        public int? MaxReplica { get; set; }
+        public int? ScaleToZeroTimeout { get; set; }
+        public string? InstanceType { get; set; }
+        public string? InstanceSize { get; set; }
+        public string? Accelerator { get; set; }
+        public string? Repository { get; set; }
+        public string? Revision { get; set; }
+        public string? Task { get; set; }
+        public string? Framework { get; set; }
+        public string? ImageUrl { get; set; }
+        public int? ImagePort { get; set; }
+        public string? HealthRoute { get; set; }
+        public IDictionary<string, string>? Env { get; set; }
+
+        internal bool HasImageChange => ImageUrl != null || ImagePort != null || HealthRoute != null;
+    }
+
+    /// <summary>How long and how often <see cref="EndpointClient.WaitForReadyAsync"/> looks.</summary>
+    public sealed class WaitOptions
+    {
+        public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(10);
+        /// <summary>Data-plane health probe interval, used once a URL is known.</summary>
+        public TimeSpan HealthProbeInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+        /// <summary>First control-plane poll interval; grows x1.5 up to <see cref="ControlPollMaxInterval"/>.</summary>
+        public TimeSpan ControlPollInterval { get; set; } = TimeSpan.FromSeconds(1);
+        public TimeSpan ControlPollMaxInterval { get; set; } = TimeSpan.FromSeconds(5);
+        public IProgress<WaitProgress>? Progress { get; set; }
+        /// <summary>State already known to the caller (saves the first GET).</summary>
+        public EndpointInfo? Initial { get; set; }
+    }
+}

@@ -1,0 +1,28 @@
+# Help source for Get-MertEndpoint; build/New-MamlHelp.ps1 turns it into MAML.
+@{
+    Description = "Without -Name it lists the namespace. -Name takes several names and wildcards (a wildcard lists the namespace once and filters). -Status keeps only endpoints in the given states.`n`nThe output is MertEndpoint.EndpointInfo objects; pipe them to Start-, Stop-, Wait- or Remove-MertEndpoint."
+    Examples = @(
+        @{
+            Code = 'Get-MertEndpoint'
+            Remarks = 'Lists every endpoint in your namespace with status, instance, replicas and URL.'
+        }
+        @{
+            Code = 'Get-MertEndpoint mert-* -Status Running'
+            Remarks = 'Endpoints whose name starts with mert- that are running (and billing).'
+        }
+        @{
+            Code = 'Get-MertEndpoint -Status Running | Stop-MertEndpoint'
+            Remarks = 'Pauses everything that is running.'
+        }
+        @{
+            Code = 'Get-MertEndpoint -Namespace ''*'' -Status Running'
+            Remarks = 'Everything running in your namespace and in every organization you belong to.'
+        }
+    )
+    Parameters = @{
+        Name = 'Names of endpoints; wildcards are allowed. Binds from the pipeline by value and by property name.'
+        Namespace = 'The user or organization to list, or * for the token''s user and every organization it belongs to (fetched concurrently; an organization that answers 401 or 403 becomes a warning). Default: $env:MERT_ENDPOINT_NAMESPACE, else the token''s user.'
+        Status = 'Only endpoints in one of these states: Running, Paused, ScaledToZero, Pending, Initializing, Updating, Failed, UpdateFailed, Unknown.'
+    }
+    Synopsis = 'Gets Inference Endpoints: one by name, several by wildcard, or every endpoint in the namespace.'
+}

@@ -1,0 +1,24 @@
+# Help source for Start-MertEndpoint; build/New-MamlHelp.ps1 turns it into MAML.
+@{
+    Description = "Resumes a paused or scaled-to-zero endpoint, waits for one that is already starting, and only checks the health of one that is running. Ready means: state running, a URL, and the health route answering 200. A progress bar shows the state and the elapsed time. A failed endpoint ends the wait at once with the service's message.`n`nIf a start that this command began fails or times out, the endpoint is paused again (-OnFailure Pause, the default) so that a stuck start does not bill for hours; -OnFailure Leave keeps it booting. Ctrl+C also pauses an endpoint this command resumed.`n`nWith -CreateIfMissing the endpoint is created when it does not exist; New-MertEndpoint's parameters (-ImageUrl, -InstanceType, ...) then become available."
+    Examples = @(
+        @{
+            Code = 'Start-MertEndpoint mert-spike6-inference'
+            Remarks = 'Resumes the endpoint and returns it, with its URL, once its health route answers.'
+        }
+        @{
+            Code = 'Start-MertEndpoint mert-spike6-inference -CreateIfMissing -ImageUrl ''someone/mert-inference:latest'' -TimeoutSec 900'
+            Remarks = 'Creates the endpoint if needed and waits up to 15 minutes.'
+        }
+        @{
+            Code = '''a'', ''b'' | Start-MertEndpoint -NoWait'
+            Remarks = 'Resumes two endpoints without waiting.'
+        }
+    )
+    Parameters = @{
+        CreateIfMissing = 'Create the endpoint when it does not exist. Adds New-MertEndpoint''s parameters; -ImageUrl is then required.'
+        NoWait = 'Return as soon as the service accepted the resume; do not wait for readiness.'
+        OnFailure = 'What to do with an endpoint that this command resumed or created when the start times out or is cancelled: Pause (default) or Leave.'
+    }
+    Synopsis = 'Starts endpoints and waits until they really answer.'
+}

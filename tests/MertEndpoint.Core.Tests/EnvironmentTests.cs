@@ -1,0 +1,204 @@
+using Microsoft.Extensions.Time.Testing;
+
+namespace MertEndpoint.Tests;
+
+/// <summary>Tests that change process environment variables; they run alone, never beside other tests.</summary>
+[CollectionDefinition(nameof(EnvironmentCollection), DisableParallelization = true)]
+public class EnvironmentCollection;
+
+/// <summary>Sets variables for one test and restores the previous values afterwards.</summary>
+public sealed class EnvScope : IDisposable
+{
+    public static readonly string[] Relevant =
+    [
+        "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH", "HF_HOME", "XDG_CACHE_HOME", "HOME", "USERPROFILE",
+        "MERT_ENDPOINT_API_URL", "HF_ENDPOINT", "MERT_ENDPOINT_NAMESPACE",
+    ];
+
+    private readonly Dictionary<string, string?> _saved = Relevant.ToDictionary(v => v, Environment.GetEnvironmentVariable);
+
+    public string Dir { get; } = Directory.CreateTempSubdirectory("mert-env-").FullName;
+
+    public EnvScope()
+    {
+        // Start from nothing, with the home directory pointed away from the real token file.
+        foreach (var name in Relevant) Environment.SetEnvironmentVariable(name, null);
+        Environment.SetEnvironmentVariable("HOME", Dir);
+        Environment.SetEnvironmentVariable("USERPROFILE", Dir);
+    }
+
+    public EnvScope Set(string name, string? value)
+    {
+        Environment.SetEnvironmentVariable(name, value);
+        return this;
+    }
+
+    public string File(string relative, string content)
+    {
+        var path = Path.Combine(Dir, relative);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        System.IO.File.WriteAllText(path, content);
+        return path;
+    }
+
+    public void Dispose()
+    {
+        foreach (var (name, value) in _saved) Environment.SetEnvironmentVariable(name, value);
+        Directory.Delete(Dir, recursive: true);
+    }
+}
+
+[Collection(nameof(EnvironmentCollection))]
+public class TokenResolverTests
+{
+    [Fact]
+    public void Explicit_token_wins_and_is_trimmed()
+    {
+        using var env = new EnvScope().Set("HF_TOKEN", "from-env");
+        Assert.Equal("given", TokenResolver.TryResolve("  given\n", out var source));
+        Assert.Equal("parameter", source);
+    }
+
+    [Fact]
+    public void Resolution_order_follows_huggingface_hub()
+    {
+        using var env = new EnvScope();
+        env.Set("XDG_CACHE_HOME", Path.Combine(env.Dir, "xdg"));
+        var xdgFile = env.File("xdg/huggingface/token", "from-xdg\n");
+        Assert.Equal(("from-xdg", xdgFile), Resolve());
+
+        env.Set("HF_HOME", Path.Combine(env.Dir, "hfhome"));
+        Assert.Null(TokenResolver.TryResolve(null, out _)); // HF_HOME replaces the XDG location; its file is missing
+        var homeFile = env.File("hfhome/token", "  from-hf-home  ");
+        Assert.Equal(("from-hf-home", homeFile), Resolve());
+
+        var pathFile = env.File("elsewhere/my-token", "from-token-path");
+        env.Set("HF_TOKEN_PATH", pathFile);
+        Assert.Equal(("from-token-path", pathFile), Resolve());
+
+        env.Set("HUGGING_FACE_HUB_TOKEN", "from-legacy-var");
+        Assert.Equal(("from-legacy-var", "HUGGING_FACE_HUB_TOKEN"), Resolve());
+
+        env.Set("HF_TOKEN", "   "); // blank counts as unset
+        Assert.Equal(("from-legacy-var", "HUGGING_FACE_HUB_TOKEN"), Resolve());
+
+        env.Set("HF_TOKEN", "from-hf-token");
+        Assert.Equal(("from-hf-token", "HF_TOKEN"), Resolve());
+
+        Assert.Equal(("given", "parameter"), (TokenResolver.TryResolve("given", out var s), s));
+        Assert.Equal("from-hf-token", TokenResolver.Resolve(""));
+    }
+
+    [Fact]
+    public void Home_cache_is_the_last_resort()
+    {
+        using var env = new EnvScope();
+        var file = env.File(".cache/huggingface/token", "from-home\n");
+        Assert.Equal(("from-home", file), Resolve());
+    }
+
+    [Fact]
+    public void Empty_token_file_counts_as_none()
+    {
+        using var env = new EnvScope();
+        env.Set("HF_TOKEN_PATH", env.File("token", "\n  \n"));
+        Assert.Null(TokenResolver.TryResolve(null, out var source));
+        Assert.Equal("", source);
+    }
+
+    [Fact]
+    public void No_token_anywhere_explains_how_to_set_one()
+    {
+        using var env = new EnvScope();
+        var ex = Assert.Throws<EndpointException>(() => TokenResolver.Resolve(null));
+        Assert.Equal(EndpointErrorKind.TokenNotFound, ex.Kind);
+        Assert.Contains("-Token", ex.Message);
+        Assert.Contains("HF_TOKEN", ex.Message);
+    }
+
+    private static (string?, string) Resolve() => (TokenResolver.TryResolve(null, out var source), source);
+}
+
+[Collection(nameof(EnvironmentCollection))]
+public class EnvironmentConfigurationTests
+{
+    [Fact]
+    public void Defaults_without_variables()
+    {
+        using var env = new EnvScope();
+        var o = EndpointClientOptions.FromEnvironment();
+        Assert.Equal("https://api.endpoints.huggingface.cloud/v2", o.ApiBaseUri.ToString());
+        Assert.Equal("https://huggingface.co/", o.HubBaseUri.ToString());
+    }
+
+    [Fact]
+    public void Variables_override_the_bases()
+    {
+        using var env = new EnvScope().Set("MERT_ENDPOINT_API_URL", "http://127.0.0.1:5080/v2").Set("HF_ENDPOINT", "https://hub.example");
+        var o = EndpointClientOptions.FromEnvironment();
+        Assert.Equal("http://127.0.0.1:5080/v2", o.ApiBaseUri.ToString());
+        Assert.Equal("https://hub.example/", o.HubBaseUri.ToString());
+    }
+
+    [Theory]
+    [InlineData("MERT_ENDPOINT_API_URL", "http://api.example.com/v2")]
+    [InlineData("MERT_ENDPOINT_API_URL", "not a url")]
+    [InlineData("HF_ENDPOINT", "http://hub.example.com")]
+    public void Bad_values_name_the_variable(string variable, string value)
+    {
+        using var env = new EnvScope().Set(variable, value);
+        var ex = Assert.Throws<EndpointException>(EndpointClientOptions.FromEnvironment);
+        Assert.Equal(EndpointErrorKind.InvalidConfiguration, ex.Kind);
+        Assert.Contains(variable, ex.Message);
+    }
+
+    [Fact]
+    public async Task Namespace_comes_from_parameter_then_variable_then_whoami()
+    {
+        using var env = new EnvScope();
+        var clock = new FakeTimeProvider();
+        var handler = new FakeHandler(clock, _ => Respond.Make(200, """{"type": "user", "name": "alice", "orgs": []}"""));
+        var token = "hf_ns_" + Guid.NewGuid();
+        var client = Samples.Client(clock, handler, token);
+
+        Assert.Equal("given", await client.ResolveNamespaceAsync("given"));
+        env.Set("MERT_ENDPOINT_NAMESPACE", "from-env");
+        Assert.Equal("from-env", await client.ResolveNamespaceAsync(null));
+        Assert.Empty(handler.Requests);
+
+        env.Set("MERT_ENDPOINT_NAMESPACE", null);
+        Assert.Equal("alice", await client.ResolveNamespaceAsync(""));
+        // Cached per token, process-wide: another client with the same token asks nobody.
+        Assert.Equal("alice", await Samples.Client(clock, handler, token).ResolveNamespaceAsync(null));
+        var request = Assert.Single(handler.Requests);
+        Assert.Equal("/api/whoami-v2", request.Path);
+    }
+
+    [Fact]
+    public async Task Org_token_must_name_the_namespace()
+    {
+        using var env = new EnvScope();
+        var clock = new FakeTimeProvider();
+        var handler = new FakeHandler(clock, _ => Respond.Make(200, """{"type": "org", "name": "lab"}"""));
+
+        var ex = await Assert.ThrowsAsync<EndpointException>(() => Samples.Client(clock, handler, "hf_org_" + Guid.NewGuid()).ResolveNamespaceAsync(null));
+
+        Assert.Equal(EndpointErrorKind.InvalidArgument, ex.Kind);
+        Assert.Contains("-Namespace", ex.Message);
+    }
+
+    [Fact]
+    public async Task Failed_whoami_is_not_cached()
+    {
+        using var env = new EnvScope();
+        var clock = new FakeTimeProvider();
+        var handler = new FakeHandler(clock,
+            Respond.With(401, Respond.Error("A valid user or organization token, sent as a Bearer, is required")),
+            Respond.With(200, """{"type": "user", "name": "bob"}"""));
+        var client = Samples.Client(clock, handler, "hf_retry_" + Guid.NewGuid());
+
+        var ex = await Assert.ThrowsAsync<EndpointException>(() => client.ResolveNamespaceAsync(null));
+        Assert.Equal(EndpointErrorKind.Unauthorized, ex.Kind);
+        Assert.Equal("bob", await client.ResolveNamespaceAsync(null));
+    }
+}

@@ -1,0 +1,99 @@
+using Microsoft.Extensions.Time.Testing;
+using static MertEndpoint.Tests.Samples;
+
+namespace MertEndpoint.Tests;
+
+public class ErrorTests
+{
+    private readonly FakeTimeProvider _clock = new();
+
+    [Theory]
+    [InlineData(400, EndpointErrorKind.InvalidRequest, "Check the values you passed")]
+    [InlineData(401, EndpointErrorKind.Unauthorized, "Check the token: set HF_TOKEN or pass -Token")]
+    [InlineData(403, EndpointErrorKind.Forbidden, "may manage endpoints in namespace 'alice'")]
+    [InlineData(404, EndpointErrorKind.EndpointNotFound, "Check the name with Get-MertEndpoint -Namespace alice")]
+    [InlineData(409, EndpointErrorKind.EndpointAlreadyExists, "Choose another name or use Start-MertEndpoint")]
+    public async Task Status_maps_to_kind_with_a_helpful_message(int status, EndpointErrorKind kind, string advice)
+    {
+        // The service echoing the token must not leak it either.
+        var handler = new FakeHandler(_clock,
+            Respond.With(status, Respond.Error($"nope for {Token}"), h => h.Add("X-Request-Id", "req-42")));
+
+        var ex = await Assert.ThrowsAsync<EndpointException>(() => Client(_clock, handler).PauseAsync(Ns, "mert"));
+
+        Assert.Equal(kind, ex.Kind);
+        Assert.Equal(status, ex.StatusCode);
+        Assert.Equal("req-42", ex.RequestId);
+        Assert.Equal("alice", ex.Namespace);
+        Assert.Equal("mert", ex.EndpointName);
+        Assert.Contains("endpoint 'mert' in namespace 'alice'", ex.Message);
+        Assert.Contains(advice, ex.Message);
+        Assert.Contains("Service said: nope for ***", ex.Message);
+        Assert.EndsWith("(request id req-42).", ex.Message);
+        Assert.DoesNotContain(Token, ex.ToString());
+    }
+
+    [Theory]
+    [InlineData("""{"message": "from message"}""", null, "from message")]
+    [InlineData("plain words", null, "plain words")]
+    [InlineData("", "from header", "from header")]
+    [InlineData("<html><body>Bad gateway</body></html>", "from header", "from header")]
+    public async Task Service_message_is_read_from_body_or_header(string body, string? header, string expected)
+    {
+        var handler = new FakeHandler(_clock, Respond.With(400, body, h => { if (header != null) h.Add("X-Error-Message", header); }));
+
+        var ex = await Assert.ThrowsAsync<EndpointException>(() => Client(_clock, handler).GetAsync(Ns, "mert"));
+
+        Assert.Equal(expected, ex.ServiceMessage);
+        Assert.Null(ex.RequestId);
+    }
+
+    [Fact]
+    public async Task Resume_of_a_running_endpoint_returns_it()
+    {
+        var handler = new FakeHandler(_clock,
+            Respond.With(400, Respond.Error("Endpoint mert is already running")), Respond.With(200, Endpoint()));
+
+        var endpoint = await Client(_clock, handler).ResumeAsync(Ns, "mert");
+
+        Assert.Equal(EndpointStatus.Running, endpoint.Status);
+        Assert.Equal(["POST /v2/endpoint/alice/mert/resume", "GET /v2/endpoint/alice/mert"], handler.Requests.Select(r => r.ToString()));
+    }
+
+    [Fact]
+    public async Task Resume_rejected_for_another_reason_throws()
+    {
+        var handler = new FakeHandler(_clock, Respond.With(400, Respond.Error("Endpoint is in failed state")));
+
+        var ex = await Assert.ThrowsAsync<EndpointException>(() => Client(_clock, handler).ResumeAsync(Ns, "mert"));
+
+        Assert.Equal(EndpointErrorKind.InvalidRequest, ex.Kind);
+        Assert.StartsWith("Could not resume endpoint 'mert' in namespace 'alice'", ex.Message);
+    }
+
+    [Fact]
+    public async Task TryGet_returns_null_for_a_missing_endpoint()
+    {
+        var handler = new FakeHandler(_clock, Respond.With(404, Respond.Error("not found")));
+
+        Assert.Null(await Client(_clock, handler).TryGetAsync(Ns, "mert"));
+    }
+
+    [Fact]
+    public async Task Success_with_a_body_that_is_not_json_is_reported()
+    {
+        var handler = new FakeHandler(_clock, Respond.With(200, "<html>captive portal</html>"));
+
+        var ex = await Assert.ThrowsAsync<EndpointException>(() => Client(_clock, handler).GetAsync(Ns, "mert"));
+
+        Assert.Equal(EndpointErrorKind.Unknown, ex.Kind);
+    }
+
+    [Fact]
+    public void Client_tostring_and_options_do_not_carry_the_token()
+    {
+        var client = new EndpointClient(Token, new EndpointClientOptions());
+        Assert.DoesNotContain(Token, client.ToString());
+        Assert.DoesNotContain(Token, client.Options.ToString());
+    }
+}

@@ -1,0 +1,138 @@
+using Microsoft.Extensions.Time.Testing;
+using static MertEndpoint.Tests.Samples;
+
+namespace MertEndpoint.Tests;
+
+public class RetryTests
+{
+    private readonly FakeTimeProvider _clock = new();
+    private static readonly TimeSpan Step = TimeSpan.FromMilliseconds(100);
+
+    [Fact]
+    public async Task Get_retries_503_twice_then_succeeds()
+    {
+        var handler = new FakeHandler(_clock,
+            Respond.With(503, Respond.Error("busy")), Respond.With(503), Respond.With(200, Endpoint()));
+
+        var endpoint = await _clock.Drive(Client(_clock, handler).GetAsync(Ns, "mert"), Step);
+
+        Assert.Equal("mert", endpoint.Name);
+        Assert.Equal(3, handler.Requests.Count);
+        // A fresh request per attempt, each with the bearer header.
+        Assert.All(handler.Requests, r => Assert.Equal($"Bearer {Token}", r.Authorization));
+    }
+
+    [Fact]
+    public async Task Retry_after_seconds_is_honoured()
+    {
+        var handler = new FakeHandler(_clock,
+            Respond.With(429, Respond.Error("slow down"), h => h.Add("Retry-After", "5")), Respond.With(200, Endpoint()));
+
+        await _clock.Drive(Client(_clock, handler).GetAsync(Ns, "mert"), Step);
+
+        var gap = handler.Requests[1].Time - handler.Requests[0].Time;
+        Assert.InRange(gap, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5.5));
+    }
+
+    [Fact]
+    public async Task Retry_after_date_is_honoured()
+    {
+        var handler = new FakeHandler(_clock,
+            Respond.With(503, null, h => h.RetryAfter = new(_clock.GetUtcNow().AddSeconds(3))), Respond.With(200, Endpoint()));
+
+        await _clock.Drive(Client(_clock, handler).GetAsync(Ns, "mert"), Step);
+
+        var gap = handler.Requests[1].Time - handler.Requests[0].Time;
+        Assert.InRange(gap, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(3.5));
+    }
+
+    [Fact]
+    public async Task Retry_after_is_capped_by_max_retry_delay()
+    {
+        var handler = new FakeHandler(_clock,
+            Respond.With(429, null, h => h.Add("Retry-After", "3600")), Respond.With(200, Endpoint()));
+        var options = Options(_clock, handler);
+        options.MaxRetryDelay = TimeSpan.FromSeconds(2);
+
+        await _clock.Drive(new EndpointClient(Token, options).GetAsync(Ns, "mert"), Step);
+
+        var gap = handler.Requests[1].Time - handler.Requests[0].Time;
+        Assert.InRange(gap, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2.5));
+    }
+
+    [Fact]
+    public async Task Persistent_503_ends_as_service_unavailable_with_last_details()
+    {
+        var handler = new FakeHandler(_clock, Enumerable.Range(1, 5)
+            .Select(i => Respond.With(503, Respond.Error($"overloaded {i}"), h => h.Add("X-Request-Id", $"req-{i}"))).ToArray());
+
+        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(Client(_clock, handler).GetAsync(Ns, "mert"), Step));
+
+        Assert.Equal(EndpointErrorKind.ServiceUnavailable, ex.Kind);
+        Assert.Equal(5, handler.Requests.Count); // 1 + MaxRetryAttempts (4)
+        Assert.Equal(503, ex.StatusCode);
+        Assert.Equal("overloaded 5", ex.ServiceMessage);
+        Assert.Equal("req-5", ex.RequestId);
+        Assert.Contains("5 attempts", ex.Message);
+    }
+
+    [Fact]
+    public async Task Persistent_429_ends_as_rate_limited()
+    {
+        var handler = new FakeHandler(_clock, Enumerable.Range(1, 5).Select(_ => Respond.With(429)).ToArray());
+
+        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(Client(_clock, handler).ListAsync(Ns), Step));
+
+        Assert.Equal(EndpointErrorKind.RateLimited, ex.Kind);
+        Assert.Equal(429, ex.StatusCode);
+    }
+
+    [Fact]
+    public async Task Dropped_connection_and_hung_attempt_are_retried()
+    {
+        var handler = new FakeHandler(_clock, Respond.Drop(), Respond.Hang(), Respond.With(200, Endpoint()));
+
+        var endpoint = await _clock.Drive(Client(_clock, handler).GetAsync(Ns, "mert"), TimeSpan.FromSeconds(1));
+
+        Assert.Equal(EndpointStatus.Running, endpoint.Status);
+        Assert.Equal(3, handler.Requests.Count);
+        // The hung attempt was abandoned after AttemptTimeout (30 s), not earlier.
+        Assert.True(handler.Requests[2].Time - handler.Requests[1].Time >= TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public async Task Unreachable_service_ends_as_service_unavailable()
+    {
+        var handler = new FakeHandler(_clock, Enumerable.Range(1, 5).Select(_ => Respond.Drop()).ToArray());
+
+        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(Client(_clock, handler).GetAsync(Ns, "mert"), Step));
+
+        Assert.Equal(EndpointErrorKind.ServiceUnavailable, ex.Kind);
+        Assert.Null(ex.StatusCode);
+        Assert.Contains("api.example", ex.Message);
+        Assert.IsType<HttpRequestException>(ex.InnerException);
+    }
+
+    [Fact]
+    public async Task Client_errors_are_not_retried()
+    {
+        var handler = new FakeHandler(_clock, Respond.With(404, Respond.Error("not found")));
+
+        await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(Client(_clock, handler).GetAsync(Ns, "mert"), Step));
+
+        Assert.Single(handler.Requests);
+    }
+
+    [Fact]
+    public async Task Cancellation_stops_retrying()
+    {
+        var handler = new FakeHandler(_clock, Respond.With(503), Respond.With(503));
+        using var cts = new CancellationTokenSource();
+        var task = Client(_clock, handler).GetAsync(Ns, "mert", cts.Token);
+        while (handler.Requests.Count == 0) await Task.Delay(1);
+
+        cts.Cancel();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => task);
+    }
+}

@@ -1,0 +1,164 @@
+using Microsoft.Extensions.Time.Testing;
+using static MertEndpoint.Tests.Samples;
+
+namespace MertEndpoint.Tests;
+
+public class WaiterTests
+{
+    private readonly FakeTimeProvider _clock = new();
+    private readonly DateTimeOffset _t0;
+    private readonly List<WaitProgress> _progress = [];
+    private static readonly TimeSpan Step = TimeSpan.FromMilliseconds(50);
+
+    public WaiterTests() => _t0 = _clock.GetUtcNow();
+
+    private TimeSpan Since(DateTimeOffset t) => t - _t0;
+
+    /// <summary>A service whose state and health are functions of fake time since the test began.</summary>
+    private FakeHandler Service(Func<TimeSpan, (string State, string? Url)> control, Func<TimeSpan, int>? health = null,
+        string? message = null) =>
+        new(_clock, r => r.Path switch
+        {
+            "/v2/endpoint/alice/mert" => Respond.Make(200, Endpoint(state: control(Since(r.Time)).State, url: control(Since(r.Time)).Url, message: message)),
+            "/health" => Respond.Make(health?.Invoke(Since(r.Time)) ?? 200),
+            _ => Respond.Make(404),
+        });
+
+    private WaitOptions Options(TimeSpan? timeout = null) => new()
+    {
+        Timeout = timeout ?? TimeSpan.FromMinutes(10),
+        Progress = new SyncProgress(_progress),
+    };
+
+    private Task<EndpointInfo> Wait(FakeHandler handler, WaitOptions? options = null, CancellationToken ct = default) =>
+        Client(_clock, handler).WaitForReadyAsync(Ns, "mert", options ?? Options(), ct);
+
+    private const string Url = "https://x.endpoints.example";
+
+    [Theory]
+    [InlineData("failed")]
+    [InlineData("updateFailed")]
+    public async Task Failure_ends_the_wait_at_once(string state)
+    {
+        var handler = Service(_ => (state, null), message: "Image pull failed");
+
+        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(Wait(handler), Step, TimeSpan.FromSeconds(30)));
+
+        Assert.Equal(EndpointErrorKind.EndpointFailed, ex.Kind);
+        Assert.Equal("Image pull failed", ex.ServiceMessage);
+        Assert.Contains("Service said: Image pull failed", ex.Message);
+        Assert.Equal(state, ex.Endpoint!.StatusText);
+        Assert.Single(handler.Requests);
+    }
+
+    [Fact]
+    public async Task Paused_during_the_wait_is_not_ready()
+    {
+        var handler = Service(t => t < TimeSpan.FromSeconds(3) ? ("initializing", null) : ("paused", null));
+
+        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(Wait(handler), Step));
+
+        Assert.Equal(EndpointErrorKind.EndpointNotReady, ex.Kind);
+        Assert.Contains("is paused; nothing will start it", ex.Message);
+        Assert.Contains("Start-MertEndpoint", ex.Message);
+        Assert.InRange(Since(handler.Requests[^1].Time), TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(6));
+    }
+
+    [Fact]
+    public async Task Scaled_to_zero_at_start_is_not_ready()
+    {
+        var handler = Service(_ => ("scaledToZero", Url));
+
+        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(Wait(handler), Step, TimeSpan.FromSeconds(30)));
+
+        Assert.Equal(EndpointErrorKind.EndpointNotReady, ex.Kind);
+        Assert.Single(handler.Requests);
+    }
+
+    [Fact]
+    public async Task Out_of_time_carries_the_last_state_and_polls_with_backoff()
+    {
+        var handler = Service(_ => ("initializing", null));
+
+        var ex = await Assert.ThrowsAsync<EndpointException>(() =>
+            _clock.Drive(Wait(handler, Options(TimeSpan.FromMinutes(1))), TimeSpan.FromMilliseconds(250)));
+
+        Assert.Equal(EndpointErrorKind.WaitTimeout, ex.Kind);
+        Assert.Equal(EndpointStatus.Initializing, ex.Endpoint!.Status);
+        Assert.Contains("not ready after 1 min", ex.Message);
+        Assert.InRange(_clock.GetUtcNow() - _t0, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(61));
+        // 1, 1.5, 2.25, 3.4, then every 5 s: about 14 polls in a minute, not 60.
+        Assert.InRange(handler.Requests.Count, 10, 16);
+    }
+
+    [Fact]
+    public async Task Running_waits_for_the_health_route()
+    {
+        int probes = 0;
+        var handler = Service(_ => ("running", Url), _ => ++probes <= 2 ? 503 : 200);
+
+        var endpoint = await _clock.Drive(Wait(handler), Step);
+
+        Assert.Equal(EndpointStatus.Running, endpoint.Status);
+        Assert.Equal(3, handler.Requests.Count(r => r.Path == "/health"));
+        Assert.All(handler.Requests, r => Assert.Equal($"Bearer {Token}", r.Authorization));
+        Assert.Contains(_progress, p => p.Activity.Contains("answered 503"));
+        Assert.Equal(handler.Requests.Count, _progress.Count); // one report per observation
+        Assert.StartsWith("ready", _progress[^1].Activity);
+    }
+
+    [Fact]
+    public async Task Readiness_is_noticed_within_a_probe_interval()
+    {
+        var ready = TimeSpan.FromSeconds(10);
+        var handler = Service(_ => ("running", Url), t => t < ready ? 503 : 200);
+
+        await _clock.Drive(Wait(handler), Step);
+
+        Assert.InRange(Since(handler.Requests[^1].Time), ready, ready + TimeSpan.FromMilliseconds(250) + 2 * Step);
+        // The control plane was polled with backoff meanwhile, not at the probe rate.
+        Assert.InRange(handler.Requests.Count(r => r.Path != "/health"), 3, 6);
+    }
+
+    [Fact]
+    public async Task Health_ahead_of_the_state_makes_the_control_plane_look_again_soon()
+    {
+        var handler = Service(t => (t < TimeSpan.FromSeconds(4) ? "initializing" : "running", Url), t => t < TimeSpan.FromSeconds(2) ? 503 : 200);
+
+        var endpoint = await _clock.Drive(Wait(handler), Step);
+
+        Assert.Equal(EndpointStatus.Running, endpoint.Status);
+        Assert.InRange(Since(handler.Requests[^1].Time), TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(5.3));
+    }
+
+    [Fact]
+    public async Task Known_initial_state_saves_the_first_get()
+    {
+        var handler = Service(_ => ("running", Url));
+        var options = Options();
+        options.Initial = await Client(_clock, new FakeHandler(_clock, Respond.With(200, Endpoint()))).GetAsync(Ns, "mert");
+
+        await _clock.Drive(Wait(handler, options), Step);
+
+        Assert.Equal("/health", Assert.Single(handler.Requests).Path);
+    }
+
+    [Fact]
+    public async Task Cancellation_ends_the_wait_promptly()
+    {
+        var handler = Service(_ => ("initializing", null));
+        using var cts = new CancellationTokenSource();
+        var wait = Wait(handler, ct: cts.Token);
+        while (handler.Requests.Count == 0) await Task.Delay(1);
+
+        cts.Cancel(); // fake time stands still: only the cancellation can end it
+
+        var ex = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => wait.WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.IsNotType<TimeoutException>(ex);
+    }
+
+    private sealed class SyncProgress(List<WaitProgress> sink) : IProgress<WaitProgress>
+    {
+        public void Report(WaitProgress value) { lock (sink) sink.Add(value); }
+    }
+}
