@@ -16,6 +16,7 @@ function Step([string] $text) { Write-Host "`n>> $text" -ForegroundColor Green }
 $emulator = Start-MertEmulator -ArgumentList '--boot-seconds', '6'
 try {
     Use-MertEmulatorEnvironment $emulator
+    $env:MERT_ENDPOINT_HISTORY_PATH = Join-Path ([IO.Path]::GetTempPath()) "mert-demo-usage-$PID.jsonl"   # not your real history
     Write-Host "Emulator: $($emulator.Url)  (token: the emulator's; MERT_ENDPOINT_API_URL=$env:MERT_ENDPOINT_API_URL)"
     $name = 'mert-spike6-inference'
 
@@ -41,11 +42,12 @@ try {
     Step "Stop-MertEndpoint $name -PassThru   (billing stops)"
     Stop-MertEndpoint $name -PassThru -Confirm:$false | Format-Table | Out-Host
 
-    Step 'Cost, from the emulator''s billing meter'
-    (Invoke-MertEmulatorAdmin $emulator billing).endpoints |
-        Select-Object name, @{ n = 'billedSeconds'; e = { [math]::Round($_.billedSeconds, 1) } }, pricePerHour, @{ n = 'costUsd'; e = { [math]::Round($_.cost, 4) } } |
-        Format-Table | Out-Host
+    Step 'Get-MertEndpointCost   (from the usage history the module kept)'
+    Get-MertEndpointCost | Format-Table | Out-Host
+    $meter = (Invoke-MertEmulatorAdmin $emulator billing).endpoints | Where-Object name -eq $name
+    Write-Host ("The emulator's own billing meter says {0:0.0} s, `${1:0.0000}." -f $meter.billedSeconds, $meter.cost)
 }
 finally {
     Stop-MertEmulator $emulator
+    Remove-Item $env:MERT_ENDPOINT_HISTORY_PATH -ErrorAction SilentlyContinue
 }

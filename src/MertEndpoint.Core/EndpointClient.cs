@@ -104,11 +104,11 @@ namespace MertEndpoint
 
         public Task<IReadOnlyList<EndpointInfo>> ListAsync(string ns, CancellationToken ct = default) =>
             SendAsync(HttpMethod.Get, Api(ns), null, new Target("list the endpoints of", RequireNs(ns)),
-                e => Json.ToEndpointList(e, ns), ct);
+                e => ObserveAll(Json.ToEndpointList(e, ns)), ct);
 
         public Task<EndpointInfo> GetAsync(string ns, string name, CancellationToken ct = default) =>
             SendAsync(HttpMethod.Get, Api(ns, name), null, new Target("get", RequireNs(ns), RequireName(name)),
-                e => Json.ToEndpoint(e, ns), ct);
+                e => Observe(Json.ToEndpoint(e, ns)), ct);
 
         /// <summary>Like <see cref="GetAsync"/>, but null when the endpoint does not exist.</summary>
         public async Task<EndpointInfo?> TryGetAsync(string ns, string name, CancellationToken ct = default)
@@ -152,7 +152,7 @@ namespace MertEndpoint
                 TimeSpan delay;
                 using (response)
                 {
-                    if (response.IsSuccessStatusCode) return await ReadAsync(response, target, e => Json.ToEndpoint(e, ns)).ConfigureAwait(false);
+                    if (response.IsSuccessStatusCode) return await ReadAsync(response, target, e => Observe(Json.ToEndpoint(e, ns))).ConfigureAwait(false);
                     if (response.StatusCode == HttpStatusCode.Conflict && mayExist) return await GetAsync(ns, spec.Name, ct).ConfigureAwait(false);
                     if (!Resilience.IsTransient(response.StatusCode) || attempt > Options.MaxRetryAttempts)
                         throw await ErrorAsync(response, target, attempt).ConfigureAwait(false);
@@ -190,11 +190,15 @@ namespace MertEndpoint
             }
             string body = Json.UpdateBody(spec, image);
             if (body == "{}") return await GetAsync(ns, name, ct).ConfigureAwait(false); // nothing to change
-            return await SendAsync(HttpMethod.Put, Api(ns, name), body, target, e => Json.ToEndpoint(e, ns), ct).ConfigureAwait(false);
+            return await SendAsync(HttpMethod.Put, Api(ns, name), body, target, e => Observe(Json.ToEndpoint(e, ns)), ct).ConfigureAwait(false);
         }
 
-        public Task DeleteAsync(string ns, string name, CancellationToken ct = default) =>
-            SendAsync(HttpMethod.Delete, Api(ns, name), null, new Target("delete", RequireNs(ns), RequireName(name)), _ => true, ct);
+        public async Task DeleteAsync(string ns, string name, CancellationToken ct = default)
+        {
+            await SendAsync(HttpMethod.Delete, Api(ns, name), null, new Target("delete", RequireNs(ns), RequireName(name)), _ => true, ct)
+                .ConfigureAwait(false);
+            Options.History?.ObserveDeleted(_apiBase, ns, name);
+        }
 
         public Task<EndpointInfo> PauseAsync(string ns, string name, CancellationToken ct = default) =>
             ActionAsync(ns, name, "pause", "pause", ct);
@@ -259,9 +263,22 @@ namespace MertEndpoint
 
         private DateTimeOffset Now => Options.TimeProvider.GetUtcNow();
 
+        // Every endpoint the control plane reports goes to the usage history (when one is configured).
+        private EndpointInfo Observe(EndpointInfo endpoint)
+        {
+            Options.History?.Observe(_apiBase, endpoint);
+            return endpoint;
+        }
+
+        private IReadOnlyList<EndpointInfo> ObserveAll(IReadOnlyList<EndpointInfo> endpoints)
+        {
+            foreach (var endpoint in endpoints) Observe(endpoint);
+            return endpoints;
+        }
+
         private Task<EndpointInfo> ActionAsync(string ns, string name, string route, string verb, CancellationToken ct) =>
             SendAsync(HttpMethod.Post, new Uri(Api(ns, name).AbsoluteUri + "/" + route), null,
-                new Target(verb, RequireNs(ns), RequireName(name)), e => Json.ToEndpoint(e, ns), ct);
+                new Target(verb, RequireNs(ns), RequireName(name)), e => Observe(Json.ToEndpoint(e, ns)), ct);
 
         /// <summary>A retried call: transient failures are retried, then mapped to <see cref="EndpointException"/>.</summary>
         private async Task<T> SendAsync<T>(HttpMethod method, Uri uri, string? body, Target target, Func<JsonElement, T> map, CancellationToken ct)

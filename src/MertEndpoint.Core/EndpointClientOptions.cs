@@ -15,6 +15,8 @@ namespace MertEndpoint
         public Uri ApiBaseUri { get; set; } = DefaultApiBaseUri;
         public Uri HubBaseUri { get; set; } = DefaultHubBaseUri;
         public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+        /// <summary>Where observed state changes are appended for cost reports; null keeps no history.</summary>
+        public UsageHistory? History { get; set; }
         public int MaxRetryAttempts { get; set; } = 4;
         public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
         public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(30);

@@ -44,7 +44,9 @@ namespace MertEndpoint.PowerShell
             {
                 var explicitToken = Token is null ? null : new NetworkCredential(string.Empty, Token).Password;
                 var token = TokenResolver.Resolve(explicitToken);
-                return new EndpointClient(token, EndpointClientOptions.FromEnvironment());
+                var options = EndpointClientOptions.FromEnvironment();
+                options.History = SharedHistory();
+                return new EndpointClient(token, options);
             }
             catch (EndpointException ex)
             {
@@ -55,6 +57,11 @@ namespace MertEndpoint.PowerShell
         }
 
         protected override void StopProcessing() => _stop.Cancel();
+
+        // One history object per file and process, so that "record only changes" holds across commands.
+        private static readonly ConcurrentDictionary<string, UsageHistory> Histories = new ConcurrentDictionary<string, UsageHistory>();
+
+        private static UsageHistory SharedHistory() => Histories.GetOrAdd(UsageHistory.DefaultPath(), path => new UsageHistory(path));
 
         protected override void EndProcessing() => Flush(untilEmpty: true);
 

@@ -4,6 +4,9 @@ $repoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
 Import-Module (Join-Path $repoRoot 'build/EmulatorHost.psm1') -Force
 Import-Module (Join-Path $repoRoot 'out/MertEndpoint/MertEndpoint.psd1')
 
+# The usage history of this test file: never the user's own.
+$env:MERT_ENDPOINT_HISTORY_PATH = Join-Path ([IO.Path]::GetTempPath()) "mert-history-$([guid]::NewGuid().ToString('n')).jsonl"
+
 # A distinctive token, so a test can prove it never leaks into any stream.
 $script:TestToken = 'hf_pesterSecret_7Qz9XvL2mN4pR8'
 
@@ -14,7 +17,17 @@ function Start-TestEmulator {
     $emulator
 }
 
-function Stop-TestEmulator { param($Emulator) if ($Emulator) { Stop-MertEmulator $Emulator } }
+function Stop-TestEmulator {
+    param($Emulator)
+    if ($Emulator) { Stop-MertEmulator $Emulator }
+    Remove-Item $env:MERT_ENDPOINT_HISTORY_PATH -ErrorAction SilentlyContinue
+}
+
+function Get-Billing {
+    # The emulator's meter for one endpoint: billed seconds (initializing + running, per replica).
+    param($Emulator, [string] $Name)
+    (Invoke-MertEmulatorAdmin $Emulator billing).endpoints | Where-Object name -eq $Name | Select-Object -First 1
+}
 
 function Reset-Emulator { param($Emulator) $null = Invoke-MertEmulatorAdmin $Emulator reset -Method POST }
 

@@ -29,6 +29,10 @@ namespace MertEndpoint.PowerShell.Cmdlets
         [Parameter]
         public EndpointStatus[]? Status { get; set; }
 
+        /// <summary>Only endpoints that have been billing (initializing or running) for longer than this: the scheduled guard.</summary>
+        [Parameter]
+        public TimeSpan? BilledLongerThan { get; set; }
+
         /// <summary>Requests in flight at once (default 8).</summary>
         [Parameter]
         [ValidateRange(1, 64)]
@@ -108,6 +112,12 @@ namespace MertEndpoint.PowerShell.Cmdlets
             });
         }
 
-        private EndpointInfo? Keep(EndpointInfo endpoint) => Status == null || Status.Contains(endpoint.Status) ? endpoint : null;
+        private EndpointInfo? Keep(EndpointInfo endpoint)
+        {
+            if (Status != null && !Status.Contains(endpoint.Status)) return null;
+            if (BilledLongerThan == null) return endpoint;
+            var since = Client.BilledSince(endpoint);
+            return since != null && DateTimeOffset.UtcNow - since.Value > BilledLongerThan.Value ? endpoint : null;
+        }
     }
 }

@@ -3,6 +3,10 @@
     Description = "Without -Name it lists the namespace. -Name takes several names and wildcards (a wildcard lists the namespace once and filters). -Status keeps only endpoints in the given states.`n`nThe output is MertEndpoint.EndpointInfo objects; pipe them to Start-, Stop-, Wait- or Remove-MertEndpoint."
     Examples = @(
         @{
+            Code = 'Get-MertEndpoint -Namespace ''*'' -BilledLongerThan 02:00:00 | Stop-MertEndpoint -PassThru'
+            Remarks = 'The guard: pauses every endpoint that has billed for more than two hours, in all your namespaces.'
+        }
+        @{
             Code = 'Get-MertEndpoint'
             Remarks = 'Lists every endpoint in your namespace with status, instance, replicas and URL.'
         }
@@ -20,6 +24,7 @@
         }
     )
     Parameters = @{
+        BilledLongerThan = 'Only endpoints that have been billing (initializing or running) for longer than this, e.g. 02:00:00. The start of billing comes from the usage history, else the service''s last state change. This is the scheduled guard: pipe the result to Stop-MertEndpoint.'
         Name = 'Names of endpoints; wildcards are allowed. Binds from the pipeline by value and by property name.'
         Namespace = 'The user or organization to list, or * for the token''s user and every organization it belongs to (fetched concurrently; an organization that answers 401 or 403 becomes a warning). Default: $env:MERT_ENDPOINT_NAMESPACE, else the token''s user.'
         Status = 'Only endpoints in one of these states: Running, Paused, ScaledToZero, Pending, Initializing, Updating, Failed, UpdateFailed, Unknown.'

@@ -1,0 +1,208 @@
+using System.Text.Json.Nodes;
+using static MertEndpoint.Emulator.Fields;
+
+namespace MertEndpoint.Emulator;
+
+/// <summary>Every request except the admin ones, oldest first, for tests that check what a client sent.</summary>
+sealed class RequestLog
+{
+    const int Capacity = 100_000; // bounded so a long benchmark cannot exhaust memory
+
+    public sealed class Entry(DateTimeOffset time, string method, string path)
+    {
+        public DateTimeOffset Time { get; } = time;
+        public string Method { get; } = method;
+        public string Path { get; } = path;
+        /// <summary>Null while in flight; 0 when the connection was dropped by a fault.</summary>
+        public int? Status { get; set; }
+    }
+
+    readonly Lock _gate = new();
+    readonly Queue<Entry> _entries = new();
+
+    public Entry Start(DateTimeOffset time, string method, string path)
+    {
+        var entry = new Entry(time, method, path);
+        lock (_gate)
+        {
+            _entries.Enqueue(entry);
+            if (_entries.Count > Capacity) _entries.Dequeue();
+        }
+        return entry;
+    }
+
+    /// <summary>Sets the status once; later calls (Kestrel may still "start" an aborted response) are ignored.</summary>
+    public void Finish(Entry entry, int status)
+    {
+        lock (_gate) entry.Status ??= status;
+    }
+
+    public void Clear()
+    {
+        lock (_gate) _entries.Clear();
+    }
+
+    public JsonObject Render()
+    {
+        lock (_gate)
+            return new JsonObject
+            {
+                ["requests"] = new JsonArray(_entries.Select(e => (JsonNode)new JsonObject
+                {
+                    ["time"] = Http.Timestamp(e.Time), ["method"] = e.Method, ["path"] = e.Path, ["status"] = e.Status,
+                }).ToArray()),
+            };
+    }
+}
+
+sealed record FaultRule(int Id, string? Method, string PathPrefix, int? Status, int? Count, int DelayMs, int? RetryAfterSeconds, bool Drop)
+{
+    public JsonObject ToJson() => new()
+    {
+        ["id"] = Id, ["method"] = Method, ["pathPrefix"] = PathPrefix, ["status"] = Status, ["count"] = Count,
+        ["delayMs"] = DelayMs, ["retryAfterSeconds"] = RetryAfterSeconds, ["drop"] = Drop,
+    };
+}
+
+/// <summary>Fault rules, checked in the order they were added; the first live match wins and uses up one count.</summary>
+sealed class FaultRules
+{
+    readonly Lock _gate = new();
+    readonly List<FaultRule> _rules = [];
+    int _nextId = 1;
+
+    public FaultRule Add(JsonObject body)
+    {
+        var rule = new FaultRule(0,
+            Str(body, "method", "")?.ToUpperInvariant(),
+            Str(body, "pathPrefix", "") ?? "/",
+            Int(body, "status", ""),
+            Int(body, "count", ""),
+            Int(body, "delayMs", "") ?? 0,
+            Int(body, "retryAfterSeconds", ""),
+            Bool(body, "drop", "") ?? false);
+        if (rule.Status is < 100 or > 599) throw Http.BadRequest("Field 'status' must be an HTTP status code (100-599) or null");
+        if (rule.Count is < 1) throw Http.BadRequest("Field 'count' must be at least 1, or null for forever");
+        if (rule.DelayMs < 0) throw Http.BadRequest("Field 'delayMs' must be 0 or more");
+        if (rule.RetryAfterSeconds is < 0) throw Http.BadRequest("Field 'retryAfterSeconds' must be 0 or more, or null");
+        if (!rule.PathPrefix.StartsWith('/')) throw Http.BadRequest("Field 'pathPrefix' must start with '/'");
+        lock (_gate)
+        {
+            rule = rule with { Id = _nextId++ };
+            _rules.Add(rule);
+        }
+        return rule;
+    }
+
+    public FaultRule? Match(string method, string path)
+    {
+        lock (_gate)
+        {
+            var i = _rules.FindIndex(r => (r.Method is null || r.Method == method) && path.StartsWith(r.PathPrefix, StringComparison.Ordinal));
+            if (i < 0) return null;
+            var rule = _rules[i];
+            if (rule.Count is { } count)
+            {
+                if (count == 1) _rules.RemoveAt(i);
+                else _rules[i] = rule with { Count = count - 1 };
+            }
+            return rule;
+        }
+    }
+
+    public void Clear()
+    {
+        lock (_gate) _rules.Clear();
+    }
+
+    public JsonObject Render()
+    {
+        lock (_gate) return new JsonObject { ["faults"] = new JsonArray(_rules.Select(r => (JsonNode)r.ToJson()).ToArray()) };
+    }
+}
+
+/// <summary>The <c>/_emulator</c> routes and the middleware that logs requests and injects faults.</summary>
+sealed class Admin(EndpointStore store, FaultRules faults, RequestLog log, TimeProvider time)
+{
+    public const string Prefix = "/_emulator";
+    const string DroppedKey = "emulator.dropped";
+
+    public void Map(IEndpointRouteBuilder app)
+    {
+        app.MapGet($"{Prefix}/billing", ctx => Http.WriteJson(ctx, store.BillingReport()));
+        app.MapGet($"{Prefix}/requests", ctx => Http.WriteJson(ctx, log.Render()));
+        app.MapGet($"{Prefix}/faults", ctx => Http.WriteJson(ctx, faults.Render()));
+        app.MapPost($"{Prefix}/faults", async ctx => await Http.WriteJson(ctx, faults.Add(await Http.ReadObject(ctx)).ToJson()));
+        app.MapDelete($"{Prefix}/faults", ctx =>
+        {
+            faults.Clear();
+            return Http.WriteJson(ctx, faults.Render());
+        });
+        app.MapPost($"{Prefix}/reset", ctx =>
+        {
+            store.Reset();
+            faults.Clear();
+            log.Clear();
+            return Http.WriteJson(ctx, new JsonObject());
+        });
+    }
+
+    static bool IsAdmin(HttpContext ctx) => ctx.Request.Path.StartsWithSegments(Prefix);
+
+    /// <summary>Outermost: a fresh X-Request-Id on every response, and the request log.</summary>
+    public async Task RequestIdAndLog(HttpContext ctx, RequestDelegate next)
+    {
+        ctx.Response.Headers["X-Request-Id"] = Guid.NewGuid().ToString("N");
+        if (IsAdmin(ctx))
+        {
+            await next(ctx);
+            return;
+        }
+        var entry = log.Start(time.GetUtcNow(), ctx.Request.Method, ctx.Request.Path.Value ?? "/");
+        // Record the status as the headers go out, so a client that has its answer always finds it logged.
+        ctx.Response.OnStarting(() =>
+        {
+            log.Finish(entry, ctx.Items.ContainsKey(DroppedKey) ? 0 : ctx.Response.StatusCode);
+            return Task.CompletedTask;
+        });
+        try
+        {
+            await next(ctx);
+        }
+        finally
+        {
+            if (ctx.Items.ContainsKey(DroppedKey)) log.Finish(entry, 0);
+            else if (!ctx.Response.HasStarted) log.Finish(entry, ctx.Response.StatusCode);
+        }
+    }
+
+    /// <summary>Admin routes answer loopback callers only; they carry no auth.</summary>
+    public static Task LoopbackOnly(HttpContext ctx, RequestDelegate next) =>
+        IsAdmin(ctx) && !Http.IsLoopback(ctx.Connection.RemoteIpAddress)
+            ? Http.WriteError(ctx, 403, "The emulator's admin routes answer loopback callers only")
+            : next(ctx);
+
+    /// <summary>Applies the first matching fault rule, before auth, the way a flaky proxy in front of the service would.</summary>
+    public async Task InjectFaults(HttpContext ctx, RequestDelegate next)
+    {
+        if (IsAdmin(ctx) || faults.Match(ctx.Request.Method, ctx.Request.Path.Value ?? "/") is not { } rule)
+        {
+            await next(ctx);
+            return;
+        }
+        if (rule.DelayMs > 0) await Task.Delay(rule.DelayMs, ctx.RequestAborted);
+        if (rule.Drop)
+        {
+            ctx.Items[DroppedKey] = true;
+            ctx.Abort();
+            return;
+        }
+        if (rule.Status is not { } status)
+        {
+            await next(ctx);
+            return;
+        }
+        if (rule.RetryAfterSeconds is { } retryAfter) ctx.Response.Headers.RetryAfter = retryAfter.ToString();
+        await Http.WriteError(ctx, status, "Emulated fault");
+    }
+}

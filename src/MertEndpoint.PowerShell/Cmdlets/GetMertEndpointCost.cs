@@ -1,0 +1,50 @@
+using System;
+using System.Linq;
+using System.Management.Automation;
+
+namespace MertEndpoint.PowerShell.Cmdlets
+{
+    /// <summary>Billed time and estimated spend per endpoint, from the usage history this module keeps.</summary>
+    [Cmdlet(VerbsCommon.Get, "MertEndpointCost")]
+    [OutputType(typeof(EndpointCost))]
+    public sealed class GetMertEndpointCost : MertCmdlet
+    {
+        [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        [SupportsWildcards]
+        [ArgumentCompleter(typeof(EndpointNameCompleter))]
+        public string[]? Name { get; set; }
+
+        /// <summary>Start of the period (default: 30 days ago).</summary>
+        [Parameter]
+        public DateTime? Since { get; set; }
+
+        /// <summary>End of the period (default: now).</summary>
+        [Parameter]
+        public DateTime? Until { get; set; }
+
+        protected override void ProcessRecord()
+        {
+            var until = Until.HasValue ? new DateTimeOffset(Until.Value.ToUniversalTime()) : DateTimeOffset.UtcNow;
+            var since = Since.HasValue ? new DateTimeOffset(Since.Value.ToUniversalTime()) : until.AddDays(-30);
+            if (since >= until)
+            {
+                WriteArgumentError("InvalidPeriod", $"-Since ({since:u}) must be before -Until ({until:u}).", null);
+                return;
+            }
+            var ns = ResolveNamespace(Namespace);
+            var patterns = Name?.Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToList();
+            try
+            {
+                foreach (var cost in Await(Client.GetCostAsync(ns, since, until, StopToken)).OrderBy(c => c.Name, StringComparer.Ordinal))
+                {
+                    if (patterns == null || patterns.Any(p => p.IsMatch(cost.Name))) WriteObject(cost);
+                }
+            }
+            catch (EndpointException ex)
+            {
+                WriteEndpointError(ex, ns);
+            }
+        }
+    }
+}

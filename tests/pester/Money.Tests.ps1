@@ -1,0 +1,165 @@
+BeforeAll {
+    . $PSScriptRoot/Common.ps1
+    # One emulator minute lasts one second here, so -IdleTimeoutMinutes 2 means two seconds of idleness.
+    $emulator = Start-TestEmulator -BootSeconds 1 -Extra '--seconds-per-minute', '1'
+
+    function Assert-MeterStopped($Name, [double] $AtThrow) {
+        # The meter must have stopped within 2 s of the end of the work, and must not move afterwards.
+        $b1 = (Get-Billing $emulator $Name).billedSeconds
+        Start-Sleep -Milliseconds 700
+        $b2 = (Get-Billing $emulator $Name).billedSeconds
+        $b2 | Should -Be $b1 -Because 'a paused endpoint bills nothing'
+        ($b1 - $AtThrow) | Should -BeLessOrEqual 2 -Because 'billing must stop within 2 s of the end of the work'
+        (Get-MertEndpoint $Name).Status | Should -Be 'Paused'
+    }
+}
+AfterAll { Stop-TestEmulator $emulator }
+
+Describe 'Use-MertEndpoint stops the endpoint in every case' {
+    BeforeEach { Reset-Emulator $emulator }
+
+    It 'runs the block with the ready endpoint, writes its output, sets HF_ENDPOINT_URL, then pauses' {
+        $null = New-TestEndpoint use-ok
+        Stop-MertEndpoint use-ok -Confirm:$false
+        $out = Use-MertEndpoint use-ok { param($e) $e.Status; $env:HF_ENDPOINT_URL; 'done' }
+        $out[0] | Should -Be 'Running'
+        $out[1] | Should -Match '/endpoints/emulator-user/use-ok$'
+        $out[2] | Should -Be 'done'
+        $env:HF_ENDPOINT_URL | Should -BeNullOrEmpty
+        (Get-MertEndpoint use-ok).Status | Should -Be 'Paused'
+    }
+
+    It 'pauses when the block throws, and the meter stops within 2 seconds' {
+        $null = New-TestEndpoint use-throw
+        Stop-MertEndpoint use-throw -Confirm:$false
+        $script:atThrow = $null
+        { Use-MertEndpoint use-throw { $script:atThrow = (Get-Billing $emulator use-throw).billedSeconds; throw 'job crashed' } } |
+            Should -Throw '*job crashed*'
+        Assert-MeterStopped use-throw $script:atThrow
+    }
+
+    It 'pauses when the block is stopped from another runspace, as Ctrl+C does' {
+        $null = New-TestEndpoint use-stop
+        Stop-MertEndpoint use-stop -Confirm:$false
+        $ps = [PowerShell]::Create()
+        $null = $ps.AddScript("Import-Module '$repoRoot/out/MertEndpoint/MertEndpoint.psd1'; Use-MertEndpoint use-stop { Start-Sleep -Seconds 60 }")
+        $handle = $ps.BeginInvoke()
+        $deadline = [DateTime]::UtcNow.AddSeconds(15)
+        while ((Get-MertEndpoint use-stop).Status -ne 'Running' -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+        Start-Sleep -Milliseconds 500
+        $atStop = (Get-Billing $emulator use-stop).billedSeconds
+        $ps.Stop()
+        $handle.IsCompleted | Should -BeTrue
+        $ps.Dispose()
+        Assert-MeterStopped use-stop $atStop
+    }
+
+    It 'leaves nothing billing when the start fails (EndpointFailed)' {
+        $null = New-MertEndpoint use-fail -ImageUrl 'someone/fail-image:latest' -Confirm:$false
+        { Use-MertEndpoint use-fail { 'never runs' } -ErrorAction Stop } | Should -Throw -ErrorId 'EndpointFailed,*'
+        $b1 = (Get-Billing $emulator use-fail).billedSeconds
+        Start-Sleep -Milliseconds 700
+        (Get-Billing $emulator use-fail).billedSeconds | Should -Be $b1
+    }
+
+    It 'leaves an endpoint that was already running running with -KeepIfRunning' {
+        $null = New-TestEndpoint use-shared
+        Use-MertEndpoint use-shared -KeepIfRunning { 'work' } | Should -Be 'work'
+        (Get-MertEndpoint use-shared).Status | Should -Be 'Running'
+    }
+
+    It 'scales to zero with -AfterAction ScaleToZero' {
+        $null = New-TestEndpoint use-s2z
+        Stop-MertEndpoint use-s2z -Confirm:$false
+        Use-MertEndpoint use-s2z -AfterAction ScaleToZero { } | Should -BeNullOrEmpty
+        (Get-MertEndpoint use-s2z).Status | Should -Be 'ScaledToZero'
+    }
+}
+
+Describe 'Safety nets' {
+    BeforeEach { Reset-Emulator $emulator }
+
+    It 'restores the replica settings that resume resets' {
+        $null = New-MertEndpoint restore -ImageUrl 'someone/img:1' -MaxReplica 3 -ScaleToZeroTimeout 30 -Confirm:$false
+        $null = Wait-MertEndpoint restore
+        Stop-MertEndpoint restore -Confirm:$false
+        $e = Start-MertEndpoint restore -Confirm:$false
+        $e.MinReplica | Should -Be 0
+        $e.MaxReplica | Should -Be 3
+        $e.ScaleToZeroTimeout | Should -Be 30
+    }
+
+    It 'with -IdleTimeoutMinutes, killing the pwsh process mid-block lets the service scale to zero by itself' {
+        $null = New-TestEndpoint idle-net
+        Stop-MertEndpoint idle-net -Confirm:$false
+        $pwsh = (Get-Process -Id $PID).Path
+        $pre = if ([IO.Path]::GetFileNameWithoutExtension($pwsh) -eq 'dotnet') { @("$PSHOME/pwsh.dll") } else { @() }
+        $script = "Import-Module '$repoRoot/out/MertEndpoint/MertEndpoint.psd1'; Use-MertEndpoint idle-net -IdleTimeoutMinutes 2 { Start-Sleep -Seconds 120 }"
+        $child = Start-Process -FilePath $pwsh -ArgumentList (@($pre) + @('-NoProfile', '-Command', $script)) -PassThru
+        try {
+            $deadline = [DateTime]::UtcNow.AddSeconds(20)
+            do { Start-Sleep -Milliseconds 200; $e = Get-MertEndpoint idle-net }
+            until (($e.Status -eq 'Running' -and $e.MinReplica -eq 0 -and $e.ScaleToZeroTimeout -eq 2) -or [DateTime]::UtcNow -gt $deadline)
+            $e.Status | Should -Be 'Running'
+            $e.ScaleToZeroTimeout | Should -Be 2
+        }
+        finally { $child.Kill(); $child.WaitForExit() }
+        $killedAt = (Get-Billing $emulator idle-net).billedSeconds
+        $deadline = [DateTime]::UtcNow.AddSeconds(15)
+        while ((Get-MertEndpoint idle-net).Status -ne 'ScaledToZero' -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 200 }
+        (Get-MertEndpoint idle-net).Status | Should -Be 'ScaledToZero'
+        $billedAfterKill = (Get-Billing $emulator idle-net).billedSeconds - $killedAt
+        $billedAfterKill | Should -BeLessOrEqual 3 -Because 'at most the (2 s) idle timeout, plus a second of slack, bills after the process dies'
+    }
+}
+
+Describe 'Spend' {
+    BeforeEach { Reset-Emulator $emulator }
+
+    It 'Get-MertEndpointCost agrees with the emulator''s meter within 2 percent' {
+        # A boot long enough for the waiter's control-plane polls to see 'initializing', as with real cold starts.
+        $slow = Start-TestEmulator -BootSeconds 2.5
+        try {
+            $null = New-TestEndpoint cost-a
+            Start-Sleep -Seconds 2
+            Stop-MertEndpoint cost-a -Confirm:$false
+            $null = Start-MertEndpoint cost-a -Confirm:$false
+            Start-Sleep -Seconds 2
+            Stop-MertEndpoint cost-a -Confirm:$false
+            $meter = Get-Billing $slow cost-a
+            $cost = Get-MertEndpointCost cost-a
+            $cost | Should -BeOfType MertEndpoint.EndpointCost
+            $cost.CurrentlyBilling | Should -BeFalse
+            $cost.PricePerHour | Should -Be 1.0
+            $cost.PriceSource | Should -Be 'catalog'
+            [math]::Abs($cost.BilledTime.TotalSeconds - $meter.billedSeconds) / $meter.billedSeconds | Should -BeLessOrEqual 0.02
+            [math]::Abs([double]$cost.EstimatedCost - $meter.cost) | Should -BeLessOrEqual (0.02 * $meter.cost + 0.0001)
+        }
+        finally {
+            Stop-TestEmulator $slow
+            Use-MertEmulatorEnvironment $emulator -Token $TestToken
+        }
+    }
+
+    It 'the guard lists exactly the endpoints over the threshold with -WhatIf, and stops exactly those without it' {
+        $null = New-TestEndpoint guard-old
+        Start-Sleep -Seconds 4
+        $null = New-TestEndpoint guard-new
+        $null = New-TestEndpoint guard-paused
+        Stop-MertEndpoint guard-paused -Confirm:$false
+        $guard = Join-Path $repoRoot 'examples/guard.ps1'
+
+        $whatIf = & $guard -BilledLongerThan 00:00:04 -Namespace emulator-user -WhatIf 6>&1 | Out-String
+        $LASTEXITCODE | Should -Be 0
+        $whatIf | Should -Match 'guard-old'
+        $whatIf | Should -Not -Match 'guard-new'
+        (Get-MertEndpoint guard-old).Status | Should -Be 'Running'
+        Get-RequestLog $emulator | Where-Object { $_.path -like '*/pause' -and $_.path -notlike '*guard-paused*' } | Should -BeNullOrEmpty
+
+        $run = & $guard -BilledLongerThan 00:00:04 -Namespace emulator-user 6>&1 | Out-String
+        $LASTEXITCODE | Should -Be 1
+        $run | Should -Match 'paused emulator-user/guard-old'
+        (Get-MertEndpoint guard-old).Status | Should -Be 'Paused'
+        (Get-MertEndpoint guard-new).Status | Should -Be 'Running'
+    }
+}
