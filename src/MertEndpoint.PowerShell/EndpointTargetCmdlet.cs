@@ -88,10 +88,10 @@ namespace MertEndpoint.PowerShell
     /// <summary>A cmdlet that works on many piped endpoints at once, up to -ThrottleLimit.</summary>
     public abstract class FanOutCmdlet : EndpointTargetCmdlet
     {
-        /// <summary>Endpoints worked on at once when many come down the pipeline (default 8).</summary>
+        /// <summary>Endpoints worked on at once when many come down the pipeline (default 16).</summary>
         [Parameter]
         [ValidateRange(1, 64)]
-        public int ThrottleLimit { get; set; } = 8;
+        public int ThrottleLimit { get; set; } = 16;
 
         protected override int Concurrency => ThrottleLimit;
     }

@@ -64,3 +64,53 @@ Describe 'Pipelines and ShouldProcess' {
         (Get-MertEndpoint ok-one).Status | Should -Be 'Paused'
     }
 }
+
+Describe 'Fan-out keeps the single-endpoint behaviour' {
+    BeforeAll {
+        Reset-Emulator $emulator
+        $names = 1..12 | ForEach-Object { 'fan-{0:d2}' -f $_ }
+        $names | ForEach-Object { $null = New-MertEndpoint $_ -ImageUrl 'someone/img:1' -Confirm:$false }
+        $null = Wait-MertEndpoint $names
+    }
+
+    It 'Wait and Start return one result per endpoint, in input order' {
+        $out = $names | Start-MertEndpoint -ThrottleLimit 5 -Confirm:$false
+        @($out).Count | Should -Be 12
+        $out.Name | Should -Be $names
+    }
+
+    It 'keeps -WhatIf: nothing is paused' {
+        Get-MertEndpoint fan-* | Stop-MertEndpoint -WhatIf
+        Get-RequestLog $emulator | Where-Object { $_.path -like '*/pause' } | Should -BeNullOrEmpty
+        @(Get-MertEndpoint fan-* -Status Running).Count | Should -Be 12
+    }
+
+    It 'gives one error per failing endpoint and carries on with the rest' {
+        $targets = @('fan-01', 'gone-a', 'fan-02', 'gone-b', 'fan-03')
+        $out = Stop-MertEndpoint $targets -PassThru -ThrottleLimit 4 -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable err
+        @($err).Count | Should -Be 2
+        ($err | ForEach-Object { "$($_.TargetObject)" }) | Should -Be @('emulator-user/gone-a', 'emulator-user/gone-b')
+        $out.Name | Should -Be @('fan-01', 'fan-02', 'fan-03')
+        $out.Status | Sort-Object -Unique | Should -Be 'Paused'
+    }
+
+    It 'Get-MertEndpoint | Stop-MertEndpoint pauses all of them concurrently' {
+        $out = Get-MertEndpoint fan-* | Stop-MertEndpoint -PassThru -Confirm:$false
+        @($out).Count | Should -Be 12
+        @(Get-MertEndpoint fan-* -Status Paused).Count | Should -Be 12
+    }
+
+    It "-Namespace '*' lists the user's and every org's endpoints; an org that answers 401 is a warning" {
+        $null = New-MertEndpoint org-one -Namespace lab -ImageUrl 'someone/img:1' -Confirm:$false
+        $all = Get-MertEndpoint -Namespace '*'
+        ($all | Where-Object Namespace -eq 'lab').Name | Should -Be 'org-one'
+        @($all | Where-Object Namespace -eq 'emulator-user').Count | Should -Be 12
+
+        Add-Fault $emulator @{ method = 'GET'; pathPrefix = '/v2/endpoint/lab'; status = 401; count = $null }
+        $some = Get-MertEndpoint -Namespace '*' -WarningVariable warn -WarningAction SilentlyContinue -ErrorVariable err
+        @($err).Count | Should -Be 0
+        @($warn).Count | Should -Be 1
+        "$($warn[0])" | Should -Match "Skipped namespace 'lab'"
+        @($some).Count | Should -Be 12
+    }
+}

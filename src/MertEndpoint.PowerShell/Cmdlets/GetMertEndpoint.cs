@@ -33,10 +33,10 @@ namespace MertEndpoint.PowerShell.Cmdlets
         [Parameter]
         public TimeSpan? BilledLongerThan { get; set; }
 
-        /// <summary>Requests in flight at once (default 8).</summary>
+        /// <summary>Requests in flight at once (default 16).</summary>
         [Parameter]
         [ValidateRange(1, 64)]
-        public int ThrottleLimit { get; set; } = 8;
+        public int ThrottleLimit { get; set; } = 16;
 
         protected override int Concurrency => ThrottleLimit;
 

@@ -21,7 +21,7 @@
     Secret = 'Secret environment variables for the container, as a hashtable; the service never shows them again.'
     Tag = 'Tags for the endpoint.'
     Task = 'The task. Default feature-extraction.'
-    ThrottleLimit = 'How many endpoints are worked on at once when many come down the pipeline (default 8). Prompts, progress, output and errors stay on the pipeline thread; results come out in input order.'
+    ThrottleLimit = 'How many endpoints are worked on at once when many come down the pipeline (default 16). Prompts, progress, output and errors stay on the pipeline thread; results come out in input order.'
     TimeoutSec = 'Seconds to wait for the endpoint to be running and to answer its health route. Default 600.'
     Token = 'A Hugging Face token as a SecureString, e.g. (Read-Host -AsSecureString). Default: $env:HF_TOKEN, $env:HUGGING_FACE_HUB_TOKEN, then the token file ($env:HF_TOKEN_PATH, $env:HF_HOME/token, ~/.cache/huggingface/token). Never written to any output.'
     Type = 'Who may call the endpoint: authenticated (default, needs a token), private or public.'

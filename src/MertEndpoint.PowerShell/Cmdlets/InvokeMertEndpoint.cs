@@ -1,0 +1,517 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using System.Net.Http;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace MertEndpoint
+{
+    /// <summary>What Invoke-MertEndpoint got back for one input.</summary>
+    public sealed class InvokeResult
+    {
+        internal InvokeResult(string? inputPath, string? outputPath, DataPlaneResponse response, object? parsed)
+        {
+            InputPath = inputPath;
+            OutputPath = outputPath;
+            StatusCode = response.StatusCode;
+            Duration = response.Duration;
+            BytesSent = response.BytesSent;
+            Response = parsed;
+        }
+
+        /// <summary>The file sent; null for -Body.</summary>
+        public string? InputPath { get; }
+        /// <summary>Where the answer was written (-OutDirectory); null otherwise.</summary>
+        public string? OutputPath { get; }
+        public int StatusCode { get; }
+        /// <summary>From the first attempt to the answer, a wake-up and retries included.</summary>
+        public TimeSpan Duration { get; }
+        public long BytesSent { get; }
+        /// <summary>
+        /// The answer as ConvertFrom-Json would give it, its text with -Raw or when it is not JSON, and null with
+        /// -OutDirectory: the answer is then only in the file, so a long run does not hold every answer in memory.
+        /// </summary>
+        public object? Response { get; }
+    }
+}
+
+namespace MertEndpoint.PowerShell.Cmdlets
+{
+    /// <summary>
+    /// Sends files (streamed from disk) or a JSON body to a running endpoint, several at once, waking a scaled-to-zero
+    /// endpoint on the way. With -OutDirectory each answer is written atomically next to its input's relative path and
+    /// inputs already answered are skipped, so a rerun after a crash or Ctrl+C does only what is left.
+    /// </summary>
+    [Cmdlet(VerbsLifecycle.Invoke, "MertEndpoint", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, DefaultParameterSetName = ByName)]
+    [OutputType(typeof(InvokeResult))]
+    public sealed class InvokeMertEndpoint : MertCmdlet
+    {
+        private const string ByName = "ByName", ByInputObject = "ByInputObject", ByUrl = "ByUrl";
+        private const int ActivityId = 0x4d455254;
+        private static readonly StringComparison PathComparison =
+            Path.DirectorySeparatorChar == '\\' ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
+
+        private readonly List<Task<Outcome>> _running = new List<Task<Outcome>>();
+        private readonly Stopwatch _elapsed = Stopwatch.StartNew();
+        private CancellationTokenSource? _cancel; // StopToken, or a fatal error: ends every request
+        private EndpointClient? _client;
+        private EndpointInfo? _endpoint;
+        private string _target = "";
+        private string? _outDir, _baseDir;
+        private long _lastProgressMs = long.MinValue;
+        private int _seen, _done, _failed, _skipped;
+        private int? _total;
+
+        [Parameter(Mandatory = true, Position = 0, ParameterSetName = ByName)]
+        [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(EndpointNameCompleter))]
+        public string Name { get; set; } = "";
+
+        /// <summary>Not bound from the pipeline here: piped objects are files.</summary>
+        [Parameter(ParameterSetName = ByName)]
+        [ValidateNotNullOrEmpty]
+        public override string? Namespace { get; set; }
+
+        [Parameter(Mandatory = true, ParameterSetName = ByInputObject)]
+        [ValidateNotNull]
+        public EndpointInfo? InputObject { get; set; }
+
+        [Parameter(Mandatory = true, ParameterSetName = ByUrl)]
+        [ValidateNotNull]
+        public Uri? Url { get; set; }
+
+        /// <summary>Binds Get-ChildItem output by property name (PSPath, FullName) and strings by value; taken literally.</summary>
+        [Parameter(Position = 1, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [Alias("FullName", "PSPath", "LiteralPath")]
+        [ValidateNotNullOrEmpty]
+        public string[]? InFile { get; set; }
+
+        [Parameter]
+        [ValidateNotNull]
+        public object? Body { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string Route { get; set; } = "/";
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? ContentType { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? OutDirectory { get; set; }
+
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? BaseDirectory { get; set; }
+
+        [Parameter]
+        public SwitchParameter Force { get; set; }
+
+        [Parameter]
+        public SwitchParameter Raw { get; set; }
+
+        [Parameter]
+        [ValidateRange(1, 64)]
+        public int ThrottleLimit { get; set; } = 4;
+
+        [Parameter]
+        [ValidateRange(1, 86400)]
+        public int TimeoutSec { get; set; } = 600;
+
+        protected override void BeginProcessing()
+        {
+            if (Body != null && (InFile != null || MyInvocation.ExpectingInput))
+                Terminate("BodyWithFiles", "-Body sends one JSON request; it cannot be combined with files from the pipeline or -InFile.");
+            if (Body == null && InFile == null && !MyInvocation.ExpectingInput)
+                Terminate("NothingToSend", "Nothing to send: pipe files (Get-ChildItem *.wav | Invoke-MertEndpoint ...), or pass -InFile or -Body.");
+            if (Body != null && OutDirectory != null)
+                Terminate("BodyWithOutDirectory", "-OutDirectory names each answer after its input file; with -Body, capture the output instead.");
+            if (ContentType != null && !MediaTypeHeaderValue.TryParse(ContentType, out _))
+                Terminate("InvalidContentType", $"'{ContentType}' is not a valid content type (for example audio/wav or application/json).");
+            if (OutDirectory != null)
+            {
+                _outDir = FileSystemPath(OutDirectory);
+                _baseDir = FileSystemPath(BaseDirectory ?? SessionState.Path.CurrentFileSystemLocation.ProviderPath)
+                    .TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
+            }
+            _client = Client; // a missing token ends the command here, on the pipeline thread
+            _cancel = CancellationTokenSource.CreateLinkedTokenSource(StopToken);
+            _endpoint = ResolveEndpoint();
+            _target = _endpoint?.ToString() ?? Url!.AbsoluteUri;
+            if (!MyInvocation.ExpectingInput) _total = Body != null ? 1 : InFile!.Length;
+        }
+
+        protected override void ProcessRecord()
+        {
+            if (Body != null)
+            {
+                _seen++;
+                var json = Encoding.UTF8.GetBytes((Body as PSObject)?.BaseObject as string ?? Body as string ?? ToJson(Body));
+                var type = ContentType ?? "application/json";
+                if (ShouldProcess("-Body", $"Send {json.Length} bytes of {type} to {_target}"))
+                    Start(new Item(null, null, "-Body", () => Content(new ByteArrayContent(json), type)));
+            }
+            foreach (var path in InFile ?? new string[0])
+            {
+                _seen++;
+                Consider(path);
+            }
+            DrainPosted();
+            ReportProgress(force: false);
+        }
+
+        protected override void EndProcessing()
+        {
+            _total = _seen;
+            ReportProgress(force: true);
+            while (_running.Count > 0) CollectOne();
+            WriteProgress(new ProgressRecord(ActivityId, Activity, "Done") { RecordType = ProgressRecordType.Completed });
+            WriteVerbose($"{_done} answered, {_failed} failed, {_skipped} skipped in {_elapsed.Elapsed.TotalSeconds:0.0} s.");
+            base.EndProcessing();
+        }
+
+        private EndpointInfo? ResolveEndpoint()
+        {
+            if (ParameterSetName == ByUrl) return null;
+            if (InputObject?.Url != null) return InputObject; // Use-MertEndpoint hands over a ready endpoint: no need to ask again
+            try
+            {
+                if (InputObject != null) return Await(_client!.GetAsync(InputObject.Namespace, InputObject.Name, StopToken));
+                EndpointClient.ValidateName(Name);
+                return Await(_client!.GetAsync(ResolveNamespace(Namespace), Name, StopToken));
+            }
+            catch (EndpointException ex)
+            {
+                ThrowTerminatingError(ToErrorRecord(ex, InputObject?.ToString() ?? Name));
+                throw; // unreachable
+            }
+        }
+
+        /// <summary>Checks one input on the pipeline thread, then starts its request unless its answer already exists.</summary>
+        private void Consider(string path)
+        {
+            string full;
+            try
+            {
+                full = FileSystemPath(path);
+            }
+            catch (Exception ex) when (ex is ArgumentException || ex is NotSupportedException || ex is SessionStateException)
+            {
+                Fail(new ErrorRecord(ex, "InvalidPath", ErrorCategory.InvalidArgument, path));
+                return;
+            }
+            if (Directory.Exists(full))
+            {
+                WriteVerbose($"Skipping '{full}': it is a directory.");
+                _skipped++;
+                return;
+            }
+            if (!File.Exists(full))
+            {
+                Fail(new ErrorRecord(new FileNotFoundException($"Could not send '{full}': the file does not exist.", full),
+                    "FileNotFound", ErrorCategory.ObjectNotFound, full));
+                return;
+            }
+            string? output = null;
+            if (_outDir != null)
+            {
+                string prefix = _baseDir + Path.DirectorySeparatorChar;
+                if (!full.StartsWith(prefix, PathComparison))
+                {
+                    Fail(new ErrorRecord(new ArgumentException($"Could not send '{full}': it is not under the base directory '{_baseDir}', so its output name would be ambiguous. Pass -BaseDirectory with a folder that holds every input."),
+                        "OutsideBaseDirectory", ErrorCategory.InvalidArgument, full));
+                    return;
+                }
+                output = Path.Combine(_outDir, full.Substring(prefix.Length) + ".json");
+                if (!Force && File.Exists(output))
+                {
+                    WriteVerbose($"Skipping '{full}': '{output}' exists (-Force sends it again).");
+                    _skipped++;
+                    return;
+                }
+            }
+            if (!ShouldProcess(full, $"Send to {_target}"))
+            {
+                _skipped++;
+                return;
+            }
+            string type = ContentType ?? ContentTypeOf(full);
+            Start(new Item(full, output, full, () => Content(new StreamContent(
+                new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.Asynchronous | FileOptions.SequentialScan), 81920), type)));
+        }
+
+        /// <summary>Starts a request once fewer than ThrottleLimit are in flight; until then the pipeline waits (and writes results).</summary>
+        private void Start(Item item)
+        {
+            while (_running.Count >= ThrottleLimit) CollectOne();
+            var token = _cancel!.Token;
+            var task = Task.Run(() => SendAsync(item, token));
+            // The pipeline thread's pump polls every 50 ms; a posted no-op wakes it as soon as this request is done.
+            task.ContinueWith(_ => PostToPipeline(() => { }), TaskScheduler.Default);
+            _running.Add(task);
+        }
+
+        /// <summary>Waits on the pipeline thread for one request to finish, then writes its result or error.</summary>
+        private void CollectOne()
+        {
+            var finished = Await(Task.WhenAny(_running));
+            _running.Remove(finished);
+            if (StopToken.IsCancellationRequested)
+            {
+                WaitForRunning(); // each deletes its temp file on the way out
+                throw new PipelineStoppedException();
+            }
+            if (finished.IsCanceled) return; // cancelled by a fatal error, which is being reported
+            var outcome = finished.GetAwaiter().GetResult();
+            if (outcome.Fatal)
+            {
+                // The same failure awaits every other input (paused endpoint, bad token): stop instead of repeating it.
+                _cancel!.Cancel();
+                WaitForRunning();
+                ThrowTerminatingError(outcome.Error!);
+            }
+            if (outcome.Error != null)
+            {
+                _failed++;
+                WriteError(outcome.Error);
+            }
+            else
+            {
+                _done++;
+                WriteObject(outcome.Result);
+            }
+            ReportProgress(force: false);
+        }
+
+        private void WaitForRunning()
+        {
+            Task.WhenAll(_running).ContinueWith(_ => { }, TaskScheduler.Default).Wait(TimeSpan.FromSeconds(10));
+            _running.Clear();
+        }
+
+        /// <summary>Runs on a worker thread: no Write* here, only the outcome (and verbose lines posted to the pipeline).</summary>
+        private async Task<Outcome> SendAsync(Item item, CancellationToken ct)
+        {
+            var options = new DataPlaneOptions
+            {
+                Timeout = TimeSpan.FromSeconds(TimeoutSec),
+                InputName = item.Name,
+                Log = message => PostToPipeline(() => WriteVerbose(message)),
+            };
+            DataPlaneResponse response;
+            try
+            {
+                response = _endpoint != null
+                    ? await _client!.SendDataAsync(_endpoint, Route, item.Content, options, ct).ConfigureAwait(false)
+                    : await _client!.SendDataAsync(Url!, Route, item.Content, options, ct).ConfigureAwait(false);
+            }
+            catch (EndpointException ex)
+            {
+                return new Outcome(ToErrorRecord(ex, item.Path ?? _target), IsFatal(ex.Kind));
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                return new Outcome(new ErrorRecord(new IOException($"Could not read '{item.Name}': {ex.Message}", ex),
+                    "InputReadFailed", ErrorCategory.ReadError, item.Path), fatal: false);
+            }
+            if (item.OutputPath == null)
+                return new Outcome(new InvokeResult(item.Path, null, response, Raw ? Text(response) : Parse(response)));
+            try
+            {
+                await WriteAtomicallyAsync(item.OutputPath, response.Body, ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                return new Outcome(new ErrorRecord(new IOException($"Could not write the answer for '{item.Name}' to '{item.OutputPath}': {ex.Message}", ex),
+                    "OutputWriteFailed", ErrorCategory.WriteError, item.Path), fatal: false);
+            }
+            return new Outcome(new InvokeResult(item.Path, item.OutputPath, response, null));
+        }
+
+        /// <summary>A temp file in the same folder, flushed to disk, then renamed: the output is whole or absent, never half-written.</summary>
+        private static async Task WriteAtomicallyAsync(string path, byte[] body, CancellationToken ct)
+        {
+            var dir = Path.GetDirectoryName(path)!;
+            Directory.CreateDirectory(dir);
+            var temp = Path.Combine(dir, $"{Path.GetFileName(path)}.{Guid.NewGuid().ToString("N").Substring(0, 8)}.tmp");
+            try
+            {
+                using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, useAsync: true))
+                {
+                    await stream.WriteAsync(body, 0, body.Length, ct).ConfigureAwait(false);
+                    stream.Flush(flushToDisk: true);
+                }
+                try
+                {
+                    File.Move(temp, path);
+                }
+                catch (IOException) when (File.Exists(path))
+                {
+                    File.Replace(temp, path, null); // -Force: replace in one step, the old answer stays until then
+                }
+            }
+            finally
+            {
+                if (File.Exists(temp)) File.Delete(temp);
+            }
+        }
+
+        private void ReportProgress(bool force)
+        {
+            // Host progress rendering is slow (Windows PowerShell especially): a few updates a second are plenty.
+            var now = _elapsed.ElapsedMilliseconds;
+            if (!force && now - _lastProgressMs < 250) return;
+            _lastProgressMs = now;
+            int finished = _done + _failed + _skipped, sent = _done + _failed;
+            var counts = $"{_done} done, {_failed} failed, {_skipped} skipped";
+            // A fresh record each time: a host may keep the ones it was given.
+            var record = new ProgressRecord(ActivityId, Activity, $"{counts} so far (more input coming); {_running.Count} in flight");
+            if (_total is int total && total > 0)
+            {
+                record.StatusDescription = $"{counts} of {total}; {_running.Count} in flight";
+                record.PercentComplete = Math.Min(100, finished * 100 / total);
+                record.SecondsRemaining = sent == 0 ? -1 : (int)(now / 1000.0 / sent * (total - finished));
+            }
+            WriteProgress(record);
+        }
+
+        private string Activity => $"Sending to {_target}";
+
+        private void Fail(ErrorRecord error)
+        {
+            _failed++;
+            WriteError(error);
+        }
+
+        private void Terminate(string errorId, string message) =>
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException(message), errorId, ErrorCategory.InvalidArgument, null));
+
+        /// <summary>A literal path (no wildcards) against the current location, made absolute and normalized.</summary>
+        private string FileSystemPath(string path)
+        {
+            var resolved = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path, out var provider, out _);
+            if (provider.Name != "FileSystem")
+                throw new NotSupportedException($"'{path}' is not a file system path.");
+            return Path.GetFullPath(resolved);
+        }
+
+        private static string ToJson(object body) =>
+            string.Concat(ScriptBlock.Create("param($o) ConvertTo-Json -InputObject $o -Depth 100 -Compress").Invoke(new[] { body }));
+
+        private static bool IsFatal(EndpointErrorKind kind)
+        {
+            switch (kind)
+            {
+                // These depend on the input or on the moment: the other inputs carry on.
+                case EndpointErrorKind.InvalidRequest:
+                case EndpointErrorKind.RateLimited:
+                case EndpointErrorKind.ServiceUnavailable:
+                case EndpointErrorKind.WaitTimeout:
+                case EndpointErrorKind.Unknown:
+                    return false;
+                default:
+                    return true;
+            }
+        }
+
+        private static HttpContent Content(HttpContent content, string contentType)
+        {
+            content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+            return content;
+        }
+
+        internal static string ContentTypeOf(string path)
+        {
+            switch (Path.GetExtension(path).ToLowerInvariant())
+            {
+                case ".wav": return "audio/wav";
+                case ".flac": return "audio/flac";
+                case ".mp3": return "audio/mpeg";
+                case ".ogg": return "audio/ogg";
+                case ".m4a": return "audio/mp4";
+                case ".json": return "application/json";
+                default: return "application/octet-stream";
+            }
+        }
+
+        private static string Text(DataPlaneResponse response) => Encoding.UTF8.GetString(response.Body);
+
+        /// <summary>JSON as ConvertFrom-Json shapes it (objects become PSObjects with note properties); anything else as text.</summary>
+        private static object? Parse(DataPlaneResponse response)
+        {
+            if (response.ContentType != null && response.ContentType.IndexOf("json", StringComparison.OrdinalIgnoreCase) < 0) return Text(response);
+            try
+            {
+                using var doc = JsonDocument.Parse(response.Body);
+                return ToPowerShell(doc.RootElement);
+            }
+            catch (JsonException)
+            {
+                return Text(response);
+            }
+        }
+
+        private static object? ToPowerShell(JsonElement e)
+        {
+            switch (e.ValueKind)
+            {
+                case JsonValueKind.Object:
+                    var obj = new PSObject();
+                    foreach (var p in e.EnumerateObject())
+                    {
+                        obj.Properties.Remove(p.Name); // PowerShell names are case-insensitive: the last one wins
+                        obj.Properties.Add(new PSNoteProperty(p.Name, ToPowerShell(p.Value)));
+                    }
+                    return obj;
+                case JsonValueKind.Array: return e.EnumerateArray().Select(ToPowerShell).ToArray();
+                case JsonValueKind.String: return e.GetString();
+                case JsonValueKind.Number: return e.TryGetInt64(out var l) ? l : (object)e.GetDouble();
+                case JsonValueKind.True: return true;
+                case JsonValueKind.False: return false;
+                default: return null;
+            }
+        }
+
+        private sealed class Item
+        {
+            public Item(string? path, string? outputPath, string name, Func<HttpContent> content)
+            {
+                Path = path;
+                OutputPath = outputPath;
+                Name = name;
+                Content = content;
+            }
+
+            public string? Path { get; }
+            public string? OutputPath { get; }
+            /// <summary>How messages name it.</summary>
+            public string Name { get; }
+            /// <summary>Called once per attempt, so a retried file is opened afresh.</summary>
+            public Func<HttpContent> Content { get; }
+        }
+
+        private sealed class Outcome
+        {
+            public Outcome(InvokeResult result) => Result = result;
+
+            public Outcome(ErrorRecord error, bool fatal)
+            {
+                Error = error;
+                Fatal = fatal;
+            }
+
+            public InvokeResult? Result { get; }
+            public ErrorRecord? Error { get; }
+            public bool Fatal { get; }
+        }
+    }
+}
