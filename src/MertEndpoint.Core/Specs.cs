@@ -58,8 +58,8 @@ namespace MertEndpoint
         /// <summary>Data-plane health probe interval, used once a URL is known.</summary>
         public TimeSpan HealthProbeInterval { get; set; } = TimeSpan.FromMilliseconds(250);
         /// <summary>First control-plane poll interval; grows x1.5 up to <see cref="ControlPollMaxInterval"/>.</summary>
-        public TimeSpan ControlPollInterval { get; set; } = TimeSpan.FromSeconds(1);
-        public TimeSpan ControlPollMaxInterval { get; set; } = TimeSpan.FromSeconds(5);
+        public TimeSpan ControlPollInterval { get; set; } = TimeSpan.FromSeconds(2);
+        public TimeSpan ControlPollMaxInterval { get; set; } = TimeSpan.FromSeconds(10);
         public IProgress<WaitProgress>? Progress { get; set; }
         /// <summary>State already known to the caller (saves the first GET).</summary>
         public EndpointInfo? Initial { get; set; }

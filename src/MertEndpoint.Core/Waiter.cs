@@ -36,6 +36,7 @@ namespace MertEndpoint
                 Report(info, Describe(info));
                 TimeSpan interval = options.ControlPollInterval, lastControl = Elapsed();
                 TimeSpan nextControl = lastControl + interval, nextProbe = TimeSpan.Zero;
+                bool servingSeen = false;
                 while (true)
                 {
                     ThrowIfHopeless(info);
@@ -52,9 +53,11 @@ namespace MertEndpoint
                         nextProbe = Elapsed() + options.HealthProbeInterval;
                         if (code == 200)
                         {
-                            // Serving already, but the state we hold lags: ask the control plane again soon.
+                            // Serving already, but the state we hold lags. The first time, ask the control plane at
+                            // once (readiness is noticed within a probe interval); after that, soon but rate-limited.
                             interval = options.ControlPollInterval;
-                            if (lastControl + interval < nextControl) nextControl = lastControl + interval;
+                            nextControl = servingSeen ? Min(nextControl, lastControl + interval) : Elapsed();
+                            servingSeen = true;
                         }
                     }
                     if (Elapsed() >= nextControl)

@@ -87,8 +87,22 @@ public class WaiterTests
         Assert.Equal(EndpointStatus.Initializing, ex.Endpoint!.Status);
         Assert.Contains("not ready after 1 min", ex.Message);
         Assert.InRange(_clock.GetUtcNow() - _t0, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(61));
-        // 1, 1.5, 2.25, 3.4, then every 5 s: about 14 polls in a minute, not 60.
-        Assert.InRange(handler.Requests.Count, 10, 16);
+        // 2, 3, 4.5, 6.75, then every 10 s: about 9 polls in a minute, not 60.
+        Assert.InRange(handler.Requests.Count, 7, 11);
+    }
+
+    [Fact]
+    public async Task Serving_while_the_state_lags_is_confirmed_at_once_not_after_the_poll_interval()
+    {
+        // The container answers from 5.1 s on; the control plane says running from 5.1 s on too.
+        var ready = TimeSpan.FromSeconds(5.1);
+        var handler = Service(t => (t < ready ? "initializing" : "running", Url), t => t < ready ? 503 : 200);
+
+        var endpoint = await _clock.Drive(Wait(handler), Step);
+
+        Assert.Equal(EndpointStatus.Running, endpoint.Status);
+        // Noticed within a probe interval (250 ms) plus a step of fake time, not at the next scheduled poll (9.5 s).
+        Assert.InRange(_clock.GetUtcNow() - _t0, ready, ready + TimeSpan.FromMilliseconds(400));
     }
 
     [Fact]

@@ -118,7 +118,7 @@ Describe 'Spend' {
 
     It 'Get-MertEndpointCost agrees with the emulator''s meter within 2 percent' {
         # A boot long enough for the waiter's control-plane polls to see 'initializing', as with real cold starts.
-        $slow = Start-TestEmulator -BootSeconds 2.5
+        $slow = Start-TestEmulator -BootSeconds 3
         try {
             $null = New-TestEndpoint cost-a
             Start-Sleep -Seconds 2
