@@ -42,15 +42,29 @@ namespace MertEndpoint
             return costs;
         }
 
-        /// <summary>When the endpoint's current billed streak began, as far as the history or the service knows; null when it does not bill.</summary>
-        public DateTimeOffset? BilledSince(EndpointInfo endpoint)
+        /// <summary>
+        /// Fills <see cref="EndpointInfo.PricePerHour"/> (catalog, looked up once per process) and
+        /// <see cref="EndpointInfo.BilledSince"/> (the usage history, read once for the batch; without history the
+        /// service's last state change) on endpoints this client returned.
+        /// </summary>
+        public async Task<IReadOnlyList<EndpointInfo>> AddBillingAsync(IReadOnlyList<EndpointInfo> endpoints, CancellationToken ct = default)
         {
-            if (endpoint.Status != EndpointStatus.Initializing && endpoint.Status != EndpointStatus.Running) return null;
-            var events = Options.History?.Read().Where(e => e.Api == _apiBase && e.Namespace == endpoint.Namespace && e.Name == endpoint.Name);
-            var fromHistory = events == null ? null
-                : UsageHistory.Summarize(events, DateTimeOffset.MinValue, Options.TimeProvider.GetUtcNow()).FirstOrDefault()?.BilledSince;
-            // Without history, the last state change is the best the service tells.
-            return fromHistory ?? endpoint.UpdatedAt;
+            if (endpoints.Count == 0) return endpoints;
+            var now = Options.TimeProvider.GetUtcNow();
+            var streaks = Options.History == null ? new Dictionary<(string, string), DateTimeOffset?>()
+                : UsageHistory.Summarize(Options.History.Read().Where(e => e.Api == _apiBase), DateTimeOffset.MinValue, now)
+                    .ToDictionary(c => (c.Namespace, c.Name), c => c.BilledSince);
+            var catalogs = new Dictionary<string, IReadOnlyList<HardwareInfo>>();
+            foreach (var endpoint in endpoints)
+            {
+                if (!catalogs.TryGetValue(endpoint.Namespace, out var catalog))
+                    catalogs[endpoint.Namespace] = catalog = await TryGetCatalogAsync(endpoint.Namespace, ct).ConfigureAwait(false);
+                endpoint.PricePerHour = PriceOf(catalog, endpoint.InstanceType, endpoint.InstanceSize).Price;
+                var billing = endpoint.Status == EndpointStatus.Initializing || endpoint.Status == EndpointStatus.Running;
+                endpoint.BilledSince = !billing ? null
+                    : streaks.TryGetValue((endpoint.Namespace, endpoint.Name), out var since) && since != null ? since : endpoint.UpdatedAt;
+            }
+            return endpoints;
         }
 
         private async Task<IReadOnlyList<HardwareInfo>> TryGetCatalogAsync(string ns, CancellationToken ct)

@@ -43,6 +43,13 @@ namespace MertEndpoint
         public DateTimeOffset CreatedAt { get; internal set; }
         public DateTimeOffset UpdatedAt { get; internal set; }
 
+        /// <summary>USD per replica-hour from the catalog (or the built-in list); set by Get-MertEndpoint.</summary>
+        public decimal? PricePerHour { get; internal set; }
+        /// <summary>When the current billed streak (initializing or running) began; null when it does not bill.</summary>
+        public DateTimeOffset? BilledSince { get; internal set; }
+        /// <summary>How long it has been billing without a break, as of now.</summary>
+        public TimeSpan? BilledFor => BilledSince.HasValue ? DateTimeOffset.UtcNow - BilledSince.Value : (TimeSpan?)null;
+
         // Needed to resend model.image whole on a partial update.
         internal int? ImagePort { get; set; }
 

@@ -69,7 +69,8 @@ namespace MertEndpoint.PowerShell.Cmdlets
                     }
                     // Across all namespaces the name is matched in each listing, like a wildcard: found nowhere is no error.
                     if (all) EnqueueListing(ns, e => string.Equals(e.Name, name, StringComparison.Ordinal), all);
-                    else EnqueueEndpoint(Describe(ns, name), async ct => Keep(await Client.GetAsync(ns, name, ct).ConfigureAwait(false)));
+                    else EnqueueEndpoint(Describe(ns, name), async ct =>
+                        Keep((await Client.AddBillingAsync(new[] { await Client.GetAsync(ns, name, ct).ConfigureAwait(false) }, ct).ConfigureAwait(false))[0]));
                 }
             }
         }
@@ -97,7 +98,8 @@ namespace MertEndpoint.PowerShell.Cmdlets
             {
                 try
                 {
-                    var items = (await listing.ConfigureAwait(false)).Where(e => filter(e) && Keep(e) != null).ToList();
+                    var matches = (await listing.ConfigureAwait(false)).Where(filter).ToList();
+                    var items = (await Client.AddBillingAsync(matches, ct).ConfigureAwait(false)).Where(e => Keep(e) != null).ToList();
                     return () => { foreach (var e in items) WriteObject(e); };
                 }
                 catch (EndpointException ex) when (quietOnDenied && (ex.Kind == EndpointErrorKind.Unauthorized || ex.Kind == EndpointErrorKind.Forbidden))
@@ -116,8 +118,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
         {
             if (Status != null && !Status.Contains(endpoint.Status)) return null;
             if (BilledLongerThan == null) return endpoint;
-            var since = Client.BilledSince(endpoint);
-            return since != null && DateTimeOffset.UtcNow - since.Value > BilledLongerThan.Value ? endpoint : null;
+            return endpoint.BilledFor > BilledLongerThan.Value ? endpoint : null;
         }
     }
 }
