@@ -36,7 +36,7 @@ namespace MertEndpoint
                 Report(info, Describe(info));
                 TimeSpan interval = options.ControlPollInterval, lastControl = Elapsed();
                 TimeSpan nextControl = lastControl + interval, nextProbe = TimeSpan.Zero;
-                bool servingSeen = false;
+                bool servingSeen = false, servingNow = false;
                 while (true)
                 {
                     ThrowIfHopeless(info);
@@ -44,6 +44,7 @@ namespace MertEndpoint
                     if (probing && Elapsed() >= nextProbe)
                     {
                         int code = await ProbeHealthAsync(info, token).ConfigureAwait(false);
+                        servingNow = code == 200;
                         if (code == 200 && info.Status == EndpointStatus.Running)
                         {
                             Report(info, $"ready: {info.HealthRoute} answered 200");
@@ -66,6 +67,12 @@ namespace MertEndpoint
                         {
                             info = last = await GetAsync(ns, name, token).ConfigureAwait(false);
                             Report(info, Describe(info));
+                            if (servingNow && info.Status == EndpointStatus.Running && info.Url != null)
+                            {
+                                // The probe just before this answered 200: no need to wait for another.
+                                Report(info, $"ready: {info.HealthRoute} answered 200");
+                                return info;
+                            }
                         }
                         catch (EndpointException ex) when (ex.Kind is EndpointErrorKind.ServiceUnavailable or EndpointErrorKind.RateLimited)
                         {

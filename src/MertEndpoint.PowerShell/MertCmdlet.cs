@@ -175,9 +175,11 @@ namespace MertEndpoint.PowerShell
 
         private void Pump(Task task)
         {
+            // A no-op posted on completion wakes the loop at once; the timeout is only a backstop.
+            if (!task.IsCompleted) task.ContinueWith(_ => _pipelineWork.Add(() => { }), TaskScheduler.Default);
             while (!task.IsCompleted)
             {
-                if (_pipelineWork.TryTake(out var action, 50)) action();
+                if (_pipelineWork.TryTake(out var action, 500)) action();
             }
             while (_pipelineWork.TryTake(out var action)) action();
         }

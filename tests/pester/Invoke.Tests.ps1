@@ -75,24 +75,30 @@ Describe 'Invoke-MertEndpoint against the emulator' {
 
     It 'finishes a stopped run without sending the finished files again, leaving no partial file' {
         $out = Join-Path $TestDrive 'out-resume'
-        # 50 ms per request, two at a time: about 1.3 s for all 50, so a stop after 20 lands mid-run.
-        Add-Fault $emulator @{ method = 'POST'; pathPrefix = $dataPath; status = $null; delayMs = 50; count = $null }
-        $ps = [powershell]::Create()
-        try {
+        function New-Run {
+            # The run in its own runspace, so that it can be stopped the way Ctrl+C stops it, and its progress read.
+            param([int] $ThrottleLimit)
+            $ps = [powershell]::Create()
             $null = $ps.AddScript({
-                    param($Module, $Audio, $Out)
+                    param($Module, $Audio, $Out, $ThrottleLimit)
                     Import-Module $Module
-                    Get-ChildItem $Audio -Recurse -File | Invoke-MertEndpoint embed -OutDirectory $Out -BaseDirectory $Audio -ThrottleLimit 2
-                }).AddArgument($modulePath).AddArgument($audio).AddArgument($out)
+                    Get-ChildItem $Audio -Recurse -File | Invoke-MertEndpoint embed -OutDirectory $Out -BaseDirectory $Audio -ThrottleLimit $ThrottleLimit
+                }).AddArgument($modulePath).AddArgument($audio).AddArgument($out).AddArgument($ThrottleLimit)
+            $ps
+        }
+        # 50 ms per request, two at a time: about a second for all 50, so a stop after 20 lands mid-run.
+        Add-Fault $emulator @{ method = 'POST'; pathPrefix = $dataPath; status = $null; delayMs = 50; count = $null }
+        $ps = New-Run -ThrottleLimit 2
+        try {
             $handle = $ps.BeginInvoke()
             $deadline = [DateTime]::UtcNow.AddSeconds(20)
             while ((Get-Output $out).Count -lt 20 -and -not $handle.IsCompleted -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 5 }
             $ps.Stop()
             $ps.InvocationStateInfo.State | Should -Be 'Stopped'
-            $progress = @($ps.Streams.Progress | Where-Object { $_.RecordType -eq 'Processing' })
+            # Piped input still streaming (the throttle holds it back): counts so far, no total yet.
+            $ps.Streams.Progress | Where-Object StatusDescription -Match '^[1-9]\d* done, 0 failed, 0 skipped so far' | Should -Not -BeNullOrEmpty
         }
         finally { $ps.Dispose() }
-        $progress | Where-Object { $_.StatusDescription -match '^\d+ done, 0 failed, 0 skipped of 50' } | Should -Not -BeNullOrEmpty
 
         $left = Get-Output $out
         $left | Where-Object Extension -ne '.json' | Should -BeNullOrEmpty   # no temp file survives the stop
@@ -102,7 +108,14 @@ Describe 'Invoke-MertEndpoint against the emulator' {
 
         $null = Invoke-MertEmulatorAdmin $emulator faults -Method DELETE
         $before = (Get-RequestLog $emulator).Count
-        $rest = Get-ChildItem $audio -Recurse -File | Invoke-MertEndpoint embed -OutDirectory $out -BaseDirectory $audio
+        $ps = New-Run -ThrottleLimit 4
+        try {
+            $rest = $ps.Invoke()
+            $ps.Streams.Error | Should -BeNullOrEmpty
+            # Once the input has ended, the total is known.
+            $ps.Streams.Progress | Where-Object StatusDescription -Match "^\d+ done, 0 failed, $($left.Count) skipped of 50" | Should -Not -BeNullOrEmpty
+        }
+        finally { $ps.Dispose() }
         (Get-DataPost -Skip $before).Count | Should -Be (50 - $left.Count)
         @($rest).Count | Should -Be (50 - $left.Count)
         $all = Get-Output $out

@@ -65,7 +65,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
         private EndpointInfo? _endpoint;
         private string _target = "";
         private string? _outDir, _baseDir;
-        private long _lastProgressMs = long.MinValue;
+        private long _nextProgressMs;
         private int _seen, _done, _failed, _skipped;
         private int? _total;
 
@@ -139,9 +139,16 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 Terminate("InvalidContentType", $"'{ContentType}' is not a valid content type (for example audio/wav or application/json).");
             if (OutDirectory != null)
             {
-                _outDir = FileSystemPath(OutDirectory);
-                _baseDir = FileSystemPath(BaseDirectory ?? SessionState.Path.CurrentFileSystemLocation.ProviderPath)
-                    .TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
+                try
+                {
+                    _outDir = FileSystemPath(OutDirectory);
+                    _baseDir = FileSystemPath(BaseDirectory ?? SessionState.Path.CurrentFileSystemLocation.ProviderPath)
+                        .TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
+                }
+                catch (Exception ex) when (IsBadPath(ex))
+                {
+                    Terminate("InvalidPath", $"-OutDirectory or -BaseDirectory: {ex.Message}");
+                }
             }
             _client = Client; // a missing token ends the command here, on the pipeline thread
             _cancel = CancellationTokenSource.CreateLinkedTokenSource(StopToken);
@@ -204,7 +211,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
             {
                 full = FileSystemPath(path);
             }
-            catch (Exception ex) when (ex is ArgumentException || ex is NotSupportedException || ex is SessionStateException)
+            catch (Exception ex) when (IsBadPath(ex))
             {
                 Fail(new ErrorRecord(ex, "InvalidPath", ErrorCategory.InvalidArgument, path));
                 return;
@@ -254,10 +261,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
         {
             while (_running.Count >= ThrottleLimit) CollectOne();
             var token = _cancel!.Token;
-            var task = Task.Run(() => SendAsync(item, token));
-            // The pipeline thread's pump polls every 50 ms; a posted no-op wakes it as soon as this request is done.
-            task.ContinueWith(_ => PostToPipeline(() => { }), TaskScheduler.Default);
-            _running.Add(task);
+            _running.Add(Task.Run(() => SendAsync(item, token)));
         }
 
         /// <summary>Waits on the pipeline thread for one request to finish, then writes its result or error.</summary>
@@ -270,7 +274,6 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 WaitForRunning(); // each deletes its temp file on the way out
                 throw new PipelineStoppedException();
             }
-            if (finished.IsCanceled) return; // cancelled by a fatal error, which is being reported
             var outcome = finished.GetAwaiter().GetResult();
             if (outcome.Fatal)
             {
@@ -369,8 +372,8 @@ namespace MertEndpoint.PowerShell.Cmdlets
         {
             // Host progress rendering is slow (Windows PowerShell especially): a few updates a second are plenty.
             var now = _elapsed.ElapsedMilliseconds;
-            if (!force && now - _lastProgressMs < 250) return;
-            _lastProgressMs = now;
+            if (!force && now < _nextProgressMs) return;
+            _nextProgressMs = now + 250;
             int finished = _done + _failed + _skipped, sent = _done + _failed;
             var counts = $"{_done} done, {_failed} failed, {_skipped} skipped";
             // A fresh record each time: a host may keep the ones it was given.
@@ -403,6 +406,9 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 throw new NotSupportedException($"'{path}' is not a file system path.");
             return Path.GetFullPath(resolved);
         }
+
+        private static bool IsBadPath(Exception ex) =>
+            ex is ArgumentException || ex is NotSupportedException || ex is SessionStateException || ex is IOException;
 
         private static string ToJson(object body) =>
             string.Concat(ScriptBlock.Create("param($o) ConvertTo-Json -InputObject $o -Depth 100 -Compress").Invoke(new[] { body }));
