@@ -30,11 +30,13 @@ try {
     Write-Host ("Ready after {0:0.0} s at {1}" -f $sw.Elapsed.TotalSeconds, $endpoint.Url)
     $endpoint | Format-Table | Out-Host
 
-    Step 'An embeddings request (a generated one-second WAV) to the endpoint URL'
-    $wav = [byte[]]::new(44 + 32000); [Random]::new(42).NextBytes($wav)
-    $headers = @{ Authorization = "Bearer $env:HF_TOKEN" }
-    $result = Invoke-RestMethod -Uri "$($endpoint.Url)/" -Method Post -Body $wav -ContentType 'audio/wav' -Headers $headers
-    Write-Host ("{0} layers x {1} values from {2} bytes; layer 0 starts {3}" -f $result.embeddings.Count, $result.embeddings[0].Count, $result.bytes, (($result.embeddings[0][0..2] | ForEach-Object { '{0:0.000}' -f $_ }) -join ', '))
+    Step 'Invoke-MertEndpoint: an embeddings request (a generated one-second WAV) to the endpoint'
+    $wav = Join-Path ([IO.Path]::GetTempPath()) "mert-demo-$PID.wav"
+    $bytes = [byte[]]::new(44 + 32000); [Random]::new(42).NextBytes($bytes); [IO.File]::WriteAllBytes($wav, $bytes)
+    try { $result = Invoke-MertEndpoint -InputObject $endpoint -InFile $wav } finally { Remove-Item $wav }
+    $result | Format-Table | Out-Host
+    $doc = $result.Response
+    Write-Host ("{0} layers x {1} values from {2} bytes; layer 0 starts {3}" -f $doc.embeddings.Count, $doc.embeddings[0].Count, $doc.bytes, (($doc.embeddings[0][0..2] | ForEach-Object { '{0:0.000}' -f $_ }) -join ', '))
 
     Step 'Get-MertEndpoint   (status at a glance)'
     Get-MertEndpoint | Format-Table | Out-Host
