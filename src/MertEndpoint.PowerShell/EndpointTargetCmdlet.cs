@@ -4,19 +4,17 @@ using System.Management.Automation;
 
 namespace MertEndpoint.PowerShell
 {
-    /// <summary>One endpoint to act on: its namespace, its name, and its state when the caller piped it in.</summary>
+    /// <summary>One endpoint to act on: its namespace and name (piped objects are read again: they may be stale).</summary>
     public readonly struct EndpointTarget
     {
-        public EndpointTarget(string ns, string name, EndpointInfo? known)
+        public EndpointTarget(string ns, string name)
         {
             Namespace = ns;
             Name = name;
-            Known = known;
         }
 
         public string Namespace { get; }
         public string Name { get; }
-        public EndpointInfo? Known { get; }
         public override string ToString() => Namespace + "/" + Name;
     }
 
@@ -43,7 +41,7 @@ namespace MertEndpoint.PowerShell
         {
             if (InputObject != null)
             {
-                yield return new EndpointTarget(InputObject.Namespace, InputObject.Name, InputObject);
+                yield return new EndpointTarget(InputObject.Namespace, InputObject.Name);
                 yield break;
             }
             foreach (var name in Name)
@@ -64,7 +62,7 @@ namespace MertEndpoint.PowerShell
                     WriteEndpointError(ex, name);
                     continue;
                 }
-                yield return new EndpointTarget(ResolveNamespace(Namespace), name, null);
+                yield return new EndpointTarget(ResolveNamespace(Namespace), name);
             }
         }
 

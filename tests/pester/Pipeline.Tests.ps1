@@ -73,6 +73,12 @@ Describe 'Fan-out keeps the single-endpoint behaviour' {
         $null = Wait-MertEndpoint $names
     }
 
+    It 'completes -Name with the namespace''s endpoint names' {
+        $line = 'Stop-MertEndpoint fan-1'
+        $completions = (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText
+        $completions | Should -Be @('fan-10', 'fan-11', 'fan-12')
+    }
+
     It 'Wait and Start return one result per endpoint, in input order' {
         $out = $names | Start-MertEndpoint -ThrottleLimit 5 -Confirm:$false
         @($out).Count | Should -Be 12
