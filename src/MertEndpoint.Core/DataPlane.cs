@@ -68,11 +68,12 @@ namespace MertEndpoint
                 throw new EndpointException(EndpointErrorKind.EndpointNotReady,
                     Errors.Compose(target, $"it has no URL yet (state {endpoint.StatusText}). Wait for it with Wait-MertEndpoint {endpoint.Name} -Namespace {endpoint.Namespace}", null, null),
                     target, endpoint: endpoint);
-            return SendDataCoreAsync(DataUri(endpoint.Url, route, target), target, content, options, ct);
+            return SendDataCoreAsync(DataUri(endpoint.Url, route, target), target, content, options, sendToken: true, ct);
         }
 
         /// <summary>
-        /// POSTs to <paramref name="route"/> under <paramref name="url"/> (an endpoint's URL), with the token as a Bearer.
+        /// POSTs to <paramref name="route"/> under <paramref name="url"/> (an endpoint's URL), with the token as a Bearer
+        /// only when the host is a Hugging Face endpoint host or loopback.
         /// <paramref name="content"/> is called once per attempt, so a file body is reopened rather than held in memory.
         /// Sends X-Scale-Up-Timeout so that the proxy holds the request while a scaled-to-zero endpoint wakes;
         /// 503 (waking) is retried until <see cref="DataPlaneOptions.Timeout"/>; 429, 502, 504 and dropped connections
@@ -85,10 +86,14 @@ namespace MertEndpoint
             if (url == null) throw new ArgumentNullException(nameof(url));
             options ??= new DataPlaneOptions();
             var target = new Target($"send {What(options)} to {url.AbsoluteUri.TrimEnd('/')}", null);
-            return SendDataCoreAsync(DataUri(url.AbsoluteUri, route, target), target, content, options, ct);
+            // A URL typed by the user may be anybody's: the token goes only to Hugging Face's endpoint hosts and to
+            // loopback (the emulator). A URL the control plane reported (the overload above) always gets it.
+            var trusted = url.IsLoopback || url.Host.EndsWith(".endpoints.huggingface.cloud", StringComparison.OrdinalIgnoreCase);
+            return SendDataCoreAsync(DataUri(url.AbsoluteUri, route, target), target, content, options, trusted, ct);
         }
 
-        private async Task<DataPlaneResponse> SendDataCoreAsync(Uri uri, Target target, Func<HttpContent> content, DataPlaneOptions o, CancellationToken ct)
+        private async Task<DataPlaneResponse> SendDataCoreAsync(Uri uri, Target target, Func<HttpContent> content, DataPlaneOptions o,
+            bool sendToken, CancellationToken ct)
         {
             if (content == null) throw new ArgumentNullException(nameof(content));
             TimeProvider clock = Options.TimeProvider;
@@ -101,7 +106,7 @@ namespace MertEndpoint
                 HttpResponseMessage? response = null;
                 Exception? dropped = null;
                 long sent;
-                using (HttpRequestMessage request = DataRequest(uri, content(), remaining))
+                using (HttpRequestMessage request = DataRequest(uri, content(), remaining, sendToken))
                 {
                     sent = request.Content!.Headers.ContentLength ?? 0;
                     try
@@ -148,14 +153,14 @@ namespace MertEndpoint
             }
         }
 
-        private HttpRequestMessage DataRequest(Uri uri, HttpContent content, TimeSpan remaining)
+        private HttpRequestMessage DataRequest(Uri uri, HttpContent content, TimeSpan remaining, bool sendToken)
         {
             var request = new HttpRequestMessage(HttpMethod.Post, uri)
             {
                 Content = content ?? throw new InvalidOperationException("The content factory returned null."),
             };
             // DataUri allows only https or loopback, so the token never travels in clear text.
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _token);
+            if (sendToken) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _token);
             request.Headers.UserAgent.ParseAdd(UserAgent);
             request.Headers.ExpectContinue = false; // .NET Framework would otherwise wait for a 100 Continue first
             // Asks the proxy to hold the request while a scaled-to-zero endpoint wakes, instead of answering 503 at once.

@@ -200,7 +200,18 @@ namespace MertEndpoint
         });
 
         /// <summary>Only the given fields; <paramref name="image"/> (already complete) replaces model.image whole.</summary>
-        public static string UpdateBody(EndpointUpdateSpec spec, JsonObject? image) => Serialize(new JsonObject
+        public static string UpdateBody(EndpointUpdateSpec spec, JsonObject? image)
+        {
+            JsonObject body = UpdateFields(spec, image);
+            Prune(body);
+            // The service rejects a scale-to-zero timeout unless min replicas is 0: raising the minimum must clear
+            // the stored timeout explicitly, the one null a partial update sends.
+            if (spec.MinReplica > 0 && spec.ScaleToZeroTimeout == null && body["compute"]?["scaling"] is JsonObject scaling)
+                scaling["scaleToZeroTimeout"] = null;
+            return body.ToJsonString(WriteOptions);
+        }
+
+        private static JsonObject UpdateFields(EndpointUpdateSpec spec, JsonObject? image) => new JsonObject
         {
             ["compute"] = new JsonObject
             {
@@ -223,7 +234,7 @@ namespace MertEndpoint
                 ["image"] = image,
                 ["env"] = Map(spec.Env),
             },
-        });
+        };
 
         public static JsonObject CustomImage(string url, string healthRoute, int port) =>
             new() { ["custom"] = new JsonObject { ["url"] = url, ["healthRoute"] = healthRoute, ["port"] = port } };

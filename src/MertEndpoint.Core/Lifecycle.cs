@@ -48,7 +48,10 @@ namespace MertEndpoint
         {
             var log = options.Log ?? (_ => { });
             var label = ns + "/" + name;
+            // Set before the create or resume is sent: once it may have reached the service, a failure or a
+            // cancellation must pause the endpoint (pausing one that never started is a harmless no-op).
             var startedHere = false;
+            var wasRunning = false;
             try
             {
                 var endpoint = await TryGetAsync(ns, name, ct).ConfigureAwait(false);
@@ -58,8 +61,8 @@ namespace MertEndpoint
                         throw new EndpointException(EndpointErrorKind.EndpointNotFound,
                             $"Endpoint '{name}' was not found in namespace '{ns}'. " +
                             "Check the name with Get-MertEndpoint, or add -CreateIfMissing -ImageUrl <image> to create it.");
-                    endpoint = await CreateAsync(ns, options.CreateIfMissing, ct).ConfigureAwait(false);
                     startedHere = true;
+                    endpoint = await CreateAsync(ns, options.CreateIfMissing, ct).ConfigureAwait(false);
                     log($"Created {label}; state is '{endpoint.StatusText}'.");
                 }
 
@@ -68,8 +71,8 @@ namespace MertEndpoint
                     case EndpointStatus.Paused:
                     case EndpointStatus.ScaledToZero:
                         var before = endpoint;
-                        endpoint = await ResumeAsync(ns, name, ct).ConfigureAwait(false);
                         startedHere = true;
+                        endpoint = await ResumeAsync(ns, name, ct).ConfigureAwait(false);
                         log($"Resumed {label}; state is now '{endpoint.StatusText}'.");
                         endpoint = await RestoreScalingAsync(ns, name, before, endpoint, options.IdleTimeoutMinutes, log, ct).ConfigureAwait(false);
                         break;
@@ -80,14 +83,17 @@ namespace MertEndpoint
                             "Inspect it with Get-MertEndpoint, then delete it and create it again." +
                             (endpoint.Message == null ? string.Empty : " Service said: " + endpoint.Message));
                     case EndpointStatus.Running:
-                        if (endpoint.Url != null && await ProbeHealthAsync(endpoint, ct).ConfigureAwait(false) == 200)
+                        // Running before this call: a shared endpoint that -KeepIfRunning must leave running.
+                        wasRunning = true;
+                        if (options.IdleTimeoutMinutes != null)
+                            endpoint = await RestoreScalingAsync(ns, name, endpoint, endpoint, options.IdleTimeoutMinutes, log, ct).ConfigureAwait(false);
+                        if (endpoint.Status == EndpointStatus.Running && endpoint.Url != null &&
+                            await ProbeHealthAsync(endpoint, ct).ConfigureAwait(false) == 200)
                         {
                             log($"{label} is already running and answers {endpoint.HealthRoute}.");
-                            if (options.IdleTimeoutMinutes != null)
-                                endpoint = await RestoreScalingAsync(ns, name, endpoint, endpoint, options.IdleTimeoutMinutes, log, ct).ConfigureAwait(false);
                             return new StartResult(endpoint, wasRunning: true, startedHere: false);
                         }
-                        break;
+                        break; // an update is being applied, or it does not answer yet: wait for it
                     default:
                         log($"{label} is '{endpoint.StatusText}'; waiting for it.");
                         if (options.IdleTimeoutMinutes != null)
@@ -101,10 +107,12 @@ namespace MertEndpoint
                     wait.Initial = endpoint;
                     endpoint = await WaitForReadyAsync(ns, name, wait, ct).ConfigureAwait(false);
                 }
-                return new StartResult(endpoint, wasRunning: false, startedHere: startedHere);
+                return new StartResult(endpoint, wasRunning, startedHere);
             }
-            catch (EndpointException ex) when (startedHere && options.PauseOnFailure && ex.Kind == EndpointErrorKind.WaitTimeout)
+            catch (EndpointException ex) when (startedHere && options.PauseOnFailure && ex.Kind != EndpointErrorKind.EndpointFailed)
             {
+                // Timed out, or anything else after the endpoint began to boot (a failed scaling restore, an error
+                // while waiting): it must not go on billing. A failed endpoint does not bill.
                 throw new EndpointException(ex.Kind, ex.Message + " " + await PauseAfterFailureAsync(ns, name).ConfigureAwait(false), ex);
             }
             catch (OperationCanceledException) when (startedHere && options.PauseOnFailure && ct.IsCancellationRequested)

@@ -138,22 +138,32 @@ namespace MertEndpoint
                     return true;
                 });
             }
-            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            catch (Exception)
             {
-                // The history is a convenience for cost reports: a read-only disk must not stop an endpoint.
+                // The history is a convenience for cost reports: a bad path or a read-only disk must never stop a
+                // pause or a start.
             }
         }
 
         /// <summary>Every readable event, oldest first; torn or foreign lines are skipped.</summary>
         public IReadOnlyList<UsageEvent> Read()
         {
-            if (!File.Exists(Path)) return Array.Empty<UsageEvent>();
-            var text = WithRetry(() =>
+            string text;
+            try
             {
-                using (var stream = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
-                using (var reader = new StreamReader(stream, Encoding.UTF8))
-                    return reader.ReadToEnd();
-            });
+                if (!File.Exists(Path)) return Array.Empty<UsageEvent>();
+                text = WithRetry(() =>
+                {
+                    using (var stream = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
+                    using (var reader = new StreamReader(stream, Encoding.UTF8))
+                        return reader.ReadToEnd();
+                });
+            }
+            catch (Exception ex) when (!(ex is OutOfMemoryException))
+            {
+                throw new EndpointException(EndpointErrorKind.InvalidConfiguration,
+                    $"Could not read the usage history '{Path}': {ex.Message}. Check the file, or point MERT_ENDPOINT_HISTORY_PATH elsewhere.", ex);
+            }
             var events = new List<UsageEvent>();
             foreach (var line in text.Split('\n'))
             {
@@ -199,7 +209,8 @@ namespace MertEndpoint
                 for (var i = 0; i < list.Count; i++)
                 {
                     var e = list[i];
-                    if (!e.IsBilled) { streak = null; continue; }
+                    // An update keeps the replicas up: the streak (what the guard measures) goes on through it.
+                    if (!e.IsBilled) { if (e.State != "updating") streak = null; continue; }
                     streak ??= e.Time;
                     var end = i + 1 < list.Count ? list[i + 1].Time : until;
                     var from = e.Time < since ? since : e.Time;

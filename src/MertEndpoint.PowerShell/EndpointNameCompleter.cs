@@ -31,7 +31,8 @@ namespace MertEndpoint.PowerShell
 
         private static string[] Names(string? requestedNamespace)
         {
-            var key = requestedNamespace ?? string.Empty;
+            // Keyed by control plane too, so the emulator's names never show against a real account.
+            var key = Environment.GetEnvironmentVariable("MERT_ENDPOINT_API_URL") + "|" + requestedNamespace;
             if (Cache.TryGetValue(key, out var hit) && DateTime.UtcNow - hit.At < CacheFor) return hit.Names;
             try
             {

@@ -123,8 +123,12 @@ namespace MertEndpoint.PowerShell
                 }
                 catch (PipelineStoppedException)
                 {
-                    // Let the remaining work finish its own clean-up (a start pauses what it resumed) before stopping.
-                    foreach (var rest in _inFlight) rest.ContinueWith(_ => { }).Wait(TimeSpan.FromSeconds(35));
+                    // Ctrl+C, or a downstream command that has enough (Select-Object -First), which does not call
+                    // StopProcessing: cancel the rest, and give it one bounded wait to clean up (a cancelled start
+                    // pauses what it resumed).
+                    _stop.Cancel();
+                    Task.WhenAll(_inFlight).ContinueWith(_ => { }, TaskScheduler.Default).Wait(TimeSpan.FromSeconds(35));
+                    _inFlight.Clear();
                     throw;
                 }
             }

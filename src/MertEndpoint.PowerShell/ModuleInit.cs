@@ -2,6 +2,7 @@ using System;
 using System.IO;
 using System.Management.Automation;
 using System.Reflection;
+using System.Runtime.InteropServices;
 
 namespace MertEndpoint.PowerShell
 {
@@ -15,7 +16,15 @@ namespace MertEndpoint.PowerShell
         private static readonly string DependencyDir =
             Path.Combine(Path.GetDirectoryName(typeof(ModuleInit).Assembly.Location) ?? ".", "dependencies");
 
-        public void OnImport() => AppDomain.CurrentDomain.AssemblyResolve += Resolve;
+        public void OnImport()
+        {
+            // PowerShell 7.0-7.3 run on .NET 5-7, whose System.Text.Json is older than the one this module needs
+            // and cannot be replaced in the default load context: say so at import, not at the first request.
+            if (!RuntimeInformation.FrameworkDescription.StartsWith(".NET Framework", StringComparison.Ordinal) && Environment.Version.Major < 8)
+                throw new PlatformNotSupportedException(
+                    $"MertEndpoint needs PowerShell 7.4 or later (or Windows PowerShell 5.1); this is {RuntimeInformation.FrameworkDescription}. Install a current PowerShell: https://aka.ms/powershell");
+            AppDomain.CurrentDomain.AssemblyResolve += Resolve;
+        }
 
         public void OnRemove(PSModuleInfo psModuleInfo) => AppDomain.CurrentDomain.AssemblyResolve -= Resolve;
 

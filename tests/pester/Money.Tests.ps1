@@ -54,12 +54,35 @@ Describe 'Use-MertEndpoint stops the endpoint in every case' {
         Assert-MeterStopped use-stop $atStop
     }
 
-    It 'leaves nothing billing when the start fails (EndpointFailed)' {
+    It 'reports EndpointFailed and runs no block when the image fails' {
         $null = New-MertEndpoint use-fail -ImageUrl 'someone/fail-image:latest' -Confirm:$false
-        { Use-MertEndpoint use-fail { 'never runs' } -ErrorAction Stop } | Should -Throw -ErrorId 'EndpointFailed,*'
+        $script:ran = $false
+        { Use-MertEndpoint use-fail { $script:ran = $true } -ErrorAction Stop } | Should -Throw -ErrorId 'EndpointFailed,*'
+        $script:ran | Should -BeFalse
         $b1 = (Get-Billing $emulator use-fail).billedSeconds
         Start-Sleep -Milliseconds 700
         (Get-Billing $emulator use-fail).billedSeconds | Should -Be $b1
+    }
+
+    It 'pauses again when the start fails after the resume (the scaling restore is refused)' {
+        $null = New-TestEndpoint use-restore-fails
+        Stop-MertEndpoint use-restore-fails -Confirm:$false
+        Add-Fault $emulator @{ method = 'PUT'; pathPrefix = '/v2/endpoint/emulator-user/use-restore-fails'; status = 400; count = $null }
+        { Use-MertEndpoint use-restore-fails { 'never runs' } -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidRequest,*'
+        (Get-MertEndpoint use-restore-fails).Status | Should -Be 'Paused'
+        $b1 = (Get-Billing $emulator use-restore-fails).billedSeconds
+        Start-Sleep -Milliseconds 700
+        (Get-Billing $emulator use-restore-fails).billedSeconds | Should -Be $b1
+    }
+
+    It 'with -IdleTimeoutMinutes on a running shared endpoint, the block gets it running and it stays running' {
+        $null = New-TestEndpoint use-shared-idle
+        $status = Use-MertEndpoint use-shared-idle -IdleTimeoutMinutes 20 -KeepIfRunning { param($e) $e.Status }
+        $status | Should -Be 'Running'
+        $e = Get-MertEndpoint use-shared-idle
+        $e.Status | Should -BeIn 'Running', 'Updating'
+        $e.MinReplica | Should -Be 0
+        $e.ScaleToZeroTimeout | Should -Be 20
     }
 
     It 'leaves an endpoint that was already running running with -KeepIfRunning' {
@@ -143,20 +166,20 @@ Describe 'Spend' {
 
     It 'the guard lists exactly the endpoints over the threshold with -WhatIf, and stops exactly those without it' {
         $null = New-TestEndpoint guard-old
-        Start-Sleep -Seconds 4
+        Start-Sleep -Seconds 8
         $null = New-TestEndpoint guard-new
         $null = New-TestEndpoint guard-paused
         Stop-MertEndpoint guard-paused -Confirm:$false
         $guard = Join-Path $repoRoot 'examples/guard.ps1'
 
-        $whatIf = & $guard -BilledLongerThan 00:00:04 -Namespace emulator-user -WhatIf 6>&1 | Out-String
+        $whatIf = & $guard -BilledLongerThan 00:00:06 -Namespace emulator-user -WhatIf 6>&1 | Out-String
         $LASTEXITCODE | Should -Be 0
         $whatIf | Should -Match 'guard-old'
         $whatIf | Should -Not -Match 'guard-new'
         (Get-MertEndpoint guard-old).Status | Should -Be 'Running'
         Get-RequestLog $emulator | Where-Object { $_.path -like '*/pause' -and $_.path -notlike '*guard-paused*' } | Should -BeNullOrEmpty
 
-        $run = & $guard -BilledLongerThan 00:00:04 -Namespace emulator-user 6>&1 | Out-String
+        $run = & $guard -BilledLongerThan 00:00:06 -Namespace emulator-user 6>&1 | Out-String
         $LASTEXITCODE | Should -Be 1
         $run | Should -Match 'paused emulator-user/guard-old'
         (Get-MertEndpoint guard-old).Status | Should -Be 'Paused'

@@ -49,6 +49,13 @@ Describe 'Pipelines and ShouldProcess' {
         @(Get-MertEndpoint).Count | Should -Be 1
     }
 
+    It '-Force never overrides $WhatIfPreference' {
+        $null = New-MertEndpoint keep-too -ImageUrl 'someone/img:1' -Confirm:$false
+        & { $WhatIfPreference = $true; Remove-MertEndpoint keep-too -Force }
+        (Get-MertEndpoint keep-too).Name | Should -Be 'keep-too'
+        Get-RequestLog $emulator | Where-Object method -eq 'DELETE' | Should -BeNullOrEmpty
+    }
+
     It 'Stop -WhatIf sends no write' {
         $null = New-TestEndpoint whatif-stop
         Stop-MertEndpoint whatif-stop -WhatIf
@@ -98,6 +105,19 @@ Describe 'Fan-out keeps the single-endpoint behaviour' {
         ($err | ForEach-Object { "$($_.TargetObject)" }) | Should -Be @('emulator-user/gone-a', 'emulator-user/gone-b')
         $out.Name | Should -Be @('fan-01', 'fan-02', 'fan-03')
         $out.Status | Sort-Object -Unique | Should -Be 'Paused'
+    }
+
+    It 'a downstream Select-Object -First ends the command at once, without waiting for the rest' {
+        foreach ($n in 'fan-05', 'fan-06') {
+            Add-Fault $emulator @{ method = 'GET'; pathPrefix = "/v2/endpoint/emulator-user/$n"; status = $null; delayMs = 4000; count = $null }
+        }
+        try {
+            $sw = [Diagnostics.Stopwatch]::StartNew()
+            $first = Stop-MertEndpoint fan-04, fan-05, fan-06 -PassThru -Confirm:$false | Select-Object -First 1
+            $sw.Elapsed.TotalSeconds | Should -BeLessThan 3
+            $first.Name | Should -Be 'fan-04'
+        }
+        finally { $null = Invoke-MertEmulatorAdmin $emulator faults -Method DELETE }
     }
 
     It 'Get-MertEndpoint | Stop-MertEndpoint pauses all of them concurrently' {

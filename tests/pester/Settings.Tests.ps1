@@ -23,6 +23,18 @@ Describe 'Set-MertEndpoint' {
         $e.HealthRoute | Should -Be '/ready'
     }
 
+    It 'raising the minimum clears the stored scale-to-zero timeout' {
+        $null = New-MertEndpoint set-min -ImageUrl 'someone/img:1' -Confirm:$false
+        $e = Set-MertEndpoint set-min -MinReplica 1 -Confirm:$false
+        $e.MinReplica | Should -Be 1
+        $e.ScaleToZeroTimeout | Should -BeNullOrEmpty
+    }
+
+    It '-ThrottleLimit alone is not a change' {
+        Set-MertEndpoint set-nothing -ThrottleLimit 4 -ErrorAction SilentlyContinue -ErrorVariable err
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'NoChange,*'
+    }
+
     It '-WhatIf sends no PUT' {
         $null = New-MertEndpoint set-whatif -ImageUrl 'someone/img:1' -Confirm:$false
         Set-MertEndpoint set-whatif -MaxReplica 2 -WhatIf

@@ -16,7 +16,8 @@ namespace MertEndpoint.PowerShell.Cmdlets
             foreach (var target in Targets())
             {
                 const string action = "Delete endpoint permanently (configuration, logs and metrics are lost; Stop-MertEndpoint only pauses)";
-                var go = Force && !MyInvocation.BoundParameters.ContainsKey("WhatIf") || ShouldProcess(target.ToString(), action);
+                // -Force skips the prompt, never -WhatIf (given here or through $WhatIfPreference).
+                var go = Force && !WhatIfInEffect() || ShouldProcess(target.ToString(), action);
                 if (!go) continue;
                 EnqueueEndpoint(target, async ct =>
                 {
@@ -26,5 +27,10 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 });
             }
         }
+
+        private bool WhatIfInEffect() =>
+            MyInvocation.BoundParameters.TryGetValue("WhatIf", out var given)
+                ? ((SwitchParameter)given).IsPresent
+                : LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
     }
 }

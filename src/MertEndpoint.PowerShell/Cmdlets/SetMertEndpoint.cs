@@ -45,7 +45,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
 
         private List<string> Changes()
         {
-            var skip = new HashSet<string> { "Name", "InputObject", "Namespace", "Token" };
+            var skip = new HashSet<string> { "Name", "InputObject", "Namespace", "Token", "ThrottleLimit" };
             var changes = new List<string>();
             foreach (var key in MyInvocation.BoundParameters.Keys)
             {

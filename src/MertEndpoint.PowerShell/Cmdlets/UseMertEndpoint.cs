@@ -1,6 +1,7 @@
 using System;
 using System.Management.Automation;
 using System.Threading;
+using System.Threading.Tasks;
 
 namespace MertEndpoint.PowerShell.Cmdlets
 {
@@ -53,24 +54,49 @@ namespace MertEndpoint.PowerShell.Cmdlets
                     Wait = WaitWithProgress(target, TimeoutSec),
                     Log = PostVerbose,
                 };
-                StartResult started;
+                var starting = Client.StartAsync(target.Namespace, target.Name, options, StopToken);
+                var ran = false;
                 try
                 {
-                    started = Await(Client.StartAsync(target.Namespace, target.Name, options, StopToken));
-                }
-                catch (EndpointException ex)
-                {
-                    // StartAsync already paused a start it began that timed out; a failed endpoint does not bill.
-                    ThrowTerminatingError(ToErrorRecord(ex, target.ToString()));
-                    return;
+                    StartResult started;
+                    try
+                    {
+                        started = Await(starting);
+                    }
+                    catch (EndpointException ex)
+                    {
+                        // StartAsync already paused a start it began; a failed endpoint does not bill.
+                        ThrowTerminatingError(ToErrorRecord(ex, target.ToString()));
+                        return;
+                    }
+                    finally
+                    {
+                        CompleteProgress(options.Wait);
+                        DrainPosted();
+                    }
+                    ran = true;
+                    Run(target, started);
                 }
                 finally
                 {
-                    CompleteProgress(options.Wait);
-                    DrainPosted();
+                    // Ctrl+C can land after the start succeeded but before the block began (while progress was
+                    // still being written): Run() never got to stop it, so stop it here.
+                    if (!ran) StopIfStarted(target, starting);
                 }
-                Run(target, started);
             }
+        }
+
+        private void StopIfStarted(EndpointTarget target, Task<StartResult> starting)
+        {
+            try
+            {
+                starting.Wait(TimeSpan.FromSeconds(35)); // a cancelled start pauses itself; give it the time to
+            }
+            catch (AggregateException)
+            {
+                return; // it failed or was cancelled: StartAsync paused what it had started
+            }
+            if (starting.Status == TaskStatus.RanToCompletion) StopAfterwards(target, starting.Result, completed: false);
         }
 
         private void Run(EndpointTarget target, StartResult started)
