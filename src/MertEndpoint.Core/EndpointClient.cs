@@ -176,9 +176,12 @@ namespace MertEndpoint
             {
                 string? url = spec.ImageUrl, health = spec.HealthRoute;
                 int? port = spec.ImagePort;
+                EndpointInfo current = await GetAsync(ns, name, ct).ConfigureAwait(false);
+                if (current.ImageHasCredentials)
+                    throw new EndpointException(EndpointErrorKind.InvalidArgument, Errors.Compose(target,
+                        "its image has registry credentials, which the service never returns, so resending the image would drop them. Change the image in the Hugging Face UI", null, null), target);
                 if (url == null || health == null || port == null)
                 {
-                    EndpointInfo current = await GetAsync(ns, name, ct).ConfigureAwait(false);
                     url ??= current.ImageKind == "custom" ? current.ImageUrl : null;
                     if (url == null)
                         throw new EndpointException(EndpointErrorKind.InvalidArgument, Errors.Compose(target,

@@ -64,6 +64,7 @@ namespace MertEndpoint
                 ImageKind = image?.Name,
                 ImageUrl = imageBody?.Str("url"),
                 ImagePort = imageBody?.Int("port"),
+                ImageHasCredentials = imageBody?.Obj("credentials") != null,
                 HealthRoute = e.Str("healthRoute") ?? imageBody?.Str("healthRoute") ?? imageBody?.Str("health_route") ?? "/health",
                 Env = StringMap(model?.Obj("env")),
                 Tags = e.Arr("tags")?.Select(Text).Where(t => t != null).Select(t => t!).ToArray() ?? Array.Empty<string>(),

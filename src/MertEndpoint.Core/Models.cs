@@ -52,6 +52,8 @@ namespace MertEndpoint
 
         // Needed to resend model.image whole on a partial update.
         internal int? ImagePort { get; set; }
+        // The service redacts registry credentials in responses, so an image with them cannot be resent whole.
+        internal bool ImageHasCredentials { get; set; }
 
         public override string ToString() => $"{Namespace}/{Name}";
     }

@@ -44,12 +44,27 @@ public class UpdateTests
     }
 
     [Fact]
-    public async Task A_complete_image_change_needs_no_read()
+    public async Task An_image_change_reads_the_endpoint_first_then_sends_the_image_whole()
     {
-        var handler = new FakeHandler(_clock, Respond.With(200, Endpoint(state: "updating")));
+        var handler = new FakeHandler(_clock, Respond.With(200, Endpoint()), Respond.With(200, Endpoint(state: "updating")));
 
         await Client(_clock, handler).UpdateAsync(Ns, "mert", new() { ImageUrl = "me/new:2", ImagePort = 80, HealthRoute = "/h" });
 
-        Assert.Equal(HttpMethod.Put, Assert.Single(handler.Requests).Method);
+        Assert.Equal(new[] { HttpMethod.Get, HttpMethod.Put }, handler.Requests.Select(r => r.Method));
+    }
+
+    [Fact]
+    public async Task An_image_with_registry_credentials_is_never_resent_without_them()
+    {
+        // The service redacts credentials in responses: resending the image would silently drop them.
+        var withCredentials = Endpoint().Replace("\"port\": 8080}", "\"port\": 8080, \"credentials\": {\"username\": \"me\", \"password\": null}}");
+        var handler = new FakeHandler(_clock, Respond.With(200, withCredentials));
+
+        var ex = await Assert.ThrowsAsync<EndpointException>(() =>
+            Client(_clock, handler).UpdateAsync(Ns, "mert", new() { ImageUrl = "me/new:2" }));
+
+        Assert.Equal(EndpointErrorKind.InvalidArgument, ex.Kind);
+        Assert.Contains("registry credentials", ex.Message);
+        Assert.DoesNotContain(handler.Requests, r => r.Method == HttpMethod.Put);
     }
 }
