@@ -29,6 +29,18 @@ Describe 'Use-MertEndpoint stops the endpoint in every case' {
         (Get-MertEndpoint use-ok).Status | Should -Be 'Paused'
     }
 
+    It 'streams the block''s output as it comes, and passes its errors on' {
+        $null = New-TestEndpoint use-stream
+        $seen = Use-MertEndpoint use-stream -KeepIfRunning {
+            'first'; Start-Sleep -Milliseconds 1200; Write-Error 'soft failure'; 'second'
+        } -ErrorVariable blockErrors -ErrorAction SilentlyContinue | ForEach-Object { [pscustomobject]@{ Value = $_; At = [DateTime]::UtcNow } }
+        $items = @($seen | Where-Object { $_.Value -is [string] })
+        $items.Value | Should -Be @('first', 'second')
+        ($items[1].At - $items[0].At).TotalSeconds | Should -BeGreaterThan 1 -Because 'the first item reached the pipeline before the block went on'
+        @($blockErrors).Count | Should -Be 1
+        "$($blockErrors[0])" | Should -Be 'soft failure'
+    }
+
     It 'pauses when the block throws, and the meter stops within 2 seconds' {
         $null = New-TestEndpoint use-throw
         Stop-MertEndpoint use-throw -Confirm:$false

@@ -2,6 +2,7 @@ using System;
 using System.Management.Automation;
 using System.Threading;
 using System.Threading.Tasks;
+using NestedPipeline = System.Management.Automation.PowerShell;
 
 namespace MertEndpoint.PowerShell.Cmdlets
 {
@@ -23,6 +24,8 @@ namespace MertEndpoint.PowerShell.Cmdlets
     [OutputType(typeof(object))]
     public sealed class UseMertEndpoint : EndpointTargetCmdlet
     {
+        private volatile NestedPipeline? _block;
+
         /// <summary>The work. It receives the ready endpoint as its first argument; $env:HF_ENDPOINT_URL holds its URL.</summary>
         [Parameter(Mandatory = true, Position = 1)]
         public ScriptBlock ScriptBlock { get; set; } = ScriptBlock.Create(string.Empty);
@@ -106,7 +109,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
             var completed = false;
             try
             {
-                foreach (var item in ScriptBlock.Invoke(started.Endpoint)) WriteObject(item);
+                RunBlock(started.Endpoint);
                 completed = true;
             }
             finally
@@ -114,6 +117,39 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 Environment.SetEnvironmentVariable("HF_ENDPOINT_URL", previousUrl);
                 StopAfterwards(target, started, completed);
             }
+        }
+
+        /// <summary>
+        /// Runs the block as a nested pipeline in this runspace so that its output streams out as it comes: a long
+        /// job shows results at once and holds none of them.
+        /// </summary>
+        private void RunBlock(EndpointInfo endpoint)
+        {
+            using (var nested = NestedPipeline.Create(RunspaceMode.CurrentRunspace))
+            {
+                nested.AddScript("param($block, $endpoint) & $block $endpoint").AddArgument(ScriptBlock).AddArgument(endpoint);
+                var output = new PSDataCollection<PSObject>();
+                output.DataAdded += (s, e) => WriteObject(output[e.Index]);
+                // Errors become this command's errors (-ErrorVariable, -ErrorAction); warnings, verbose and progress
+                // of a nested pipeline in this runspace go to the host as the block writes them.
+                var errors = nested.Streams.Error;
+                errors.DataAdded += (s, e) => WriteError(errors[e.Index]);
+                _block = nested;
+                try
+                {
+                    nested.Invoke(null, output);
+                }
+                finally
+                {
+                    _block = null;
+                }
+            }
+        }
+
+        protected override void StopProcessing()
+        {
+            base.StopProcessing();
+            _block?.BeginStop(null, null); // Ctrl+C ends the block; the finally in Run() then stops the endpoint
         }
 
         private void StopAfterwards(EndpointTarget target, StartResult started, bool completed)
