@@ -62,6 +62,7 @@ namespace MertEndpoint
         private readonly ConcurrentDictionary<string, (string State, int Replicas, DateTimeOffset Time)> _last =
             new ConcurrentDictionary<string, (string, int, DateTimeOffset)>(StringComparer.Ordinal);
         private readonly TimeProvider _time;
+        private volatile Parsed? _parsed;
 
         public UsageHistory(string path, TimeProvider? timeProvider = null)
         {
@@ -149,9 +150,14 @@ namespace MertEndpoint
         public IReadOnlyList<UsageEvent> Read()
         {
             string text;
+            FileInfo file;
             try
             {
-                if (!File.Exists(Path)) return Array.Empty<UsageEvent>();
+                file = new FileInfo(Path);
+                if (!file.Exists) return Array.Empty<UsageEvent>();
+                // Every Get-MertEndpoint reads the history: parse it again only when it has changed.
+                var cached = _parsed;
+                if (cached != null && cached.Length == file.Length && cached.Written == file.LastWriteTimeUtc) return cached.Events;
                 text = WithRetry(() =>
                 {
                     using (var stream = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
@@ -191,7 +197,23 @@ namespace MertEndpoint
                     // A torn last line (a process died mid-write) or a foreign line: skip it.
                 }
             }
-            return events.OrderBy(e => e.Time).ToList();
+            var sorted = events.OrderBy(e => e.Time).ToList();
+            _parsed = new Parsed(file.Length, file.LastWriteTimeUtc, sorted);
+            return sorted;
+        }
+
+        private sealed class Parsed
+        {
+            public Parsed(long length, DateTime written, IReadOnlyList<UsageEvent> events)
+            {
+                Length = length;
+                Written = written;
+                Events = events;
+            }
+
+            public long Length { get; }
+            public DateTime Written { get; }
+            public IReadOnlyList<UsageEvent> Events { get; }
         }
 
         /// <summary>
