@@ -53,15 +53,7 @@ namespace MertEndpoint.PowerShell
                         $"To act on several endpoints, pipe them: Get-MertEndpoint '{name}' | {MyInvocation.MyCommand.Name}", name);
                     continue;
                 }
-                try
-                {
-                    EndpointClient.ValidateName(name);
-                }
-                catch (EndpointException ex)
-                {
-                    WriteEndpointError(ex, name);
-                    continue;
-                }
+                if (!IsValidName(name)) continue;
                 yield return new EndpointTarget(ResolveNamespace(Namespace), name);
             }
         }

@@ -191,6 +191,21 @@ namespace MertEndpoint.PowerShell
         /// <summary>Queues work for the pipeline thread; safe to call from any thread.</summary>
         protected void PostToPipeline(Action action) => _pipelineWork.Add(action);
 
+        /// <summary>Checks a name before any request is sent; a bad one becomes a non-terminating error.</summary>
+        protected bool IsValidName(string name)
+        {
+            try
+            {
+                EndpointClient.ValidateName(name);
+                return true;
+            }
+            catch (EndpointException ex)
+            {
+                WriteEndpointError(ex, name);
+                return false;
+            }
+        }
+
         /// <summary>Writes a non-terminating error for one endpoint.</summary>
         protected void WriteEndpointError(EndpointException ex, object? target) => WriteError(ToErrorRecord(ex, target));
 

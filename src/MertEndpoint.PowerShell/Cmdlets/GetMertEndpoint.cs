@@ -58,15 +58,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                         EnqueueListing(ns, e => pattern.IsMatch(e.Name), all);
                         continue;
                     }
-                    try
-                    {
-                        EndpointClient.ValidateName(name);
-                    }
-                    catch (EndpointException ex)
-                    {
-                        WriteEndpointError(ex, name);
-                        continue;
-                    }
+                    if (!IsValidName(name)) continue;
                     // Across all namespaces the name is matched in each listing, like a wildcard: found nowhere is no error.
                     if (all) EnqueueListing(ns, e => string.Equals(e.Name, name, StringComparison.Ordinal), all);
                     else EnqueueEndpoint(Describe(ns, name), async ct =>

@@ -17,15 +17,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
 
         protected override void ProcessRecord()
         {
-            try
-            {
-                EndpointClient.ValidateName(Name);
-            }
-            catch (EndpointException ex)
-            {
-                WriteEndpointError(ex, Name);
-                return;
-            }
+            if (!IsValidName(Name)) return;
             var ns = ResolveNamespace(Namespace);
             if (!ShouldProcess(Describe(ns, Name), $"Create endpoint ({_create.Describe()})")) return;
             try
