@@ -22,11 +22,12 @@ namespace MertEndpoint.PowerShell
 
         public void Report(WaitProgress value)
         {
-            var status = $"{value.Endpoint.StatusText}: {value.Activity} ({value.Elapsed.TotalSeconds:0}s of {value.Timeout.TotalSeconds:0}s)";
+            // Elapsed first, so a narrow progress bar cuts the service's message, not the clock; the activity
+            // already starts with the state ("initializing: starting the container").
+            var status = $"{value.Elapsed.TotalSeconds:0} s of {value.Timeout.TotalSeconds:0} s, {value.Activity}";
             _post(() =>
             {
-                _record.StatusDescription = status;
-                _record.SecondsRemaining = (int)Math.Max(0, (value.Timeout - value.Elapsed).TotalSeconds);
+                _record.StatusDescription = status; // no SecondsRemaining: the timeout is a limit, not an estimate
                 _write(_record);
             });
         }
