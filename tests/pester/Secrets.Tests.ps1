@@ -51,4 +51,23 @@ Describe 'Ctrl+C' {
         $ps.Dispose()
         (Get-MertEndpoint ctrl-c).Status | Should -Be 'Paused'
     }
+
+    It 'during a fan-out start pauses every endpoint it resumed' {
+        Reset-Emulator $emulator
+        $names = 'ctrl-a', 'ctrl-b', 'ctrl-c'
+        foreach ($n in $names) { $null = New-MertEndpoint $n -ImageUrl 'someone/img:1' -Confirm:$false }
+        Stop-MertEndpoint $names -Confirm:$false
+        $ps = [PowerShell]::Create()
+        $null = $ps.AddScript("Import-Module '$repoRoot/out/MertEndpoint/MertEndpoint.psd1'; 'ctrl-a', 'ctrl-b', 'ctrl-c' | Start-MertEndpoint -TimeoutSec 60 -Confirm:`$false")
+        $handle = $ps.BeginInvoke()
+        $deadline = [DateTime]::UtcNow.AddSeconds(10)
+        while (@(Get-MertEndpoint ctrl-* -Status Paused).Count -gt 0 -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
+        @(Get-MertEndpoint ctrl-* -Status Paused).Count | Should -Be 0 -Because 'all three were resumed before the stop'
+        $sw = [Diagnostics.Stopwatch]::StartNew()
+        $ps.Stop()
+        $sw.Elapsed.TotalSeconds | Should -BeLessThan 2
+        $handle.IsCompleted | Should -BeTrue
+        $ps.Dispose()
+        (Get-MertEndpoint ctrl-*).Status | Should -Be @('Paused', 'Paused', 'Paused')
+    }
 }
