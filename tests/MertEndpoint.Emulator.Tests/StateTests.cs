@@ -232,7 +232,7 @@ public class StateTests
         var billed = (await emulator.BillingFor("meter"))["billedSeconds"]!.GetValue<double>();
         // The bill is 0.8 × boot initializing plus the running span the service's own timestamps show.
         var ranFor = (Stamp(paused, "updatedAt") - Stamp(running, "updatedAt")).TotalSeconds;
-        Assert.True(ranFor >= 0.5, $"ran for {ranFor} s");
+        Assert.True(ranFor >= 0.45, $"ran for {ranFor} s"); // Task.Delay may end a hair early against the wall clock
         Assert.Equal(0.8 * BootSeconds + ranFor, billed, 0.002);
         await Task.Delay(300);
         var bill = await emulator.BillingFor("meter");
