@@ -238,6 +238,6 @@ public class StateTests
         await Task.Delay(300);
         var bill = await emulator.BillingFor("meter");
         Assert.Equal(billed, bill["billedSeconds"]!.GetValue<double>());
-        Assert.Equal(Math.Round(billed / 3600, 6), bill["cost"]!.GetValue<double>(), 6);
+        Assert.Equal(billed / 3600, bill["cost"]!.GetValue<double>(), 0.0000015); // the meter rounds cost to 6 places
     }
 }
