@@ -19,6 +19,8 @@ namespace MertEndpoint.PowerShell
         private readonly BlockingCollection<Action> _pipelineWork = new BlockingCollection<Action>();
         private readonly Dictionary<string, string> _namespaces = new Dictionary<string, string>(StringComparer.Ordinal);
         private readonly Queue<Task<Action?>> _inFlight = new Queue<Task<Action?>>();
+        // The same work, readable from StopProcessing's thread.
+        private readonly ConcurrentDictionary<Task, bool> _unfinished = new ConcurrentDictionary<Task, bool>();
         private SemaphoreSlim? _throttle;
         private EndpointClient? _client;
 
@@ -56,7 +58,13 @@ namespace MertEndpoint.PowerShell
             }
         }
 
-        protected override void StopProcessing() => _stop.Cancel();
+        protected override void StopProcessing()
+        {
+            _stop.Cancel();
+            // Ctrl+C may land while the pipeline thread is upstream, where nothing of ours waits: let the enqueued work
+            // finish its clean-up (a cancelled start pauses what it resumed) before the command counts as stopped.
+            Task.WhenAll(_unfinished.Keys).ContinueWith(_ => { }, TaskScheduler.Default).Wait(TimeSpan.FromSeconds(35));
+        }
 
         // One history object per file and process, so that "record only changes" holds across commands.
         private static readonly ConcurrentDictionary<string, UsageHistory> Histories = new ConcurrentDictionary<string, UsageHistory>();
@@ -73,7 +81,10 @@ namespace MertEndpoint.PowerShell
         protected void Enqueue(Func<CancellationToken, Task<Action?>> work)
         {
             _throttle ??= new SemaphoreSlim(Math.Max(1, Concurrency));
-            _inFlight.Enqueue(RunThrottled(work));
+            var task = RunThrottled(work);
+            _inFlight.Enqueue(task);
+            _unfinished.TryAdd(task, true);
+            task.ContinueWith(t => _unfinished.TryRemove(t, out _), TaskScheduler.Default);
             Flush(untilEmpty: false);
         }
 

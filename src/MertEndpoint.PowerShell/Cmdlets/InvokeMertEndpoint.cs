@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
@@ -59,6 +60,8 @@ namespace MertEndpoint.PowerShell.Cmdlets
             Path.DirectorySeparatorChar == '\\' ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
 
         private readonly List<Task<Outcome>> _running = new List<Task<Outcome>>();
+        // The same requests, readable from StopProcessing's thread.
+        private readonly ConcurrentDictionary<Task, bool> _unfinished = new ConcurrentDictionary<Task, bool>();
         private readonly Stopwatch _elapsed = Stopwatch.StartNew();
         private CancellationTokenSource? _cancel; // StopToken, or a fatal error: ends every request
         private EndpointClient? _client;
@@ -261,7 +264,10 @@ namespace MertEndpoint.PowerShell.Cmdlets
         {
             while (_running.Count >= ThrottleLimit) CollectOne();
             var token = _cancel!.Token;
-            _running.Add(Task.Run(() => SendAsync(item, token)));
+            var task = Task.Run(() => SendAsync(item, token));
+            _running.Add(task);
+            _unfinished.TryAdd(task, true);
+            task.ContinueWith(t => _unfinished.TryRemove(t, out _), TaskScheduler.Default);
         }
 
         /// <summary>Waits on the pipeline thread for one request to finish, then writes its result or error.</summary>
@@ -366,6 +372,14 @@ namespace MertEndpoint.PowerShell.Cmdlets
             {
                 if (File.Exists(temp)) File.Delete(temp);
             }
+        }
+
+        protected override void StopProcessing()
+        {
+            base.StopProcessing(); // cancels every request
+            // Ctrl+C may land while the pipeline thread is upstream (Get-ChildItem), where nothing of ours waits: let
+            // the requests settle here, so that when the command has stopped no output is still being written.
+            Task.WhenAll(_unfinished.Keys).ContinueWith(_ => { }, TaskScheduler.Default).Wait(TimeSpan.FromSeconds(10));
         }
 
         private void ReportProgress(bool force)
