@@ -169,19 +169,9 @@ namespace MertEndpoint
 
         public static string CreateBody(EndpointCreateSpec spec) => Serialize(new JsonObject
         {
-            ["compute"] = new JsonObject
-            {
-                ["accelerator"] = spec.Accelerator,
-                ["instanceType"] = spec.InstanceType,
-                ["instanceSize"] = spec.InstanceSize,
-                ["scaling"] = new JsonObject
-                {
-                    ["minReplica"] = spec.MinReplica,
-                    ["maxReplica"] = spec.MaxReplica,
-                    // The service rejects scaleToZeroTimeout unless minReplica is 0.
-                    ["scaleToZeroTimeout"] = spec.MinReplica == 0 ? spec.ScaleToZeroTimeout : null,
-                },
-            },
+            // The service rejects scaleToZeroTimeout unless minReplica is 0.
+            ["compute"] = Compute(spec.Accelerator, spec.InstanceType, spec.InstanceSize, spec.MinReplica, spec.MaxReplica,
+                spec.MinReplica == 0 ? spec.ScaleToZeroTimeout : null),
             ["model"] = new JsonObject
             {
                 ["repository"] = spec.Repository,
@@ -214,18 +204,8 @@ namespace MertEndpoint
 
         private static JsonObject UpdateFields(EndpointUpdateSpec spec, JsonObject? image) => new JsonObject
         {
-            ["compute"] = new JsonObject
-            {
-                ["accelerator"] = spec.Accelerator,
-                ["instanceType"] = spec.InstanceType,
-                ["instanceSize"] = spec.InstanceSize,
-                ["scaling"] = new JsonObject
-                {
-                    ["minReplica"] = spec.MinReplica,
-                    ["maxReplica"] = spec.MaxReplica,
-                    ["scaleToZeroTimeout"] = spec.ScaleToZeroTimeout,
-                },
-            },
+            ["compute"] = Compute(spec.Accelerator, spec.InstanceType, spec.InstanceSize, spec.MinReplica, spec.MaxReplica,
+                spec.ScaleToZeroTimeout),
             ["model"] = new JsonObject
             {
                 ["repository"] = spec.Repository,
@@ -235,6 +215,14 @@ namespace MertEndpoint
                 ["image"] = image,
                 ["env"] = Map(spec.Env),
             },
+        };
+
+        private static JsonObject Compute(string? accelerator, string? type, string? size, int? min, int? max, int? scaleToZeroTimeout) => new()
+        {
+            ["accelerator"] = accelerator,
+            ["instanceType"] = type,
+            ["instanceSize"] = size,
+            ["scaling"] = new JsonObject { ["minReplica"] = min, ["maxReplica"] = max, ["scaleToZeroTimeout"] = scaleToZeroTimeout },
         };
 
         public static JsonObject CustomImage(string url, string healthRoute, int port) =>
