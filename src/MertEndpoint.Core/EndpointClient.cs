@@ -1,89 +1,58 @@
 using System;
-using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Net;
 using System.Net.Http;
-using System.Net.Http.Headers;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
-using Polly;
 
 namespace MertEndpoint
 {
     /// <summary>
-    /// Client for the Inference Endpoints control plane and the endpoints' data plane. Thread-safe and cheap
-    /// to create: all instances share one HttpClient (one connection pool per process) unless
-    /// <see cref="EndpointClientOptions.Handler"/> is set.
+    /// Client for the Inference Endpoints control plane and the endpoints' data plane: one request (with its retries)
+    /// per call, nothing else. Thread-safe and cheap to create; all instances share one connection pool per process
+    /// unless <see cref="EndpointClientOptions.Handler"/> is set. Its only side effect is telling the configured
+    /// <see cref="IEndpointObserver"/> what the control plane answered. Starting and waiting live in
+    /// <see cref="EndpointLifecycle"/>; history and prices in <see cref="UsageService"/>.
     /// </summary>
-    public sealed partial class EndpointClient
+    public sealed class EndpointClient
     {
         internal const string NamespaceVariable = "MERT_ENDPOINT_NAMESPACE";
         private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(5);
         private static readonly Regex NamePattern = new("^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$", RegexOptions.CultureInvariant);
-        private static readonly string UserAgent = "MertEndpoint/" + typeof(EndpointClient).Assembly.GetName().Version?.ToString(3);
-
-        // Infinite: each attempt gets its own timeout from the pipeline, and long waits are ours to bound.
-        private static readonly Lazy<HttpClient> SharedHttp = new(() => new HttpClient(CreateHandler()) { Timeout = Timeout.InfiniteTimeSpan });
-
-        // whoami is strictly rate limited: one lookup per token and Hub per process. Keyed by a hash so the
-        // token itself is not kept in a static.
-        private static readonly ConcurrentDictionary<string, Lazy<Task<WhoAmI>>> WhoAmICache = new();
 
         private readonly string _token;
-        private readonly HttpClient _http;
-        private readonly string _apiBase, _hubBase;
-        private readonly ResiliencePipeline<HttpResponseMessage> _retrying, _once;
+        private readonly Transport _transport;
+        private readonly ClientSettings _settings;
 
         /// <param name="token">Hugging Face token (see <see cref="TokenResolver"/>).</param>
-        /// <param name="options">Null reads <see cref="EndpointClientOptions.FromEnvironment"/>. Read once here.</param>
+        /// <param name="options">Null reads <see cref="EndpointClientOptions.FromEnvironment"/>. Copied here, never written.</param>
         public EndpointClient(string token, EndpointClientOptions? options = null)
         {
-            if (string.IsNullOrWhiteSpace(token))
-                throw new EndpointException(EndpointErrorKind.TokenNotFound, "The token is empty. Pass -Token or set HF_TOKEN.");
-            Options = options ?? EndpointClientOptions.FromEnvironment();
-            Options.TimeProvider ??= TimeProvider.System;
-            EndpointClientOptions.ValidateBaseUri(Options.ApiBaseUri, nameof(Options.ApiBaseUri));
-            EndpointClientOptions.ValidateBaseUri(Options.HubBaseUri, nameof(Options.HubBaseUri));
+            if (string.IsNullOrWhiteSpace(token)) throw Errors.EmptyToken();
             _token = token.Trim();
-            _http = Options.Handler == null ? SharedHttp.Value
-                : new HttpClient(Options.Handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
-            _apiBase = Options.ApiBaseUri.AbsoluteUri.TrimEnd('/');
-            _hubBase = Options.HubBaseUri.AbsoluteUri.TrimEnd('/');
-            _retrying = Resilience.Build(Options, retry: true);
-            _once = Resilience.Build(Options, retry: false);
+            _settings = new ClientSettings(options ?? EndpointClientOptions.FromEnvironment());
+            _transport = new Transport(_token, _settings);
         }
 
-        public EndpointClientOptions Options { get; }
+        /// <summary>The control-plane base URL this client talks to (no trailing slash).</summary>
+        public string ApiBase => _settings.ApiBase;
+        public TimeProvider TimeProvider => _settings.Clock;
+        internal ClientSettings Settings => _settings;
 
         // ---- account and namespace ----
 
-        /// <summary>The token's account. Cached process-wide per token; a failed lookup is not cached.</summary>
+        /// <summary>The token's account, from the account cache (one lookup per token and Hub while it lasts).</summary>
         public Task<WhoAmI> WhoAmIAsync(CancellationToken ct = default)
         {
-            string key = Sha256(_token + "\n" + _hubBase);
-            // Lazy: concurrent first callers share one lookup. It runs without the caller's token because other
-            // callers may be awaiting it; each caller still stops waiting on its own cancellation.
-            Task<WhoAmI> lookup = WhoAmICache.GetOrAdd(key, _ => new Lazy<Task<WhoAmI>>(() => FetchWhoAmIAsync(key))).Value;
+            // The lookup may be shared by other callers, so it runs without this caller's token; each caller still
+            // stops waiting on its own cancellation.
+            Task<WhoAmI> lookup = _settings.Accounts.GetAsync(_token, _settings.HubBase, _settings.Clock, () =>
+                _transport.SendAsync(HttpMethod.Get, new Uri(_settings.HubBase + "/api/whoami-v2"), null,
+                    new Target("look up the token's account (whoami-v2)", null), Json.ToWhoAmI, CancellationToken.None));
             return WithCancellation(lookup, ct);
-        }
-
-        private async Task<WhoAmI> FetchWhoAmIAsync(string key)
-        {
-            try
-            {
-                return await SendAsync(HttpMethod.Get, new Uri(_hubBase + "/api/whoami-v2"), null,
-                    new Target("look up the token's account (whoami-v2)", null), Json.ToWhoAmI, CancellationToken.None).ConfigureAwait(false);
-            }
-            catch
-            {
-                WhoAmICache.TryRemove(key, out _); // before anyone sees the failure, so a retry asks again
-                throw;
-            }
         }
 
         /// <summary>Explicit, else MERT_ENDPOINT_NAMESPACE, else the user name of a user token.</summary>
@@ -94,21 +63,18 @@ namespace MertEndpoint
             if (!string.IsNullOrWhiteSpace(fromEnv)) return fromEnv!.Trim();
             WhoAmI me = await WhoAmIAsync(ct).ConfigureAwait(false);
             if (me.Type == "user" && me.Name.Length > 0) return me.Name;
-            string orgs = me.Orgs.Count > 0 ? $" (its organizations: {string.Join(", ", me.Orgs)})" : "";
-            throw new EndpointException(EndpointErrorKind.InvalidArgument,
-                $"No namespace given, and the token belongs to {(me.Type.Length > 0 ? me.Type : "an account")} '{me.Name}', "
-                + $"not a user, so it has no default namespace{orgs}. Pass -Namespace or set {NamespaceVariable}.");
+            throw Errors.NoDefaultNamespace(me, NamespaceVariable);
         }
 
         // ---- control plane ----
 
         public Task<IReadOnlyList<EndpointInfo>> ListAsync(string ns, CancellationToken ct = default) =>
-            SendAsync(HttpMethod.Get, Api(ns), null, new Target("list the endpoints of", RequireNs(ns)),
-                e => ObserveAll(Json.ToEndpointList(e, ns)), ct);
+            ObservedAsync(ns, ObservationKind.Read, ct, t => _transport.SendAsync(HttpMethod.Get, Api(ns), null,
+                new Target("list the endpoints of", RequireNs(ns)), e => Json.ToEndpointList(e, ns), t));
 
-        public Task<EndpointInfo> GetAsync(string ns, string name, CancellationToken ct = default) =>
-            SendAsync(HttpMethod.Get, Api(ns, name), null, new Target("get", RequireNs(ns), RequireName(name)),
-                e => Observe(Json.ToEndpoint(e, ns)), ct);
+        public async Task<EndpointInfo> GetAsync(string ns, string name, CancellationToken ct = default) =>
+            (await ObservedAsync(ns, ObservationKind.Read, ct, t => One(_transport.SendAsync(HttpMethod.Get, Api(ns, name), null,
+                new Target("get", RequireNs(ns), RequireName(name)), e => Json.ToEndpoint(e, ns), t))).ConfigureAwait(false))[0];
 
         /// <summary>Like <see cref="GetAsync"/>, but null when the endpoint does not exist.</summary>
         public async Task<EndpointInfo?> TryGetAsync(string ns, string name, CancellationToken ct = default)
@@ -128,8 +94,7 @@ namespace MertEndpoint
             ValidateName(spec.Name);
             var target = new Target("create", RequireNs(ns), spec.Name);
             if (spec.MinReplica < 0 || spec.MaxReplica < 1 || spec.MinReplica > spec.MaxReplica)
-                throw new EndpointException(EndpointErrorKind.InvalidArgument, Errors.Compose(target,
-                    $"replicas must satisfy 0 <= MinReplica <= MaxReplica and MaxReplica >= 1 (got {spec.MinReplica}..{spec.MaxReplica})", null, null), target);
+                throw Errors.InvalidReplicas(target, spec.MinReplica, spec.MaxReplica);
             Uri uri = Api(ns);
             string body = Json.CreateBody(spec);
             bool mayExist = false;
@@ -137,35 +102,41 @@ namespace MertEndpoint
             {
                 if (mayExist && await TryGetAsync(ns, spec.Name, ct).ConfigureAwait(false) is EndpointInfo existing)
                     return existing;
+                DateTimeOffset sent = _transport.Now;
                 HttpResponseMessage response;
                 try
                 {
-                    response = await _once.ExecuteAsync(t => SendOnceAsync(HttpMethod.Post, uri, body, t), ct).ConfigureAwait(false);
+                    response = await _transport.SendOnceWithTimeoutAsync(HttpMethod.Post, uri, body, ct).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (Resilience.IsTransient(ex) && !ct.IsCancellationRequested)
                 {
-                    if (attempt > Options.MaxRetryAttempts) throw Errors.Unreachable(target, uri, ex, attempt, Options.AttemptTimeout);
+                    if (attempt > _settings.MaxRetryAttempts) throw Errors.Unreachable(target, uri, ex, attempt, _settings.AttemptTimeout);
                     mayExist = true;
-                    await Options.TimeProvider.Delay(Resilience.Delay(Options, attempt - 1, null, Now), ct).ConfigureAwait(false);
+                    await _settings.Clock.Delay(Resilience.Delay(_settings, attempt - 1, null, _transport.Now), ct).ConfigureAwait(false);
                     continue;
                 }
                 TimeSpan delay;
                 using (response)
                 {
-                    if (response.IsSuccessStatusCode) return await ReadAsync(response, target, e => Observe(Json.ToEndpoint(e, ns))).ConfigureAwait(false);
+                    if (response.IsSuccessStatusCode)
+                    {
+                        EndpointInfo created = await Transport.ReadAsync(response, target, e => Json.ToEndpoint(e, ns)).ConfigureAwait(false);
+                        Tell(ns, ObservationKind.Action, new[] { created }, sent);
+                        return created;
+                    }
                     if (response.StatusCode == HttpStatusCode.Conflict && mayExist) return await GetAsync(ns, spec.Name, ct).ConfigureAwait(false);
-                    if (!Resilience.IsTransient(response.StatusCode) || attempt > Options.MaxRetryAttempts)
-                        throw await ErrorAsync(response, target, attempt).ConfigureAwait(false);
+                    if (!Resilience.IsTransient(response.StatusCode) || attempt > _settings.MaxRetryAttempts)
+                        throw await _transport.ErrorAsync(response, target, attempt).ConfigureAwait(false);
                     mayExist |= response.StatusCode != (HttpStatusCode)429; // 429 is refused before any work; a 5xx may be after
-                    delay = Resilience.Delay(Options, attempt - 1, response, Now);
+                    delay = Resilience.Delay(_settings, attempt - 1, response, _transport.Now);
                 }
-                await Options.TimeProvider.Delay(delay, ct).ConfigureAwait(false);
+                await _settings.Clock.Delay(delay, ct).ConfigureAwait(false);
             }
         }
 
         /// <summary>
         /// Partial update: only non-null fields are sent. When any image field is given, model.image is sent
-        /// whole, the missing parts taken from the current endpoint.
+        /// whole, the missing parts taken from the current endpoint. Nothing to change sends nothing but a GET.
         /// </summary>
         public async Task<EndpointInfo> UpdateAsync(string ns, string name, EndpointUpdateSpec spec, CancellationToken ct = default)
         {
@@ -177,30 +148,29 @@ namespace MertEndpoint
                 string? url = spec.ImageUrl, health = spec.HealthRoute;
                 int? port = spec.ImagePort;
                 EndpointInfo current = await GetAsync(ns, name, ct).ConfigureAwait(false);
-                if (current.ImageHasCredentials)
-                    throw new EndpointException(EndpointErrorKind.InvalidArgument, Errors.Compose(target,
-                        "its image has registry credentials, which the service never returns, so resending the image would drop them. Change the image in the Hugging Face UI", null, null), target);
+                if (current.ImageHasCredentials) throw Errors.ImageHasCredentials(target);
                 if (url == null || health == null || port == null)
                 {
                     url ??= current.ImageKind == "custom" ? current.ImageUrl : null;
-                    if (url == null)
-                        throw new EndpointException(EndpointErrorKind.InvalidArgument, Errors.Compose(target,
-                            $"its image is '{current.ImageKind}', not a custom container, so the port and health route cannot be changed alone. Pass -ImageUrl as well", null, null), target);
+                    if (url == null) throw Errors.ImageNotCustom(target, current.ImageKind);
                     health ??= current.HealthRoute;
                     port ??= current.ImagePort ?? 80; // the service's default port for custom images
                 }
                 image = Json.CustomImage(url, health, port.Value);
             }
             string body = Json.UpdateBody(spec, image);
-            if (body == "{}") return await GetAsync(ns, name, ct).ConfigureAwait(false); // nothing to change
-            return await SendAsync(HttpMethod.Put, Api(ns, name), body, target, e => Observe(Json.ToEndpoint(e, ns)), ct).ConfigureAwait(false);
+            if (body == "{}") return await GetAsync(ns, name, ct).ConfigureAwait(false);
+            return (await ObservedAsync(ns, ObservationKind.Action, ct, t => One(_transport.SendAsync(HttpMethod.Put, Api(ns, name), body, target,
+                e => Json.ToEndpoint(e, ns), t))).ConfigureAwait(false))[0];
         }
 
         public async Task DeleteAsync(string ns, string name, CancellationToken ct = default)
         {
-            await SendAsync(HttpMethod.Delete, Api(ns, name), null, new Target("delete", RequireNs(ns), RequireName(name)), _ => true, ct)
+            DateTimeOffset sent = _transport.Now;
+            await _transport.SendAsync(HttpMethod.Delete, Api(ns, name), null, new Target("delete", RequireNs(ns), RequireName(name)), _ => true, ct)
                 .ConfigureAwait(false);
-            Options.History?.ObserveDeleted(_apiBase, ns, name);
+            _settings.Observer?.Observe(new EndpointObservation(_settings.ApiBase, ns, ObservationKind.Deleted, Array.Empty<EndpointInfo>(),
+                name, sent, _transport.Now));
         }
 
         public Task<EndpointInfo> PauseAsync(string ns, string name, CancellationToken ct = default) =>
@@ -221,18 +191,34 @@ namespace MertEndpoint
             ActionAsync(ns, name, "scale-to-zero", "scale to zero", ct);
 
         public Task<IReadOnlyList<HardwareInfo>> GetHardwareAsync(string ns, CancellationToken ct = default) =>
-            SendAsync(HttpMethod.Get, new Uri($"{_apiBase}/provider/{Seg(RequireNs(ns))}"), null,
+            _transport.SendAsync(HttpMethod.Get, new Uri($"{_settings.ApiBase}/provider/{Seg(RequireNs(ns))}"), null,
                 new Target("read the hardware catalog of", ns), Json.ToHardware, ct);
 
         /// <summary>Names: lowercase letters, digits and '-', 1 to 32 characters, no '-' at either end.</summary>
         public static void ValidateName(string name)
         {
-            if (name != null && NamePattern.IsMatch(name)) return;
-            throw new EndpointException(EndpointErrorKind.InvalidEndpointName,
-                $"'{name}' is not a valid endpoint name. Use 1 to 32 lowercase letters, digits and '-', "
-                + "starting and ending with a letter or digit (for example 'mert-embeddings').",
-                new Target("", null, name));
+            if (name == null || !NamePattern.IsMatch(name)) throw Errors.InvalidName(name);
         }
+
+        private async Task<EndpointInfo> ActionAsync(string ns, string name, string route, string verb, CancellationToken ct) =>
+            (await ObservedAsync(ns, ObservationKind.Action, ct, t => One(_transport.SendAsync(HttpMethod.Post,
+                new Uri(Api(ns, name).AbsoluteUri + "/" + route), null, new Target(verb, RequireNs(ns), RequireName(name)),
+                e => Json.ToEndpoint(e, ns), t))).ConfigureAwait(false))[0];
+
+        /// <summary>Runs a control-plane call and tells the observer what it answered, with when it was asked.</summary>
+        private async Task<IReadOnlyList<EndpointInfo>> ObservedAsync(string ns, ObservationKind kind, CancellationToken ct,
+            Func<CancellationToken, Task<IReadOnlyList<EndpointInfo>>> call)
+        {
+            DateTimeOffset sent = _transport.Now;
+            IReadOnlyList<EndpointInfo> endpoints = await call(ct).ConfigureAwait(false);
+            Tell(ns, kind, endpoints, sent);
+            return endpoints;
+        }
+
+        private void Tell(string ns, ObservationKind kind, IReadOnlyList<EndpointInfo> endpoints, DateTimeOffset sent) =>
+            _settings.Observer?.Observe(new EndpointObservation(_settings.ApiBase, ns, kind, endpoints, null, sent, _transport.Now));
+
+        private static async Task<IReadOnlyList<EndpointInfo>> One(Task<EndpointInfo> call) => new[] { await call.ConfigureAwait(false) };
 
         // ---- data plane ----
 
@@ -240,20 +226,22 @@ namespace MertEndpoint
         /// One GET of the endpoint's health route (5 s limit). Returns the HTTP status, or 0 when there is no
         /// URL or no answer. Cancellation by <paramref name="ct"/> is still thrown.
         /// </summary>
-        public async Task<int> ProbeHealthAsync(EndpointInfo endpoint, CancellationToken ct = default)
+        public Task<int> ProbeHealthAsync(EndpointInfo endpoint, CancellationToken ct = default) =>
+            endpoint?.Url is string url ? ProbeAsync(url, endpoint.HealthRoute, ct) : Task.FromResult(0);
+
+        /// <summary>One GET of <paramref name="healthRoute"/> under <paramref name="url"/>; 0 when nothing answered.</summary>
+        public async Task<int> ProbeAsync(string url, string healthRoute, CancellationToken ct = default)
         {
-            if (endpoint?.Url is not string url) return 0;
-            string route = endpoint.HealthRoute.StartsWith("/", StringComparison.Ordinal) ? endpoint.HealthRoute : "/" + endpoint.HealthRoute;
+            string route = healthRoute.StartsWith("/", StringComparison.Ordinal) ? healthRoute : "/" + healthRoute;
             if (!Uri.TryCreate(url.TrimEnd('/') + route, UriKind.Absolute, out Uri? uri)) return 0;
-            using CancellationTokenSource timeout = Options.TimeProvider.CreateCancellationTokenSource(ProbeTimeout);
+            using CancellationTokenSource timeout = _settings.Clock.CreateCancellationTokenSource(ProbeTimeout);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
-            using var request = new HttpRequestMessage(HttpMethod.Get, uri);
             // The token goes only over TLS or to this machine.
-            if (uri.Scheme == Uri.UriSchemeHttps || uri.IsLoopback)
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _token);
+            using HttpRequestMessage request = _transport.DataRequest(HttpMethod.Get, uri, null,
+                sendToken: uri.Scheme == Uri.UriSchemeHttps || uri.IsLoopback, scaleUpTimeout: null);
             try
             {
-                using HttpResponseMessage response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token).ConfigureAwait(false);
+                using HttpResponseMessage response = await _transport.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token).ConfigureAwait(false);
                 return (int)response.StatusCode;
             }
             catch (Exception ex) when (!ct.IsCancellationRequested && (ex is OperationCanceledException || Resilience.IsTransient(ex)))
@@ -262,113 +250,122 @@ namespace MertEndpoint
             }
         }
 
+        /// <summary>
+        /// POSTs to <paramref name="route"/> under the endpoint's URL. A paused, failed or URL-less endpoint is an error
+        /// before anything is sent; a scaled-to-zero one is woken by the request.
+        /// </summary>
+        public Task<DataPlaneResponse> SendDataAsync(EndpointInfo endpoint, string? route, Func<HttpContent> content,
+            DataPlaneOptions? options = null, CancellationToken ct = default)
+        {
+            if (endpoint == null) throw new ArgumentNullException(nameof(endpoint));
+            options ??= new DataPlaneOptions();
+            var target = new Target($"send {options.What} to", endpoint.Namespace, endpoint.Name);
+            if (endpoint.Status is EndpointStatus.Failed or EndpointStatus.UpdateFailed) throw Errors.DataFailed(target, endpoint);
+            if (endpoint.Status == EndpointStatus.Paused || endpoint.Url == null) throw Errors.DataNotReady(target, endpoint);
+            return SendDataCoreAsync(DataUri(endpoint.Url, route, target), target, content, options, sendToken: true, ct);
+        }
+
+        /// <summary>
+        /// POSTs to <paramref name="route"/> under <paramref name="url"/> (an endpoint's URL), with the token as a Bearer
+        /// only when the host is a Hugging Face endpoint host or loopback.
+        /// <paramref name="content"/> is called once per attempt, so a file body is reopened rather than held in memory.
+        /// Sends X-Scale-Up-Timeout so that the proxy holds the request while a scaled-to-zero endpoint wakes;
+        /// 503 (waking) is retried until <see cref="DataPlaneOptions.Timeout"/>; 429, 502, 504 and dropped connections
+        /// up to MaxRetryAttempts times; other answers are not retried (a 500 is usually this input's fault).
+        /// </summary>
+        public Task<DataPlaneResponse> SendDataAsync(Uri url, string? route, Func<HttpContent> content,
+            DataPlaneOptions? options = null, CancellationToken ct = default)
+        {
+            if (url == null) throw new ArgumentNullException(nameof(url));
+            options ??= new DataPlaneOptions();
+            var target = new Target($"send {options.What} to {url.AbsoluteUri.TrimEnd('/')}", null);
+            // A URL typed by the user may be anybody's: the token goes only to Hugging Face's endpoint hosts and to
+            // loopback (the emulator). A URL the control plane reported (the overload above) always gets it.
+            var trusted = url.IsLoopback || url.Host.EndsWith(".endpoints.huggingface.cloud", StringComparison.OrdinalIgnoreCase);
+            return SendDataCoreAsync(DataUri(url.AbsoluteUri, route, target), target, content, options, trusted, ct);
+        }
+
+        private async Task<DataPlaneResponse> SendDataCoreAsync(Uri uri, Target target, Func<HttpContent> content, DataPlaneOptions o,
+            bool sendToken, CancellationToken ct)
+        {
+            if (content == null) throw new ArgumentNullException(nameof(content));
+            TimeProvider clock = _settings.Clock;
+            long start = clock.GetTimestamp();
+            using CancellationTokenSource deadline = clock.CreateCancellationTokenSource(o.Timeout);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
+            for (int attempt = 1; ; attempt++)
+            {
+                TimeSpan remaining = o.Timeout - clock.GetElapsedTime(start);
+                HttpResponseMessage? response = null;
+                Exception? dropped = null;
+                long sent;
+                HttpContent body = content() ?? throw new InvalidOperationException("The content factory returned null.");
+                using (HttpRequestMessage request = _transport.DataRequest(HttpMethod.Post, uri, body, sendToken, remaining))
+                {
+                    sent = body.Headers.ContentLength ?? 0;
+                    try
+                    {
+                        response = await _transport.Http.SendAsync(request, linked.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (deadline.IsCancellationRequested && !ct.IsCancellationRequested)
+                    {
+                        throw Errors.DataTimeout(target, o.Timeout, attempt);
+                    }
+                    catch (Exception ex) when (Resilience.IsTransient(ex) && !ct.IsCancellationRequested)
+                    {
+                        dropped = ex;
+                    }
+                }
+                TimeSpan delay;
+                using (response)
+                {
+                    if (response != null && response.IsSuccessStatusCode)
+                    {
+                        byte[] answer = await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
+                        return new DataPlaneResponse((int)response.StatusCode, response.Content.Headers.ContentType?.MediaType, answer,
+                            Transport.Header(response, "X-Request-Id"), clock.GetElapsedTime(start), sent, attempt);
+                    }
+                    int status = response == null ? 0 : (int)response.StatusCode;
+                    // A 503 is what a waking endpoint answers, so it alone is retried for as long as the caller allows.
+                    bool retry = status is 0 or 429 or 502 or 504 ? attempt <= _settings.MaxRetryAttempts : status == 503;
+                    delay = Resilience.Delay(_settings, attempt - 1, response, _transport.Now);
+                    if (!retry || delay >= o.Timeout - clock.GetElapsedTime(start))
+                    {
+                        if (response == null) throw Errors.DataUnreachable(target, uri, dropped!, attempt, clock.GetElapsedTime(start));
+                        (string? message, string? requestId) = await _transport.ServiceWordsAsync(response).ConfigureAwait(false);
+                        throw Errors.DataStatus(target, status, response.ReasonPhrase, message, requestId, attempt, clock.GetElapsedTime(start));
+                    }
+                    o.Log?.Invoke($"{o.What}: " + (response == null ? $"connection dropped ({dropped!.Message.TrimEnd('.')})" : $"{status} {response.ReasonPhrase}")
+                        + $"; retrying in {delay.TotalSeconds:0.0} s (attempt {attempt + 1}).");
+                }
+                try
+                {
+                    await clock.Delay(delay, linked.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (deadline.IsCancellationRequested && !ct.IsCancellationRequested)
+                {
+                    throw Errors.DataTimeout(target, o.Timeout, attempt);
+                }
+            }
+        }
+
+        private static Uri DataUri(string url, string? route, Target target)
+        {
+            route = string.IsNullOrEmpty(route) ? "/" : route!.StartsWith("/", StringComparison.Ordinal) ? route : "/" + route;
+            if (!Uri.TryCreate(url.TrimEnd('/') + route, UriKind.Absolute, out Uri? uri)
+                || !(uri.Scheme == Uri.UriSchemeHttps || (uri.Scheme == Uri.UriSchemeHttp && uri.IsLoopback)))
+                throw Errors.InsecureUrl(target, url);
+            return uri;
+        }
+
         // ---- plumbing ----
 
-        private DateTimeOffset Now => Options.TimeProvider.GetUtcNow();
-
-        // Every endpoint the control plane reports goes to the usage history (when one is configured).
-        private EndpointInfo Observe(EndpointInfo endpoint)
-        {
-            Options.History?.Observe(_apiBase, endpoint);
-            return endpoint;
-        }
-
-        private IReadOnlyList<EndpointInfo> ObserveAll(IReadOnlyList<EndpointInfo> endpoints)
-        {
-            foreach (var endpoint in endpoints) Observe(endpoint);
-            return endpoints;
-        }
-
-        private Task<EndpointInfo> ActionAsync(string ns, string name, string route, string verb, CancellationToken ct) =>
-            SendAsync(HttpMethod.Post, new Uri(Api(ns, name).AbsoluteUri + "/" + route), null,
-                new Target(verb, RequireNs(ns), RequireName(name)), e => Observe(Json.ToEndpoint(e, ns)), ct);
-
-        /// <summary>A retried call: transient failures are retried, then mapped to <see cref="EndpointException"/>.</summary>
-        private async Task<T> SendAsync<T>(HttpMethod method, Uri uri, string? body, Target target, Func<JsonElement, T> map, CancellationToken ct)
-        {
-            int attempts = 0;
-            HttpResponseMessage response;
-            try
-            {
-                response = await _retrying.ExecuteAsync(t => { attempts++; return SendOnceAsync(method, uri, body, t); }, ct).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (Resilience.IsTransient(ex) && !ct.IsCancellationRequested)
-            {
-                throw Errors.Unreachable(target, uri, ex, attempts, Options.AttemptTimeout);
-            }
-            using (response)
-            {
-                if (!response.IsSuccessStatusCode) throw await ErrorAsync(response, target, attempts).ConfigureAwait(false);
-                return await ReadAsync(response, target, map).ConfigureAwait(false);
-            }
-        }
-
-        /// <summary>One attempt, on a fresh request (a sent HttpRequestMessage cannot be sent again).</summary>
-        private async ValueTask<HttpResponseMessage> SendOnceAsync(HttpMethod method, Uri uri, string? body, CancellationToken ct)
-        {
-            using var request = new HttpRequestMessage(method, uri);
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _token);
-            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-            request.Headers.UserAgent.ParseAdd(UserAgent);
-            if (body != null)
-            {
-                request.Content = new StringContent(body, Encoding.UTF8, "application/json");
-                request.Headers.ExpectContinue = false; // .NET Framework would otherwise wait for a 100 Continue first
-            }
-            return await _http.SendAsync(request, ct).ConfigureAwait(false);
-        }
-
-        private static async Task<T> ReadAsync<T>(HttpResponseMessage response, Target target, Func<JsonElement, T> map)
-        {
-            string text = response.Content == null ? "" : await response.Content.ReadAsStringAsync().ConfigureAwait(false);
-            try
-            {
-                using JsonDocument doc = JsonDocument.Parse(string.IsNullOrWhiteSpace(text) ? "{}" : text);
-                return map(doc.RootElement);
-            }
-            catch (JsonException ex)
-            {
-                throw Errors.UnexpectedBody(target, (int)response.StatusCode, Header(response, "X-Request-Id"), ex);
-            }
-        }
-
-        private async Task<EndpointException> ErrorAsync(HttpResponseMessage response, Target target, int attempts)
-        {
-            string text = response.Content == null ? "" : await response.Content.ReadAsStringAsync().ConfigureAwait(false);
-            string? message = Json.ErrorMessage(text) ?? Header(response, "X-Error-Message");
-            // Belt and braces: should the service ever echo the token, it still must not reach the user's screen.
-            if (message != null) message = message.Replace(_token, "***");
-            return Errors.FromStatus(target, (int)response.StatusCode, message, Header(response, "X-Request-Id"), attempts);
-        }
-
-        private static string? Header(HttpResponseMessage response, string name) =>
-            response.Headers.TryGetValues(name, out IEnumerable<string>? values) ? string.Join(", ", values) : null;
-
-        private Uri Api(string ns) => new($"{_apiBase}/endpoint/{Seg(RequireNs(ns))}");
-        private Uri Api(string ns, string name) => new($"{_apiBase}/endpoint/{Seg(RequireNs(ns))}/{Seg(RequireName(name))}");
+        private Uri Api(string ns) => new($"{_settings.ApiBase}/endpoint/{Seg(RequireNs(ns))}");
+        private Uri Api(string ns, string name) => new($"{_settings.ApiBase}/endpoint/{Seg(RequireNs(ns))}/{Seg(RequireName(name))}");
         private static string Seg(string s) => Uri.EscapeDataString(s);
 
-        private static string RequireNs(string ns) => Require(ns, "Namespace");
-        private static string RequireName(string name) => Require(name, "Name");
-
-        private static string Require(string value, string parameter) =>
-            !string.IsNullOrWhiteSpace(value) ? value
-            : throw new EndpointException(EndpointErrorKind.InvalidArgument, $"The {parameter} is empty. Pass -{parameter}.");
-
-        private static HttpClientHandler CreateHandler()
-        {
-            var handler = new HttpClientHandler { AutomaticDecompression = DecompressionMethods.GZip | DecompressionMethods.Deflate };
-            // .NET Framework (Windows PowerShell) allows 2 connections per host by default; .NET Core has no limit.
-            try { if (handler.MaxConnectionsPerServer < 16) handler.MaxConnectionsPerServer = 16; }
-            catch (PlatformNotSupportedException) { /* keep the platform's default */ }
-            return handler;
-        }
-
-        private static string Sha256(string text)
-        {
-            using var sha = SHA256.Create();
-            return BitConverter.ToString(sha.ComputeHash(Encoding.UTF8.GetBytes(text))).Replace("-", "");
-        }
+        private static string RequireNs(string ns) => !string.IsNullOrWhiteSpace(ns) ? ns : throw Errors.Empty("Namespace");
+        private static string RequireName(string name) => !string.IsNullOrWhiteSpace(name) ? name : throw Errors.Empty("Name");
 
         private static async Task<T> WithCancellation<T>(Task<T> task, CancellationToken ct)
         {

@@ -3,7 +3,10 @@ using System.Net.Http;
 
 namespace MertEndpoint
 {
-    /// <summary>Where the client talks to and how patiently. Read once when an <see cref="EndpointClient"/> is built.</summary>
+    /// <summary>
+    /// Where the client talks to and how patiently: input only. <see cref="EndpointClient"/> copies these values into
+    /// its own immutable settings when it is built and never writes here, so one options object can build many clients.
+    /// </summary>
     public sealed class EndpointClientOptions
     {
         public static readonly Uri DefaultApiBaseUri = new("https://api.endpoints.huggingface.cloud/v2");
@@ -14,9 +17,12 @@ namespace MertEndpoint
 
         public Uri ApiBaseUri { get; set; } = DefaultApiBaseUri;
         public Uri HubBaseUri { get; set; } = DefaultHubBaseUri;
-        public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
-        /// <summary>Where observed state changes are appended for cost reports; null keeps no history.</summary>
-        public UsageHistory? History { get; set; }
+        /// <summary>Null means the system clock.</summary>
+        public TimeProvider? TimeProvider { get; set; }
+        /// <summary>Told about every endpoint state the control plane reports (the usage history); null tells no one.</summary>
+        public IEndpointObserver? Observer { get; set; }
+        /// <summary>Where token lookups (whoami) are cached; null gives the client a cache of its own.</summary>
+        public AccountCache? Accounts { get; set; }
         public int MaxRetryAttempts { get; set; } = 4;
         public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
         public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
@@ -39,7 +45,7 @@ namespace MertEndpoint
         internal static Uri ParseBaseUri(string value, string settingName)
         {
             if (!Uri.TryCreate(value.Trim(), UriKind.Absolute, out Uri? uri))
-                throw Invalid(settingName, $"'{value}' is not an absolute URL");
+                throw Errors.InvalidSetting(settingName, $"'{value}' is not an absolute URL");
             ValidateBaseUri(uri, settingName);
             return uri;
         }
@@ -47,16 +53,43 @@ namespace MertEndpoint
         internal static void ValidateBaseUri(Uri? uri, string settingName)
         {
             if (uri == null || !uri.IsAbsoluteUri)
-                throw Invalid(settingName, "must be an absolute URL");
+                throw Errors.InvalidSetting(settingName, "must be an absolute URL");
             if (uri.Scheme == Uri.UriSchemeHttps) return;
             if (uri.Scheme == Uri.UriSchemeHttp && uri.IsLoopback) return;
-            throw Invalid(settingName, uri.Scheme == Uri.UriSchemeHttp
+            throw Errors.InvalidSetting(settingName, uri.Scheme == Uri.UriSchemeHttp
                 ? $"'{uri.GetLeftPart(UriPartial.Authority)}' uses plain http://, which is allowed only for loopback hosts (127.0.0.1, ::1, localhost); use https://"
                 : $"'{uri.GetLeftPart(UriPartial.Authority)}' must use https://");
         }
+    }
 
-        private static EndpointException Invalid(string settingName, string problem) =>
-            new(EndpointErrorKind.InvalidConfiguration,
-                $"Invalid {settingName}: {problem}. Fix or unset {settingName}.");
+    /// <summary>The client's own copy of its options, fixed when it is built.</summary>
+    internal sealed class ClientSettings
+    {
+        public ClientSettings(EndpointClientOptions o)
+        {
+            EndpointClientOptions.ValidateBaseUri(o.ApiBaseUri, nameof(o.ApiBaseUri));
+            EndpointClientOptions.ValidateBaseUri(o.HubBaseUri, nameof(o.HubBaseUri));
+            ApiBase = o.ApiBaseUri.AbsoluteUri.TrimEnd('/');
+            HubBase = o.HubBaseUri.AbsoluteUri.TrimEnd('/');
+            Clock = o.TimeProvider ?? TimeProvider.System;
+            Observer = o.Observer;
+            Accounts = o.Accounts ?? new AccountCache();
+            MaxRetryAttempts = Math.Max(0, o.MaxRetryAttempts);
+            RetryBaseDelay = o.RetryBaseDelay;
+            MaxRetryDelay = o.MaxRetryDelay;
+            AttemptTimeout = o.AttemptTimeout;
+            Handler = o.Handler;
+        }
+
+        public string ApiBase { get; }
+        public string HubBase { get; }
+        public TimeProvider Clock { get; }
+        public IEndpointObserver? Observer { get; }
+        public AccountCache Accounts { get; }
+        public int MaxRetryAttempts { get; }
+        public TimeSpan RetryBaseDelay { get; }
+        public TimeSpan MaxRetryDelay { get; }
+        public TimeSpan AttemptTimeout { get; }
+        public HttpMessageHandler? Handler { get; }
     }
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Threading;
 
 namespace MertEndpoint
 {
@@ -7,6 +8,41 @@ namespace MertEndpoint
         TokenNotFound, Unauthorized, Forbidden, EndpointNotFound, EndpointAlreadyExists,
         InvalidRequest, RateLimited, ServiceUnavailable, EndpointFailed, WaitTimeout, EndpointNotReady,
         InvalidEndpointName, InvalidArgument, InvalidConfiguration, Unknown,
+    }
+
+    /// <summary>
+    /// Which endpoint (or namespace) something is about: the one identity every error record carries as its target
+    /// and every message names. <see cref="Name"/> is null for a whole namespace; <see cref="Namespace"/> is null
+    /// before it was resolved (a name refused before any request).
+    /// </summary>
+    public sealed class EndpointId : IEquatable<EndpointId>
+    {
+        public EndpointId(string? @namespace, string? name)
+        {
+            Namespace = @namespace;
+            Name = name;
+        }
+
+        public string? Namespace { get; }
+        public string? Name { get; }
+
+        /// <summary>"ns/name", or whichever part is known.</summary>
+        public override string ToString() =>
+            Namespace != null && Name != null ? Namespace + "/" + Name : Name ?? Namespace ?? "";
+
+        public bool Equals(EndpointId? other) => other != null && other.Namespace == Namespace && other.Name == Name;
+        public override bool Equals(object? obj) => Equals(obj as EndpointId);
+        public override int GetHashCode() => ToString().GetHashCode();
+
+        /// <summary>How a sentence names it: "endpoint 'x' in namespace 'ns'".</summary>
+        internal string Subject =>
+            Name != null && Namespace != null ? $"endpoint '{Name}' in namespace '{Namespace}'"
+            : Name != null ? $"endpoint '{Name}'"
+            : Namespace != null ? $"namespace '{Namespace}'"
+            : "";
+
+        /// <summary>The arguments that name it on a command line: " x -Namespace ns".</summary>
+        internal string Arguments => (Name != null ? " " + Name : " <name>") + (Namespace != null ? " -Namespace " + Namespace : "");
     }
 
     /// <summary>
@@ -21,14 +57,13 @@ namespace MertEndpoint
             Kind = kind;
         }
 
-        internal EndpointException(EndpointErrorKind kind, string message, Target target,
+        internal EndpointException(EndpointErrorKind kind, string message, EndpointId? target,
             int? statusCode = null, string? serviceMessage = null, string? requestId = null,
             EndpointInfo? endpoint = null, Exception? innerException = null)
             : base(message, innerException)
         {
             Kind = kind;
-            Namespace = target.Namespace;
-            EndpointName = target.Name;
+            Target = target;
             StatusCode = statusCode;
             ServiceMessage = serviceMessage;
             RequestId = requestId;
@@ -36,38 +71,46 @@ namespace MertEndpoint
         }
 
         public EndpointErrorKind Kind { get; }
+        /// <summary>The endpoint or namespace it is about, when known.</summary>
+        public EndpointId? Target { get; }
         public int? StatusCode { get; }
         /// <summary>The service's own words: body "error" or the X-Error-Message header.</summary>
         public string? ServiceMessage { get; }
         /// <summary>X-Request-Id, for support requests.</summary>
         public string? RequestId { get; }
-        public string? Namespace { get; }
-        public string? EndpointName { get; }
+        public string? Namespace => Target?.Namespace;
+        public string? EndpointName => Target?.Name;
         /// <summary>Last seen state, when known (waits).</summary>
         public EndpointInfo? Endpoint { get; }
+
+        /// <summary>The same error with more said: every field is kept, and this one becomes the inner exception.</summary>
+        internal EndpointException WithMessage(string message) =>
+            new(Kind, message, Target, StatusCode, ServiceMessage, RequestId, Endpoint, this);
     }
 
     /// <summary>What an operation was acting on; used to word error messages.</summary>
     internal readonly struct Target
     {
-        public Target(string verb, string? ns, string? name = null) { Verb = verb; Namespace = ns; Name = name; }
+        public Target(string verb, string? ns, string? name = null)
+        {
+            Verb = verb;
+            Id = ns == null && name == null ? null : new EndpointId(ns, name);
+        }
 
         /// <summary>Infinitive phrase: "get", "list the endpoints of", "look up the token's account".</summary>
         public string Verb { get; }
-        public string? Namespace { get; }
-        public string? Name { get; }
+        public EndpointId? Id { get; }
+        public string? Namespace => Id?.Namespace;
+        public string? Name => Id?.Name;
 
-        public string Subject =>
-            Name != null ? $"endpoint '{Name}' in namespace '{Namespace}'"
-            : Namespace != null ? $"namespace '{Namespace}'"
-            : "";
-
-        public string Action => Subject.Length == 0 ? Verb : $"{Verb} {Subject}";
+        public string Action => Id == null ? Verb : $"{Verb} {Id.Subject}";
     }
 
-    /// <summary>Wording of every service error, in one place.</summary>
+    /// <summary>The wording of every error the module reports, in one place.</summary>
     internal static class Errors
     {
+        // ---- control plane answers ----
+
         public static EndpointException FromStatus(Target t, int status, string? serviceMessage, string? requestId, int attempts)
         {
             (EndpointErrorKind kind, string what) = status switch
@@ -88,26 +131,177 @@ namespace MertEndpoint
                 409 => (EndpointErrorKind.EndpointAlreadyExists,
                     "an endpoint with this name already exists (409). Choose another name or use Start-MertEndpoint to start the existing one"),
                 429 => (EndpointErrorKind.RateLimited,
-                    $"the service kept rate limiting the requests (429) after {Attempts(attempts)}. Wait a minute, then try again"),
+                    $"the service kept rate limiting the requests (429) after {Plural(attempts, "attempt")}. Wait a minute, then try again"),
                 >= 500 => (EndpointErrorKind.ServiceUnavailable,
-                    $"the service kept failing ({status}) after {Attempts(attempts)}. Try again in a few minutes"),
+                    $"the service kept failing ({status}) after {Plural(attempts, "attempt")}. Try again in a few minutes"),
                 _ => (EndpointErrorKind.Unknown, $"the service gave an unexpected answer ({status})"),
             };
-            return new EndpointException(kind, Compose(t, what, serviceMessage, requestId), t, status, serviceMessage, requestId);
+            return new EndpointException(kind, Compose(t, what, serviceMessage, requestId), t.Id, status, serviceMessage, requestId);
         }
 
         public static EndpointException Unreachable(Target t, Uri uri, Exception ex, int attempts, TimeSpan attemptTimeout)
         {
             string what = ex is Polly.Timeout.TimeoutRejectedException
-                ? $"{uri.Host} did not answer within {attemptTimeout.TotalSeconds:0.###} s, {Attempts(attempts)} made. Try again later"
-                : $"{uri.Host} could not be reached after {Attempts(attempts)} ({Innermost(ex).Message.TrimEnd('.')}). Check the network connection and MERT_ENDPOINT_API_URL / HF_ENDPOINT";
-            return new EndpointException(EndpointErrorKind.ServiceUnavailable, Compose(t, what, null, null), t, innerException: ex);
+                ? $"{uri.Host} did not answer within {attemptTimeout.TotalSeconds:0.###} s, {Plural(attempts, "attempt")} made. Try again later"
+                : $"{uri.Host} could not be reached after {Plural(attempts, "attempt")} ({Innermost(ex).Message.TrimEnd('.')}). Check the network connection and MERT_ENDPOINT_API_URL / HF_ENDPOINT";
+            return new EndpointException(EndpointErrorKind.ServiceUnavailable, Compose(t, what, null, null), t.Id, innerException: ex);
         }
 
         public static EndpointException UnexpectedBody(Target t, int status, string? requestId, Exception ex) =>
             new(EndpointErrorKind.Unknown,
                 Compose(t, $"the service answered {status} with a body that could not be read as JSON. Check MERT_ENDPOINT_API_URL", null, requestId),
-                t, status, null, requestId, innerException: ex);
+                t.Id, status, null, requestId, innerException: ex);
+
+        // ---- arguments and configuration ----
+
+        public static EndpointException InvalidName(string? name) =>
+            new(EndpointErrorKind.InvalidEndpointName,
+                $"'{name}' is not a valid endpoint name. Use 1 to 32 lowercase letters, digits and '-', "
+                + "starting and ending with a letter or digit (for example 'mert-embeddings').",
+                new EndpointId(null, name));
+
+        public static EndpointException Empty(string parameter) =>
+            new(EndpointErrorKind.InvalidArgument, $"The {parameter} is empty. Pass -{parameter}.");
+
+        public static EndpointException EmptyToken() =>
+            new(EndpointErrorKind.TokenNotFound, "The token is empty. Pass -Token or set HF_TOKEN.");
+
+        public static EndpointException InvalidSetting(string settingName, string problem) =>
+            new(EndpointErrorKind.InvalidConfiguration, $"Invalid {settingName}: {problem}. Fix or unset {settingName}.");
+
+        public static EndpointException NoDefaultNamespace(WhoAmI me, string variable)
+        {
+            string orgs = me.Orgs.Count > 0 ? $" (its organizations: {string.Join(", ", me.Orgs)})" : "";
+            return new EndpointException(EndpointErrorKind.InvalidArgument,
+                $"No namespace given, and the token belongs to {(me.Type.Length > 0 ? me.Type : "an account")} '{me.Name}', "
+                + $"not a user, so it has no default namespace{orgs}. Pass -Namespace or set {variable}.");
+        }
+
+        public static EndpointException InvalidReplicas(Target t, int min, int max) =>
+            Argument(t, $"replicas must satisfy 0 <= MinReplica <= MaxReplica and MaxReplica >= 1 (got {min}..{max})");
+
+        public static EndpointException ImageHasCredentials(Target t) =>
+            Argument(t, "its image has registry credentials, which the service never returns, so resending the image would drop them. Change the image in the Hugging Face UI");
+
+        public static EndpointException ImageNotCustom(Target t, string? kind) =>
+            Argument(t, $"its image is '{kind}', not a custom container, so the port and health route cannot be changed alone. Pass -ImageUrl as well");
+
+        private static EndpointException Argument(Target t, string what) =>
+            new(EndpointErrorKind.InvalidArgument, Compose(t, what, null, null), t.Id);
+
+        // ---- the lifecycle ----
+
+        public static EndpointException NotFoundForStart(string ns, string name) =>
+            new(EndpointErrorKind.EndpointNotFound,
+                $"Endpoint '{name}' was not found in namespace '{ns}'. " +
+                "Check the name with Get-MertEndpoint, or add -CreateIfMissing -ImageUrl <image> to create it.",
+                new EndpointId(ns, name), statusCode: 404);
+
+        public static EndpointException CannotStart(EndpointInfo e) =>
+            new(EndpointErrorKind.EndpointFailed,
+                $"Endpoint '{e.Name}' in namespace '{e.Namespace}' is in state '{e.StatusText}' and cannot be started. " +
+                "Inspect it with Get-MertEndpoint, then delete it and create it again." + Tail(e.Message, null),
+                e.Id, serviceMessage: e.Message, endpoint: e);
+
+        /// <summary>A state that ends a wait: failed, or paused / scaled to zero (nothing would ever start it).</summary>
+        public static EndpointException? Hopeless(EndpointInfo e)
+        {
+            string? problem = e.Status switch
+            {
+                EndpointStatus.Failed => "failed and will not become ready. Check its logs in the Hugging Face UI, then delete it and create it again",
+                EndpointStatus.UpdateFailed => "failed to apply its last update (state updateFailed). Fix the settings with Set-MertEndpoint, or delete it and create it again",
+                EndpointStatus.Paused => $"is paused; nothing will start it, so waiting cannot succeed. Run Start-MertEndpoint{e.Id.Arguments}",
+                EndpointStatus.ScaledToZero => $"is scaled to zero; nothing will start it, so waiting cannot succeed. Run Start-MertEndpoint{e.Id.Arguments}",
+                _ => null,
+            };
+            if (problem == null) return null;
+            bool failed = e.Status is EndpointStatus.Failed or EndpointStatus.UpdateFailed;
+            return new EndpointException(failed ? EndpointErrorKind.EndpointFailed : EndpointErrorKind.EndpointNotReady,
+                $"Endpoint '{e.Name}' in namespace '{e.Namespace}' {problem}." + Tail(failed ? e.Message : null, null),
+                e.Id, serviceMessage: failed ? e.Message : null, endpoint: e);
+        }
+
+        public static EndpointException WaitTimeout(string ns, string name, TimeSpan timeout, EndpointInfo? last, Exception inner)
+        {
+            string state = last == null ? "no state seen yet"
+                : $"last state {last.StatusText}" + (last.Message != null ? $": {last.Message}" : "");
+            return new EndpointException(EndpointErrorKind.WaitTimeout,
+                $"Endpoint '{name}' in namespace '{ns}' was not ready after {Duration(timeout)} ({state}). "
+                + "It may still become ready: run Wait-MertEndpoint again, or allow longer with -TimeoutSec.",
+                new EndpointId(ns, name), endpoint: last, innerException: inner);
+        }
+
+        public const string PausedAgain = "It was paused again so that it stops billing (use -OnFailure Leave to let it keep booting).";
+
+        public static string PauseFailed(EndpointId id, Exception ex) =>
+            $"Pausing it again FAILED, so it may still be billing: run Stop-MertEndpoint{id.Arguments}. ({ex.Message})";
+
+        public static string StopFailed(EndpointId id, Exception ex) =>
+            $"STOPPING {id} FAILED: it may still be billing. Run: Stop-MertEndpoint{id.Arguments}. ({ex.Message})";
+
+        // ---- the data plane ----
+
+        public static EndpointException DataNotReady(Target t, EndpointInfo e) => e.Status == EndpointStatus.Paused
+            ? new(EndpointErrorKind.EndpointNotReady, Compose(t, $"it is paused, so it has no URL. {StartAdvice(t)}", null, null), t.Id, endpoint: e)
+            : new(EndpointErrorKind.EndpointNotReady,
+                Compose(t, $"it has no URL yet (state {e.StatusText}). Wait for it with Wait-MertEndpoint{e.Id.Arguments}", null, null), t.Id, endpoint: e);
+
+        public static EndpointException DataFailed(Target t, EndpointInfo e) =>
+            new(EndpointErrorKind.EndpointFailed,
+                Compose(t, $"it is in state {e.StatusText}. Check its logs; a failed endpoint must be deleted and created again", e.Message, null),
+                t.Id, serviceMessage: e.Message, endpoint: e);
+
+        public static EndpointException InsecureUrl(Target t, string url) =>
+            Argument(t, $"'{url}' is not an https:// URL (plain http:// is allowed only for loopback hosts, so that the token never travels in clear text)");
+
+        public static EndpointException DataStatus(Target t, int status, string? reason, string? message, string? requestId, int attempts, TimeSpan elapsed)
+        {
+            string answered = $"the endpoint answered {status} ({reason})";
+            (EndpointErrorKind kind, string what) = status switch
+            {
+                // The service's proxy answers a paused endpoint's URL with "400 Bad Request: Invalid state".
+                400 when message?.IndexOf("Invalid state", StringComparison.OrdinalIgnoreCase) >= 0 =>
+                    (EndpointErrorKind.EndpointNotReady, $"the endpoint is paused ({status} Invalid state). {StartAdvice(t)}"),
+                400 or 413 or 415 or 422 => (EndpointErrorKind.InvalidRequest, $"{answered}: it rejected this input"),
+                401 => (EndpointErrorKind.Unauthorized, $"{answered}. Check the token: set HF_TOKEN or pass -Token"),
+                403 => (EndpointErrorKind.Forbidden, $"{answered}. Check that the token may call this endpoint"),
+                404 => (EndpointErrorKind.EndpointNotFound, $"{answered}. Check the URL and -Route"),
+                429 => (EndpointErrorKind.RateLimited, $"{answered} after {Plural(attempts, "attempt")}. Lower -ThrottleLimit or try again later"),
+                503 => (EndpointErrorKind.ServiceUnavailable,
+                    $"{answered} for {elapsed.TotalSeconds:0} s ({Plural(attempts, "attempt")}). If it is still waking up, raise -TimeoutSec"),
+                >= 500 when attempts > 1 => (EndpointErrorKind.ServiceUnavailable, $"{answered} after {Plural(attempts, "attempt")}. Try again later"),
+                >= 500 => (EndpointErrorKind.ServiceUnavailable, $"{answered}: it failed on this input"),
+                _ => (EndpointErrorKind.Unknown, answered),
+            };
+            return new EndpointException(kind, Compose(t, what, message, requestId), t.Id, status, message, requestId);
+        }
+
+        public static EndpointException DataUnreachable(Target t, Uri uri, Exception ex, int attempts, TimeSpan elapsed) =>
+            new(EndpointErrorKind.ServiceUnavailable, Compose(t,
+                $"{uri.Host} could not be reached after {Plural(attempts, "attempt")} in {elapsed.TotalSeconds:0} s ({Innermost(ex).Message.TrimEnd('.')}). Check the network and the endpoint's state",
+                null, null), t.Id, innerException: ex);
+
+        public static EndpointException DataTimeout(Target t, TimeSpan timeout, int attempts) =>
+            new(EndpointErrorKind.WaitTimeout, Compose(t,
+                $"no answer within {timeout.TotalSeconds:0.###} s ({Plural(attempts, "attempt")}). Raise -TimeoutSec for a slow wake-up or a large input",
+                null, null), t.Id);
+
+        private static string StartAdvice(Target t)
+        {
+            string args = t.Id?.Arguments ?? " <name>";
+            return $"Start it with Start-MertEndpoint{args}, or run the job inside Use-MertEndpoint{args} {{ ... }}, which starts it and pauses it again afterwards";
+        }
+
+        // ---- the usage history ----
+
+        public static EndpointException HistoryUnreadable(string path, Exception ex) =>
+            new(EndpointErrorKind.InvalidConfiguration,
+                $"Could not read the usage history '{path}': {ex.Message}. Check the file, or point MERT_ENDPOINT_HISTORY_PATH elsewhere.", ex);
+
+        public static string HistoryUnwritable(string path, Exception ex) =>
+            $"Could not write the usage history '{path}' ({ex.Message.TrimEnd('.')}): state changes seen now are not recorded, so cost reports will be incomplete. Check the file's permissions, or point MERT_ENDPOINT_HISTORY_PATH elsewhere.";
+
+        // ---- composition ----
 
         public static string Compose(Target t, string what, string? serviceMessage, string? requestId) =>
             $"Could not {t.Action}: {what}." + Tail(serviceMessage, requestId);
@@ -120,7 +314,11 @@ namespace MertEndpoint
                 + (requestId != null ? $" (request id {requestId})." : ".");
         }
 
-        private static string Attempts(int n) => n == 1 ? "1 attempt" : $"{n} attempts";
+        public static string Plural(int n, string noun) => n == 1 ? $"1 {noun}" : $"{n} {noun}s";
+
+        public static string Duration(TimeSpan t) =>
+            t == Timeout.InfiniteTimeSpan ? "no limit"
+            : t.TotalMinutes >= 1 && t.Seconds == 0 ? $"{t.TotalMinutes:0} min" : $"{t.TotalSeconds:0.#} s";
 
         private static Exception Innermost(Exception ex)
         {

@@ -55,6 +55,17 @@ namespace MertEndpoint
         // The service redacts registry credentials in responses, so an image with them cannot be resent whole.
         internal bool ImageHasCredentials { get; set; }
 
+        internal EndpointId Id => new(Namespace, Name);
+
+        /// <summary>A copy carrying billing figures: models are never changed once handed out.</summary>
+        internal EndpointInfo WithBilling(decimal? pricePerHour, DateTimeOffset? billedSince)
+        {
+            var copy = (EndpointInfo)MemberwiseClone();
+            copy.PricePerHour = pricePerHour;
+            copy.BilledSince = billedSince;
+            return copy;
+        }
+
         public override string ToString() => $"{Namespace}/{Name}";
     }
 
@@ -105,5 +116,31 @@ namespace MertEndpoint
         /// <summary>Human-readable description of what the waiter is doing, e.g. "initializing: waiting for the service".</summary>
         public string Activity { get; }
         public override string ToString() => $"{Endpoint}: {Activity} ({Elapsed:hh\\:mm\\:ss})";
+    }
+
+    /// <summary>A successful (2xx) answer from an endpoint's own URL.</summary>
+    public sealed class DataPlaneResponse
+    {
+        internal DataPlaneResponse(int statusCode, string? contentType, byte[] body, string? requestId, TimeSpan duration, long bytesSent, int attempts)
+        {
+            StatusCode = statusCode;
+            ContentType = contentType;
+            Body = body;
+            RequestId = requestId;
+            Duration = duration;
+            BytesSent = bytesSent;
+            Attempts = attempts;
+        }
+
+        public int StatusCode { get; }
+        /// <summary>The media type, without parameters (e.g. application/json).</summary>
+        public string? ContentType { get; }
+        public byte[] Body { get; }
+        public string? RequestId { get; }
+        /// <summary>From the first attempt to the answer, retries and wake-up included.</summary>
+        public TimeSpan Duration { get; }
+        /// <summary>Body bytes of the attempt that was answered.</summary>
+        public long BytesSent { get; }
+        public int Attempts { get; }
     }
 }

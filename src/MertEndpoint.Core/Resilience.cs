@@ -17,11 +17,11 @@ namespace MertEndpoint
 
         /// <summary>
         /// Retry (outer) around a per-attempt timeout (inner), so a hung attempt is abandoned and retried.
-        /// Only for calls that are safe to repeat; create has its own loop in <see cref="EndpointClient"/>.
+        /// Only for calls that are safe to repeat; create has its own loop in <see cref="EndpointClient.CreateAsync"/>.
         /// </summary>
-        public static ResiliencePipeline<HttpResponseMessage> Build(EndpointClientOptions o, bool retry)
+        public static ResiliencePipeline<HttpResponseMessage> Build(ClientSettings o, bool retry)
         {
-            var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = o.TimeProvider };
+            var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = o.Clock };
             if (retry && o.MaxRetryAttempts > 0)
             {
                 builder.AddRetry(new RetryStrategyOptions<HttpResponseMessage>
@@ -30,7 +30,7 @@ namespace MertEndpoint
                     ShouldHandle = args => new ValueTask<bool>(
                         args.Outcome.Exception is { } ex ? IsTransient(ex) : IsTransient(args.Outcome.Result!.StatusCode)),
                     DelayGenerator = args => new ValueTask<TimeSpan?>(
-                        Delay(o, args.AttemptNumber, args.Outcome.Result, o.TimeProvider.GetUtcNow())),
+                        Delay(o, args.AttemptNumber, args.Outcome.Result, o.Clock.GetUtcNow())),
                 });
             }
             // Zero, negative (Infinite) or absurdly long means no per-attempt limit; Polly accepts 10 ms .. 1 day.
@@ -51,7 +51,7 @@ namespace MertEndpoint
         /// Delay before retry number <paramref name="attempt"/> + 1 (0-based): the server's Retry-After when it
         /// sent one, else exponential backoff with jitter; never more than MaxRetryDelay.
         /// </summary>
-        public static TimeSpan Delay(EndpointClientOptions o, int attempt, HttpResponseMessage? response, DateTimeOffset now)
+        public static TimeSpan Delay(ClientSettings o, int attempt, HttpResponseMessage? response, DateTimeOffset now)
         {
             TimeSpan? retryAfter = RetryAfter(response, now);
             TimeSpan delay;

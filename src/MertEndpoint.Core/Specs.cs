@@ -51,7 +51,7 @@ namespace MertEndpoint
         internal bool HasImageChange => ImageUrl != null || ImagePort != null || HealthRoute != null;
     }
 
-    /// <summary>How long and how often <see cref="EndpointClient.WaitForReadyAsync"/> looks.</summary>
+    /// <summary>How long and how often <see cref="EndpointLifecycle.WaitForReadyAsync"/> looks. Read, never written, by the lifecycle.</summary>
     public sealed class WaitOptions
     {
         public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(10);
@@ -61,7 +61,18 @@ namespace MertEndpoint
         public TimeSpan ControlPollInterval { get; set; } = TimeSpan.FromSeconds(2);
         public TimeSpan ControlPollMaxInterval { get; set; } = TimeSpan.FromSeconds(10);
         public IProgress<WaitProgress>? Progress { get; set; }
-        /// <summary>State already known to the caller (saves the first GET).</summary>
-        public EndpointInfo? Initial { get; set; }
+    }
+
+    /// <summary>How one data-plane request is sent.</summary>
+    public sealed class DataPlaneOptions
+    {
+        /// <summary>Limit for the whole request: waking a scaled-to-zero endpoint, every retry, and the answer. Default 10 minutes.</summary>
+        public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(10);
+        /// <summary>What is sent, as error messages should name it (a file path, say); null reads "a request".</summary>
+        public string? InputName { get; set; }
+        /// <summary>Told about retries; called on any thread.</summary>
+        public Action<string>? Log { get; set; }
+
+        internal string What => InputName == null ? "a request" : $"'{InputName}'";
     }
 }

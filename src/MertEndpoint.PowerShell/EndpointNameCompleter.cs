@@ -40,7 +40,9 @@ namespace MertEndpoint.PowerShell
                 if (token == null) return new string[0];
                 using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(3)))
                 {
-                    var client = new EndpointClient(token, EndpointClientOptions.FromEnvironment());
+                    var options = EndpointClientOptions.FromEnvironment();
+                    options.Accounts = ModuleState.Accounts; // the session's whoami cache: Tab costs no extra lookup
+                    var client = new EndpointClient(token, options);
                     var ns = client.ResolveNamespaceAsync(requestedNamespace, cts.Token).GetAwaiter().GetResult();
                     var names = client.ListAsync(ns, cts.Token).GetAwaiter().GetResult().Select(e => e.Name).OrderBy(n => n).ToArray();
                     Cache[key] = (DateTime.UtcNow, names);

@@ -4,25 +4,11 @@ using System.Management.Automation;
 
 namespace MertEndpoint.PowerShell
 {
-    /// <summary>One endpoint to act on: its namespace and name (piped objects are read again: they may be stale).</summary>
-    public readonly struct EndpointTarget
-    {
-        public EndpointTarget(string ns, string name)
-        {
-            Namespace = ns;
-            Name = name;
-        }
-
-        public string Namespace { get; }
-        public string Name { get; }
-        public override string ToString() => Namespace + "/" + Name;
-    }
-
     /// <summary>
     /// Base for cmdlets that act on named endpoints: -Name (by position, value or property name) or -InputObject.
     /// Names are validated before any request is sent; wildcards are refused so that a typo never acts on many.
     /// </summary>
-    public abstract partial class EndpointTargetCmdlet : MertCmdlet
+    public abstract class EndpointTargetCmdlet : MertCmdlet
     {
         protected const string ByName = "ByName";
         protected const string ByInputObject = "ByInputObject";
@@ -36,12 +22,12 @@ namespace MertEndpoint.PowerShell
         [ValidateNotNull]
         public EndpointInfo? InputObject { get; set; }
 
-        /// <summary>The endpoints named by this pipeline record; invalid names become errors here.</summary>
-        protected IEnumerable<EndpointTarget> Targets()
+        /// <summary>The endpoints named by this pipeline record (piped objects are only identities: their state may be stale); invalid names become errors here.</summary>
+        protected IEnumerable<EndpointId> Targets()
         {
             if (InputObject != null)
             {
-                yield return new EndpointTarget(InputObject.Namespace, InputObject.Name);
+                yield return new EndpointId(InputObject.Namespace, InputObject.Name);
                 yield break;
             }
             foreach (var name in Name)
@@ -50,16 +36,16 @@ namespace MertEndpoint.PowerShell
                 {
                     WriteArgumentError("WildcardNotAllowed",
                         $"'{name}' contains wildcard characters; {MyInvocation.MyCommand.Name} acts on exact names only. " +
-                        $"To act on several endpoints, pipe them: Get-MertEndpoint '{name}' | {MyInvocation.MyCommand.Name}", name);
+                        $"To act on several endpoints, pipe them: Get-MertEndpoint '{name}' | {MyInvocation.MyCommand.Name}", new EndpointId(null, name));
                     continue;
                 }
                 if (!IsValidName(name)) continue;
-                yield return new EndpointTarget(ResolveNamespace(Namespace), name);
+                yield return new EndpointId(ResolveNamespace(Namespace), name);
             }
         }
 
         /// <summary>Wait options whose progress becomes a progress bar written from the pipeline thread.</summary>
-        internal WaitOptions WaitWithProgress(EndpointTarget target, int timeoutSec) => new WaitOptions
+        internal WaitOptions WaitWithProgress(EndpointId target, int timeoutSec) => new WaitOptions
         {
             Timeout = TimeSpan.FromSeconds(timeoutSec),
             Progress = new WaitProgressWriter(target.ToString(), PostToPipeline, WriteProgress),
@@ -70,9 +56,6 @@ namespace MertEndpoint.PowerShell
         {
             if (options.Progress is WaitProgressWriter writer) PostToPipeline(writer.Complete);
         }
-
-        /// <summary>A verbose line from any thread.</summary>
-        internal void PostVerbose(string message) => PostToPipeline(() => WriteVerbose(message));
     }
 
     /// <summary>A cmdlet that works on many piped endpoints at once, up to -ThrottleLimit.</summary>

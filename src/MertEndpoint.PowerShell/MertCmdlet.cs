@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.Linq;
 using System.Management.Automation;
 using System.Net;
 using System.Security;
@@ -10,22 +11,32 @@ using System.Threading.Tasks;
 namespace MertEndpoint.PowerShell
 {
     /// <summary>
-    /// Shared plumbing for every MertEndpoint cmdlet: the client, namespace resolution, Ctrl+C cancellation,
-    /// error records with stable ids, and a pump that lets background work talk to the pipeline thread.
+    /// Shared plumbing for every MertEndpoint cmdlet: the client, the lifecycle and the usage service; namespace
+    /// resolution; Ctrl+C cancellation; error records with stable ids; and the one fan-out engine, which runs
+    /// service calls on tasks while everything that writes (output, errors, progress, verbose, prompts) stays on the
+    /// pipeline thread.
     /// </summary>
     public abstract class MertCmdlet : PSCmdlet
     {
+        /// <summary>How long a stopping command waits for its work to settle (a cancelled start pauses what it resumed).</summary>
+        private static readonly TimeSpan SettleBound = TimeSpan.FromSeconds(35);
+        private static readonly TimeSpan HistoryFlushBound = TimeSpan.FromSeconds(10);
+
         private readonly CancellationTokenSource _stop = new CancellationTokenSource();
         private readonly BlockingCollection<Action> _pipelineWork = new BlockingCollection<Action>();
         private readonly Dictionary<string, string> _namespaces = new Dictionary<string, string>(StringComparer.Ordinal);
-        private readonly Queue<Task<Action?>> _inFlight = new Queue<Task<Action?>>();
-        // The same work, readable from StopProcessing's thread.
+        // The fan-out: work in input order, and the same tasks readable from StopProcessing's thread.
+        private readonly List<Task<Action?>> _queued = new List<Task<Action?>>();
         private readonly ConcurrentDictionary<Task, bool> _unfinished = new ConcurrentDictionary<Task, bool>();
-        private SemaphoreSlim? _throttle;
+        private readonly ConcurrentDictionary<string, bool> _historyProblems = new ConcurrentDictionary<string, bool>();
         private EndpointClient? _client;
+        private EndpointLifecycle? _lifecycle;
 
         /// <summary>Service calls in flight at once when many endpoints come down the pipeline.</summary>
         protected virtual int Concurrency => 1;
+
+        /// <summary>True: results are written in input order. False: as each finishes.</summary>
+        protected virtual bool OrderedOutput => true;
 
         /// <summary>The namespace (user or organization). Defaults to MERT_ENDPOINT_NAMESPACE, then the token's user.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
@@ -40,6 +51,11 @@ namespace MertEndpoint.PowerShell
 
         protected EndpointClient Client => _client ??= CreateClient();
 
+        protected EndpointLifecycle Lifecycle => _lifecycle ??= new EndpointLifecycle(Client);
+
+        /// <summary>The usage history and prices of this session (one per history file).</summary>
+        protected UsageService Usage => ModuleState.UsageFor(UsageHistory.DefaultPath());
+
         private EndpointClient CreateClient()
         {
             try
@@ -47,7 +63,8 @@ namespace MertEndpoint.PowerShell
                 var explicitToken = Token is null ? null : new NetworkCredential(string.Empty, Token).Password;
                 var token = TokenResolver.Resolve(explicitToken);
                 var options = EndpointClientOptions.FromEnvironment();
-                options.History = SharedHistory();
+                options.Accounts = ModuleState.Accounts;
+                options.Observer = Usage.ObserverFor(problem => _historyProblems.TryAdd(problem, true));
                 return new EndpointClient(token, options);
             }
             catch (EndpointException ex)
@@ -58,38 +75,53 @@ namespace MertEndpoint.PowerShell
             }
         }
 
-        protected override void StopProcessing()
+        protected override void EndProcessing()
         {
-            _stop.Cancel();
-            // Ctrl+C may land while the pipeline thread is upstream, where nothing of ours waits: let the enqueued work
-            // finish its clean-up (a cancelled start pauses what it resumed) before the command counts as stopped.
-            Task.WhenAll(_unfinished.Keys).ContinueWith(_ => { }, TaskScheduler.Default).Wait(TimeSpan.FromSeconds(35));
+            Flush(untilEmpty: true);
+            FinishHistory();
         }
 
-        // One history object per file and process, so that "record only changes" holds across commands.
-        private static readonly ConcurrentDictionary<string, UsageHistory> Histories = new ConcurrentDictionary<string, UsageHistory>();
+        protected override void StopProcessing()
+        {
+            // Ctrl+C may land while the pipeline thread is upstream, where nothing of ours waits: let the work finish
+            // its clean-up before the command counts as stopped.
+            CancelAndSettle();
+            if (_client != null) Usage.FlushAsync().Wait(HistoryFlushBound);
+        }
 
-        private static UsageHistory SharedHistory() => Histories.GetOrAdd(UsageHistory.DefaultPath(), path => new UsageHistory(path));
+        /// <summary>Waits for this command's history writes and says once if any failed.</summary>
+        private void FinishHistory()
+        {
+            if (_client == null) return;
+            try { Usage.FlushAsync(StopToken).Wait(HistoryFlushBound); }
+            catch (AggregateException) { /* cancelled: the writes go on in the background */ }
+            foreach (var problem in _historyProblems.Keys) WriteWarning(problem);
+            _historyProblems.Clear();
+        }
 
-        protected override void EndProcessing() => Flush(untilEmpty: true);
+        /// <summary>True when a history write failed during this command (its cost figures are then incomplete).</summary>
+        protected bool HistoryIncomplete => !_historyProblems.IsEmpty;
+
+        // ---- the fan-out engine ----
 
         /// <summary>
-        /// Starts the service calls for one endpoint without waiting for them, at most <see cref="Concurrency"/> at a
-        /// time. The work returns what to do on the pipeline thread (write output or an error); results are written
-        /// in input order, as soon as every earlier item has finished. Prompts (ShouldProcess) happen before this.
+        /// Starts the service calls for one item on a task, once fewer than <see cref="Concurrency"/> are unfinished
+        /// (until then the pipeline thread waits, writing what finished). The work returns what to do on the pipeline
+        /// thread (write output or an error); that runs in input order or as each finishes (<see cref="OrderedOutput"/>).
+        /// Prompts (ShouldProcess) happen before this, on the pipeline thread.
         /// </summary>
         protected void Enqueue(Func<CancellationToken, Task<Action?>> work)
         {
-            _throttle ??= new SemaphoreSlim(Math.Max(1, Concurrency));
-            var task = RunThrottled(work);
-            _inFlight.Enqueue(task);
+            while (InFlight >= Math.Max(1, Concurrency)) WaitForAny();
+            var task = Task.Run(() => work(StopToken));
+            _queued.Add(task);
             _unfinished.TryAdd(task, true);
             task.ContinueWith(t => _unfinished.TryRemove(t, out _), TaskScheduler.Default);
             Flush(untilEmpty: false);
         }
 
         /// <summary>Enqueues work on one endpoint; a service error becomes that endpoint's non-terminating error.</summary>
-        protected void EnqueueEndpoint(object target, Func<CancellationToken, Task<EndpointInfo?>> work) =>
+        protected void EnqueueEndpoint(EndpointId target, Func<CancellationToken, Task<EndpointInfo?>> work) =>
             Enqueue(async ct =>
             {
                 try
@@ -103,47 +135,63 @@ namespace MertEndpoint.PowerShell
                 }
             });
 
-        private async Task<Action?> RunThrottled(Func<CancellationToken, Task<Action?>> work)
-        {
-            await _throttle!.WaitAsync(StopToken).ConfigureAwait(false);
-            try
-            {
-                return await work(StopToken).ConfigureAwait(false);
-            }
-            finally
-            {
-                _throttle.Release();
-            }
-        }
+        /// <summary>Work enqueued and not finished yet (pipeline thread only).</summary>
+        protected int InFlight => _queued.Count(t => !t.IsCompleted);
 
-        /// <summary>Runs what background work posted for the pipeline thread so far.</summary>
-        protected void DrainPosted()
-        {
-            while (_pipelineWork.TryTake(out var posted)) posted();
-        }
-
+        /// <summary>Writes what is ready: in order, the finished head of the queue; otherwise every finished item.</summary>
         private void Flush(bool untilEmpty)
         {
             DrainPosted();
-            while (_inFlight.Count > 0 && (untilEmpty || _inFlight.Peek().IsCompleted))
+            while (_queued.Count > 0)
             {
-                var head = _inFlight.Dequeue();
-                try
+                Task<Action?>? next = OrderedOutput
+                    ? (untilEmpty || _queued[0].IsCompleted ? _queued[0] : null)
+                    : _queued.FirstOrDefault(t => t.IsCompleted);
+                if (next == null)
                 {
-                    Await(head)?.Invoke();
+                    if (!untilEmpty) return;
+                    WaitForAny();
+                    continue;
                 }
-                catch (PipelineStoppedException)
-                {
-                    // Ctrl+C, or a downstream command that has enough (Select-Object -First), which does not call
-                    // StopProcessing: cancel the rest, and give it one bounded wait to clean up (a cancelled start
-                    // pauses what it resumed).
-                    _stop.Cancel();
-                    Task.WhenAll(_inFlight).ContinueWith(_ => { }, TaskScheduler.Default).Wait(TimeSpan.FromSeconds(35));
-                    _inFlight.Clear();
-                    throw;
-                }
+                _queued.Remove(next);
+                Run(next);
             }
         }
+
+        private void WaitForAny()
+        {
+            var unfinished = _queued.Where(t => !t.IsCompleted).ToArray();
+            if (unfinished.Length > 0) Pump(Task.WhenAny(unfinished));
+            Flush(untilEmpty: false);
+        }
+
+        private void Run(Task<Action?> item)
+        {
+            try
+            {
+                Await(item)?.Invoke();
+            }
+            catch (PipelineStoppedException)
+            {
+                // Ctrl+C, or a downstream command that has enough (Select-Object -First), which does not call
+                // StopProcessing: cancel the rest and let it settle once.
+                CancelAndSettle();
+                throw;
+            }
+        }
+
+        /// <summary>
+        /// The one stop path: cancels every enqueued call and waits, at most SettleBound, for them to finish their
+        /// clean-up. For Ctrl+C, a downstream stop, and a failure that makes the rest pointless.
+        /// </summary>
+        protected void CancelAndSettle()
+        {
+            if (!_stop.IsCancellationRequested) _stop.Cancel();
+            Task.WhenAll(_unfinished.Keys).ContinueWith(_ => { }, TaskScheduler.Default).Wait(SettleBound);
+            _queued.Clear();
+        }
+
+        // ---- the pipeline thread ----
 
         /// <summary>Resolves the namespace once per command and value; failure ends the command.</summary>
         protected string ResolveNamespace(string? requested)
@@ -156,7 +204,7 @@ namespace MertEndpoint.PowerShell
             }
             catch (EndpointException ex)
             {
-                ThrowTerminatingError(ToErrorRecord(ex, requested));
+                ThrowTerminatingError(ToErrorRecord(ex, requested == null ? null : new EndpointId(requested, null)));
                 throw; // unreachable
             }
             WriteVerbose($"Using namespace '{ns}'.");
@@ -180,14 +228,6 @@ namespace MertEndpoint.PowerShell
             }
         }
 
-        protected void Await(Task task) => Await(AsTyped(task));
-
-        private static async Task<bool> AsTyped(Task task)
-        {
-            await task.ConfigureAwait(false);
-            return true;
-        }
-
         private void Pump(Task task)
         {
             // A no-op posted on completion wakes the loop at once; the timeout is only a backstop.
@@ -196,11 +236,22 @@ namespace MertEndpoint.PowerShell
             {
                 if (_pipelineWork.TryTake(out var action, 500)) action();
             }
-            while (_pipelineWork.TryTake(out var action)) action();
+            DrainPosted();
+        }
+
+        /// <summary>Runs what background work posted for the pipeline thread so far.</summary>
+        protected void DrainPosted()
+        {
+            while (_pipelineWork.TryTake(out var posted)) posted();
         }
 
         /// <summary>Queues work for the pipeline thread; safe to call from any thread.</summary>
         protected void PostToPipeline(Action action) => _pipelineWork.Add(action);
+
+        /// <summary>A verbose line from any thread.</summary>
+        internal void PostVerbose(string message) => PostToPipeline(() => WriteVerbose(message));
+
+        // ---- errors ----
 
         /// <summary>Checks a name before any request is sent; a bad one becomes a non-terminating error.</summary>
         protected bool IsValidName(string name)
@@ -212,18 +263,17 @@ namespace MertEndpoint.PowerShell
             }
             catch (EndpointException ex)
             {
-                WriteEndpointError(ex, name);
+                WriteEndpointError(ex, null);
                 return false;
             }
         }
 
-        /// <summary>Writes a non-terminating error for one endpoint.</summary>
-        protected void WriteEndpointError(EndpointException ex, object? target) => WriteError(ToErrorRecord(ex, target));
+        /// <summary>Writes a non-terminating error about one endpoint (or namespace).</summary>
+        protected void WriteEndpointError(EndpointException ex, EndpointId? target) => WriteError(ToErrorRecord(ex, target));
 
-        internal static ErrorRecord ToErrorRecord(EndpointException ex, object? target)
-        {
-            return new ErrorRecord(ex, ex.Kind.ToString(), CategoryOf(ex.Kind), target);
-        }
+        /// <summary>The error record of a Core failure: its kind is the stable id, its target the endpoint's identity.</summary>
+        internal static ErrorRecord ToErrorRecord(EndpointException ex, EndpointId? target) =>
+            new ErrorRecord(ex, ex.Kind.ToString(), CategoryOf(ex.Kind), ex.Target ?? target);
 
         internal static ErrorCategory CategoryOf(EndpointErrorKind kind)
         {
@@ -250,7 +300,19 @@ namespace MertEndpoint.PowerShell
         /// <summary>Invalid input found before any request: a non-terminating InvalidArgument-class error.</summary>
         protected void WriteArgumentError(string errorId, string message, object? target) =>
             WriteError(new ErrorRecord(new ArgumentException(message), errorId, ErrorCategory.InvalidArgument, target));
+    }
 
-        protected static string Describe(string ns, string name) => $"{ns}/{name}";
+    /// <summary>
+    /// What the module keeps for the session across commands, owned here rather than by Core statics: token lookups
+    /// (whoami, rate limited) and one usage service per history file.
+    /// </summary>
+    internal static class ModuleState
+    {
+        private static readonly ConcurrentDictionary<string, UsageService> Usage = new ConcurrentDictionary<string, UsageService>(StringComparer.Ordinal);
+
+        public static AccountCache Accounts { get; } = new AccountCache();
+
+        public static UsageService UsageFor(string path) =>
+            Usage.GetOrAdd(System.IO.Path.GetFullPath(path), p => new UsageService(new UsageHistory(p)));
     }
 }

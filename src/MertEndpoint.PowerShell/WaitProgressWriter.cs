@@ -38,6 +38,12 @@ namespace MertEndpoint.PowerShell
             _write(_record);
         }
 
-        private static int ActivityId(string target) => (target.GetHashCode() & 0x3fffffff) + 1;
+        /// <summary>Stable across processes (string.GetHashCode is randomized per process): FNV-1a of the target.</summary>
+        internal static int ActivityId(string target)
+        {
+            uint hash = 2166136261;
+            foreach (char c in target) hash = (hash ^ c) * 16777619;
+            return (int)(hash & 0x3fffffff) + 1;
+        }
     }
 }

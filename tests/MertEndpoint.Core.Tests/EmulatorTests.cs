@@ -30,7 +30,7 @@ public sealed class EmulatorTests(EmulatorFixture emulator) : IAsyncLifetime
         Assert.Equal(("life", Ns), (created.Name, created.Namespace));
         Assert.NotEqual(EndpointStatus.Running, created.Status);
 
-        var ready = await client.WaitForReadyAsync(Ns, "life", Fast);
+        var ready = await new EndpointLifecycle(client).WaitForReadyAsync(Ns, "life", Fast);
         Assert.Equal(EndpointStatus.Running, ready.Status);
         Assert.NotNull(ready.Url);
         Assert.Equal(200, await client.ProbeHealthAsync(ready));
@@ -39,16 +39,12 @@ public sealed class EmulatorTests(EmulatorFixture emulator) : IAsyncLifetime
         var paused = await client.PauseAsync(Ns, "life");
         Assert.Equal(EndpointStatus.Paused, paused.Status);
         Assert.Null(paused.Url);
-        var notReady = await Assert.ThrowsAsync<EndpointException>(() => client.WaitForReadyAsync(Ns, "life", Fast));
+        var notReady = await Assert.ThrowsAsync<EndpointException>(() => new EndpointLifecycle(client).WaitForReadyAsync(Ns, "life", Fast));
         Assert.Equal(EndpointErrorKind.EndpointNotReady, notReady.Kind);
 
         var resumed = await client.ResumeAsync(Ns, "life");
         Assert.NotEqual(EndpointStatus.Paused, resumed.Status);
-        var again = await client.WaitForReadyAsync(Ns, "life", new WaitOptions
-        {
-            Timeout = Fast.Timeout, HealthProbeInterval = Fast.HealthProbeInterval,
-            ControlPollInterval = Fast.ControlPollInterval, ControlPollMaxInterval = Fast.ControlPollMaxInterval, Initial = resumed,
-        });
+        var again = await new EndpointLifecycle(client).WaitForReadyAsync(Ns, "life", Fast);
         Assert.Equal(ready.Url, again.Url); // the URL survives a pause
 
         var stillRunning = await client.ResumeAsync(Ns, "life"); // the service says "already running"
@@ -137,7 +133,7 @@ public sealed class EmulatorTests(EmulatorFixture emulator) : IAsyncLifetime
         var client = emulator.Client();
         await client.CreateAsync(Ns, Spec("broken", "someone/fail-image:latest"));
 
-        var ex = await Assert.ThrowsAsync<EndpointException>(() => client.WaitForReadyAsync(Ns, "broken", Fast));
+        var ex = await Assert.ThrowsAsync<EndpointException>(() => new EndpointLifecycle(client).WaitForReadyAsync(Ns, "broken", Fast));
 
         Assert.Equal(EndpointErrorKind.EndpointFailed, ex.Kind);
         Assert.Equal(EndpointStatus.Failed, ex.Endpoint!.Status);

@@ -159,7 +159,14 @@ public class EnvironmentConfigurationTests
         var clock = new FakeTimeProvider();
         var handler = new FakeHandler(clock, _ => Respond.Make(200, """{"type": "user", "name": "alice", "orgs": []}"""));
         var token = "hf_ns_" + Guid.NewGuid();
-        var client = Samples.Client(clock, handler, token);
+        var accounts = new AccountCache(TimeSpan.FromHours(1));
+        EndpointClient NewClient()
+        {
+            var options = Samples.Options(clock, handler);
+            options.Accounts = accounts;
+            return new EndpointClient(token, options);
+        }
+        var client = NewClient();
 
         Assert.Equal("given", await client.ResolveNamespaceAsync("given"));
         env.Set("MERT_ENDPOINT_NAMESPACE", "from-env");
@@ -168,10 +175,14 @@ public class EnvironmentConfigurationTests
 
         env.Set("MERT_ENDPOINT_NAMESPACE", null);
         Assert.Equal("alice", await client.ResolveNamespaceAsync(""));
-        // Cached per token, process-wide: another client with the same token asks nobody.
-        Assert.Equal("alice", await Samples.Client(clock, handler, token).ResolveNamespaceAsync(null));
+        // Cached per token in the shared cache: another client with the same token asks nobody...
+        Assert.Equal("alice", await NewClient().ResolveNamespaceAsync(null));
         var request = Assert.Single(handler.Requests);
         Assert.Equal("/api/whoami-v2", request.Path);
+        // ...until the answer expires.
+        clock.Advance(TimeSpan.FromHours(1.01));
+        Assert.Equal("alice", await NewClient().ResolveNamespaceAsync(null));
+        Assert.Equal(2, handler.Requests.Count);
     }
 
     [Fact]

@@ -90,10 +90,21 @@ public class ErrorTests
     }
 
     [Fact]
-    public void Client_tostring_and_options_do_not_carry_the_token()
+    public async Task A_rewrapped_error_keeps_every_field()
     {
-        var client = new EndpointClient(Token, new EndpointClientOptions());
-        Assert.DoesNotContain(Token, client.ToString());
-        Assert.DoesNotContain(Token, client.Options.ToString());
+        // A start that times out is paused again and says so: the rewrap must keep what the first error knew.
+        var handler = new FakeHandler(_clock, Respond.With(503, Respond.Error("busy"), h => h.Add("X-Request-Id", "req-1")));
+        var options = Options(_clock, handler);
+        options.MaxRetryAttempts = 0;
+        var original = await Assert.ThrowsAsync<EndpointException>(() => new EndpointClient(Token, options).GetAsync(Ns, "mert"));
+
+        var rewrapped = original.WithMessage(original.Message + " " + Errors.PausedAgain);
+
+        Assert.Equal((original.Kind, original.StatusCode, original.ServiceMessage, original.RequestId, original.Target),
+            (rewrapped.Kind, rewrapped.StatusCode, rewrapped.ServiceMessage, rewrapped.RequestId, rewrapped.Target));
+        Assert.Equal((EndpointErrorKind.ServiceUnavailable, (int?)503, "busy", "req-1", new EndpointId(Ns, "mert")),
+            (rewrapped.Kind, rewrapped.StatusCode, rewrapped.ServiceMessage, rewrapped.RequestId, rewrapped.Target));
+        Assert.Same(original, rewrapped.InnerException);
+        Assert.EndsWith(Errors.PausedAgain, rewrapped.Message);
     }
 }

@@ -1,16 +1,17 @@
 using System.Text.Json;
-using Microsoft.Extensions.Time.Testing;
 using static MertEndpoint.Tests.Samples;
 
 namespace MertEndpoint.Tests;
 
 public sealed class UsageHistoryTests : IDisposable
 {
-    private readonly string _path = Path.Combine(Path.GetTempPath(), $"mert-history-test-{Guid.NewGuid():n}.jsonl");
-    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 11, 27, 8, 0, 0, TimeSpan.Zero));
+    private readonly string _dir = Directory.CreateTempSubdirectory("mert-history-test-").FullName;
+    private readonly DateTimeOffset _t0 = new(2026, 11, 27, 8, 0, 0, TimeSpan.Zero);
     private const string Api = "https://api.example/v2";
 
-    public void Dispose() => File.Delete(_path);
+    private string PathOf(string name = "usage.jsonl") => Path.Combine(_dir, name);
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     private static EndpointInfo At(string state, DateTimeOffset updatedAt, int replicas = 1, string name = "mert")
     {
@@ -20,72 +21,222 @@ public sealed class UsageHistoryTests : IDisposable
         return e;
     }
 
-    [Fact]
-    public void Records_only_changes_dated_by_the_services_updatedAt()
-    {
-        var history = new UsageHistory(_path, _clock);
-        var t0 = _clock.GetUtcNow();
-        history.Observe(Api, At("initializing", t0));
-        _clock.Advance(TimeSpan.FromSeconds(5));
-        history.Observe(Api, At("initializing", t0));              // no change: not written
-        history.Observe(Api, At("running", t0.AddSeconds(3)));     // stamped by the service 2 s ago
-        _clock.Advance(TimeSpan.FromSeconds(10));
-        history.Observe(Api, At("paused", t0.AddSeconds(15), replicas: 0));
+    /// <summary>One answer of the control plane, as a client tells its observer, received at <paramref name="seen"/>.</summary>
+    private static EndpointObservation Seen(DateTimeOffset seen, params EndpointInfo[] endpoints) =>
+        new(Api, Ns, ObservationKind.Read, endpoints, null, seen, seen);
 
-        var events = history.Read();
+    private static async Task Record(UsageService usage, EndpointObservation o)
+    {
+        usage.ObserverFor(problem => throw new Xunit.Sdk.XunitException(problem)).Observe(o);
+        await usage.FlushAsync();
+    }
+
+    [Fact]
+    public async Task Records_only_changes_dated_by_the_services_updatedAt()
+    {
+        var usage = new UsageService(new UsageHistory(PathOf()));
+        await Record(usage, Seen(_t0, At("initializing", _t0)));
+        await Record(usage, Seen(_t0.AddSeconds(2), At("initializing", _t0)));            // no change: not written
+        await Record(usage, Seen(_t0.AddSeconds(5), At("running", _t0.AddSeconds(3))));   // stamped by the service 2 s ago
+        await Record(usage, Seen(_t0.AddSeconds(15), At("paused", _t0.AddSeconds(15), replicas: 0)));
+
+        var events = new UsageHistory(PathOf()).Read();
         Assert.Equal(new[] { "initializing", "running", "paused" }, events.Select(e => e.State));
-        Assert.Equal(new[] { t0, t0.AddSeconds(3), t0.AddSeconds(15) }, events.Select(e => e.Time));
-        var cost = Assert.Single(UsageHistory.Summarize(events, t0.AddHours(-1), t0.AddHours(1)));
+        Assert.Equal(new[] { _t0, _t0.AddSeconds(3), _t0.AddSeconds(15) }, events.Select(e => e.Time));
+        Assert.Equal(_t0.AddSeconds(2), events[1].Earliest); // the last time initializing was seen
+        var cost = Assert.Single(UsageService.Summarize(events, _t0.AddHours(-1), _t0.AddHours(1)));
         Assert.Equal(TimeSpan.FromSeconds(15), cost.BilledTime);
         Assert.False(cost.CurrentlyBilling);
-        Assert.DoesNotContain(Token, File.ReadAllText(_path));
+        Assert.DoesNotContain(Token, File.ReadAllText(PathOf()));
     }
 
     [Fact]
-    public void Skips_a_torn_line_and_keeps_what_follows()
+    public async Task A_stamp_from_before_the_last_sighting_is_not_taken_as_the_change()
     {
-        var history = new UsageHistory(_path, _clock);
-        history.Observe(Api, At("running", _clock.GetUtcNow()));
-        File.AppendAllText(_path, "\n{\"t\":\"2026-11-27T08:00:01Z\",\"api\":\"ht");  // a process died mid-write
-        _clock.Advance(TimeSpan.FromSeconds(4));
-        new UsageHistory(_path, _clock).Observe(Api, At("paused", _clock.GetUtcNow(), replicas: 0));
+        // Under the reading "updatedAt changes only on user actions", a running endpoint that the service scaled to
+        // zero still carries the resume's stamp: the change is dated when it was seen, never before the last sighting.
+        var usage = new UsageService(new UsageHistory(PathOf()));
+        await Record(usage, Seen(_t0, At("running", _t0)));
+        await Record(usage, Seen(_t0.AddSeconds(60), At("running", _t0)));
+        await Record(usage, Seen(_t0.AddSeconds(90), At("scaledToZero", _t0)));
 
-        var events = new UsageHistory(_path, _clock).Read();
+        var last = new UsageHistory(PathOf()).Read()[^1];
+        Assert.Equal(("scaledToZero", _t0.AddSeconds(90), (DateTimeOffset?)_t0.AddSeconds(60)), (last.State, last.Time, last.Earliest));
+    }
+
+    [Fact]
+    public async Task What_the_module_caused_is_dated_by_its_own_clock()
+    {
+        var usage = new UsageService(new UsageHistory(PathOf()));
+        await Record(usage, Seen(_t0, At("running", _t0)));
+        // A pause sent at +10 s and answered at +11 s, whose answer carries a stamp from nowhere near.
+        usage.ObserverFor().Observe(new EndpointObservation(Api, Ns, ObservationKind.Action,
+            new[] { At("paused", DateTimeOffset.MinValue, replicas: 0) }, null, _t0.AddSeconds(10), _t0.AddSeconds(11)));
+        await usage.FlushAsync();
+
+        var paused = new UsageHistory(PathOf()).Read()[^1];
+        Assert.Equal(("paused", _t0.AddSeconds(11), (DateTimeOffset?)_t0.AddSeconds(10), "action"), (paused.State, paused.Time, paused.Earliest, paused.Source));
+    }
+
+    [Fact]
+    public async Task A_fresh_process_appends_nothing_for_unchanged_endpoints()
+    {
+        await Record(new UsageService(new UsageHistory(PathOf())), Seen(_t0, At("running", _t0), At("paused", _t0, 0, "other")));
+        var size = new FileInfo(PathOf()).Length;
+
+        // A new history object stands for a new process: it learns the last states from the file, not from memory.
+        await Record(new UsageService(new UsageHistory(PathOf())), Seen(_t0.AddMinutes(15), At("running", _t0), At("paused", _t0, 0, "other")));
+
+        Assert.Equal(size, new FileInfo(PathOf()).Length);
+    }
+
+    [Fact]
+    public async Task A_change_seen_after_another_process_recorded_one_is_not_lost()
+    {
+        var first = new UsageService(new UsageHistory(PathOf()));
+        var second = new UsageService(new UsageHistory(PathOf()));
+        await Record(first, Seen(_t0, At("paused", _t0, 0)));
+        await Record(second, Seen(_t0.AddSeconds(1), At("paused", _t0, 0)));
+        await Record(first, Seen(_t0.AddSeconds(2), At("initializing", _t0.AddSeconds(2))));   // the first process resumed it
+        await Record(second, Seen(_t0.AddSeconds(9), At("running", _t0.AddSeconds(8))));       // the second sees it running
+        await Record(first, Seen(_t0.AddSeconds(20), At("paused", _t0.AddSeconds(20), 0)));
+
+        var events = new UsageHistory(PathOf()).Read();
+        Assert.Equal(new[] { "paused", "initializing", "running", "paused" }, events.Select(e => e.State));
+        Assert.Equal(TimeSpan.FromSeconds(18), Assert.Single(UsageService.Summarize(events, _t0, _t0.AddMinutes(1))).BilledTime);
+    }
+
+    [Fact]
+    public async Task Skips_torn_and_malformed_lines_counts_them_and_keeps_what_follows()
+    {
+        await Record(new UsageService(new UsageHistory(PathOf())), Seen(_t0, At("running", _t0)));
+        File.AppendAllText(PathOf(), "{\"t\":null,\"api\":\"x\",\"ns\":\"a\",\"name\":\"b\",\"state\":\"running\",\"replicas\":1}\n"); // issue 11, item 7
+        File.AppendAllText(PathOf(), "{\"t\":\"2026-11-27T08:00:01Z\",\"api\":\"ht");                                               // a process died mid-write
+        await Record(new UsageService(new UsageHistory(PathOf())), Seen(_t0.AddSeconds(4), At("paused", _t0.AddSeconds(4), 0)));
+
+        var history = new UsageHistory(PathOf());
+        Assert.Equal(new[] { "running", "paused" }, history.Read().Select(e => e.State));
+        Assert.Equal(2, history.SkippedLines);
+    }
+
+    [Fact]
+    public void A_version_1_file_written_by_the_previous_module_is_read_without_loss()
+    {
+        // Byte for byte what the module before the history format had a version wrote: each record as "\n{...}".
+        const string v1 =
+            "\n{\"t\":\"2026-11-27T08:00:00.0000000Z\",\"api\":\"https://api.example/v2\",\"ns\":\"alice\",\"name\":\"mert\",\"state\":\"initializing\",\"replicas\":1,\"vendor\":\"aws\",\"region\":\"us-east-1\",\"type\":\"nvidia-a10g\",\"size\":\"x1\"}" +
+            "\n{\"t\":\"2026-11-27T08:00:03.0000000Z\",\"api\":\"https://api.example/v2\",\"ns\":\"alice\",\"name\":\"mert\",\"state\":\"running\",\"replicas\":2,\"vendor\":\"aws\",\"region\":\"us-east-1\",\"type\":\"nvidia-a10g\",\"size\":\"x1\"}" +
+            "\n{\"t\":\"2026-11-27T08:01:00.0000000Z\",\"api\":\"https://api.example/v2\",\"ns\":\"alice\",\"name\":\"mert\",\"state\":\"deleted\",\"replicas\":0,\"vendor\":null,\"region\":null,\"type\":null,\"size\":null}";
+        File.WriteAllText(PathOf(), v1);
+
+        var events = new UsageHistory(PathOf()).Read();
+
+        Assert.Equal(new[] { "initializing", "running", "deleted" }, events.Select(e => e.State));
+        Assert.Equal(new[] { 1, 2, 0 }, events.Select(e => e.Replicas));
+        Assert.Equal("nvidia-a10g", events[1].InstanceType);
+        Assert.Equal(TimeSpan.FromSeconds(3 + 57 * 2), Assert.Single(UsageService.Summarize(events, _t0, _t0.AddHours(1))).BilledTime);
+    }
+
+    [Fact]
+    public async Task Appending_to_a_version_1_file_keeps_its_last_record()
+    {
+        File.WriteAllText(PathOf(), "\n{\"t\":\"2026-11-27T08:00:00.0000000Z\",\"api\":\"https://api.example/v2\",\"ns\":\"alice\",\"name\":\"mert\",\"state\":\"running\",\"replicas\":1}");
+        await Record(new UsageService(new UsageHistory(PathOf())), Seen(_t0.AddSeconds(30), At("paused", _t0.AddSeconds(30), 0)));
+
+        var events = new UsageHistory(PathOf()).Read();
         Assert.Equal(new[] { "running", "paused" }, events.Select(e => e.State));
+        Assert.Equal(TimeSpan.FromSeconds(30), Assert.Single(UsageService.Summarize(events, _t0, _t0.AddHours(1))).BilledTime);
     }
 
     [Fact]
-    public async Task Several_writers_at_once_lose_no_line()
+    public async Task Compaction_keeps_every_past_cost_exact_and_shrinks_the_file()
     {
-        // Separate instances stand for separate processes: each append takes an exclusive lock on the file.
-        var writers = Enumerable.Range(0, 4).Select(w => Task.Run(() =>
+        // A version 1 file full of repeats, as the previous module wrote one line per endpoint per process.
+        var lines = new List<string>();
+        var rng = new Random(7);
+        var state = "paused";
+        for (var i = 0; i < 3000; i++)
         {
-            var history = new UsageHistory(_path, _clock);
-            for (var i = 0; i < 100; i++)
-                history.Observe(Api, At(i % 2 == 0 ? "running" : "paused", _clock.GetUtcNow(), name: $"w{w}"));
+            if (rng.Next(20) == 0) state = state == "running" ? "paused" : rng.Next(2) == 0 ? "running" : "initializing";
+            var replicas = state == "paused" ? 0 : i % 200 < 100 ? 1 : 2;
+            var t = _t0.AddSeconds(i * 7).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'");
+            lines.Add($"{{\"t\":\"{t}\",\"api\":\"{Api}\",\"ns\":\"{Ns}\",\"name\":\"e{i % 3}\",\"state\":\"{state}\",\"replicas\":{replicas},\"type\":\"nvidia-a10g\",\"size\":\"x1\"}}");
+        }
+        File.WriteAllText(PathOf(), "\n" + string.Join("\n", lines));
+        var before = new UsageHistory(PathOf()).Read();
+        var periods = Enumerable.Range(0, 40).Select(_ => (From: _t0.AddSeconds(rng.Next(21000)), Length: TimeSpan.FromSeconds(rng.Next(1, 21000)))).ToList();
+        var expected = periods.Select(p => Costs(before, p.From, p.From + p.Length)).ToList();
+        var size = new FileInfo(PathOf()).Length;
+
+        var history = new UsageHistory(PathOf());
+        await history.CompactAsync();
+
+        var after = new UsageHistory(PathOf()).Read();
+        Assert.True(new FileInfo(PathOf()).Length < size / 2, $"{new FileInfo(PathOf()).Length} bytes after, {size} before");
+        Assert.True(after.Count < before.Count);
+        Assert.StartsWith("{\"v\":2,\"generation\":", File.ReadLines(PathOf()).First());
+        for (var i = 0; i < periods.Count; i++)
+            Assert.Equal(expected[i], Costs(after, periods[i].From, periods[i].From + periods[i].Length));
+        // The instance that compacted knows the new file without reading it again, and sees later appends.
+        Assert.Equal(after.Count, history.Read().Count);
+    }
+
+    private static string Costs(IReadOnlyList<UsageEvent> events, DateTimeOffset from, DateTimeOffset to) =>
+        string.Join(";", UsageService.Summarize(events, from, to).OrderBy(c => c.Name).Select(c => $"{c.Name}={c.BilledTime.Ticks},{c.BilledSince},{c.CurrentlyBilling}"));
+
+    [Fact]
+    public async Task Four_writers_and_compactions_at_once_lose_no_change()
+    {
+        // Separate instances stand for separate processes; a tiny threshold makes them compact while the others write.
+        var writers = Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
+        {
+            var usage = new UsageService(new UsageHistory(PathOf(), compactAboveBytes: 2000));
+            var observer = usage.ObserverFor(problem => throw new Xunit.Sdk.XunitException(problem));
+            for (var i = 0; i < 60; i++)
+            {
+                var t = _t0.AddSeconds(i);
+                observer.Observe(Seen(t, At(i % 2 == 0 ? "running" : "paused", t, i % 2 == 0 ? 1 : 0, $"w{w}")));
+                observer.Observe(Seen(t, At(i % 2 == 0 ? "running" : "paused", t, i % 2 == 0 ? 1 : 0, $"w{w}"))); // a repeat
+            }
+            await usage.FlushAsync();
         }));
         await Task.WhenAll(writers);
 
-        var events = new UsageHistory(_path, _clock).Read();
-        Assert.Equal(400, events.Count);
-        Assert.All(Enumerable.Range(0, 4), w => Assert.Equal(100, events.Count(e => e.Name == $"w{w}")));
+        var events = new UsageHistory(PathOf()).Read();
+        Assert.All(Enumerable.Range(0, 4), w => Assert.Equal(60, events.Count(e => e.Name == $"w{w}")));
+        Assert.All(UsageService.Summarize(events, _t0, _t0.AddSeconds(60)), c => Assert.Equal(TimeSpan.FromSeconds(30), c.BilledTime));
+        Assert.StartsWith("{\"v\":2,\"generation\":", File.ReadLines(PathOf()).First()); // it did compact
+    }
+
+    [Fact]
+    public async Task An_unwritable_history_is_reported_not_thrown()
+    {
+        Directory.CreateDirectory(PathOf()); // a directory where the file should be
+        var problems = new List<string>();
+        var usage = new UsageService(new UsageHistory(PathOf()));
+
+        usage.ObserverFor(problems.Add).Observe(Seen(_t0, At("running", _t0)));
+        await usage.FlushAsync();
+
+        var problem = Assert.Single(problems);
+        Assert.Contains(PathOf(), problem);
+        Assert.Contains("MERT_ENDPOINT_HISTORY_PATH", problem);
     }
 
     [Fact]
     public void Summarize_counts_replicas_clips_the_period_and_keeps_the_streak_through_updates()
     {
-        var t0 = new DateTimeOffset(2026, 11, 27, 8, 0, 0, TimeSpan.Zero);
-        UsageEvent E(int seconds, string state, int replicas = 1) => new() { Time = t0.AddSeconds(seconds), Namespace = Ns, Name = "mert", State = state, Replicas = replicas };
+        UsageEvent E(int seconds, string state, int replicas = 1) => new() { Time = _t0.AddSeconds(seconds), Namespace = Ns, Name = "mert", State = state, Replicas = replicas };
         var events = new[] { E(0, "running", 2), E(100, "updating"), E(110, "running"), E(200, "paused", 0) };
 
-        var whole = Assert.Single(UsageHistory.Summarize(events, t0, t0.AddSeconds(300)));
+        var whole = Assert.Single(UsageService.Summarize(events, _t0, _t0.AddSeconds(300)));
         Assert.Equal(TimeSpan.FromSeconds(100 * 2 + 90), whole.BilledTime);   // updating itself is not billed
 
-        var clipped = Assert.Single(UsageHistory.Summarize(events, t0.AddSeconds(50), t0.AddSeconds(150)));
+        var clipped = Assert.Single(UsageService.Summarize(events, _t0.AddSeconds(50), _t0.AddSeconds(150)));
         Assert.Equal(TimeSpan.FromSeconds(50 * 2 + 40), clipped.BilledTime);
 
-        var live = Assert.Single(UsageHistory.Summarize(events.Take(3), t0, t0.AddSeconds(300)));
+        var live = Assert.Single(UsageService.Summarize(events.Take(3), _t0, _t0.AddSeconds(300)));
         Assert.True(live.CurrentlyBilling);
-        Assert.Equal(t0, live.BilledSince);                                     // the update did not restart the streak
+        Assert.Equal(_t0, live.BilledSince);                                     // the update did not restart the streak
     }
 }

@@ -31,7 +31,7 @@ public class WaiterTests
     };
 
     private Task<EndpointInfo> Wait(FakeHandler handler, WaitOptions? options = null, CancellationToken ct = default) =>
-        Client(_clock, handler).WaitForReadyAsync(Ns, "mert", options ?? Options(), ct);
+        new EndpointLifecycle(Client(_clock, handler)).WaitForReadyAsync(Ns, "mert", options ?? Options(), ct);
 
     private const string Url = "https://x.endpoints.example";
 
@@ -149,10 +149,9 @@ public class WaiterTests
     public async Task Known_initial_state_saves_the_first_get()
     {
         var handler = Service(_ => ("running", Url));
-        var options = Options();
-        options.Initial = await Client(_clock, new FakeHandler(_clock, Respond.With(200, Endpoint()))).GetAsync(Ns, "mert");
+        var initial = await Client(_clock, new FakeHandler(_clock, Respond.With(200, Endpoint()))).GetAsync(Ns, "mert");
 
-        await _clock.Drive(Wait(handler, options), Step);
+        await _clock.Drive(new ReadinessWaiter(Client(_clock, handler), Ns, "mert", Options()).RunAsync(initial, CancellationToken.None), Step);
 
         Assert.Equal("/health", Assert.Single(handler.Requests).Path);
     }

@@ -61,8 +61,8 @@ namespace MertEndpoint.PowerShell.Cmdlets
                     if (!IsValidName(name)) continue;
                     // Across all namespaces the name is matched in each listing, like a wildcard: found nowhere is no error.
                     if (all) EnqueueListing(ns, e => string.Equals(e.Name, name, StringComparison.Ordinal), all);
-                    else EnqueueEndpoint(Describe(ns, name), async ct =>
-                        Keep((await Client.AddBillingAsync(new[] { await Client.GetAsync(ns, name, ct).ConfigureAwait(false) }, ct).ConfigureAwait(false))[0]));
+                    else EnqueueEndpoint(new EndpointId(ns, name), async ct =>
+                        Keep((await Usage.WithBillingAsync(Client, new[] { await Client.GetAsync(ns, name, ct).ConfigureAwait(false) }, ct).ConfigureAwait(false))[0]));
                 }
             }
         }
@@ -78,7 +78,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
             }
             catch (EndpointException ex)
             {
-                ThrowTerminatingError(ToErrorRecord(ex, "*"));
+                ThrowTerminatingError(ToErrorRecord(ex, new EndpointId("*", null)));
                 throw; // unreachable
             }
         }
@@ -91,7 +91,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 try
                 {
                     var matches = (await listing.ConfigureAwait(false)).Where(filter).ToList();
-                    var items = (await Client.AddBillingAsync(matches, ct).ConfigureAwait(false)).Where(e => Keep(e) != null).ToList();
+                    var items = (await Usage.WithBillingAsync(Client, matches, ct).ConfigureAwait(false)).Where(e => Keep(e) != null).ToList();
                     return () => { foreach (var e in items) WriteObject(e); };
                 }
                 catch (EndpointException ex) when (quietOnDenied && (ex.Kind == EndpointErrorKind.Unauthorized || ex.Kind == EndpointErrorKind.Forbidden))
@@ -101,7 +101,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 }
                 catch (EndpointException ex)
                 {
-                    return () => WriteEndpointError(ex, ns);
+                    return () => WriteEndpointError(ex, new EndpointId(ns, null));
                 }
             });
         }

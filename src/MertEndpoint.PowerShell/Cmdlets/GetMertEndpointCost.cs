@@ -36,14 +36,14 @@ namespace MertEndpoint.PowerShell.Cmdlets
             var patterns = Name?.Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToList();
             try
             {
-                foreach (var cost in Await(Client.GetCostAsync(ns, since, until, StopToken)).OrderBy(c => c.Name, StringComparer.Ordinal))
+                foreach (var cost in Await(Usage.GetCostAsync(Client, ns, since, until, StopToken)).OrderBy(c => c.Name, StringComparer.Ordinal))
                 {
                     if (patterns == null || patterns.Any(p => p.IsMatch(cost.Name))) WriteObject(cost);
                 }
             }
             catch (EndpointException ex)
             {
-                WriteEndpointError(ex, ns);
+                WriteEndpointError(ex, new EndpointId(ns, null));
             }
         }
     }

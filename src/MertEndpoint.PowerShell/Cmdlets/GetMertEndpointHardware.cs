@@ -28,7 +28,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
             }
             catch (EndpointException ex)
             {
-                WriteEndpointError(ex, ns);
+                WriteEndpointError(ex, new EndpointId(ns, null));
             }
             base.EndProcessing();
         }

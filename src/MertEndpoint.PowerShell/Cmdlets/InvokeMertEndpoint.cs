@@ -59,12 +59,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
         private static readonly StringComparison PathComparison =
             Path.DirectorySeparatorChar == '\\' ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
 
-        private readonly List<Task<Outcome>> _running = new List<Task<Outcome>>();
-        // The same requests, readable from StopProcessing's thread.
-        private readonly ConcurrentDictionary<Task, bool> _unfinished = new ConcurrentDictionary<Task, bool>();
         private readonly Stopwatch _elapsed = Stopwatch.StartNew();
-        private CancellationTokenSource? _cancel; // StopToken, or a fatal error: ends every request
-        private EndpointClient? _client;
         private EndpointInfo? _endpoint;
         private string _target = "";
         private string? _outDir, _baseDir;
@@ -126,6 +121,11 @@ namespace MertEndpoint.PowerShell.Cmdlets
         [ValidateRange(1, 64)]
         public int ThrottleLimit { get; set; } = 4;
 
+        protected override int Concurrency => ThrottleLimit;
+
+        /// <summary>Answers come out as they finish: a slow file never holds back the others.</summary>
+        protected override bool OrderedOutput => false;
+
         [Parameter]
         [ValidateRange(1, 86400)]
         public int TimeoutSec { get; set; } = 600;
@@ -153,8 +153,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                     Terminate("InvalidPath", $"-OutDirectory or -BaseDirectory: {ex.Message}");
                 }
             }
-            _client = Client; // a missing token ends the command here, on the pipeline thread
-            _cancel = CancellationTokenSource.CreateLinkedTokenSource(StopToken);
+            _ = Client; // a missing token ends the command here, on the pipeline thread
             _endpoint = ResolveEndpoint();
             _target = _endpoint?.ToString() ?? Url!.AbsoluteUri;
             if (!MyInvocation.ExpectingInput) _total = Body != null ? 1 : InFile!.Length;
@@ -183,10 +182,9 @@ namespace MertEndpoint.PowerShell.Cmdlets
         {
             _total = _seen;
             ReportProgress(force: true);
-            while (_running.Count > 0) CollectOne();
+            base.EndProcessing(); // writes every remaining result
             WriteProgress(new ProgressRecord(ActivityId, Activity, "Done") { RecordType = ProgressRecordType.Completed });
             WriteVerbose($"{_done} answered, {_failed} failed, {_skipped} skipped in {_elapsed.Elapsed.TotalSeconds:0.0} s.");
-            base.EndProcessing();
         }
 
         private EndpointInfo? ResolveEndpoint()
@@ -195,13 +193,13 @@ namespace MertEndpoint.PowerShell.Cmdlets
             if (InputObject?.Url != null) return InputObject; // Use-MertEndpoint hands over a ready endpoint: no need to ask again
             try
             {
-                if (InputObject != null) return Await(_client!.GetAsync(InputObject.Namespace, InputObject.Name, StopToken));
+                if (InputObject != null) return Await(Client.GetAsync(InputObject.Namespace, InputObject.Name, StopToken));
                 EndpointClient.ValidateName(Name);
-                return Await(_client!.GetAsync(ResolveNamespace(Namespace), Name, StopToken));
+                return Await(Client.GetAsync(ResolveNamespace(Namespace), Name, StopToken));
             }
             catch (EndpointException ex)
             {
-                ThrowTerminatingError(ToErrorRecord(ex, InputObject?.ToString() ?? Name));
+                ThrowTerminatingError(ToErrorRecord(ex, InputObject != null ? new EndpointId(InputObject.Namespace, InputObject.Name) : new EndpointId(Namespace, Name)));
                 throw; // unreachable
             }
         }
@@ -259,33 +257,21 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.Asynchronous | FileOptions.SequentialScan), 81920), type)));
         }
 
-        /// <summary>Starts a request once fewer than ThrottleLimit are in flight; until then the pipeline waits (and writes results).</summary>
-        private void Start(Item item)
+        /// <summary>Starts a request on the shared fan-out (at most ThrottleLimit in flight); its outcome is written as it finishes.</summary>
+        private void Start(Item item) => Enqueue(async ct =>
         {
-            while (_running.Count >= ThrottleLimit) CollectOne();
-            var token = _cancel!.Token;
-            var task = Task.Run(() => SendAsync(item, token));
-            _running.Add(task);
-            _unfinished.TryAdd(task, true);
-            task.ContinueWith(t => _unfinished.TryRemove(t, out _), TaskScheduler.Default);
-        }
+            var outcome = await SendAsync(item, ct).ConfigureAwait(false);
+            return () => Write(outcome);
+        });
 
-        /// <summary>Waits on the pipeline thread for one request to finish, then writes its result or error.</summary>
-        private void CollectOne()
+        /// <summary>On the pipeline thread: one request's result or error.</summary>
+        private void Write(Outcome outcome)
         {
-            var finished = Await(Task.WhenAny(_running));
-            _running.Remove(finished);
-            if (StopToken.IsCancellationRequested)
-            {
-                WaitForRunning(); // each deletes its temp file on the way out
-                throw new PipelineStoppedException();
-            }
-            var outcome = finished.GetAwaiter().GetResult();
             if (outcome.Fatal)
             {
-                // The same failure awaits every other input (paused endpoint, bad token): stop instead of repeating it.
-                _cancel!.Cancel();
-                WaitForRunning();
+                // The same failure awaits every other input (paused endpoint, bad token, output folder unwritable):
+                // stop instead of repeating it.
+                CancelAndSettle();
                 ThrowTerminatingError(outcome.Error!);
             }
             if (outcome.Error != null)
@@ -301,12 +287,6 @@ namespace MertEndpoint.PowerShell.Cmdlets
             ReportProgress(force: false);
         }
 
-        private void WaitForRunning()
-        {
-            Task.WhenAll(_running).ContinueWith(_ => { }, TaskScheduler.Default).Wait(TimeSpan.FromSeconds(10));
-            _running.Clear();
-        }
-
         /// <summary>Runs on a worker thread: no Write* here, only the outcome (and verbose lines posted to the pipeline).</summary>
         private async Task<Outcome> SendAsync(Item item, CancellationToken ct)
         {
@@ -314,18 +294,21 @@ namespace MertEndpoint.PowerShell.Cmdlets
             {
                 Timeout = TimeSpan.FromSeconds(TimeoutSec),
                 InputName = item.Name,
-                Log = message => PostToPipeline(() => WriteVerbose(message)),
+                Log = PostVerbose,
             };
             DataPlaneResponse response;
             try
             {
                 response = _endpoint != null
-                    ? await _client!.SendDataAsync(_endpoint, Route, item.Content, options, ct).ConfigureAwait(false)
-                    : await _client!.SendDataAsync(Url!, Route, item.Content, options, ct).ConfigureAwait(false);
+                    ? await Client.SendDataAsync(_endpoint, Route, item.Content, options, ct).ConfigureAwait(false)
+                    : await Client.SendDataAsync(Url!, Route, item.Content, options, ct).ConfigureAwait(false);
             }
             catch (EndpointException ex)
             {
-                return new Outcome(ToErrorRecord(ex, item.Path ?? _target), IsFatal(ex.Kind));
+                // The file is what failed; an error about the endpoint itself names the endpoint.
+                var record = ToErrorRecord(ex, null);
+                return new Outcome(item.Path != null && !IsFatal(ex.Kind)
+                    ? new ErrorRecord(ex, record.FullyQualifiedErrorId, record.CategoryInfo.Category, item.Path) : record, IsFatal(ex.Kind));
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {
@@ -374,14 +357,6 @@ namespace MertEndpoint.PowerShell.Cmdlets
             }
         }
 
-        protected override void StopProcessing()
-        {
-            base.StopProcessing(); // cancels every request
-            // Ctrl+C may land while the pipeline thread is upstream (Get-ChildItem), where nothing of ours waits: let
-            // the requests settle here, so that when the command has stopped no output is still being written.
-            Task.WhenAll(_unfinished.Keys).ContinueWith(_ => { }, TaskScheduler.Default).Wait(TimeSpan.FromSeconds(10));
-        }
-
         private void ReportProgress(bool force)
         {
             // Host progress rendering is slow (Windows PowerShell especially): a few updates a second are plenty.
@@ -391,10 +366,10 @@ namespace MertEndpoint.PowerShell.Cmdlets
             int finished = _done + _failed + _skipped, sent = _done + _failed;
             var counts = $"{_done} done, {_failed} failed, {_skipped} skipped";
             // A fresh record each time: a host may keep the ones it was given.
-            var record = new ProgressRecord(ActivityId, Activity, $"{counts} so far (more input coming); {_running.Count} in flight");
+            var record = new ProgressRecord(ActivityId, Activity, $"{counts} so far (more input coming); {InFlight} in flight");
             if (_total is int total && total > 0)
             {
-                record.StatusDescription = $"{counts} of {total}; {_running.Count} in flight";
+                record.StatusDescription = $"{counts} of {total}; {InFlight} in flight";
                 record.PercentComplete = Math.Min(100, finished * 100 / total);
                 record.SecondsRemaining = sent == 0 ? -1 : (int)(now / 1000.0 / sent * (total - finished));
             }

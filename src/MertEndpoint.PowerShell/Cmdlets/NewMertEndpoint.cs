@@ -18,15 +18,15 @@ namespace MertEndpoint.PowerShell.Cmdlets
         protected override void ProcessRecord()
         {
             if (!IsValidName(Name)) return;
-            var ns = ResolveNamespace(Namespace);
-            if (!ShouldProcess(Describe(ns, Name), $"Create endpoint ({_create.Describe()})")) return;
+            var target = new EndpointId(ResolveNamespace(Namespace), Name);
+            if (!ShouldProcess(target.ToString(), $"Create endpoint ({_create.Describe()})")) return;
             try
             {
-                WriteObject(Await(Client.CreateAsync(ns, _create.ToSpec(Name), StopToken)));
+                WriteObject(Await(Client.CreateAsync(target.Namespace!, _create.ToSpec(Name), StopToken)));
             }
             catch (EndpointException ex)
             {
-                WriteEndpointError(ex, Describe(ns, Name));
+                WriteEndpointError(ex, target);
             }
         }
     }

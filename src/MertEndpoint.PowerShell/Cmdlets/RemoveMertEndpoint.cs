@@ -1,13 +1,20 @@
 using System.Management.Automation;
+using System.Management.Automation.Host;
 
 namespace MertEndpoint.PowerShell.Cmdlets
 {
-    /// <summary>Deletes endpoints permanently (configuration, logs and metrics). Asks first unless -Force.</summary>
-    [Cmdlet(VerbsCommon.Remove, "MertEndpoint", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = ByName)]
+    /// <summary>
+    /// Deletes endpoints permanently (configuration, logs and metrics). Asks first: ShouldProcess (so -WhatIf, -Confirm,
+    /// verbose and transcripts work), then a second question unless -Force or -Confirm:$false, the way Az's Remove
+    /// cmdlets do.
+    /// </summary>
+    [Cmdlet(VerbsCommon.Remove, "MertEndpoint", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByName)]
     [OutputType(typeof(void))]
     public sealed class RemoveMertEndpoint : FanOutCmdlet
     {
-        /// <summary>Delete without asking. -WhatIf still deletes nothing.</summary>
+        private bool _yesToAll, _noToAll;
+
+        /// <summary>Delete without the extra question. -WhatIf still deletes nothing, and -Confirm still asks.</summary>
         [Parameter]
         public SwitchParameter Force { get; set; }
 
@@ -16,21 +23,40 @@ namespace MertEndpoint.PowerShell.Cmdlets
             foreach (var target in Targets())
             {
                 const string action = "Delete endpoint permanently (configuration, logs and metrics are lost; Stop-MertEndpoint only pauses)";
-                // -Force skips the prompt, never -WhatIf (given here or through $WhatIfPreference).
-                var go = Force && !WhatIfInEffect() || ShouldProcess(target.ToString(), action);
-                if (!go) continue;
+                if (!ShouldProcess(target.ToString(), action) || !Confirmed(target)) continue;
                 EnqueueEndpoint(target, async ct =>
                 {
-                    await Client.DeleteAsync(target.Namespace, target.Name, ct).ConfigureAwait(false);
+                    await Client.DeleteAsync(target.Namespace!, target.Name!, ct).ConfigureAwait(false);
                     PostVerbose($"Deleted {target}.");
                     return null;
                 });
             }
         }
 
-        private bool WhatIfInEffect() =>
-            MyInvocation.BoundParameters.TryGetValue("WhatIf", out var given)
-                ? ((SwitchParameter)given).IsPresent
-                : LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
+        /// <summary>The second question, skipped by -Force, by -Confirm (ShouldProcess asked already) and by -Confirm:$false.</summary>
+        private bool Confirmed(EndpointId target)
+        {
+            if (Force || MyInvocation.BoundParameters.ContainsKey("Confirm")) return true;
+            try
+            {
+                return ShouldContinue($"Delete endpoint {target} permanently? Its configuration, logs and metrics cannot be recovered.",
+                    "Confirm deletion", ref _yesToAll, ref _noToAll);
+            }
+            catch (HostException ex)
+            {
+                ThrowNoPrompt(target, ex);
+            }
+            catch (PSInvalidOperationException ex)
+            {
+                ThrowNoPrompt(target, ex);
+            }
+            return false;
+        }
+
+        private void ThrowNoPrompt(EndpointId target, System.Exception inner) =>
+            ThrowTerminatingError(new ErrorRecord(new PSInvalidOperationException(
+                $"Remove-MertEndpoint asks before deleting {target}, but this session cannot prompt (non-interactive). " +
+                "To delete without a question, pass -Force (or -Confirm:$false).", inner),
+                "ConfirmationRequired", ErrorCategory.InvalidOperation, target));
     }
 }

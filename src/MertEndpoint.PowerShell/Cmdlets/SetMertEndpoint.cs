@@ -39,7 +39,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
             foreach (var target in Targets())
             {
                 if (!ShouldProcess(target.ToString(), "Update " + string.Join(", ", changes))) continue;
-                EnqueueEndpoint(target, ct => Client.UpdateAsync(target.Namespace, target.Name, spec, ct)!);
+                EnqueueEndpoint(target, async ct => await Client.UpdateAsync(target.Namespace!, target.Name!, spec, ct).ConfigureAwait(false));
             }
         }
 

@@ -54,7 +54,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 if (!ShouldProcess(target.ToString(), action)) continue;
                 var options = new StartOptions
                 {
-                    CreateIfMissing = _create?.ToSpec(target.Name),
+                    CreateIfMissing = _create?.ToSpec(target.Name!),
                     NoWait = NoWait,
                     PauseOnFailure = OnFailure == FailureAction.Pause,
                     IdleTimeoutMinutes = IdleTimeoutMinutes,
@@ -65,7 +65,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 {
                     try
                     {
-                        return (await Client.StartAsync(target.Namespace, target.Name, options, ct).ConfigureAwait(false)).Endpoint;
+                        return (await Lifecycle.StartAsync(target.Namespace!, target.Name!, options, ct).ConfigureAwait(false)).Endpoint;
                     }
                     finally
                     {

@@ -23,7 +23,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 EnqueueEndpoint(target, async ct =>
                 {
                     // Always read the current state: a piped object may be stale, and a paused endpoint then costs no write.
-                    var endpoint = await Client.GetAsync(target.Namespace, target.Name, ct).ConfigureAwait(false);
+                    var endpoint = await Client.GetAsync(target.Namespace!, target.Name!, ct).ConfigureAwait(false);
                     var wanted = ScaleToZero ? EndpointStatus.ScaledToZero : EndpointStatus.Paused;
                     if (endpoint.Status == wanted || endpoint.Status == EndpointStatus.Paused)
                     {
@@ -32,8 +32,8 @@ namespace MertEndpoint.PowerShell.Cmdlets
                     else
                     {
                         endpoint = await (ScaleToZero
-                            ? Client.ScaleToZeroAsync(target.Namespace, target.Name, ct)
-                            : Client.PauseAsync(target.Namespace, target.Name, ct)).ConfigureAwait(false);
+                            ? Client.ScaleToZeroAsync(target.Namespace!, target.Name!, ct)
+                            : Client.PauseAsync(target.Namespace!, target.Name!, ct)).ConfigureAwait(false);
                         PostVerbose($"{target} is now {endpoint.StatusText}.");
                     }
                     return PassThru ? endpoint : null;

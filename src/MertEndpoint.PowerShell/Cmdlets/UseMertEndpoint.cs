@@ -26,7 +26,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
     {
         private volatile NestedPipeline? _block;
 
-        /// <summary>The work. It receives the ready endpoint as its first argument; $env:HF_ENDPOINT_URL holds its URL.</summary>
+        /// <summary>The work. It receives the ready endpoint as its first argument and as $MertEndpoint; $env:HF_ENDPOINT_URL holds its URL for child processes (see <see cref="EndpointUrlVariable"/>).</summary>
         [Parameter(Mandatory = true, Position = 1)]
         public ScriptBlock ScriptBlock { get; set; } = ScriptBlock.Create(string.Empty);
 
@@ -57,7 +57,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                     Wait = WaitWithProgress(target, TimeoutSec),
                     Log = PostVerbose,
                 };
-                var starting = Client.StartAsync(target.Namespace, target.Name, options, StopToken);
+                var starting = Lifecycle.StartAsync(target.Namespace!, target.Name!, options, StopToken);
                 var ran = false;
                 try
                 {
@@ -69,7 +69,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                     catch (EndpointException ex)
                     {
                         // StartAsync already paused a start it began; a failed endpoint does not bill.
-                        ThrowTerminatingError(ToErrorRecord(ex, target.ToString()));
+                        ThrowTerminatingError(ToErrorRecord(ex, target));
                         return;
                     }
                     finally
@@ -89,7 +89,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
             }
         }
 
-        private void StopIfStarted(EndpointTarget target, Task<StartResult> starting)
+        private void StopIfStarted(EndpointId target, Task<StartResult> starting)
         {
             try
             {
@@ -102,19 +102,17 @@ namespace MertEndpoint.PowerShell.Cmdlets
             if (starting.Status == TaskStatus.RanToCompletion) StopAfterwards(target, starting.Result, completed: false);
         }
 
-        private void Run(EndpointTarget target, StartResult started)
+        private void Run(EndpointId target, StartResult started)
         {
-            var previousUrl = Environment.GetEnvironmentVariable("HF_ENDPOINT_URL");
-            Environment.SetEnvironmentVariable("HF_ENDPOINT_URL", started.Endpoint.Url);
             var completed = false;
             try
             {
-                RunBlock(started.Endpoint);
+                using (EndpointUrlVariable.Enter(started.Endpoint.Url))
+                    RunBlock(started.Endpoint);
                 completed = true;
             }
             finally
             {
-                Environment.SetEnvironmentVariable("HF_ENDPOINT_URL", previousUrl);
                 StopAfterwards(target, started, completed);
             }
         }
@@ -127,7 +125,8 @@ namespace MertEndpoint.PowerShell.Cmdlets
         {
             using (var nested = NestedPipeline.Create(RunspaceMode.CurrentRunspace))
             {
-                nested.AddScript("param($block, $endpoint) & $block $endpoint").AddArgument(ScriptBlock).AddArgument(endpoint);
+                // $MertEndpoint is this runspace's own (parallel runspaces never see each other's); the block also gets it as its argument.
+                nested.AddScript("param($block, $endpoint) $MertEndpoint = $endpoint; & $block $endpoint").AddArgument(ScriptBlock).AddArgument(endpoint);
                 var output = new PSDataCollection<PSObject>();
                 output.DataAdded += (s, e) => WriteObject(output[e.Index]);
                 // Errors become this command's errors (-ErrorVariable, -ErrorAction); warnings, verbose and progress
@@ -152,7 +151,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
             _block?.BeginStop(null, null); // Ctrl+C ends the block; the finally in Run() then stops the endpoint
         }
 
-        private void StopAfterwards(EndpointTarget target, StartResult started, bool completed)
+        private void StopAfterwards(EndpointId target, StartResult started, bool completed)
         {
             if (AfterAction == AfterAction.Leave || (KeepIfRunning && started.WasRunning))
             {
@@ -165,22 +164,75 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 try
                 {
                     var task = AfterAction == AfterAction.ScaleToZero
-                        ? Client.ScaleToZeroAsync(target.Namespace, target.Name, cts.Token)
-                        : Client.PauseAsync(target.Namespace, target.Name, cts.Token);
+                        ? Client.ScaleToZeroAsync(target.Namespace!, target.Name!, cts.Token)
+                        : Client.PauseAsync(target.Namespace!, target.Name!, cts.Token);
                     var endpoint = task.GetAwaiter().GetResult();
                     if (completed) WriteVerbose($"{target} is now {endpoint.StatusText}.");
                 }
                 catch (Exception ex) when (ex is EndpointException || ex is OperationCanceledException)
                 {
-                    var message = $"STOPPING {target} FAILED: it may still be billing. Run: Stop-MertEndpoint -Name {target.Name} -Namespace {target.Namespace}. ({ex.Message})";
+                    var message = Errors.StopFailed(target, ex);
                     if (completed)
                     {
-                        WriteError(ToErrorRecord(new EndpointException(EndpointErrorKind.ServiceUnavailable, message, ex), target.ToString()));
+                        WriteError(ToErrorRecord(new EndpointException(EndpointErrorKind.ServiceUnavailable, message, ex), target));
                         return;
                     }
                     // The block's own exception is on its way out (or the pipeline is stopping): shout on the host
                     // without replacing it.
                     try { Host.UI.WriteErrorLine(message); } catch (Exception) { Console.Error.WriteLine(message); }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// $env:HF_ENDPOINT_URL for the child processes of Use-MertEndpoint blocks. The environment is one per process while
+    /// runspaces run in parallel, so the rule is: it holds the URL while every running block of this process uses the
+    /// same endpoint; while blocks with different URLs overlap it is removed (a child cannot tell which one it
+    /// belongs to; pass $MertEndpoint.Url to it instead); when the last block ends, the value from before is restored.
+    /// </summary>
+    internal static class EndpointUrlVariable
+    {
+        private const string Name = "HF_ENDPOINT_URL";
+        private static readonly object Gate = new object();
+        private static readonly System.Collections.Generic.List<string?> Active = new System.Collections.Generic.List<string?>();
+        private static string? _before;
+
+        public static IDisposable Enter(string? url)
+        {
+            lock (Gate)
+            {
+                if (Active.Count == 0) _before = Environment.GetEnvironmentVariable(Name);
+                Active.Add(url);
+                Apply();
+            }
+            return new Leave(url);
+        }
+
+        private static void Apply()
+        {
+            string? value = Active.Count == 0 ? _before
+                : System.Linq.Enumerable.All(Active, u => u == Active[0]) ? Active[0]
+                : null;
+            Environment.SetEnvironmentVariable(Name, value);
+        }
+
+        private sealed class Leave : IDisposable
+        {
+            private string? _url;
+            private bool _done;
+
+            public Leave(string? url) => _url = url;
+
+            public void Dispose()
+            {
+                lock (Gate)
+                {
+                    if (_done) return;
+                    _done = true;
+                    Active.Remove(_url);
+                    _url = null;
+                    Apply();
                 }
             }
         }

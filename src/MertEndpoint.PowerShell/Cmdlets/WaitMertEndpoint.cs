@@ -20,7 +20,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 {
                     try
                     {
-                        return await Client.WaitForReadyAsync(target.Namespace, target.Name, options, ct).ConfigureAwait(false);
+                        return await Lifecycle.WaitForReadyAsync(target.Namespace!, target.Name!, options, ct).ConfigureAwait(false);
                     }
                     finally
                     {

@@ -1,0 +1,139 @@
+using System;
+using System.Collections.Generic;
+using System.Net;
+using System.Net.Http;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+using Polly;
+
+namespace MertEndpoint
+{
+    /// <summary>
+    /// HTTP for the client: one shared connection pool, the bearer token, the retry pipelines, and turning answers into
+    /// values or <see cref="EndpointException"/>s. Knows nothing of endpoints.
+    /// </summary>
+    internal sealed class Transport
+    {
+        private static readonly string UserAgent = "MertEndpoint/" + typeof(Transport).Assembly.GetName().Version?.ToString(3);
+
+        // Infinite: each attempt gets its own timeout from the pipeline, and long waits are ours to bound.
+        private static readonly Lazy<HttpClient> SharedHttp = new(() => new HttpClient(CreateHandler()) { Timeout = Timeout.InfiniteTimeSpan });
+
+        private readonly string _token;
+        private readonly ResiliencePipeline<HttpResponseMessage> _retrying, _once;
+
+        public Transport(string token, ClientSettings settings)
+        {
+            _token = token;
+            Settings = settings;
+            Http = settings.Handler == null ? SharedHttp.Value
+                : new HttpClient(settings.Handler, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
+            _retrying = Resilience.Build(settings, retry: true);
+            _once = Resilience.Build(settings, retry: false);
+        }
+
+        public ClientSettings Settings { get; }
+        public HttpClient Http { get; }
+        public DateTimeOffset Now => Settings.Clock.GetUtcNow();
+
+        /// <summary>A retried call: transient failures are retried, then mapped to <see cref="EndpointException"/>.</summary>
+        public async Task<T> SendAsync<T>(HttpMethod method, Uri uri, string? body, Target target, Func<JsonElement, T> map, CancellationToken ct)
+        {
+            int attempts = 0;
+            HttpResponseMessage response;
+            try
+            {
+                response = await _retrying.ExecuteAsync(t => { attempts++; return SendOnceAsync(method, uri, body, t); }, ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (Resilience.IsTransient(ex) && !ct.IsCancellationRequested)
+            {
+                throw Errors.Unreachable(target, uri, ex, attempts, Settings.AttemptTimeout);
+            }
+            using (response)
+            {
+                if (!response.IsSuccessStatusCode) throw await ErrorAsync(response, target, attempts).ConfigureAwait(false);
+                return await ReadAsync(response, target, map).ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>One attempt with the per-attempt timeout and no retry (for calls that are not safe to repeat).</summary>
+        public ValueTask<HttpResponseMessage> SendOnceWithTimeoutAsync(HttpMethod method, Uri uri, string? body, CancellationToken ct) =>
+            _once.ExecuteAsync(t => SendOnceAsync(method, uri, body, t), ct);
+
+        /// <summary>One attempt, on a fresh request (a sent HttpRequestMessage cannot be sent again).</summary>
+        private async ValueTask<HttpResponseMessage> SendOnceAsync(HttpMethod method, Uri uri, string? body, CancellationToken ct)
+        {
+            using var request = new HttpRequestMessage(method, uri);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _token);
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+            request.Headers.UserAgent.ParseAdd(UserAgent);
+            if (body != null)
+            {
+                request.Content = new StringContent(body, Encoding.UTF8, "application/json");
+                request.Headers.ExpectContinue = false; // .NET Framework would otherwise wait for a 100 Continue first
+            }
+            return await Http.SendAsync(request, ct).ConfigureAwait(false);
+        }
+
+        public static async Task<T> ReadAsync<T>(HttpResponseMessage response, Target target, Func<JsonElement, T> map)
+        {
+            string text = response.Content == null ? "" : await response.Content.ReadAsStringAsync().ConfigureAwait(false);
+            try
+            {
+                using JsonDocument doc = JsonDocument.Parse(string.IsNullOrWhiteSpace(text) ? "{}" : text);
+                return map(doc.RootElement);
+            }
+            catch (JsonException ex)
+            {
+                throw Errors.UnexpectedBody(target, (int)response.StatusCode, Header(response, "X-Request-Id"), ex);
+            }
+        }
+
+        public async Task<EndpointException> ErrorAsync(HttpResponseMessage response, Target target, int attempts)
+        {
+            (string? message, string? requestId) = await ServiceWordsAsync(response).ConfigureAwait(false);
+            return Errors.FromStatus(target, (int)response.StatusCode, message, requestId, attempts);
+        }
+
+        /// <summary>The service's message and request id of a failed answer, with the token masked.</summary>
+        public async Task<(string? Message, string? RequestId)> ServiceWordsAsync(HttpResponseMessage response)
+        {
+            string text = response.Content == null ? "" : await response.Content.ReadAsStringAsync().ConfigureAwait(false);
+            string? message = Json.ErrorMessage(text) ?? Header(response, "X-Error-Message");
+            // Belt and braces: should the service ever echo the token, it still must not reach the user's screen.
+            if (message != null) message = message.Replace(_token, "***");
+            return (message, Header(response, "X-Request-Id"));
+        }
+
+        /// <summary>A data-plane request; the token goes only where <paramref name="sendToken"/> allows.</summary>
+        public HttpRequestMessage DataRequest(HttpMethod method, Uri uri, HttpContent? content, bool sendToken, TimeSpan? scaleUpTimeout)
+        {
+            var request = new HttpRequestMessage(method, uri) { Content = content };
+            if (sendToken) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _token);
+            request.Headers.UserAgent.ParseAdd(UserAgent);
+            if (content != null) request.Headers.ExpectContinue = false;
+            if (scaleUpTimeout is TimeSpan remaining)
+            {
+                // Asks the proxy to hold the request while a scaled-to-zero endpoint wakes, instead of answering 503 at once.
+                int seconds = Math.Max(1, (int)Math.Ceiling(remaining.TotalSeconds));
+                request.Headers.TryAddWithoutValidation("X-Scale-Up-Timeout", seconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+            return request;
+        }
+
+        public static string? Header(HttpResponseMessage response, string name) =>
+            response.Headers.TryGetValues(name, out IEnumerable<string>? values) ? string.Join(", ", values) : null;
+
+        private static HttpClientHandler CreateHandler()
+        {
+            var handler = new HttpClientHandler { AutomaticDecompression = DecompressionMethods.GZip | DecompressionMethods.Deflate };
+            // .NET Framework (Windows PowerShell) allows 2 connections per host by default; .NET Core has no limit.
+            try { if (handler.MaxConnectionsPerServer < 16) handler.MaxConnectionsPerServer = 16; }
+            catch (PlatformNotSupportedException) { /* keep the platform's default */ }
+            return handler;
+        }
+    }
+}

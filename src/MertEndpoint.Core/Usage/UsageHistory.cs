@@ -1,0 +1,427 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace MertEndpoint
+{
+    /// <summary>
+    /// The usage history file: JSON lines of endpoint state changes, read back to compute billed time. It owns the
+    /// format. Version 2 files start with a header line <c>{"v":2,"generation":"...","compactedBytes":n}</c>; every
+    /// other line is one event (<c>t</c>, <c>lo</c>, <c>api</c>, <c>ns</c>, <c>name</c>, <c>state</c>, <c>replicas</c>,
+    /// <c>vendor</c>, <c>region</c>, <c>type</c>, <c>size</c>, <c>src</c>). Version 1 files (no header, no lo/src, each
+    /// line written as "\n{...}") are read as they are and rewritten as version 2 by the first compaction.
+    /// <para>
+    /// Several processes share it safely: every write and every compaction holds an exclusive lock on a sibling
+    /// <c>.lock</c> file (which is never replaced), catches up with what others appended, and writes only states
+    /// that differ from the last one the file holds for that endpoint, so a fresh process appends nothing for an
+    /// unchanged endpoint and no change seen by any process is lost. Reading needs no lock: it reads only the bytes
+    /// appended since the last read, whole lines only, and starts again from the top when a compaction replaced
+    /// the file (the header's generation changed). Malformed lines are skipped and counted, never fatal.
+    /// Compaction drops records that repeat the previous state of the same endpoint, which leaves every billed
+    /// sum for every period exactly as it was. The token is never written.
+    /// </para>
+    /// </summary>
+    public sealed class UsageHistory
+    {
+        internal const string PathVariable = "MERT_ENDPOINT_HISTORY_PATH";
+        internal const string CompactVariable = "MERT_ENDPOINT_HISTORY_COMPACT_BYTES";
+        private const long DefaultCompactAboveBytes = 1 << 20;
+        private static readonly TimeSpan LockPatience = TimeSpan.FromSeconds(10);
+        private static readonly TimeSpan StampTolerance = TimeSpan.FromSeconds(2);
+
+        private readonly object _gate = new();
+        private readonly long _compactAbove;
+        // What has been read of the file so far.
+        private string _generation = "";
+        private long _offset;
+        private long _compactedBytes;
+        private readonly List<UsageEvent> _events = new();
+        private readonly Dictionary<string, UsageEvent> _last = new(StringComparer.Ordinal);
+        // The last time this process saw each endpoint in the state the file holds: the earliest a change it did not
+        // cause can have happened.
+        private readonly Dictionary<string, DateTimeOffset> _lastSeen = new(StringComparer.Ordinal);
+
+        /// <param name="compactAboveBytes">Compact once the file is larger than this and twice its size after the last compaction; null reads MERT_ENDPOINT_HISTORY_COMPACT_BYTES, default 1 MiB.</param>
+        public UsageHistory(string path, long? compactAboveBytes = null)
+        {
+            Path = System.IO.Path.GetFullPath(path);
+            _compactAbove = compactAboveBytes ?? (long.TryParse(Environment.GetEnvironmentVariable(CompactVariable), out long v) && v > 0 ? v : DefaultCompactAboveBytes);
+        }
+
+        public string Path { get; }
+        private string LockPath => Path + ".lock";
+
+        /// <summary>Lines skipped as unreadable so far (torn or foreign).</summary>
+        public int SkippedLines { get; private set; }
+
+        /// <summary>MERT_ENDPOINT_HISTORY_PATH, else usage.jsonl in the platform's per-user data directory.</summary>
+        public static string DefaultPath()
+        {
+            var explicitPath = Environment.GetEnvironmentVariable(PathVariable);
+            if (!string.IsNullOrWhiteSpace(explicitPath)) return explicitPath!;
+            var localAppData = Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData);
+            if (string.IsNullOrEmpty(localAppData))
+            {
+                var xdg = Environment.GetEnvironmentVariable("XDG_DATA_HOME");
+                localAppData = !string.IsNullOrEmpty(xdg) ? xdg! :
+                    System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share");
+            }
+            return System.IO.Path.Combine(localAppData, "MertEndpoint", "usage.jsonl");
+        }
+
+        /// <summary>Every readable event, oldest first. Reads only what was appended since the last call.</summary>
+        public IReadOnlyList<UsageEvent> Read()
+        {
+            lock (_gate)
+            {
+                try
+                {
+                    CatchUp();
+                }
+                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+                {
+                    throw Errors.HistoryUnreadable(Path, ex);
+                }
+                return _events.OrderBy(e => e.Time).ToList();
+            }
+        }
+
+        /// <summary>
+        /// Appends the candidates that change what the file holds, each dated (see <see cref="Date"/>), under the
+        /// lock; then compacts when the file has grown enough. Returns null, or why nothing could be written.
+        /// </summary>
+        internal async Task<string?> RecordAsync(IReadOnlyList<Observed> candidates, CancellationToken ct = default)
+        {
+            if (candidates.Count == 0) return null;
+            try
+            {
+                Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
+                using (await LockAsync(ct).ConfigureAwait(false))
+                {
+                    lock (_gate)
+                    {
+                        CatchUp();
+                        var lines = new StringBuilder();
+                        foreach (Observed o in candidates)
+                        {
+                            UsageEvent? e = Date(o);
+                            if (e == null) continue;
+                            lines.Append(Format(e)).Append('\n');
+                            Add(e);
+                        }
+                        if (lines.Length > 0) Append(lines.ToString());
+                        if (NeedsCompaction()) CompactLocked();
+                    }
+                }
+                return null;
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is TimeoutException)
+            {
+                return Errors.HistoryUnwritable(Path, ex);
+            }
+        }
+
+        /// <summary>Rewrites the file without repeated states (every billed sum stays the same), under the lock.</summary>
+        public async Task CompactAsync(CancellationToken ct = default)
+        {
+            using (await LockAsync(ct).ConfigureAwait(false))
+            {
+                lock (_gate)
+                {
+                    CatchUp();
+                    CompactLocked();
+                }
+            }
+        }
+
+        /// <summary>
+        /// The event to record for an observation, or null when it repeats the last state the file holds (then it
+        /// only moves the "last seen" mark). Time: what this module caused is dated by its own clock (the answer to
+        /// the action); what it only saw, by the service's updatedAt when that falls after the last recorded change
+        /// and inside the window the change must have happened in, else by the moment it was seen. Earliest: the
+        /// start of that window.
+        /// </summary>
+        private UsageEvent? Date(Observed o)
+        {
+            string key = o.Event.Key;
+            _last.TryGetValue(key, out UsageEvent? last);
+            bool repeat = last != null && last.SameAs(o.Event);
+            if (repeat || (last == null && o.Event.State == "deleted"))
+            {
+                _lastSeen[key] = o.ReceivedAt;
+                return null;
+            }
+            DateTimeOffset? earliest = o.Kind == ObservationKind.Read ? Later(last?.Time, _lastSeen.TryGetValue(key, out var seen) ? seen : (DateTimeOffset?)null) : o.SentAt;
+            DateTimeOffset latest = o.ReceivedAt;
+            DateTimeOffset stamp = o.UpdatedAt;
+            bool stampFits = stamp > DateTimeOffset.MinValue && stamp <= latest + StampTolerance
+                && (last == null || stamp > last.Time) && (earliest == null || stamp >= earliest.Value - StampTolerance);
+            DateTimeOffset time = stampFits ? (stamp > latest ? latest : stamp) : latest;
+            if (last != null && time <= last.Time) time = last.Time.AddTicks(1);
+            _lastSeen[key] = o.ReceivedAt;
+            UsageEvent e = o.Event;
+            e.Time = time;
+            e.Earliest = earliest;
+            e.Source = o.Kind == ObservationKind.Read ? "read" : o.Kind == ObservationKind.Action ? "action" : "deleted";
+            return e;
+        }
+
+        private static DateTimeOffset? Later(DateTimeOffset? a, DateTimeOffset? b) => a == null ? b : b == null ? a : (a > b ? a : b);
+
+        private void Add(UsageEvent e)
+        {
+            _events.Add(e);
+            if (!_last.TryGetValue(e.Key, out UsageEvent? last) || e.Time >= last.Time) _last[e.Key] = e;
+        }
+
+        // ---- reading ----
+
+        /// <summary>Reads what was appended since the last call (whole lines); from the top when the file was replaced.</summary>
+        private void CatchUp()
+        {
+            using var stream = Open(FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            if (stream == null)
+            {
+                Reset("");
+                return;
+            }
+            (string generation, long compacted) = ReadHeader(stream);
+            if (generation != _generation || stream.Length < _offset) Reset(generation);
+            _compactedBytes = compacted;
+            if (stream.Length == _offset) return;
+            stream.Seek(_offset, SeekOrigin.Begin);
+            var buffer = new byte[stream.Length - _offset];
+            int read = 0;
+            while (read < buffer.Length)
+            {
+                int n = stream.Read(buffer, read, buffer.Length - read);
+                if (n == 0) break;
+                read += n;
+            }
+            int start = 0;
+            for (int i = 0; i < read; i++)
+            {
+                if (buffer[i] != (byte)'\n') continue;
+                Parse(buffer, start, i - start);
+                start = i + 1;
+            }
+            // A last line without a newline: a version 1 record (written "\n{...}") or a line being written right now.
+            // Take it only when it is complete JSON; otherwise leave it for the next read.
+            if (start < read && TryParse(buffer, start, read - start, out UsageEvent? tail))
+            {
+                if (tail != null) Add(tail);
+                start = read;
+            }
+            _offset += start;
+        }
+
+        private void Reset(string generation)
+        {
+            _generation = generation;
+            _offset = 0;
+            _events.Clear();
+            _last.Clear();
+            SkippedLines = 0;
+        }
+
+        private static (string Generation, long CompactedBytes) ReadHeader(FileStream stream)
+        {
+            var head = new byte[Math.Min(256, stream.Length)];
+            stream.Seek(0, SeekOrigin.Begin);
+            int n = stream.Read(head, 0, head.Length);
+            int end = Array.IndexOf(head, (byte)'\n', 0, n);
+            if (end < 0) return ("", 0);
+            try
+            {
+                using var doc = JsonDocument.Parse(new ReadOnlyMemory<byte>(head, 0, end));
+                JsonElement r = doc.RootElement;
+                if (r.ValueKind == JsonValueKind.Object && r.TryGetProperty("generation", out JsonElement g) && g.ValueKind == JsonValueKind.String)
+                    return (g.GetString() ?? "", r.TryGetProperty("compactedBytes", out JsonElement c) && c.TryGetInt64(out long bytes) ? bytes : 0);
+            }
+            catch (JsonException) { /* a version 1 file: no header */ }
+            return ("", 0);
+        }
+
+        private void Parse(byte[] buffer, int start, int length)
+        {
+            if (TryParse(buffer, start, length, out UsageEvent? e))
+            {
+                if (e != null) Add(e);
+            }
+            else
+            {
+                SkippedLines++;
+            }
+        }
+
+        /// <summary>False for an unreadable line; true with null for a blank or header line.</summary>
+        private static bool TryParse(byte[] buffer, int start, int length, out UsageEvent? e)
+        {
+            e = null;
+            int end = start + length;
+            while (start < end && (buffer[start] == ' ' || buffer[start] == '\r' || buffer[start] == '\t')) start++;
+            if (start >= end || (end - start == 1 && buffer[start] == '\r')) return true;
+            try
+            {
+                using var doc = JsonDocument.Parse(new ReadOnlyMemory<byte>(buffer, start, end - start));
+                JsonElement r = doc.RootElement;
+                if (r.ValueKind != JsonValueKind.Object) return false;
+                if (r.TryGetProperty("generation", out _)) return true;
+                string? t = Str(r, "t"), api = Str(r, "api"), ns = Str(r, "ns"), name = Str(r, "name"), state = Str(r, "state");
+                if (t == null || api == null || ns == null || name == null || state == null) return false;
+                if (!DateTimeOffset.TryParse(t, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out DateTimeOffset time))
+                    return false;
+                string? lo = Str(r, "lo");
+                e = new UsageEvent
+                {
+                    Time = time, Api = api, Namespace = ns, Name = name, State = state,
+                    Replicas = r.TryGetProperty("replicas", out JsonElement rep) && rep.ValueKind == JsonValueKind.Number && rep.TryGetInt32(out int n) ? n : 0,
+                    Vendor = Str(r, "vendor"), Region = Str(r, "region"), InstanceType = Str(r, "type"), InstanceSize = Str(r, "size"),
+                    Source = Str(r, "src"),
+                    Earliest = lo != null && DateTimeOffset.TryParse(lo, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out DateTimeOffset early) ? early : null,
+                };
+                return true;
+            }
+            catch (Exception ex) when (ex is JsonException || ex is ArgumentException || ex is InvalidOperationException || ex is FormatException)
+            {
+                return false;
+            }
+        }
+
+        private static string? Str(JsonElement r, string name) =>
+            r.TryGetProperty(name, out JsonElement v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+        // ---- writing ----
+
+        private static string Format(UsageEvent e) => JsonSerializer.Serialize(new Dictionary<string, object?>
+        {
+            ["v"] = 2,
+            ["t"] = Stamp(e.Time),
+            ["lo"] = e.Earliest is DateTimeOffset lo ? Stamp(lo) : null,
+            ["api"] = e.Api, ["ns"] = e.Namespace, ["name"] = e.Name, ["state"] = e.State, ["replicas"] = e.Replicas,
+            ["vendor"] = e.Vendor, ["region"] = e.Region, ["type"] = e.InstanceType, ["size"] = e.InstanceSize, ["src"] = e.Source,
+        });
+
+        private static string Stamp(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+
+        private static string Header(string generation, long compactedBytes) =>
+            "{\"v\":2,\"generation\":\"" + generation + "\",\"compactedBytes\":" + compactedBytes.ToString(CultureInfo.InvariantCulture) + "}\n";
+
+        private void Append(string lines)
+        {
+            using var stream = new FileStream(Path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+            var text = new StringBuilder();
+            if (stream.Length == 0)
+            {
+                _generation = Guid.NewGuid().ToString("N");
+                text.Append(Header(_generation, 0));
+            }
+            else
+            {
+                // A version 1 file, or a torn last line: start on a fresh line.
+                stream.Seek(-1, SeekOrigin.End);
+                if (stream.ReadByte() != '\n') text.Append('\n');
+            }
+            text.Append(lines);
+            byte[] bytes = Encoding.UTF8.GetBytes(text.ToString());
+            stream.Seek(0, SeekOrigin.End);
+            stream.Write(bytes, 0, bytes.Length);
+            stream.Flush();
+            // What was just written is known already: the next read need not parse it.
+            _offset = stream.Length;
+        }
+
+        private bool NeedsCompaction()
+        {
+            long length = new FileInfo(Path).Length;
+            return length > _compactAbove && length > 2 * _compactedBytes;
+        }
+
+        private void CompactLocked()
+        {
+            var kept = new List<UsageEvent>();
+            foreach (var group in _events.GroupBy(e => e.Key))
+            {
+                UsageEvent? previous = null;
+                foreach (UsageEvent e in group.OrderBy(e => e.Time))
+                {
+                    if (previous != null && previous.SameAs(e)) continue;
+                    kept.Add(e);
+                    previous = e;
+                }
+            }
+            kept.Sort((a, b) => a.Time.CompareTo(b.Time));
+            var body = new StringBuilder();
+            foreach (UsageEvent e in kept) body.Append(Format(e)).Append('\n');
+            string generation = Guid.NewGuid().ToString("N");
+            string text = Header(generation, Encoding.UTF8.GetByteCount(body.ToString())) + body;
+            // Written beside it, then renamed over it in one step: a reader sees the old file or the new one, never half.
+            string temp = Path + "." + generation.Substring(0, 8) + ".tmp";
+            File.WriteAllText(temp, text, new UTF8Encoding(false));
+            try
+            {
+                if (File.Exists(Path)) File.Replace(temp, Path, null);
+                else File.Move(temp, Path);
+            }
+            finally
+            {
+                if (File.Exists(temp)) File.Delete(temp);
+            }
+            Reset(generation);
+            foreach (UsageEvent e in kept) Add(e);
+            _offset = new FileInfo(Path).Length;
+        }
+
+        private FileStream? Open(FileMode mode, FileAccess access, FileShare share)
+        {
+            try
+            {
+                return new FileStream(Path, mode, access, share);
+            }
+            catch (FileNotFoundException) { return null; }
+            catch (DirectoryNotFoundException) { return null; }
+        }
+
+        /// <summary>The cross-process lock: waits without blocking a thread, up to LockPatience.</summary>
+        private async Task<IDisposable> LockAsync(CancellationToken ct)
+        {
+            DateTime giveUp = DateTime.UtcNow + LockPatience;
+            for (int attempt = 0; ; attempt++)
+            {
+                try
+                {
+                    return new FileStream(LockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
+                }
+                catch (IOException) when (DateTime.UtcNow < giveUp)
+                {
+                    await Task.Delay(5 + Math.Min(attempt, 20) * 2, ct).ConfigureAwait(false);
+                }
+                catch (IOException ex)
+                {
+                    throw new TimeoutException($"another process held '{LockPath}' for more than {LockPatience.TotalSeconds:0} s", ex);
+                }
+            }
+        }
+
+        /// <summary>One endpoint as one answer reported it, before it is dated.</summary>
+        internal sealed class Observed
+        {
+            public Observed(UsageEvent e, ObservationKind kind, DateTimeOffset updatedAt, DateTimeOffset sentAt, DateTimeOffset receivedAt)
+            {
+                Event = e; Kind = kind; UpdatedAt = updatedAt; SentAt = sentAt; ReceivedAt = receivedAt;
+            }
+
+            public UsageEvent Event { get; }
+            public ObservationKind Kind { get; }
+            public DateTimeOffset UpdatedAt { get; }
+            public DateTimeOffset SentAt { get; }
+            public DateTimeOffset ReceivedAt { get; }
+        }
+    }
+}

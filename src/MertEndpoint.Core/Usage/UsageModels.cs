@@ -1,0 +1,56 @@
+using System;
+
+namespace MertEndpoint
+{
+    /// <summary>One recorded state change of an endpoint, as kept in the usage history.</summary>
+    public sealed class UsageEvent
+    {
+        /// <summary>When the change happened, as well as it is known (see <see cref="Earliest"/>).</summary>
+        public DateTimeOffset Time { get; internal set; }
+        /// <summary>The earliest it can have happened (the last time the previous state was seen); null when unknown.</summary>
+        public DateTimeOffset? Earliest { get; internal set; }
+        /// <summary>The control-plane base the endpoint lives behind, so an emulator's endpoints never mix with real ones.</summary>
+        public string Api { get; internal set; } = "";
+        public string Namespace { get; internal set; } = "";
+        public string Name { get; internal set; } = "";
+        public string State { get; internal set; } = "";
+        public int Replicas { get; internal set; }
+        public string? Vendor { get; internal set; }
+        public string? Region { get; internal set; }
+        public string? InstanceType { get; internal set; }
+        public string? InstanceSize { get; internal set; }
+        /// <summary>"action" (this module caused it), "read" (it was seen), "deleted", or null in files written before version 2.</summary>
+        public string? Source { get; internal set; }
+
+        /// <summary>The service bills initializing and running time, per replica.</summary>
+        public bool IsBilled => State == "initializing" || State == "running";
+
+        internal string Key => Api + "|" + Namespace + "|" + Name;
+
+        /// <summary>Same state and replica count: a second record of it adds nothing.</summary>
+        internal bool SameAs(UsageEvent other) => State == other.State && Replicas == other.Replicas;
+    }
+
+    /// <summary>Billed time and estimated spend of one endpoint over a period.</summary>
+    public sealed class EndpointCost
+    {
+        public string Namespace { get; internal set; } = "";
+        public string Name { get; internal set; } = "";
+        public DateTimeOffset Since { get; internal set; }
+        public DateTimeOffset Until { get; internal set; }
+        /// <summary>Replica-time billed in the period.</summary>
+        public TimeSpan BilledTime { get; internal set; }
+        public string? InstanceType { get; internal set; }
+        public string? InstanceSize { get; internal set; }
+        /// <summary>USD per replica-hour; null when neither the catalog nor the built-in list knows the instance.</summary>
+        public decimal? PricePerHour { get; internal set; }
+        /// <summary>"catalog" (live pricePerHour) or "built-in list price" (fallback).</summary>
+        public string? PriceSource { get; internal set; }
+        public decimal? EstimatedCost { get; internal set; }
+        /// <summary>The last observed state bills; the period runs to Until.</summary>
+        public bool CurrentlyBilling { get; internal set; }
+        /// <summary>Start of the current billed streak, when it is billing.</summary>
+        public DateTimeOffset? BilledSince { get; internal set; }
+        public override string ToString() => $"{Namespace}/{Name}";
+    }
+}

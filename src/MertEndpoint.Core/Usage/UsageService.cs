@@ -1,0 +1,228 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace MertEndpoint
+{
+    /// <summary>
+    /// Usage and prices: records what clients observed in the usage history (through <see cref="ObserverFor"/>, which
+    /// the caller plugs into <see cref="EndpointClientOptions.Observer"/>), and turns the history and the price catalog
+    /// into billed time and spend. Writes are queued and batched per answer, one after another, off the caller's
+    /// thread; <see cref="FlushAsync"/> waits for them. One instance per history file serves every client.
+    /// </summary>
+    public sealed class UsageService
+    {
+        private readonly object _gate = new();
+        private Task _writes = Task.CompletedTask;
+
+        public UsageService(UsageHistory history, TimeProvider? clock = null)
+        {
+            History = history ?? throw new ArgumentNullException(nameof(history));
+            Clock = clock ?? TimeProvider.System;
+            Prices = new PriceCatalog(Clock);
+        }
+
+        public UsageHistory History { get; }
+        public PriceCatalog Prices { get; }
+        internal TimeProvider Clock { get; }
+
+        /// <summary>An observer for one caller: a failed write is reported to <paramref name="onWriteFailure"/> (any thread).</summary>
+        public IEndpointObserver ObserverFor(Action<string>? onWriteFailure = null) => new Recorder(this, onWriteFailure);
+
+        /// <summary>Waits until every observation queued so far is in the file (or has failed and been reported).</summary>
+        public Task FlushAsync(CancellationToken ct = default)
+        {
+            Task pending;
+            lock (_gate) pending = _writes;
+            return pending.IsCompleted || !ct.CanBeCanceled ? pending : Task.WhenAny(pending, Task.Delay(Timeout.Infinite, ct)).Unwrap();
+        }
+
+        private void Enqueue(IReadOnlyList<UsageHistory.Observed> batch, Action<string>? onWriteFailure)
+        {
+            lock (_gate) _writes = WriteAfter(_writes, batch, onWriteFailure);
+        }
+
+        private async Task WriteAfter(Task previous, IReadOnlyList<UsageHistory.Observed> batch, Action<string>? onWriteFailure)
+        {
+            await previous.ConfigureAwait(false);
+            string? failure = await History.RecordAsync(batch).ConfigureAwait(false);
+            if (failure != null) onWriteFailure?.Invoke(failure);
+        }
+
+        /// <summary>
+        /// Billed time and estimated spend per endpoint of a namespace between since and until. The namespace is listed
+        /// first (through <paramref name="client"/>, whose observer should be this service's), so the current state of
+        /// every endpoint is in the history before it is read. Prices come from the live catalog.
+        /// </summary>
+        public async Task<IReadOnlyList<EndpointCost>> GetCostAsync(EndpointClient client, string ns, DateTimeOffset since, DateTimeOffset until,
+            CancellationToken ct = default)
+        {
+            await client.ListAsync(ns, ct).ConfigureAwait(false);
+            await FlushAsync(ct).ConfigureAwait(false);
+            var events = History.Read().Where(e => e.Api == client.ApiBase && e.Namespace == ns);
+            var costs = Summarize(events, since, until);
+            IReadOnlyList<HardwareInfo> catalog = await Prices.GetAsync(client, ns, ct).ConfigureAwait(false);
+            foreach (EndpointCost cost in costs)
+            {
+                (cost.PricePerHour, cost.PriceSource) = PriceCatalog.PriceOf(catalog, cost.InstanceType, cost.InstanceSize);
+                if (cost.PricePerHour != null)
+                    cost.EstimatedCost = Math.Round(cost.PricePerHour.Value * (decimal)cost.BilledTime.TotalHours, 4);
+            }
+            return costs;
+        }
+
+        /// <summary>
+        /// Copies of <paramref name="endpoints"/> carrying PricePerHour (the catalog, kept an hour) and BilledSince (the
+        /// usage history; without a recorded streak, the service's last state change).
+        /// </summary>
+        public async Task<IReadOnlyList<EndpointInfo>> WithBillingAsync(EndpointClient client, IReadOnlyList<EndpointInfo> endpoints,
+            CancellationToken ct = default)
+        {
+            if (endpoints.Count == 0) return endpoints;
+            await FlushAsync(ct).ConfigureAwait(false);
+            DateTimeOffset now = Clock.GetUtcNow();
+            var streaks = Summarize(History.Read().Where(e => e.Api == client.ApiBase), DateTimeOffset.MinValue, now)
+                .ToDictionary(c => (c.Namespace, c.Name), c => c.BilledSince);
+            var catalogs = new Dictionary<string, IReadOnlyList<HardwareInfo>>(StringComparer.Ordinal);
+            var result = new List<EndpointInfo>(endpoints.Count);
+            foreach (EndpointInfo endpoint in endpoints)
+            {
+                if (!catalogs.TryGetValue(endpoint.Namespace, out var catalog))
+                    catalogs[endpoint.Namespace] = catalog = await Prices.GetAsync(client, endpoint.Namespace, ct).ConfigureAwait(false);
+                bool billing = endpoint.Status == EndpointStatus.Initializing || endpoint.Status == EndpointStatus.Running;
+                DateTimeOffset? since = !billing ? null
+                    : streaks.TryGetValue((endpoint.Namespace, endpoint.Name), out var streak) && streak != null ? streak : endpoint.UpdatedAt;
+                result.Add(endpoint.WithBilling(PriceCatalog.PriceOf(catalog, endpoint.InstanceType, endpoint.InstanceSize).Price, since));
+            }
+            return result;
+        }
+
+        /// <summary>
+        /// Billed replica-time per endpoint between since and until: each billed event counts until the next event of
+        /// the same endpoint, and the last one until 'until' (it is still billing as far as anyone saw).
+        /// </summary>
+        public static IReadOnlyList<EndpointCost> Summarize(IEnumerable<UsageEvent> events, DateTimeOffset since, DateTimeOffset until)
+        {
+            var costs = new List<EndpointCost>();
+            foreach (var group in events.GroupBy(e => (e.Namespace, e.Name)))
+            {
+                var list = group.OrderBy(e => e.Time).ToList();
+                var billed = TimeSpan.Zero;
+                DateTimeOffset? streak = null;
+                for (var i = 0; i < list.Count; i++)
+                {
+                    var e = list[i];
+                    // An update keeps the replicas up: the streak (what the guard measures) goes on through it.
+                    if (!e.IsBilled) { if (e.State != "updating") streak = null; continue; }
+                    streak ??= e.Time;
+                    var end = i + 1 < list.Count ? list[i + 1].Time : until;
+                    var from = e.Time < since ? since : e.Time;
+                    var to = end > until ? until : end;
+                    if (to > from) billed += TimeSpan.FromTicks((to - from).Ticks * Math.Max(1, e.Replicas));
+                }
+                if (list[0].Time > until) continue; // it did not exist yet in the period
+                var lastEvent = list[list.Count - 1];
+                costs.Add(new EndpointCost
+                {
+                    Namespace = group.Key.Namespace, Name = group.Key.Name, Since = since, Until = until, BilledTime = billed,
+                    InstanceType = lastEvent.InstanceType ?? list.LastOrDefault(e => e.InstanceType != null)?.InstanceType,
+                    InstanceSize = lastEvent.InstanceSize ?? list.LastOrDefault(e => e.InstanceSize != null)?.InstanceSize,
+                    CurrentlyBilling = lastEvent.IsBilled,
+                    BilledSince = lastEvent.IsBilled ? streak : null,
+                });
+            }
+            return costs;
+        }
+
+        /// <summary>Turns one answer into candidate events and queues them; never blocks on the file.</summary>
+        private sealed class Recorder : IEndpointObserver
+        {
+            private readonly UsageService _service;
+            private readonly Action<string>? _onWriteFailure;
+
+            public Recorder(UsageService service, Action<string>? onWriteFailure)
+            {
+                _service = service;
+                _onWriteFailure = onWriteFailure;
+            }
+
+            public void Observe(EndpointObservation o)
+            {
+                var batch = new List<UsageHistory.Observed>();
+                if (o.Kind == ObservationKind.Deleted && o.DeletedName != null)
+                    batch.Add(new UsageHistory.Observed(new UsageEvent { Api = o.Api, Namespace = o.Namespace, Name = o.DeletedName, State = "deleted" },
+                        o.Kind, DateTimeOffset.MinValue, o.SentAt, o.ReceivedAt));
+                foreach (EndpointInfo e in o.Endpoints)
+                {
+                    batch.Add(new UsageHistory.Observed(new UsageEvent
+                    {
+                        Api = o.Api, Namespace = e.Namespace, Name = e.Name, State = e.StatusText, Replicas = e.TargetReplica,
+                        Vendor = e.Vendor, Region = e.Region, InstanceType = e.InstanceType, InstanceSize = e.InstanceSize,
+                    }, o.Kind, e.UpdatedAt, o.SentAt, o.ReceivedAt));
+                }
+                if (batch.Count > 0) _service.Enqueue(batch, _onWriteFailure);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Hardware prices: the live catalog per control plane and namespace, kept for an hour (a failed lookup is not
+    /// kept), with the published list prices as the fallback.
+    /// </summary>
+    public sealed class PriceCatalog
+    {
+        private static readonly TimeSpan Lifetime = TimeSpan.FromHours(1);
+
+        // Published list prices (USD per replica-hour, AWS), used only when the live catalog has no price.
+        private static readonly Dictionary<string, decimal> ListPrices = new(StringComparer.OrdinalIgnoreCase)
+        {
+            ["nvidia-a10g x1"] = 1.00m, ["nvidia-a10g x4"] = 5.00m, ["nvidia-t4 x1"] = 0.50m, ["nvidia-l4 x1"] = 0.80m,
+            ["nvidia-l40s x1"] = 1.80m, ["nvidia-a100 x1"] = 2.50m, ["nvidia-h200 x1"] = 5.00m, ["intel-spr x1"] = 0.033m,
+        };
+
+        private readonly ConcurrentDictionary<string, (DateTimeOffset Expires, Lazy<Task<IReadOnlyList<HardwareInfo>>> Lookup)> _catalogs =
+            new(StringComparer.Ordinal);
+        private readonly TimeProvider _clock;
+
+        internal PriceCatalog(TimeProvider clock) => _clock = clock;
+
+        /// <summary>The catalog of a namespace; empty when it cannot be read (prices then fall back to the list).</summary>
+        public async Task<IReadOnlyList<HardwareInfo>> GetAsync(EndpointClient client, string ns, CancellationToken ct = default)
+        {
+            string key = client.ApiBase + "|" + ns;
+            DateTimeOffset now = _clock.GetUtcNow();
+            var entry = _catalogs.AddOrUpdate(key,
+                _ => (now + Lifetime, Lookup(client, ns)),
+                (_, old) => old.Expires > now ? old : (now + Lifetime, Lookup(client, ns)));
+            try
+            {
+                Task<IReadOnlyList<HardwareInfo>> lookup = entry.Lookup.Value;
+                // Shared with other callers, so it runs uncancelled; this caller stops waiting on its own token.
+                await Task.WhenAny(lookup, Task.Delay(Timeout.Infinite, ct)).ConfigureAwait(false);
+                ct.ThrowIfCancellationRequested();
+                return await lookup.ConfigureAwait(false);
+            }
+            catch (EndpointException)
+            {
+                ((ICollection<KeyValuePair<string, (DateTimeOffset, Lazy<Task<IReadOnlyList<HardwareInfo>>>)>>)_catalogs)
+                    .Remove(new KeyValuePair<string, (DateTimeOffset, Lazy<Task<IReadOnlyList<HardwareInfo>>>)>(key, entry));
+                return Array.Empty<HardwareInfo>();
+            }
+        }
+
+        private static Lazy<Task<IReadOnlyList<HardwareInfo>>> Lookup(EndpointClient client, string ns) =>
+            new(() => client.GetHardwareAsync(ns, CancellationToken.None));
+
+        internal static (decimal? Price, string? Source) PriceOf(IReadOnlyList<HardwareInfo> catalog, string? type, string? size)
+        {
+            var live = catalog.FirstOrDefault(h => h.PricePerHour != null &&
+                string.Equals(h.InstanceType, type, StringComparison.OrdinalIgnoreCase) &&
+                string.Equals(h.InstanceSize, size, StringComparison.OrdinalIgnoreCase));
+            if (live != null) return (live.PricePerHour, "catalog");
+            return ListPrices.TryGetValue(type + " " + size, out var price) ? (price, "built-in list price") : ((decimal?)null, null);
+        }
+    }
+}
