@@ -64,7 +64,7 @@ namespace MertEndpoint.PowerShell
                 var token = TokenResolver.Resolve(explicitToken);
                 var options = EndpointClientOptions.FromEnvironment();
                 options.Accounts = ModuleState.Accounts;
-                options.Observer = Usage.ObserverFor(problem => _historyProblems.TryAdd(problem, true));
+                options.Observer = Usage.ObserverFor(ReportHistoryProblem);
                 return new EndpointClient(token, options);
             }
             catch (EndpointException ex)
@@ -95,9 +95,15 @@ namespace MertEndpoint.PowerShell
             if (_client == null) return;
             try { Usage.FlushAsync(StopToken).Wait(HistoryFlushBound); }
             catch (AggregateException) { /* cancelled: the writes go on in the background */ }
-            foreach (var problem in _historyProblems.Keys) WriteWarning(problem);
+            // One warning per command, however many calls ran into the problem; the rest in verbose.
+            var problems = _historyProblems.Keys.OrderBy(p => p, StringComparer.Ordinal).ToList();
+            if (problems.Count > 0) WriteWarning(problems[0]);
+            foreach (var more in problems.Skip(1)) WriteVerbose(more);
             _historyProblems.Clear();
         }
+
+        /// <summary>Collects a history problem (any thread); each distinct one becomes one warning at the end of the command.</summary>
+        protected void ReportHistoryProblem(string problem) => _historyProblems.TryAdd(problem, true);
 
         /// <summary>True when a history write failed during this command (its cost figures are then incomplete).</summary>
         protected bool HistoryIncomplete => !_historyProblems.IsEmpty;

@@ -151,6 +151,8 @@ namespace MertEndpoint
         {
             string key = o.Event.Key;
             _last.TryGetValue(key, out UsageEvent? last);
+            // Another process recorded a change dated after this answer arrived: this view is older than the file's.
+            if (last != null && o.ReceivedAt < last.Time) return null;
             bool repeat = last != null && last.SameAs(o.Event);
             if (repeat || (last == null && o.Event.State == "deleted"))
             {

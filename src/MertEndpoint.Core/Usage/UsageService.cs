@@ -78,13 +78,24 @@ namespace MertEndpoint
         /// Copies of <paramref name="endpoints"/> carrying PricePerHour (the catalog, kept an hour) and BilledSince (the
         /// usage history; without a recorded streak, the service's last state change).
         /// </summary>
+        /// <param name="onHistoryProblem">Told when the history cannot be read; the streaks then fall back to updatedAt.</param>
         public async Task<IReadOnlyList<EndpointInfo>> WithBillingAsync(EndpointClient client, IReadOnlyList<EndpointInfo> endpoints,
-            CancellationToken ct = default)
+            CancellationToken ct = default, Action<string>? onHistoryProblem = null)
         {
             if (endpoints.Count == 0) return endpoints;
             await FlushAsync(ct).ConfigureAwait(false);
             DateTimeOffset now = Clock.GetUtcNow();
-            var streaks = Summarize(History.Read().Where(e => e.Api == client.ApiBase), DateTimeOffset.MinValue, now)
+            IReadOnlyList<UsageEvent> events;
+            try
+            {
+                events = History.Read();
+            }
+            catch (EndpointException ex)
+            {
+                onHistoryProblem?.Invoke(ex.Message);
+                events = Array.Empty<UsageEvent>();
+            }
+            var streaks = Summarize(events.Where(e => e.Api == client.ApiBase), DateTimeOffset.MinValue, now)
                 .ToDictionary(c => (c.Namespace, c.Name), c => c.BilledSince);
             var catalogs = new Dictionary<string, IReadOnlyList<HardwareInfo>>(StringComparer.Ordinal);
             var result = new List<EndpointInfo>(endpoints.Count);

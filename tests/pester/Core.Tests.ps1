@@ -1,0 +1,156 @@
+# The contracts the core redesign set: one identity as every error's target, Remove's two questions, the usage
+# history shared by several processes, and per-runspace state in Use-MertEndpoint.
+BeforeAll {
+    . $PSScriptRoot/Common.ps1
+    $emulator = Start-TestEmulator -BootSeconds 1
+}
+AfterAll { Stop-TestEmulator $emulator }
+
+Describe 'Errors carry the endpoint''s identity' {
+    BeforeEach { Reset-Emulator $emulator }
+
+    It 'the target of every endpoint error is a MertEndpoint.EndpointId that prints as ns/name' {
+        Get-MertEndpoint missing-one -ErrorAction SilentlyContinue -ErrorVariable e1
+        Stop-MertEndpoint missing-two -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable e2
+        Get-MertEndpoint 'Bad_Name!' -ErrorAction SilentlyContinue -ErrorVariable e3
+        $e1[0].TargetObject | Should -BeOfType MertEndpoint.EndpointId
+        "$($e1[0].TargetObject)" | Should -Be 'emulator-user/missing-one'
+        "$($e2[0].TargetObject)" | Should -Be 'emulator-user/missing-two'
+        $e2[0].FullyQualifiedErrorId | Should -BeLike 'EndpointNotFound,*'
+        $e3[0].TargetObject.Name | Should -Be 'Bad_Name!'
+        $e3[0].FullyQualifiedErrorId | Should -BeLike 'InvalidEndpointName,*'
+    }
+
+    It 'a start that times out and is paused again keeps the status code and names the endpoint' {
+        $slow = Start-TestEmulator -BootSeconds 30
+        try {
+            $null = New-MertEndpoint slow-one -ImageUrl 'someone/img:1' -Confirm:$false
+            Stop-MertEndpoint slow-one -Confirm:$false
+            Start-MertEndpoint slow-one -TimeoutSec 1 -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable err
+            $err[0].FullyQualifiedErrorId | Should -BeLike 'WaitTimeout,*'
+            "$($err[0].TargetObject)" | Should -Be 'emulator-user/slow-one'
+            $err[0].Exception.Message | Should -Match 'paused again'
+            $err[0].Exception.Target.Name | Should -Be 'slow-one'
+            $err[0].Exception.InnerException | Should -BeOfType MertEndpoint.EndpointException
+            (Get-MertEndpoint slow-one).Status | Should -Be 'Paused'
+        }
+        finally {
+            Stop-TestEmulator $slow
+            Use-MertEmulatorEnvironment $emulator -Token $TestToken
+        }
+    }
+}
+
+Describe 'Remove-MertEndpoint asks as Az does' {
+    BeforeEach {
+        Reset-Emulator $emulator
+        $null = New-MertEndpoint doomed -ImageUrl 'someone/img:1' -Confirm:$false
+    }
+
+    It 'without -Force in a session that cannot prompt, refuses with ConfirmationRequired and says what to pass' {
+        # This test run is -NonInteractive, as a scheduled script is.
+        { Remove-MertEndpoint doomed -ErrorAction Stop } | Should -Throw -ErrorId 'ConfirmationRequired,*'
+        try { Remove-MertEndpoint doomed -ErrorAction Stop } catch { $_.Exception.Message | Should -Match '-Force' ; $_.Exception.Message | Should -Match '-Confirm:\$false' }
+        (Get-MertEndpoint doomed).Name | Should -Be 'doomed'
+        Get-RequestLog $emulator | Where-Object method -eq 'DELETE' | Should -BeNullOrEmpty
+    }
+
+    It '-Force -Confirm still asks (here: cannot, so nothing is deleted)' {
+        { Remove-MertEndpoint doomed -Force -Confirm -ErrorAction Stop } | Should -Throw
+        (Get-MertEndpoint doomed).Name | Should -Be 'doomed'
+    }
+
+    It '-Force deletes through ShouldProcess: the operation shows in verbose output' {
+        $verbose = Remove-MertEndpoint doomed -Force -Verbose 4>&1 | Out-String
+        $verbose | Should -Match 'Performing the operation "Delete endpoint permanently'
+        $verbose | Should -Match 'emulator-user/doomed'
+        Get-MertEndpoint doomed -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'Use-MertEndpoint state belongs to its runspace' {
+    BeforeEach { Reset-Emulator $emulator }
+
+    It 'the block gets the endpoint as $MertEndpoint too' {
+        $null = New-TestEndpoint use-var
+        $name = Use-MertEndpoint use-var -KeepIfRunning { $MertEndpoint.Name }
+        $name | Should -Be 'use-var'
+    }
+
+    It 'HF_ENDPOINT_URL holds the URL while one endpoint is in use, is removed while two overlap, and comes back afterwards' {
+        $null = New-TestEndpoint use-one
+        $null = New-TestEndpoint use-two
+        $env:HF_ENDPOINT_URL = 'before'
+        try {
+            $seen = Use-MertEndpoint use-one -KeepIfRunning {
+                $env:HF_ENDPOINT_URL
+                Use-MertEndpoint use-two -KeepIfRunning { "inner:$env:HF_ENDPOINT_URL" }
+                $env:HF_ENDPOINT_URL
+            }
+            $seen[0] | Should -Match '/use-one$'
+            $seen[1] | Should -Be 'inner:' -Because 'a child process could not tell which of two endpoints it belongs to'
+            $seen[2] | Should -Match '/use-one$'
+            $env:HF_ENDPOINT_URL | Should -Be 'before'
+        }
+        finally { Remove-Item Env:HF_ENDPOINT_URL -ErrorAction SilentlyContinue }
+    }
+}
+
+Describe 'The usage history' {
+    BeforeEach { Reset-Emulator $emulator }
+
+    It 'an unwritable history is one warning per command, naming the file, and the command still works' {
+        $saved = $env:MERT_ENDPOINT_HISTORY_PATH
+        $blocked = Join-Path ([IO.Path]::GetTempPath()) "mert-blocked-$([guid]::NewGuid().ToString('n'))"
+        $null = New-Item -ItemType Directory -Path $blocked
+        try {
+            $env:MERT_ENDPOINT_HISTORY_PATH = $blocked
+            $null = New-MertEndpoint warn-a -ImageUrl 'someone/img:1' -Confirm:$false -WarningVariable w1 -WarningAction SilentlyContinue
+            $null = New-MertEndpoint warn-b -ImageUrl 'someone/img:1' -Confirm:$false
+            $list = Get-MertEndpoint -WarningVariable w2 -WarningAction SilentlyContinue
+            @($list).Count | Should -Be 2
+            @($w1).Count | Should -Be 1
+            @($w2).Count | Should -Be 1
+            "$($w2[0])" | Should -Match ([regex]::Escape($blocked))
+        }
+        finally {
+            $env:MERT_ENDPOINT_HISTORY_PATH = $saved
+            Remove-Item $blocked -Recurse -Force
+        }
+    }
+
+    It 'four processes starting, stopping and reading at once, with compactions between, still match the meter' {
+        $slow = Start-TestEmulator -BootSeconds 3
+        $history = $env:MERT_ENDPOINT_HISTORY_PATH
+        try {
+            foreach ($k in 1..4) { $null = New-MertEndpoint "multi-$k" -ImageUrl 'someone/img:1' -Confirm:$false }
+            $null = 1..4 | ForEach-Object { "multi-$_" } | Wait-MertEndpoint -TimeoutSec 30
+            1..4 | ForEach-Object { "multi-$_" } | Stop-MertEndpoint -Confirm:$false
+            $module = Join-Path $repoRoot 'out/MertEndpoint/MertEndpoint.psd1'
+            $env:MERT_ENDPOINT_HISTORY_COMPACT_BYTES = '1500'
+            $procs = foreach ($k in 1..4) {
+                $script = "Import-Module '$module'; foreach (`$i in 1..2) { `$null = Start-MertEndpoint multi-$k -Confirm:`$false; `$null = Get-MertEndpoint; Start-Sleep -Milliseconds 700; `$null = Get-MertEndpoint multi-*; Stop-MertEndpoint multi-$k -Confirm:`$false; `$null = Get-MertEndpoint }"
+                Start-Process -FilePath (Get-Process -Id $PID).Path -ArgumentList @(
+                    if ((Get-Process -Id $PID).ProcessName -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' }
+                    '-NoProfile', '-NonInteractive', '-Command', $script) -PassThru -RedirectStandardError (Join-Path ([IO.Path]::GetTempPath()) "mert-multi-$k.err")
+            }
+            $procs | Wait-Process -Timeout 120
+            $procs | ForEach-Object { $_.ExitCode | Should -Be 0 }
+            Remove-Item Env:MERT_ENDPOINT_HISTORY_COMPACT_BYTES
+
+            (Get-Content $history -TotalCount 1) | Should -Match '^\{"v":2,"generation"' -Because 'a compaction ran'
+            foreach ($k in 1..4) {
+                $meter = Get-Billing $slow "multi-$k"
+                $cost = Get-MertEndpointCost "multi-$k"
+                $cost.CurrentlyBilling | Should -BeFalse
+                [math]::Abs($cost.BilledTime.TotalSeconds - $meter.billedSeconds) / $meter.billedSeconds |
+                    Should -BeLessOrEqual 0.02 -Because "multi-$k billed $($meter.billedSeconds) s by the meter, $($cost.BilledTime.TotalSeconds) s by the history"
+            }
+        }
+        finally {
+            Remove-Item Env:MERT_ENDPOINT_HISTORY_COMPACT_BYTES -ErrorAction SilentlyContinue
+            Stop-TestEmulator $slow
+            Use-MertEmulatorEnvironment $emulator -Token $TestToken
+        }
+    }
+}
