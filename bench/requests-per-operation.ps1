@@ -1,7 +1,7 @@
 <#
 .SYNOPSIS
-    Requests per operation, counted from the emulator's request log: stopping a paused endpoint should be
-    one GET; starting a running endpoint one GET and one health probe. Prints the counts; not a test.
+    Requests per operation, counted from the emulator's request log: stopping any endpoint should be one
+    pause (no read); starting a running endpoint one GET and one health probe. Prints the counts; not a test.
 #>
 $ErrorActionPreference = 'Stop'
 $root = Split-Path $PSScriptRoot

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Time.Testing;
 using static MertEndpoint.Tests.Samples;
 
 namespace MertEndpoint.Tests;
@@ -7,16 +6,15 @@ namespace MertEndpoint.Tests;
 /// <summary>Create is not idempotent: it must never be duplicated, nor fail when an earlier attempt succeeded.</summary>
 public class CreateTests
 {
-    private readonly FakeTimeProvider _clock = new();
-    private static readonly TimeSpan Step = TimeSpan.FromSeconds(1);
+    private readonly TestClock _clock = new();
     private static EndpointCreateSpec Spec => new() { Name = "mert", ImageUrl = "someone/mert:latest" };
 
     [Fact]
     public async Task Timed_out_post_is_settled_by_get_when_the_endpoint_exists()
     {
-        var handler = new FakeHandler(_clock, Respond.Hang(), Respond.With(200, Endpoint(state: "pending", url: null)));
+        var handler = new FakeHandler(_clock, Respond.Hang(_clock), Respond.With(200, Endpoint(state: "pending", url: null)));
 
-        var endpoint = await _clock.Drive(Client(_clock, handler).CreateAsync(Ns, Spec), Step);
+        var endpoint = await _clock.Drive(Client(_clock, handler).CreateAsync(Ns, Spec));
 
         Assert.Equal(EndpointStatus.Pending, endpoint.Status);
         Assert.Equal(["POST /v2/endpoint/alice", "GET /v2/endpoint/alice/mert"], handler.Requests.Select(r => r.ToString()));
@@ -26,12 +24,12 @@ public class CreateTests
     public async Task Conflict_after_an_ambiguous_attempt_is_settled_by_get()
     {
         var handler = new FakeHandler(_clock,
-            Respond.Hang(),                              // POST: times out; created or not?
+            Respond.Hang(_clock),                              // POST: times out; created or not?
             Respond.With(404, Respond.Error("not yet")), // GET: not visible yet, so post again
             Respond.With(409, Respond.Error("already exists")), // POST: the first one did land
             Respond.With(200, Endpoint(state: "pending", url: null)));
 
-        var endpoint = await _clock.Drive(Client(_clock, handler).CreateAsync(Ns, Spec), Step);
+        var endpoint = await _clock.Drive(Client(_clock, handler).CreateAsync(Ns, Spec));
 
         Assert.Equal("mert", endpoint.Name);
         Assert.Equal(2, handler.Requests.Count(r => r.Method == HttpMethod.Post));
@@ -44,7 +42,7 @@ public class CreateTests
         var handler = new FakeHandler(_clock,
             Respond.With(503), Respond.With(404, Respond.Error("no")), Respond.With(202, Endpoint(state: "pending", url: null)));
 
-        await _clock.Drive(Client(_clock, handler).CreateAsync(Ns, Spec), Step);
+        await _clock.Drive(Client(_clock, handler).CreateAsync(Ns, Spec));
 
         Assert.Equal(["POST /v2/endpoint/alice", "GET /v2/endpoint/alice/mert", "POST /v2/endpoint/alice"],
             handler.Requests.Select(r => r.ToString()));
@@ -56,7 +54,7 @@ public class CreateTests
         var handler = new FakeHandler(_clock,
             Respond.With(429, null, h => h.Add("Retry-After", "2")), Respond.With(201, Endpoint(state: "pending", url: null)));
 
-        await _clock.Drive(Client(_clock, handler).CreateAsync(Ns, Spec), TimeSpan.FromMilliseconds(100));
+        await _clock.Drive(Client(_clock, handler).CreateAsync(Ns, Spec));
 
         Assert.All(handler.Requests, r => Assert.Equal(HttpMethod.Post, r.Method));
         Assert.True(handler.Requests[1].Time - handler.Requests[0].Time >= TimeSpan.FromSeconds(2));

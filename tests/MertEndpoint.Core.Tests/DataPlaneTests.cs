@@ -1,14 +1,12 @@
 using System.Net.Http.Headers;
 using System.Text;
-using Microsoft.Extensions.Time.Testing;
 using static MertEndpoint.Tests.Samples;
 
 namespace MertEndpoint.Tests;
 
 public class DataPlaneTests
 {
-    private static readonly TimeSpan Step = TimeSpan.FromMilliseconds(250);
-    private readonly FakeTimeProvider _clock = new();
+    private readonly TestClock _clock = new();
     private int _opened;
 
     /// <summary>Records each attempt's X-Scale-Up-Timeout before the fake handler answers.</summary>
@@ -54,7 +52,7 @@ public class DataPlaneTests
     {
         var (client, handler, spy) = Make(Respond.With(503), Respond.With(503), Respond.With(200, "{\"layers\": 13}"));
 
-        var response = await _clock.Drive(client.SendDataAsync(await Endpoint(), "/", Body, For("a.wav")), Step);
+        var response = await _clock.Drive(client.SendDataAsync(await Endpoint(), "/", Body, For("a.wav")));
 
         Assert.Equal(200, response.StatusCode);
         Assert.Equal("{\"layers\": 13}", Encoding.UTF8.GetString(response.Body));
@@ -117,7 +115,7 @@ public class DataPlaneTests
         var start = _clock.GetUtcNow();
 
         var ex = await Assert.ThrowsAsync<EndpointException>(() =>
-            _clock.Drive(client.SendDataAsync(new Uri("https://x.endpoints.example"), "/", Body, For("a.wav", timeoutSec: 60)), Step));
+            _clock.Drive(client.SendDataAsync(new Uri("https://x.endpoints.example"), "/", Body, For("a.wav", timeoutSec: 60))));
 
         Assert.Equal(EndpointErrorKind.ServiceUnavailable, ex.Kind);
         Assert.Equal(503, ex.StatusCode);
@@ -132,7 +130,7 @@ public class DataPlaneTests
         var (client, handler, _) = Make(Enumerable.Range(0, 10).Select(_ => Respond.Drop()).ToArray());
 
         var ex = await Assert.ThrowsAsync<EndpointException>(() =>
-            _clock.Drive(client.SendDataAsync(new Uri("https://x.endpoints.example"), "/", Body, For("a.wav")), Step));
+            _clock.Drive(client.SendDataAsync(new Uri("https://x.endpoints.example"), "/", Body, For("a.wav"))));
 
         Assert.Equal(EndpointErrorKind.ServiceUnavailable, ex.Kind);
         Assert.Equal(5, handler.Requests.Count); // 1 + MaxRetryAttempts (4)

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Time.Testing;
 
 namespace MertEndpoint.Tests;
 
@@ -156,7 +155,7 @@ public class EnvironmentConfigurationTests
     public async Task Namespace_comes_from_parameter_then_variable_then_whoami()
     {
         using var env = new EnvScope();
-        var clock = new FakeTimeProvider();
+        var clock = new TestClock();
         var handler = new FakeHandler(clock, _ => Respond.Make(200, """{"type": "user", "name": "alice", "orgs": []}"""));
         var token = "hf_ns_" + Guid.NewGuid();
         var accounts = new AccountCache(TimeSpan.FromHours(1));
@@ -189,7 +188,7 @@ public class EnvironmentConfigurationTests
     public async Task Org_token_must_name_the_namespace()
     {
         using var env = new EnvScope();
-        var clock = new FakeTimeProvider();
+        var clock = new TestClock();
         var handler = new FakeHandler(clock, _ => Respond.Make(200, """{"type": "org", "name": "lab"}"""));
 
         var ex = await Assert.ThrowsAsync<EndpointException>(() => Samples.Client(clock, handler, "hf_org_" + Guid.NewGuid()).ResolveNamespaceAsync(null));
@@ -202,7 +201,7 @@ public class EnvironmentConfigurationTests
     public async Task Failed_whoami_is_not_cached()
     {
         using var env = new EnvScope();
-        var clock = new FakeTimeProvider();
+        var clock = new TestClock();
         var handler = new FakeHandler(clock,
             Respond.With(401, Respond.Error("A valid user or organization token, sent as a Bearer, is required")),
             Respond.With(200, """{"type": "user", "name": "bob"}"""));

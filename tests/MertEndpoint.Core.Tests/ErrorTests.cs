@@ -1,11 +1,10 @@
-using Microsoft.Extensions.Time.Testing;
 using static MertEndpoint.Tests.Samples;
 
 namespace MertEndpoint.Tests;
 
 public class ErrorTests
 {
-    private readonly FakeTimeProvider _clock = new();
+    private readonly TestClock _clock = new();
 
     [Theory]
     [InlineData(400, EndpointErrorKind.InvalidRequest, "Check the values you passed")]

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
-using Microsoft.Extensions.Time.Testing;
 
 namespace MertEndpoint.Tests;
 
@@ -61,9 +60,12 @@ public static class Respond
         Action<HttpResponseHeaders>? headers = null) =>
         (_, _) => Task.FromResult(Make(status, json, headers));
 
-    /// <summary>Never answers: only the per-attempt timeout (or cancellation) ends it.</summary>
-    public static Func<Recorded, CancellationToken, Task<HttpResponseMessage>> Hang() =>
-        async (_, ct) => { await Task.Delay(Timeout.Infinite, ct); throw new InvalidOperationException(); };
+    /// <summary>
+    /// Never answers: only the per-attempt timeout (or cancellation) ends it. It waits on the test clock, so the clock
+    /// knows the code is blocked and moves time on to the timeout.
+    /// </summary>
+    public static Func<Recorded, CancellationToken, Task<HttpResponseMessage>> Hang(TimeProvider clock) =>
+        async (_, ct) => { await Task.Delay(TimeSpan.FromDays(1), clock, ct); throw new InvalidOperationException(); };
 
     /// <summary>The connection drops before an answer.</summary>
     public static Func<Recorded, CancellationToken, Task<HttpResponseMessage>> Drop() =>
@@ -102,7 +104,7 @@ public static class Samples
         }
         """;
 
-    public static EndpointClientOptions Options(FakeTimeProvider clock, FakeHandler handler) => new()
+    public static EndpointClientOptions Options(TestClock clock, FakeHandler handler) => new()
     {
         TimeProvider = clock,
         Handler = handler,
@@ -110,39 +112,6 @@ public static class Samples
         HubBaseUri = new Uri("https://hub.example"),
     };
 
-    public static EndpointClient Client(FakeTimeProvider clock, FakeHandler handler, string token = Token) =>
+    public static EndpointClient Client(TestClock clock, FakeHandler handler, string token = Token) =>
         new(token, Options(clock, handler));
-}
-
-public static class FakeTime
-{
-    /// <summary>
-    /// Advances fake time in steps until the task completes. Before each step, a short real pause (longer
-    /// while the thread pool has queued work) lets the code under test reach its next timer first.
-    /// </summary>
-    public static async Task<T> Drive<T>(this FakeTimeProvider clock, Task<T> task, TimeSpan step, TimeSpan? limit = null)
-    {
-        await DriveCore(clock, task, step, limit ?? TimeSpan.FromHours(2));
-        return await task;
-    }
-
-    public static async Task Drive(this FakeTimeProvider clock, Task task, TimeSpan step, TimeSpan? limit = null)
-    {
-        await DriveCore(clock, task, step, limit ?? TimeSpan.FromHours(2));
-        await task;
-    }
-
-    private static async Task DriveCore(FakeTimeProvider clock, Task task, TimeSpan step, TimeSpan limit)
-    {
-        var advanced = TimeSpan.Zero;
-        while (!task.IsCompleted)
-        {
-            await Task.Delay(1);
-            for (var i = 0; i < 20 && ThreadPool.PendingWorkItemCount > 0 && !task.IsCompleted; i++) await Task.Delay(1);
-            if (task.IsCompleted) break;
-            if (advanced >= limit) throw new TimeoutException($"Still running after {limit} of fake time.");
-            clock.Advance(step);
-            advanced += step;
-        }
-    }
 }

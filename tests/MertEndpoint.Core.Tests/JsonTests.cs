@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Time.Testing;
 using static MertEndpoint.Tests.Samples;
 
 namespace MertEndpoint.Tests;
@@ -103,7 +102,7 @@ public class JsonTests
     [Fact]
     public async Task List_hardware_and_whoami_are_read()
     {
-        var clock = new FakeTimeProvider();
+        var clock = new TestClock();
         var handler = new FakeHandler(clock, r => r.Path switch
         {
             "/v2/endpoint/alice" => Respond.Make(200, $$"""{"items": [{{Endpoint("a")}}, {{Endpoint("b", "paused", null)}}]}"""),

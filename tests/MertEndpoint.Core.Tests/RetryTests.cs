@@ -1,12 +1,10 @@
-using Microsoft.Extensions.Time.Testing;
 using static MertEndpoint.Tests.Samples;
 
 namespace MertEndpoint.Tests;
 
 public class RetryTests
 {
-    private readonly FakeTimeProvider _clock = new();
-    private static readonly TimeSpan Step = TimeSpan.FromMilliseconds(100);
+    private readonly TestClock _clock = new();
 
     [Fact]
     public async Task Get_retries_503_twice_then_succeeds()
@@ -14,7 +12,7 @@ public class RetryTests
         var handler = new FakeHandler(_clock,
             Respond.With(503, Respond.Error("busy")), Respond.With(503), Respond.With(200, Endpoint()));
 
-        var endpoint = await _clock.Drive(Client(_clock, handler).GetAsync(Ns, "mert"), Step);
+        var endpoint = await _clock.Drive(Client(_clock, handler).GetAsync(Ns, "mert"));
 
         Assert.Equal("mert", endpoint.Name);
         Assert.Equal(3, handler.Requests.Count);
@@ -28,7 +26,7 @@ public class RetryTests
         var handler = new FakeHandler(_clock,
             Respond.With(429, Respond.Error("slow down"), h => h.Add("Retry-After", "5")), Respond.With(200, Endpoint()));
 
-        await _clock.Drive(Client(_clock, handler).GetAsync(Ns, "mert"), Step);
+        await _clock.Drive(Client(_clock, handler).GetAsync(Ns, "mert"));
 
         var gap = handler.Requests[1].Time - handler.Requests[0].Time;
         Assert.InRange(gap, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5.5));
@@ -40,7 +38,7 @@ public class RetryTests
         var handler = new FakeHandler(_clock,
             Respond.With(503, null, h => h.RetryAfter = new(_clock.GetUtcNow().AddSeconds(3))), Respond.With(200, Endpoint()));
 
-        await _clock.Drive(Client(_clock, handler).GetAsync(Ns, "mert"), Step);
+        await _clock.Drive(Client(_clock, handler).GetAsync(Ns, "mert"));
 
         var gap = handler.Requests[1].Time - handler.Requests[0].Time;
         Assert.InRange(gap, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(3.5));
@@ -54,7 +52,7 @@ public class RetryTests
         var options = Options(_clock, handler);
         options.MaxRetryDelay = TimeSpan.FromSeconds(2);
 
-        await _clock.Drive(new EndpointClient(Token, options).GetAsync(Ns, "mert"), Step);
+        await _clock.Drive(new EndpointClient(Token, options).GetAsync(Ns, "mert"));
 
         var gap = handler.Requests[1].Time - handler.Requests[0].Time;
         Assert.InRange(gap, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2.5));
@@ -66,7 +64,7 @@ public class RetryTests
         var handler = new FakeHandler(_clock, Enumerable.Range(1, 5)
             .Select(i => Respond.With(503, Respond.Error($"overloaded {i}"), h => h.Add("X-Request-Id", $"req-{i}"))).ToArray());
 
-        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(Client(_clock, handler).GetAsync(Ns, "mert"), Step));
+        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(Client(_clock, handler).GetAsync(Ns, "mert")));
 
         Assert.Equal(EndpointErrorKind.ServiceUnavailable, ex.Kind);
         Assert.Equal(5, handler.Requests.Count); // 1 + MaxRetryAttempts (4)
@@ -81,7 +79,7 @@ public class RetryTests
     {
         var handler = new FakeHandler(_clock, Enumerable.Range(1, 5).Select(_ => Respond.With(429)).ToArray());
 
-        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(Client(_clock, handler).ListAsync(Ns), Step));
+        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(Client(_clock, handler).ListAsync(Ns)));
 
         Assert.Equal(EndpointErrorKind.RateLimited, ex.Kind);
         Assert.Equal(429, ex.StatusCode);
@@ -90,9 +88,9 @@ public class RetryTests
     [Fact]
     public async Task Dropped_connection_and_hung_attempt_are_retried()
     {
-        var handler = new FakeHandler(_clock, Respond.Drop(), Respond.Hang(), Respond.With(200, Endpoint()));
+        var handler = new FakeHandler(_clock, Respond.Drop(), Respond.Hang(_clock), Respond.With(200, Endpoint()));
 
-        var endpoint = await _clock.Drive(Client(_clock, handler).GetAsync(Ns, "mert"), TimeSpan.FromSeconds(1));
+        var endpoint = await _clock.Drive(Client(_clock, handler).GetAsync(Ns, "mert"));
 
         Assert.Equal(EndpointStatus.Running, endpoint.Status);
         Assert.Equal(3, handler.Requests.Count);
@@ -105,7 +103,7 @@ public class RetryTests
     {
         var handler = new FakeHandler(_clock, Enumerable.Range(1, 5).Select(_ => Respond.Drop()).ToArray());
 
-        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(Client(_clock, handler).GetAsync(Ns, "mert"), Step));
+        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(Client(_clock, handler).GetAsync(Ns, "mert")));
 
         Assert.Equal(EndpointErrorKind.ServiceUnavailable, ex.Kind);
         Assert.Null(ex.StatusCode);
@@ -118,7 +116,7 @@ public class RetryTests
     {
         var handler = new FakeHandler(_clock, Respond.With(404, Respond.Error("not found")));
 
-        await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(Client(_clock, handler).GetAsync(Ns, "mert"), Step));
+        await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(Client(_clock, handler).GetAsync(Ns, "mert")));
 
         Assert.Single(handler.Requests);
     }
@@ -131,8 +129,11 @@ public class RetryTests
         var task = Client(_clock, handler).GetAsync(Ns, "mert", cts.Token);
         while (handler.Requests.Count == 0) await Task.Delay(1);
 
-        cts.Cancel();
+        cts.Cancel(); // during the back-off before the retry
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => task);
+        _clock.Advance(TimeSpan.FromMinutes(5)); // long past any back-off: a retry that was still due would go out now
+        await Task.Yield();
+        Assert.Single(handler.Requests);
     }
 }

@@ -1,12 +1,11 @@
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Time.Testing;
 using static MertEndpoint.Tests.Samples;
 
 namespace MertEndpoint.Tests;
 
 public class UpdateTests
 {
-    private readonly FakeTimeProvider _clock = new();
+    private readonly TestClock _clock = new();
 
     [Fact]
     public async Task Only_the_given_fields_are_sent()

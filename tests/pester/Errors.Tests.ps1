@@ -34,9 +34,10 @@ Describe 'Each error id of the contract comes from a real condition' {
         Assert-Error $err Unauthorized AuthenticationError
     }
 
-    It 'Forbidden for a namespace the token may not use' {
+    It 'Unauthorized for a namespace the token may not use; Forbidden for a 403' {
         Get-MertEndpoint -Namespace someone-else -ErrorAction SilentlyContinue -ErrorVariable err
-        $err[0].FullyQualifiedErrorId | Should -BeIn @('Forbidden,MertEndpoint.PowerShell.Cmdlets.GetMertEndpoint', 'Unauthorized,MertEndpoint.PowerShell.Cmdlets.GetMertEndpoint')
+        # The service answers a namespace the token cannot use with 401 (reference page), not 403.
+        Assert-Error $err Unauthorized AuthenticationError
         Add-Fault $emulator @{ method = 'GET'; pathPrefix = '/v2/endpoint/emulator-user'; status = 403; count = 1 }
         Get-MertEndpoint -ErrorAction SilentlyContinue -ErrorVariable err2
         Assert-Error $err2 Forbidden PermissionDenied

@@ -51,14 +51,27 @@ Describe 'The endpoint lifecycle in real pwsh against the emulator' {
         $log[1].path | Should -Be '/endpoints/emulator-user/mert-running/health'
     }
 
-    It 'stopping a paused endpoint costs one GET and says so in verbose output' {
+    It 'stopping costs one pause and no read, even for a stale piped object' {
         $null = New-TestEndpoint mert-paused
+        $stale = Get-MertEndpoint mert-paused          # running when read
         Stop-MertEndpoint mert-paused -Confirm:$false
         $before = (Get-RequestLog $emulator).Count
-        $verbose = Stop-MertEndpoint mert-paused -Confirm:$false -Verbose 4>&1
+        $stale | Stop-MertEndpoint -Confirm:$false     # says running, is paused: the pause is sent anyway
         $log = @(Get-RequestLog $emulator | Select-Object -Skip $before)
         $log.Count | Should -Be 1
-        $log[0].method | Should -Be 'GET'
+        $log[0].method | Should -Be 'POST'
+        $log[0].path | Should -Be '/v2/endpoint/emulator-user/mert-paused/pause'
+        (Get-MertEndpoint mert-paused).Status | Should -Be 'Paused'
+    }
+
+    It 'a refused stop is settled by one GET: scaling a paused endpoint to zero is nothing to do' {
+        $null = New-TestEndpoint mert-refused
+        Stop-MertEndpoint mert-refused -Confirm:$false
+        $before = (Get-RequestLog $emulator).Count
+        $verbose = Stop-MertEndpoint mert-refused -ScaleToZero -Confirm:$false -Verbose 4>&1
+        $log = @(Get-RequestLog $emulator | Select-Object -Skip $before)
+        $log.method | Should -Be @('POST', 'GET')
+        $log[0].status | Should -Be 400
         ($verbose | Out-String) | Should -Match 'already paused'
     }
 

@@ -29,7 +29,13 @@ Describe 'The token never leaks' {
     }
 
     It 'is absent from $Error after the run' {
-        ($Error | ForEach-Object { $_ | Out-String }) -join "`n" | Should -Not -Match ([regex]::Escape($TestToken))
+        # Errors of its own, so the test holds when run alone: a wrong token, a missing endpoint, a failed start.
+        $Error.Clear()
+        Get-MertEndpoint -Token (ConvertTo-SecureString 'hf_other_wrong' -AsPlainText -Force) -Namespace emulator-user -ErrorAction SilentlyContinue
+        Get-MertEndpoint missing-two -ErrorAction SilentlyContinue
+        Start-MertEndpoint missing-three -Confirm:$false -ErrorAction SilentlyContinue
+        $Error.Count | Should -BeGreaterOrEqual 3
+        ($Error | ForEach-Object { $_ | Out-String; $_.Exception.ToString() }) -join "`n" | Should -Not -Match ([regex]::Escape($TestToken))
     }
 }
 

@@ -36,6 +36,19 @@ namespace MertEndpoint
         public bool StartedHere { get; }
     }
 
+    public sealed class StopResult
+    {
+        internal StopResult(EndpointInfo endpoint, bool changed)
+        {
+            Endpoint = endpoint;
+            Changed = changed;
+        }
+
+        public EndpointInfo Endpoint { get; }
+        /// <summary>False when the service refused the change because the endpoint already billed nothing.</summary>
+        public bool Changed { get; }
+    }
+
     /// <summary>
     /// Start, wait for readiness, and roll back: the policy over an <see cref="EndpointClient"/>'s single calls.
     /// Stateless apart from the client, so one instance serves any number of concurrent starts.
@@ -129,6 +142,29 @@ namespace MertEndpoint
         /// </summary>
         public Task<EndpointInfo> WaitForReadyAsync(string ns, string name, WaitOptions? options = null, CancellationToken ct = default) =>
             new ReadinessWaiter(Client, ns, name, options ?? new WaitOptions()).RunAsync(null, ct);
+
+        /// <summary>
+        /// Stops one endpoint with one call: a pause (or scale to zero) and no read first, since any state the caller
+        /// holds may be stale and a skipped pause can leave an endpoint billing. When the service refuses the change
+        /// (400, 409, 422: the endpoint is in no state to take it), one GET settles it: an endpoint that bills nothing
+        /// (paused, failed, or scaled to zero when that was asked) counts as stopped; anything else is the refusal.
+        /// </summary>
+        public async Task<StopResult> StopAsync(string ns, string name, bool scaleToZero = false, CancellationToken ct = default)
+        {
+            try
+            {
+                EndpointInfo endpoint = await (scaleToZero ? Client.ScaleToZeroAsync(ns, name, ct) : Client.PauseAsync(ns, name, ct)).ConfigureAwait(false);
+                return new StopResult(endpoint, changed: true);
+            }
+            catch (EndpointException ex) when (ex.StatusCode is 400 or 409 or 422)
+            {
+                EndpointInfo current = await Client.GetAsync(ns, name, ct).ConfigureAwait(false);
+                bool stopped = current.Status is EndpointStatus.Paused or EndpointStatus.Failed or EndpointStatus.UpdateFailed
+                    || (scaleToZero && current.Status == EndpointStatus.ScaledToZero);
+                if (!stopped) throw;
+                return new StopResult(current, changed: false);
+            }
+        }
 
         /// <summary>
         /// The service resets min and max replicas to 1 on resume: put back what the endpoint had, and with an idle

@@ -2,7 +2,7 @@ using System.Management.Automation;
 
 namespace MertEndpoint.PowerShell.Cmdlets
 {
-    /// <summary>Pauses endpoints (billing stops), or scales them to zero with -ScaleToZero. Idempotent.</summary>
+    /// <summary>Pauses endpoints (billing stops), or scales them to zero with -ScaleToZero: one call each. Idempotent.</summary>
     [Cmdlet(VerbsLifecycle.Stop, "MertEndpoint", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByName)]
     [OutputType(typeof(EndpointInfo))]
     public sealed class StopMertEndpoint : FanOutCmdlet
@@ -22,21 +22,11 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 if (!ShouldProcess(target.ToString(), ScaleToZero ? "Scale endpoint to zero" : "Pause endpoint (billing stops)")) continue;
                 EnqueueEndpoint(target, async ct =>
                 {
-                    // Always read the current state: a piped object may be stale, and a paused endpoint then costs no write.
-                    var endpoint = await Client.GetAsync(target.Namespace!, target.Name!, ct).ConfigureAwait(false);
-                    var wanted = ScaleToZero ? EndpointStatus.ScaledToZero : EndpointStatus.Paused;
-                    if (endpoint.Status == wanted || endpoint.Status == EndpointStatus.Paused)
-                    {
-                        PostVerbose($"{target} is already {endpoint.StatusText}; nothing to do.");
-                    }
-                    else
-                    {
-                        endpoint = await (ScaleToZero
-                            ? Client.ScaleToZeroAsync(target.Namespace!, target.Name!, ct)
-                            : Client.PauseAsync(target.Namespace!, target.Name!, ct)).ConfigureAwait(false);
-                        PostVerbose($"{target} is now {endpoint.StatusText}.");
-                    }
-                    return PassThru ? endpoint : null;
+                    // One call, never skipped because of a piped object's state: that state may be stale.
+                    var result = await Lifecycle.StopAsync(target.Namespace!, target.Name!, ScaleToZero, ct).ConfigureAwait(false);
+                    PostVerbose(result.Changed ? $"{target} is now {result.Endpoint.StatusText}."
+                        : $"{target} is already {result.Endpoint.StatusText}; nothing to do.");
+                    return PassThru ? result.Endpoint : null;
                 });
             }
         }
