@@ -1,8 +1,11 @@
 using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -17,9 +20,21 @@ namespace MertEndpoint
     {
         private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
         private readonly TimeSpan _lifetime;
+        private readonly string? _directory;
+        private readonly TimeSpan _diskLifetime;
 
-        /// <param name="lifetime">How long an answer is kept; default one hour.</param>
-        public AccountCache(TimeSpan? lifetime = null) => _lifetime = lifetime ?? TimeSpan.FromHours(1);
+        /// <param name="lifetime">How long an answer is kept in memory; default one hour.</param>
+        /// <param name="directory">
+        /// Where answers are also kept on disk, one small file per token named by a hash of the token (never the token),
+        /// so that a scheduled script's every run does not ask the rate-limited whoami again; null keeps none.
+        /// </param>
+        /// <param name="diskLifetime">How long an answer on disk is trusted; default one day.</param>
+        public AccountCache(TimeSpan? lifetime = null, string? directory = null, TimeSpan? diskLifetime = null)
+        {
+            _lifetime = lifetime ?? TimeSpan.FromHours(1);
+            _directory = directory;
+            _diskLifetime = diskLifetime ?? TimeSpan.FromDays(1);
+        }
 
         internal Task<WhoAmI> GetAsync(string token, string hubBase, TimeProvider clock, Func<Task<WhoAmI>> fetch)
         {
@@ -27,7 +42,7 @@ namespace MertEndpoint
             DateTimeOffset now = clock.GetUtcNow();
             while (true)
             {
-                Entry entry = _entries.GetOrAdd(key, _ => new Entry(now + _lifetime, fetch));
+                Entry entry = _entries.GetOrAdd(key, _ => new Entry(now + _lifetime, () => FromDiskOrFetch(key, now, fetch)));
                 if (entry.Expires > now || !entry.Lookup.IsValueCreated || !entry.Lookup.Value.IsCompleted)
                     return Track(key, entry);
                 _entries.TryRemove(key, out _); // expired: ask again
@@ -45,6 +60,53 @@ namespace MertEndpoint
                 // Before anyone sees the failure, so that the next call asks again.
                 ((ICollection<KeyValuePair<string, Entry>>)_entries).Remove(new KeyValuePair<string, Entry>(key, entry));
                 throw;
+            }
+        }
+
+        private async Task<WhoAmI> FromDiskOrFetch(string key, DateTimeOffset now, Func<Task<WhoAmI>> fetch)
+        {
+            string? path = _directory == null ? null : Path.Combine(_directory, key.Substring(0, 32) + ".json");
+            if (path != null && ReadFile(path, now) is WhoAmI cached) return cached;
+            WhoAmI me = await fetch().ConfigureAwait(false);
+            if (path != null) WriteFile(path, me, now);
+            return me;
+        }
+
+        private WhoAmI? ReadFile(string path, DateTimeOffset now)
+        {
+            try
+            {
+                if (!File.Exists(path)) return null;
+                using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(path));
+                JsonElement r = doc.RootElement;
+                if (!DateTimeOffset.TryParse(r.Str("at"), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out DateTimeOffset at)
+                    || at > now || now - at > _diskLifetime) return null;
+                WhoAmI me = Json.ToWhoAmI(r);
+                return me.Name.Length > 0 ? me : null;
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is JsonException)
+            {
+                return null; // unreadable: ask the Hub
+            }
+        }
+
+        private static void WriteFile(string path, WhoAmI me, DateTimeOffset now)
+        {
+            try
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                string json = JsonSerializer.Serialize(new Dictionary<string, object>
+                {
+                    ["at"] = now.UtcDateTime.ToString("o", CultureInfo.InvariantCulture), ["name"] = me.Name, ["type"] = me.Type, ["orgs"] = me.Orgs,
+                });
+                string temp = path + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + ".tmp";
+                File.WriteAllText(temp, json);
+                if (File.Exists(path)) File.Replace(temp, path, null);
+                else File.Move(temp, path);
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                // A cache only: the next run asks the Hub again.
             }
         }
 

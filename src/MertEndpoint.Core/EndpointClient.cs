@@ -358,6 +358,20 @@ namespace MertEndpoint
             return uri;
         }
 
+        /// <summary>
+        /// Prepares what a first call would otherwise pay for on the caller's thread (the shared connection pool, the
+        /// JSON reader, the retry pipeline, the name check) without sending anything. Safe to call from any thread,
+        /// any number of times; the module calls it on a background thread at import.
+        /// </summary>
+        public static void WarmUp()
+        {
+            var client = new EndpointClient("warm-up", new EndpointClientOptions());
+            using var request = client._transport.DataRequest(HttpMethod.Get, new Uri("https://localhost/"), null, sendToken: true, scaleUpTimeout: null);
+            using JsonDocument doc = JsonDocument.Parse("{\"name\":\"w\",\"status\":{\"state\":\"running\",\"updatedAt\":\"2026-01-01T00:00:00.000000000Z\"}}");
+            Json.ToEndpoint(doc.RootElement, "w");
+            NamePattern.IsMatch("warm-up");
+        }
+
         // ---- plumbing ----
 
         private Uri Api(string ns) => new($"{_settings.ApiBase}/endpoint/{Seg(RequireNs(ns))}");

@@ -45,6 +45,8 @@ namespace MertEndpoint
 
         /// <summary>USD per replica-hour from the catalog (or the built-in list); set by Get-MertEndpoint.</summary>
         public decimal? PricePerHour { get; internal set; }
+        /// <summary>"catalog" (the live price, when this session has read the catalog) or "built-in list price".</summary>
+        public string? PriceSource { get; internal set; }
         /// <summary>When the current billed streak (initializing or running) began; null when it does not bill.</summary>
         public DateTimeOffset? BilledSince { get; internal set; }
         /// <summary>How long it has been billing without a break, as of now.</summary>
@@ -58,10 +60,11 @@ namespace MertEndpoint
         internal EndpointId Id => new(Namespace, Name);
 
         /// <summary>A copy carrying billing figures: models are never changed once handed out.</summary>
-        internal EndpointInfo WithBilling(decimal? pricePerHour, DateTimeOffset? billedSince)
+        internal EndpointInfo WithBilling(decimal? pricePerHour, string? priceSource, DateTimeOffset? billedSince)
         {
             var copy = (EndpointInfo)MemberwiseClone();
             copy.PricePerHour = pricePerHour;
+            copy.PriceSource = priceSource;
             copy.BilledSince = billedSince;
             return copy;
         }
@@ -97,6 +100,8 @@ namespace MertEndpoint
         public double? GpuMemoryGb { get; internal set; }
         /// <summary>USD per replica-hour.</summary>
         public decimal? PricePerHour { get; internal set; }
+        /// <summary>"catalog" (the live price, when this session has read the catalog) or "built-in list price".</summary>
+        public string? PriceSource { get; internal set; }
         public int? QuotaMaxAccelerators { get; internal set; }
         public int? QuotaUsedAccelerators { get; internal set; }
         public override string ToString() => Id;

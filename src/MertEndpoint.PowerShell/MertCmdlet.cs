@@ -316,7 +316,10 @@ namespace MertEndpoint.PowerShell
     {
         private static readonly ConcurrentDictionary<string, UsageService> Usage = new ConcurrentDictionary<string, UsageService>(StringComparer.Ordinal);
 
-        public static AccountCache Accounts { get; } = new AccountCache();
+        /// <summary>Token lookups: an hour in memory, a day on disk (MERT_ENDPOINT_CACHE_DIR, else accounts/ in the data directory).</summary>
+        public static AccountCache Accounts { get; } = new AccountCache(directory:
+            Environment.GetEnvironmentVariable("MERT_ENDPOINT_CACHE_DIR") is string dir && dir.Trim().Length > 0
+                ? dir : System.IO.Path.Combine(UsageHistory.DataDirectory(), "accounts"));
 
         public static UsageService UsageFor(string path) =>
             Usage.GetOrAdd(System.IO.Path.GetFullPath(path), p => new UsageService(new UsageHistory(p)));

@@ -24,6 +24,8 @@ namespace MertEndpoint.PowerShell
                 throw new PlatformNotSupportedException(
                     $"MertEndpoint needs PowerShell 7.4 or later (or Windows PowerShell 5.1); this is {RuntimeInformation.FrameworkDescription}. Install a current PowerShell: https://aka.ms/powershell");
             AppDomain.CurrentDomain.AssemblyResolve += Resolve;
+            // Off the pipeline thread: the first command then finds the client's code ready.
+            System.Threading.Tasks.Task.Run(() => { try { EndpointClient.WarmUp(); } catch (Exception) { /* only a head start */ } });
         }
 
         public void OnRemove(PSModuleInfo psModuleInfo) => AppDomain.CurrentDomain.AssemblyResolve -= Resolve;

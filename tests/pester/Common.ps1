@@ -4,6 +4,9 @@ $repoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
 Import-Module (Join-Path $repoRoot 'build/EmulatorHost.psm1') -Force
 Import-Module (Join-Path $repoRoot 'out/MertEndpoint/MertEndpoint.psd1')
 
+# The cached token lookups of this test run: never the user's own.
+if (-not $env:MERT_ENDPOINT_CACHE_DIR) { $env:MERT_ENDPOINT_CACHE_DIR = Join-Path ([IO.Path]::GetTempPath()) "mert-cache-$PID" }
+
 # The usage history of this test file: never the user's own.
 $env:MERT_ENDPOINT_HISTORY_PATH = Join-Path ([IO.Path]::GetTempPath()) "mert-history-$([guid]::NewGuid().ToString('n')).jsonl"
 
@@ -20,7 +23,7 @@ function Start-TestEmulator {
 function Stop-TestEmulator {
     param($Emulator)
     if ($Emulator) { Stop-MertEmulator $Emulator }
-    Remove-Item $env:MERT_ENDPOINT_HISTORY_PATH -ErrorAction SilentlyContinue
+    Remove-Item $env:MERT_ENDPOINT_HISTORY_PATH, "$($env:MERT_ENDPOINT_HISTORY_PATH).lock" -ErrorAction SilentlyContinue
 }
 
 function Get-Billing {

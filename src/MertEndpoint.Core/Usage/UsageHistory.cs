@@ -60,11 +60,16 @@ namespace MertEndpoint
         /// <summary>Lines skipped as unreadable so far (torn or foreign).</summary>
         public int SkippedLines { get; private set; }
 
-        /// <summary>MERT_ENDPOINT_HISTORY_PATH, else usage.jsonl in the platform's per-user data directory.</summary>
+        /// <summary>MERT_ENDPOINT_HISTORY_PATH, else usage.jsonl in the module's per-user data directory.</summary>
         public static string DefaultPath()
         {
             var explicitPath = Environment.GetEnvironmentVariable(PathVariable);
-            if (!string.IsNullOrWhiteSpace(explicitPath)) return explicitPath!;
+            return !string.IsNullOrWhiteSpace(explicitPath) ? explicitPath! : System.IO.Path.Combine(DataDirectory(), "usage.jsonl");
+        }
+
+        /// <summary>%LOCALAPPDATA%\MertEndpoint on Windows, $XDG_DATA_HOME/MertEndpoint or ~/.local/share/MertEndpoint elsewhere.</summary>
+        public static string DataDirectory()
+        {
             var localAppData = Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData);
             if (string.IsNullOrEmpty(localAppData))
             {
@@ -72,7 +77,7 @@ namespace MertEndpoint
                 localAppData = !string.IsNullOrEmpty(xdg) ? xdg! :
                     System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".local", "share");
             }
-            return System.IO.Path.Combine(localAppData, "MertEndpoint", "usage.jsonl");
+            return System.IO.Path.Combine(localAppData, "MertEndpoint");
         }
 
         /// <summary>Every readable event, oldest first. Reads only what was appended since the last call.</summary>

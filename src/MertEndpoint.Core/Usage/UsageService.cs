@@ -79,8 +79,9 @@ namespace MertEndpoint
         /// usage history; without a recorded streak, the service's last state change).
         /// </summary>
         /// <param name="onHistoryProblem">Told when the history cannot be read; the streaks then fall back to updatedAt.</param>
+        /// <param name="fetchPrices">False: no catalog request; prices from a catalog already at hand, else the list price.</param>
         public async Task<IReadOnlyList<EndpointInfo>> WithBillingAsync(EndpointClient client, IReadOnlyList<EndpointInfo> endpoints,
-            CancellationToken ct = default, Action<string>? onHistoryProblem = null)
+            CancellationToken ct = default, Action<string>? onHistoryProblem = null, bool fetchPrices = true)
         {
             if (endpoints.Count == 0) return endpoints;
             await FlushAsync(ct).ConfigureAwait(false);
@@ -102,11 +103,14 @@ namespace MertEndpoint
             foreach (EndpointInfo endpoint in endpoints)
             {
                 if (!catalogs.TryGetValue(endpoint.Namespace, out var catalog))
-                    catalogs[endpoint.Namespace] = catalog = await Prices.GetAsync(client, endpoint.Namespace, ct).ConfigureAwait(false);
+                    catalogs[endpoint.Namespace] = catalog = fetchPrices
+                        ? await Prices.GetAsync(client, endpoint.Namespace, ct).ConfigureAwait(false)
+                        : Prices.Cached(client, endpoint.Namespace);
                 bool billing = endpoint.Status == EndpointStatus.Initializing || endpoint.Status == EndpointStatus.Running;
                 DateTimeOffset? since = !billing ? null
                     : streaks.TryGetValue((endpoint.Namespace, endpoint.Name), out var streak) && streak != null ? streak : endpoint.UpdatedAt;
-                result.Add(endpoint.WithBilling(PriceCatalog.PriceOf(catalog, endpoint.InstanceType, endpoint.InstanceSize).Price, since));
+                var (price, source) = PriceCatalog.PriceOf(catalog, endpoint.InstanceType, endpoint.InstanceSize);
+                result.Add(endpoint.WithBilling(price, source, since));
             }
             return result;
         }
@@ -223,6 +227,12 @@ namespace MertEndpoint
                 return Array.Empty<HardwareInfo>();
             }
         }
+
+        /// <summary>The catalog already looked up and still fresh; empty (list prices) otherwise. Sends nothing.</summary>
+        public IReadOnlyList<HardwareInfo> Cached(EndpointClient client, string ns) =>
+            _catalogs.TryGetValue(client.ApiBase + "|" + ns, out var entry) && entry.Expires > _clock.GetUtcNow()
+                && entry.Lookup.IsValueCreated && entry.Lookup.Value.Status == TaskStatus.RanToCompletion
+                ? entry.Lookup.Value.Result : Array.Empty<HardwareInfo>();
 
         private static Lazy<Task<IReadOnlyList<HardwareInfo>>> Lookup(EndpointClient client, string ns) =>
             new(() => client.GetHardwareAsync(ns, CancellationToken.None));

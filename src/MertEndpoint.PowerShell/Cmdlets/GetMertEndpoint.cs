@@ -62,7 +62,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                     // Across all namespaces the name is matched in each listing, like a wildcard: found nowhere is no error.
                     if (all) EnqueueListing(ns, e => string.Equals(e.Name, name, StringComparison.Ordinal), all);
                     else EnqueueEndpoint(new EndpointId(ns, name), async ct =>
-                        Keep((await Usage.WithBillingAsync(Client, new[] { await Client.GetAsync(ns, name, ct).ConfigureAwait(false) }, ct, ReportHistoryProblem).ConfigureAwait(false))[0]));
+                        Keep((await Usage.WithBillingAsync(Client, new[] { await Client.GetAsync(ns, name, ct).ConfigureAwait(false) }, ct, ReportHistoryProblem, fetchPrices: false).ConfigureAwait(false))[0]));
                 }
             }
         }
@@ -91,7 +91,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 try
                 {
                     var matches = (await listing.ConfigureAwait(false)).Where(filter).ToList();
-                    var items = (await Usage.WithBillingAsync(Client, matches, ct, ReportHistoryProblem).ConfigureAwait(false)).Where(e => Keep(e) != null).ToList();
+                    var items = (await Usage.WithBillingAsync(Client, matches, ct, ReportHistoryProblem, fetchPrices: false).ConfigureAwait(false)).Where(e => Keep(e) != null).ToList();
                     return () => { foreach (var e in items) WriteObject(e); };
                 }
                 catch (EndpointException ex) when (quietOnDenied && (ex.Kind == EndpointErrorKind.Unauthorized || ex.Kind == EndpointErrorKind.Forbidden))

@@ -1,6 +1,6 @@
 # Help source for Use-MertEndpoint; build/New-MamlHelp.ps1 turns it into MAML.
 @{
-    Description = "Starts the endpoint and waits until it answers, runs -ScriptBlock with the ready endpoint as its argument (its URL is also in `$env:HF_ENDPOINT_URL for child processes), writes the block's output, then pauses the endpoint (-AfterAction Pause, the default), scales it to zero or leaves it. The stop happens when the block succeeds, throws or is stopped with Ctrl+C; a start that times out is paused too. If the stop itself fails, the command says so loudly with the command to run.`n`n-KeepIfRunning leaves running an endpoint that was already running before the command (shared endpoints). -IdleTimeoutMinutes is a safety net if this process dies: the service itself scales to zero after that many idle minutes."
+    Description = "Starts the endpoint and waits until it answers, runs -ScriptBlock with the ready endpoint as its argument and as `$MertEndpoint (this runspace's own; its URL is also in `$env:HF_ENDPOINT_URL for child processes while every running Use block of the process uses the same endpoint; when blocks with different endpoints overlap, for example in ForEach-Object -Parallel, the variable is removed until they end, so pass `$MertEndpoint.Url to child processes there), writes the block's output, then pauses the endpoint (-AfterAction Pause, the default), scales it to zero or leaves it. The stop happens when the block succeeds, throws or is stopped with Ctrl+C; a start that times out is paused too. If the stop itself fails, the command says so loudly with the command to run.`n`n-KeepIfRunning leaves running an endpoint that was already running before the command (shared endpoints). -IdleTimeoutMinutes is a safety net if this process dies: the service itself scales to zero after that many idle minutes."
     Examples = @(
         @{
             Code = 'Use-MertEndpoint mert-spike6-inference { param($e) python embed.py --url $e.Url }'
@@ -14,7 +14,7 @@
     Parameters = @{
         AfterAction = 'What to do afterwards: Pause (default), ScaleToZero or Leave.'
         KeepIfRunning = 'Leave the endpoint running afterwards if it was already running before this command.'
-        ScriptBlock = 'The work. It receives the ready endpoint as its first argument.'
+        ScriptBlock = 'The work. It receives the ready endpoint as its first argument and as $MertEndpoint.'
     }
     Synopsis = 'Starts an endpoint, runs a script block with it, and stops it afterwards no matter what.'
 }
