@@ -120,7 +120,7 @@ namespace MertEndpoint
                 {
                     if (response.IsSuccessStatusCode)
                     {
-                        EndpointInfo created = await Transport.ReadAsync(response, target, e => Json.ToEndpoint(e, ns)).ConfigureAwait(false);
+                        EndpointInfo created = await Transport.Unwrap(Transport.ReadAsync(response, target, e => Json.ToEndpoint(e, ns))).ConfigureAwait(false);
                         Tell(ns, ObservationKind.Action, new[] { created }, sent);
                         return created;
                     }

@@ -147,9 +147,10 @@ namespace MertEndpoint
             return new EndpointException(EndpointErrorKind.ServiceUnavailable, Compose(t, what, null, null), t.Id, innerException: ex);
         }
 
-        public static EndpointException UnexpectedBody(Target t, int status, string? requestId, Exception ex) =>
-            new(EndpointErrorKind.Unknown,
-                Compose(t, $"the service answered {status} with a body that could not be read as JSON. Check MERT_ENDPOINT_API_URL", null, requestId),
+        public static EndpointException UnexpectedBody(Target t, int status, string? contentType, string? excerpt, string? requestId, Exception ex) =>
+            new(EndpointErrorKind.ServiceUnavailable,
+                Compose(t, $"the service answered {status} with a body that could not be read as JSON ({contentType ?? "no content type"}"
+                    + (excerpt != null ? $": \"{excerpt}\"" : ", empty") + "), as a proxy or a broken answer does. Try again later, and check MERT_ENDPOINT_API_URL", null, requestId),
                 t.Id, status, null, requestId, innerException: ex);
 
         // ---- arguments and configuration ----

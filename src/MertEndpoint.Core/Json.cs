@@ -141,8 +141,32 @@ namespace MertEndpoint
                 }
                 catch (JsonException) { /* not JSON after all: fall through to plain text */ }
             }
-            if (trimmed[0] == '<') return null; // an HTML error page says nothing useful in a console
-            return trimmed.Length <= 500 ? trimmed : trimmed.Substring(0, 500) + "...";
+            if (trimmed[0] == '<') return null; // an HTML page: the caller decides what of it to show
+            return Excerpt(trimmed, 500);
+        }
+
+        /// <summary>
+        /// A short, printable piece of a body for an error message: an HTML page's text without its tags, white space
+        /// folded, control characters dropped, cut at <paramref name="max"/> characters.
+        /// </summary>
+        public static string? Excerpt(string body, int max = 160)
+        {
+            string text = body.TrimStart().StartsWith("<", StringComparison.Ordinal)
+                ? System.Text.RegularExpressions.Regex.Replace(
+                    System.Text.RegularExpressions.Regex.Replace(body, "<(script|style)[^>]*>.*?</\\1>", " ",
+                        System.Text.RegularExpressions.RegexOptions.Singleline | System.Text.RegularExpressions.RegexOptions.IgnoreCase),
+                    "<[^>]*>", " ")
+                : body;
+            var folded = new System.Text.StringBuilder();
+            foreach (char c in text)
+            {
+                char d = char.IsWhiteSpace(c) || char.IsControl(c) ? ' ' : c;
+                if (d == ' ' && (folded.Length == 0 || folded[folded.Length - 1] == ' ')) continue;
+                folded.Append(d);
+            }
+            string result = folded.ToString().Trim();
+            if (result.Length == 0) return null;
+            return result.Length <= max ? result : result.Substring(0, max) + "...";
         }
 
         /// <summary>

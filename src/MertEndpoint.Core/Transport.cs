@@ -39,8 +39,31 @@ namespace MertEndpoint
         public HttpClient Http { get; }
         public DateTimeOffset Now => Settings.Clock.GetUtcNow();
 
-        /// <summary>A retried call: transient failures are retried, then mapped to <see cref="EndpointException"/>.</summary>
+        /// <summary>
+        /// A retried call: transient failures are retried, then mapped to <see cref="EndpointException"/>. A success whose
+        /// body cannot be read (an HTML page from a proxy, truncated JSON) is treated like a 5xx: retried when the call
+        /// is a GET (safe to repeat), else reported with an excerpt of the body.
+        /// </summary>
         public async Task<T> SendAsync<T>(HttpMethod method, Uri uri, string? body, Target target, Func<JsonElement, T> map, CancellationToken ct)
+        {
+            for (int round = 0; ; round++)
+            {
+                try
+                {
+                    return await SendOnceRetriedAsync(method, uri, body, target, map, ct).ConfigureAwait(false);
+                }
+                catch (UnreadableAnswer) when (method == HttpMethod.Get && round < Settings.MaxRetryAttempts)
+                {
+                    await Settings.Clock.Delay(Resilience.Delay(Settings, round, null, Now), ct).ConfigureAwait(false);
+                }
+                catch (UnreadableAnswer unreadable)
+                {
+                    throw unreadable.Error;
+                }
+            }
+        }
+
+        private async Task<T> SendOnceRetriedAsync<T>(HttpMethod method, Uri uri, string? body, Target target, Func<JsonElement, T> map, CancellationToken ct)
         {
             int attempts = 0;
             HttpResponseMessage response;
@@ -78,6 +101,7 @@ namespace MertEndpoint
             return await Http.SendAsync(request, ct).ConfigureAwait(false);
         }
 
+        /// <summary>Maps a successful answer; one that cannot be read throws <see cref="UnreadableAnswer"/>.</summary>
         public static async Task<T> ReadAsync<T>(HttpResponseMessage response, Target target, Func<JsonElement, T> map)
         {
             string text = response.Content == null ? "" : await response.Content.ReadAsStringAsync().ConfigureAwait(false);
@@ -86,10 +110,18 @@ namespace MertEndpoint
                 using JsonDocument doc = JsonDocument.Parse(string.IsNullOrWhiteSpace(text) ? "{}" : text);
                 return map(doc.RootElement);
             }
-            catch (JsonException ex)
+            catch (Exception ex) when (ex is JsonException || ex is InvalidOperationException || ex is FormatException)
             {
-                throw Errors.UnexpectedBody(target, (int)response.StatusCode, Header(response, "X-Request-Id"), ex);
+                throw new UnreadableAnswer(Errors.UnexpectedBody(target, (int)response.StatusCode,
+                    response.Content?.Headers.ContentType?.MediaType, Json.Excerpt(text), Header(response, "X-Request-Id"), ex));
             }
+        }
+
+        /// <summary>A 2xx whose body could not be read: retried like a 5xx where that is safe.</summary>
+        internal sealed class UnreadableAnswer : Exception
+        {
+            public UnreadableAnswer(EndpointException error) : base(error.Message, error) => Error = error;
+            public EndpointException Error { get; }
         }
 
         public async Task<EndpointException> ErrorAsync(HttpResponseMessage response, Target target, int attempts)
@@ -98,11 +130,21 @@ namespace MertEndpoint
             return Errors.FromStatus(target, (int)response.StatusCode, message, requestId, attempts);
         }
 
+        /// <summary>Turns <see cref="UnreadableAnswer"/> into its error, for callers that read answers themselves.</summary>
+        public static async Task<T> Unwrap<T>(Task<T> reading)
+        {
+            try { return await reading.ConfigureAwait(false); }
+            catch (UnreadableAnswer unreadable) { throw unreadable.Error; }
+        }
+
         /// <summary>The service's message and request id of a failed answer, with the token masked.</summary>
         public async Task<(string? Message, string? RequestId)> ServiceWordsAsync(HttpResponseMessage response)
         {
             string text = response.Content == null ? "" : await response.Content.ReadAsStringAsync().ConfigureAwait(false);
             string? message = Json.ErrorMessage(text) ?? Header(response, "X-Error-Message");
+            // An HTML page (a proxy's, or the Hub's rate-limit page) says little, but its text beats nothing.
+            if (message == null && text.TrimStart().StartsWith("<", StringComparison.Ordinal) && Json.Excerpt(text) is string excerpt)
+                message = "an HTML page: " + excerpt;
             // Belt and braces: should the service ever echo the token, it still must not reach the user's screen.
             if (message != null) message = message.Replace(_token, "***");
             return (message, Header(response, "X-Request-Id"));

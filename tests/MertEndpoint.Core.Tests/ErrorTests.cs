@@ -81,11 +81,41 @@ public class ErrorTests
     [Fact]
     public async Task Success_with_a_body_that_is_not_json_is_reported()
     {
-        var handler = new FakeHandler(_clock, Respond.With(200, "<html>captive portal</html>"));
+        var handler = new FakeHandler(_clock, _ => Respond.Make(200, "<html><body><h1>Captive   portal</h1> sign in</body></html>"));
 
-        var ex = await Assert.ThrowsAsync<EndpointException>(() => Client(_clock, handler).GetAsync(Ns, "mert"));
+        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(Client(_clock, handler).GetAsync(Ns, "mert")));
 
-        Assert.Equal(EndpointErrorKind.Unknown, ex.Kind);
+        // Treated like a 5xx: a GET is retried, then reported with the status and a readable excerpt of the body.
+        Assert.Equal(EndpointErrorKind.ServiceUnavailable, ex.Kind);
+        Assert.Equal(5, handler.Requests.Count);
+        Assert.Contains("answered 200", ex.Message);
+        Assert.Contains("\"Captive portal sign in\"", ex.Message);
+        Assert.Contains("endpoint 'mert'", ex.Message);
+    }
+
+    [Fact]
+    public async Task A_truncated_answer_to_a_pause_is_not_retried_but_reported()
+    {
+        var handler = new FakeHandler(_clock, _ => Respond.Make(200, "{\"name\": \"mert\", \"status\": {\"sta"));
+
+        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(Client(_clock, handler).PauseAsync(Ns, "mert")));
+
+        Assert.Single(handler.Requests); // a POST is not repeated on a hunch
+        Assert.Contains("could not be read as JSON", ex.Message);
+    }
+
+    [Fact]
+    public async Task An_html_429_says_what_it_was_without_the_markup()
+    {
+        var handler = new FakeHandler(_clock, _ => Respond.Make(429, "<html><title>Too Many Requests</title></html>"));
+        var options = Options(_clock, handler);
+        options.MaxRetryAttempts = 0;
+
+        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(new EndpointClient(Token, options).GetAsync(Ns, "mert")));
+
+        Assert.Equal(EndpointErrorKind.RateLimited, ex.Kind);
+        Assert.Contains("Too Many Requests", ex.Message);
+        Assert.DoesNotContain("<title>", ex.Message);
     }
 
     [Fact]
