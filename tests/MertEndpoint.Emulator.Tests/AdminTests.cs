@@ -104,7 +104,7 @@ public class AdminTests
     public async Task BadFaultRules_Are400(string body, string error)
     {
         await using var emulator = await StartAsync();
-        using var response = await emulator.Anonymous.PostAsync("/_emulator/faults", new StringContent(body));
+        using var response = await emulator.Anonymous.PostAsync("/_emulator/faults", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains(error, (await ReadObject(response))["error"]!.GetValue<string>());
         Assert.Empty((await emulator.AdminAsync("faults"))["faults"]!.AsArray());
