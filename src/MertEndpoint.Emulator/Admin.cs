@@ -266,6 +266,8 @@ sealed class CutStream(Stream inner, long limit, Action abort) : Stream
         if (allowed < buffer.Length)
         {
             await inner.FlushAsync(cancellationToken);
+            // A flush only hands the bytes to the transport; an abort at once could discard them unsent.
+            await Task.Delay(200, CancellationToken.None);
             abort();
             throw new OperationCanceledException("The answer was cut by a fault rule (cutAfterBytes).");
         }
