@@ -113,5 +113,5 @@ static partial class Metrics
         return Round(sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)]);
     }
 
-    static double Round(double value) => Math.Round(value, 3);
+    static double Round(double value) => Math.Round(value, 6);
 }
