@@ -289,7 +289,10 @@ sealed class EndpointStore
     /// <summary>Scaled-to-zero endpoints count toward quota, paused (and failed) ones do not.</summary>
     static bool HoldsQuota(string state) => state is not (EndpointState.Paused or EndpointState.Failed);
 
-    /// <summary>Accelerators held per instance type in a namespace (<c>maxReplica</c> × accelerators per replica).</summary>
+    /// <summary>What an endpoint reserves: <c>maxReplica</c> × accelerators per replica.</summary>
+    static int Reserved(EndpointSpec spec) => spec.MaxReplica * (spec.Compute?.NumAccelerators ?? 0);
+
+    /// <summary>Accelerators held per instance type in a namespace.</summary>
     public Dictionary<string, int> UsedAccelerators(string ns)
     {
         lock (_gate)
@@ -297,7 +300,7 @@ sealed class EndpointStore
             var now = Now;
             return Live(ns).Select(e => Advance(e, now)).Where(e => HoldsQuota(e.State))
                 .GroupBy(e => e.Spec.InstanceType)
-                .ToDictionary(g => g.Key, g => g.Sum(e => e.Spec.MaxReplica * (e.Spec.Compute?.NumAccelerators ?? 0)));
+                .ToDictionary(g => g.Key, g => g.Sum(e => Reserved(e.Spec)));
         }
     }
 
@@ -308,8 +311,8 @@ sealed class EndpointStore
         if (!_options.EnforceQuota || spec.Compute is not { } compute) return;
         var used = Live(ns).Where(e => e != self).Select(e => Advance(e, now))
             .Where(e => HoldsQuota(e.State) && e.Spec.InstanceType == spec.InstanceType)
-            .Sum(e => e.Spec.MaxReplica * (e.Spec.Compute?.NumAccelerators ?? 0));
-        var needed = spec.MaxReplica * compute.NumAccelerators;
+            .Sum(e => Reserved(e.Spec));
+        var needed = Reserved(spec);
         if (used + needed > compute.MaxAccelerators)
             throw new ApiException(403,
                 $"Out of {compute.Accelerator.ToUpperInvariant()} quota for {spec.InstanceType} in namespace '{ns}': endpoint '{spec.Name}' needs {needed} " +
