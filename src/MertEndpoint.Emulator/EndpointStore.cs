@@ -384,7 +384,7 @@ sealed class EndpointStore
             var replica = serving.Count > 0 ? serving[e.NextReplica++ % serving.Count].Id : e.Replicas.FirstOrDefault()?.Id ?? "";
             Log(e, now, replica, ContainerScript.Access(method, path, status, milliseconds));
             e.Served.Add(new ServedRequest(now, status, milliseconds));
-            if (e.Served.Count > MaxServed) e.Served.RemoveRange(0, e.Served.Count - MaxServed);
+            Trim(e.Served, MaxServed);
         }
     }
 
@@ -520,7 +520,7 @@ sealed class EndpointStore
                 break;
         }
         e.History.Add((at, state));
-        if (e.History.Count > MaxHistory) e.History.RemoveRange(0, e.History.Count - MaxHistory);
+        Trim(e.History, MaxHistory);
         Changed(e, at);
     }
 
@@ -561,7 +561,14 @@ sealed class EndpointStore
     static void Log(EndpointRecord e, DateTimeOffset at, string replica, string text, bool build = false)
     {
         e.Logs.Add(new LogLine(e.NextLogSeq++, at, replica, text, build));
-        if (e.Logs.Count > MaxLogLines) e.Logs.RemoveRange(0, e.Logs.Count - MaxLogLines);
+        Trim(e.Logs, MaxLogLines);
+    }
+
+    /// <summary>Keeps the newest <paramref name="max"/> items, trimming in batches (a tenth over the limit) so a
+    /// busy endpoint does not shift the whole list on every request.</summary>
+    static void Trim<T>(List<T> list, int max)
+    {
+        if (list.Count > max + max / 10) list.RemoveRange(0, list.Count - max);
     }
 
     enum Event { Initialize, EndBoot, IdleScaleToZero, ExtraReady, ScaleDown }
