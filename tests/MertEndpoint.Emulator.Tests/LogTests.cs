@@ -179,6 +179,21 @@ public class LogTests
     }
 
     [Fact]
+    public async Task Follow_EndsWhenTheEndpointIsDeleted()
+    {
+        var (emulator, clock) = await StartManual();
+        await using var _ = emulator;
+        await emulator.CreateAsync("doomed", Pinned);
+        clock.Advance(1);
+        using var response = await emulator.Client.GetAsync($"{EndpointPath("doomed")}/logs?follow=true&tail=1", HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        Assert.Contains("ready", await reader.ReadLineAsync());
+        (await emulator.Client.DeleteAsync(EndpointPath("doomed"))).Dispose();
+        var rest = await reader.ReadToEndAsync(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
+        Assert.Equal(["INFO:     Shutting down", "INFO:     Finished server process [1]"], rest.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(Text));
+    }
+
+    [Fact]
     public async Task Sse_SendsOneEventPerLine_FollowsTheBoot_AndEndsWhenItFails()
     {
         await using var emulator = await StartAsync("--boot-seconds", "1");
