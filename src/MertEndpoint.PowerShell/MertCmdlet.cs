@@ -51,7 +51,7 @@ namespace MertEndpoint.PowerShell
 
         protected EndpointClient Client => _client ??= CreateClient();
 
-        protected EndpointLifecycle Lifecycle => _lifecycle ??= new EndpointLifecycle(Client);
+        protected EndpointLifecycle Lifecycle => _lifecycle ??= new EndpointLifecycle(Client, Usage);
 
         /// <summary>The usage history and prices of this session (one per history file).</summary>
         protected UsageService Usage => ModuleState.UsageFor(UsageHistory.DefaultPath());

@@ -76,7 +76,7 @@ public class WaiterTests
     [Fact]
     public async Task Out_of_time_carries_the_last_state_and_polls_with_backoff()
     {
-        var handler = Service(_ => ("initializing", null));
+        var handler = Service(_ => ("initializing", Url), _ => 503); // the health probe watches, so the control plane may back off
 
         var ex = await Assert.ThrowsAsync<EndpointException>(() =>
             _clock.Drive(Wait(handler, Options(TimeSpan.FromMinutes(1)))));
@@ -86,7 +86,7 @@ public class WaiterTests
         Assert.Contains("not ready after 1 min", ex.Message);
         Assert.InRange(_clock.GetUtcNow() - _t0, TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(61));
         // 2, 3, 4.5, 6.75, then every 10 s: about 9 polls in a minute, not 60.
-        Assert.InRange(handler.Requests.Count, 7, 11);
+        Assert.InRange(handler.Requests.Count(r => r.Path.StartsWith("/v2/")), 7, 11);
     }
 
     [Fact]
@@ -170,6 +170,52 @@ public class WaiterTests
         Assert.True(ex.CancellationToken.IsCancellationRequested);
         Assert.Equal(TimeSpan.Zero, Since(_clock.GetUtcNow()));
         Assert.Equal(sent, handler.Requests.Count);
+    }
+
+    [Fact]
+    public async Task With_the_URL_known_only_at_running_the_previous_URL_is_probed_and_readiness_noticed_within_a_probe()
+    {
+        // The pessimistic reading: status.url appears only with running. The endpoint keeps its URL across a pause, so
+        // the waiter probes the one it had before and asks the control plane the moment it answers.
+        var ready = TimeSpan.FromSeconds(17.3);
+        var handler = Service(t => t < ready ? ("initializing", null) : ("running", Url), t => t < ready ? 503 : 200);
+        var waiter = new ReadinessWaiter(Client(_clock, handler), Ns, "mert", Options(), hintUrl: Url);
+
+        var endpoint = await _clock.Drive(waiter.RunAsync(null, CancellationToken.None));
+
+        Assert.Equal((EndpointStatus.Running, Url), (endpoint.Status, endpoint.Url));
+        Assert.InRange(Since(handler.Requests[^1].Time) - ready, TimeSpan.Zero, TimeSpan.FromMilliseconds(250));
+        var controlPerMinute = handler.Requests.Count(r => r.Path.StartsWith("/v2/")) / Since(handler.Requests[^1].Time).TotalMinutes;
+        Assert.True(controlPerMinute <= 30, $"{controlPerMinute:0.0} control-plane requests per minute");
+    }
+
+    [Fact]
+    public async Task Without_any_URL_the_control_plane_is_asked_at_least_every_3_seconds()
+    {
+        var ready = TimeSpan.FromSeconds(40);
+        var handler = Service(t => t < ready ? ("initializing", null) : ("running", Url), t => t < ready ? 503 : 200);
+
+        await _clock.Drive(Wait(handler));
+
+        var gets = handler.Requests.Where(r => r.Path.StartsWith("/v2/")).Select(r => Since(r.Time)).ToList();
+        Assert.All(gets.Zip(gets.Skip(1), (a, b) => b - a), gap => Assert.True(gap <= TimeSpan.FromSeconds(3), $"a gap of {gap}"));
+    }
+
+    [Fact]
+    public async Task A_late_paused_read_right_after_our_resume_is_ridden_over_within_the_grace()
+    {
+        // An eventually consistent service still answers "paused" for 1.5 s after the resume was accepted.
+        var handler = Service(t => t < TimeSpan.FromSeconds(1.5) ? ("paused", null) : t < TimeSpan.FromSeconds(6) ? ("initializing", Url) : ("running", Url),
+            t => t < TimeSpan.FromSeconds(6) ? 503 : 200);
+        var client = Client(_clock, handler);
+        var resumed = await client.GetAsync(Ns, "mert"); // stands for the resume's answer: "paused", read at once
+
+        var withGrace = await _clock.Drive(new ReadinessWaiter(client, Ns, "mert", Options(), staleGrace: TimeSpan.FromSeconds(10)).RunAsync(resumed, CancellationToken.None));
+        Assert.Equal(EndpointStatus.Running, withGrace.Status);
+
+        var without = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(
+            new ReadinessWaiter(client, Ns, "mert", Options()).RunAsync(resumed, CancellationToken.None)));
+        Assert.Equal(EndpointErrorKind.EndpointNotReady, without.Kind);
     }
 
     private sealed class SyncProgress(List<WaitProgress> sink) : IProgress<WaitProgress>

@@ -58,7 +58,17 @@ namespace MertEndpoint
         // The pause owed after a failed or cancelled start gets its own budget: the caller's token may be cancelled already.
         private static readonly TimeSpan RollbackBudget = TimeSpan.FromSeconds(30);
 
-        public EndpointLifecycle(EndpointClient client) => Client = client ?? throw new ArgumentNullException(nameof(client));
+        /// <summary>How long after its own resume a start takes a paused or scaled-to-zero read for a late answer.</summary>
+        public static readonly TimeSpan StaleReadGrace = TimeSpan.FromSeconds(10);
+
+        /// <param name="usage">Where the last known URL of an endpoint comes from (probed while the control plane has none); optional.</param>
+        public EndpointLifecycle(EndpointClient client, UsageService? usage = null)
+        {
+            Client = client ?? throw new ArgumentNullException(nameof(client));
+            _usage = usage;
+        }
+
+        private readonly UsageService? _usage;
 
         public EndpointClient Client { get; }
 
@@ -120,7 +130,11 @@ namespace MertEndpoint
                 }
 
                 if (!options.NoWait)
-                    endpoint = await new ReadinessWaiter(Client, ns, name, options.Wait ?? new WaitOptions()).RunAsync(endpoint, ct).ConfigureAwait(false);
+                {
+                    string? hint = endpoint.Url == null ? LastKnownUrl(ns, name) : null;
+                    endpoint = await new ReadinessWaiter(Client, ns, name, options.Wait ?? new WaitOptions(), hint,
+                        startedHere ? StaleReadGrace : TimeSpan.Zero).RunAsync(endpoint, ct).ConfigureAwait(false);
+                }
                 return new StartResult(endpoint, wasRunning, startedHere);
             }
             catch (EndpointException ex) when (startedHere && options.PauseOnFailure && ex.Kind != EndpointErrorKind.EndpointFailed)
@@ -141,7 +155,9 @@ namespace MertEndpoint
         /// seen to turn "running" too early). See <see cref="ReadinessWaiter"/> for the schedule.
         /// </summary>
         public Task<EndpointInfo> WaitForReadyAsync(string ns, string name, WaitOptions? options = null, CancellationToken ct = default) =>
-            new ReadinessWaiter(Client, ns, name, options ?? new WaitOptions()).RunAsync(null, ct);
+            new ReadinessWaiter(Client, ns, name, options ?? new WaitOptions(), LastKnownUrl(ns, name)).RunAsync(null, ct);
+
+        private string? LastKnownUrl(string ns, string name) => _usage?.LastKnownUrl(Client.ApiBase, ns, name);
 
         /// <summary>
         /// Stops one endpoint with one call: a pause (or scale to zero) and no read first, since any state the caller

@@ -18,9 +18,16 @@ namespace MertEndpoint
         private readonly WaitOptions _options;
         private readonly TimeProvider _clock;
         private readonly long _start;
+        private static readonly TimeSpan BlindMaxInterval = TimeSpan.FromSeconds(3);
+        private readonly string? _hintUrl;
+        private readonly TimeSpan _staleGrace;
 
-        public ReadinessWaiter(EndpointClient client, string ns, string name, WaitOptions options)
+        /// <param name="hintUrl">A URL to probe while the control plane reports none (the one the endpoint had the last time it ran).</param>
+        /// <param name="staleGrace">For this long, a paused or scaled-to-zero read is taken as a late answer from before our own resume.</param>
+        public ReadinessWaiter(EndpointClient client, string ns, string name, WaitOptions options, string? hintUrl = null, TimeSpan staleGrace = default)
         {
+            _hintUrl = hintUrl;
+            _staleGrace = staleGrace;
             if (string.IsNullOrWhiteSpace(ns)) throw Errors.Empty("Namespace");
             if (string.IsNullOrWhiteSpace(name)) throw Errors.Empty("Name");
             _client = client;
@@ -60,17 +67,23 @@ namespace MertEndpoint
             Report(info, Describe(info));
             TimeSpan interval = _options.ControlPollInterval, lastControl = Elapsed;
             TimeSpan nextControl = lastControl + interval, nextProbe = TimeSpan.Zero;
-            bool servingSeen = false, servingNow = false;
+            bool servingSeen = false;
+            string? servingUrl = null; // the URL whose health route answered 200 at the last probe
             while (true)
             {
-                if (Errors.Hopeless(info) is EndpointException hopeless) throw hopeless;
-                bool probing = info.Url != null && info.Status is EndpointStatus.Running or EndpointStatus.Initializing;
+                if (Errors.Hopeless(info) is EndpointException hopeless && !(Elapsed < _staleGrace && hopeless.Kind == EndpointErrorKind.EndpointNotReady))
+                    throw hopeless;
+                // The control plane's URL; before it reports one, the URL the endpoint had before (it keeps it across a pause).
+                string? probeUrl = info.Url ?? _hintUrl;
+                bool probing = probeUrl != null && (info.Status is EndpointStatus.Running or EndpointStatus.Initializing
+                    || (info.Url == null && info.Status is EndpointStatus.Pending or EndpointStatus.Paused or EndpointStatus.ScaledToZero));
                 if (probing && Elapsed >= nextProbe)
                 {
-                    int code = await _client.ProbeHealthAsync(info, token).ConfigureAwait(false);
-                    servingNow = code == 200;
-                    if (code == 200 && info.Status == EndpointStatus.Running) return Ready(info);
-                    Report(info, $"{info.StatusText}: {info.HealthRoute} " + (code == 0 ? "did not answer" : $"answered {code}"));
+                    int code = await _client.ProbeAsync(probeUrl!, info.HealthRoute, token).ConfigureAwait(false);
+                    servingUrl = code == 200 ? probeUrl : null;
+                    if (code == 200 && info.Status == EndpointStatus.Running && info.Url != null) return Ready(info);
+                    Report(info, $"{info.StatusText}: {info.HealthRoute}" + (info.Url == null ? " at its previous URL " : " ")
+                        + (code == 0 ? "did not answer" : $"answered {code}"));
                     nextProbe = Elapsed + _options.HealthProbeInterval;
                     if (code == 200)
                     {
@@ -88,8 +101,8 @@ namespace MertEndpoint
                         info = await _client.GetAsync(_ns, _name, token).ConfigureAwait(false);
                         seen(info);
                         Report(info, Describe(info));
-                        // The probe just before this answered 200: no need to wait for another.
-                        if (servingNow && info.Status == EndpointStatus.Running && info.Url != null) return Ready(info);
+                        // The probe just before this answered 200 at this very URL: no need to wait for another.
+                        if (servingUrl != null && info.Status == EndpointStatus.Running && info.Url == servingUrl) return Ready(info);
                     }
                     catch (EndpointException ex) when (ex.Kind is EndpointErrorKind.ServiceUnavailable or EndpointErrorKind.RateLimited)
                     {
@@ -97,7 +110,10 @@ namespace MertEndpoint
                         Report(info, "control plane unavailable; still waiting");
                     }
                     lastControl = Elapsed;
-                    interval = Min(TimeSpan.FromTicks((long)(interval.Ticks * 1.5)), _options.ControlPollMaxInterval);
+                    // With no URL to probe, the control plane is the only way to notice readiness: keep it tighter
+                    // (at most every 3 s, 20 a minute) than when the health probe watches.
+                    TimeSpan ceiling = info.Url == null && _hintUrl == null ? Min(BlindMaxInterval, _options.ControlPollMaxInterval) : _options.ControlPollMaxInterval;
+                    interval = Min(TimeSpan.FromTicks((long)(interval.Ticks * 1.5)), ceiling);
                     nextControl = lastControl + interval;
                     continue; // re-check the new state before sleeping
                 }

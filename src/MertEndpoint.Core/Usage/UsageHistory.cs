@@ -46,6 +46,11 @@ namespace MertEndpoint
         // The last time this process saw each endpoint in the state the file holds: the earliest a change it did not
         // cause can have happened.
         private readonly Dictionary<string, DateTimeOffset> _lastSeen = new(StringComparer.Ordinal);
+        // The state each endpoint was in before this module's last action on it (see StaleReadGrace).
+        private readonly Dictionary<string, UsageEvent> _beforeAction = new(StringComparer.Ordinal);
+
+        /// <summary>How long after its own action a read showing the state from before the action is taken as stale.</summary>
+        internal static readonly TimeSpan StaleReadGrace = TimeSpan.FromSeconds(10);
 
         /// <param name="compactAboveBytes">Compact once the file is larger than this and twice its size after the last compaction; null reads MERT_ENDPOINT_HISTORY_COMPACT_BYTES, default 1 MiB.</param>
         public UsageHistory(string path, long? compactAboveBytes = null)
@@ -158,6 +163,11 @@ namespace MertEndpoint
             _last.TryGetValue(key, out UsageEvent? last);
             // Another process recorded a change dated after this answer arrived: this view is older than the file's.
             if (last != null && o.ReceivedAt < last.Time) return null;
+            // A read that still shows the state from before this module's own action, right after it: an eventually
+            // consistent service answering late, not a change (recording it would lose billed time).
+            if (last != null && last.Source == "action" && o.Kind == ObservationKind.Read && o.ReceivedAt - last.Time < StaleReadGrace
+                && _beforeAction.TryGetValue(key, out UsageEvent? before) && before.SameAs(o.Event))
+                return null;
             bool repeat = last != null && last.SameAs(o.Event);
             if (repeat || (last == null && o.Event.State == "deleted"))
             {
@@ -172,6 +182,7 @@ namespace MertEndpoint
             DateTimeOffset time = stampFits ? (stamp > latest ? latest : stamp) : latest;
             if (last != null && time <= last.Time) time = last.Time.AddTicks(1);
             _lastSeen[key] = o.ReceivedAt;
+            if (o.Kind == ObservationKind.Action && last != null) _beforeAction[key] = last;
             UsageEvent e = o.Event;
             e.Time = time;
             e.Earliest = earliest;
@@ -290,7 +301,7 @@ namespace MertEndpoint
                     Time = time, Api = api, Namespace = ns, Name = name, State = state,
                     Replicas = r.TryGetProperty("replicas", out JsonElement rep) && rep.ValueKind == JsonValueKind.Number && rep.TryGetInt32(out int n) ? n : 0,
                     Vendor = Str(r, "vendor"), Region = Str(r, "region"), InstanceType = Str(r, "type"), InstanceSize = Str(r, "size"),
-                    Source = Str(r, "src"),
+                    Source = Str(r, "src"), Url = Str(r, "url"),
                     Earliest = lo != null && DateTimeOffset.TryParse(lo, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out DateTimeOffset early) ? early : null,
                 };
                 return true;
@@ -313,6 +324,7 @@ namespace MertEndpoint
             ["lo"] = e.Earliest is DateTimeOffset lo ? Stamp(lo) : null,
             ["api"] = e.Api, ["ns"] = e.Namespace, ["name"] = e.Name, ["state"] = e.State, ["replicas"] = e.Replicas,
             ["vendor"] = e.Vendor, ["region"] = e.Region, ["type"] = e.InstanceType, ["size"] = e.InstanceSize, ["src"] = e.Source,
+            ["url"] = e.Url,
         });
 
         private static string Stamp(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);

@@ -19,6 +19,8 @@ namespace MertEndpoint
         public string? Region { get; internal set; }
         public string? InstanceType { get; internal set; }
         public string? InstanceSize { get; internal set; }
+        /// <summary>The data-plane URL the endpoint had in this state, when it had one.</summary>
+        public string? Url { get; internal set; }
         /// <summary>"action" (this module caused it), "read" (it was seen), "deleted", or null in files written before version 2.</summary>
         public string? Source { get; internal set; }
 

@@ -116,6 +116,27 @@ namespace MertEndpoint
         }
 
         /// <summary>
+        /// The data-plane URL the endpoint had the last time the history saw one (the service keeps it across pause and
+        /// resume), so a waiter can probe it before the control plane reports it again; null when none is known.
+        /// </summary>
+        public string? LastKnownUrl(string api, string ns, string name)
+        {
+            try
+            {
+                foreach (UsageEvent e in History.Read().Where(e => e.Api == api && e.Namespace == ns && e.Name == name).Reverse())
+                {
+                    if (e.State == "deleted") return null; // a new endpoint of the same name has a new URL
+                    if (e.Url != null) return e.Url;
+                }
+                return null;
+            }
+            catch (EndpointException)
+            {
+                return null; // only a hint
+            }
+        }
+
+        /// <summary>
         /// Billed replica-time per endpoint between since and until: each billed event counts until the next event of
         /// the same endpoint, and the last one until 'until' (it is still billing as far as anyone saw).
         /// </summary>
@@ -175,7 +196,7 @@ namespace MertEndpoint
                     batch.Add(new UsageHistory.Observed(new UsageEvent
                     {
                         Api = o.Api, Namespace = e.Namespace, Name = e.Name, State = e.StatusText, Replicas = e.TargetReplica,
-                        Vendor = e.Vendor, Region = e.Region, InstanceType = e.InstanceType, InstanceSize = e.InstanceSize,
+                        Vendor = e.Vendor, Region = e.Region, InstanceType = e.InstanceType, InstanceSize = e.InstanceSize, Url = e.Url,
                     }, o.Kind, e.UpdatedAt, o.SentAt, o.ReceivedAt));
                 }
                 if (batch.Count > 0) _service.Enqueue(batch, _onWriteFailure);
