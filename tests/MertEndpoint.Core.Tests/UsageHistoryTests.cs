@@ -224,6 +224,39 @@ public sealed class UsageHistoryTests : IDisposable
     }
 
     [Fact]
+    public async Task Bounds_hold_every_change_between_its_two_sightings()
+    {
+        // updatedAt is taken as nothing (the reading "it changes only on user actions"): every change the module did not
+        // cause is known only to lie between the last sighting of the old state and the first of the new.
+        var usage = new UsageService(new UsageHistory(PathOf()));
+        await Record(usage, Seen(_t0, At("paused", DateTimeOffset.MinValue, 0)));
+        await Record(usage, Seen(_t0.AddSeconds(20), At("paused", DateTimeOffset.MinValue, 0)));      // last seen paused
+        await Record(usage, Seen(_t0.AddSeconds(50), At("running", DateTimeOffset.MinValue, 2)));     // someone started it: 20..50
+        usage.ObserverFor().Observe(new EndpointObservation(Api, Ns, ObservationKind.Action,        // our pause: 79..80
+            new[] { At("paused", DateTimeOffset.MinValue, 0) }, null, _t0.AddSeconds(79), _t0.AddSeconds(80)));
+        await usage.FlushAsync();
+
+        var cost = Assert.Single(UsageService.Summarize(new UsageHistory(PathOf()).Read(), _t0, _t0.AddMinutes(5)));
+
+        Assert.Equal(TimeSpan.FromSeconds(2 * 30), cost.BilledTime);      // from the sighting to the answer
+        Assert.Equal(TimeSpan.FromSeconds(2 * 29), cost.BilledTimeLow);   // started as late, stopped as early as can be
+        Assert.Equal(TimeSpan.FromSeconds(2 * 60), cost.BilledTimeHigh);  // started right after the last paused sighting
+    }
+
+    [Fact]
+    public async Task A_late_read_of_the_state_before_our_own_action_is_not_a_change()
+    {
+        var usage = new UsageService(new UsageHistory(PathOf()));
+        await Record(usage, Seen(_t0, At("paused", _t0, 0)));
+        usage.ObserverFor().Observe(new EndpointObservation(Api, Ns, ObservationKind.Action,
+            new[] { At("pending", _t0.AddSeconds(10), 1) }, null, _t0.AddSeconds(10), _t0.AddSeconds(10)));
+        await Record(usage, Seen(_t0.AddSeconds(11), At("paused", _t0, 0)));                       // an eventually consistent read
+        await Record(usage, Seen(_t0.AddSeconds(14), At("running", _t0.AddSeconds(13), 1)));
+
+        Assert.Equal(new[] { "paused", "pending", "running" }, new UsageHistory(PathOf()).Read().Select(e => e.State));
+    }
+
+    [Fact]
     public void Summarize_counts_replicas_clips_the_period_and_keeps_the_streak_through_updates()
     {
         UsageEvent E(int seconds, string state, int replicas = 1) => new() { Time = _t0.AddSeconds(seconds), Namespace = Ns, Name = "mert", State = state, Replicas = replicas };

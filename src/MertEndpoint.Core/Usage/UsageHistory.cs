@@ -13,8 +13,8 @@ namespace MertEndpoint
     /// <summary>
     /// The usage history file: JSON lines of endpoint state changes, read back to compute billed time. It owns the
     /// format. Version 2 files start with a header line <c>{"v":2,"generation":"...","compactedBytes":n}</c>; every
-    /// other line is one event (<c>t</c>, <c>lo</c>, <c>api</c>, <c>ns</c>, <c>name</c>, <c>state</c>, <c>replicas</c>,
-    /// <c>vendor</c>, <c>region</c>, <c>type</c>, <c>size</c>, <c>src</c>). Version 1 files (no header, no lo/src, each
+    /// other line is one event (<c>t</c>, <c>lo</c>, <c>hi</c>, <c>api</c>, <c>ns</c>, <c>name</c>, <c>state</c>,
+    /// <c>replicas</c>, <c>vendor</c>, <c>region</c>, <c>type</c>, <c>size</c>, <c>src</c>, <c>url</c>). Version 1 files (no header, no lo/src, each
     /// line written as "\n{...}") are read as they are and rewritten as version 2 by the first compaction.
     /// <para>
     /// Several processes share it safely: every write and every compaction holds an exclusive lock on a sibling
@@ -186,6 +186,7 @@ namespace MertEndpoint
             UsageEvent e = o.Event;
             e.Time = time;
             e.Earliest = earliest;
+            e.Latest = latest;
             e.Source = o.Kind == ObservationKind.Read ? "read" : o.Kind == ObservationKind.Action ? "action" : "deleted";
             return e;
         }
@@ -295,14 +296,14 @@ namespace MertEndpoint
                 if (t == null || api == null || ns == null || name == null || state == null) return false;
                 if (!DateTimeOffset.TryParse(t, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out DateTimeOffset time))
                     return false;
-                string? lo = Str(r, "lo");
+                string? lo = Str(r, "lo"), hi = Str(r, "hi");
                 e = new UsageEvent
                 {
                     Time = time, Api = api, Namespace = ns, Name = name, State = state,
                     Replicas = r.TryGetProperty("replicas", out JsonElement rep) && rep.ValueKind == JsonValueKind.Number && rep.TryGetInt32(out int n) ? n : 0,
                     Vendor = Str(r, "vendor"), Region = Str(r, "region"), InstanceType = Str(r, "type"), InstanceSize = Str(r, "size"),
                     Source = Str(r, "src"), Url = Str(r, "url"),
-                    Earliest = lo != null && DateTimeOffset.TryParse(lo, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out DateTimeOffset early) ? early : null,
+                    Earliest = Time(lo), Latest = Time(hi),
                 };
                 return true;
             }
@@ -311,6 +312,9 @@ namespace MertEndpoint
                 return false;
             }
         }
+
+        private static DateTimeOffset? Time(string? text) =>
+            text != null && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out DateTimeOffset t) ? t : null;
 
         private static string? Str(JsonElement r, string name) =>
             r.TryGetProperty(name, out JsonElement v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
@@ -322,6 +326,7 @@ namespace MertEndpoint
             ["v"] = 2,
             ["t"] = Stamp(e.Time),
             ["lo"] = e.Earliest is DateTimeOffset lo ? Stamp(lo) : null,
+            ["hi"] = e.Latest is DateTimeOffset hi ? Stamp(hi) : null,
             ["api"] = e.Api, ["ns"] = e.Namespace, ["name"] = e.Name, ["state"] = e.State, ["replicas"] = e.Replicas,
             ["vendor"] = e.Vendor, ["region"] = e.Region, ["type"] = e.InstanceType, ["size"] = e.InstanceSize, ["src"] = e.Source,
             ["url"] = e.Url,

@@ -9,6 +9,8 @@ namespace MertEndpoint
         public DateTimeOffset Time { get; internal set; }
         /// <summary>The earliest it can have happened (the last time the previous state was seen); null when unknown.</summary>
         public DateTimeOffset? Earliest { get; internal set; }
+        /// <summary>The latest it can have happened (when the new state was first seen, or the action answered).</summary>
+        public DateTimeOffset? Latest { get; internal set; }
         /// <summary>The control-plane base the endpoint lives behind, so an emulator's endpoints never mix with real ones.</summary>
         public string Api { get; internal set; } = "";
         public string Namespace { get; internal set; } = "";
@@ -40,8 +42,12 @@ namespace MertEndpoint
         public string Name { get; internal set; } = "";
         public DateTimeOffset Since { get; internal set; }
         public DateTimeOffset Until { get; internal set; }
-        /// <summary>Replica-time billed in the period.</summary>
+        /// <summary>Replica-time billed in the period, as well as the history dates it.</summary>
         public TimeSpan BilledTime { get; internal set; }
+        /// <summary>The least it can have been: each change the module only saw placed where it bills least.</summary>
+        public TimeSpan BilledTimeLow { get; internal set; }
+        /// <summary>The most it can have been; the meter is never above this (a change nobody saw excepted).</summary>
+        public TimeSpan BilledTimeHigh { get; internal set; }
         public string? InstanceType { get; internal set; }
         public string? InstanceSize { get; internal set; }
         /// <summary>USD per replica-hour; null when neither the catalog nor the built-in list knows the instance.</summary>
@@ -49,6 +55,9 @@ namespace MertEndpoint
         /// <summary>"catalog" (live pricePerHour) or "built-in list price" (fallback).</summary>
         public string? PriceSource { get; internal set; }
         public decimal? EstimatedCost { get; internal set; }
+        /// <summary>The bounds of the spend, from <see cref="BilledTimeLow"/> and <see cref="BilledTimeHigh"/> (rounded down and up).</summary>
+        public decimal? CostLow { get; internal set; }
+        public decimal? CostHigh { get; internal set; }
         /// <summary>The last observed state bills; the period runs to Until.</summary>
         public bool CurrentlyBilling { get; internal set; }
         /// <summary>Start of the current billed streak, when it is billing.</summary>

@@ -68,8 +68,12 @@ namespace MertEndpoint
             foreach (EndpointCost cost in costs)
             {
                 (cost.PricePerHour, cost.PriceSource) = PriceCatalog.PriceOf(catalog, cost.InstanceType, cost.InstanceSize);
-                if (cost.PricePerHour != null)
-                    cost.EstimatedCost = Math.Round(cost.PricePerHour.Value * (decimal)cost.BilledTime.TotalHours, 4);
+                if (cost.PricePerHour is decimal price)
+                {
+                    cost.EstimatedCost = Math.Round(price * (decimal)cost.BilledTime.TotalHours, 4);
+                    cost.CostLow = Math.Floor(price * (decimal)cost.BilledTimeLow.TotalHours * 10000) / 10000;
+                    cost.CostHigh = Math.Ceiling(price * (decimal)cost.BilledTimeHigh.TotalHours * 10000) / 10000;
+                }
             }
             return costs;
         }
@@ -160,10 +164,12 @@ namespace MertEndpoint
                     if (to > from) billed += TimeSpan.FromTicks((to - from).Ticks * Math.Max(1, e.Replicas));
                 }
                 if (list[0].Time > until) continue; // it did not exist yet in the period
+                (TimeSpan low, TimeSpan high) = Bounds(list, since, until);
                 var lastEvent = list[list.Count - 1];
                 costs.Add(new EndpointCost
                 {
                     Namespace = group.Key.Namespace, Name = group.Key.Name, Since = since, Until = until, BilledTime = billed,
+                    BilledTimeLow = low < billed ? low : billed, BilledTimeHigh = high > billed ? high : billed,
                     InstanceType = lastEvent.InstanceType ?? list.LastOrDefault(e => e.InstanceType != null)?.InstanceType,
                     InstanceSize = lastEvent.InstanceSize ?? list.LastOrDefault(e => e.InstanceSize != null)?.InstanceSize,
                     CurrentlyBilling = lastEvent.IsBilled,
@@ -171,6 +177,42 @@ namespace MertEndpoint
                 });
             }
             return costs;
+        }
+
+        /// <summary>
+        /// The least and the most replica-time the endpoint can have billed, given when each change can have happened:
+        /// between the last sighting of the previous state (Earliest) and the first sighting of the new one (Latest).
+        /// Each boundary is placed where it makes the total smallest (low) or largest (high): a change that lowers the
+        /// billed rate (a pause) as early or as late as it can have happened, a change that raises it the other way.
+        /// </summary>
+        private static (TimeSpan Low, TimeSpan High) Bounds(List<UsageEvent> list, DateTimeOffset since, DateTimeOffset until)
+        {
+            static int Rate(UsageEvent e) => e.IsBilled ? Math.Max(1, e.Replicas) : 0;
+            TimeSpan Total(bool high)
+            {
+                var total = TimeSpan.Zero;
+                for (var i = 0; i < list.Count; i++)
+                {
+                    int rate = Rate(list[i]);
+                    if (rate == 0) continue;
+                    DateTimeOffset start = Boundary(list, i, high), end = i + 1 < list.Count ? Boundary(list, i + 1, high) : until;
+                    if (start < since) start = since;
+                    if (end > until) end = until;
+                    if (end > start) total += TimeSpan.FromTicks((end - start).Ticks * rate);
+                }
+                return total;
+            }
+
+            static DateTimeOffset Boundary(List<UsageEvent> list, int i, bool high)
+            {
+                UsageEvent e = list[i];
+                DateTimeOffset earliest = e.Earliest is DateTimeOffset lo && lo < e.Time ? lo : e.Time;
+                DateTimeOffset latest = e.Latest is DateTimeOffset hi && hi > e.Time ? hi : e.Time;
+                bool falls = (i == 0 ? 0 : Rate(list[i - 1])) > Rate(e);
+                return high == falls ? latest : earliest;
+            }
+
+            return (Total(high: false), Total(high: true));
         }
 
         /// <summary>Turns one answer into candidate events and queues them; never blocks on the file.</summary>
