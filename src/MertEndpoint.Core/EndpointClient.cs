@@ -177,13 +177,17 @@ namespace MertEndpoint
             ActionAsync(ns, name, "pause", "pause", ct);
 
         /// <summary>Resumes; an endpoint that is already running is returned as it is.</summary>
-        public async Task<EndpointInfo> ResumeAsync(string ns, string name, CancellationToken ct = default)
+        public async Task<EndpointInfo> ResumeAsync(string ns, string name, CancellationToken ct = default) =>
+            (await ResumeOrReadAsync(ns, name, ct).ConfigureAwait(false)).Endpoint;
+
+        /// <summary>Resumes, saying whether this call resumed it (false: the service answered "already running").</summary>
+        internal async Task<(EndpointInfo Endpoint, bool Resumed)> ResumeOrReadAsync(string ns, string name, CancellationToken ct)
         {
-            try { return await ActionAsync(ns, name, "resume", "resume", ct).ConfigureAwait(false); }
+            try { return (await ActionAsync(ns, name, "resume", "resume", ct).ConfigureAwait(false), true); }
             catch (EndpointException ex) when (ex.Kind == EndpointErrorKind.InvalidRequest
                 && ex.ServiceMessage?.IndexOf("already running", StringComparison.OrdinalIgnoreCase) >= 0)
             {
-                return await GetAsync(ns, name, ct).ConfigureAwait(false);
+                return (await GetAsync(ns, name, ct).ConfigureAwait(false), false);
             }
         }
 

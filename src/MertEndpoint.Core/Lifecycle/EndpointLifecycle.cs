@@ -112,16 +112,29 @@ namespace MertEndpoint
                     case EndpointStatus.UpdateFailed:
                         throw Errors.CannotStart(endpoint);
                     case EndpointStatus.Running:
-                        // Running before this call: a shared endpoint that -KeepIfRunning must leave running.
-                        wasRunning = true;
                         if (options.IdleTimeoutMinutes != null)
                             endpoint = await RestoreScalingAsync(endpoint, endpoint, options.IdleTimeoutMinutes, log, ct).ConfigureAwait(false);
                         if (endpoint.Status == EndpointStatus.Running && await Client.ProbeHealthAsync(endpoint, ct).ConfigureAwait(false) == 200)
                         {
+                            // Running before this call: a shared endpoint that -KeepIfRunning must leave running.
                             log($"{id} is already running and answers {endpoint.HealthRoute}.");
                             return new StartResult(endpoint, wasRunning: true, startedHere: false);
                         }
-                        break; // an update is being applied, or it does not answer yet: wait for it
+                        // Running but not answering: an update, a slow start, or a late read of an endpoint paused a moment
+                        // ago. A resume settles it: the service resumes a paused one and says "already running" otherwise.
+                        var read = endpoint;
+                        startedHere = true; // set before sending, as for any resume
+                        bool resumed;
+                        (endpoint, resumed) = await Client.ResumeOrReadAsync(ns, name, ct).ConfigureAwait(false);
+                        // Only a resume that set it booting started it; a no-op answer (running, updating) did not.
+                        startedHere = resumed && endpoint.Status is EndpointStatus.Pending or EndpointStatus.Initializing;
+                        wasRunning = !startedHere;
+                        if (startedHere)
+                        {
+                            log($"{id} read as running but was not answering; resumed it, state is now '{endpoint.StatusText}'.");
+                            endpoint = await RestoreScalingAsync(read, endpoint, options.IdleTimeoutMinutes, log, ct).ConfigureAwait(false);
+                        }
+                        break;
                     default:
                         log($"{id} is '{endpoint.StatusText}'; waiting for it.");
                         if (options.IdleTimeoutMinutes != null)
@@ -155,7 +168,8 @@ namespace MertEndpoint
         /// seen to turn "running" too early). See <see cref="ReadinessWaiter"/> for the schedule.
         /// </summary>
         public Task<EndpointInfo> WaitForReadyAsync(string ns, string name, WaitOptions? options = null, CancellationToken ct = default) =>
-            new ReadinessWaiter(Client, ns, name, options ?? new WaitOptions(), LastKnownUrl(ns, name)).RunAsync(null, ct);
+            new ReadinessWaiter(Client, ns, name, options ?? new WaitOptions(), LastKnownUrl(ns, name),
+                _usage?.ChangedByUsWithin(Client.ApiBase, ns, name, StaleReadGrace) == true ? StaleReadGrace : TimeSpan.Zero).RunAsync(null, ct);
 
         private string? LastKnownUrl(string ns, string name) => _usage?.LastKnownUrl(Client.ApiBase, ns, name);
 

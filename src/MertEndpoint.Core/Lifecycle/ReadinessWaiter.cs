@@ -62,7 +62,13 @@ namespace MertEndpoint
 
         private async Task<EndpointInfo> LoopAsync(EndpointInfo? initial, Action<EndpointInfo> seen, CancellationToken token)
         {
-            EndpointInfo info = initial ?? await _client.GetAsync(_ns, _name, token).ConfigureAwait(false);
+            EndpointInfo? first = initial;
+            while (first == null)
+            {
+                first = await ReadAsync(token).ConfigureAwait(false);
+                if (first == null) await _clock.Delay(TimeSpan.FromMilliseconds(500), token).ConfigureAwait(false);
+            }
+            EndpointInfo info = first;
             seen(info);
             Report(info, Describe(info));
             TimeSpan interval = _options.ControlPollInterval, lastControl = Elapsed;
@@ -98,7 +104,7 @@ namespace MertEndpoint
                 {
                     try
                     {
-                        info = await _client.GetAsync(_ns, _name, token).ConfigureAwait(false);
+                        info = await ReadAsync(token).ConfigureAwait(false) ?? info;
                         seen(info);
                         Report(info, Describe(info));
                         // The probe just before this answered 200 at this very URL: no need to wait for another.
@@ -119,6 +125,19 @@ namespace MertEndpoint
                 }
                 TimeSpan wait = (probing ? Min(nextControl, nextProbe) : nextControl) - Elapsed;
                 if (wait > TimeSpan.Zero) await _clock.Delay(wait, token).ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>A GET; null for a 404 within the stale grace (a create this module sent a moment ago may not show yet).</summary>
+        private async Task<EndpointInfo?> ReadAsync(CancellationToken token)
+        {
+            try
+            {
+                return await _client.GetAsync(_ns, _name, token).ConfigureAwait(false);
+            }
+            catch (EndpointException ex) when (ex.Kind == EndpointErrorKind.EndpointNotFound && Elapsed < _staleGrace)
+            {
+                return null;
             }
         }
 

@@ -140,6 +140,20 @@ namespace MertEndpoint
             }
         }
 
+        /// <summary>True when this module's own action (create, resume, ...) is the last recorded change and is recent.</summary>
+        public bool ChangedByUsWithin(string api, string ns, string name, TimeSpan within)
+        {
+            try
+            {
+                UsageEvent? last = History.Read().LastOrDefault(e => e.Api == api && e.Namespace == ns && e.Name == name);
+                return last?.Source == "action" && Clock.GetUtcNow() - last.Time < within;
+            }
+            catch (EndpointException)
+            {
+                return false;
+            }
+        }
+
         /// <summary>
         /// Billed replica-time per endpoint between since and until: each billed event counts until the next event of
         /// the same endpoint, and the last one until 'until' (it is still billing as far as anyone saw).
