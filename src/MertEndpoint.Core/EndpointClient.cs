@@ -68,13 +68,47 @@ namespace MertEndpoint
 
         // ---- control plane ----
 
-        public Task<IReadOnlyList<EndpointInfo>> ListAsync(string ns, CancellationToken ct = default) =>
-            ObservedAsync(ns, ObservationKind.Read, ct, t => _transport.SendAsync(HttpMethod.Get, Api(ns), null,
-                new Target("list the endpoints of", RequireNs(ns)), e => Json.ToEndpointList(e, ns), t));
+        public async Task<IReadOnlyList<EndpointInfo>> ListAsync(string ns, CancellationToken ct = default)
+        {
+            try
+            {
+                return await ObservedAsync(ns, ObservationKind.Read, ct, t => _transport.SendAsync(HttpMethod.Get, Api(ns), null,
+                    new Target("list the endpoints of", RequireNs(ns)), e => Json.ToEndpointList(e, ns), t)).ConfigureAwait(false);
+            }
+            catch (EndpointException ex) when (ex.StatusCode is 401 or 403 or 404)
+            {
+                throw await ExplainNamespaceAsync(ex, ns, ct).ConfigureAwait(false);
+            }
+        }
 
-        public async Task<EndpointInfo> GetAsync(string ns, string name, CancellationToken ct = default) =>
-            (await ObservedAsync(ns, ObservationKind.Read, ct, t => One(_transport.SendAsync(HttpMethod.Get, Api(ns, name), null,
-                new Target("get", RequireNs(ns), RequireName(name)), e => Json.ToEndpoint(e, ns), t))).ConfigureAwait(false))[0];
+        /// <summary>
+        /// A namespace refused with a token the Hub accepts is the namespace's problem, not the token's: say which
+        /// namespaces the token has (whoami, cached). When whoami fails too, the token is the problem: the error stands.
+        /// </summary>
+        internal async Task<EndpointException> ExplainNamespaceAsync(EndpointException ex, string ns, CancellationToken ct)
+        {
+            try
+            {
+                return Errors.NamespaceNotUsable(ex, ns, await WhoAmIAsync(ct).ConfigureAwait(false));
+            }
+            catch (EndpointException)
+            {
+                return ex;
+            }
+        }
+
+        public async Task<EndpointInfo> GetAsync(string ns, string name, CancellationToken ct = default)
+        {
+            try
+            {
+                return (await ObservedAsync(ns, ObservationKind.Read, ct, t => One(_transport.SendAsync(HttpMethod.Get, Api(ns, name), null,
+                    new Target("get", RequireNs(ns), RequireName(name)), e => Json.ToEndpoint(e, ns), t))).ConfigureAwait(false))[0];
+            }
+            catch (EndpointException ex) when (ex.StatusCode is 401 or 403)
+            {
+                throw await ExplainNamespaceAsync(ex, ns, ct).ConfigureAwait(false);
+            }
+        }
 
         /// <summary>Like <see cref="GetAsync"/>, but null when the endpoint does not exist.</summary>
         public async Task<EndpointInfo?> TryGetAsync(string ns, string name, CancellationToken ct = default)

@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Threading;
 
 namespace MertEndpoint
@@ -8,6 +9,8 @@ namespace MertEndpoint
         TokenNotFound, Unauthorized, Forbidden, EndpointNotFound, EndpointAlreadyExists,
         InvalidRequest, RateLimited, ServiceUnavailable, EndpointFailed, WaitTimeout, EndpointNotReady,
         InvalidEndpointName, InvalidArgument, InvalidConfiguration, Unknown,
+        /// <summary>The endpoint's own model or container failed on the input (a 500 from its data plane).</summary>
+        ModelError,
     }
 
     /// <summary>
@@ -170,6 +173,32 @@ namespace MertEndpoint
         public static EndpointException InvalidSetting(string settingName, string problem) =>
             new(EndpointErrorKind.InvalidConfiguration, $"Invalid {settingName}: {problem}. Fix or unset {settingName}.");
 
+        /// <summary>
+        /// A namespace-wide refusal (401, 403, 404) of a token the Hub accepts: the namespace is not one of the token's,
+        /// or one it cannot use for endpoints. Names the namespaces the token does have.
+        /// </summary>
+        public static EndpointException NamespaceNotUsable(EndpointException ex, string ns, WhoAmI me)
+        {
+            bool mine = string.Equals(ns, me.Name, StringComparison.Ordinal) || me.Orgs.Contains(ns, StringComparer.Ordinal);
+            string yours = $"'{me.Name}' (the token's {(me.Type.Length > 0 ? me.Type : "account")})"
+                + (me.Orgs.Count > 0 ? " and its organizations " + string.Join(", ", me.Orgs.Select(o => $"'{o}'")) : " (it belongs to no organization)");
+            string what = mine
+                ? $"Namespace '{ns}' is one of the token's, but the service refused it ({ex.StatusCode}): the organization may have no billing for Inference Endpoints, or the token no permission to manage them there (a fine-grained token needs it). The token's namespaces: {yours}."
+                : $"Namespace '{ns}' is not one the token can use: it is neither the token's user nor one of its organizations. The token's namespaces: {yours}. Pass one of those to -Namespace (or '*' to Get-MertEndpoint for all of them).";
+            return new EndpointException(ex.Kind, what + Tail(ex.ServiceMessage, ex.RequestId), ex.Target, ex.StatusCode, ex.ServiceMessage, ex.RequestId, ex.Endpoint, ex);
+        }
+
+        public static EndpointException NoNamespaceWildcard(string command) =>
+            new(EndpointErrorKind.InvalidArgument,
+                $"-Namespace '*' (every namespace of the token) is for Get-MertEndpoint and Get-MertEndpointCost; {command} acts on one namespace. " +
+                $"To act on endpoints of several namespaces, pipe them: Get-MertEndpoint -Namespace '*' | {command}");
+
+        public static EndpointException QualifiedNameConflict(string qualified, string ns) =>
+            new(EndpointErrorKind.InvalidArgument,
+                $"'{qualified}' names namespace '{qualified.Substring(0, qualified.IndexOf('/'))}', but -Namespace says '{ns}'. " +
+                $"Give one of them: -Name {qualified.Substring(qualified.IndexOf('/') + 1)} -Namespace {ns}, or '{qualified}' alone.",
+                new EndpointId(ns, qualified));
+
         public static EndpointException NoDefaultNamespace(WhoAmI me, string variable)
         {
             string orgs = me.Orgs.Count > 0 ? $" (its organizations: {string.Join(", ", me.Orgs)})" : "";
@@ -271,6 +300,7 @@ namespace MertEndpoint
                 503 => (EndpointErrorKind.ServiceUnavailable,
                     $"{answered} for {elapsed.TotalSeconds:0} s ({Plural(attempts, "attempt")}). If it is still waking up, raise -TimeoutSec"),
                 >= 500 when attempts > 1 => (EndpointErrorKind.ServiceUnavailable, $"{answered} after {Plural(attempts, "attempt")}. Try again later"),
+                500 => (EndpointErrorKind.ModelError, $"{answered}: the model failed on this input. Check the input, and the endpoint's logs for the model's own error"),
                 >= 500 => (EndpointErrorKind.ServiceUnavailable, $"{answered}: it failed on this input"),
                 _ => (EndpointErrorKind.Unknown, answered),
             };

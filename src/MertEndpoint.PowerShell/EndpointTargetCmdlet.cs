@@ -39,8 +39,10 @@ namespace MertEndpoint.PowerShell
                         $"To act on several endpoints, pipe them: Get-MertEndpoint '{name}' | {MyInvocation.MyCommand.Name}", new EndpointId(null, name));
                     continue;
                 }
-                if (!IsValidName(name)) continue;
-                yield return new EndpointId(ResolveNamespace(Namespace), name);
+                // "ns/name" is the Hub's usual form: take it apart.
+                var id = Qualify(name, Namespace);
+                if (id == null || !IsValidName(id.Name!)) continue;
+                yield return id;
             }
         }
 

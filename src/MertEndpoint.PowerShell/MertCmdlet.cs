@@ -199,9 +199,13 @@ namespace MertEndpoint.PowerShell
 
         // ---- the pipeline thread ----
 
-        /// <summary>Resolves the namespace once per command and value; failure ends the command.</summary>
+        /// <summary>
+        /// Resolves the namespace once per command and value; failure ends the command. '*' (every namespace of the
+        /// token) is refused here: only the cmdlets that list (Get, Cost) take it, through <see cref="ResolveNamespaces"/>.
+        /// </summary>
         protected string ResolveNamespace(string? requested)
         {
+            if (requested == "*") ThrowTerminatingError(ToErrorRecord(Errors.NoNamespaceWildcard(MyInvocation.MyCommand.Name), new EndpointId("*", null)));
             var key = requested ?? string.Empty;
             if (_namespaces.TryGetValue(key, out var ns)) return ns;
             try
@@ -215,6 +219,39 @@ namespace MertEndpoint.PowerShell
             }
             WriteVerbose($"Using namespace '{ns}'.");
             return _namespaces[key] = ns;
+        }
+
+        /// <summary>The namespace asked for, or for '*' the token's user and every organization it belongs to (whoami, cached).</summary>
+        protected IReadOnlyList<string> ResolveNamespaces(string? requested)
+        {
+            if (requested != "*") return new[] { ResolveNamespace(requested) };
+            try
+            {
+                var me = Await(Client.WhoAmIAsync(StopToken));
+                return new[] { me.Name }.Concat(me.Orgs).Where(n => n.Length > 0).Distinct().ToList();
+            }
+            catch (EndpointException ex)
+            {
+                ThrowTerminatingError(ToErrorRecord(ex, new EndpointId("*", null)));
+                throw; // unreachable
+            }
+        }
+
+        /// <summary>
+        /// "ns/name", the Hub's usual form, split into its parts; a plain name gets the -Namespace (or default) one.
+        /// A namespace in the name that contradicts -Namespace is an error (written here; null is returned).
+        /// </summary>
+        protected EndpointId? Qualify(string name, string? requestedNamespace)
+        {
+            int slash = name.IndexOf('/');
+            if (slash < 0) return new EndpointId(ResolveNamespace(requestedNamespace), name);
+            string ns = name.Substring(0, slash), bare = name.Substring(slash + 1);
+            if (requestedNamespace != null && requestedNamespace != ns)
+            {
+                WriteEndpointError(Errors.QualifiedNameConflict(name, requestedNamespace), null);
+                return null;
+            }
+            return new EndpointId(ResolveNamespace(ns), bare);
         }
 
         /// <summary>
@@ -299,6 +336,7 @@ namespace MertEndpoint.PowerShell
                 case EndpointErrorKind.EndpointFailed:
                 case EndpointErrorKind.EndpointNotReady: return ErrorCategory.ResourceUnavailable;
                 case EndpointErrorKind.WaitTimeout: return ErrorCategory.OperationTimeout;
+                case EndpointErrorKind.ModelError: return ErrorCategory.InvalidResult;
                 default: return ErrorCategory.NotSpecified;
             }
         }

@@ -74,7 +74,7 @@ public class DataPlaneTests
         var ex = await Assert.ThrowsAsync<EndpointException>(async () => await client.SendDataAsync(await Endpoint(), "/", Body, For("a/track.wav")));
 
         Assert.Single(handler.Requests);
-        Assert.Equal(EndpointErrorKind.ServiceUnavailable, ex.Kind);
+        Assert.Equal(EndpointErrorKind.ModelError, ex.Kind);
         Assert.Equal(500, ex.StatusCode);
         Assert.Equal("req-7", ex.RequestId);
         Assert.Contains("'a/track.wav'", ex.Message);

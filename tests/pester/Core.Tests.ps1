@@ -41,6 +41,42 @@ Describe 'Errors carry the endpoint''s identity' {
     }
 }
 
+Describe 'Namespaces and qualified names' {
+    BeforeEach { Reset-Emulator $emulator }
+
+    It 'a namespace the token cannot use is named as such, with the token''s own namespaces, not blamed on the token' {
+        Get-MertEndpoint -Namespace someone-else -ErrorAction SilentlyContinue -ErrorVariable err
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'Unauthorized,*'
+        $err[0].Exception.Message | Should -Match "not one the token can use"
+        $err[0].Exception.Message | Should -Match "'emulator-user'"
+        $err[0].Exception.Message | Should -Match "'lab'"
+        $err[0].Exception.Message | Should -Not -Match 'Check the token'
+    }
+
+    It 'Get-MertEndpointCost -Namespace * covers every namespace and never sends *' {
+        $null = New-MertEndpoint cost-star -ImageUrl 'someone/img:1' -Confirm:$false
+        $costs = Get-MertEndpointCost -Namespace '*' -WarningAction SilentlyContinue
+        $costs.Name | Should -Contain 'cost-star'
+        Get-RequestLog $emulator | Where-Object { $_.path -match '\*|%2A' } | Should -BeNullOrEmpty
+    }
+
+    It 'a cmdlet that acts on one namespace refuses * and says how to pipe instead' {
+        { Stop-MertEndpoint some-one -Namespace '*' -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidArgument,*'
+        try { Stop-MertEndpoint some-one -Namespace '*' -Confirm:$false -ErrorAction Stop } catch { $_.Exception.Message | Should -Match "Get-MertEndpoint -Namespace '\*' \| Stop-MertEndpoint" }
+        Get-RequestLog $emulator | Where-Object method -eq 'POST' | Should -BeNullOrEmpty
+    }
+
+    It 'takes ns/name, the Hub''s usual form, and refuses one that contradicts -Namespace' {
+        $null = New-MertEndpoint qual-one -ImageUrl 'someone/img:1' -Confirm:$false
+        (Get-MertEndpoint emulator-user/qual-one).Name | Should -Be 'qual-one'
+        Stop-MertEndpoint emulator-user/qual-one -Confirm:$false
+        Get-RequestLog $emulator | Where-Object { $_.path -eq '/v2/endpoint/emulator-user/qual-one/pause' } | Should -Not -BeNullOrEmpty
+        Stop-MertEndpoint lab/qual-one -Namespace emulator-user -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable err
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'InvalidArgument,*'
+        $err[0].Exception.Message | Should -Match '-Name qual-one -Namespace emulator-user'
+    }
+}
+
 Describe 'Remove-MertEndpoint asks as Az does' {
     BeforeEach {
         Reset-Emulator $emulator
@@ -106,7 +142,7 @@ Describe 'The usage history' {
         try {
             $env:MERT_ENDPOINT_HISTORY_PATH = $blocked
             $null = New-MertEndpoint warn-a -ImageUrl 'someone/img:1' -Confirm:$false -WarningVariable w1 -WarningAction SilentlyContinue
-            $null = New-MertEndpoint warn-b -ImageUrl 'someone/img:1' -Confirm:$false
+            $null = New-MertEndpoint warn-b -ImageUrl 'someone/img:1' -Confirm:$false -WarningAction SilentlyContinue
             $list = Get-MertEndpoint -WarningVariable w2 -WarningAction SilentlyContinue
             @($list).Count | Should -Be 2
             @($w1).Count | Should -Be 1

@@ -147,7 +147,8 @@ Describe 'Invoke-MertEndpoint against the emulator' {
         $results = Get-ChildItem $audio -Recurse -File |
             Invoke-MertEndpoint embed -OutDirectory $out -BaseDirectory $audio -ErrorVariable err -ErrorAction SilentlyContinue
         $err.Count | Should -Be 1
-        $err[0].FullyQualifiedErrorId | Should -BeLike 'ServiceUnavailable,*'
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'ModelError,*'   # the model failed on this input: not a connection problem
+        $err[0].CategoryInfo.Category | Should -Be 'InvalidResult'
         $err[0].Exception.StatusCode | Should -Be 500
         $failed = $err[0].TargetObject
         $failed | Should -BeLike "$audio*.wav"

@@ -12,7 +12,6 @@ namespace MertEndpoint.PowerShell.Cmdlets
     public sealed class GetMertEndpoint : MertCmdlet
     {
         private readonly Dictionary<string, Task<IReadOnlyList<EndpointInfo>>> _listings = new Dictionary<string, Task<IReadOnlyList<EndpointInfo>>>();
-        private IReadOnlyList<string>? _allNamespaces;
 
         [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
@@ -43,7 +42,19 @@ namespace MertEndpoint.PowerShell.Cmdlets
         protected override void ProcessRecord()
         {
             var all = Namespace == "*";
-            foreach (var ns in all ? AllNamespaces() : new[] { ResolveNamespace(Namespace) })
+            if (!all && Name != null && Name.Any(n => n.IndexOf('/') > 0 && !WildcardPattern.ContainsWildcardCharacters(n)))
+            {
+                // "ns/name": one endpoint each, in its own namespace.
+                foreach (var qualified in Name)
+                {
+                    var id = Qualify(qualified, Namespace);
+                    if (id == null || !IsValidName(id.Name!)) continue;
+                    EnqueueEndpoint(id, async ct =>
+                        Keep((await Usage.WithBillingAsync(Client, new[] { await Client.GetAsync(id.Namespace!, id.Name!, ct).ConfigureAwait(false) }, ct, ReportHistoryProblem, fetchPrices: false).ConfigureAwait(false))[0]));
+                }
+                return;
+            }
+            foreach (var ns in ResolveNamespaces(Namespace))
             {
                 if (Name == null || Name.Length == 0)
                 {
@@ -64,22 +75,6 @@ namespace MertEndpoint.PowerShell.Cmdlets
                     else EnqueueEndpoint(new EndpointId(ns, name), async ct =>
                         Keep((await Usage.WithBillingAsync(Client, new[] { await Client.GetAsync(ns, name, ct).ConfigureAwait(false) }, ct, ReportHistoryProblem, fetchPrices: false).ConfigureAwait(false))[0]));
                 }
-            }
-        }
-
-        /// <summary>The user's namespace and its organizations', from the cached whoami.</summary>
-        private IReadOnlyList<string> AllNamespaces()
-        {
-            if (_allNamespaces != null) return _allNamespaces;
-            try
-            {
-                var me = Await(Client.WhoAmIAsync(StopToken));
-                return _allNamespaces = new[] { me.Name }.Concat(me.Orgs).Distinct().ToList();
-            }
-            catch (EndpointException ex)
-            {
-                ThrowTerminatingError(ToErrorRecord(ex, new EndpointId("*", null)));
-                throw; // unreachable
             }
         }
 

@@ -19,6 +19,11 @@ namespace MertEndpoint.PowerShell.Cmdlets
         [Parameter]
         public DateTime? Since { get; set; }
 
+        /// <summary>The namespace, or '*' for the token's user and every organization it belongs to.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        public override string? Namespace { get; set; }
+
         /// <summary>End of the period (default: now).</summary>
         [Parameter]
         public DateTime? Until { get; set; }
@@ -32,18 +37,24 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 WriteArgumentError("InvalidPeriod", $"-Since ({since:u}) must be before -Until ({until:u}).", null);
                 return;
             }
-            var ns = ResolveNamespace(Namespace);
             var patterns = Name?.Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToList();
-            try
+            foreach (var ns in ResolveNamespaces(Namespace))
             {
-                foreach (var cost in Await(Usage.GetCostAsync(Client, ns, since, until, StopToken)).OrderBy(c => c.Name, StringComparer.Ordinal))
+                try
                 {
-                    if (patterns == null || patterns.Any(p => p.IsMatch(cost.Name))) WriteObject(cost);
+                    foreach (var cost in Await(Usage.GetCostAsync(Client, ns, since, until, StopToken)).OrderBy(c => c.Name, StringComparer.Ordinal))
+                    {
+                        if (patterns == null || patterns.Any(p => p.IsMatch(cost.Name))) WriteObject(cost);
+                    }
                 }
-            }
-            catch (EndpointException ex)
-            {
-                WriteEndpointError(ex, new EndpointId(ns, null));
+                catch (EndpointException ex) when (Namespace == "*" && (ex.Kind == EndpointErrorKind.Unauthorized || ex.Kind == EndpointErrorKind.Forbidden))
+                {
+                    WriteWarning($"Skipped namespace '{ns}': {ex.Message}");
+                }
+                catch (EndpointException ex)
+                {
+                    WriteEndpointError(ex, new EndpointId(ns, null));
+                }
             }
         }
     }

@@ -408,6 +408,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
             {
                 // These depend on the input or on the moment: the other inputs carry on.
                 case EndpointErrorKind.InvalidRequest:
+                case EndpointErrorKind.ModelError:
                 case EndpointErrorKind.RateLimited:
                 case EndpointErrorKind.ServiceUnavailable:
                 case EndpointErrorKind.WaitTimeout:
