@@ -64,7 +64,11 @@ namespace MertEndpoint
         private readonly TimeProvider _time;
         private volatile Parsed? _parsed;
 
-        public UsageHistory(string path, TimeProvider? timeProvider = null)
+        /// <summary>On the system clock. The cmdlets use this one: naming a TimeProvider (Microsoft.Bcl.TimeProvider) from
+        /// the cmdlet assembly would need that assembly in PowerShell's default load context, not our private one.</summary>
+        public UsageHistory(string path) : this(path, null) { }
+
+        public UsageHistory(string path, TimeProvider? timeProvider)
         {
             Path = path;
             _time = timeProvider ?? TimeProvider.System;
