@@ -65,6 +65,7 @@ namespace MertEndpoint.PowerShell
         }
 
         private static bool IsOurs(Assembly assembly) =>
-            assembly == Self || (!assembly.IsDynamic && string.Equals(Path.GetDirectoryName(assembly.Location), DependencyDir, StringComparison.OrdinalIgnoreCase));
+            assembly == Self || (!assembly.IsDynamic && assembly.Location.Length > 0
+                && string.Equals(Path.GetDirectoryName(assembly.Location), DependencyDir, StringComparison.OrdinalIgnoreCase));
     }
 }
