@@ -25,14 +25,18 @@ namespace MertEndpoint.LoadContext
 
         private EngineLoadContext(string directory) : base("MertEndpoint", isCollectible: false) => this.directory = directory;
 
-        /// <summary>Called by ModuleInit on import (again after Remove-Module); one context per process.</summary>
-        public static void Install(string dependencyDirectory)
+        /// <summary>
+        /// Called by ModuleInit on import (again after Remove-Module); one context per process. Returns
+        /// MertEndpoint.Core, loaded here, whose types the cmdlet assembly binds to through <see cref="ResolveEngine"/>.
+        /// </summary>
+        public static Assembly Install(string dependencyDirectory)
         {
             lock (Gate)
             {
                 instance ??= new EngineLoadContext(dependencyDirectory);
                 Default.Resolving -= ResolveEngine;
                 Default.Resolving += ResolveEngine;
+                return instance.LoadFromAssemblyName(new AssemblyName(EngineName));
             }
         }
 

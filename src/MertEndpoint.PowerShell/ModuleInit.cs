@@ -31,7 +31,7 @@ namespace MertEndpoint.PowerShell
             if (Environment.Version.Major < 8)
                 throw new PlatformNotSupportedException(
                     $"MertEndpoint needs PowerShell 7.4 or later (or Windows PowerShell 5.1); this is {RuntimeInformation.FrameworkDescription}. Install a current PowerShell: https://aka.ms/powershell");
-            CallLoadContext("Install", DependencyDir);
+            ExposeTypes((Assembly)CallLoadContext("Install", DependencyDir)!);
         }
 
         public void OnRemove(PSModuleInfo psModuleInfo)
@@ -40,11 +40,25 @@ namespace MertEndpoint.PowerShell
             else CallLoadContext("Uninstall");
         }
 
-        private static void CallLoadContext(string method, params object[] arguments)
+        private static object? CallLoadContext(string method, params object[] arguments)
         {
             var type = Assembly.LoadFrom(Path.Combine(ModuleDir, "MertEndpoint.LoadContext.dll"))
                 .GetType("MertEndpoint.LoadContext.EngineLoadContext", throwOnError: true)!;
-            type.GetMethod(method, BindingFlags.Public | BindingFlags.Static)!.Invoke(null, arguments);
+            return type.GetMethod(method, BindingFlags.Public | BindingFlags.Static)!.Invoke(null, arguments);
+        }
+
+        /// <summary>
+        /// PowerShell 7 resolves type literals only from the default load context, so [MertEndpoint.EndpointInfo] or
+        /// [MertEndpoint.EndpointStatus]::Running would no longer be found: name Core's public types as type
+        /// accelerators, as Windows PowerShell sees them. They stay (the assembly cannot unload); re-import re-adds.
+        /// </summary>
+        private static void ExposeTypes(Assembly engine)
+        {
+            var add = typeof(PSObject).Assembly.GetType("System.Management.Automation.TypeAccelerators")
+                ?.GetMethod("Add", BindingFlags.Public | BindingFlags.Static, null, new[] { typeof(string), typeof(Type) }, null);
+            if (add == null) return; // a PowerShell without it loses only the type literals
+            foreach (var type in engine.GetExportedTypes())
+                add.Invoke(null, new object[] { type.FullName!, type });
         }
 
         /// <summary>

@@ -71,4 +71,10 @@ Describe 'Where our assemblies load on PowerShell 7' {
         $missing | Should -BeNullOrEmpty
         $references.Name | Should -Contain 'System.Text.Json' # the check above covered it: JSON output parsing uses the host's
     }
+
+    It 'Core''s public types are still found by name, as on Windows PowerShell (PowerShell 7 looks only in the default context)' {
+        [MertEndpoint.EndpointStatus]::Running | Should -Be 'Running'
+        Get-MertEndpoint iso-one | Should -BeOfType ([MertEndpoint.EndpointInfo])
+        [System.Runtime.Loader.AssemblyLoadContext]::GetLoadContext([MertEndpoint.EndpointInfo].Assembly).Name | Should -Be 'MertEndpoint'
+    }
 }
