@@ -26,8 +26,8 @@ namespace MertEndpoint.PowerShell
                 AppDomain.CurrentDomain.AssemblyResolve += ResolveOnNetFramework;
                 return;
             }
-            // PowerShell 7.0-7.3 run on .NET 5-7, whose System.Text.Json is older than the one this module needs
-            // and cannot be replaced in the default load context: say so at import, not at the first request.
+            // PowerShell 7.0-7.3 run on .NET 5-7: older than the net8.0 load context and than the System.Text.Json the
+            // cmdlets share with the host. Say so at import, not at the first request.
             if (Environment.Version.Major < 8)
                 throw new PlatformNotSupportedException(
                     $"MertEndpoint needs PowerShell 7.4 or later (or Windows PowerShell 5.1); this is {RuntimeInformation.FrameworkDescription}. Install a current PowerShell: https://aka.ms/powershell");
