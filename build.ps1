@@ -40,18 +40,22 @@ function Invoke-Build {
     Write-Host "== Build ($Configuration)" -ForegroundColor Cyan
     Invoke-Native dotnet build (Join-Path $root 'MertEndpoint.PowerShell.sln') -c $Configuration -nologo '-v:q' '-clp:NoSummary;ErrorsOnly'
 
-    # The module: our two assemblies at the root, third-party ones in dependencies/ (resolved by ModuleInit).
+    # The module: the cmdlet assembly and the PowerShell 7 load context at the root, in PowerShell's default load
+    # context; MertEndpoint.Core and the third-party assemblies in dependencies/, where ModuleInit loads them (on
+    # PowerShell 7 in a private load context, so other modules' copies of the same libraries cannot clash with ours).
     if (Test-Path $moduleOut) { Remove-Item $moduleOut -Recurse -Force }
-    $null = New-Item -ItemType Directory -Path (Join-Path $moduleOut 'dependencies'), (Join-Path $moduleOut 'en-US')
+    $dependencies = Join-Path $moduleOut 'dependencies'
+    $null = New-Item -ItemType Directory -Path $dependencies, (Join-Path $moduleOut 'en-US')
     $bin = Join-Path $root "src/MertEndpoint.PowerShell/bin/$Configuration/netstandard2.0"
-    $own = 'MertEndpoint.PowerShell.dll', 'MertEndpoint.Core.dll'
     foreach ($file in Get-ChildItem $bin -Filter *.dll) {
         if ($file.Name -eq 'System.Management.Automation.dll') { throw 'System.Management.Automation.dll must not ship in the module.' }
-        $target = if ($own -contains $file.Name) { $moduleOut } else { Join-Path $moduleOut 'dependencies' }
-        Copy-Item $file.FullName $target
+        Copy-Item $file.FullName $(if ($file.Name -eq 'MertEndpoint.PowerShell.dll') { $moduleOut } else { $dependencies })
     }
-    foreach ($required in @($own) + @('dependencies/Polly.Core.dll', 'dependencies/System.Text.Json.dll', 'dependencies/Microsoft.Bcl.TimeProvider.dll')) {
-        if (-not (Test-Path (Join-Path $moduleOut $required))) { throw "The module layout is missing $required." }
+    Copy-Item (Join-Path $root "src/MertEndpoint.LoadContext/bin/$Configuration/net8.0/MertEndpoint.LoadContext.dll") $moduleOut
+    $required = 'MertEndpoint.PowerShell.dll', 'MertEndpoint.LoadContext.dll', 'dependencies/MertEndpoint.Core.dll',
+        'dependencies/Polly.Core.dll', 'dependencies/System.Text.Json.dll', 'dependencies/Microsoft.Bcl.TimeProvider.dll'
+    foreach ($file in $required) {
+        if (-not (Test-Path (Join-Path $moduleOut $file))) { throw "The module layout is missing $file." }
     }
     Copy-Item (Join-Path $root 'src/MertEndpoint.PowerShell/*.Format.ps1xml') $moduleOut
     $manifest = Get-Content -Raw (Join-Path $root 'MertEndpoint.psd1')

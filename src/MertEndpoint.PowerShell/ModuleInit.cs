@@ -7,34 +7,85 @@ using System.Runtime.InteropServices;
 namespace MertEndpoint.PowerShell
 {
     /// <summary>
-    /// Resolves third-party assemblies (Polly, System.Text.Json, ...) from the module's dependencies/ folder,
-    /// only when the host does not already provide them, so another module's copy cannot replace ours and a
-    /// host's newer framework copy (System.Text.Json in pwsh 7) is used as is.
+    /// Keeps our third-party assemblies (dependencies/) from meeting other modules' copies. On PowerShell 7,
+    /// MertEndpoint.Core and its dependencies load in a private AssemblyLoadContext (MertEndpoint.LoadContext.dll,
+    /// a net8.0 assembly since netstandard2.0 has no AssemblyLoadContext). Windows PowerShell has no load contexts:
+    /// there an AssemblyResolve handler answers our own assemblies' requests for what dependencies/ holds.
     /// </summary>
     public sealed class ModuleInit : IModuleAssemblyInitializer, IModuleAssemblyCleanup
     {
-        private static readonly string DependencyDir =
-            Path.Combine(Path.GetDirectoryName(typeof(ModuleInit).Assembly.Location) ?? ".", "dependencies");
+        private static readonly Assembly Self = typeof(ModuleInit).Assembly;
+        private static readonly string ModuleDir = Path.GetDirectoryName(Self.Location) ?? ".";
+        private static readonly string DependencyDir = Path.Combine(ModuleDir, "dependencies");
+        private static readonly bool IsNetFramework = RuntimeInformation.FrameworkDescription.StartsWith(".NET Framework", StringComparison.Ordinal);
 
         public void OnImport()
         {
-            // PowerShell 7.0-7.3 run on .NET 5-7, whose System.Text.Json is older than the one this module needs
-            // and cannot be replaced in the default load context: say so at import, not at the first request.
-            if (!RuntimeInformation.FrameworkDescription.StartsWith(".NET Framework", StringComparison.Ordinal) && Environment.Version.Major < 8)
+            if (IsNetFramework)
+            {
+                AppDomain.CurrentDomain.AssemblyResolve += ResolveOnNetFramework;
+                WarmUp();
+                return;
+            }
+            // PowerShell 7.0-7.3 run on .NET 5-7: older than the net8.0 load context and than the System.Text.Json the
+            // cmdlets share with the host. Say so at import, not at the first request.
+            if (Environment.Version.Major < 8)
                 throw new PlatformNotSupportedException(
                     $"MertEndpoint needs PowerShell 7.4 or later (or Windows PowerShell 5.1); this is {RuntimeInformation.FrameworkDescription}. Install a current PowerShell: https://aka.ms/powershell");
-            AppDomain.CurrentDomain.AssemblyResolve += Resolve;
-            // Off the pipeline thread: the first command then finds the client's code ready.
+            ExposeTypes((Assembly)CallLoadContext("Install", DependencyDir)!);
+            WarmUp();
+        }
+
+        /// <summary>Off the pipeline thread: the first command then finds the client's code ready (JIT, connection pool).</summary>
+        private static void WarmUp() =>
             System.Threading.Tasks.Task.Run(() => { try { EndpointClient.WarmUp(); } catch (Exception) { /* only a head start */ } });
-        }
 
-        public void OnRemove(PSModuleInfo psModuleInfo) => AppDomain.CurrentDomain.AssemblyResolve -= Resolve;
-
-        private static Assembly? Resolve(object? sender, ResolveEventArgs args)
+        public void OnRemove(PSModuleInfo psModuleInfo)
         {
-            var name = new AssemblyName(args.Name);
-            var path = Path.Combine(DependencyDir, name.Name + ".dll");
-            return File.Exists(path) ? Assembly.LoadFrom(path) : null;
+            if (IsNetFramework) AppDomain.CurrentDomain.AssemblyResolve -= ResolveOnNetFramework;
+            else CallLoadContext("Uninstall");
         }
+
+        private static object? CallLoadContext(string method, params object[] arguments)
+        {
+            var type = Assembly.LoadFrom(Path.Combine(ModuleDir, "MertEndpoint.LoadContext.dll"))
+                .GetType("MertEndpoint.LoadContext.EngineLoadContext", throwOnError: true)!;
+            return type.GetMethod(method, BindingFlags.Public | BindingFlags.Static)!.Invoke(null, arguments);
+        }
+
+        /// <summary>
+        /// PowerShell 7 resolves type literals only from the default load context, so [MertEndpoint.EndpointInfo] or
+        /// [MertEndpoint.EndpointStatus]::Running would no longer be found: name Core's public types as type
+        /// accelerators, as Windows PowerShell sees them. They stay (the assembly cannot unload); re-import re-adds.
+        /// </summary>
+        private static void ExposeTypes(Assembly engine)
+        {
+            var add = typeof(PSObject).Assembly.GetType("System.Management.Automation.TypeAccelerators")
+                ?.GetMethod("Add", BindingFlags.Public | BindingFlags.Static, null, new[] { typeof(string), typeof(Type) }, null);
+            if (add == null) return; // a PowerShell without it loses only the type literals
+            foreach (var type in engine.GetExportedTypes())
+                add.Invoke(null, new object[] { type.FullName!, type });
+        }
+
+        /// <summary>
+        /// Only when one of our assemblies asks (the requester is unknown for some late-bound loads), and only for
+        /// the same identity in at least the version asked for, as a binding redirect would allow.
+        /// </summary>
+        private static Assembly? ResolveOnNetFramework(object? sender, ResolveEventArgs args)
+        {
+            if (args.RequestingAssembly != null && !IsOurs(args.RequestingAssembly)) return null;
+            var wanted = new AssemblyName(args.Name);
+            var path = Path.Combine(DependencyDir, wanted.Name + ".dll");
+            if (!File.Exists(path)) return null;
+            var ours = AssemblyName.GetAssemblyName(path);
+            var sameIdentity = string.Equals(ours.Name, wanted.Name, StringComparison.OrdinalIgnoreCase)
+                && string.Equals(ours.CultureName ?? "", wanted.CultureName ?? "", StringComparison.OrdinalIgnoreCase)
+                && Convert.ToBase64String(ours.GetPublicKeyToken() ?? new byte[0]) == Convert.ToBase64String(wanted.GetPublicKeyToken() ?? new byte[0]);
+            return sameIdentity && ours.Version >= (wanted.Version ?? new Version()) ? Assembly.LoadFrom(path) : null;
+        }
+
+        private static bool IsOurs(Assembly assembly) =>
+            assembly == Self || (!assembly.IsDynamic && assembly.Location.Length > 0
+                && string.Equals(Path.GetDirectoryName(assembly.Location), DependencyDir, StringComparison.OrdinalIgnoreCase));
     }
 }

@@ -18,7 +18,10 @@ namespace MertEndpoint
         private readonly object _gate = new();
         private Task _writes = Task.CompletedTask;
 
-        public UsageService(UsageHistory history, TimeProvider? clock = null)
+        /// <summary>On the system clock. (This overload keeps TimeProvider out of callers that load Core in another context.)</summary>
+        public UsageService(UsageHistory history) : this(history, TimeProvider.System) { }
+
+        public UsageService(UsageHistory history, TimeProvider? clock)
         {
             History = history ?? throw new ArgumentNullException(nameof(history));
             Clock = clock ?? TimeProvider.System;
