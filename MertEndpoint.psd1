@@ -27,9 +27,9 @@
     AliasesToExport        = @()
     PrivateData            = @{
         PSData = @{
-            Tags         = @('HuggingFace', 'InferenceEndpoints', 'GPU', 'MERT', 'Cost')
+            Tags         = @('HuggingFace', 'InferenceEndpoints', 'GPU', 'MERT', 'Embeddings', 'Cost')
+            # No ProjectUri or HelpInfoURI: the project has no public home yet.
             LicenseUri   = 'https://opensource.org/licenses/MIT'
-            ProjectUri   = 'https://github.com/mertendpoint/mertendpoint'
         }
     }
 }

@@ -138,10 +138,16 @@ function Invoke-Bench {
 }
 
 function Invoke-Package {
+    # A .nupkg in a local folder repository, the form PowerShell's own tools install from (PSResourceGet ships
+    # with pwsh 7.4+). Compress-PSResource also checks the manifest the way Publish-PSResource would.
     Invoke-Build
-    $zip = Join-Path $out "MertEndpoint-$(Get-ProjectVersion).zip"
-    Compress-Archive -Path $moduleOut -DestinationPath $zip -Force
-    Write-Host "Package: $zip"
+    $repo = Join-Path $out 'repo'
+    $null = New-Item -ItemType Directory -Path $repo -Force
+    Compress-PSResource -Path $moduleOut -DestinationPath $repo
+    $package = Join-Path $repo "MertEndpoint.$(Get-ProjectVersion).nupkg"
+    if (-not (Test-Path $package)) { throw "Compress-PSResource did not write $package." }
+    Write-Host "Package: $package"
+    Write-Host "Install: Register-PSResourceRepository -Name MertLocal -Uri '$repo' -Trusted; Install-PSResource MertEndpoint -Repository MertLocal"
 }
 
 switch ($Task) {
