@@ -53,7 +53,7 @@ function Invoke-Build {
     foreach ($required in @($own) + @('dependencies/Polly.Core.dll', 'dependencies/System.Text.Json.dll', 'dependencies/Microsoft.Bcl.TimeProvider.dll')) {
         if (-not (Test-Path (Join-Path $moduleOut $required))) { throw "The module layout is missing $required." }
     }
-    Copy-Item (Join-Path $root 'src/MertEndpoint.PowerShell/*.Format.ps1xml') $moduleOut
+    Copy-Item (Join-Path $root 'src/MertEndpoint.PowerShell/*.ps1xml') $moduleOut
     $manifest = Get-Content -Raw (Join-Path $root 'MertEndpoint.psd1')
     $manifest = $manifest -replace "ModuleVersion(\s*)=(\s*)'[^']*'", "ModuleVersion`$1=`$2'$(Get-ProjectVersion)'"
     Set-Content -Path (Join-Path $moduleOut 'MertEndpoint.psd1') -Value $manifest -Encoding utf8

@@ -70,6 +70,8 @@ namespace MertEndpoint
                 Tags = e.Arr("tags")?.Select(Text).Where(t => t != null).Select(t => t!).ToArray() ?? Array.Empty<string>(),
                 CreatedAt = Timestamp(status?.Str("createdAt")),
                 UpdatedAt = Timestamp(status?.Str("updatedAt")),
+                CreatedBy = status?.Obj("createdBy")?.Str("name"),
+                UpdatedBy = status?.Obj("updatedBy")?.Str("name"),
             };
         }
 

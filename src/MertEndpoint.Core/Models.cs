@@ -42,6 +42,10 @@ namespace MertEndpoint
         public IReadOnlyList<string> Tags { get; internal set; } = Array.Empty<string>();
         public DateTimeOffset CreatedAt { get; internal set; }
         public DateTimeOffset UpdatedAt { get; internal set; }
+        /// <summary>The account that created the endpoint (status.createdBy.name), when the service says.</summary>
+        public string? CreatedBy { get; internal set; }
+        /// <summary>The account that last changed the endpoint (status.updatedBy.name): whom to ask before pausing it.</summary>
+        public string? UpdatedBy { get; internal set; }
 
         /// <summary>USD per replica-hour from the catalog (or the built-in list); set by Get-MertEndpoint.</summary>
         public decimal? PricePerHour { get; internal set; }
