@@ -109,3 +109,39 @@ Describe 'Views' {
     }
 }
 
+Describe 'Data out' {
+    It 'ConvertTo-Json of <_> shows no .NET type names' -ForEach 'EndpointInfo', 'EndpointCost', 'HardwareInfo', 'InvokeResult' {
+        $json = $outputs[$_] | ConvertTo-Json -Depth 4
+        $json | Should -Not -Match 'System\.|MertEndpoint\.'
+        $null = $json | ConvertFrom-Json   # and it reads back
+    }
+
+    It 'ConvertTo-Json of an endpoint shows the status as text, Env as an object and Tags as a list' {
+        $round = $outputs.EndpointInfo | Where-Object Name -eq $east | ConvertTo-Json -Depth 4 | ConvertFrom-Json
+        $round.Status | Should -Be 'Running'
+        $round.Env.LOG_LEVEL | Should -Be 'info'
+        $round.Tags | Should -Be @('keep-running', 'audio')
+        $round.UpdatedBy | Should -Be 'emulator-user'
+    }
+
+    It 'Export-Csv of <_> shows no .NET type names' -ForEach 'EndpointInfo', 'EndpointCost', 'HardwareInfo' {
+        $csv = $outputs[$_] | ConvertTo-Csv
+        $csv | Should -Not -Match 'System\.|MertEndpoint\.'
+    }
+
+    It 'Export-Csv of an Invoke-MertEndpoint run log shows no .NET type names' {
+        $runLog.Count | Should -Be 1
+        $csv = $runLog | ConvertTo-Csv
+        $csv | Should -Not -Match 'System\.|MertEndpoint\.'
+        ($csv | ConvertFrom-Csv).StatusCode | Should -Be '200'
+    }
+
+    It 'Export-Csv flattens Env and Tags and writes the status as text' {
+        $path = Join-Path $files 'endpoints.csv'
+        $outputs.EndpointInfo | Export-Csv -Path $path
+        $row = Import-Csv $path | Where-Object Name -eq $east
+        $row.Status | Should -Be 'Running'
+        $row.Tags | Should -Be 'keep-running; audio'
+        ($row.Env -split '; ' | Sort-Object) | Should -Be @('LAYERS=13', 'LOG_LEVEL=info')
+    }
+}
