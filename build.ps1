@@ -60,6 +60,7 @@ function Invoke-Build {
     Invoke-Native @pwsh -NoProfile -NonInteractive -File (Join-Path $root 'build/New-MamlHelp.ps1') -ModulePath $moduleOut `
         -HelpSource (Join-Path $root 'src/MertEndpoint.PowerShell/help') `
         -OutFile (Join-Path $moduleOut 'en-US/MertEndpoint.PowerShell.dll-Help.xml')
+    Copy-Item (Join-Path $root 'src/MertEndpoint.PowerShell/help/about_*.help.txt') (Join-Path $moduleOut 'en-US')
 
     # The emulator: the framework-dependent build output, run with `dotnet MertEndpoint.Emulator.dll`.
     if (Test-Path $emulatorOut) { Remove-Item $emulatorOut -Recurse -Force }
