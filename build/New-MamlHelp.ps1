@@ -98,8 +98,11 @@ foreach ($command in Get-Command -Module $module.Name -CommandType Cmdlet | Sort
     foreach ($p in $all) {
         $text = if ($h.Parameters -and $h.Parameters[$p.Name]) { $h.Parameters[$p.Name] } else { $common[$p.Name] }
         if (-not $text) { $problems.Add("$($command.Name): no text for -$($p.Name)") }
-        $isDynamic = $dynamicParameters.ContainsKey($p.Name) -and $h.DynamicNote
-        if ($isDynamic -and -not $command.Parameters.ContainsKey($p.Name)) { $text = "$text $($h.DynamicNote)" }
+        if (-not $command.Parameters.ContainsKey($p.Name)) {
+            # Present only once another parameter is given: say which.
+            if (-not $h.DynamicNote) { $problems.Add("$($command.Name): dynamic parameter -$($p.Name) but no DynamicNote") }
+            $text = "$text $($h.DynamicNote)"
+        }
         $owner = if ($dynamicParameters.ContainsKey($p.Name)) { $dynamic } else { $instance }
         $default = if ($common.DefaultValues[$p.Name]) { $common.DefaultValues[$p.Name] }
             elseif ($p.Name -in 'WhatIf', 'Confirm') { 'False' }
