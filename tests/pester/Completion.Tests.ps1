@@ -26,6 +26,8 @@ Describe 'Argument completers' {
     It 'completes -Vendor and -Region from the catalog' {
         Complete 'New-MertEndpoint x -ImageUrl i -Vendor ' | Should -Be @(Get-MertEndpointHardware | ForEach-Object Vendor | Sort-Object -Unique)
         Complete 'Get-MertEndpointHardware -Region us-' | Should -Be @(Get-MertEndpointHardware | ForEach-Object Region | Sort-Object -Unique)
+        Complete 'Get-MertEndpointHardware -Accelerator ' | Should -Be @('cpu', 'gpu')
+        Complete 'Get-MertEndpointHardware -Accelerator cpu -InstanceType ' | Should -Be @('intel-spr')
     }
 
     It 'completes the dynamic parameters of Start-MertEndpoint -CreateIfMissing' {

@@ -11,7 +11,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
         [Parameter] [SupportsWildcards] [ArgumentCompleter(typeof(HardwareCompleter))] public string Vendor { get; set; } = "*";
         [Parameter] [SupportsWildcards] [ArgumentCompleter(typeof(HardwareCompleter))] public string Region { get; set; } = "*";
         [Parameter(Position = 0)] [SupportsWildcards] [ArgumentCompleter(typeof(HardwareCompleter))] public string InstanceType { get; set; } = "*";
-        [Parameter] [SupportsWildcards] public string Accelerator { get; set; } = "*";
+        [Parameter] [SupportsWildcards] [ArgumentCompleter(typeof(HardwareCompleter))] public string Accelerator { get; set; } = "*";
 
         protected override void EndProcessing()
         {
