@@ -74,10 +74,14 @@ Describe 'Views' {
         $text | Should -Match '\$1\.000'
     }
 
-    It 'Invoke-MertEndpoint results at <_> columns show the status code' -ForEach 80, 120 {
-        $text = $outputs.InvokeResult | Out-String -Width $_
+    It 'Invoke-MertEndpoint results at <_> columns show the status code and the input file' -ForEach 80, 120 {
+        # Inputs under the current location show relative to it, so the file name survives at 80 columns.
+        Push-Location $files
+        try { $text = @($outputs.InvokeResult) + $runLog | Out-String -Width $_ }
+        finally { Pop-Location }
         (Get-Headings $text)[0] | Should -Be 'StatusCode'
         $text | Should -Match '\b200\b'
+        $text | Should -Match '(?m) one\.wav\s*$'
     }
 
     It 'every heading of the <_> view is a property of the object' -ForEach 'EndpointInfo', 'EndpointCost', 'HardwareInfo', 'InvokeResult' {
