@@ -36,6 +36,9 @@ param(
 $ErrorActionPreference = 'Stop'
 $ExitNothingToDo = 0; $ExitStopped = 10; $ExitFailed = 20
 
+# hh:mm:ss with hours past 24 (a day-old streak is 26:00:00, not 02:00:00).
+function Format-Duration([TimeSpan] $t) { '{0:00}:{1:mm\:ss}' -f [math]::Floor($t.TotalHours), $t }
+
 $rendering = if (Get-Variable PSStyle -ErrorAction Ignore) { $PSStyle.OutputRendering }
 try {
     # A log file or a scheduler's mail should not be full of ANSI colour codes.
@@ -57,7 +60,7 @@ try {
     $toStop = [System.Collections.Generic.List[object]]::new()
     foreach ($endpoint in $over) {
         $who = if ($endpoint.UpdatedBy) { "last changed by $($endpoint.UpdatedBy)" } else { 'last changed by (unknown)' }
-        $line = "$($endpoint.Namespace)/$($endpoint.Name) is $($endpoint.Status), billed for $('{0:hh\:mm\:ss}' -f $endpoint.BilledFor) (threshold $BilledLongerThan), $who"
+        $line = "$($endpoint.Namespace)/$($endpoint.Name) is $($endpoint.Status), billed for $(Format-Duration $endpoint.BilledFor) (threshold $BilledLongerThan), $who"
         $pattern = $Exclude | Where-Object { $endpoint.Name -like $_ -or "$($endpoint.Namespace)/$($endpoint.Name)" -like $_ } | Select-Object -First 1
         if ($pattern) { Write-Host "guard: exempt: $line; excluded by -Exclude '$pattern'."; continue }
         if ($KeepTag -and $endpoint.Tags -contains $KeepTag) { Write-Host "guard: exempt: $line; tagged '$KeepTag'."; continue }
@@ -79,7 +82,7 @@ try {
     }
     foreach ($endpoint in $stopped) {
         $cost = Get-MertEndpointCost -Name $endpoint.Name -Namespace $endpoint.Namespace -Since (Get-Date).AddDays(-1) -ErrorAction SilentlyContinue
-        $spent = if ($cost) { '{0:hh\:mm\:ss} billed, about ${1:0.00}' -f $cost.BilledTime, $cost.EstimatedCost } else { 'cost unknown' }
+        $spent = if ($cost) { '{0} billed, about ${1:0.00}' -f (Format-Duration $cost.BilledTime), $cost.EstimatedCost } else { 'cost unknown' }
         Write-Host "guard: paused $($endpoint.Namespace)/$($endpoint.Name); last 24 h: $spent. Tell $(if ($endpoint.UpdatedBy) { $endpoint.UpdatedBy } else { 'its owner' })."
     }
 
