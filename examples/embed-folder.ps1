@@ -81,7 +81,7 @@ if (-not $summary) {
 
 $skipped = $files.Count - $summary.Sent - $summary.Failed
 $cost = Get-MertEndpointCost @which -Since $started -ErrorAction SilentlyContinue
-$billed = if ($cost -and $null -ne $cost.EstimatedCost) { 'about ${0:0.0000} billed ({1:hh\:mm\:ss} of endpoint time)' -f $cost.EstimatedCost, $cost.BilledTime } else { 'cost unknown' }
+$billed = if ($cost -and $null -ne $cost.EstimatedCost) { 'about ${0:0.0000} billed ({1:00}:{2:mm\:ss} of endpoint time)' -f $cost.EstimatedCost, [math]::Floor($cost.BilledTime.TotalHours), $cost.BilledTime } else { 'cost unknown' }
 Write-Host ('embed-folder: {0} sent, {1} skipped (answer already there), {2} failed, in {3:0.0} s; {4}. Answers in {5}; {6} is paused again.' -f
     $summary.Sent, $skipped, $summary.Failed, $watch.Elapsed.TotalSeconds, $billed, $OutDir, $Name)
 if ($summary.Failed -gt 0) {
