@@ -9,6 +9,7 @@
     PowerShellVersion      = '5.1'
     CompatiblePSEditions   = @('Core', 'Desktop')
     FormatsToProcess       = @('MertEndpoint.Format.ps1xml', 'MertEndpoint.Invoke.Format.ps1xml')
+    TypesToProcess         = @('MertEndpoint.Types.ps1xml')
     CmdletsToExport        = @(
         'Get-MertEndpoint'
         'New-MertEndpoint'
@@ -27,9 +28,9 @@
     AliasesToExport        = @()
     PrivateData            = @{
         PSData = @{
-            Tags         = @('HuggingFace', 'InferenceEndpoints', 'GPU', 'MERT', 'Cost')
+            Tags         = @('HuggingFace', 'InferenceEndpoints', 'GPU', 'MERT', 'Embeddings', 'Cost')
+            # No ProjectUri or HelpInfoURI: the project has no public home yet.
             LicenseUri   = 'https://opensource.org/licenses/MIT'
-            ProjectUri   = 'https://github.com/mertendpoint/mertendpoint'
         }
     }
 }

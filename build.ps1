@@ -57,13 +57,14 @@ function Invoke-Build {
     foreach ($file in $required) {
         if (-not (Test-Path (Join-Path $moduleOut $file))) { throw "The module layout is missing $file." }
     }
-    Copy-Item (Join-Path $root 'src/MertEndpoint.PowerShell/*.Format.ps1xml') $moduleOut
+    Copy-Item (Join-Path $root 'src/MertEndpoint.PowerShell/*.ps1xml') $moduleOut
     $manifest = Get-Content -Raw (Join-Path $root 'MertEndpoint.psd1')
     $manifest = $manifest -replace "ModuleVersion(\s*)=(\s*)'[^']*'", "ModuleVersion`$1=`$2'$(Get-ProjectVersion)'"
     Set-Content -Path (Join-Path $moduleOut 'MertEndpoint.psd1') -Value $manifest -Encoding utf8
     Invoke-Native @pwsh -NoProfile -NonInteractive -File (Join-Path $root 'build/New-MamlHelp.ps1') -ModulePath $moduleOut `
         -HelpSource (Join-Path $root 'src/MertEndpoint.PowerShell/help') `
         -OutFile (Join-Path $moduleOut 'en-US/MertEndpoint.PowerShell.dll-Help.xml')
+    Copy-Item (Join-Path $root 'src/MertEndpoint.PowerShell/help/about_*.help.txt') (Join-Path $moduleOut 'en-US')
 
     # The emulator: the framework-dependent build output, run with `dotnet MertEndpoint.Emulator.dll`.
     if (Test-Path $emulatorOut) { Remove-Item $emulatorOut -Recurse -Force }
@@ -142,10 +143,16 @@ function Invoke-Bench {
 }
 
 function Invoke-Package {
+    # A .nupkg in a local folder repository, the form PowerShell's own tools install from (PSResourceGet ships
+    # with pwsh 7.4+). Compress-PSResource also checks the manifest the way Publish-PSResource would.
     Invoke-Build
-    $zip = Join-Path $out "MertEndpoint-$(Get-ProjectVersion).zip"
-    Compress-Archive -Path $moduleOut -DestinationPath $zip -Force
-    Write-Host "Package: $zip"
+    $repo = Join-Path $out 'repo'
+    $null = New-Item -ItemType Directory -Path $repo -Force
+    Compress-PSResource -Path $moduleOut -DestinationPath $repo
+    $package = Join-Path $repo "MertEndpoint.$(Get-ProjectVersion).nupkg"
+    if (-not (Test-Path $package)) { throw "Compress-PSResource did not write $package." }
+    Write-Host "Package: $package"
+    Write-Host "Install: Register-PSResourceRepository -Name MertLocal -Uri '$repo' -Trusted; Install-PSResource MertEndpoint -Repository MertLocal"
 }
 
 switch ($Task) {

@@ -9,8 +9,13 @@
     to zero after that many idle minutes, so billing stops anyway.
 
     Each file's answer (13 layers x 768 numbers for MERT-v1-95M) lands in <OutDir>/<path under AudioDir>.json,
-    written atomically. Run the script again after a crash, a Ctrl+C or failed files: answers that exist are
-    skipped without a request, so only what is left is sent (and billed).
+    written atomically. A file that fails (an empty or unreadable file, an error from the model) is reported and
+    the others carry on. At the end a summary says how many were sent, skipped and failed, how long it took and
+    what the endpoint billed. Run the same command again to retry: answers that exist are skipped without a
+    request, so only the failed and missing files are sent (and billed).
+
+    Exit codes: 0 every file has its answer; 2 some files failed (run again to retry them); 3 the run could not
+    start or was cut short (see the message; the endpoint is paused either way).
 
     Import the module first (Import-Module ./out/MertEndpoint) or install it where PowerShell finds it, and set
     HF_TOKEN (or log in with huggingface-cli).
@@ -45,20 +50,42 @@ param(
     [string] $Namespace
 )
 $ErrorActionPreference = 'Stop'
+$ExitFilesFailed = 2; $ExitRunFailed = 3
+# A log file should not be full of ANSI colour codes.
+if ((Get-Variable PSStyle -ErrorAction Ignore) -and [Console]::IsOutputRedirected) { $PSStyle.OutputRendering = 'PlainText' }
 $audio = (Resolve-Path -LiteralPath $AudioDir).ProviderPath
-$use = @{ Name = $Name; IdleTimeoutMinutes = $IdleTimeoutMinutes }
-if ($Namespace) { $use.Namespace = $Namespace }
+$files = @(Get-ChildItem -LiteralPath $audio -Recurse -File -Include $Include)
+$which = @{ Name = $Name }
+if ($Namespace) { $which.Namespace = $Namespace }
+$started = Get-Date
 $watch = [Diagnostics.Stopwatch]::StartNew()
 
-$summary = Use-MertEndpoint @use -ScriptBlock {
-    param($endpoint)
-    # A failed file is reported and the others carry on (-ErrorAction Continue overrides 'Stop' above for them).
-    $sent = Get-ChildItem -LiteralPath $audio -Recurse -File -Include $Include |
-        Invoke-MertEndpoint -InputObject $endpoint -OutDirectory $OutDir -BaseDirectory $audio -ThrottleLimit $ThrottleLimit `
-            -ErrorAction Continue -ErrorVariable failed
-    [pscustomobject]@{ Sent = @($sent).Count; Failed = @($failed).Count }
+try {
+    # -ErrorAction Continue: a failed file is one error among the results, not the end of the run.
+    $summary = Use-MertEndpoint @which -IdleTimeoutMinutes $IdleTimeoutMinutes -ErrorAction Continue -ScriptBlock {
+        param($ready)
+        $sent = @($files | Invoke-MertEndpoint -InputObject $ready -OutDirectory $OutDir -BaseDirectory $audio `
+                -ThrottleLimit $ThrottleLimit -ErrorAction Continue -ErrorVariable failed)
+        [pscustomobject]@{ Sent = $sent.Count; Failed = @($failed).Count }
+    }
+}
+catch {
+    Write-Host "embed-folder: the run could not complete: $($_.Exception.Message)"
+    exit $ExitRunFailed
+}
+$summary = @($summary | Where-Object { $_ -is [pscustomobject] -and $null -ne $_.PSObject.Properties['Sent'] })[-1]
+if (-not $summary) {
+    Write-Host 'embed-folder: the run ended before any file was sent (see the errors above).'
+    exit $ExitRunFailed
 }
 
-Write-Host ('{0} files embedded, {1} failed, in {2:0} s; answers in {3}. {4} is paused again.' -f
-    $summary.Sent, $summary.Failed, $watch.Elapsed.TotalSeconds, $OutDir, $Name)
-if ($summary.Failed -gt 0) { Write-Host 'Run the same command again to retry the failed files; finished ones are skipped.' }
+$skipped = $files.Count - $summary.Sent - $summary.Failed
+$cost = Get-MertEndpointCost @which -Since $started -ErrorAction SilentlyContinue
+$billed = if ($cost -and $null -ne $cost.EstimatedCost) { 'about ${0:0.0000} billed ({1:00}:{2:mm\:ss} of endpoint time)' -f $cost.EstimatedCost, [math]::Floor($cost.BilledTime.TotalHours), $cost.BilledTime } else { 'cost unknown' }
+Write-Host ('embed-folder: {0} sent, {1} skipped (answer already there), {2} failed, in {3:0.0} s; {4}. Answers in {5}; {6} is paused again.' -f
+    $summary.Sent, $skipped, $summary.Failed, $watch.Elapsed.TotalSeconds, $billed, $OutDir, $Name)
+if ($summary.Failed -gt 0) {
+    Write-Host 'embed-folder: run the same command again to retry the failed files; the others are skipped.'
+    exit $ExitFilesFailed
+}
+exit 0

@@ -1,43 +1,103 @@
 <#
 .SYNOPSIS
-    The scheduled guard: pauses every endpoint that has been billing for longer than a threshold.
+    The scheduled guard: pauses every endpoint that has been billing for longer than a threshold, except the ones
+    exempted by name or by tag.
 .DESCRIPTION
-    Run it from cron, Task Scheduler or a CI schedule (see guard-workflow.yml). It looks at your namespace and
-    every organization's (-Namespace '*'), pauses the endpoints that have billed (initializing or running) for
-    longer than -BilledLongerThan, and prints what each had cost. One namespace or endpoint that fails does not
-    stop the others.
+    Run it from cron, a systemd timer, Task Scheduler or a CI schedule (the README shows each; see also
+    guard-workflow.yml). It looks at your namespace and every organization's (-Namespace '*'), pauses the endpoints
+    that have billed (initializing or running) for longer than -BilledLongerThan, and prints for each who last
+    changed it (so you know whom to ask) and what it had cost. One namespace or endpoint that fails does not stop
+    the others.
 
-    Exit codes: 0 nothing to stop (or -WhatIf), 1 it stopped something, 2 something could not be checked or
-    stopped (see the errors; an endpoint may still be billing). With -WhatIf it lists exactly the endpoints it
-    would stop and stops none. Needs HF_TOKEN (or the token file) in the environment.
+    Exemptions: -Exclude takes name patterns (matched against 'name' and 'namespace/name'); an endpoint tagged
+    -KeepTag (default 'keep-running') is never paused. Both are listed in the log.
+
+    Exit codes, distinct from PowerShell's own 1 (the script could not even start, e.g. a bad argument):
+       0  nothing needed stopping (or -WhatIf)
+      10  it paused something: an alert, the rest is fine
+      20  something could not be checked or stopped, or the guard itself could not run (e.g. a bad -ModulePath):
+          an endpoint may still be billing
+    With -WhatIf it lists exactly the endpoints it would pause and pauses none. Output is plain text (no colour
+    codes) when it is redirected to a file. Needs HF_TOKEN (or the token file) in the environment.
 .EXAMPLE
-    pwsh -File ./examples/guard.ps1 -BilledLongerThan 02:00:00
-.EXAMPLE
-    # crontab: every 15 minutes
-    */15 * * * * HF_TOKEN=hf_xxx pwsh -NoProfile -File /opt/mert/examples/guard.ps1 -BilledLongerThan 02:00:00 >> /var/log/mert-guard.log 2>&1
+    pwsh -NoProfile -File ./examples/guard.ps1 -BilledLongerThan 02:00:00 -Exclude 'demo-*' -WhatIf
 #>
 [CmdletBinding(SupportsShouldProcess)]
 param(
     [TimeSpan] $BilledLongerThan = '02:00:00',
     [string] $Namespace = '*',
+    # Name patterns never paused, e.g. 'shared-*' or 'lab/*'.
+    [string[]] $Exclude = @(),
+    # Endpoints carrying this tag are never paused.
+    [string] $KeepTag = 'keep-running',
     [string] $ModulePath = (Join-Path $PSScriptRoot '../out/MertEndpoint')
 )
-Import-Module $ModulePath -ErrorAction Stop
+# Anything unexpected ends the run with exit 20; per-endpoint errors are collected (-ErrorVariable) and logged below.
+$ErrorActionPreference = 'Stop'
+$ExitNothingToDo = 0; $ExitStopped = 10; $ExitFailed = 20
 
-$over = @(Get-MertEndpoint -Namespace $Namespace -BilledLongerThan $BilledLongerThan -ErrorAction Continue -ErrorVariable checkErrors)
-foreach ($endpoint in $over) {
-    Write-Host "guard: $($endpoint.Namespace)/$($endpoint.Name) is $($endpoint.Status) and has billed for $('{0:hh\:mm\:ss}' -f $endpoint.BilledFor) (threshold $BilledLongerThan)."
-}
-if ($over.Count -eq 0) { Write-Host "guard: nothing has billed for longer than $BilledLongerThan." }
-$stopped = @($over | Stop-MertEndpoint -PassThru -WhatIf:$WhatIfPreference -Confirm:$false -ErrorAction Continue -ErrorVariable stopErrors)
+# hh:mm:ss with hours past 24 (a day-old streak is 26:00:00, not 02:00:00).
+function Format-Duration([TimeSpan] $t) { '{0:00}:{1:mm\:ss}' -f [math]::Floor($t.TotalHours), $t }
 
-foreach ($endpoint in $stopped) {
-    $cost = Get-MertEndpointCost -Name $endpoint.Name -Namespace $endpoint.Namespace -Since (Get-Date).AddDays(-1) -ErrorAction Continue
-    Write-Host ("guard: paused {0}/{1}; last 24 h: {2:hh\:mm\:ss} billed, about `${3:0.00}" -f $endpoint.Namespace, $endpoint.Name, $cost.BilledTime, $cost.EstimatedCost)
+$rendering = if (Get-Variable PSStyle -ErrorAction Ignore) { $PSStyle.OutputRendering }
+try {
+    # A log file or a scheduler's mail should not be full of ANSI colour codes.
+    if ($null -ne $rendering -and [Console]::IsOutputRedirected) { $PSStyle.OutputRendering = 'PlainText' }
+
+    try {
+        Import-Module $ModulePath
+    }
+    catch {
+        Write-Host "guard: could not load the module from '$ModulePath': $($_.Exception.Message)"
+        Write-Host 'guard: nothing was checked; endpoints may still be billing.'
+        exit $ExitFailed
+    }
+
+    $over = @(Get-MertEndpoint -Namespace $Namespace -BilledLongerThan $BilledLongerThan -ErrorAction SilentlyContinue -ErrorVariable checkErrors -WarningVariable skipped -WarningAction SilentlyContinue)
+    foreach ($warning in $skipped) { Write-Host "guard: note: $warning" }
+    foreach ($e in $checkErrors) { Write-Host "guard: check failed: $e" }
+
+    $toStop = [System.Collections.Generic.List[object]]::new()
+    foreach ($endpoint in $over) {
+        $who = if ($endpoint.UpdatedBy) { "last changed by $($endpoint.UpdatedBy)" } else { 'last changed by (unknown)' }
+        $line = "$($endpoint.Namespace)/$($endpoint.Name) is $($endpoint.Status), billed for $(Format-Duration $endpoint.BilledFor) (threshold $BilledLongerThan), $who"
+        $pattern = $Exclude | Where-Object { $endpoint.Name -like $_ -or "$($endpoint.Namespace)/$($endpoint.Name)" -like $_ } | Select-Object -First 1
+        if ($pattern) { Write-Host "guard: exempt: $line; excluded by -Exclude '$pattern'."; continue }
+        if ($KeepTag -and $endpoint.Tags -contains $KeepTag) { Write-Host "guard: exempt: $line; tagged '$KeepTag'."; continue }
+        Write-Host "guard: over: $line."
+        $toStop.Add($endpoint)
+    }
+
+    if ($toStop.Count -eq 0) {
+        $exempt = $over.Count
+        if ($checkErrors.Count -gt 0) { Write-Host "guard: nothing to pause where the check worked; $($checkErrors.Count) check(s) failed, so endpoints there may still be billing." }
+        elseif ($exempt -gt 0) { Write-Host "guard: nothing to pause: only the $exempt exempt endpoint(s) above have billed for longer than $BilledLongerThan." }
+        else { Write-Host "guard: nothing to pause: nothing has billed for longer than $BilledLongerThan." }
+    }
+    $stopped = @($toStop | Stop-MertEndpoint -PassThru -WhatIf:$WhatIfPreference -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable stopErrors)
+
+    foreach ($e in $stopErrors) {
+        $still = if ("$($e.FullyQualifiedErrorId)" -like 'EndpointStillBilling*') { 'still billing after the pause: ' } else { '' }
+        Write-Host "guard: could not stop: $still$e"
+    }
+    foreach ($endpoint in $stopped) {
+        $cost = Get-MertEndpointCost -Name $endpoint.Name -Namespace $endpoint.Namespace -Since (Get-Date).AddDays(-1) -ErrorAction SilentlyContinue
+        $spent = if ($cost) { '{0} billed, about ${1:0.00}' -f (Format-Duration $cost.BilledTime), $cost.EstimatedCost } else { 'cost unknown' }
+        Write-Host "guard: paused $($endpoint.Namespace)/$($endpoint.Name); last 24 h: $spent. Tell $(if ($endpoint.UpdatedBy) { $endpoint.UpdatedBy } else { 'its owner' })."
+    }
+
+    $failures = $checkErrors.Count + $stopErrors.Count
+    if ($failures -gt 0) {
+        Write-Host "guard: $failures error(s): some endpoints could not be checked or stopped and may still be billing."
+        exit $ExitFailed
+    }
+    if ($WhatIfPreference -or $stopped.Count -eq 0) { exit $ExitNothingToDo }
+    exit $ExitStopped
 }
-if ($checkErrors.Count + $stopErrors.Count -gt 0) {
-    Write-Host "guard: $($checkErrors.Count + $stopErrors.Count) error(s): some endpoints could not be checked or stopped and may still be billing."
-    exit 2
+catch {
+    Write-Host "guard: failed: $($_.Exception.Message)"
+    exit $ExitFailed
 }
-if ($WhatIfPreference -or $stopped.Count -eq 0) { exit 0 }
-exit 1
+finally {
+    if ($null -ne $rendering) { $PSStyle.OutputRendering = $rendering }
+}

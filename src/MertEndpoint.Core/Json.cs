@@ -67,16 +67,18 @@ namespace MertEndpoint
                 ImageHasCredentials = imageBody?.Obj("credentials") != null,
                 HealthRoute = e.Str("healthRoute") ?? imageBody?.Str("healthRoute") ?? imageBody?.Str("health_route") ?? "/health",
                 Env = StringMap(model?.Obj("env")),
-                Tags = e.Arr("tags")?.Select(Text).Where(t => t != null).Select(t => t!).ToArray() ?? Array.Empty<string>(),
+                Tags = new TextList(e.Arr("tags")?.Select(Text).Where(t => t != null).Select(t => t!).ToArray() ?? Array.Empty<string>()),
                 CreatedAt = Timestamp(status?.Str("createdAt")),
                 UpdatedAt = Timestamp(status?.Str("updatedAt")),
+                CreatedBy = status?.Obj("createdBy")?.Str("name"),
+                UpdatedBy = status?.Obj("updatedBy")?.Str("name"),
             };
         }
 
         // Last one wins on a duplicate key, where ToDictionary would throw.
-        private static Dictionary<string, string> StringMap(JsonElement? o)
+        private static TextMap StringMap(JsonElement? o)
         {
-            var map = new Dictionary<string, string>();
+            var map = new TextMap();
             if (o != null) foreach (JsonProperty p in o.Value.EnumerateObject()) map[p.Name] = Text(p.Value) ?? "";
             return map;
         }

@@ -1,10 +1,16 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 
 namespace MertEndpoint
 {
     /// <summary>Lifecycle state of an endpoint. <see cref="Unknown"/> covers any state this version does not know.</summary>
-    public enum EndpointStatus { Unknown, Pending, Initializing, Updating, UpdateFailed, Running, Paused, Failed, ScaledToZero }
+    /// <remarks>
+    /// Based on long on purpose: ConvertTo-Json (Windows PowerShell 5.1 and PowerShell 7) writes an enum based on
+    /// long or ulong by name ("Running") and any other enum as a bare number, so JSON output shows the state as text
+    /// while -Status and Where-Object keep comparing enums.
+    /// </remarks>
+    public enum EndpointStatus : long { Unknown, Pending, Initializing, Updating, UpdateFailed, Running, Paused, Failed, ScaledToZero }
 
     /// <summary>An Inference Endpoint as the control plane reported it.</summary>
     public sealed class EndpointInfo
@@ -42,6 +48,10 @@ namespace MertEndpoint
         public IReadOnlyList<string> Tags { get; internal set; } = Array.Empty<string>();
         public DateTimeOffset CreatedAt { get; internal set; }
         public DateTimeOffset UpdatedAt { get; internal set; }
+        /// <summary>The account that created the endpoint (status.createdBy.name), when the service says.</summary>
+        public string? CreatedBy { get; internal set; }
+        /// <summary>The account that last changed the endpoint (status.updatedBy.name): whom to ask before pausing it.</summary>
+        public string? UpdatedBy { get; internal set; }
 
         /// <summary>USD per replica-hour from the catalog (or the built-in list); set by Get-MertEndpoint.</summary>
         public decimal? PricePerHour { get; internal set; }
@@ -70,6 +80,19 @@ namespace MertEndpoint
         }
 
         public override string ToString() => $"{Namespace}/{Name}";
+    }
+
+    /// <summary>Environment variables as returned; written "A=1; B=2" where text is needed (Export-Csv).</summary>
+    internal sealed class TextMap : Dictionary<string, string>
+    {
+        public override string ToString() => string.Join("; ", this.Select(p => p.Key + "=" + p.Value));
+    }
+
+    /// <summary>Tags as returned; written "a; b" where text is needed (Export-Csv).</summary>
+    internal sealed class TextList : System.Collections.ObjectModel.ReadOnlyCollection<string>
+    {
+        public TextList(IList<string> items) : base(items) { }
+        public override string ToString() => string.Join("; ", this);
     }
 
     /// <summary>The account behind a token (Hub whoami-v2).</summary>

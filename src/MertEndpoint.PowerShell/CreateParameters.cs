@@ -23,10 +23,10 @@ namespace MertEndpoint.PowerShell
         [Parameter] [ValidateRange(1, 65535)] public int Port { get; set; } = 8080;
         [Parameter] [ValidatePattern("^/")] public string HealthRoute { get; set; } = "/health";
         [Parameter] [ValidateSet("gpu", "cpu", "neuron")] public string Accelerator { get; set; } = "gpu";
-        [Parameter] [ValidateNotNullOrEmpty] public string Vendor { get; set; } = "aws";
-        [Parameter] [ValidateNotNullOrEmpty] public string Region { get; set; } = "us-east-1";
-        [Parameter] [ValidateNotNullOrEmpty] public string InstanceType { get; set; } = "nvidia-a10g";
-        [Parameter] [ValidateNotNullOrEmpty] public string InstanceSize { get; set; } = "x1";
+        [Parameter] [ValidateNotNullOrEmpty] [ArgumentCompleter(typeof(HardwareCompleter))] public string Vendor { get; set; } = "aws";
+        [Parameter] [ValidateNotNullOrEmpty] [ArgumentCompleter(typeof(HardwareCompleter))] public string Region { get; set; } = "us-east-1";
+        [Parameter] [ValidateNotNullOrEmpty] [ArgumentCompleter(typeof(HardwareCompleter))] public string InstanceType { get; set; } = "nvidia-a10g";
+        [Parameter] [ValidateNotNullOrEmpty] [ArgumentCompleter(typeof(HardwareCompleter))] public string InstanceSize { get; set; } = "x1";
         [Parameter] [ValidateRange(0, 100)] public int MinReplica { get; set; }
         [Parameter] [ValidateRange(1, 100)] public int MaxReplica { get; set; } = 1;
 

@@ -41,6 +41,7 @@ namespace MertEndpoint.PowerShell
         /// <summary>The namespace (user or organization). Defaults to MERT_ENDPOINT_NAMESPACE, then the token's user.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(NamespaceCompleter))]
         public virtual string? Namespace { get; set; }
 
         /// <summary>The Hugging Face token. Defaults to HF_TOKEN, HUGGING_FACE_HUB_TOKEN, then the token file.</summary>

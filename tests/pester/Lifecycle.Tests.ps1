@@ -110,7 +110,7 @@ Describe 'The endpoint lifecycle in real pwsh against the emulator' {
 
     It 'shows a default table with name, status, instance, replicas and URL' {
         $null = New-TestEndpoint mert-table
-        $text = Get-MertEndpoint mert-table | Out-String
+        $text = Get-MertEndpoint mert-table | Out-String -Width 120   # at 80 columns the Url is cut: Format-Table -View Url shows it whole
         $text | Should -Match 'Name\s+Status\s+Instance\s+Replicas\s+Url'
         $text | Should -Match 'mert-table\s+Running\s+nvidia-a10g x1\s+1/1\s+http://127'
     }

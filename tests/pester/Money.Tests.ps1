@@ -192,7 +192,7 @@ Describe 'Spend' {
         Get-RequestLog $emulator | Where-Object { $_.path -like '*/pause' -and $_.path -notlike '*guard-paused*' } | Should -BeNullOrEmpty
 
         $run = & $guard -BilledLongerThan 00:00:06 -Namespace emulator-user 6>&1 | Out-String
-        $LASTEXITCODE | Should -Be 1
+        $LASTEXITCODE | Should -Be 10
         $run | Should -Match 'paused emulator-user/guard-old'
         (Get-MertEndpoint guard-old).Status | Should -Be 'Paused'
         (Get-MertEndpoint guard-new).Status | Should -Be 'Running'

@@ -22,6 +22,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
         /// <summary>The namespace, or '*' for the token's user and every organization it belongs to.</summary>
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(NamespaceCompleter))]
         public override string? Namespace { get; set; }
 
         /// <summary>Only endpoints in one of these states.</summary>

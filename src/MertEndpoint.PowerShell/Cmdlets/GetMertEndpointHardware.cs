@@ -8,10 +8,10 @@ namespace MertEndpoint.PowerShell.Cmdlets
     [OutputType(typeof(HardwareInfo))]
     public sealed class GetMertEndpointHardware : MertCmdlet
     {
-        [Parameter] [SupportsWildcards] public string Vendor { get; set; } = "*";
-        [Parameter] [SupportsWildcards] public string Region { get; set; } = "*";
-        [Parameter(Position = 0)] [SupportsWildcards] public string InstanceType { get; set; } = "*";
-        [Parameter] [SupportsWildcards] public string Accelerator { get; set; } = "*";
+        [Parameter] [SupportsWildcards] [ArgumentCompleter(typeof(HardwareCompleter))] public string Vendor { get; set; } = "*";
+        [Parameter] [SupportsWildcards] [ArgumentCompleter(typeof(HardwareCompleter))] public string Region { get; set; } = "*";
+        [Parameter(Position = 0)] [SupportsWildcards] [ArgumentCompleter(typeof(HardwareCompleter))] public string InstanceType { get; set; } = "*";
+        [Parameter] [SupportsWildcards] [ArgumentCompleter(typeof(HardwareCompleter))] public string Accelerator { get; set; } = "*";
 
         protected override void EndProcessing()
         {

@@ -75,6 +75,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
         /// <summary>Not bound from the pipeline here: piped objects are files.</summary>
         [Parameter(ParameterSetName = ByName)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(NamespaceCompleter))]
         public override string? Namespace { get; set; }
 
         [Parameter(Mandatory = true, ParameterSetName = ByInputObject)]

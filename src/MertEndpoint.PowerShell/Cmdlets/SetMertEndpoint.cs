@@ -12,8 +12,8 @@ namespace MertEndpoint.PowerShell.Cmdlets
         [Parameter] [ValidateRange(0, 100)] public int? MinReplica { get; set; }
         [Parameter] [ValidateRange(1, 100)] public int? MaxReplica { get; set; }
         [Parameter] [ValidateRange(1, 10080)] public int? ScaleToZeroTimeout { get; set; }
-        [Parameter] [ValidateNotNullOrEmpty] public string? InstanceType { get; set; }
-        [Parameter] [ValidateNotNullOrEmpty] public string? InstanceSize { get; set; }
+        [Parameter] [ValidateNotNullOrEmpty] [ArgumentCompleter(typeof(HardwareCompleter))] public string? InstanceType { get; set; }
+        [Parameter] [ValidateNotNullOrEmpty] [ArgumentCompleter(typeof(HardwareCompleter))] public string? InstanceSize { get; set; }
         [Parameter] [ValidateNotNullOrEmpty] public string? ImageUrl { get; set; }
         [Parameter] [ValidateRange(1, 65535)] public int? Port { get; set; }
         [Parameter] [ValidatePattern("^/")] public string? HealthRoute { get; set; }

@@ -125,8 +125,9 @@ namespace MertEndpoint.PowerShell.Cmdlets
         {
             using (var nested = NestedPipeline.Create(RunspaceMode.CurrentRunspace))
             {
-                // $MertEndpoint is this runspace's own (parallel runspaces never see each other's); the block also gets it as its argument.
-                nested.AddScript("param($block, $endpoint) $MertEndpoint = $endpoint; & $block $endpoint").AddArgument(ScriptBlock).AddArgument(endpoint);
+                // A local scope, so the caller's own $block, $endpoint and $MertEndpoint are left alone; $MertEndpoint is this
+                // runspace's (parallel runspaces never see each other's). The block also gets the endpoint as its argument.
+                nested.AddScript("param($block, $endpoint) $MertEndpoint = $endpoint; & $block $endpoint", useLocalScope: true).AddArgument(ScriptBlock).AddArgument(endpoint);
                 var output = new PSDataCollection<PSObject>();
                 output.DataAdded += (s, e) => WriteObject(output[e.Index]);
                 // Errors become this command's errors (-ErrorVariable, -ErrorAction); warnings, verbose and progress

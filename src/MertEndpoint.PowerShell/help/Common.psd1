@@ -26,4 +26,22 @@
     Token = 'A Hugging Face token as a SecureString, e.g. (Read-Host -AsSecureString). Default: $env:HF_TOKEN, $env:HUGGING_FACE_HUB_TOKEN, then the token file ($env:HF_TOKEN_PATH, $env:HF_HOME/token, ~/.cache/huggingface/token). Never written to any output.'
     Type = 'Who may call the endpoint: authenticated (default, needs a token), private or public.'
     Vendor = 'The cloud vendor. Default aws.'
+    WhatIf = 'Shows what the command would do without doing it: no request that changes anything is sent.'
+    Confirm = 'Asks before each change.'
+
+    # Defaults that are not a plain property value of a fresh cmdlet (those are read from the cmdlet itself).
+    DefaultValues = @{
+        Namespace = '$env:MERT_ENDPOINT_NAMESPACE, else the token''s user'
+        Token = '$env:HF_TOKEN, $env:HUGGING_FACE_HUB_TOKEN, then the token file'
+    }
+
+    # OUTPUTS: one description per output type.
+    OutputTypes = @{
+        'MertEndpoint.EndpointInfo' = 'An endpoint: Name, Namespace, Status (an enum; StatusText is the service''s word), Url, Instance, replicas, model, image, CreatedBy and UpdatedBy, PricePerHour, BilledSince and BilledFor.'
+        'MertEndpoint.EndpointCost' = 'Billed time and estimated spend of one endpoint over the period: BilledTime, PricePerHour (PriceSource says where it came from), EstimatedCost, CurrentlyBilling and BilledSince.'
+        'MertEndpoint.HardwareInfo' = 'One offer of the provider catalog: Vendor, Region, InstanceType, InstanceSize, Accelerator, GPU memory, PricePerHour (USD per replica-hour) and quota.'
+        'MertEndpoint.InvokeResult' = 'One answered request: InputPath, OutputPath, StatusCode, Duration (Seconds), BytesSent and Response (the parsed answer, or its text with -Raw; null with -OutDirectory).'
+        'System.Object' = 'Whatever the script block outputs, streamed as it is written.'
+        'None' = 'Nothing.'
+    }
 }

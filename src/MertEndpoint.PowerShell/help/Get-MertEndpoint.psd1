@@ -29,5 +29,6 @@
         Namespace = 'The user or organization to list, or * for the token''s user and every organization it belongs to (fetched concurrently; an organization that answers 401 or 403 becomes a warning). Default: $env:MERT_ENDPOINT_NAMESPACE, else the token''s user.'
         Status = 'Only endpoints in one of these states: Running, Paused, ScaledToZero, Pending, Initializing, Updating, Failed, UpdateFailed, Unknown.'
     }
+    Links = @('Start-MertEndpoint', 'Stop-MertEndpoint', 'Get-MertEndpointCost')
     Synopsis = 'Gets Inference Endpoints: one by name, several by wildcard, or every endpoint in the namespace.'
 }

@@ -11,4 +11,5 @@
         @{ Code = 'Get-MertEndpointCost'; Remarks = 'Billed time and estimated spend of every endpoint in the last 30 days.' }
         @{ Code = "Get-MertEndpointCost mert-* -Since (Get-Date).Date | Measure-Object EstimatedCost -Sum"; Remarks = 'What the mert- endpoints cost today.' }
     )
+    Links = @('Get-MertEndpoint', 'Get-MertEndpointHardware')
 }

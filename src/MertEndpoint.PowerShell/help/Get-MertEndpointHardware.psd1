@@ -14,4 +14,5 @@
         Vendor = 'Only this vendor, e.g. aws.'
     }
     Synopsis = 'Lists the hardware your namespace can use, with price per hour and GPU quota.'
+    Links = @('New-MertEndpoint', 'Set-MertEndpoint', 'Get-MertEndpointCost')
 }

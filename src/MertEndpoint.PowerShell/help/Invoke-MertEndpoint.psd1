@@ -36,4 +36,5 @@
         Url = 'The endpoint URL to send to (its status.url), instead of -Name or -InputObject. Must be https://, or http:// to a loopback host. The token is sent only to *.endpoints.huggingface.cloud hosts and to loopback, so a mistyped or foreign URL never receives it; use -Name or -InputObject for other hosts.'
     }
     Synopsis = 'Sends files or a JSON body to an endpoint, in parallel, waking it if scaled to zero, with resumable output.'
+    Links = @('Use-MertEndpoint', 'Start-MertEndpoint', 'Get-MertEndpoint')
 }

@@ -15,4 +15,5 @@
         Name = 'The name of the new endpoint: lowercase letters, digits and hyphens, at most 32 characters, not starting or ending with a hyphen.'
     }
     Synopsis = 'Creates an Inference Endpoint with the MERT defaults.'
+    Links = @('Start-MertEndpoint', 'Wait-MertEndpoint', 'Set-MertEndpoint', 'Remove-MertEndpoint', 'Get-MertEndpointHardware')
 }

@@ -15,4 +15,5 @@
         Force = 'Delete without asking for confirmation. -WhatIf still deletes nothing.'
     }
     Synopsis = 'Deletes endpoints permanently.'
+    Links = @('Get-MertEndpoint', 'Stop-MertEndpoint', 'New-MertEndpoint')
 }

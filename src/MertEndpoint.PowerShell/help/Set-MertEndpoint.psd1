@@ -1,6 +1,6 @@
 # Help source for Set-MertEndpoint; build/New-MamlHelp.ps1 turns it into MAML.
 @{
-    Description = 'A partial update: only the parameters you give are sent, so nothing else (environment, image, scaling) is wiped. Changing the image sends the whole image object, filled from the current endpoint. The endpoint goes to updating, then running.'
+    Description = 'A partial update: only the parameters you give are sent, so nothing else (environment, image, scaling) is wiped, and a parameter you leave out keeps its current value (no create default applies). Changing the image sends the whole image object, filled from the current endpoint. The endpoint goes to updating, then running.'
     Examples = @(
         @{
             Code = 'Set-MertEndpoint mert-spike6-inference -MinReplica 0 -ScaleToZeroTimeout 15'
@@ -13,10 +13,17 @@
     )
     Parameters = @{
         Env = 'Environment variables for the container (replaces the set), as a hashtable.'
+        HealthRoute = 'A new health route for the container, e.g. /health. Sent with the whole image object.'
         ImageUrl = 'A new custom container image.'
+        InstanceSize = 'A new instance size, e.g. x1 or x4. Get-MertEndpointHardware lists them.'
+        InstanceType = 'A new instance type, e.g. nvidia-l4. Get-MertEndpointHardware lists them.'
         MaxReplica = 'Maximum replicas.'
         MinReplica = 'Minimum replicas; 0 lets the service scale to zero when idle.'
+        Port = 'A new port the container listens on. Sent with the whole image object.'
+        Repository = 'A new model repository on the Hub.'
+        Revision = 'A new model revision (commit, branch or tag).'
         ScaleToZeroTimeout = 'Idle minutes before the service scales to zero; needs min replicas 0.'
     }
     Synopsis = 'Changes settings of endpoints, sending only what was given.'
+    Links = @('Get-MertEndpoint', 'New-MertEndpoint', 'Get-MertEndpointHardware')
 }

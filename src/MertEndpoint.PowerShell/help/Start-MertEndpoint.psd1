@@ -21,4 +21,6 @@
         OnFailure = 'What to do with an endpoint that this command resumed or created when the start times out or is cancelled: Pause (default) or Leave.'
     }
     Synopsis = 'Starts endpoints and waits until they really answer.'
+    Links = @('Stop-MertEndpoint', 'Wait-MertEndpoint', 'Use-MertEndpoint', 'New-MertEndpoint')
+    DynamicNote = '(Available with -CreateIfMissing, for the endpoint created when it does not exist.)'
 }

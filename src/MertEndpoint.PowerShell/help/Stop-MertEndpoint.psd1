@@ -16,4 +16,6 @@
         ScaleToZero = 'Scale to zero instead of pausing.'
     }
     Synopsis = 'Pauses endpoints (billing stops), or scales them to zero.'
+    Links = @('Start-MertEndpoint', 'Get-MertEndpoint', 'Get-MertEndpointCost')
+    OutputsNote = 'Only with -PassThru; otherwise nothing.'
 }

@@ -17,4 +17,5 @@
         ScriptBlock = 'The work. It receives the ready endpoint as its first argument and as $MertEndpoint.'
     }
     Synopsis = 'Starts an endpoint, runs a script block with it, and stops it afterwards no matter what.'
+    Links = @('Start-MertEndpoint', 'Stop-MertEndpoint', 'Invoke-MertEndpoint')
 }

@@ -8,4 +8,5 @@
         }
     )
     Synopsis = 'Waits until endpoints are running and answer their health route.'
+    Links = @('Start-MertEndpoint', 'Get-MertEndpoint')
 }
