@@ -107,10 +107,13 @@ Describe 'Remove-MertEndpoint asks as Az does' {
 Describe 'Use-MertEndpoint state belongs to its runspace' {
     BeforeEach { Reset-Emulator $emulator }
 
-    It 'the block gets the endpoint as $MertEndpoint too' {
+    It 'the block gets the endpoint as $MertEndpoint too, and the caller''s own variables are left alone' {
         $null = New-TestEndpoint use-var
+        $endpoint = 'mine'; $block = 'mine too'
         $name = Use-MertEndpoint use-var -KeepIfRunning { $MertEndpoint.Name }
         $name | Should -Be 'use-var'
+        $endpoint | Should -Be 'mine'
+        $block | Should -Be 'mine too'
     }
 
     It 'HF_ENDPOINT_URL holds the URL while one endpoint is in use, is removed while two overlap, and comes back afterwards' {
