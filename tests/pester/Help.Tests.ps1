@@ -78,7 +78,7 @@ Describe 'Error ids' {
         # Every id the code can emit: the EndpointErrorKind names, and the string ids given to ErrorRecord,
         # WriteArgumentError and Terminate in the cmdlet layer, with the category each is emitted with.
         $script:emitted = @{}
-        $errors = Get-Content -Raw (Join-Path $repoRoot 'src/MertEndpoint.Core/Errors.cs')
+        $errors = (Get-Content -Raw (Join-Path $repoRoot 'src/MertEndpoint.Core/Errors.cs')) -replace '//[^\n]*', ''
         $kinds = [regex]::Match($errors, 'enum\s+EndpointErrorKind\s*\{([^}]*)\}').Groups[1].Value -split '[,\s]+' | Where-Object { $_ }
         $categoryOf = [MertEndpoint.PowerShell.MertCmdlet].GetMethod('CategoryOf', [Reflection.BindingFlags]'Static,NonPublic')
         $kindType = $categoryOf.GetParameters()[0].ParameterType
