@@ -43,7 +43,7 @@ public sealed class UsageHistoryTests : IDisposable
         var events = new UsageHistory(PathOf()).Read();
         Assert.Equal(new[] { "initializing", "running", "paused" }, events.Select(e => e.State));
         Assert.Equal(new[] { _t0, _t0.AddSeconds(3), _t0.AddSeconds(15) }, events.Select(e => e.Time));
-        Assert.Equal(_t0.AddSeconds(2), events[1].Earliest); // the last time initializing was seen
+        Assert.Equal(_t0, events[1].Earliest); // the last sighting of initializing (+2 s) less the read lag (2 s), not before the last change
         var cost = Assert.Single(UsageService.Summarize(events, _t0.AddHours(-1), _t0.AddHours(1)));
         Assert.Equal(TimeSpan.FromSeconds(15), cost.BilledTime);
         Assert.False(cost.CurrentlyBilling);
@@ -61,7 +61,7 @@ public sealed class UsageHistoryTests : IDisposable
         await Record(usage, Seen(_t0.AddSeconds(90), At("scaledToZero", _t0)));
 
         var last = new UsageHistory(PathOf()).Read()[^1];
-        Assert.Equal(("scaledToZero", _t0.AddSeconds(90), (DateTimeOffset?)_t0.AddSeconds(60)), (last.State, last.Time, last.Earliest));
+        Assert.Equal(("scaledToZero", _t0.AddSeconds(90), (DateTimeOffset?)_t0.AddSeconds(60) - UsageHistory.ReadLag), (last.State, last.Time, last.Earliest));
     }
 
     [Fact]
@@ -240,7 +240,7 @@ public sealed class UsageHistoryTests : IDisposable
 
         Assert.Equal(TimeSpan.FromSeconds(2 * 30), cost.BilledTime);      // from the sighting to the answer
         Assert.Equal(TimeSpan.FromSeconds(2 * 29), cost.BilledTimeLow);   // started as late, stopped as early as can be
-        Assert.Equal(TimeSpan.FromSeconds(2 * 60), cost.BilledTimeHigh);  // started right after the last paused sighting
+        Assert.Equal(2 * (TimeSpan.FromSeconds(60) + UsageHistory.ReadLag), cost.BilledTimeHigh);  // started right after the last paused sighting (less the read lag)
     }
 
     [Fact]
@@ -254,6 +254,23 @@ public sealed class UsageHistoryTests : IDisposable
         await Record(usage, Seen(_t0.AddSeconds(14), At("running", _t0.AddSeconds(13), 1)));
 
         Assert.Equal(new[] { "paused", "pending", "running" }, new UsageHistory(PathOf()).Read().Select(e => e.State));
+    }
+
+    [Fact]
+    public async Task A_late_read_by_another_process_right_after_a_pause_is_not_a_restart()
+    {
+        var pausing = new UsageService(new UsageHistory(PathOf()));
+        await Record(pausing, Seen(_t0, At("running", _t0, 1)));
+        pausing.ObserverFor().Observe(new EndpointObservation(Api, Ns, ObservationKind.Action,
+            new[] { At("paused", _t0.AddSeconds(30), 0) }, null, _t0.AddSeconds(30), _t0.AddSeconds(30)));
+        await pausing.FlushAsync();
+
+        // Another process, which never saw the pause itself, reads "running" a second later from a lagging replica.
+        await Record(new UsageService(new UsageHistory(PathOf())), Seen(_t0.AddSeconds(31), At("running", _t0, 1)));
+
+        var cost = Assert.Single(UsageService.Summarize(new UsageHistory(PathOf()).Read(), _t0, _t0.AddMinutes(10)));
+        Assert.False(cost.CurrentlyBilling);
+        Assert.Equal(TimeSpan.FromSeconds(30), cost.BilledTime);
     }
 
     [Fact]

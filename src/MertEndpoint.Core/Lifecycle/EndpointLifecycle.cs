@@ -90,6 +90,14 @@ namespace MertEndpoint
             try
             {
                 var endpoint = await Client.TryGetAsync(ns, name, ct).ConfigureAwait(false);
+                // This module created it a moment ago: a read may not show it yet (an eventually consistent service).
+                for (long since = Client.TimeProvider.GetTimestamp(); endpoint == null
+                     && _usage?.ChangedByUsWithin(Client.ApiBase, ns, name, StaleReadGrace) == true
+                     && Client.TimeProvider.GetElapsedTime(since) < StaleReadGrace;)
+                {
+                    await Client.TimeProvider.Delay(TimeSpan.FromMilliseconds(500), ct).ConfigureAwait(false);
+                    endpoint = await Client.TryGetAsync(ns, name, ct).ConfigureAwait(false);
+                }
                 if (endpoint == null)
                 {
                     if (options.CreateIfMissing == null) throw Errors.NotFoundForStart(ns, name);

@@ -46,8 +46,14 @@ namespace MertEndpoint
         // The last time this process saw each endpoint in the state the file holds: the earliest a change it did not
         // cause can have happened.
         private readonly Dictionary<string, DateTimeOffset> _lastSeen = new(StringComparer.Ordinal);
-        // The state each endpoint was in before this module's last action on it (see StaleReadGrace).
-        private readonly Dictionary<string, UsageEvent> _beforeAction = new(StringComparer.Ordinal);
+        // The change before the last one of each endpoint (what a late read right after an action still shows).
+        private readonly Dictionary<string, UsageEvent> _previous = new(StringComparer.Ordinal);
+
+        /// <summary>
+        /// How far behind the service a read may be (an eventually consistent control plane): the earliest a change can
+        /// have happened is this much before the last sighting of the previous state. It widens each bound by as much.
+        /// </summary>
+        internal static readonly TimeSpan ReadLag = TimeSpan.FromSeconds(2);
 
         /// <summary>How long after its own action a read showing the state from before the action is taken as stale.</summary>
         internal static readonly TimeSpan StaleReadGrace = TimeSpan.FromSeconds(10);
@@ -163,10 +169,10 @@ namespace MertEndpoint
             _last.TryGetValue(key, out UsageEvent? last);
             // Another process recorded a change dated after this answer arrived: this view is older than the file's.
             if (last != null && o.ReceivedAt < last.Time) return null;
-            // A read that still shows the state from before this module's own action, right after it: an eventually
-            // consistent service answering late, not a change (recording it would lose billed time).
+            // A read that still shows the state from before the last action (by this process or any other: the file says
+            // what came before it), right after it: an eventually consistent service answering late, not a change.
             if (last != null && last.Source == "action" && o.Kind == ObservationKind.Read && o.ReceivedAt - last.Time < StaleReadGrace
-                && _beforeAction.TryGetValue(key, out UsageEvent? before) && before.SameAs(o.Event))
+                && _previous.TryGetValue(key, out UsageEvent? before) && before.SameAs(o.Event))
                 return null;
             bool repeat = last != null && last.SameAs(o.Event);
             if (repeat || (last == null && o.Event.State == "deleted"))
@@ -174,7 +180,12 @@ namespace MertEndpoint
                 _lastSeen[key] = o.ReceivedAt;
                 return null;
             }
-            DateTimeOffset? earliest = o.Kind == ObservationKind.Read ? Later(last?.Time, _lastSeen.TryGetValue(key, out var seen) ? seen : (DateTimeOffset?)null) : o.SentAt;
+            // A read shows the state as of up to ReadLag before its answer: the previous state is known to have held only
+            // until then, so the change can be that much earlier than the last sighting (never before the last change).
+            DateTimeOffset? sighting = Later(last?.Time, _lastSeen.TryGetValue(key, out var seen) ? seen : (DateTimeOffset?)null);
+            DateTimeOffset? earliest = o.Kind != ObservationKind.Read ? o.SentAt
+                : sighting == null ? null
+                : Later(sighting.Value - ReadLag, last?.Earliest ?? last?.Time);
             DateTimeOffset latest = o.ReceivedAt;
             DateTimeOffset stamp = o.UpdatedAt;
             bool stampFits = stamp > DateTimeOffset.MinValue && stamp <= latest + StampTolerance
@@ -182,7 +193,6 @@ namespace MertEndpoint
             DateTimeOffset time = stampFits ? (stamp > latest ? latest : stamp) : latest;
             if (last != null && time <= last.Time) time = last.Time.AddTicks(1);
             _lastSeen[key] = o.ReceivedAt;
-            if (o.Kind == ObservationKind.Action && last != null) _beforeAction[key] = last;
             UsageEvent e = o.Event;
             e.Time = time;
             e.Earliest = earliest;
@@ -196,7 +206,11 @@ namespace MertEndpoint
         private void Add(UsageEvent e)
         {
             _events.Add(e);
-            if (!_last.TryGetValue(e.Key, out UsageEvent? last) || e.Time >= last.Time) _last[e.Key] = e;
+            if (!_last.TryGetValue(e.Key, out UsageEvent? last) || e.Time >= last.Time)
+            {
+                if (last != null) _previous[e.Key] = last;
+                _last[e.Key] = e;
+            }
         }
 
         // ---- reading ----
@@ -246,6 +260,7 @@ namespace MertEndpoint
             _offset = 0;
             _events.Clear();
             _last.Clear();
+            _previous.Clear();
             SkippedLines = 0;
         }
 
