@@ -95,7 +95,9 @@ namespace MertEndpoint
         public async Task<EndpointException> ErrorAsync(HttpResponseMessage response, Target target, int attempts)
         {
             (string? message, string? requestId) = await ServiceWordsAsync(response).ConfigureAwait(false);
-            return Errors.FromStatus(target, (int)response.StatusCode, message, requestId, attempts);
+            EndpointException error = Errors.FromStatus(target, (int)response.StatusCode, message, requestId, attempts);
+            error.RetryAfter = Resilience.RetryAfter(response, Now);
+            return error;
         }
 
         /// <summary>The service's message and request id of a failed answer, with the token masked.</summary>

@@ -19,7 +19,7 @@ namespace MertEndpoint.PowerShell
     public abstract class MertCmdlet : PSCmdlet
     {
         /// <summary>How long a stopping command waits for its work to settle (a cancelled start pauses what it resumed).</summary>
-        private static readonly TimeSpan SettleBound = TimeSpan.FromSeconds(35);
+        protected virtual TimeSpan SettleBound => TimeSpan.FromSeconds(35);
         private static readonly TimeSpan HistoryFlushBound = TimeSpan.FromSeconds(10);
 
         private readonly CancellationTokenSource _stop = new CancellationTokenSource();

@@ -19,7 +19,9 @@ namespace MertEndpoint
         private readonly TimeProvider _clock;
         private readonly long _start;
 
-        public ReadinessWaiter(EndpointClient client, string ns, string name, WaitOptions options)
+        /// <param name="startedAt">When the command began (a timestamp of the client's clock): the timeout counts from
+        /// there, so the calls before the wait share it. Null: from now.</param>
+        public ReadinessWaiter(EndpointClient client, string ns, string name, WaitOptions options, long? startedAt = null)
         {
             if (string.IsNullOrWhiteSpace(ns)) throw Errors.Empty("Namespace");
             if (string.IsNullOrWhiteSpace(name)) throw Errors.Empty("Name");
@@ -28,7 +30,7 @@ namespace MertEndpoint
             _name = name;
             _options = options;
             _clock = client.TimeProvider;
-            _start = _clock.GetTimestamp();
+            _start = startedAt ?? _clock.GetTimestamp();
         }
 
         private TimeSpan Elapsed => _clock.GetElapsedTime(_start);
@@ -36,11 +38,11 @@ namespace MertEndpoint
         /// <param name="initial">State the caller already holds (saves the first GET); null reads it.</param>
         public async Task<EndpointInfo> RunAsync(EndpointInfo? initial, CancellationToken ct)
         {
-            TimeSpan limit = _options.Timeout;
+            TimeSpan limit = _options.Timeout, left = limit - Elapsed;
             // The deadline cancels whatever is in flight (a slow GET with its retries included), so the wait ends on time.
             using CancellationTokenSource deadline = limit == Timeout.InfiniteTimeSpan
                 ? new CancellationTokenSource()
-                : _clock.CreateCancellationTokenSource(limit < TimeSpan.Zero ? TimeSpan.Zero : limit);
+                : _clock.CreateCancellationTokenSource(left < TimeSpan.Zero ? TimeSpan.Zero : left);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
             EndpointInfo? last = initial;
             try
