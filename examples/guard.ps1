@@ -35,6 +35,8 @@ foreach ($endpoint in $stopped) {
     $cost = Get-MertEndpointCost -Name $endpoint.Name -Namespace $endpoint.Namespace -Since (Get-Date).AddDays(-1) -ErrorAction Continue
     Write-Host ("guard: paused {0}/{1}; last 24 h: {2:hh\:mm\:ss} billed, about `${3:0.00}" -f $endpoint.Namespace, $endpoint.Name, $cost.BilledTime, $cost.EstimatedCost)
 }
+# An owed pause that failed (EndpointStillBilling) is the "could not stop" case above all.
+if (@($checkErrors + $stopErrors | Where-Object { "$($_.FullyQualifiedErrorId)" -like 'EndpointStillBilling*' }).Count -gt 0) { exit 2 }
 if ($checkErrors.Count + $stopErrors.Count -gt 0) {
     Write-Host "guard: $($checkErrors.Count + $stopErrors.Count) error(s): some endpoints could not be checked or stopped and may still be billing."
     exit 2

@@ -299,6 +299,7 @@ namespace MertEndpoint.PowerShell
                 case EndpointErrorKind.EndpointFailed:
                 case EndpointErrorKind.EndpointNotReady: return ErrorCategory.ResourceUnavailable;
                 case EndpointErrorKind.WaitTimeout: return ErrorCategory.OperationTimeout;
+                case EndpointErrorKind.EndpointStillBilling: return ErrorCategory.OperationStopped;
                 default: return ErrorCategory.NotSpecified;
             }
         }

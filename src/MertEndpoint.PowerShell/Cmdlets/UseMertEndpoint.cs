@@ -200,8 +200,8 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 _block = nested;
                 try
                 {
-                    if (_maxDurationReached) return BlockOutcome.TooLong;
-                    nested.Invoke(null, output);
+                    if (!_maxDurationReached) nested.Invoke(null, output);
+                    if (_maxDurationReached) return BlockOutcome.TooLong; // a stopped nested pipeline may just return
                 }
                 catch (PipelineStoppedException) when (_maxDurationReached && !Stopping)
                 {
