@@ -290,7 +290,7 @@ Describe 'The usage history under faults (issue 11, items 7 and 9)' {
         try {
             $cost = Get-MertEndpointCost f-incomplete -WarningVariable costWarnings -WarningAction SilentlyContinue
             $cost.Name | Should -Be 'f-incomplete'
-            "$costWarnings" | Should -Match 'INCOMPLETE'
+            "$costWarnings" | Should -MatchExactly 'These cost figures are INCOMPLETE'
         }
         finally { Remove-Item $lock -Recurse -Force }
     }
