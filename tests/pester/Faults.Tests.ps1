@@ -146,6 +146,11 @@ try { Use-MertEndpoint f-throw -OwedPauseTimeoutSec 3 { throw 'job crashed' } } 
         $child.Output | Should -Match 'in block'
         $child.Output | Should -Not -Match 'REACHED-THE-END'
         (Get-MertEndpoint f-exit).Status | Should -Be 'Paused'
+
+        # Only exit leaves: a block that breaks out, or runs a native command, lets the script go on.
+        $child = Invoke-Child "Use-MertEndpoint f-exit { 'in block'; break }`nUse-MertEndpoint f-exit { & '$((Get-Process -Id $PID).Path)' --version > `$null; 'native ran' }`n'REACHED-THE-END'"
+        $child.ExitCode | Should -Be 0
+        $child.Output | Should -Match 'REACHED-THE-END'
     }
 
     It '-MaxDuration stops a hung block and pauses the endpoint' {

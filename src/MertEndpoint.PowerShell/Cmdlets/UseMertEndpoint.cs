@@ -26,9 +26,6 @@ namespace MertEndpoint.PowerShell.Cmdlets
     [OutputType(typeof(object))]
     public sealed class UseMertEndpoint : EndpointTargetCmdlet
     {
-        // Marks $LASTEXITCODE while the block runs: a value other than this afterwards, with the block cut short, is its exit code.
-        private static readonly object NoExit = new object();
-
         private readonly CancellationTokenSource _abandon = new CancellationTokenSource();
         private readonly StillBillingReporter _stillBilling;
         private volatile NestedPipeline? _block;
@@ -183,8 +180,11 @@ namespace MertEndpoint.PowerShell.Cmdlets
             exitCode = 0;
             var exited = false;
             var returned = new PSReference(false);
+            // $LASTEXITCODE gets a box of its own, equal in value: if another object is there afterwards and the block was cut
+            // short without an error, the block called exit (a break out of it leaves the box in place).
             var lastExitCode = SessionState.PSVariable.GetValue("global:LASTEXITCODE");
-            SessionState.PSVariable.Set("global:LASTEXITCODE", NoExit);
+            object noExit = lastExitCode is int before ? before : 0;
+            SessionState.PSVariable.Set("global:LASTEXITCODE", noExit);
             using (var nested = NestedPipeline.Create(RunspaceMode.CurrentRunspace))
             using (MaxDuration is TimeSpan limit ? new Timer(_ => { _maxDurationReached = true; _block?.BeginStop(null, null); }, null, limit, Timeout.InfiniteTimeSpan) : null)
             {
@@ -211,10 +211,10 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 {
                     _block = null;
                     var after = SessionState.PSVariable.GetValue("global:LASTEXITCODE");
-                    if (ReferenceEquals(after, NoExit)) SessionState.PSVariable.Set("global:LASTEXITCODE", lastExitCode);
+                    if (ReferenceEquals(after, noExit)) SessionState.PSVariable.Set("global:LASTEXITCODE", lastExitCode);
                     else if (!(bool)returned.Value && after is int code)
                     {
-                        exited = true; // cut short without an error, and $LASTEXITCODE set: the block called exit
+                        exited = true;
                         exitCode = code;
                     }
                 }
