@@ -96,7 +96,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 OwedPause = new OwedPauseOptions { Timeout = TimeSpan.FromSeconds(OwedPauseTimeoutSec), Abandon = _abandon.Token },
             };
             var starting = Lifecycle.StartAsync(target.Namespace!, target.Name!, options, StopToken);
-            var ran = false;
+            var settled = false; // the start's outcome was handled here (ran the block, or reported its failure)
             try
             {
                 StartResult started;
@@ -108,6 +108,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 {
                     // StartAsync already paused a start it began (a failed endpoint does not bill); if it could not, the
                     // error is EndpointStillBilling, which must surface even when Ctrl+C stopped the pipeline.
+                    settled = true;
                     var record = ToErrorRecord(ex, target);
                     if (ex.Kind == EndpointErrorKind.EndpointStillBilling && Stopping) _stillBilling.ReportAfterStop(record);
                     ThrowTerminatingError(record);
@@ -118,14 +119,14 @@ namespace MertEndpoint.PowerShell.Cmdlets
                     CompleteProgress(options.Wait);
                     if (!Stopping) DrainPosted();
                 }
-                ran = true;
+                settled = true;
                 Run(target, started);
             }
             finally
             {
-                // Ctrl+C can land after the start succeeded but before the block began (while progress was
-                // still being written): Run() never got to stop it, so stop it here.
-                if (!ran) StopIfStarted(target, starting);
+                // Ctrl+C can land while the start's progress is still being written, before its outcome was seen here:
+                // wait for it, and stop what it started or say that its own pause failed.
+                if (!settled) StopIfStarted(target, starting);
             }
         }
 
