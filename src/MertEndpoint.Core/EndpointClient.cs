@@ -32,7 +32,7 @@ namespace MertEndpoint
         public EndpointClient(string token, EndpointClientOptions? options = null)
         {
             if (string.IsNullOrWhiteSpace(token)) throw Errors.EmptyToken();
-            _token = token.Trim();
+            _token = TokenResolver.Checked(token.Trim(), "the caller");
             _settings = new ClientSettings(options ?? EndpointClientOptions.FromEnvironment());
             _transport = new Transport(_token, _settings);
         }
@@ -58,9 +58,9 @@ namespace MertEndpoint
         /// <summary>Explicit, else MERT_ENDPOINT_NAMESPACE, else the user name of a user token.</summary>
         public async Task<string> ResolveNamespaceAsync(string? ns, CancellationToken ct = default)
         {
-            if (!string.IsNullOrWhiteSpace(ns)) return ns!.Trim();
+            if (!string.IsNullOrWhiteSpace(ns)) return Inputs.Segment(ns!.Trim(), "Namespace");
             string? fromEnv = Environment.GetEnvironmentVariable(NamespaceVariable);
-            if (!string.IsNullOrWhiteSpace(fromEnv)) return fromEnv!.Trim();
+            if (!string.IsNullOrWhiteSpace(fromEnv)) return Inputs.Segment(fromEnv!.Trim(), NamespaceVariable);
             WhoAmI me = await WhoAmIAsync(ct).ConfigureAwait(false);
             if (me.Type == "user" && me.Name.Length > 0) return me.Name;
             throw Errors.NoDefaultNamespace(me, NamespaceVariable);
@@ -270,7 +270,7 @@ namespace MertEndpoint
         /// <summary>One GET of <paramref name="healthRoute"/> under <paramref name="url"/>; 0 when nothing answered.</summary>
         public async Task<int> ProbeAsync(string url, string healthRoute, CancellationToken ct = default)
         {
-            string route = healthRoute.StartsWith("/", StringComparison.Ordinal) ? healthRoute : "/" + healthRoute;
+            string route = Inputs.Route(healthRoute, "HealthRoute");
             if (!Uri.TryCreate(url.TrimEnd('/') + route, UriKind.Absolute, out Uri? uri)) return 0;
             using CancellationTokenSource timeout = _settings.Clock.CreateCancellationTokenSource(ProbeTimeout);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
@@ -389,10 +389,13 @@ namespace MertEndpoint
 
         private static Uri DataUri(string url, string? route, Target target)
         {
-            route = string.IsNullOrEmpty(route) ? "/" : route!.StartsWith("/", StringComparison.Ordinal) ? route : "/" + route;
+            route = Inputs.Route(route, "Route");
             if (!Uri.TryCreate(url.TrimEnd('/') + route, UriKind.Absolute, out Uri? uri)
                 || !(uri.Scheme == Uri.UriSchemeHttps || (uri.Scheme == Uri.UriSchemeHttp && uri.IsLoopback)))
                 throw Errors.InsecureUrl(target, url);
+            // Belt and braces: whatever the route, the request stays under the endpoint's own URL.
+            if (!uri.AbsoluteUri.StartsWith(url.TrimEnd('/'), StringComparison.Ordinal))
+                throw Errors.InvalidRoute("Route", route, "it leads outside the endpoint's URL");
             return uri;
         }
 
@@ -416,8 +419,8 @@ namespace MertEndpoint
         private Uri Api(string ns, string name) => new($"{_settings.ApiBase}/endpoint/{Seg(RequireNs(ns))}/{Seg(RequireName(name))}");
         private static string Seg(string s) => Uri.EscapeDataString(s);
 
-        private static string RequireNs(string ns) => !string.IsNullOrWhiteSpace(ns) ? ns : throw Errors.Empty("Namespace");
-        private static string RequireName(string name) => !string.IsNullOrWhiteSpace(name) ? name : throw Errors.Empty("Name");
+        private static string RequireNs(string ns) => !string.IsNullOrWhiteSpace(ns) ? Inputs.Segment(ns, "Namespace") : throw Errors.Empty("Namespace");
+        private static string RequireName(string name) => !string.IsNullOrWhiteSpace(name) ? Inputs.Segment(name, "Name") : throw Errors.Empty("Name");
 
         private static async Task<T> WithCancellation<T>(Task<T> task, CancellationToken ct)
         {

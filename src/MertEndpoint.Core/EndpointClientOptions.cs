@@ -45,20 +45,38 @@ namespace MertEndpoint
         internal static Uri ParseBaseUri(string value, string settingName)
         {
             if (!Uri.TryCreate(value.Trim(), UriKind.Absolute, out Uri? uri))
-                throw Errors.InvalidSetting(settingName, $"'{value}' is not an absolute URL");
+                throw Errors.InvalidSetting(settingName, $"'{WithoutUserInfo(value.Trim())}' is not an absolute URL");
             ValidateBaseUri(uri, settingName);
             return uri;
         }
 
+        /// <summary>
+        /// A base URL names a service and nothing else: no user name or password (they would be written wherever the URL
+        /// is, the usage history included), no query or fragment (every path built on it would be wrong). Messages name
+        /// the URL without its user information.
+        /// </summary>
         internal static void ValidateBaseUri(Uri? uri, string settingName)
         {
             if (uri == null || !uri.IsAbsoluteUri)
                 throw Errors.InvalidSetting(settingName, "must be an absolute URL");
+            string shown = uri.Scheme + "://" + uri.Authority;
+            if (uri.UserInfo.Length > 0)
+                throw Errors.InvalidSetting(settingName, $"'{shown}' carries a user name or password (user:password@host); remove it, the token is the only credential sent");
+            if (uri.Query.Length > 0 || uri.Fragment.Length > 0)
+                throw Errors.InvalidSetting(settingName, $"'{shown}{uri.AbsolutePath}' has a query (?...) or fragment (#...); give the base URL alone, such as https://api.endpoints.huggingface.cloud/v2");
             if (uri.Scheme == Uri.UriSchemeHttps) return;
             if (uri.Scheme == Uri.UriSchemeHttp && uri.IsLoopback) return;
             throw Errors.InvalidSetting(settingName, uri.Scheme == Uri.UriSchemeHttp
-                ? $"'{uri.GetLeftPart(UriPartial.Authority)}' uses plain http://, which is allowed only for loopback hosts (127.0.0.1, ::1, localhost); use https://"
-                : $"'{uri.GetLeftPart(UriPartial.Authority)}' must use https://");
+                ? $"'{shown}' uses plain http://, which is allowed only for loopback hosts (127.0.0.1, ::1, localhost); use https://"
+                : $"'{shown}' must use https://");
+        }
+
+        /// <summary>Text that failed to parse, with anything between "//" and an "@" masked.</summary>
+        private static string WithoutUserInfo(string text)
+        {
+            int start = text.IndexOf("//", StringComparison.Ordinal);
+            int at = text.LastIndexOf('@');
+            return start >= 0 && at > start ? text.Substring(0, start + 2) + "***" + text.Substring(at) : text;
         }
     }
 

@@ -11,6 +11,8 @@ namespace MertEndpoint
         InvalidEndpointName, InvalidArgument, InvalidConfiguration, Unknown,
         /// <summary>The endpoint's own model or container failed on the input (a 500 from its data plane).</summary>
         ModelError,
+        /// <summary>A pause this module owed (after a failed or cancelled start, at the end of Use) failed: the endpoint may still bill.</summary>
+        EndpointStillBilling,
     }
 
     /// <summary>
@@ -85,10 +87,12 @@ namespace MertEndpoint
         public string? EndpointName => Target?.Name;
         /// <summary>Last seen state, when known (waits).</summary>
         public EndpointInfo? Endpoint { get; }
+        /// <summary>How long the service asked to wait before the next try (Retry-After), when it said.</summary>
+        public TimeSpan? RetryAfter { get; internal set; }
 
         /// <summary>The same error with more said: every field is kept, and this one becomes the inner exception.</summary>
         internal EndpointException WithMessage(string message) =>
-            new(Kind, message, Target, StatusCode, ServiceMessage, RequestId, Endpoint, this);
+            new(Kind, message, Target, StatusCode, ServiceMessage, RequestId, Endpoint, this) { RetryAfter = RetryAfter };
     }
 
     /// <summary>What an operation was acting on; used to word error messages.</summary>
@@ -169,6 +173,32 @@ namespace MertEndpoint
 
         public static EndpointException EmptyToken() =>
             new(EndpointErrorKind.TokenNotFound, "The token is empty. Pass -Token or set HF_TOKEN.");
+
+        /// <summary>An explicit -Token that is empty: never fall back silently to whatever account the environment holds.</summary>
+        public static EndpointException EmptyTokenParameter() =>
+            new(EndpointErrorKind.TokenNotFound,
+                "The -Token given is empty. Pass a real token, or leave -Token out to use HF_TOKEN, HUGGING_FACE_HUB_TOKEN or the token file.");
+
+        public static EndpointException TokenControlCharacters(string source) =>
+            new(EndpointErrorKind.InvalidConfiguration,
+                $"The token from {source} contains control characters (a line break or tab inside it, say), so it cannot be sent. "
+                + "Copy the token again without them (only its own characters; surrounding spaces and line breaks are ignored).");
+
+        public static EndpointException InvalidSegment(string parameter, string? value) =>
+            new(EndpointErrorKind.InvalidArgument,
+                $"-{parameter} '{value}' is not valid: it must not be empty, '.' or '..', nor contain '/', '\\' or control characters.");
+
+        public static EndpointException InvalidRoute(string parameter, string route, string problem) =>
+            new(EndpointErrorKind.InvalidArgument,
+                $"-{parameter} '{route}' is not valid: {problem}. Give a path under the endpoint's URL, such as '/embed' or '/v1/predict'.");
+
+        public static EndpointException InvalidEnvEntry(string parameter, string key, string problem) =>
+            new(EndpointErrorKind.InvalidArgument,
+                $"-{parameter} key '{key}' {problem}. Keys are letters, digits, '_', '-' and '.', not starting with a digit; every key needs a value.");
+
+        public static EndpointException BodyTooDeep(int limit) =>
+            new(EndpointErrorKind.InvalidArgument,
+                $"-Body is nested deeper than {limit} levels, the limit of the JSON conversion, so it would be cut. Flatten it, or pass the JSON text yourself as a string.");
 
         public static EndpointException InvalidSetting(string settingName, string problem) =>
             new(EndpointErrorKind.InvalidConfiguration, $"Invalid {settingName}: {problem}. Fix or unset {settingName}.");
@@ -251,23 +281,55 @@ namespace MertEndpoint
                 e.Id, serviceMessage: failed ? e.Message : null, endpoint: e);
         }
 
-        public static EndpointException WaitTimeout(string ns, string name, TimeSpan timeout, EndpointInfo? last, Exception inner)
+        public static EndpointException WaitTimeout(string ns, string name, TimeSpan timeout, EndpointInfo? last, Exception inner, string? lastNotice = null)
         {
             string state = last == null ? "no state seen yet"
                 : $"last state {last.StatusText}" + (last.Message != null ? $": {last.Message}" : "");
+            if (lastNotice != null) state += "; " + lastNotice.TrimEnd('.');
             return new EndpointException(EndpointErrorKind.WaitTimeout,
                 $"Endpoint '{name}' in namespace '{ns}' was not ready after {Duration(timeout)} ({state}). "
                 + "It may still become ready: run Wait-MertEndpoint again, or allow longer with -TimeoutSec.",
                 new EndpointId(ns, name), endpoint: last, innerException: inner);
         }
 
+        /// <summary>Said (verbose, progress) before a call waits to try again.</summary>
+        public static string RetryNotice(string? status, TimeSpan? retryAfter, TimeSpan delay, int nextAttempt, int attempts)
+        {
+            string what = status == null ? "no answer" : $"the service answered {status}";
+            if (retryAfter is TimeSpan asked && asked > delay) what += $" and asked to wait {Duration(asked)} (Retry-After)";
+            return $"{Capital(what)}; trying again in {Duration(delay)} (attempt {nextAttempt} of {attempts}).";
+        }
+
         public const string PausedAgain = "It was paused again so that it stops billing (use -OnFailure Leave to let it keep booting).";
 
-        public static string PauseFailed(EndpointId id, Exception ex) =>
-            $"Pausing it again FAILED, so it may still be billing: run Stop-MertEndpoint{id.Arguments}. ({ex.Message})";
+        public const string NothingToPause = "It no longer exists (404), so there is nothing to pause and nothing bills.";
 
-        public static string StopFailed(EndpointId id, Exception ex) =>
-            $"STOPPING {id} FAILED: it may still be billing. Run: Stop-MertEndpoint{id.Arguments}. ({ex.Message})";
+        /// <summary>Said (verbose, progress) while an owed pause keeps trying.</summary>
+        public static string OwedPauseRetry(EndpointId id, string verb, Exception failure, TimeSpan delay, TimeSpan left) =>
+            $"Could not {verb} {id} yet ({Innermost(failure).Message.TrimEnd('.')}); trying again in {Duration(delay)}, giving up in {Duration(left)}.";
+
+        /// <summary>
+        /// A pause this module owed failed for good: the one loud, machine-readable error (EndpointStillBilling) that
+        /// names the endpoint and the exact command to stop it. <paramref name="before"/> is what went wrong first.
+        /// </summary>
+        public static EndpointException StillBilling(EndpointId id, string verb, string? before, Exception? last, TimeSpan bound, Exception? inner)
+        {
+            string why = last == null ? "" : $" ({Innermost(last).Message.TrimEnd('.')})";
+            string message = (before != null ? before.TrimEnd() + " " : "")
+                + $"{Capital(id.Subject)} MAY STILL BE BILLING: this module could not {verb} it{why}, trying for up to {Duration(bound)}. "
+                + $"Stop it now: Stop-MertEndpoint{id.Arguments}";
+            return new EndpointException(EndpointErrorKind.EndpointStillBilling, message, id, innerException: inner ?? last);
+        }
+
+        public static string NoIdleTimeout(EndpointInfo e) =>
+            $"{Capital(e.Id.Subject)} is left running with no idle timeout on the service side "
+            + (e.MinReplica > 0 ? $"(min replicas {e.MinReplica})" : "(no scale-to-zero timeout)")
+            + $": it bills until something stops it. Stop it with Stop-MertEndpoint{e.Id.Arguments} when done, or start it with "
+            + "-IdleTimeoutMinutes 15 so that the service scales it to zero after 15 idle minutes even if this machine goes away.";
+
+        public static string MaxDurationExceeded(EndpointId id, TimeSpan limit, bool stopped) =>
+            $"The script block for {id.Subject} ran longer than -MaxDuration {Duration(limit)} and was stopped"
+            + (stopped ? "; the endpoint was stopped as well." : ".");
 
         // ---- the data plane ----
 
@@ -332,7 +394,12 @@ namespace MertEndpoint
         public static string HistoryUnwritable(string path, Exception ex) =>
             $"Could not write the usage history '{path}' ({ex.Message.TrimEnd('.')}): state changes seen now are not recorded, so cost reports will be incomplete. Check the file's permissions, or point MERT_ENDPOINT_HISTORY_PATH elsewhere.";
 
+        public static string CostIncomplete(string path) =>
+            $"These cost figures are INCOMPLETE: the usage history '{path}' could not be written, so the states seen now (and any change since it failed) are missing from them. Fix the file or point MERT_ENDPOINT_HISTORY_PATH elsewhere, then run Get-MertEndpointCost again.";
+
         // ---- composition ----
+
+        private static string Capital(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s.Substring(1);
 
         public static string Compose(Target t, string what, string? serviceMessage, string? requestId) =>
             $"Could not {t.Action}: {what}." + Tail(serviceMessage, requestId);

@@ -207,8 +207,8 @@ namespace MertEndpoint
                 ["image"] = string.IsNullOrWhiteSpace(spec.ImageUrl)
                     ? new JsonObject { ["huggingface"] = new JsonObject() }
                     : CustomImage(spec.ImageUrl!.Trim(), spec.HealthRoute, spec.ImagePort),
-                ["env"] = Map(spec.Env),
-                ["secrets"] = Map(spec.Secrets),
+                ["env"] = Map(spec.Env, "Env"),
+                ["secrets"] = Map(spec.Secrets, "Secret"),
             },
             ["name"] = spec.Name,
             ["provider"] = new JsonObject { ["vendor"] = spec.Vendor, ["region"] = spec.Region },
@@ -239,7 +239,7 @@ namespace MertEndpoint
                 ["revision"] = spec.Revision,
                 ["task"] = spec.Task,
                 ["image"] = image,
-                ["env"] = Map(spec.Env),
+                ["env"] = Map(spec.Env, "Env"),
             },
         };
 
@@ -252,11 +252,13 @@ namespace MertEndpoint
         };
 
         public static JsonObject CustomImage(string url, string healthRoute, int port) =>
-            new() { ["custom"] = new JsonObject { ["url"] = url, ["healthRoute"] = healthRoute, ["port"] = port } };
+            new() { ["custom"] = new JsonObject { ["url"] = url, ["healthRoute"] = healthRoute == null ? null : Inputs.Route(healthRoute, "HealthRoute"), ["port"] = port } };
 
-        private static JsonObject? Map(IDictionary<string, string>? map)
+        /// <summary>Environment variables or secrets; keys and values are checked first (a bad one is an error, never sent).</summary>
+        private static JsonObject? Map(IDictionary<string, string>? map, string parameter)
         {
             if (map == null) return null;
+            Inputs.EnvEntries(map.Select(kv => new KeyValuePair<string, string?>(kv.Key, kv.Value)), parameter);
             var o = new JsonObject();
             foreach (KeyValuePair<string, string> kv in map) o[kv.Key] = kv.Value;
             return o;

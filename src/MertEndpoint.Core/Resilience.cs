@@ -27,10 +27,17 @@ namespace MertEndpoint
                 builder.AddRetry(new RetryStrategyOptions<HttpResponseMessage>
                 {
                     MaxRetryAttempts = o.MaxRetryAttempts,
-                    ShouldHandle = args => new ValueTask<bool>(
-                        args.Outcome.Exception is { } ex ? IsTransient(ex) : IsTransient(args.Outcome.Result!.StatusCode)),
+                    ShouldHandle = args => new ValueTask<bool>(CallScope.Current?.SingleAttempt != true &&
+                        (args.Outcome.Exception is { } ex ? IsTransient(ex) : IsTransient(args.Outcome.Result!.StatusCode))),
                     DelayGenerator = args => new ValueTask<TimeSpan?>(
                         Delay(o, args.AttemptNumber, args.Outcome.Result, o.Clock.GetUtcNow())),
+                    OnRetry = args =>
+                    {
+                        // A wait of 30 s on a Retry-After must say so, or the command looks hung.
+                        CallScope.Current?.Log?.Invoke(Errors.RetryNotice(args.Outcome.Result is { } r ? $"{(int)r.StatusCode}" : null,
+                            RetryAfter(args.Outcome.Result, o.Clock.GetUtcNow()), args.RetryDelay, args.AttemptNumber + 2, o.MaxRetryAttempts + 1));
+                        return default;
+                    },
                 });
             }
             // Zero, negative (Infinite) or absurdly long means no per-attempt limit; Polly accepts 10 ms .. 1 day.
@@ -70,7 +77,7 @@ namespace MertEndpoint
             return delay > o.MaxRetryDelay ? o.MaxRetryDelay : delay < TimeSpan.Zero ? TimeSpan.Zero : delay;
         }
 
-        private static TimeSpan? RetryAfter(HttpResponseMessage? response, DateTimeOffset now)
+        internal static TimeSpan? RetryAfter(HttpResponseMessage? response, DateTimeOffset now)
         {
             var header = response?.Headers.RetryAfter;
             if (header?.Delta is TimeSpan delta) return delta;

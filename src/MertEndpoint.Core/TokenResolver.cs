@@ -13,20 +13,33 @@ namespace MertEndpoint
                 + $"'{TokenFilePath()}' (for example with 'hf auth login'). Create a token at https://huggingface.co/settings/tokens.");
 
         /// <summary>
-        /// Explicit (non-empty) wins; then HF_TOKEN, HUGGING_FACE_HUB_TOKEN, then the token file.
+        /// Explicit wins, and an explicit empty one is an error rather than a silent switch to another account; then
+        /// HF_TOKEN, HUGGING_FACE_HUB_TOKEN, then the token file. A token with control characters inside is an error.
         /// <paramref name="source"/> names where it came from ("parameter", the variable, or the file path), never the value.
         /// </summary>
         public static string? TryResolve(string? explicitToken, out string source)
         {
-            if (Clean(explicitToken) is string given) { source = "parameter"; return given; }
+            if (explicitToken != null)
+            {
+                source = "parameter";
+                return Checked(Clean(explicitToken) ?? throw Errors.EmptyTokenParameter(), "-Token");
+            }
             foreach (string variable in new[] { "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN" })
             {
-                if (Clean(Environment.GetEnvironmentVariable(variable)) is string fromEnv) { source = variable; return fromEnv; }
+                if (Clean(Environment.GetEnvironmentVariable(variable)) is string fromEnv) { source = variable; return Checked(fromEnv, variable); }
             }
             string path = TokenFilePath();
-            if (Clean(ReadFile(path)) is string fromFile) { source = path; return fromFile; }
+            if (Clean(ReadFile(path)) is string fromFile) { source = path; return Checked(fromFile, path); }
             source = "";
             return null;
+        }
+
+        /// <summary>Throws when the token (already trimmed) has control characters, which no HTTP header can carry.</summary>
+        internal static string Checked(string token, string source)
+        {
+            foreach (char c in token)
+                if (char.IsControl(c)) throw Errors.TokenControlCharacters(source);
+            return token;
         }
 
         /// <summary>

@@ -127,7 +127,9 @@ namespace MertEndpoint
         public async Task<EndpointException> ErrorAsync(HttpResponseMessage response, Target target, int attempts)
         {
             (string? message, string? requestId) = await ServiceWordsAsync(response).ConfigureAwait(false);
-            return Errors.FromStatus(target, (int)response.StatusCode, message, requestId, attempts);
+            EndpointException error = Errors.FromStatus(target, (int)response.StatusCode, message, requestId, attempts);
+            error.RetryAfter = Resilience.RetryAfter(response, Now);
+            return error;
         }
 
         /// <summary>Turns <see cref="UnreadableAnswer"/> into its error, for callers that read answers themselves.</summary>

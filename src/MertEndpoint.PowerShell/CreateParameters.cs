@@ -57,13 +57,20 @@ namespace MertEndpoint.PowerShell
             MaxReplica = MaxReplica,
             ScaleToZeroTimeout = MinReplica == 0 ? ScaleToZeroTimeout : (int?)null,
             Type = Type,
-            Env = ToDictionary(Env),
-            Secrets = ToDictionary(Secret),
+            Env = ToDictionary(Env, nameof(Env)),
+            Secrets = ToDictionary(Secret, nameof(Secret)),
             Tags = Tag?.ToList(),
         };
 
-        internal static IDictionary<string, string>? ToDictionary(Hashtable? table) =>
-            table?.Cast<DictionaryEntry>().ToDictionary(e => e.Key.ToString()!, e => e.Value?.ToString() ?? string.Empty);
+        /// <summary>-Env / -Secret as sent; a bad key or a $null value is an error (InvalidArgument), never sent as "".</summary>
+        internal static IDictionary<string, string>? ToDictionary(Hashtable? table, string parameter)
+        {
+            if (table == null) return null;
+            var entries = table.Cast<DictionaryEntry>()
+                .Select(e => new KeyValuePair<string, string?>(e.Key.ToString() ?? string.Empty, e.Value?.ToString())).ToList();
+            Inputs.EnvEntries(entries, parameter);
+            return entries.ToDictionary(e => e.Key, e => e.Value!);
+        }
 
         internal string Describe() => $"{Vendor} {Region} {InstanceType} {InstanceSize}, replicas {MinReplica}-{MaxReplica}, image {ImageUrl}";
     }

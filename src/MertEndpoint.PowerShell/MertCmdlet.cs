@@ -19,7 +19,7 @@ namespace MertEndpoint.PowerShell
     public abstract class MertCmdlet : PSCmdlet
     {
         /// <summary>How long a stopping command waits for its work to settle (a cancelled start pauses what it resumed).</summary>
-        private static readonly TimeSpan SettleBound = TimeSpan.FromSeconds(35);
+        protected virtual TimeSpan SettleBound => TimeSpan.FromSeconds(35);
         private static readonly TimeSpan HistoryFlushBound = TimeSpan.FromSeconds(10);
 
         private readonly CancellationTokenSource _stop = new CancellationTokenSource();
@@ -338,6 +338,7 @@ namespace MertEndpoint.PowerShell
                 case EndpointErrorKind.EndpointNotReady: return ErrorCategory.ResourceUnavailable;
                 case EndpointErrorKind.WaitTimeout: return ErrorCategory.OperationTimeout;
                 case EndpointErrorKind.ModelError: return ErrorCategory.InvalidResult;
+                case EndpointErrorKind.EndpointStillBilling: return ErrorCategory.OperationStopped;
                 default: return ErrorCategory.NotSpecified;
             }
         }

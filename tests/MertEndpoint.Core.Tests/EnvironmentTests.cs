@@ -85,7 +85,7 @@ public class TokenResolverTests
         Assert.Equal(("from-hf-token", "HF_TOKEN"), Resolve());
 
         Assert.Equal(("given", "parameter"), (TokenResolver.TryResolve("given", out var s), s));
-        Assert.Equal("from-hf-token", TokenResolver.Resolve(""));
+        Assert.Equal("from-hf-token", TokenResolver.Resolve(null)); // an explicit "" is an error now (issue 11, item 13)
     }
 
     [Fact]

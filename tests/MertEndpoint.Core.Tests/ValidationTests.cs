@@ -53,4 +53,176 @@ public class ValidationTests
         var ex = Assert.Throws<EndpointException>(() => new EndpointClient(" ", new EndpointClientOptions()));
         Assert.Equal(EndpointErrorKind.TokenNotFound, ex.Kind);
     }
+
+    // ---- issue 11, item 12: base URLs ----
+
+    [Theory]
+    [InlineData("http://user:s3cretPw@127.0.0.1:5080/v2")]
+    [InlineData("https://user:s3cretPw@api.example.com/v2")]
+    [InlineData("http://user:s3cretPw@api.example.com/v2")] // refused for plain http too, and still without the password
+    public void Base_urls_with_user_information_are_refused_without_echoing_it(string url)
+    {
+        var ex = Assert.Throws<EndpointException>(() => new EndpointClient("t", new EndpointClientOptions { ApiBaseUri = new Uri(url) }));
+        Assert.Equal(EndpointErrorKind.InvalidConfiguration, ex.Kind);
+        Assert.DoesNotContain("s3cretPw", ex.Message);
+        Assert.DoesNotContain("user:s3", ex.Message);
+    }
+
+    [Theory]
+    [InlineData("http://user:s3cretPw@127.0.0.1:5080/v2")]
+    [InlineData("ht tp://user:s3cretPw@x/v2")] // not even a URL: still masked
+    public void A_base_url_setting_with_user_information_is_refused_without_echoing_it(string url)
+    {
+        var ex = Assert.Throws<EndpointException>(() => EndpointClientOptions.ParseBaseUri(url, "MERT_ENDPOINT_API_URL"));
+        Assert.DoesNotContain("s3cretPw", ex.Message);
+        Assert.Contains("MERT_ENDPOINT_API_URL", ex.Message);
+    }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:5080/v2?x=1")]
+    [InlineData("http://127.0.0.1:5080/v2#frag")]
+    public void Base_urls_with_a_query_or_fragment_are_refused(string url)
+    {
+        var ex = Assert.Throws<EndpointException>(() => new EndpointClient("t", new EndpointClientOptions { ApiBaseUri = new Uri(url) }));
+        Assert.Equal(EndpointErrorKind.InvalidConfiguration, ex.Kind);
+        Assert.Contains("query", ex.Message);
+    }
+
+    // ---- item 13: tokens ----
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("   ")]
+    public void An_explicit_empty_token_is_an_error_not_a_fall_back_to_HF_TOKEN(string given)
+    {
+        var ex = Assert.Throws<EndpointException>(() => TokenResolver.TryResolve(given, out _));
+        Assert.Equal(EndpointErrorKind.TokenNotFound, ex.Kind);
+        Assert.Contains("-Token", ex.Message);
+    }
+
+    [Theory]
+    [InlineData("hf_abc\ndef")]
+    [InlineData("hf_abc\tdef")]
+    [InlineData("hf_abc\u0000def")]
+    public void A_token_with_control_characters_gets_a_clear_error_without_the_token(string escaped)
+    {
+        string token = System.Text.RegularExpressions.Regex.Unescape(escaped);
+        var resolve = Assert.Throws<EndpointException>(() => TokenResolver.TryResolve(token, out _));
+        var client = Assert.Throws<EndpointException>(() => new EndpointClient(token, new EndpointClientOptions()));
+        foreach (var ex in new[] { resolve, client })
+        {
+            Assert.Equal(EndpointErrorKind.InvalidConfiguration, ex.Kind);
+            Assert.Contains("control characters", ex.Message);
+            Assert.DoesNotContain("abc", ex.Message);
+        }
+    }
+
+    // ---- item 14: segments and routes ----
+
+    private static (EndpointClient Client, FakeHandler Handler) Recording()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var handler = new FakeHandler(clock, _ => Respond.Make(200, Samples.Endpoint()));
+        return (Samples.Client(clock, handler), handler);
+    }
+
+    [Theory]
+    [InlineData(".", "mert")]
+    [InlineData("..", "mert")]
+    [InlineData("alice/..", "mert")]
+    [InlineData("alice", "..")]
+    [InlineData("alice", ".")]
+    [InlineData("a\\b", "mert")]
+    public async Task Dot_segments_and_slashes_in_a_namespace_or_name_are_refused_before_any_request(string ns, string name)
+    {
+        var (client, handler) = Recording();
+        var delete = await Assert.ThrowsAsync<EndpointException>(() => client.DeleteAsync(ns, name));
+        var get = await Assert.ThrowsAsync<EndpointException>(() => client.GetAsync(ns, name));
+        Assert.All(new[] { delete, get }, ex => Assert.Equal(EndpointErrorKind.InvalidArgument, ex.Kind));
+        Assert.Empty(handler.Requests);
+    }
+
+    [Theory]
+    [InlineData(".")]
+    [InlineData("..")]
+    public async Task A_dot_namespace_from_the_parameter_is_refused(string ns)
+    {
+        var (client, handler) = Recording();
+        var ex = await Assert.ThrowsAsync<EndpointException>(() => client.ResolveNamespaceAsync(ns));
+        Assert.Contains("-Namespace", ex.Message);
+        Assert.Empty(handler.Requests);
+    }
+
+    [Theory]
+    [InlineData("/../../../v2/endpoint/alice/mert/pause")]
+    [InlineData("/a/./b")]
+    [InlineData("/a//b")]
+    [InlineData("/%2e%2e/%2E%2E/v2")]
+    [InlineData("/a%2fb")]
+    [InlineData("/a\\..\\b")]
+    [InlineData("https://evil.example/x")]
+    [InlineData("//evil.example/x")]
+    [InlineData("..")]
+    public async Task A_route_can_never_leave_the_endpoints_url(string route)
+    {
+        var (client, handler) = Recording();
+        var endpoint = await client.GetAsync("alice", "mert");
+
+        var ex = await Assert.ThrowsAsync<EndpointException>(() =>
+            client.SendDataAsync(endpoint, route, () => new StringContent("{}")));
+
+        Assert.Equal(EndpointErrorKind.InvalidArgument, ex.Kind);
+        Assert.Contains("-Route", ex.Message);
+        Assert.Single(handler.Requests); // the GET above, nothing else
+    }
+
+    [Theory]
+    [InlineData("/")]
+    [InlineData("/embed")]
+    [InlineData("v1/predict")]
+    [InlineData("/v1/predict/")]
+    [InlineData("/predict?mode=fast&x=..")]
+    public void Ordinary_routes_pass(string route) => Assert.StartsWith("/", Inputs.Route(route, "Route"));
+
+    [Theory]
+    [InlineData("/../health")]
+    [InlineData("/a//health")]
+    public async Task A_health_route_with_dot_or_empty_segments_is_refused_on_create_update_and_probe(string route)
+    {
+        var (client, handler) = Recording();
+        var create = await Assert.ThrowsAsync<EndpointException>(() =>
+            client.CreateAsync("alice", new EndpointCreateSpec { Name = "mert", ImageUrl = "someone/x:1", HealthRoute = route }));
+        var update = await Assert.ThrowsAsync<EndpointException>(() =>
+            client.UpdateAsync("alice", "mert", new EndpointUpdateSpec { HealthRoute = route }));
+        var probe = await Assert.ThrowsAsync<EndpointException>(() => client.ProbeAsync("https://x.endpoints.example", route));
+        Assert.All(new[] { create, update, probe }, ex => Assert.Contains("-HealthRoute", ex.Message));
+        Assert.DoesNotContain(handler.Requests, r => r.Method != HttpMethod.Get);
+    }
+
+    // ---- item 15: environment and secrets ----
+
+    [Theory]
+    [InlineData("", "v", "is empty")]
+    [InlineData("A=B", "v", "contains '='")]
+    [InlineData("1ABC", "v", "characters")]
+    [InlineData("A B", "v", "characters")]
+    [InlineData("A", null, "no value")]
+    public void Env_and_secret_entries_are_checked(string key, string? value, string problem)
+    {
+        var ex = Assert.Throws<EndpointException>(() =>
+            Inputs.EnvEntries(new[] { new KeyValuePair<string, string?>(key, value) }, "Secret"));
+        Assert.Equal(EndpointErrorKind.InvalidArgument, ex.Kind);
+        Assert.Contains("-Secret", ex.Message);
+        Assert.Contains(problem, ex.Message);
+    }
+
+    [Fact]
+    public async Task A_create_with_a_bad_env_key_sends_nothing()
+    {
+        var (client, handler) = Recording();
+        var ex = await Assert.ThrowsAsync<EndpointException>(() => client.CreateAsync("alice",
+            new EndpointCreateSpec { Name = "mert", ImageUrl = "someone/x:1", Env = new Dictionary<string, string> { ["A=B"] = "1" } }));
+        Assert.Equal(EndpointErrorKind.InvalidArgument, ex.Kind);
+        Assert.Empty(handler.Requests);
+    }
 }

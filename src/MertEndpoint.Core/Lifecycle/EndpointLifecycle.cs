@@ -15,8 +15,24 @@ namespace MertEndpoint
         public bool PauseOnFailure { get; set; } = true;
         /// <summary>Set min replicas 0 and this scale-to-zero timeout, so the service stops billing if the caller dies.</summary>
         public int? IdleTimeoutMinutes { get; set; }
+        /// <summary>Its Timeout bounds the whole start: the calls before the wait (and their retries) as well as the wait.</summary>
         public WaitOptions Wait { get; set; } = new WaitOptions();
+        /// <summary>The pause owed when a start this call began fails or is cancelled (see <see cref="EndpointLifecycle.PauseOwedAsync"/>).</summary>
+        public OwedPauseOptions OwedPause { get; set; } = new OwedPauseOptions();
         /// <summary>Receives one line per decision (verbose output); may be called from any thread.</summary>
+        public Action<string>? Log { get; set; }
+    }
+
+    /// <summary>How patiently a pause this module owes is pursued. Input only.</summary>
+    public sealed class OwedPauseOptions
+    {
+        /// <summary>How long to keep trying through rate limiting, 5xx and dropped connections (default 5 minutes).</summary>
+        public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(5);
+        /// <summary>Scale to zero instead of pausing.</summary>
+        public bool ScaleToZero { get; set; }
+        /// <summary>Gives up early (a second Ctrl+C). The caller's own token is usually cancelled already, so it is not used.</summary>
+        public CancellationToken Abandon { get; set; }
+        /// <summary>Told about each retry (verbose, progress); may be called from any thread. Null uses the start's Log.</summary>
         public Action<string>? Log { get; set; }
     }
 
@@ -74,87 +90,113 @@ namespace MertEndpoint
 
         /// <summary>
         /// Brings one endpoint to ready: creates it when asked and missing, resumes it when paused or scaled to
-        /// zero, waits for one already starting, and only probes one already running (one GET, one probe). A start
-        /// this call began that fails, times out or is cancelled is paused again unless PauseOnFailure is false,
-        /// and the error says so. Replica settings that the service resets on resume are restored.
+        /// zero, waits for one already starting, and only probes one already running (one GET, one probe). The wait's
+        /// Timeout bounds all of it, the calls before the wait included (a long Retry-After cannot stretch it). A start
+        /// this call began that fails, times out or is cancelled is paused again (the owed pause, with its own bound)
+        /// unless PauseOnFailure is false; if that pause fails the error is <see cref="EndpointErrorKind.EndpointStillBilling"/>,
+        /// for a cancelled start too. Replica settings that the service resets on resume are restored.
         /// </summary>
         public async Task<StartResult> StartAsync(string ns, string name, StartOptions options, CancellationToken ct = default)
         {
             if (options == null) throw new ArgumentNullException(nameof(options));
             var log = options.Log ?? (_ => { });
             var id = new EndpointId(ns, name);
+            WaitOptions wait = options.Wait ?? new WaitOptions();
+            TimeProvider clock = Client.TimeProvider;
+            long began = clock.GetTimestamp();
+            EndpointInfo? seen = null;
+            string? lastNotice = null;
+            // Retry waits of the calls below are said in verbose and on the progress bar: a long Retry-After is not a hang.
+            void Notice(string line)
+            {
+                lastNotice = line;
+                log($"{id}: {line}");
+                wait.Progress?.Report(new WaitProgress(seen ?? new EndpointInfo { Namespace = ns, Name = name }, clock.GetElapsedTime(began), wait.Timeout, line));
+            }
+            using IDisposable scope = CallScope.Enter(singleAttempt: false, Notice);
+            using CancellationTokenSource deadline = wait.Timeout == Timeout.InfiniteTimeSpan ? new CancellationTokenSource()
+                : clock.CreateCancellationTokenSource(wait.Timeout < TimeSpan.Zero ? TimeSpan.Zero : wait.Timeout);
+            using var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
             // Set before the create or resume is sent: once it may have reached the service, a failure or a
             // cancellation must pause the endpoint (pausing one that never started is a harmless no-op).
             var startedHere = false;
             var wasRunning = false;
             try
             {
-                var endpoint = await Client.TryGetAsync(ns, name, ct).ConfigureAwait(false);
-                // This module created it a moment ago: a read may not show it yet (an eventually consistent service).
-                for (long since = Client.TimeProvider.GetTimestamp(); endpoint == null
-                     && _usage?.ChangedByUsWithin(Client.ApiBase, ns, name, StaleReadGrace) == true
-                     && Client.TimeProvider.GetElapsedTime(since) < StaleReadGrace;)
+                EndpointInfo? endpoint;
+                try
                 {
-                    await Client.TimeProvider.Delay(TimeSpan.FromMilliseconds(500), ct).ConfigureAwait(false);
-                    endpoint = await Client.TryGetAsync(ns, name, ct).ConfigureAwait(false);
-                }
-                if (endpoint == null)
-                {
-                    if (options.CreateIfMissing == null) throw Errors.NotFoundForStart(ns, name);
-                    startedHere = true;
-                    endpoint = await Client.CreateAsync(ns, options.CreateIfMissing, ct).ConfigureAwait(false);
-                    log($"Created {id}; state is '{endpoint.StatusText}'.");
-                }
-
-                switch (endpoint.Status)
-                {
-                    case EndpointStatus.Paused:
-                    case EndpointStatus.ScaledToZero:
-                        var before = endpoint;
+                    endpoint = seen = await Client.TryGetAsync(ns, name, bounded.Token).ConfigureAwait(false);
+                    // This module created it a moment ago: a read may not show it yet (an eventually consistent service).
+                    while (endpoint == null && _usage?.ChangedByUsWithin(Client.ApiBase, ns, name, StaleReadGrace) == true
+                           && clock.GetElapsedTime(began) < StaleReadGrace)
+                    {
+                        await clock.Delay(TimeSpan.FromMilliseconds(500), bounded.Token).ConfigureAwait(false);
+                        endpoint = seen = await Client.TryGetAsync(ns, name, bounded.Token).ConfigureAwait(false);
+                    }
+                    if (endpoint == null)
+                    {
+                        if (options.CreateIfMissing == null) throw Errors.NotFoundForStart(ns, name);
                         startedHere = true;
-                        endpoint = await Client.ResumeAsync(ns, name, ct).ConfigureAwait(false);
-                        log($"Resumed {id}; state is now '{endpoint.StatusText}'.");
-                        endpoint = await RestoreScalingAsync(before, endpoint, options.IdleTimeoutMinutes, log, ct).ConfigureAwait(false);
-                        break;
-                    case EndpointStatus.Failed:
-                    case EndpointStatus.UpdateFailed:
-                        throw Errors.CannotStart(endpoint);
-                    case EndpointStatus.Running:
-                        if (options.IdleTimeoutMinutes != null)
-                            endpoint = await RestoreScalingAsync(endpoint, endpoint, options.IdleTimeoutMinutes, log, ct).ConfigureAwait(false);
-                        if (endpoint.Status == EndpointStatus.Running && await Client.ProbeHealthAsync(endpoint, ct).ConfigureAwait(false) == 200)
-                        {
-                            // Running before this call: a shared endpoint that -KeepIfRunning must leave running.
-                            log($"{id} is already running and answers {endpoint.HealthRoute}.");
-                            return new StartResult(endpoint, wasRunning: true, startedHere: false);
-                        }
-                        // Running but not answering: an update, a slow start, or a late read of an endpoint paused a moment
-                        // ago. A resume settles it: the service resumes a paused one and says "already running" otherwise.
-                        var read = endpoint;
-                        startedHere = true; // set before sending, as for any resume
-                        bool resumed;
-                        (endpoint, resumed) = await Client.ResumeOrReadAsync(ns, name, ct).ConfigureAwait(false);
-                        // Only a resume that set it booting started it; a no-op answer (running, updating) did not.
-                        startedHere = resumed && endpoint.Status is EndpointStatus.Pending or EndpointStatus.Initializing;
-                        wasRunning = !startedHere;
-                        if (startedHere)
-                        {
-                            log($"{id} read as running but was not answering; resumed it, state is now '{endpoint.StatusText}'.");
-                            endpoint = await RestoreScalingAsync(read, endpoint, options.IdleTimeoutMinutes, log, ct).ConfigureAwait(false);
-                        }
-                        break;
-                    default:
-                        log($"{id} is '{endpoint.StatusText}'; waiting for it.");
-                        if (options.IdleTimeoutMinutes != null)
-                            endpoint = await RestoreScalingAsync(endpoint, endpoint, options.IdleTimeoutMinutes, log, ct).ConfigureAwait(false);
-                        break;
+                        endpoint = seen = await Client.CreateAsync(ns, options.CreateIfMissing, bounded.Token).ConfigureAwait(false);
+                        log($"Created {id}; state is '{endpoint.StatusText}'.");
+                    }
+
+                    switch (endpoint.Status)
+                    {
+                        case EndpointStatus.Paused:
+                        case EndpointStatus.ScaledToZero:
+                            var before = endpoint;
+                            startedHere = true;
+                            endpoint = seen = await Client.ResumeAsync(ns, name, bounded.Token).ConfigureAwait(false);
+                            log($"Resumed {id}; state is now '{endpoint.StatusText}'.");
+                            endpoint = seen = await RestoreScalingAsync(before, endpoint, options.IdleTimeoutMinutes, log, bounded.Token).ConfigureAwait(false);
+                            break;
+                        case EndpointStatus.Failed:
+                        case EndpointStatus.UpdateFailed:
+                            throw Errors.CannotStart(endpoint);
+                        case EndpointStatus.Running:
+                            if (options.IdleTimeoutMinutes != null)
+                                endpoint = seen = await RestoreScalingAsync(endpoint, endpoint, options.IdleTimeoutMinutes, log, bounded.Token).ConfigureAwait(false);
+                            if (endpoint.Status == EndpointStatus.Running && await Client.ProbeHealthAsync(endpoint, bounded.Token).ConfigureAwait(false) == 200)
+                            {
+                                // Running before this call: a shared endpoint that -KeepIfRunning must leave running.
+                                log($"{id} is already running and answers {endpoint.HealthRoute}.");
+                                return new StartResult(endpoint, wasRunning: true, startedHere: false);
+                            }
+                            // Running but not answering: an update, a slow start, or a late read of an endpoint paused a
+                            // moment ago. A resume settles it: the service resumes a paused one and says "already running" otherwise.
+                            var read = endpoint;
+                            startedHere = true; // set before sending, as for any resume
+                            bool resumed;
+                            (endpoint, resumed) = await Client.ResumeOrReadAsync(ns, name, bounded.Token).ConfigureAwait(false);
+                            seen = endpoint;
+                            // Only a resume that set it booting started it; a no-op answer (running, updating) did not.
+                            startedHere = resumed && endpoint.Status is EndpointStatus.Pending or EndpointStatus.Initializing;
+                            wasRunning = !startedHere;
+                            if (startedHere)
+                            {
+                                log($"{id} read as running but was not answering; resumed it, state is now '{endpoint.StatusText}'.");
+                                endpoint = seen = await RestoreScalingAsync(read, endpoint, options.IdleTimeoutMinutes, log, bounded.Token).ConfigureAwait(false);
+                            }
+                            break;
+                        default:
+                            log($"{id} is '{endpoint.StatusText}'; waiting for it.");
+                            if (options.IdleTimeoutMinutes != null)
+                                endpoint = seen = await RestoreScalingAsync(endpoint, endpoint, options.IdleTimeoutMinutes, log, bounded.Token).ConfigureAwait(false);
+                            break;
+                    }
+                }
+                catch (OperationCanceledException ex) when (deadline.IsCancellationRequested && !ct.IsCancellationRequested)
+                {
+                    throw Errors.WaitTimeout(ns, name, wait.Timeout, seen, ex, lastNotice);
                 }
 
                 if (!options.NoWait)
                 {
                     string? hint = endpoint.Url == null ? LastKnownUrl(ns, name) : null;
-                    endpoint = await new ReadinessWaiter(Client, ns, name, options.Wait ?? new WaitOptions(), hint,
-                        startedHere ? StaleReadGrace : TimeSpan.Zero).RunAsync(endpoint, ct).ConfigureAwait(false);
+                    endpoint = await new ReadinessWaiter(Client, ns, name, wait, hint, startedHere ? StaleReadGrace : TimeSpan.Zero, began)
+                        .RunAsync(endpoint, ct).ConfigureAwait(false);
                 }
                 return new StartResult(endpoint, wasRunning, startedHere);
             }
@@ -162,14 +204,80 @@ namespace MertEndpoint
             {
                 // Timed out, or anything else after the endpoint began to boot (a failed scaling restore, an error
                 // while waiting): it must not go on billing. A failed endpoint does not bill.
-                throw ex.WithMessage(ex.Message + " " + await RollBackAsync(id).ConfigureAwait(false));
+                throw ex.WithMessage(ex.Message + " " + await RollBackAsync(id, ex.Message, options, log).ConfigureAwait(false));
             }
             catch (OperationCanceledException) when (startedHere && options.PauseOnFailure && ct.IsCancellationRequested)
             {
-                log($"{id}: the start was cancelled; " + await RollBackAsync(id).ConfigureAwait(false));
+                log($"{id}: the start was cancelled; " + await RollBackAsync(id, "The start was cancelled.", options, log).ConfigureAwait(false));
                 throw;
             }
         }
+
+        /// <summary>
+        /// Pauses (or scales to zero) an endpoint this module owes a stop: after a failed or cancelled start, and at the
+        /// end of Use-MertEndpoint. Keeps trying through rate limiting, 5xx and dropped connections, honouring Retry-After
+        /// in full, until <see cref="OwedPauseOptions.Timeout"/> or <see cref="OwedPauseOptions.Abandon"/>; says each
+        /// retry to the log. Returns the endpoint, or null when it no longer exists (404: nothing to pause). Anything
+        /// else ends in <see cref="EndpointErrorKind.EndpointStillBilling"/>, whose message starts with
+        /// <paramref name="before"/> and names the command that stops it.
+        /// </summary>
+        public async Task<EndpointInfo?> PauseOwedAsync(string ns, string name, OwedPauseOptions options, string? before = null)
+        {
+            if (options == null) throw new ArgumentNullException(nameof(options));
+            var id = new EndpointId(ns, name);
+            var log = options.Log ?? (_ => { });
+            string verb = options.ScaleToZero ? "scale to zero" : "pause";
+            TimeProvider clock = Client.TimeProvider;
+            long began = clock.GetTimestamp();
+            using CancellationTokenSource bound = clock.CreateCancellationTokenSource(options.Timeout < TimeSpan.Zero ? TimeSpan.Zero : options.Timeout);
+            using var token = CancellationTokenSource.CreateLinkedTokenSource(bound.Token, options.Abandon);
+            // One attempt per call: this loop sees every answer and its Retry-After, and the bound is its own.
+            using IDisposable scope = CallScope.Enter(singleAttempt: true, log);
+            Exception? last = null;
+            for (int attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    return options.ScaleToZero
+                        ? await Client.ScaleToZeroAsync(ns, name, token.Token).ConfigureAwait(false)
+                        : await Client.PauseAsync(ns, name, token.Token).ConfigureAwait(false);
+                }
+                catch (EndpointException ex) when (ex.Kind == EndpointErrorKind.EndpointNotFound)
+                {
+                    log($"{id}: " + Errors.NothingToPause);
+                    return null;
+                }
+                catch (EndpointException ex) when (ex.Kind is EndpointErrorKind.RateLimited or EndpointErrorKind.ServiceUnavailable)
+                {
+                    last = ex;
+                }
+                catch (EndpointException ex)
+                {
+                    throw Errors.StillBilling(id, verb, before, ex, options.Timeout, ex); // 401, 403, 400: trying again cannot help
+                }
+                catch (OperationCanceledException ex) when (token.IsCancellationRequested)
+                {
+                    throw Errors.StillBilling(id, verb, before, last ?? ex, options.Timeout, last);
+                }
+                TimeSpan left = options.Timeout - clock.GetElapsedTime(began);
+                TimeSpan delay = (last as EndpointException)?.RetryAfter ?? Backoff(attempt);
+                if (delay < TimeSpan.Zero) delay = TimeSpan.Zero;
+                // Asked to wait past the bound: another try could only be refused again.
+                if (delay >= left) throw Errors.StillBilling(id, verb, before, last, options.Timeout, last);
+                log(Errors.OwedPauseRetry(id, verb, last, delay, left));
+                try
+                {
+                    await clock.Delay(delay, token.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    throw Errors.StillBilling(id, verb, before, last, options.Timeout, last);
+                }
+            }
+        }
+
+        /// <summary>Waits between tries of an owed pause when the service gave no Retry-After: 1, 2, 4 ... 30 s.</summary>
+        private static TimeSpan Backoff(int attempt) => TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, Math.Min(attempt - 1, 5))));
 
         /// <summary>
         /// Waits until the endpoint is running, has a URL and its health route answers 200 (the state alone has been
@@ -220,19 +328,16 @@ namespace MertEndpoint
                 new EndpointUpdateSpec { MinReplica = min, MaxReplica = max, ScaleToZeroTimeout = timeout }, ct).ConfigureAwait(false);
         }
 
-        /// <summary>Pauses an endpoint whose start failed; returns a sentence for the error message. Never throws.</summary>
-        private async Task<string> RollBackAsync(EndpointId id)
+        /// <summary>
+        /// The owed pause after a failed or cancelled start: a sentence for the error message when it worked (or there was
+        /// nothing to pause); throws <see cref="EndpointErrorKind.EndpointStillBilling"/>, carrying <paramref name="failure"/>, when it did not.
+        /// </summary>
+        private async Task<string> RollBackAsync(EndpointId id, string failure, StartOptions options, Action<string> log)
         {
-            using var budget = new CancellationTokenSource(RollbackBudget);
-            try
-            {
-                await Client.PauseAsync(id.Namespace!, id.Name!, budget.Token).ConfigureAwait(false);
-                return Errors.PausedAgain;
-            }
-            catch (Exception ex) when (ex is EndpointException || ex is OperationCanceledException)
-            {
-                return Errors.PauseFailed(id, ex);
-            }
+            var owed = options.OwedPause ?? new OwedPauseOptions();
+            var pause = new OwedPauseOptions { Timeout = owed.Timeout, Abandon = owed.Abandon, Log = owed.Log ?? log };
+            return await PauseOwedAsync(id.Namespace!, id.Name!, pause, failure).ConfigureAwait(false) == null
+                ? Errors.NothingToPause : Errors.PausedAgain;
         }
     }
 }

@@ -24,7 +24,10 @@ namespace MertEndpoint
 
         /// <param name="hintUrl">A URL to probe while the control plane reports none (the one the endpoint had the last time it ran).</param>
         /// <param name="staleGrace">For this long, a paused or scaled-to-zero read is taken as a late answer from before our own resume.</param>
-        public ReadinessWaiter(EndpointClient client, string ns, string name, WaitOptions options, string? hintUrl = null, TimeSpan staleGrace = default)
+        /// <param name="startedAt">When the command began (a timestamp of the client's clock): the timeout counts from
+        /// there, so the calls before the wait share it. Null: from now.</param>
+        public ReadinessWaiter(EndpointClient client, string ns, string name, WaitOptions options, string? hintUrl = null,
+            TimeSpan staleGrace = default, long? startedAt = null)
         {
             _hintUrl = hintUrl;
             _staleGrace = staleGrace;
@@ -35,7 +38,7 @@ namespace MertEndpoint
             _name = name;
             _options = options;
             _clock = client.TimeProvider;
-            _start = _clock.GetTimestamp();
+            _start = startedAt ?? _clock.GetTimestamp();
         }
 
         private TimeSpan Elapsed => _clock.GetElapsedTime(_start);
@@ -43,11 +46,11 @@ namespace MertEndpoint
         /// <param name="initial">State the caller already holds (saves the first GET); null reads it.</param>
         public async Task<EndpointInfo> RunAsync(EndpointInfo? initial, CancellationToken ct)
         {
-            TimeSpan limit = _options.Timeout;
+            TimeSpan limit = _options.Timeout, left = limit - Elapsed;
             // The deadline cancels whatever is in flight (a slow GET with its retries included), so the wait ends on time.
             using CancellationTokenSource deadline = limit == Timeout.InfiniteTimeSpan
                 ? new CancellationTokenSource()
-                : _clock.CreateCancellationTokenSource(limit < TimeSpan.Zero ? TimeSpan.Zero : limit);
+                : _clock.CreateCancellationTokenSource(left < TimeSpan.Zero ? TimeSpan.Zero : left);
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
             EndpointInfo? last = initial;
             try

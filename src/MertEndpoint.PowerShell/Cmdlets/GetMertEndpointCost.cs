@@ -42,7 +42,10 @@ namespace MertEndpoint.PowerShell.Cmdlets
             {
                 try
                 {
-                    foreach (var cost in Await(Usage.GetCostAsync(Client, ns, since, until, StopToken)).OrderBy(c => c.Name, StringComparer.Ordinal))
+                    var costs = Await(Usage.GetCostAsync(Client, ns, since, until, StopToken));
+                    // The states seen just now could not be recorded: the figures miss them, so say so before giving them.
+                    if (HistoryIncomplete) WriteWarning(Errors.CostIncomplete(UsageHistory.DefaultPath()));
+                    foreach (var cost in costs.OrderBy(c => c.Name, StringComparer.Ordinal))
                     {
                         if (patterns == null || patterns.Any(p => p.IsMatch(cost.Name))) WriteObject(cost);
                     }

@@ -165,7 +165,16 @@ namespace MertEndpoint.PowerShell.Cmdlets
             if (Body != null)
             {
                 _seen++;
-                var json = Encoding.UTF8.GetBytes((Body as PSObject)?.BaseObject as string ?? Body as string ?? ToJson(Body));
+                byte[] json;
+                try
+                {
+                    json = Encoding.UTF8.GetBytes((Body as PSObject)?.BaseObject as string ?? Body as string ?? ToJson(Body));
+                }
+                catch (EndpointException ex)
+                {
+                    ThrowTerminatingError(ToErrorRecord(ex, null));
+                    return;
+                }
                 var type = ContentType ?? "application/json";
                 if (ShouldProcess("-Body", $"Send {json.Length} bytes of {type} to {_target}"))
                     Start(new Item(null, null, "-Body", () => Content(new ByteArrayContent(json), type)));
@@ -324,8 +333,9 @@ namespace MertEndpoint.PowerShell.Cmdlets
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {
-                return new Outcome(new ErrorRecord(new IOException($"Could not write the answer for '{item.Name}' to '{item.OutputPath}': {ex.Message}", ex),
-                    "OutputWriteFailed", ErrorCategory.WriteError, item.Path), fatal: false);
+                // The same folder awaits every other answer: stop at the first failure rather than compute answers to throw away.
+                return new Outcome(new ErrorRecord(new IOException($"Could not write the answer for '{item.Name}' to '{item.OutputPath}': {ex.Message}. Nothing more is sent; fix the output folder and run the command again (answers already written are skipped).", ex),
+                    "OutputWriteFailed", ErrorCategory.WriteError, item.Path), fatal: true);
             }
             return new Outcome(new InvokeResult(item.Path, item.OutputPath, response, null));
         }
@@ -400,8 +410,18 @@ namespace MertEndpoint.PowerShell.Cmdlets
         private static bool IsBadPath(Exception ex) =>
             ex is ArgumentException || ex is NotSupportedException || ex is SessionStateException || ex is IOException;
 
-        private static string ToJson(object body) =>
-            string.Concat(ScriptBlock.Create("param($o) ConvertTo-Json -InputObject $o -Depth 100 -Compress").Invoke(new[] { body }));
+        private const int BodyDepthLimit = 100; // ConvertTo-Json's own maximum
+
+        /// <summary>The body as JSON; one deeper than ConvertTo-Json can go is an error, never sent cut (it only warns).</summary>
+        private static string ToJson(object body)
+        {
+            var results = ScriptBlock.Create(
+                $"param($o) $j = ConvertTo-Json -InputObject $o -Depth {BodyDepthLimit} -Compress -WarningAction SilentlyContinue -WarningVariable cut; ,@($j, $cut.Count)")
+                .Invoke(new[] { body });
+            var pair = (object[])results[0].BaseObject;
+            if (Convert.ToInt32(pair[1]) > 0) throw Errors.BodyTooDeep(BodyDepthLimit);
+            return pair[0]?.ToString() ?? "null";
+        }
 
         private static bool IsFatal(EndpointErrorKind kind)
         {

@@ -23,13 +23,22 @@ namespace MertEndpoint.PowerShell.Cmdlets
 
         protected override void ProcessRecord()
         {
-            var spec = new EndpointUpdateSpec
+            EndpointUpdateSpec spec;
+            try
             {
-                MinReplica = MinReplica, MaxReplica = MaxReplica, ScaleToZeroTimeout = ScaleToZeroTimeout,
-                InstanceType = InstanceType, InstanceSize = InstanceSize,
-                ImageUrl = ImageUrl, ImagePort = Port, HealthRoute = HealthRoute,
-                Repository = Repository, Revision = Revision, Env = CreateParameters.ToDictionary(Env),
-            };
+                spec = new EndpointUpdateSpec
+                {
+                    MinReplica = MinReplica, MaxReplica = MaxReplica, ScaleToZeroTimeout = ScaleToZeroTimeout,
+                    InstanceType = InstanceType, InstanceSize = InstanceSize,
+                    ImageUrl = ImageUrl, ImagePort = Port, HealthRoute = HealthRoute == null ? null : Inputs.Route(HealthRoute, nameof(HealthRoute)),
+                    Repository = Repository, Revision = Revision, Env = CreateParameters.ToDictionary(Env, nameof(Env)),
+                };
+            }
+            catch (EndpointException ex)
+            {
+                ThrowTerminatingError(ToErrorRecord(ex, null)); // the same settings go to every endpoint: none can be changed
+                return;
+            }
             var changes = Changes();
             if (changes.Count == 0)
             {

@@ -1,4 +1,6 @@
+using System;
 using System.Management.Automation;
+using System.Threading;
 
 namespace MertEndpoint.PowerShell.Cmdlets
 {
@@ -18,7 +20,11 @@ namespace MertEndpoint.PowerShell.Cmdlets
     [OutputType(typeof(EndpointInfo))]
     public sealed class StartMertEndpoint : FanOutCmdlet, IDynamicParameters
     {
+        private readonly CancellationTokenSource _abandon = new CancellationTokenSource();
+        private readonly StillBillingReporter _stillBilling;
         private CreateParameters? _create;
+
+        public StartMertEndpoint() => _stillBilling = new StillBillingReporter(this);
 
         /// <summary>Seconds to wait for readiness (default 600).</summary>
         [Parameter]
@@ -42,7 +48,15 @@ namespace MertEndpoint.PowerShell.Cmdlets
         [ValidateRange(1, 10080)]
         public int? IdleTimeoutMinutes { get; set; }
 
+        /// <summary>How long the pause owed after a failed or cancelled start keeps trying (default 300 s).</summary>
+        [Parameter]
+        [ValidateRange(1, 3600)]
+        public int OwedPauseTimeoutSec { get; set; } = 300;
+
         public object? GetDynamicParameters() => CreateIfMissing ? _create ??= new CreateParameters() : null;
+
+        /// <summary>A stopped command waits for the owed pauses of its cancelled starts.</summary>
+        protected override TimeSpan SettleBound => TimeSpan.FromSeconds(OwedPauseTimeoutSec + 35);
 
         protected override void ProcessRecord()
         {
@@ -52,20 +66,45 @@ namespace MertEndpoint.PowerShell.Cmdlets
                     ? "Start endpoint (resume it if paused; billing starts) and wait until it answers"
                     : $"Start endpoint, creating it if missing ({_create.Describe()}), and wait until it answers";
                 if (!ShouldProcess(target.ToString(), action)) continue;
+                EndpointCreateSpec? spec;
+                try
+                {
+                    spec = _create?.ToSpec(target.Name!);
+                }
+                catch (EndpointException ex)
+                {
+                    WriteEndpointError(ex, target);
+                    continue;
+                }
                 var options = new StartOptions
                 {
-                    CreateIfMissing = _create?.ToSpec(target.Name!),
+                    CreateIfMissing = spec,
                     NoWait = NoWait,
                     PauseOnFailure = OnFailure == FailureAction.Pause,
                     IdleTimeoutMinutes = IdleTimeoutMinutes,
                     Wait = WaitWithProgress(target, TimeoutSec),
                     Log = PostVerbose,
+                    OwedPause = new OwedPauseOptions { Timeout = TimeSpan.FromSeconds(OwedPauseTimeoutSec), Abandon = _abandon.Token },
                 };
-                EnqueueEndpoint(target, async ct =>
+                Enqueue(async ct =>
                 {
                     try
                     {
-                        return (await Lifecycle.StartAsync(target.Namespace!, target.Name!, options, ct).ConfigureAwait(false)).Endpoint;
+                        var endpoint = (await Lifecycle.StartAsync(target.Namespace!, target.Name!, options, ct).ConfigureAwait(false)).Endpoint;
+                        return () =>
+                        {
+                            WriteObject(endpoint);
+                            if (endpoint.MinReplica > 0 || endpoint.ScaleToZeroTimeout == null) WriteWarning(Errors.NoIdleTimeout(endpoint));
+                        };
+                    }
+                    catch (EndpointException ex) when (ex.Kind == EndpointErrorKind.EndpointStillBilling)
+                    {
+                        var record = _stillBilling.Add(ToErrorRecord(ex, target));
+                        return () => _stillBilling.Write(record);
+                    }
+                    catch (EndpointException ex)
+                    {
+                        return () => WriteEndpointError(ex, target);
                     }
                     finally
                     {
@@ -73,6 +112,16 @@ namespace MertEndpoint.PowerShell.Cmdlets
                     }
                 });
             }
+        }
+
+        protected override void StopProcessing()
+        {
+            // The engine calls this once; a second Ctrl+C gives up the owed pauses still being tried.
+            using (SecondBreak.Watch(_abandon))
+            {
+                base.StopProcessing(); // cancels the starts and waits for their owed pauses
+            }
+            _stillBilling.ReportRest();
         }
     }
 }

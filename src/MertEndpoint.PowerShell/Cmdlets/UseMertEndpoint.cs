@@ -18,13 +18,21 @@ namespace MertEndpoint.PowerShell.Cmdlets
 
     /// <summary>
     /// Starts an endpoint, runs a script block with it, and stops it afterwards in every case: the block succeeds,
-    /// throws, or is stopped with Ctrl+C, or the start fails.
+    /// throws, calls exit, runs past -MaxDuration or is stopped with Ctrl+C, or the start fails. The stop is a pause
+    /// this command owes: it keeps trying within -OwedPauseTimeoutSec, and if it fails for good the command writes an
+    /// EndpointStillBilling error.
     /// </summary>
     [Cmdlet(VerbsOther.Use, "MertEndpoint", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByName)]
     [OutputType(typeof(object))]
     public sealed class UseMertEndpoint : EndpointTargetCmdlet
     {
+        private readonly CancellationTokenSource _abandon = new CancellationTokenSource();
+        private readonly StillBillingReporter _stillBilling;
         private volatile NestedPipeline? _block;
+        private volatile bool _maxDurationReached;
+        private IDisposable? _secondBreak;
+
+        public UseMertEndpoint() => _stillBilling = new StillBillingReporter(this);
 
         /// <summary>The work. It receives the ready endpoint as its first argument and as $MertEndpoint; $env:HF_ENDPOINT_URL holds its URL for child processes (see <see cref="EndpointUrlVariable"/>).</summary>
         [Parameter(Mandatory = true, Position = 1)]
@@ -46,46 +54,79 @@ namespace MertEndpoint.PowerShell.Cmdlets
         [ValidateRange(1, 10080)]
         public int? IdleTimeoutMinutes { get; set; }
 
+        /// <summary>A cap on the run: the block is stopped after this long and the endpoint stopped.</summary>
+        [Parameter]
+        public TimeSpan? MaxDuration { get; set; }
+
+        /// <summary>How long the stop this command owes keeps trying through rate limiting and outages (default 300 s).</summary>
+        [Parameter]
+        [ValidateRange(1, 3600)]
+        public int OwedPauseTimeoutSec { get; set; } = 300;
+
+        protected override void BeginProcessing()
+        {
+            if (MaxDuration <= TimeSpan.Zero)
+                ThrowTerminatingError(new ErrorRecord(new ArgumentException($"-MaxDuration must be positive (got {MaxDuration})."),
+                    "InvalidMaxDuration", ErrorCategory.InvalidArgument, MaxDuration));
+        }
+
         protected override void ProcessRecord()
         {
-            foreach (var target in Targets())
+            try
             {
-                if (!ShouldProcess(target.ToString(), $"Start endpoint, run the script block, then {AfterAction}")) continue;
-                var options = new StartOptions
+                foreach (var target in Targets())
                 {
-                    IdleTimeoutMinutes = IdleTimeoutMinutes,
-                    Wait = WaitWithProgress(target, TimeoutSec),
-                    Log = PostVerbose,
-                };
-                var starting = Lifecycle.StartAsync(target.Namespace!, target.Name!, options, StopToken);
-                var ran = false;
+                    if (!ShouldProcess(target.ToString(), $"Start endpoint, run the script block, then {AfterAction}")) continue;
+                    UseOne(target);
+                }
+            }
+            finally
+            {
+                _secondBreak?.Dispose();
+            }
+        }
+
+        private void UseOne(EndpointId target)
+        {
+            var options = new StartOptions
+            {
+                IdleTimeoutMinutes = IdleTimeoutMinutes,
+                Wait = WaitWithProgress(target, TimeoutSec),
+                Log = PostVerbose,
+                OwedPause = new OwedPauseOptions { Timeout = TimeSpan.FromSeconds(OwedPauseTimeoutSec), Abandon = _abandon.Token },
+            };
+            var starting = Lifecycle.StartAsync(target.Namespace!, target.Name!, options, StopToken);
+            var settled = false; // the start's outcome was handled here (ran the block, or reported its failure)
+            try
+            {
+                StartResult started;
                 try
                 {
-                    StartResult started;
-                    try
-                    {
-                        started = Await(starting);
-                    }
-                    catch (EndpointException ex)
-                    {
-                        // StartAsync already paused a start it began; a failed endpoint does not bill.
-                        ThrowTerminatingError(ToErrorRecord(ex, target));
-                        return;
-                    }
-                    finally
-                    {
-                        CompleteProgress(options.Wait);
-                        DrainPosted();
-                    }
-                    ran = true;
-                    Run(target, started);
+                    started = Await(starting);
+                }
+                catch (EndpointException ex)
+                {
+                    // StartAsync already paused a start it began (a failed endpoint does not bill); if it could not, the
+                    // error is EndpointStillBilling, which must surface even when Ctrl+C stopped the pipeline.
+                    settled = true;
+                    var record = ToErrorRecord(ex, target);
+                    if (ex.Kind == EndpointErrorKind.EndpointStillBilling && Stopping) _stillBilling.ReportAfterStop(record);
+                    ThrowTerminatingError(record);
+                    return;
                 }
                 finally
                 {
-                    // Ctrl+C can land after the start succeeded but before the block began (while progress was
-                    // still being written): Run() never got to stop it, so stop it here.
-                    if (!ran) StopIfStarted(target, starting);
+                    CompleteProgress(options.Wait);
+                    if (!Stopping) DrainPosted();
                 }
+                settled = true;
+                Run(target, started);
+            }
+            finally
+            {
+                // Ctrl+C can land while the start's progress is still being written, before its outcome was seen here:
+                // wait for it, and stop what it started or say that its own pause failed.
+                if (!settled) StopIfStarted(target, starting);
             }
         }
 
@@ -93,41 +134,65 @@ namespace MertEndpoint.PowerShell.Cmdlets
         {
             try
             {
-                starting.Wait(TimeSpan.FromSeconds(35)); // a cancelled start pauses itself; give it the time to
+                starting.Wait(TimeSpan.FromSeconds(OwedPauseTimeoutSec + 35)); // a cancelled start pauses itself; give it the time to
             }
-            catch (AggregateException)
+            catch (AggregateException ex)
             {
-                return; // it failed or was cancelled: StartAsync paused what it had started
+                // It failed or was cancelled: StartAsync paused what it had started, or says it could not.
+                if (ex.InnerException is EndpointException { Kind: EndpointErrorKind.EndpointStillBilling } billing)
+                    _stillBilling.ReportAfterStop(ToErrorRecord(billing, target));
+                return;
             }
             if (starting.Status == TaskStatus.RanToCompletion) StopAfterwards(target, starting.Result, completed: false);
         }
 
         private void Run(EndpointId target, StartResult started)
         {
-            var completed = false;
+            var outcome = BlockOutcome.Failed;
+            int exitCode = 0;
             try
             {
                 using (EndpointUrlVariable.Enter(started.Endpoint.Url))
-                    RunBlock(started.Endpoint);
-                completed = true;
+                    outcome = RunBlock(started.Endpoint, out exitCode);
             }
             finally
             {
-                StopAfterwards(target, started, completed);
+                StopAfterwards(target, started, outcome != BlockOutcome.Failed);
             }
+            if (outcome == BlockOutcome.TooLong)
+            {
+                var stopped = AfterAction != AfterAction.Leave && !(KeepIfRunning && started.WasRunning);
+                WriteError(new ErrorRecord(new TimeoutException(Errors.MaxDurationExceeded(target, MaxDuration!.Value, stopped)),
+                    "MaxDurationExceeded", ErrorCategory.OperationTimeout, target));
+            }
+            // The block called exit: the endpoint is stopped, now leave the way it asked.
+            if (outcome == BlockOutcome.Exited) InvokeCommand.InvokeScript($"exit {exitCode}");
         }
+
+        private enum BlockOutcome { Failed, Completed, Exited, TooLong }
 
         /// <summary>
         /// Runs the block as a nested pipeline in this runspace so that its output streams out as it comes: a long
-        /// job shows results at once and holds none of them.
+        /// job shows results at once and holds none of them. A nested pipeline swallows the block's exit, so the
+        /// wrapper notes whether the block returned and $LASTEXITCODE tells the code.
         /// </summary>
-        private void RunBlock(EndpointInfo endpoint)
+        private BlockOutcome RunBlock(EndpointInfo endpoint, out int exitCode)
         {
+            exitCode = 0;
+            var exited = false;
+            var returned = new PSReference(false);
+            // $LASTEXITCODE gets a box of its own, equal in value: if another object is there afterwards and the block was cut
+            // short without an error, the block called exit (a break out of it leaves the box in place).
+            var lastExitCode = SessionState.PSVariable.GetValue("global:LASTEXITCODE");
+            object noExit = lastExitCode is int before ? before : 0;
+            SessionState.PSVariable.Set("global:LASTEXITCODE", noExit);
             using (var nested = NestedPipeline.Create(RunspaceMode.CurrentRunspace))
+            using (MaxDuration is TimeSpan limit ? new Timer(_ => { _maxDurationReached = true; _block?.BeginStop(null, null); }, null, limit, Timeout.InfiniteTimeSpan) : null)
             {
                 // A local scope, so the caller's own $block, $endpoint and $MertEndpoint are left alone; $MertEndpoint is this
                 // runspace's (parallel runspaces never see each other's). The block also gets the endpoint as its argument.
-                nested.AddScript("param($block, $endpoint) $MertEndpoint = $endpoint; & $block $endpoint", useLocalScope: true).AddArgument(ScriptBlock).AddArgument(endpoint);
+                nested.AddScript("param($block, $endpoint, $returned) $MertEndpoint = $endpoint; & $block $endpoint; $returned.Value = $true", useLocalScope: true)
+                    .AddArgument(ScriptBlock).AddArgument(endpoint).AddArgument(returned);
                 var output = new PSDataCollection<PSObject>();
                 output.DataAdded += (s, e) => WriteObject(output[e.Index]);
                 // Errors become this command's errors (-ErrorVariable, -ErrorAction); warnings, verbose and progress
@@ -137,17 +202,32 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 _block = nested;
                 try
                 {
-                    nested.Invoke(null, output);
+                    if (!_maxDurationReached) nested.Invoke(null, output);
+                    if (_maxDurationReached) return BlockOutcome.TooLong; // a stopped nested pipeline may just return
+                }
+                catch (PipelineStoppedException) when (_maxDurationReached && !Stopping)
+                {
+                    return BlockOutcome.TooLong;
                 }
                 finally
                 {
                     _block = null;
+                    var after = SessionState.PSVariable.GetValue("global:LASTEXITCODE");
+                    if (ReferenceEquals(after, noExit)) SessionState.PSVariable.Set("global:LASTEXITCODE", lastExitCode);
+                    else if (!(bool)returned.Value && after is int code)
+                    {
+                        exited = true;
+                        exitCode = code;
+                    }
                 }
             }
+            return exited ? BlockOutcome.Exited : BlockOutcome.Completed;
         }
 
         protected override void StopProcessing()
         {
+            // A second Ctrl+C gives up the owed stop (the engine calls StopProcessing only once).
+            _secondBreak = SecondBreak.Watch(_abandon);
             base.StopProcessing();
             _block?.BeginStop(null, null); // Ctrl+C ends the block; the finally in Run() then stops the endpoint
         }
@@ -156,32 +236,127 @@ namespace MertEndpoint.PowerShell.Cmdlets
         {
             if (AfterAction == AfterAction.Leave || (KeepIfRunning && started.WasRunning))
             {
-                if (completed) WriteVerbose($"Leaving {target} running, as asked.");
+                if (completed && !Stopping) WriteVerbose($"Leaving {target} running, as asked.");
                 return;
             }
-            // StopToken is cancelled after Ctrl+C, so the stop gets its own budget; it must happen in every case.
-            using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60)))
+            var progress = new ProgressRecord(WaitProgressWriter.ActivityId("stop " + target), $"Stopping endpoint {target}", "Pausing");
+            var owed = new OwedPauseOptions
             {
+                Timeout = TimeSpan.FromSeconds(OwedPauseTimeoutSec),
+                ScaleToZero = AfterAction == AfterAction.ScaleToZero,
+                Abandon = _abandon.Token,
+                Log = line => PostToPipeline(() =>
+                {
+                    WriteVerbose(line);
+                    progress.StatusDescription = line;
+                    WriteProgress(progress);
+                }),
+            };
+            // StopToken is cancelled after Ctrl+C: the owed stop has its own bound, and must happen in every case.
+            var stopping = Lifecycle.PauseOwedAsync(target.Namespace!, target.Name!, owed);
+            try
+            {
+                EndpointInfo? endpoint;
                 try
                 {
-                    var task = AfterAction == AfterAction.ScaleToZero
-                        ? Client.ScaleToZeroAsync(target.Namespace!, target.Name!, cts.Token)
-                        : Client.PauseAsync(target.Namespace!, target.Name!, cts.Token);
-                    var endpoint = task.GetAwaiter().GetResult();
-                    if (completed) WriteVerbose($"{target} is now {endpoint.StatusText}.");
+                    endpoint = Await(stopping);
+                    progress.RecordType = ProgressRecordType.Completed;
+                    WriteProgress(progress);
                 }
-                catch (Exception ex) when (ex is EndpointException || ex is OperationCanceledException)
+                catch (PipelineStoppedException)
                 {
-                    var message = Errors.StopFailed(target, ex);
-                    if (completed)
-                    {
-                        WriteError(ToErrorRecord(new EndpointException(EndpointErrorKind.ServiceUnavailable, message, ex), target));
-                        return;
-                    }
-                    // The block's own exception is on its way out (or the pipeline is stopping): shout on the host
-                    // without replacing it.
-                    try { Host.UI.WriteErrorLine(message); } catch (Exception) { Console.Error.WriteLine(message); }
+                    endpoint = stopping.GetAwaiter().GetResult(); // stopping: nothing can be written, but the stop still counts
                 }
+                if (completed && !Stopping) WriteVerbose(endpoint == null ? $"{target}: {Errors.NothingToPause}" : $"{target} is now {endpoint.StatusText}.");
+            }
+            catch (EndpointException ex)
+            {
+                _stillBilling.Write(ToErrorRecord(ex, target));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Writes EndpointStillBilling errors so that they are never lost: as errors (in $Error, catchable, seen by jobs and
+    /// hosted runspaces); once the pipeline is stopping (Ctrl+C), when nothing can be written any more, straight into
+    /// $Error and onto the host's error output.
+    /// </summary>
+    internal sealed class StillBillingReporter
+    {
+        private readonly PSCmdlet _cmdlet;
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<ErrorRecord, bool> _unreported =
+            new System.Collections.Concurrent.ConcurrentDictionary<ErrorRecord, bool>();
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<ErrorRecord, bool> _added =
+            new System.Collections.Concurrent.ConcurrentDictionary<ErrorRecord, bool>();
+
+        public StillBillingReporter(PSCmdlet cmdlet) => _cmdlet = cmdlet;
+
+        /// <summary>Notes one from a worker thread, so that <see cref="ReportRest"/> finds it if the pipeline never gets to write it.</summary>
+        public ErrorRecord Add(ErrorRecord record)
+        {
+            _added[record] = true;
+            _unreported[record] = true;
+            return record;
+        }
+
+        /// <summary>On the pipeline thread. One noted with <see cref="Add"/> is written only if ReportRest did not take it.</summary>
+        public void Write(ErrorRecord record)
+        {
+            if (!_unreported.TryRemove(record, out _) && _added.ContainsKey(record)) return;
+            try
+            {
+                _cmdlet.WriteError(record);
+            }
+            catch (PipelineStoppedException) when (_cmdlet.Stopping)
+            {
+                ReportAfterStop(record);
+                throw;
+            }
+        }
+
+        /// <summary>After a stop has settled: the ones no one could write.</summary>
+        public void ReportRest()
+        {
+            foreach (var record in _unreported.Keys)
+                if (_unreported.TryRemove(record, out _)) ReportAfterStop(record);
+        }
+
+        public void ReportAfterStop(ErrorRecord record)
+        {
+            try
+            {
+                if (_cmdlet.SessionState.PSVariable.GetValue("global:Error") is System.Collections.ArrayList errors) errors.Insert(0, record);
+            }
+            catch (Exception) { /* the host line below still says it */ }
+            try { _cmdlet.Host.UI.WriteErrorLine(record.Exception.Message); }
+            catch (Exception) { Console.Error.WriteLine(record.Exception.Message); }
+        }
+    }
+
+    /// <summary>Watches for a second Ctrl+C while a stopped command finishes the pause it owes; that one gives the pause up.</summary>
+    internal static class SecondBreak
+    {
+        public static IDisposable Watch(CancellationTokenSource abandon)
+        {
+            ConsoleCancelEventHandler handler = (s, e) =>
+            {
+                e.Cancel = true;
+                try { abandon.Cancel(); } catch (ObjectDisposedException) { }
+            };
+            try { Console.CancelKeyPress += handler; }
+            catch (Exception) { return new Unwatch(null); } // no console
+            return new Unwatch(handler);
+        }
+
+        private sealed class Unwatch : IDisposable
+        {
+            private ConsoleCancelEventHandler? _handler;
+            public Unwatch(ConsoleCancelEventHandler? handler) => _handler = handler;
+
+            public void Dispose()
+            {
+                var handler = Interlocked.Exchange(ref _handler, null);
+                if (handler != null) Console.CancelKeyPress -= handler;
             }
         }
     }

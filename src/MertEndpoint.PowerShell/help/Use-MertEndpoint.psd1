@@ -10,8 +10,14 @@
             Code = 'Use-MertEndpoint shared-gpu -KeepIfRunning -IdleTimeoutMinutes 10 { param($e) ./run.ps1 $e.Url }'
             Remarks = 'Uses a shared endpoint, leaves it running if it already was, and lets the service scale it to zero after 10 idle minutes if this process dies.'
         }
+        @{
+            Code = '$ErrorActionPreference = ''Stop''; Use-MertEndpoint mert-spike6-inference -MaxDuration 02:00:00 { param($e) ./embed.ps1 $e.Url; exit $LASTEXITCODE }'
+            Remarks = 'A scheduled job: stops the block after two hours at most, pauses the endpoint in every case, leaves with the job''s exit code, and fails (non-zero exit) if the endpoint could not be stopped (EndpointStillBilling).'
+        }
     )
     Parameters = @{
+        MaxDuration = 'A cap on the run: when the block has run this long it is stopped, the endpoint is stopped, and the error MaxDurationExceeded is written. A hung job no longer bills without end.'
+        OwedPauseTimeoutSec = 'How long the final stop keeps trying through rate limiting (429, honouring Retry-After in full), 5xx answers and dropped connections (default 300). If it still fails, the error EndpointStillBilling names the endpoint and the command that stops it. A second Ctrl+C gives it up.'
         AfterAction = 'What to do afterwards: Pause (default), ScaleToZero or Leave.'
         KeepIfRunning = 'Leave the endpoint running afterwards if it was already running before this command.'
         ScriptBlock = 'The work. It receives the ready endpoint as its first argument and as $MertEndpoint.'

@@ -1,0 +1,302 @@
+# Issue 11: every fault survived, every bad input refused. What a user meets, against the emulator's fault rules.
+BeforeAll {
+    . $PSScriptRoot/Common.ps1
+    $emulator = Start-TestEmulator -BootSeconds 0.5
+    $module = Join-Path $repoRoot 'out/MertEndpoint/MertEndpoint.psd1'
+
+    function Invoke-Child([string] $Script) {
+        # A fresh pwsh running a script file (-File), as a scheduler runs one; the emulator settings are inherited.
+        $file = Join-Path ([IO.Path]::GetTempPath()) "mert-child-$([guid]::NewGuid().ToString('n')).ps1"
+        Set-Content -Path $file -Value ("Import-Module '$module'`n" + $Script)
+        $self = Get-Process -Id $PID
+        $pre = @(if ($self.ProcessName -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
+        try {
+            $output = & $self.Path @pre -NoProfile -NonInteractive -File $file 2>&1 | Out-String
+            [pscustomobject]@{ ExitCode = $LASTEXITCODE; Output = $output }
+        }
+        finally { Remove-Item $file -ErrorAction SilentlyContinue }
+    }
+
+    function Add-PauseFault([string] $Name, [int] $Status = 503, $RetryAfter = $null, $Count = $null) {
+        Add-Fault $emulator @{ method = 'POST'; pathPrefix = "/v2/endpoint/emulator-user/$Name/pause"; status = $Status; count = $Count; retryAfterSeconds = $RetryAfter }
+    }
+
+    function Add-NeverHealthy([string] $Name) {
+        # The container never answers its health route: a start waits until it is cancelled or times out.
+        Add-Fault $emulator @{ method = 'GET'; pathPrefix = "/endpoints/emulator-user/$Name/health"; status = 503; count = $null }
+    }
+
+    function Wait-Until([scriptblock] $Condition, [int] $Seconds = 30) {
+        $deadline = [DateTime]::UtcNow.AddSeconds($Seconds)
+        while (-not (& $Condition)) {
+            if ([DateTime]::UtcNow -gt $deadline) { throw "Condition not met within $Seconds s: $Condition" }
+            Start-Sleep -Milliseconds 100
+        }
+    }
+
+    function Get-Requests([string] $Method, [string] $PathLike) {
+        @(Get-RequestLog $emulator | Where-Object { $_.method -eq $Method -and $_.path -like $PathLike })
+    }
+
+    function New-PausedEndpoint([string] $Name) {
+        $null = New-TestEndpoint $Name
+        Stop-MertEndpoint $Name -Confirm:$false
+    }
+}
+AfterAll { Stop-TestEmulator $emulator }
+
+Describe 'The pause this module owes' {
+    BeforeEach { Reset-Emulator $emulator }
+
+    It 'item 3: a pwsh -File script with $ErrorActionPreference Stop whose Use block succeeds and whose final pause keeps failing exits non-zero, naming the stop command' {
+        New-PausedEndpoint f-ok
+        Add-PauseFault f-ok 503
+        $child = Invoke-Child "`$ErrorActionPreference = 'Stop'`nUse-MertEndpoint f-ok -OwedPauseTimeoutSec 3 { 'block ran' }`n'REACHED-THE-END'"
+        $child.ExitCode | Should -Not -Be 0
+        $child.Output | Should -Match 'block ran'
+        $child.Output | Should -Not -Match 'REACHED-THE-END'
+        $child.Output | Should -Match 'MAY STILL BE BILLING'
+        ($child.Output -replace '\s+', ' ') | Should -Match 'Stop-MertEndpoint f-ok -Namespace emulator-user'
+        (Get-MertEndpoint f-ok).Status | Should -Be 'Running' -Because 'the error told the truth'
+    }
+
+    It 'item 3: with a block that throws, $Error holds both the block''s error and EndpointStillBilling' {
+        New-PausedEndpoint f-throw
+        Add-PauseFault f-throw 503
+        $child = Invoke-Child @'
+$ErrorActionPreference = 'Stop'
+try { Use-MertEndpoint f-throw -OwedPauseTimeoutSec 3 { throw 'job crashed' } } catch { 'CAUGHT: ' + $_.FullyQualifiedErrorId }
+'IDS: ' + (($Error | ForEach-Object { $_.FullyQualifiedErrorId }) -join ' | ')
+'@
+        $ids = ($child.Output -split "`n" | Where-Object { $_ -like 'IDS: *' })
+        $ids | Should -Match 'EndpointStillBilling,'
+        $ids | Should -Match 'job crashed'
+    }
+
+    It 'item 3: in a hosted runspace and in a thread job the still-billing error is in the error stream, not only on a host' {
+        New-PausedEndpoint f-hosted
+        Add-PauseFault f-hosted 503
+        $ps = [PowerShell]::Create()
+        try {
+            $null = $ps.AddScript("Import-Module '$module'; Use-MertEndpoint f-hosted -OwedPauseTimeoutSec 2 { throw 'job crashed' }")
+            try { $null = $ps.Invoke() } catch { $null = $_ } # the block's own error ends the script
+            @($ps.Streams.Error | Where-Object { $_.FullyQualifiedErrorId -like 'EndpointStillBilling,*' }).Count | Should -Be 1
+        }
+        finally { $ps.Dispose() }
+
+        $job = Start-ThreadJob { param($m) Import-Module $m; Use-MertEndpoint f-hosted -OwedPauseTimeoutSec 2 { 'ok' } } -ArgumentList $module
+        $null = $job | Wait-Job -Timeout 60 | Receive-Job -ErrorVariable jobErrors -ErrorAction SilentlyContinue
+        $job | Remove-Job -Force
+        @($jobErrors | Where-Object { $_.FullyQualifiedErrorId -like 'EndpointStillBilling,*' }).Count | Should -Be 1
+    }
+
+    It 'item 1: Ctrl+C during a start whose safety pause fails leaves EndpointStillBilling in $Error (Start and Use)' {
+        foreach ($case in @(
+                @{ Name = 'f-cancel-start'; Command = 'Start-MertEndpoint f-cancel-start -OwedPauseTimeoutSec 2 -TimeoutSec 120' }
+                @{ Name = 'f-cancel-use'; Command = 'Use-MertEndpoint f-cancel-use -OwedPauseTimeoutSec 2 -TimeoutSec 120 { ''never runs'' }' })) {
+            New-PausedEndpoint $case.Name
+            Add-NeverHealthy $case.Name
+            Add-PauseFault $case.Name 500
+            $ps = [PowerShell]::Create()
+            try {
+                $null = $ps.AddScript("Import-Module '$module'; $($case.Command)")
+                $handle = $ps.BeginInvoke()
+                Wait-Until { (Get-MertEndpoint $case.Name).Status -eq 'Running' }
+                $ps.Stop()
+                $handle.IsCompleted | Should -BeTrue
+                $ps.Commands.Clear()
+                $null = $ps.AddScript('@($Error | Where-Object { $_.FullyQualifiedErrorId -like "EndpointStillBilling*" } | ForEach-Object { $_.Exception.Message })')
+                $messages = @($ps.Invoke())
+                $messages.Count | Should -Be 1 -Because "$($case.Command) was stopped while its pause kept failing"
+                $messages[0] | Should -Match "Stop-MertEndpoint $($case.Name) -Namespace emulator-user"
+            }
+            finally { $ps.Dispose() }
+        }
+    }
+
+    It 'item 2: the final pause of Use keeps trying through 429s, honouring Retry-After, and says so' {
+        New-PausedEndpoint f-429
+        $before = @(Get-Requests POST '*/f-429/pause').Count
+        Add-PauseFault f-429 429 -RetryAfter 2 -Count 2
+        $verbose = Use-MertEndpoint f-429 -OwedPauseTimeoutSec 30 { 'ok' } -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
+        (Get-MertEndpoint f-429).Status | Should -Be 'Paused'
+        @($verbose | Where-Object { "$_" -match 'trying again in 2 s' }).Count | Should -Be 2
+        @(Get-Requests POST '*/f-429/pause').Count - $before | Should -Be 3
+    }
+
+    It 'item 6: a 404 on the safety pause means nothing to pause, not still billing' {
+        New-PausedEndpoint f-404
+        Add-NeverHealthy f-404
+        Add-PauseFault f-404 404
+        Start-MertEndpoint f-404 -TimeoutSec 3 -ErrorVariable startErrors -ErrorAction SilentlyContinue
+        $startErrors[0].FullyQualifiedErrorId | Should -BeLike 'WaitTimeout,*'
+        "$($startErrors[0])" | Should -Match 'nothing to pause'
+        "$($startErrors[0])" | Should -Not -Match 'BILLING'
+
+        New-PausedEndpoint f-404-use
+        Add-PauseFault f-404-use 404
+        Use-MertEndpoint f-404-use { 'ok' } -ErrorVariable useErrors -ErrorAction SilentlyContinue | Should -Be 'ok'
+        $useErrors | Should -BeNullOrEmpty
+    }
+
+    It 'item 4: exit 3 inside a Use block leaves with 3 after the endpoint is paused' {
+        New-PausedEndpoint f-exit
+        $child = Invoke-Child "Use-MertEndpoint f-exit { 'in block'; exit 3 }`n'REACHED-THE-END'"
+        $child.ExitCode | Should -Be 3
+        $child.Output | Should -Match 'in block'
+        $child.Output | Should -Not -Match 'REACHED-THE-END'
+        (Get-MertEndpoint f-exit).Status | Should -Be 'Paused'
+
+        # Only exit leaves: a block that breaks out, or runs a native command, lets the script go on.
+        $child = Invoke-Child "Use-MertEndpoint f-exit { 'in block'; break }`nUse-MertEndpoint f-exit { & '$((Get-Process -Id $PID).Path)' --version > `$null; 'native ran' }`n'REACHED-THE-END'"
+        $child.ExitCode | Should -Be 0
+        $child.Output | Should -Match 'REACHED-THE-END'
+    }
+
+    It '-MaxDuration stops a hung block and pauses the endpoint' {
+        New-PausedEndpoint f-max
+        $out = Use-MertEndpoint f-max -MaxDuration '00:00:02' { 'started'; Start-Sleep -Seconds 120; 'never' } -ErrorVariable maxErrors -ErrorAction SilentlyContinue
+        $out | Should -Be 'started'
+        $maxErrors[0].FullyQualifiedErrorId | Should -BeLike 'MaxDurationExceeded,*'
+        (Get-MertEndpoint f-max).Status | Should -Be 'Paused'
+    }
+
+    It 'Start-MertEndpoint warns when it leaves an endpoint running with no service-side idle timeout, and says how to set one' {
+        $null = New-TestEndpoint f-idle
+        $null = Set-MertEndpoint f-idle -MinReplica 1
+        Stop-MertEndpoint f-idle -Confirm:$false
+        $null = Start-MertEndpoint f-idle -WarningVariable warned -WarningAction SilentlyContinue
+        "$warned" | Should -Match 'no idle timeout'
+        "$warned" | Should -Match '-IdleTimeoutMinutes'
+        Stop-MertEndpoint f-idle -Confirm:$false
+        $null = Start-MertEndpoint f-idle -IdleTimeoutMinutes 5 -WarningVariable quiet -WarningAction SilentlyContinue
+        $quiet | Should -BeNullOrEmpty
+    }
+}
+
+Describe '-TimeoutSec bounds the whole command' {
+    BeforeEach { Reset-Emulator $emulator }
+
+    It 'item 5: Retry-After 3600 on every GET cannot stretch Start -TimeoutSec 5, and verbose says what it waits for' {
+        $null = New-TestEndpoint f-slow
+        Add-Fault $emulator @{ method = 'GET'; pathPrefix = '/v2/endpoint/emulator-user/f-slow'; status = 429; retryAfterSeconds = 3600; count = $null }
+        $watch = [Diagnostics.Stopwatch]::StartNew()
+        $verbose = Start-MertEndpoint f-slow -TimeoutSec 5 -Verbose -ErrorVariable slowErrors -ErrorAction SilentlyContinue 4>&1
+        $watch.Stop()
+        $slowErrors[0].FullyQualifiedErrorId | Should -BeLike 'WaitTimeout,*'
+        $watch.Elapsed.TotalSeconds | Should -BeLessThan 60 -Because 'it took 120 s before (four retries of 30 s)'
+        "$verbose" | Should -Match 'Retry-After'
+    }
+
+    It 'item 5: a hung control plane cannot stretch it either' {
+        $null = New-TestEndpoint f-hung
+        Add-Fault $emulator @{ method = 'GET'; pathPrefix = '/v2/endpoint/emulator-user/f-hung'; status = $null; delayMs = 600000; count = $null }
+        $watch = [Diagnostics.Stopwatch]::StartNew()
+        Start-MertEndpoint f-hung -TimeoutSec 3 -ErrorVariable hungErrors -ErrorAction SilentlyContinue
+        $watch.Stop()
+        $hungErrors[0].FullyQualifiedErrorId | Should -BeLike 'WaitTimeout,*'
+        $watch.Elapsed.TotalSeconds | Should -BeLessThan 25 -Because 'one attempt alone may take 30 s'
+    }
+}
+
+Describe 'Invoke-MertEndpoint stops at the first output write failure' {
+    BeforeEach { Reset-Emulator $emulator }
+
+    It 'item 10: with a file in the way of the output folder, it stops instead of computing answers to throw away' {
+        $null = New-TestEndpoint f-out
+        $work = Join-Path ([IO.Path]::GetTempPath()) "mert-out-$([guid]::NewGuid().ToString('n'))"
+        $null = New-Item -ItemType Directory -Path "$work/in"
+        try {
+            foreach ($i in 1..20) { Set-Content -Path "$work/in/$i.wav" -Value "audio $i" }
+            Set-Content -Path "$work/out" -Value 'a file, not a folder'
+            { Get-ChildItem "$work/in" -File | Invoke-MertEndpoint f-out -OutDirectory "$work/out" -BaseDirectory "$work/in" -ThrottleLimit 2 } |
+                Should -Throw -ErrorId 'OutputWriteFailed*'
+            @(Get-Requests POST '/endpoints/emulator-user/f-out*').Count | Should -BeLessThan 10 -Because 'all 20 were sent and thrown away before'
+        }
+        finally { Remove-Item $work -Recurse -Force }
+    }
+}
+
+Describe 'Bad input is refused before anything is sent' {
+    BeforeEach { Reset-Emulator $emulator }
+
+    It 'item 12: a base URL with user:password is refused without printing the password; a query is refused' {
+        $saved = $env:MERT_ENDPOINT_API_URL
+        try {
+            $env:MERT_ENDPOINT_API_URL = $saved -replace '^http://', 'http://someone:pa55word@'
+            { Get-MertEndpoint -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidConfiguration,*'
+            $Error[0].ToString() | Should -Not -Match 'pa55word'
+            $env:MERT_ENDPOINT_API_URL = "$saved`?x=1"
+            { Get-MertEndpoint -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidConfiguration,*'
+            $Error[0].ToString() | Should -Match 'query'
+        }
+        finally { $env:MERT_ENDPOINT_API_URL = $saved }
+    }
+
+    It 'item 13: an empty -Token is an error even with HF_TOKEN set; a token with a line break gets a clear error' {
+        { Get-MertEndpoint -Token ([securestring]::new()) -ErrorAction Stop } | Should -Throw -ErrorId 'TokenNotFound,*'
+        $broken = ConvertTo-SecureString "hf_two`nlines" -AsPlainText -Force
+        { Get-MertEndpoint -Token $broken -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidConfiguration,*'
+        $Error[0].ToString() | Should -Match 'control characters'
+        $Error[0].ToString() | Should -Not -Match 'lines'
+    }
+
+    It 'item 14: . and .. are refused in -Namespace, and nothing is deleted' {
+        $null = New-TestEndpoint f-dots
+        { Remove-MertEndpoint -Name emulator-user -Namespace . -Force -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidArgument,*'
+        { Get-MertEndpoint f-dots -Namespace .. -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidArgument,*'
+        Get-Requests DELETE '*' | Should -BeNullOrEmpty
+    }
+
+    It 'item 14: a -Route cannot leave the endpoint''s URL; a -HealthRoute with .. is refused' {
+        $null = New-TestEndpoint f-route
+        { Invoke-MertEndpoint f-route -Body @{ a = 1 } -Route '/../../../v2/endpoint/emulator-user/f-route/pause' -ErrorAction Stop } |
+            Should -Throw -ErrorId 'InvalidArgument,*'
+        (Get-MertEndpoint f-route).Status | Should -Be 'Running'
+        Get-Requests POST '*/pause' | Should -BeNullOrEmpty
+        $creates = @(Get-Requests POST '/v2/endpoint/emulator-user').Count
+        New-MertEndpoint f-health -ImageUrl 'someone/img:1' -HealthRoute '/../health' -Confirm:$false -ErrorVariable healthErrors -ErrorAction SilentlyContinue
+        $healthErrors[0].FullyQualifiedErrorId | Should -BeLike 'InvalidArgument,*'
+        @(Get-Requests POST '/v2/endpoint/emulator-user').Count | Should -Be $creates
+    }
+
+    It 'item 15: -Env keys that are empty or hold =, $null values, and a -Body deeper than the converter''s limit are errors, never sent' {
+        foreach ($env in @(@{ '' = 'x' }, @{ 'A=B' = '1' }, @{ A = $null })) {
+            New-MertEndpoint f-env -ImageUrl 'someone/img:1' -Env $env -Confirm:$false -ErrorVariable envErrors -ErrorAction SilentlyContinue
+            $envErrors[0].FullyQualifiedErrorId | Should -BeLike 'InvalidArgument,*'
+        }
+        New-MertEndpoint f-env -ImageUrl 'someone/img:1' -Secret @{ 'KEY=1' = 's' } -Confirm:$false -ErrorVariable secretErrors -ErrorAction SilentlyContinue
+        $secretErrors[0].FullyQualifiedErrorId | Should -BeLike 'InvalidArgument,*'
+        Get-Requests POST '/v2/endpoint/emulator-user' | Should -BeNullOrEmpty
+
+        $null = New-TestEndpoint f-deep
+        $body = @{}; $node = $body
+        foreach ($i in 1..105) { $child = @{}; $node.x = $child; $node = $child }
+        { Invoke-MertEndpoint f-deep -Body $body -ErrorAction Stop -WarningAction Stop } | Should -Throw -ErrorId 'InvalidArgument,*'
+        Get-Requests POST '/endpoints/emulator-user/f-deep*' | Should -BeNullOrEmpty
+    }
+}
+
+Describe 'The usage history under faults (issue 11, items 7 and 9)' {
+    BeforeEach { Reset-Emulator $emulator }
+
+    It 'item 7: a line with "t": null is skipped; Get-MertEndpoint and Get-MertEndpointCost still work' {
+        $null = New-TestEndpoint f-null
+        Add-Content -Path $env:MERT_ENDPOINT_HISTORY_PATH -Value '{"t":null,"api":"x","ns":"emulator-user","name":"f-null","state":"running","replicas":1}'
+        (Get-MertEndpoint f-null -ErrorAction Stop).Name | Should -Be 'f-null'
+        (Get-MertEndpointCost f-null -ErrorAction Stop).Name | Should -Be 'f-null'
+    }
+
+    It 'item 9: when the history cannot be written, Get-MertEndpointCost says its figures are incomplete' {
+        $null = New-TestEndpoint f-incomplete
+        $lock = "$($env:MERT_ENDPOINT_HISTORY_PATH).lock"
+        Remove-Item $lock -ErrorAction SilentlyContinue
+        $null = New-Item -ItemType Directory -Path $lock # nothing can take the history's lock, so nothing is written
+        try {
+            $cost = Get-MertEndpointCost f-incomplete -WarningVariable costWarnings -WarningAction SilentlyContinue
+            $cost.Name | Should -Be 'f-incomplete'
+            "$costWarnings" | Should -MatchExactly 'These cost figures are INCOMPLETE'
+        }
+        finally { Remove-Item $lock -Recurse -Force }
+    }
+}
