@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Time.Testing;
 using static MertEndpoint.Tests.Samples;
 
 namespace MertEndpoint.Tests;
@@ -10,9 +9,8 @@ namespace MertEndpoint.Tests;
 /// </summary>
 public class OwedPauseTests
 {
-    private readonly FakeTimeProvider _clock = new();
+    private readonly TestClock _clock = new();
     private readonly List<string> _log = [];
-    private static readonly TimeSpan Step = TimeSpan.FromMilliseconds(500);
     private const string Pause = "/v2/endpoint/alice/mert/pause";
 
     /// <summary>A paused endpoint that resumes into an endless initializing; the pause route answers from <paramref name="pause"/>.</summary>
@@ -42,9 +40,8 @@ public class OwedPauseTests
     private Task<StartResult> Start(FakeHandler handler, StartOptions options, CancellationToken ct = default) =>
         new EndpointLifecycle(Client(_clock, handler)).StartAsync(Ns, "mert", options, ct);
 
-    /// <summary>Drives fake time until the condition holds.</summary>
-    private Task Until(Func<bool> condition) =>
-        _clock.Drive(Task.Run(async () => { while (!condition()) await Task.Delay(2); }), Step, TimeSpan.FromMinutes(2));
+    /// <summary>Drives fake time, one timer at a time, until the condition holds.</summary>
+    private Task Until(Func<bool> condition) => _clock.Until(condition);
 
     private IEnumerable<Recorded> Pauses(FakeHandler handler) => handler.Requests.Where(r => r.Path == Pause);
 
@@ -53,7 +50,7 @@ public class OwedPauseTests
     {
         var handler = Service(n => n < 2 ? RateLimited(60) : Paused());
 
-        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(Start(handler, Options()), Step));
+        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(Start(handler, Options())));
 
         Assert.Equal(EndpointErrorKind.WaitTimeout, ex.Kind);
         Assert.EndsWith(Errors.PausedAgain, ex.Message);
@@ -69,7 +66,7 @@ public class OwedPauseTests
         var handler = Service(_ => Respond.Make(500, Respond.Error("boom")));
         var started = _clock.GetUtcNow();
 
-        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(Start(handler, Options(TimeSpan.FromSeconds(40))), Step));
+        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(Start(handler, Options(TimeSpan.FromSeconds(40)))));
 
         Assert.Equal(EndpointErrorKind.EndpointStillBilling, ex.Kind);
         Assert.Equal(new EndpointId(Ns, "mert"), ex.Target);
@@ -85,7 +82,7 @@ public class OwedPauseTests
     {
         var handler = Service(_ => RateLimited(3600));
 
-        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(Start(handler, Options()), Step));
+        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(Start(handler, Options())));
 
         Assert.Equal(EndpointErrorKind.EndpointStillBilling, ex.Kind);
         Assert.Single(Pauses(handler));
@@ -96,7 +93,7 @@ public class OwedPauseTests
     {
         var handler = Service(_ => Respond.Make(404, Respond.Error("Endpoint not found")));
 
-        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(Start(handler, Options()), Step));
+        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(Start(handler, Options())));
 
         Assert.Equal(EndpointErrorKind.WaitTimeout, ex.Kind);
         Assert.EndsWith(Errors.NothingToPause, ex.Message);
@@ -113,7 +110,7 @@ public class OwedPauseTests
         await Until(() => handler.Requests.Any(r => r.Path.EndsWith("/resume"))); // it resumed: a pause is owed
         cts.Cancel();
 
-        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(start, Step));
+        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(start));
 
         Assert.Equal(EndpointErrorKind.EndpointStillBilling, ex.Kind);
         Assert.StartsWith("The start was cancelled.", ex.Message);
@@ -130,7 +127,7 @@ public class OwedPauseTests
         var asked = _clock.GetUtcNow();
         abandon.Cancel();
 
-        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(start, Step));
+        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(start));
 
         Assert.Equal(EndpointErrorKind.EndpointStillBilling, ex.Kind);
         Assert.True(_clock.GetUtcNow() - asked < TimeSpan.FromSeconds(5));
@@ -142,7 +139,7 @@ public class OwedPauseTests
     {
         var handler = Service(_ => Respond.Make(403, Respond.Error("Forbidden")));
 
-        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(Start(handler, Options()), Step));
+        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(Start(handler, Options())));
 
         Assert.Equal(EndpointErrorKind.EndpointStillBilling, ex.Kind);
         Assert.Contains("403", ex.Message);
@@ -158,7 +155,7 @@ public class OwedPauseTests
         options.Wait.Timeout = TimeSpan.FromSeconds(5);
         var started = _clock.GetUtcNow();
 
-        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(Start(handler, options), Step));
+        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(Start(handler, options)));
 
         Assert.Equal(EndpointErrorKind.WaitTimeout, ex.Kind);
         Assert.True(_clock.GetUtcNow() - started <= TimeSpan.FromSeconds(6), $"took {_clock.GetUtcNow() - started} of fake time");
@@ -172,8 +169,8 @@ public class OwedPauseTests
         var handler = new FakeHandler(_clock, r => r.Path.EndsWith("/scale-to-zero") ? Respond.Make(200, Endpoint(state: "scaledToZero")) : Respond.Make(404));
         var lifecycle = new EndpointLifecycle(Client(_clock, handler));
 
-        var scaled = await _clock.Drive(lifecycle.PauseOwedAsync(Ns, "mert", new OwedPauseOptions { ScaleToZero = true }), Step);
-        var gone = await _clock.Drive(lifecycle.PauseOwedAsync(Ns, "other", new OwedPauseOptions()), Step);
+        var scaled = await _clock.Drive(lifecycle.PauseOwedAsync(Ns, "mert", new OwedPauseOptions { ScaleToZero = true }));
+        var gone = await _clock.Drive(lifecycle.PauseOwedAsync(Ns, "other", new OwedPauseOptions()));
 
         Assert.Equal(EndpointStatus.ScaledToZero, scaled!.Status);
         Assert.Null(gone);

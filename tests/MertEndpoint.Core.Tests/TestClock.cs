@@ -60,6 +60,32 @@ public sealed class TestClock : TimeProvider
         await task;
     }
 
+    /// <summary>
+    /// Moves time on, one due timer at a time and only while the code waits on one, until <paramref name="condition"/>
+    /// holds: for a test that must act at a point in the middle of the code's run (cancel it after its first pause).
+    /// </summary>
+    public async Task Until(Func<bool> condition, TimeSpan? limit = null)
+    {
+        DateTimeOffset end = GetUtcNow() + (limit ?? TimeSpan.FromHours(2));
+        while (!condition())
+        {
+            Task changed;
+            TestTimer? wait;
+            lock (_gate)
+            {
+                changed = _changed.Task;
+                wait = _timers.Any(t => t.IsWait) ? _timers.MinBy(t => t.Due) : null;
+            }
+            if (wait == null)
+            {
+                await Task.WhenAny(changed, Task.Delay(5)); // the condition may come true without any timer: look again soon
+                continue;
+            }
+            if (wait.Due > end) throw new TimeoutException($"The condition did not hold within {limit} of fake time.");
+            Advance(wait.Due - GetUtcNow());
+        }
+    }
+
     private async Task DriveCore(Task task, TimeSpan limit)
     {
         DateTimeOffset end = GetUtcNow() + limit;

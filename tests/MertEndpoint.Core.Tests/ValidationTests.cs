@@ -121,7 +121,7 @@ public class ValidationTests
 
     private static (EndpointClient Client, FakeHandler Handler) Recording()
     {
-        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var clock = new TestClock();
         var handler = new FakeHandler(clock, _ => Respond.Make(200, Samples.Endpoint()));
         return (Samples.Client(clock, handler), handler);
     }

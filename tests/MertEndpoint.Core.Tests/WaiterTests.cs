@@ -40,7 +40,7 @@ public class WaiterTests
     {
         var handler = Service(_ => (state, null), message: "Image pull failed");
 
-        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(Wait(handler), TimeSpan.FromSeconds(30)));
+        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(Wait(handler)));
 
         Assert.Equal(EndpointErrorKind.EndpointFailed, ex.Kind);
         Assert.Equal("Image pull failed", ex.ServiceMessage);
@@ -67,7 +67,7 @@ public class WaiterTests
     {
         var handler = Service(_ => ("scaledToZero", Url));
 
-        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(Wait(handler), TimeSpan.FromSeconds(30)));
+        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(Wait(handler)));
 
         Assert.Equal(EndpointErrorKind.EndpointNotReady, ex.Kind);
         Assert.Single(handler.Requests);
