@@ -88,6 +88,20 @@ namespace MertEndpoint.PowerShell
             // its clean-up before the command counts as stopped.
             CancelAndSettle();
             if (_client != null) Usage.FlushAsync().Wait(HistoryFlushBound);
+            // The pipeline is stopping, so WriteWarning is closed: what the user must hear goes to the host.
+            while (_hostNotices.TryDequeue(out var notice))
+            {
+                try { Host.UI.WriteWarningLine(notice); } catch (Exception) { Console.Error.WriteLine("WARNING: " + notice); }
+            }
+        }
+
+        private readonly ConcurrentQueue<string> _hostNotices = new ConcurrentQueue<string>();
+
+        /// <summary>A line the user must see even after Ctrl+C (any thread): a warning, on the host once the pipeline stops.</summary>
+        protected void Notice(string line)
+        {
+            if (_stop.IsCancellationRequested) _hostNotices.Enqueue(line);
+            else PostToPipeline(() => WriteWarning(line));
         }
 
         /// <summary>Waits for this command's history writes and says once if any failed.</summary>

@@ -21,6 +21,11 @@ namespace MertEndpoint
         public OwedPauseOptions OwedPause { get; set; } = new OwedPauseOptions();
         /// <summary>Receives one line per decision (verbose output); may be called from any thread.</summary>
         public Action<string>? Log { get; set; }
+        /// <summary>
+        /// Told, in a sentence for the user, when a cancelled start was paused again (a timed-out one says so in its
+        /// error): nothing else would tell someone who pressed Ctrl+C. Any thread.
+        /// </summary>
+        public Action<string>? OnCancelledRollBack { get; set; }
     }
 
     /// <summary>How patiently a pause this module owes is pursued. Input only.</summary>
@@ -208,7 +213,9 @@ namespace MertEndpoint
             }
             catch (OperationCanceledException) when (startedHere && options.PauseOnFailure && ct.IsCancellationRequested)
             {
-                log($"{id}: the start was cancelled; " + await RollBackAsync(id, "The start was cancelled.", options, log).ConfigureAwait(false));
+                string outcome = await RollBackAsync(id, "The start was cancelled.", options, log).ConfigureAwait(false);
+                log($"{id}: the start was cancelled; " + outcome);
+                options.OnCancelledRollBack?.Invoke($"{id}: the start was cancelled. " + outcome);
                 throw;
             }
         }

@@ -84,6 +84,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                     IdleTimeoutMinutes = IdleTimeoutMinutes,
                     Wait = WaitWithProgress(target, TimeoutSec),
                     Log = PostVerbose,
+                    OnCancelledRollBack = Notice,
                     OwedPause = new OwedPauseOptions { Timeout = TimeSpan.FromSeconds(OwedPauseTimeoutSec), Abandon = _abandon.Token },
                 };
                 Enqueue(async ct =>

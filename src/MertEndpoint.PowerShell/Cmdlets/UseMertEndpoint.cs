@@ -93,6 +93,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 IdleTimeoutMinutes = IdleTimeoutMinutes,
                 Wait = WaitWithProgress(target, TimeoutSec),
                 Log = PostVerbose,
+                OnCancelledRollBack = Notice,
                 OwedPause = new OwedPauseOptions { Timeout = TimeSpan.FromSeconds(OwedPauseTimeoutSec), Abandon = _abandon.Token },
             };
             var starting = Lifecycle.StartAsync(target.Namespace!, target.Name!, options, StopToken);
