@@ -51,7 +51,8 @@ function Stop-MertEmulator {
 }
 
 function Invoke-MertEmulatorAdmin {
-    # Calls an /_emulator/ admin route (no auth, loopback only).
+    # Calls an /_emulator/ admin route (no auth, loopback only). It refuses any body that is not JSON, and
+    # Invoke-RestMethod labels even an empty POST as a form, so every call but GET says JSON.
     [CmdletBinding()]
     param(
         [Parameter(Mandatory)] $Emulator,
@@ -60,7 +61,8 @@ function Invoke-MertEmulatorAdmin {
         $Body
     )
     $params = @{ Uri = "$($Emulator.Url)/_emulator/$Route"; Method = $Method }
-    if ($null -ne $Body) { $params.Body = ($Body | ConvertTo-Json -Depth 10 -Compress); $params.ContentType = 'application/json' }
+    if ($Method -ne 'GET') { $params.ContentType = 'application/json' }
+    if ($null -ne $Body) { $params.Body = ($Body | ConvertTo-Json -Depth 10 -Compress) }
     Invoke-RestMethod @params
 }
 

@@ -55,12 +55,17 @@ sealed class RequestLog
     }
 }
 
-sealed record FaultRule(int Id, string? Method, string PathPrefix, int? Status, int? Count, int DelayMs, int? RetryAfterSeconds, bool Drop)
+/// <summary>A fault: what to match, and how to answer instead (or how to spoil the normal answer).</summary>
+sealed record FaultRule(int Id, string? Method, string PathPrefix, int? Status, int? Count, int DelayMs, int? RetryAfterSeconds, bool Drop,
+    string? Body, string? ContentType, IReadOnlyDictionary<string, string> Headers, long? CutAfterBytes)
 {
     public JsonObject ToJson() => new()
     {
         ["id"] = Id, ["method"] = Method, ["pathPrefix"] = PathPrefix, ["status"] = Status, ["count"] = Count,
         ["delayMs"] = DelayMs, ["retryAfterSeconds"] = RetryAfterSeconds, ["drop"] = Drop,
+        ["body"] = Body, ["contentType"] = ContentType,
+        ["headers"] = new JsonObject(Headers.Select(h => KeyValuePair.Create(h.Key, (JsonNode?)h.Value))),
+        ["cutAfterBytes"] = CutAfterBytes,
     };
 }
 
@@ -80,12 +85,22 @@ sealed class FaultRules
             Int(body, "count", ""),
             Int(body, "delayMs", "") ?? 0,
             Int(body, "retryAfterSeconds", ""),
-            Bool(body, "drop", "") ?? false);
+            Bool(body, "drop", "") ?? false,
+            Str(body, "body", ""),
+            Str(body, "contentType", ""),
+            (Obj(body, "headers", "") ?? []).ToDictionary(h => h.Key, h => Str(body["headers"]!.AsObject(), h.Key, "headers.", required: true)!),
+            Int(body, "cutAfterBytes", ""));
         if (rule.Status is < 100 or > 599) throw Http.BadRequest("Field 'status' must be an HTTP status code (100-599) or null");
         if (rule.Count is < 1) throw Http.BadRequest("Field 'count' must be at least 1, or null for forever");
         if (rule.DelayMs < 0) throw Http.BadRequest("Field 'delayMs' must be 0 or more");
         if (rule.RetryAfterSeconds is < 0) throw Http.BadRequest("Field 'retryAfterSeconds' must be 0 or more, or null");
         if (!rule.PathPrefix.StartsWith('/')) throw Http.BadRequest("Field 'pathPrefix' must start with '/'");
+        if ((rule.Body ?? rule.ContentType) is not null && rule.Status is null)
+            throw Http.BadRequest("Fields 'body' and 'contentType' need a 'status' to answer with");
+        if (rule.CutAfterBytes is < 0) throw Http.BadRequest("Field 'cutAfterBytes' must be 0 or more, or null");
+        foreach (var (name, value) in rule.Headers)
+            if (name.Length == 0 || name.Any(c => c is <= ' ' or > '~' or ':') || value.Any(c => c is < ' ' or > '~'))
+                throw Http.BadRequest($"Header '{name}' in 'headers' must be a token name with a printable ASCII value");
         lock (_gate)
         {
             rule = rule with { Id = _nextId++ };
@@ -171,16 +186,35 @@ sealed class Admin(EndpointStore store, FaultRules faults, RequestLog log, TimeP
         }
         finally
         {
-            if (ctx.Items.ContainsKey(DroppedKey)) log.Finish(entry, 0);
+            // No answer went out: a fault dropped the connection, or the client gave up first (status 0 for both).
+            if (ctx.Items.ContainsKey(DroppedKey) || !ctx.Response.HasStarted && ctx.RequestAborted.IsCancellationRequested) log.Finish(entry, 0);
             else if (!ctx.Response.HasStarted) log.Finish(entry, ctx.Response.StatusCode);
         }
     }
 
-    /// <summary>Admin routes answer loopback callers only; they carry no auth.</summary>
-    public static Task LoopbackOnly(HttpContext ctx, RequestDelegate next) =>
-        IsAdmin(ctx) && !Http.IsLoopback(ctx.Connection.RemoteIpAddress)
-            ? Http.WriteError(ctx, 403, "The emulator's admin routes answer loopback callers only")
-            : next(ctx);
+    /// <summary>Admin routes carry no auth, so they answer loopback callers only, and never a web page: a browser
+    /// sends <c>Origin</c> (and <c>Sec-Fetch-Site</c>) on the requests a page can make, a page can only send
+    /// cross-origin bodies as form or plain text, and a page on a rebound DNS name shows that name in <c>Host</c>.</summary>
+    public static Task LoopbackOnly(HttpContext ctx, RequestDelegate next)
+    {
+        if (!IsAdmin(ctx)) return next(ctx);
+        if (!Http.IsLoopback(ctx.Connection.RemoteIpAddress))
+            return Http.WriteError(ctx, 403, "The emulator's admin routes answer loopback callers only");
+        var request = ctx.Request;
+        if (request.Headers.Origin.Count > 0 || request.Headers["Sec-Fetch-Site"].ToString() is "cross-site" or "same-site")
+            return Http.WriteError(ctx, 403, "The emulator's admin routes refuse requests from web pages (an Origin header was sent): call them from a script or curl");
+        if (!IsLoopbackHost(request.Host.Host))
+            return Http.WriteError(ctx, 403, $"The emulator's admin routes answer only requests addressed to a loopback host (localhost, 127.0.0.1, [::1]), not '{request.Host.Host}'");
+        var hasBody = request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0;
+        if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method) && (hasBody || request.ContentType is not null)
+            && !(request.ContentType is { } type && type.Split(';')[0].Trim().Equals("application/json", StringComparison.OrdinalIgnoreCase)))
+            return Http.WriteError(ctx, 415, $"The emulator's admin routes take JSON: send 'Content-Type: application/json', not '{request.ContentType ?? "none"}'");
+        return next(ctx);
+    }
+
+    static bool IsLoopbackHost(string host) =>
+        host.Length == 0 || host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+        || System.Net.IPAddress.TryParse(host, out var address) && Http.IsLoopback(address);
 
     /// <summary>Applies the first matching fault rule, before auth, the way a flaky proxy in front of the service would.</summary>
     public async Task InjectFaults(HttpContext ctx, RequestDelegate next)
@@ -197,12 +231,60 @@ sealed class Admin(EndpointStore store, FaultRules faults, RequestLog log, TimeP
             ctx.Abort();
             return;
         }
+        foreach (var (name, value) in rule.Headers) ctx.Response.Headers[name] = value;
+        if (rule.CutAfterBytes is { } cut) ctx.Response.Body = new CutStream(ctx.Response.Body, cut, ctx.Abort);
         if (rule.Status is not { } status)
         {
             await next(ctx);
             return;
         }
         if (rule.RetryAfterSeconds is { } retryAfter) ctx.Response.Headers.RetryAfter = retryAfter.ToString();
-        await Http.WriteError(ctx, status, "Emulated fault");
+        if (rule.Body is null && rule.ContentType is null)
+        {
+            await Http.WriteError(ctx, status, "Emulated fault");
+            return;
+        }
+        ctx.Response.StatusCode = status;
+        ctx.Response.ContentType = rule.ContentType ?? "text/plain; charset=utf-8";
+        await ctx.Response.WriteAsync(rule.Body ?? "", ctx.RequestAborted);
     }
+}
+
+/// <summary>Passes the first <c>limit</c> bytes of an answer, then closes the connection: a stream cut mid-way.</summary>
+sealed class CutStream(Stream inner, long limit, Action abort) : Stream
+{
+    long _written;
+
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        var allowed = (int)Math.Min(buffer.Length, limit - _written);
+        if (allowed > 0)
+        {
+            await inner.WriteAsync(buffer[..allowed], cancellationToken);
+            _written += allowed;
+        }
+        if (allowed < buffer.Length)
+        {
+            await inner.FlushAsync(cancellationToken);
+            // A flush only hands the bytes to the transport; an abort at once could discard them unsent.
+            await Task.Delay(200, CancellationToken.None);
+            abort();
+            throw new OperationCanceledException("The answer was cut by a fault rule (cutAfterBytes).");
+        }
+    }
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();
+    public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+    public override void Flush() => inner.Flush();
+    public override bool CanRead => false;
+    public override bool CanSeek => false;
+    public override bool CanWrite => true;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => _written; set => throw new NotSupportedException(); }
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
 }

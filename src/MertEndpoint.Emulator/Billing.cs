@@ -22,7 +22,7 @@ static class Billing
         if (until <= e.Meter.BilledUntil) return;
         if (IsBilled(e.State))
         {
-            var replicaSeconds = (until - e.Meter.BilledUntil).TotalSeconds * e.Spec.Replicas;
+            var replicaSeconds = (until - e.Meter.BilledUntil).TotalSeconds * e.BilledReplicas;
             e.Meter.BilledSeconds += replicaSeconds;
             e.Meter.Cost += replicaSeconds / 3600 * (e.Spec.Compute?.PricePerHour ?? 0);
         }

@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 namespace MertEndpoint.Emulator;
 
 /// <summary>The control plane under <c>/v2</c>, whoami under <c>/api</c>, and their bearer auth.</summary>
-sealed class ControlPlane(EmulatorOptions options, EndpointStore store)
+sealed partial class ControlPlane(EmulatorOptions options, EndpointStore store)
 {
     const string Endpoint = "/v2/endpoint/{ns}/{name}";
 
@@ -43,6 +43,7 @@ sealed class ControlPlane(EmulatorOptions options, EndpointStore store)
             ctx.Response.ContentType = "application/openmetrics-text; version=1.0.0; charset=utf-8";
             return ctx.Response.WriteAsync(text, ctx.RequestAborted);
         });
+        MapObservability(app);
     }
 
     /// <summary>Every <c>/v2</c> and <c>/api</c> call needs one of the configured tokens.</summary>

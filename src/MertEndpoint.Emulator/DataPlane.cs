@@ -7,31 +7,48 @@ using S = MertEndpoint.Emulator.EndpointState;
 
 namespace MertEndpoint.Emulator;
 
-/// <summary>Each endpoint's own URL, <c>/endpoints/{ns}/{name}/...</c>: the health route, and inference
-/// that answers MERT-shaped embeddings computed from the bytes received.</summary>
-sealed class DataPlane(EndpointStore store, ControlPlane auth, TimeProvider time)
+/// <summary>Each endpoint's own URL (<c>/endpoints/{ns}/{name}/...</c>, or <c>/e/{random id}/...</c> under
+/// <c>--url-scheme random</c>): the health route, and inference that answers MERT-shaped embeddings computed
+/// from the bytes received.</summary>
+sealed class DataPlane(EmulatorOptions options, EndpointStore store, ControlPlane auth, TimeProvider time)
 {
     public const int Layers = 13, Dim = 768;
     const double MaxHoldSeconds = 600;
+    const string ServedKey = "emulator.served";
 
-    public void Map(IEndpointRouteBuilder app) => app.Map("/endpoints/{ns}/{name}/{**rest}", Handle);
-
-    async Task Handle(HttpContext ctx)
+    public void Map(IEndpointRouteBuilder app)
     {
-        var (ns, name) = (Http.Route(ctx, "ns"), Http.Route(ctx, "name"));
+        // Only the active scheme is routed: under random URLs nothing answers at a guessable path.
+        if (options.RandomUrls)
+            app.Map("/e/{id}/{**rest}", ctx => store.ResolveUrlId(Http.Route(ctx, "id")) is { } target
+                ? Handle(ctx, target.Namespace, target.Name)
+                : Http.WriteError(ctx, 404, "Not Found"));
+        else
+            app.Map("/endpoints/{ns}/{name}/{**rest}", ctx => Handle(ctx, Http.Route(ctx, "ns"), Http.Route(ctx, "name")));
+    }
+
+    async Task Handle(HttpContext ctx, string ns, string name)
+    {
         // Counted as the headers go out, so a client that has its answer always finds it in open-metrics.
         ctx.Response.OnStarting(() =>
         {
             store.CountRequest(ns, name, ctx.Response.StatusCode);
             return Task.CompletedTask;
         });
+        var path = "/" + (ctx.GetRouteValue("rest") as string ?? "");
         try
         {
-            await Serve(ctx, ns, name, "/" + (ctx.GetRouteValue("rest") as string ?? ""));
+            await Serve(ctx, ns, name, path);
         }
         catch (ApiException e) when (!ctx.Response.HasStarted)
         {
             await Http.WriteError(ctx, e.Status, e.Message);
+        }
+        finally
+        {
+            // A replica answered (not the proxy in front of it): an access line and a metrics point.
+            if (ctx.Items[ServedKey] is DateTimeOffset started && !ctx.RequestAborted.IsCancellationRequested)
+                store.Served(ns, name, ctx.Request.Method, path, ctx.Response.StatusCode, (time.GetUtcNow() - started).TotalMilliseconds);
         }
     }
 
@@ -40,8 +57,10 @@ sealed class DataPlane(EndpointStore store, ControlPlane auth, TimeProvider time
         var view = store.Peek(ns, name) ?? throw new ApiException(404, $"Endpoint '{name}' not found in namespace '{ns}'");
         if (view.Type != "public" && !auth.IsValidToken(Http.BearerToken(ctx.Request))) throw new ApiException(401, Http.TokenRequired);
 
-        var woke = view.State == S.ScaledToZero;
         view = store.Touch(ns, name);
+        // --scale-to-zero-status 502: the older proxy answered 502 and knew no X-Scale-Up-Timeout.
+        if (IsStarting(view.State) && view.Waking && options.ScaleToZeroStatus == 502)
+            throw new ApiException(502, "Bad Gateway: endpoint is scaling up from zero");
         if (IsStarting(view.State) && ScaleUpTimeout(ctx.Request) is { } hold)
         {
             // The proxy holds a request that asks for it until a replica is up.
@@ -61,11 +80,12 @@ sealed class DataPlane(EndpointStore store, ControlPlane auth, TimeProvider time
             case S.Failed or S.UpdateFailed:
                 throw new ApiException(503, $"Service Unavailable: endpoint is in state {view.State}");
             case not S.Running:
-                throw new ApiException(503, woke || view.State == S.ScaledToZero
+                throw new ApiException(503, view.Waking
                     ? "Service Unavailable: endpoint is scaling up from zero, retry later or send X-Scale-Up-Timeout"
                     : $"Service Unavailable: endpoint is {view.State}");
         }
 
+        ctx.Items[ServedKey] = time.GetUtcNow();
         if (HttpMethods.IsGet(ctx.Request.Method) && path == view.HealthRoute)
         {
             await ctx.Response.WriteAsync("OK", ctx.RequestAborted);

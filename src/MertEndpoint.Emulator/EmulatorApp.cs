@@ -63,7 +63,7 @@ public static class EmulatorApp
         var store = new EndpointStore(options, time);
         var controlPlane = new ControlPlane(options, store);
         var admin = new Admin(store, new FaultRules(), new RequestLog(), time);
-        var dataPlane = new DataPlane(store, controlPlane, time);
+        var dataPlane = new DataPlane(options, store, controlPlane, time);
 
         var app = builder.Build();
         app.Use(admin.RequestIdAndLog);

@@ -43,11 +43,30 @@ sealed partial record EndpointSpec
 
     public string HealthRoute => (Image.First().Value as JsonObject)?["healthRoute"]?.GetValue<string>() ?? "/health";
 
-    /// <summary>A custom image whose URL mentions "fail" boots into <c>failed</c>, like a broken image.</summary>
-    public bool ImageFails => Image["custom"]?["url"]?.GetValue<string>().Contains("fail", StringComparison.OrdinalIgnoreCase) == true;
+    /// <summary>The image kind: custom, huggingface, tgi, tei, vLLM, llamacpp, sGLang, ...</summary>
+    public string ImageKind => Image.First().Key;
 
-    /// <summary>Replicas that run (and bill) while the endpoint is up: no autoscaling is emulated.</summary>
+    /// <summary>The image's own URL when the variant has one (custom always does).</summary>
+    public string? ImageUrl => (Image.First().Value as JsonObject)?["url"] is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
+
+    /// <summary>What a replica pulls: the image's URL, or a stand-in name for the service's own containers.</summary>
+    public string PulledImage => ImageUrl ?? $"registry.internal.huggingface.tech/hf-endpoints/{ImageKind.ToLowerInvariant()}:latest";
+
+    public int Port => (Image.First().Value as JsonObject)?["port"] is JsonValue v && v.TryGetValue<int>(out var port) ? port : 80;
+
+    /// <summary>An image whose URL mentions "fail" boots into <c>failed</c>, like a broken image.</summary>
+    public bool ImageFails => ImageUrl?.Contains("fail", StringComparison.OrdinalIgnoreCase) == true;
+
+    /// <summary>Replicas that run (and bill) while the endpoint is up, before any autoscaling under load.</summary>
     public int Replicas => Math.Max(MinReplica, 1);
+
+    /// <summary>The spec of a deleted endpoint as kept for its bill: no secrets, env or registry credentials.</summary>
+    public EndpointSpec Scrubbed()
+    {
+        var image = Image.DeepClone().AsObject();
+        (image.First().Value as JsonObject)?.Remove("credentials");
+        return this with { Secrets = new Dictionary<string, string>(), Env = new Dictionary<string, string>(), Image = image };
+    }
 
     public Compute? Compute => Catalog.Find(Vendor, Region, InstanceType, InstanceSize);
 

@@ -234,4 +234,37 @@ public class ControlPlaneTests
         using var missing = await emulator.Client.GetAsync($"{EndpointPath("nope")}/open-metrics");
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
     }
+
+    [Theory]
+    [InlineData("""{"huggingface": {}}""", "registry.internal.huggingface.tech/hf-endpoints/huggingface:latest")]
+    [InlineData("""{"custom": {"url": "someone/mert:1", "healthRoute": "/health", "port": 8080}}""", "someone/mert:1")]
+    [InlineData("""{"tgi": {"url": "ghcr.io/huggingface/text-generation-inference:3.0", "healthRoute": "/health", "port": 80, "maxBatchPrefillTokens": 4096}}""", "ghcr.io/huggingface/text-generation-inference:3.0")]
+    [InlineData("""{"tei": {"url": "ghcr.io/huggingface/text-embeddings-inference:1.6", "healthRoute": "/health", "port": 80, "pooling": "cls"}}""", "ghcr.io/huggingface/text-embeddings-inference:1.6")]
+    [InlineData("""{"vLLM": {"url": "vllm/vllm-openai:latest", "healthRoute": "/health", "port": 80}}""", "vllm/vllm-openai:latest")]
+    [InlineData("""{"llamacpp": {"url": "ghcr.io/ggml-org/llama.cpp:server", "healthRoute": "/health", "port": 80, "modelPath": "model.gguf"}}""", "ghcr.io/ggml-org/llama.cpp:server")]
+    [InlineData("""{"sGLang": {"url": "lmsysorg/sglang:latest", "healthRoute": "/health", "port": 80}}""", "lmsysorg/sglang:latest")]
+    public async Task EveryImageKind_IsAcceptedOnCreateAndUpdate_Boots_AndIsPulledInTheLogs(string image, string pulled)
+    {
+        await using var emulator = await StartAsync();
+        var created = await emulator.CreateAsync("kind", b => b["model"]!["image"] = JsonNode.Parse(image));
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse(image), created["model"]!["image"]), created["model"]!["image"]!.ToJsonString());
+        await emulator.WaitForStateAsync("kind", "running");
+        Assert.Equal(HttpStatusCode.OK, (await emulator.Client.GetAsync(emulator.DataUrl("kind", "/health"))).StatusCode);
+        Assert.Contains(await emulator.LogsAsync("kind"), l => l.Contains($"Pulling image {pulled} "));
+
+        // Updated to another kind, and back: the image is replaced whole.
+        using (var update = await emulator.Client.PutAsync(EndpointPath("kind"), Json(JsonNode.Parse("""{"model": {"image": {"huggingface": {}}}}""")!)))
+            Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""{"huggingface": {}}"""), (await ReadObject(update))["model"]!["image"]));
+        using (var back = await emulator.Client.PutAsync(EndpointPath("kind"), Json(new JsonObject { ["model"] = new JsonObject { ["image"] = JsonNode.Parse(image) } })))
+            Assert.True(JsonNode.DeepEquals(JsonNode.Parse(image), (await ReadObject(back))["model"]!["image"]));
+        Assert.Equal("running", State(await emulator.WaitForStateAsync("kind", "running")));
+    }
+
+    [Fact]
+    public async Task AnyImageKindWhoseUrlSaysFail_FailsToBoot()
+    {
+        await using var emulator = await StartAsync();
+        await emulator.CreateAsync("bad-tgi", b => b["model"]!["image"] = JsonNode.Parse("""{"tgi": {"url": "ghcr.io/someone/tgi-will-fail:1"}}"""));
+        await emulator.WaitForStateAsync("bad-tgi", "failed");
+    }
 }

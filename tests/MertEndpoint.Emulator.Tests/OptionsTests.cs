@@ -16,6 +16,39 @@ public class OptionsTests
         Assert.Null(o.StateFile);
         Assert.Equal(60, o.SecondsPerMinute);
         Assert.False(o.Help);
+        // Every reading switch defaults to today's reading.
+        Assert.False(o.UpdatedAtOnActionsOnly);
+        Assert.False(o.UrlFromRunning);
+        Assert.False(o.ResumeKeepsScaling);
+        Assert.Equal(503, o.ScaleToZeroStatus);
+        Assert.False(o.RandomUrls);
+        Assert.False(o.EnforceQuota);
+        Assert.Equal(0, o.StaleReadMs);
+        Assert.False(o.FailedLogsBuildOnly);
+        Assert.False(o.ColumnarMetrics);
+        Assert.Equal(60, o.ScaleUpRequests);
+    }
+
+    [Fact]
+    public void ReadingSwitches_AreParsed()
+    {
+        var o = EmulatorOptions.Parse(["--updated-at", "actions", "--url-from", "running", "--resume-scaling", "keep", "--scale-to-zero-status", "502",
+            "--url-scheme", "random", "--quota", "enforce", "--stale-read-ms", "1500", "--failed-logs", "build-only", "--metrics-shape", "columnar",
+            "--scale-up-requests", "5"]);
+        Assert.True(o.UpdatedAtOnActionsOnly);
+        Assert.True(o.UrlFromRunning);
+        Assert.True(o.ResumeKeepsScaling);
+        Assert.Equal(502, o.ScaleToZeroStatus);
+        Assert.True(o.RandomUrls);
+        Assert.True(o.EnforceQuota);
+        Assert.Equal(1500, o.StaleReadMs);
+        Assert.True(o.FailedLogsBuildOnly);
+        Assert.True(o.ColumnarMetrics);
+        Assert.Equal(5, o.ScaleUpRequests);
+        var back = EmulatorOptions.Parse(["--updated-at", "transitions", "--url-from", "initializing", "--resume-scaling", "reset",
+            "--scale-to-zero-status", "503", "--url-scheme", "path", "--quota", "off", "--failed-logs", "keep", "--metrics-shape", "points"]);
+        var defaults = EmulatorOptions.Parse([]);
+        Assert.Equal(defaults, back with { Tokens = defaults.Tokens, Orgs = defaults.Orgs }); // the lists are new objects
     }
 
     [Fact]
@@ -41,6 +74,17 @@ public class OptionsTests
     [InlineData("--token", " ")]
     [InlineData("--urls")]
     [InlineData("--verbose")]
+    [InlineData("--updated-at", "always")]
+    [InlineData("--url-from", "pending")]
+    [InlineData("--scale-to-zero-status", "504")]
+    [InlineData("--url-scheme", "Random")]
+    [InlineData("--quota", "on")]
+    [InlineData("--stale-read-ms", "-5")]
+    [InlineData("--stale-read-ms", "1.5")]
+    [InlineData("--failed-logs", "none")]
+    [InlineData("--metrics-shape", "rows")]
+    [InlineData("--scale-up-requests", "0")]
+    [InlineData("--resume-scaling")]
     public void BadCommandLines_AreRejected(params string[] args) =>
         Assert.Throws<ArgumentException>(() => EmulatorOptions.Parse(args));
 

@@ -45,6 +45,48 @@ public sealed class PersistenceTests : IDisposable
     }
 
     [Fact]
+    public async Task TheStateFile_IsOwnerOnly_AndKeepsNoSecretsOfDeletedEndpoints()
+    {
+        var file = Path.Combine(_dir, "private.json");
+        await using var emulator = await StartAsync("--state-file", file);
+        await emulator.CreateAsync("alive", b => b["model"]!["secrets"] = new JsonObject { ["KEY"] = "alive-secret" });
+        await emulator.CreateAsync("doomed", b =>
+        {
+            b["model"]!["secrets"] = new JsonObject { ["KEY"] = "doomed-secret" };
+            b["model"]!["env"] = new JsonObject { ["API_KEY"] = "doomed-env-value" };
+            b["model"]!["image"]!["custom"]!["credentials"] = new JsonObject { ["username"] = "bob", ["password"] = "doomed-password" };
+        });
+        if (!OperatingSystem.IsWindows())
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+        Assert.Contains("doomed-password", await File.ReadAllTextAsync(file));
+
+        (await emulator.Client.DeleteAsync(EndpointPath("doomed"))).Dispose();
+        var text = await File.ReadAllTextAsync(file);
+        foreach (var secret in new[] { "doomed-secret", "doomed-env-value", "doomed-password" }) Assert.DoesNotContain(secret, text);
+        Assert.Contains("alive-secret", text); // a live endpoint's secrets are the service's to keep
+        Assert.Contains((await emulator.AdminAsync("billing"))["endpoints"]!.AsArray(),
+            e => e!["name"]!.GetValue<string>() == "doomed" && e["deleted"]!.GetValue<bool>() && e["pricePerHour"]!.GetValue<double>() == 1.0);
+        if (!OperatingSystem.IsWindows())
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+    }
+
+    [Fact]
+    public async Task RandomUrls_SurviveARestart()
+    {
+        var file = Path.Combine(_dir, "urls.json");
+        string? url;
+        await using (var first = await StartAsync("--state-file", file, "--url-scheme", "random"))
+        {
+            await first.CreateAsync("kept");
+            url = (await first.WaitForStateAsync("kept", "running"))["status"]!["url"]!.GetValue<string>();
+        }
+        await using var second = await StartAsync("--state-file", file, "--url-scheme", "random");
+        var path = new Uri(url).AbsolutePath;
+        Assert.Equal(second.BaseUrl + path, (await second.GetAsync("kept"))["status"]!["url"]!.GetValue<string>());
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await second.Client.GetAsync(path + "/health")).StatusCode);
+    }
+
+    [Fact]
     public void AnUnreadableStateFile_StopsStartUpWithAClearError()
     {
         var file = Path.Combine(_dir, "broken.json");

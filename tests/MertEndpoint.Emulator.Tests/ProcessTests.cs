@@ -72,7 +72,9 @@ public class ProcessTests
     {
         var (exit, stdout, _) = await RunToExit("--help");
         Assert.Equal(0, exit);
-        foreach (var option in new[] { "--urls", "--token", "--user", "--org", "--boot-seconds", "--state-file", "--seconds-per-minute" })
+        foreach (var option in new[] { "--urls", "--token", "--user", "--org", "--boot-seconds", "--state-file", "--seconds-per-minute",
+                     "--updated-at", "--url-from", "--resume-scaling", "--scale-to-zero-status", "--url-scheme", "--quota", "--stale-read-ms",
+                     "--failed-logs", "--metrics-shape", "--scale-up-requests" })
             Assert.Contains(option, stdout);
     }
 

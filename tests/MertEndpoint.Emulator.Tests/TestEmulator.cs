@@ -122,6 +122,15 @@ sealed class TestEmulator : IAsyncDisposable
         }
     }
 
+    /// <summary>The endpoint's log lines (not followed).</summary>
+    public async Task<List<string>> LogsAsync(string name, string query = "")
+    {
+        using var response = await Client.GetAsync($"{EndpointPath(name)}/logs{query}");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/plain", response.Content.Headers.ContentType?.MediaType);
+        return (await response.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries).ToList();
+    }
+
     public string DataUrl(string name, string path = "/", string ns = User) => $"/endpoints/{ns}/{name}{path}";
 
     public async Task<JsonObject> AdminAsync(string path) => JsonNode.Parse(await Anonymous.GetStringAsync($"/_emulator/{path}"))!.AsObject();
