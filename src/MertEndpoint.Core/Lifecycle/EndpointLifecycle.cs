@@ -87,7 +87,7 @@ namespace MertEndpoint
                         break;
                     case EndpointStatus.Failed:
                     case EndpointStatus.UpdateFailed:
-                        throw Errors.CannotStart(endpoint);
+                        throw await Evidence.AttachLogsAsync(Client, Errors.CannotStart(endpoint), ct).ConfigureAwait(false);
                     case EndpointStatus.Running:
                         // Running before this call: a shared endpoint that -KeepIfRunning must leave running.
                         wasRunning = true;

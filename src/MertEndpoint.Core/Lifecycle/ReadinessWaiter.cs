@@ -63,7 +63,7 @@ namespace MertEndpoint
             bool servingSeen = false, servingNow = false;
             while (true)
             {
-                if (Errors.Hopeless(info) is EndpointException hopeless) throw hopeless;
+                if (Errors.Hopeless(info) is EndpointException hopeless) throw await Evidence.AttachLogsAsync(_client, hopeless, token).ConfigureAwait(false);
                 bool probing = info.Url != null && info.Status is EndpointStatus.Running or EndpointStatus.Initializing;
                 if (probing && Elapsed >= nextProbe)
                 {

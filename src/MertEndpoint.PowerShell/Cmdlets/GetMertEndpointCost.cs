@@ -36,10 +36,10 @@ namespace MertEndpoint.PowerShell.Cmdlets
             var patterns = Name?.Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToList();
             try
             {
-                foreach (var cost in Await(Usage.GetCostAsync(Client, ns, since, until, StopToken)).OrderBy(c => c.Name, StringComparer.Ordinal))
-                {
-                    if (patterns == null || patterns.Any(p => p.IsMatch(cost.Name))) WriteObject(cost);
-                }
+                var costs = Await(Usage.GetCostAsync(Client, ns, since, until, StopToken))
+                    .Where(c => patterns == null || patterns.Any(p => p.IsMatch(c.Name))).OrderBy(c => c.Name, StringComparer.Ordinal).ToList();
+                foreach (var warning in Await(RequestCounts.AddAsync(Client, costs, StopToken))) WriteWarning(warning);
+                WriteObject(costs, enumerateCollection: true);
             }
             catch (EndpointException ex)
             {
