@@ -31,11 +31,12 @@ namespace MertEndpoint
         private readonly Action<EndpointLogLine> _onLine;
         private readonly Target _target;
 
-        // The resume point: the second of the last line passed on, and the lines of that second passed on so far.
-        private DateTimeOffset? _windowStart;
-        private readonly List<(DateTimeOffset Time, string Text)> _window = new();
-        private List<(DateTimeOffset Time, string Text)>? _skip;
-        private DateTimeOffset? _lastTime;
+        // The resume point: the last line passed on, and how often each text was passed on at its time (identical
+        // lines at one instant do happen), so the resumed answer is passed over up to that very line.
+        private (DateTimeOffset Time, string Text)? _last;
+        private readonly Dictionary<string, int> _atLastTime = new(StringComparer.Ordinal);
+        // While resuming: lines still to pass over, up to and including the n-th repeat of the last line passed on.
+        private int? _skipRepeats;
 
         public LogReader(EndpointClient client, Transport transport, string ns, string name, LogQuery query, Action<EndpointLogLine> onLine)
         {
@@ -104,15 +105,16 @@ namespace MertEndpoint
         private Uri Uri()
         {
             var q = new List<string>();
-            if (_windowStart == null)
+            if (_last == null)
             {
                 if (_query.Tail is int tail) q.Add("tail=" + tail.ToString(CultureInfo.InvariantCulture));
                 if (_query.Since is DateTimeOffset since) q.Add("from=" + since.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture));
             }
             else
             {
-                q.Add("from=" + _windowStart.Value.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture));
-                _skip = _window.ToList();
+                // From the start of the last line's second: it and everything before it in the answer are passed over.
+                q.Add("from=" + _last.Value.Time.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture));
+                _skipRepeats = _atLastTime[_last.Value.Text];
             }
             // "to" is inclusive at whole seconds: round up so the last second asked for is in.
             if (_query.Until is DateTimeOffset until) q.Add("to=" + CeilSeconds(until).ToString(CultureInfo.InvariantCulture));
@@ -174,32 +176,27 @@ namespace MertEndpoint
             if (line.Length > 0) onLine(line.ToString().TrimEnd('\r'));
         }
 
-        /// <summary>Parses a line, drops it when it repeats one passed on before a resume, else passes it on.</summary>
+        /// <summary>Parses a line, passes over what a resumed answer repeats, and passes the rest on.</summary>
         private bool Accept(string text)
         {
             if (text.Length == 0) return false;
             (DateTimeOffset? time, string message) = Parse(text);
-            // A line without a time belongs to the second of the line before it.
-            DateTimeOffset key = time ?? _lastTime ?? DateTimeOffset.MinValue;
-            if (_skip != null)
+            // A line without a time belongs to the moment of the line before it.
+            var key = (Time: time ?? _last?.Time ?? DateTimeOffset.MinValue, Text: message);
+            if (_skipRepeats != null && _last is { } last)
             {
-                if (_windowStart != null && key < _windowStart) return false;
-                int seen = _skip.FindIndex(l => l.Time == key && l.Text == message);
-                if (seen >= 0)
+                // The answer starts at the last line's second: everything up to that line (its n-th repeat) was seen;
+                // a later time means the last line is gone from the answer, and this one is new.
+                if (key.Time <= last.Time)
                 {
-                    _skip.RemoveAt(seen);
+                    if (key == last && --_skipRepeats == 0) _skipRepeats = null;
                     return false;
                 }
-                _skip = null; // the first new line: the rest are new too
+                _skipRepeats = null;
             }
-            DateTimeOffset second = new(key.UtcTicks - key.UtcTicks % TimeSpan.TicksPerSecond, TimeSpan.Zero);
-            if (_windowStart == null || second > _windowStart)
-            {
-                _windowStart = second;
-                _window.Clear();
-            }
-            _window.Add((key, message));
-            _lastTime = key;
+            if (_last?.Time != key.Time) _atLastTime.Clear();
+            _atLastTime[message] = _atLastTime.TryGetValue(message, out int n) ? n + 1 : 1;
+            _last = key;
             _onLine(new EndpointLogLine(_ns, _name, _query.Replica, time, message));
             return true;
         }
