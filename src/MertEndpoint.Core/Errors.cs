@@ -210,7 +210,7 @@ namespace MertEndpoint
         public static EndpointException NotFoundForStart(string ns, string name) =>
             new(EndpointErrorKind.EndpointNotFound,
                 $"Endpoint '{name}' was not found in namespace '{ns}'. " +
-                "Check the name with Get-MertEndpoint, or add -CreateIfMissing -ImageUrl <image> to create it.",
+                "Check the name with Get-MertEndpoint, or add -CreateIfMissing to create it (with -ImageUrl <image> for a custom container).",
                 new EndpointId(ns, name), statusCode: 404);
 
         public static EndpointException CannotStart(EndpointInfo e) =>

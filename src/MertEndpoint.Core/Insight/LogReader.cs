@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
-using System.Linq;
 using System.Net.Http;
 using System.Net.Http.Headers;
 using System.Text;
@@ -15,9 +14,9 @@ namespace MertEndpoint
     /// <summary>
     /// Reads an endpoint's logs (<c>GET .../logs</c>, <c>text/plain</c>, one <c>- &lt;time&gt; &lt;line&gt;</c> per line),
     /// once or following new lines. A dropped stream is resumed from the last line seen: the service is asked again from
-    /// the start of that line's second (unix seconds, so whole seconds are what it surely understands), and the lines
-    /// of that second already passed on are skipped, so nothing is repeated and nothing is missed. When the service
-    /// ends a followed stream, the endpoint's state decides: stopped ends the read, still up asks again.
+    /// the start of that line's second (unix seconds, so whole seconds are what it surely understands), and the answer
+    /// is passed over up to that very line, so nothing is repeated and nothing is missed. When the service ends a
+    /// followed stream, the endpoint's state decides: stopped ends the read, still up asks again.
     /// </summary>
     internal sealed class LogReader
     {
