@@ -52,22 +52,27 @@ public sealed record EmulatorOptions
           --boot-seconds <s>           create/resume/wake/update to ready, in seconds (default 3)
           --state-file <path>          persist endpoints to this JSON file (default: in memory only)
           --seconds-per-minute <s>     length of one service minute, e.g. scaleToZeroTimeout (default 60)
-
-        Readings of the service that are not confirmed (see the README's "Emulator fidelity"):
-          --updated-at transitions|actions     stamp status.updatedAt on every state change, or only on
-                                       create/update/pause/resume/scale-to-zero (default transitions)
-          --url-from initializing|running      when status.url first appears (default initializing)
-          --resume-scaling reset|keep  resume from paused resets min/max replicas to 1, or keeps them (default reset)
-          --scale-to-zero-status 503|502       a waking endpoint's data plane: 503 (X-Scale-Up-Timeout holds
-                                       the request) or 502 (never held) (default 503)
-          --url-scheme path|random     data-plane URL /endpoints/<ns>/<name>, or /e/<random id> per create (default path)
-          --quota off|enforce          answer 403 beyond the catalog's maxAccelerators (default off)
-          --stale-read-ms <n>          get and list answer the state of n ms ago (default 0)
-          --failed-logs keep|build-only        a failed endpoint's logs: all lines, or the build lines only (default keep)
-          --metrics-shape points|columnar      metric answers: [{timestamp, value}] or {timestamps, values} (default points)
           --scale-up-requests <n>      requests per replica per service minute that start one more replica,
                                        up to maxReplica (default 60)
           --help                       show this text
+
+        Readings of the service that are not confirmed (README, "Emulator fidelity"); the first value is the default:
+          --updated-at transitions|actions
+                                       stamp status.updatedAt on every state change, or only on
+                                       create/update/pause/resume/scale-to-zero requests
+          --url-from initializing|running
+                                       when status.url appears
+          --resume-scaling reset|keep  resume from paused resets min/max replicas to 1, or keeps them
+          --scale-to-zero-status 503|502
+                                       a waking endpoint's data plane: 503 (X-Scale-Up-Timeout holds the
+                                       request) or 502 (never held)
+          --url-scheme path|random     data-plane URL /endpoints/<ns>/<name>, or /e/<random id> per create
+          --quota off|enforce          answer 403 beyond the catalog's maxAccelerators
+          --stale-read-ms <n>          get and list answer the state of n ms ago (default 0)
+          --failed-logs keep|build-only
+                                       a failed endpoint's logs: every line, or the build lines only
+          --metrics-shape points|columnar
+                                       metric answers: [{timestamp, value}, ...] or {timestamps, values}
 
         When ready it prints one line: Emulator listening on http://127.0.0.1:<port>
         """;

@@ -289,7 +289,10 @@ sealed class EndpointStore
     /// <summary>Scaled-to-zero endpoints count toward quota, paused (and failed) ones do not.</summary>
     static bool HoldsQuota(string state) => state is not (EndpointState.Paused or EndpointState.Failed);
 
-    /// <summary>Accelerators held per instance type in a namespace (<c>maxReplica</c> × accelerators per replica).</summary>
+    /// <summary>What an endpoint reserves: <c>maxReplica</c> × accelerators per replica.</summary>
+    static int Reserved(EndpointSpec spec) => spec.MaxReplica * (spec.Compute?.NumAccelerators ?? 0);
+
+    /// <summary>Accelerators held per instance type in a namespace.</summary>
     public Dictionary<string, int> UsedAccelerators(string ns)
     {
         lock (_gate)
@@ -297,7 +300,7 @@ sealed class EndpointStore
             var now = Now;
             return Live(ns).Select(e => Advance(e, now)).Where(e => HoldsQuota(e.State))
                 .GroupBy(e => e.Spec.InstanceType)
-                .ToDictionary(g => g.Key, g => g.Sum(e => e.Spec.MaxReplica * (e.Spec.Compute?.NumAccelerators ?? 0)));
+                .ToDictionary(g => g.Key, g => g.Sum(e => Reserved(e.Spec)));
         }
     }
 
@@ -308,8 +311,8 @@ sealed class EndpointStore
         if (!_options.EnforceQuota || spec.Compute is not { } compute) return;
         var used = Live(ns).Where(e => e != self).Select(e => Advance(e, now))
             .Where(e => HoldsQuota(e.State) && e.Spec.InstanceType == spec.InstanceType)
-            .Sum(e => e.Spec.MaxReplica * (e.Spec.Compute?.NumAccelerators ?? 0));
-        var needed = spec.MaxReplica * compute.NumAccelerators;
+            .Sum(e => Reserved(e.Spec));
+        var needed = Reserved(spec);
         if (used + needed > compute.MaxAccelerators)
             throw new ApiException(403,
                 $"Out of {compute.Accelerator.ToUpperInvariant()} quota for {spec.InstanceType} in namespace '{ns}': endpoint '{spec.Name}' needs {needed} " +
@@ -381,7 +384,7 @@ sealed class EndpointStore
             var replica = serving.Count > 0 ? serving[e.NextReplica++ % serving.Count].Id : e.Replicas.FirstOrDefault()?.Id ?? "";
             Log(e, now, replica, ContainerScript.Access(method, path, status, milliseconds));
             e.Served.Add(new ServedRequest(now, status, milliseconds));
-            if (e.Served.Count > MaxServed) e.Served.RemoveRange(0, e.Served.Count - MaxServed);
+            Trim(e.Served, MaxServed);
         }
     }
 
@@ -517,7 +520,7 @@ sealed class EndpointStore
                 break;
         }
         e.History.Add((at, state));
-        if (e.History.Count > MaxHistory) e.History.RemoveRange(0, e.History.Count - MaxHistory);
+        Trim(e.History, MaxHistory);
         Changed(e, at);
     }
 
@@ -558,7 +561,14 @@ sealed class EndpointStore
     static void Log(EndpointRecord e, DateTimeOffset at, string replica, string text, bool build = false)
     {
         e.Logs.Add(new LogLine(e.NextLogSeq++, at, replica, text, build));
-        if (e.Logs.Count > MaxLogLines) e.Logs.RemoveRange(0, e.Logs.Count - MaxLogLines);
+        Trim(e.Logs, MaxLogLines);
+    }
+
+    /// <summary>Keeps the newest <paramref name="max"/> items, trimming in batches (a tenth over the limit) so a
+    /// busy endpoint does not shift the whole list on every request.</summary>
+    static void Trim<T>(List<T> list, int max)
+    {
+        if (list.Count > max + max / 10) list.RemoveRange(0, list.Count - max);
     }
 
     enum Event { Initialize, EndBoot, IdleScaleToZero, ExtraReady, ScaleDown }

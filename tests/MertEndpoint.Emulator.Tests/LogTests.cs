@@ -30,6 +30,8 @@ public class LogTests
         var (emulator, clock) = await StartManual();
         await using var _ = emulator;
         await emulator.CreateAsync("story", Pinned);
+        using (var early = await emulator.Client.GetAsync(emulator.DataUrl("story", "/health")))
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, early.StatusCode); // answered by the proxy, not a replica
         Assert.Empty(await emulator.LogsAsync("story")); // pending: nothing runs yet
         clock.Advance(1);
         clock.Advance(0.25);
@@ -55,7 +57,9 @@ public class LogTests
         Assert.StartsWith("- 2026-11-26T12:00:01.250+00:00 INFO:     10.0.0.1:", lines[9]);
         Assert.Matches("\"POST /embed HTTP/1.1\" 200 OK \\(\\d+\\.\\d ms\\)$", lines[9]);
         Assert.Matches("\"POST / HTTP/1.1\" 400 Bad Request \\(\\d+\\.\\d ms\\)$", lines[10]);
-        Assert.Equal(11, lines.Count);
+        using (var anonymous = await emulator.Anonymous.GetAsync(emulator.DataUrl("story", "/health")))
+            Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode); // the proxy again: no access line
+        Assert.Equal(11, (await emulator.LogsAsync("story")).Count);
 
         // Paused: the container says goodbye, and the lines stay readable.
         await emulator.ActAsync("story", "pause");
@@ -176,6 +180,21 @@ public class LogTests
         Assert.Contains("ready", lines[0]);
         Assert.Contains(lines, l => l.Contains("\"POST /while-following HTTP/1.1\" 200 OK"));
         Assert.EndsWith("INFO:     Finished server process [1]", lines[^1]);
+    }
+
+    [Fact]
+    public async Task Follow_EndsWhenTheEndpointIsDeleted()
+    {
+        var (emulator, clock) = await StartManual();
+        await using var _ = emulator;
+        await emulator.CreateAsync("doomed", Pinned);
+        clock.Advance(1);
+        using var response = await emulator.Client.GetAsync($"{EndpointPath("doomed")}/logs?follow=true&tail=1", HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        Assert.Contains("ready", await reader.ReadLineAsync());
+        (await emulator.Client.DeleteAsync(EndpointPath("doomed"))).Dispose();
+        var rest = await reader.ReadToEndAsync(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
+        Assert.Equal(["INFO:     Shutting down", "INFO:     Finished server process [1]"], rest.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(Text));
     }
 
     [Fact]

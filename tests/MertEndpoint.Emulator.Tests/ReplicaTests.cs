@@ -120,4 +120,23 @@ public class ReplicaTests
         using var missing = await emulator.Client.GetAsync($"{EndpointPath("nobody")}/replica");
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
     }
+
+    [Fact]
+    public async Task FollowingOneReplica_EndsWhenTheLoadRuleStopsIt()
+    {
+        var (emulator, clock) = await StartManual();
+        await using var _ = emulator;
+        await emulator.CreateAsync("burst", Scaling(1, 2));
+        clock.Advance(1);
+        await Requests(emulator, "burst", 4);
+        var extra = (await ReplicaList(emulator, "burst"))[1]["id"]!.GetValue<string>();
+        using var response = await emulator.Client.GetAsync($"{EndpointPath("burst")}/logs?follow=true&replica={extra}", HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        Assert.Contains($"Pulling image someone/mert-inference:latest for replica {extra}", await reader.ReadLineAsync());
+
+        clock.Advance(0.5); // one idle minute: the extra replica (still booting) stops
+        var rest = await reader.ReadToEndAsync(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
+        Assert.EndsWith("INFO:     Finished server process [1]\n", rest);
+        Assert.Equal((1, 1), Replicas(await emulator.GetAsync("burst")));
+    }
 }
