@@ -127,6 +127,19 @@ Describe 'Get-MertEndpointLog and Get-MertEndpointReplica' {
         finally { Stop-Follow $follow }
     }
 
+    It '-Follow ends on Ctrl+C while the endpoint keeps running' {
+        $null = Start-MertEndpoint live
+        $follow = Start-Follow live -Tail 1
+        try {
+            Wait-Until { $follow.Output.Count -ge 1 } 'the first line of the stream'
+            $follow.PowerShell.Stop() # what Ctrl+C does
+            $follow.Handle.IsCompleted | Should -BeTrue
+            $follow.PowerShell.InvocationStateInfo.State | Should -Be 'Stopped'
+            (Get-MertEndpoint live).Status | Should -Be 'Running'
+        }
+        finally { Stop-Follow $follow }
+    }
+
     It '-Follow survives a cut stream: no line repeated, none missed' {
         $null = Start-MertEndpoint live
         Add-Fault $emulator @{ method = 'GET'; pathPrefix = '/v2/endpoint/emulator-user/live/logs'; cutAfterBytes = 300; count = 1 }

@@ -41,9 +41,12 @@ namespace MertEndpoint
 
         private static List<(DateTimeOffset, double?)>? TryRead(JsonElement e, int depth)
         {
-            if (depth > 3) return null;
+            if (depth > 5) return null;
             if (e.ValueKind == JsonValueKind.Array)
             {
+                // One series wrapped in a list, as Prometheus-style answers are: [{"metric": {...}, "values": [[t, v], ...]}].
+                if (e.GetArrayLength() == 1 && e[0].ValueKind == JsonValueKind.Object && FromObject(e[0]).Item3 == false)
+                    return TryRead(e[0], depth + 1);
                 var points = new List<(DateTimeOffset, double?)>();
                 foreach (JsonElement item in e.EnumerateArray())
                 {
