@@ -215,6 +215,45 @@ public class InsightTests
         Assert.Empty(router.Seen);
     }
 
+    // ---- requests in the cost report ----
+
+    private List<EndpointCost> Costs(params string[] names) => names.Select(n => new EndpointCost
+    {
+        Namespace = Ns, Name = n, Since = _clock.GetUtcNow().AddDays(-1), Until = _clock.GetUtcNow(), EstimatedCost = 0.5m,
+    }).ToList();
+
+    [Fact]
+    public async Task Requests_and_cost_per_1000_come_from_request_count()
+    {
+        var router = new Router((request, _) => request.RequestUri!.AbsolutePath switch
+        {
+            var p when p.Contains("/gone/") => JsonAnswer(Respond.Error("not found"), 404),
+            var p when p.Contains("/idle/") => JsonAnswer("""[{"timestamp": 1795953600, "value": 0}]"""),
+            _ => JsonAnswer("""[{"timestamp": 1795953600, "value": 150}, {"timestamp": 1795957200, "value": null}, {"timestamp": 1795960800, "value": 100}]"""),
+        });
+        var costs = Costs("busy", "gone", "idle");
+
+        var warnings = await RequestCounts.AddAsync(ClientFor(router), costs);
+
+        Assert.Empty(warnings);
+        Assert.Equal([250L, null, 0L], costs.Select(c => c.Requests));
+        Assert.Equal([2m, null, null], costs.Select(c => c.CostPer1000Requests)); // 0.5 USD for 250 requests; none for 0
+        Assert.All(router.Seen, s => Assert.Contains("\"step\":\"5m\"", s.Body)); // a day in at most 1,000 points
+    }
+
+    [Fact]
+    public async Task Refused_metrics_leave_the_rows_empty_with_one_warning()
+    {
+        var router = new Router((_, _) => JsonAnswer(Respond.Error("metrics need a Team plan"), 403));
+        var costs = Costs("a", "b", "c");
+
+        var warnings = await RequestCounts.AddAsync(ClientFor(router), costs);
+
+        Assert.Contains("metrics need a Team plan", Assert.Single(warnings));
+        Assert.All(costs, c => Assert.Null(c.Requests));
+        Assert.Single(router.Seen); // the namespace's answer is the same for every endpoint: asked once
+    }
+
     // ---- replicas ----
 
     [Fact]
