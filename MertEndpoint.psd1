@@ -8,7 +8,7 @@
     Description            = 'Manage Hugging Face Inference Endpoints so that a paid GPU endpoint runs only while work needs it: start and wait until it answers, pause afterwards, see status and spend.'
     PowerShellVersion      = '5.1'
     CompatiblePSEditions   = @('Core', 'Desktop')
-    FormatsToProcess       = @('MertEndpoint.Format.ps1xml', 'MertEndpoint.Invoke.Format.ps1xml')
+    FormatsToProcess       = @('MertEndpoint.Format.ps1xml', 'MertEndpoint.Invoke.Format.ps1xml', 'MertEndpoint.Insight.Format.ps1xml')
     TypesToProcess         = @('MertEndpoint.Types.ps1xml')
     CmdletsToExport        = @(
         'Get-MertEndpoint'
@@ -22,6 +22,9 @@
         'Get-MertEndpointHardware'
         'Get-MertEndpointCost'
         'Invoke-MertEndpoint'
+        'Get-MertEndpointLog'
+        'Get-MertEndpointMetric'
+        'Get-MertEndpointReplica'
     )
     FunctionsToExport      = @()
     VariablesToExport      = @()

@@ -232,6 +232,50 @@ namespace MertEndpoint
             _transport.SendAsync(HttpMethod.Get, new Uri($"{_settings.ApiBase}/provider/{Seg(RequireNs(ns))}"), null,
                 new Target("read the hardware catalog of", ns), Json.ToHardware, ct);
 
+        // ---- logs, replicas and metrics (their reading lives in Insight/) ----
+
+        /// <summary>
+        /// Reads the endpoint's logs, passing each line to <paramref name="onLine"/> as it arrives (on the calling task).
+        /// With <see cref="LogQuery.Follow"/> it streams until the endpoint stops or <paramref name="ct"/> is cancelled,
+        /// and resumes a dropped stream after the last line seen.
+        /// </summary>
+        public Task ReadLogsAsync(string ns, string name, LogQuery query, Action<EndpointLogLine> onLine, CancellationToken ct = default) =>
+            new LogReader(this, _transport, RequireNs(ns), RequireName(name), query ?? throw new ArgumentNullException(nameof(query)),
+                onLine ?? throw new ArgumentNullException(nameof(onLine))).RunAsync(ct);
+
+        /// <summary>The last <paramref name="tail"/> lines of the endpoint's logs.</summary>
+        public async Task<IReadOnlyList<EndpointLogLine>> GetLogsAsync(string ns, string name, int tail, CancellationToken ct = default)
+        {
+            var lines = new List<EndpointLogLine>();
+            await ReadLogsAsync(ns, name, new LogQuery { Tail = tail }, lines.Add, ct).ConfigureAwait(false);
+            return lines;
+        }
+
+        public Task<IReadOnlyList<EndpointReplica>> GetReplicasAsync(string ns, string name, CancellationToken ct = default) =>
+            _transport.SendAsync(HttpMethod.Get, new Uri(Api(ns, name).AbsoluteUri + "/replica"), null,
+                new Target("list the replicas of", RequireNs(ns), RequireName(name)), e => Evidence.ToReplicas(e, ns, name), ct);
+
+        /// <summary>One metric between two times, one point per <paramref name="step"/> ('30s', '1m', '1h', '1d').</summary>
+        public Task<MetricSeries> GetMetricAsync(string ns, string name, string metric, DateTimeOffset since, DateTimeOffset until,
+            string step, CancellationToken ct = default)
+        {
+            if (string.IsNullOrWhiteSpace(metric)) throw Errors.Empty("Metric");
+            if (!MetricReader.IsStep(step)) throw Errors.InvalidStep(step);
+            if (since >= until) throw Errors.InvalidPeriod(since, until);
+            // Whole unix seconds, widened outwards so the period asked for is inside.
+            string body = new JsonObject
+            {
+                ["from"] = since.ToUnixTimeSeconds(),
+                ["to"] = (until.AddTicks(TimeSpan.TicksPerSecond - 1)).ToUnixTimeSeconds(),
+                ["step"] = step,
+            }.ToJsonString();
+            // A read, though a POST: safe to retry.
+            return _transport.SendAsync(HttpMethod.Post, new Uri(Api(ns, name).AbsoluteUri + "/metrics/" + Seg(metric)), body,
+                new Target($"read metric '{metric}' of", RequireNs(ns), RequireName(name)), e => MetricReader.Read(e, ns, name, metric), ct);
+        }
+
+        internal string LogsUri(string ns, string name) => Api(ns, name).AbsoluteUri + "/logs";
+
         /// <summary>Names: lowercase letters, digits and '-', 1 to 32 characters, no '-' at either end.</summary>
         public static void ValidateName(string name)
         {

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 
@@ -89,6 +90,10 @@ namespace MertEndpoint
         public EndpointInfo? Endpoint { get; }
         /// <summary>How long the service asked to wait before the next try (Retry-After), when it said.</summary>
         public TimeSpan? RetryAfter { get; internal set; }
+        /// <summary>The endpoint's last log lines, read as evidence when a start or a wait ended in a failed state; null when not read.</summary>
+        public IReadOnlyList<EndpointLogLine>? LogTail { get; internal set; }
+        /// <summary>Why <see cref="LogTail"/> could not be read, when that was tried and failed.</summary>
+        public string? LogTailProblem { get; internal set; }
 
         /// <summary>The same error with more said: every field is kept, and this one becomes the inner exception.</summary>
         internal EndpointException WithMessage(string message) =>
@@ -246,6 +251,16 @@ namespace MertEndpoint
         public static EndpointException ImageNotCustom(Target t, string? kind) =>
             Argument(t, $"its image is '{kind}', not a custom container, so the port and health route cannot be changed alone. Pass -ImageUrl as well");
 
+        public static EndpointException CustomNeedsImage(string name) =>
+            new(EndpointErrorKind.InvalidArgument,
+                $"Endpoint '{name}' asks for a custom container but names no image. Pass -ImageUrl, or leave out -Container to deploy the service's default container for the task.",
+                new EndpointId(null, name));
+
+        public static EndpointException CredentialNeedsCustom(string name, string kind) =>
+            new(EndpointErrorKind.InvalidArgument,
+                $"Endpoint '{name}': -RegistryCredential is for a private custom image, and the container is '{kind}'. Pass -ImageUrl with -Container custom, or leave out -RegistryCredential.",
+                new EndpointId(null, name));
+
         private static EndpointException Argument(Target t, string what) =>
             new(EndpointErrorKind.InvalidArgument, Compose(t, what, null, null), t.Id);
 
@@ -254,13 +269,13 @@ namespace MertEndpoint
         public static EndpointException NotFoundForStart(string ns, string name) =>
             new(EndpointErrorKind.EndpointNotFound,
                 $"Endpoint '{name}' was not found in namespace '{ns}'. " +
-                "Check the name with Get-MertEndpoint, or add -CreateIfMissing -ImageUrl <image> to create it.",
+                "Check the name with Get-MertEndpoint, or add -CreateIfMissing to create it (with -ImageUrl <image> for a custom container).",
                 new EndpointId(ns, name), statusCode: 404);
 
         public static EndpointException CannotStart(EndpointInfo e) =>
             new(EndpointErrorKind.EndpointFailed,
                 $"Endpoint '{e.Name}' in namespace '{e.Namespace}' is in state '{e.StatusText}' and cannot be started. " +
-                "Inspect it with Get-MertEndpoint, then delete it and create it again." + Tail(e.Message, null),
+                $"Read why with Get-MertEndpointLog{e.Id.Arguments}, then delete it and create it again." + Tail(e.Message, null),
                 e.Id, serviceMessage: e.Message, endpoint: e);
 
         /// <summary>A state that ends a wait: failed, or paused / scaled to zero (nothing would ever start it).</summary>
@@ -268,7 +283,7 @@ namespace MertEndpoint
         {
             string? problem = e.Status switch
             {
-                EndpointStatus.Failed => "failed and will not become ready. Check its logs in the Hugging Face UI, then delete it and create it again",
+                EndpointStatus.Failed => $"failed and will not become ready. Read its logs with Get-MertEndpointLog{e.Id.Arguments}, then delete it and create it again",
                 EndpointStatus.UpdateFailed => "failed to apply its last update (state updateFailed). Fix the settings with Set-MertEndpoint, or delete it and create it again",
                 EndpointStatus.Paused => $"is paused; nothing will start it, so waiting cannot succeed. Run Start-MertEndpoint{e.Id.Arguments}",
                 EndpointStatus.ScaledToZero => $"is scaled to zero; nothing will start it, so waiting cannot succeed. Run Start-MertEndpoint{e.Id.Arguments}",
@@ -340,7 +355,7 @@ namespace MertEndpoint
 
         public static EndpointException DataFailed(Target t, EndpointInfo e) =>
             new(EndpointErrorKind.EndpointFailed,
-                Compose(t, $"it is in state {e.StatusText}. Check its logs; a failed endpoint must be deleted and created again", e.Message, null),
+                Compose(t, $"it is in state {e.StatusText}. Read its logs with Get-MertEndpointLog{e.Id.Arguments}; a failed endpoint must be deleted and created again", e.Message, null),
                 t.Id, serviceMessage: e.Message, endpoint: e);
 
         public static EndpointException InsecureUrl(Target t, string url) =>
@@ -383,6 +398,37 @@ namespace MertEndpoint
         {
             string args = t.Id?.Arguments ?? " <name>";
             return $"Start it with Start-MertEndpoint{args}, or run the job inside Use-MertEndpoint{args} {{ ... }}, which starts it and pauses it again afterwards";
+        }
+
+        // ---- logs and metrics ----
+
+        public static EndpointException LogStreamLost(Target t, Uri uri, Exception? ex, int attempts) =>
+            new(EndpointErrorKind.ServiceUnavailable, Compose(t,
+                $"the log stream from {uri.Host} kept failing, {Plural(attempts, "attempt")} in a row without a new line"
+                + (ex != null ? $" ({Innermost(ex).Message.TrimEnd('.')})" : "") + ". Try again later; -Since picks up where it stopped",
+                null, null), t.Id, innerException: ex);
+
+        public static EndpointException InvalidStep(string step) =>
+            new(EndpointErrorKind.InvalidArgument, $"'{step}' is not a step. Use a number and a unit: '30s', '1m', '5m', '1h' or '1d'.");
+
+        public static EndpointException InvalidPeriod(DateTimeOffset since, DateTimeOffset until) =>
+            new(EndpointErrorKind.InvalidArgument, $"-Since ({since:u}) must be before -Until ({until:u}).");
+
+        public static string MetricShapeUnknown(EndpointId id, string metric) =>
+            $"The service answered metric '{metric}' of {id.Subject} in a shape this version does not know; its raw points are in the Raw property. Please report the shape.";
+
+        public static string RequestsUnavailable(string ns, EndpointException ex) =>
+            $"Requests and CostPer1000Requests are left empty for namespace '{ns}': its metrics could not be read ({ex.Message.TrimEnd('.')}).";
+
+        /// <summary>What a failure's error record shows by default: its message, then the endpoint's last log lines.</summary>
+        public static string? WithEvidence(EndpointException ex)
+        {
+            string subject = ex.Target?.Subject ?? "the endpoint";
+            if (ex.LogTailProblem != null) return $"{ex.Message}{Environment.NewLine}(The logs of {subject} could not be read: {ex.LogTailProblem.TrimEnd('.')}.)";
+            if (ex.LogTail == null) return null;
+            if (ex.LogTail.Count == 0) return $"{ex.Message}{Environment.NewLine}(The service returned no log lines for {subject}.)";
+            return $"{ex.Message}{Environment.NewLine}{Environment.NewLine}Last {Plural(ex.LogTail.Count, "log line")} of {subject}:{Environment.NewLine}"
+                + string.Join(Environment.NewLine, ex.LogTail.Select(l => (l.Time?.ToString("HH:mm:ss.fff", System.Globalization.CultureInfo.InvariantCulture) ?? "            ") + "  " + l.Message));
         }
 
         // ---- the usage history ----

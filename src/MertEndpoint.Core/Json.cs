@@ -204,9 +204,7 @@ namespace MertEndpoint
                 ["framework"] = spec.Framework,
                 ["revision"] = spec.Revision,
                 ["task"] = spec.Task,
-                ["image"] = string.IsNullOrWhiteSpace(spec.ImageUrl)
-                    ? new JsonObject { ["huggingface"] = new JsonObject() }
-                    : CustomImage(spec.ImageUrl!.Trim(), spec.HealthRoute, spec.ImagePort),
+                ["image"] = Image(spec),
                 ["env"] = Map(spec.Env, "Env"),
                 ["secrets"] = Map(spec.Secrets, "Secret"),
             },
@@ -251,6 +249,23 @@ namespace MertEndpoint
             ["scaling"] = new JsonObject { ["minReplica"] = min, ["maxReplica"] = max, ["scaleToZeroTimeout"] = scaleToZeroTimeout },
         };
 
+        /// <summary>
+        /// The one-key image union: {"huggingface": {}}, {"custom": {url, healthRoute, port, credentials}}, or another
+        /// kind ({"tgi": {"url": ...}}) with only the url when one is given, leaving the rest to the service's defaults.
+        /// </summary>
+        public static JsonObject Image(EndpointCreateSpec spec)
+        {
+            string? url = string.IsNullOrWhiteSpace(spec.ImageUrl) ? null : spec.ImageUrl!.Trim();
+            string kind = string.IsNullOrWhiteSpace(spec.Container) ? (url != null ? "custom" : "huggingface") : spec.Container!.Trim();
+            if (kind != "custom" && spec.RegistryCredential != null) throw Errors.CredentialNeedsCustom(spec.Name, kind);
+            if (kind != "custom")
+                return new JsonObject { [kind] = url == null ? new JsonObject() : new JsonObject { ["url"] = url } };
+            JsonObject image = CustomImage(url ?? throw Errors.CustomNeedsImage(spec.Name), spec.HealthRoute, spec.ImagePort);
+            if (spec.RegistryCredential is System.Net.NetworkCredential login)
+                image["custom"]!["credentials"] = new JsonObject { ["username"] = login.UserName, ["password"] = login.Password };
+            return image;
+        }
+
         public static JsonObject CustomImage(string url, string healthRoute, int port) =>
             new() { ["custom"] = new JsonObject { ["url"] = url, ["healthRoute"] = healthRoute == null ? null : Inputs.Route(healthRoute, "HealthRoute"), ["port"] = port } };
 
@@ -276,7 +291,7 @@ namespace MertEndpoint
             foreach (string key in o.Select(p => p.Key).ToList())
             {
                 JsonNode? value = o[key];
-                if (value is JsonObject child && key != "huggingface" && key != "env" && key != "secrets")
+                if (value is JsonObject child && key != "image" && key != "huggingface" && key != "env" && key != "secrets")
                 {
                     Prune(child);
                     if (child.Count == 0) o.Remove(key);

@@ -13,6 +13,14 @@ namespace MertEndpoint
         public string? Task { get; set; } = "feature-extraction";
         /// <summary>Custom container image; null selects the Hugging Face default image.</summary>
         public string? ImageUrl { get; set; }
+        /// <summary>
+        /// The <c>model.image</c> kind: custom, huggingface, tgi, tei, vLLM, llamacpp, sGLang, ... Null: custom when
+        /// <see cref="ImageUrl"/> is set, else huggingface (the service's default container for the task).
+        /// <see cref="ImagePort"/> and <see cref="HealthRoute"/> describe a custom container; other kinds get the url only.
+        /// </summary>
+        public string? Container { get; set; }
+        /// <summary>Login to a private registry for a custom image. The password is a secret: sent, never shown.</summary>
+        public System.Net.NetworkCredential? RegistryCredential { get; set; }
         public int ImagePort { get; set; } = 8080;
         public string HealthRoute { get; set; } = "/health";
         public string Accelerator { get; set; } = "gpu";

@@ -11,14 +11,29 @@ namespace MertEndpoint.PowerShell
     /// </summary>
     public sealed class CreateParameters
     {
-        /// <summary>The custom container image, e.g. 'someone/mert-inference:latest'.</summary>
-        [Parameter(Mandatory = true)]
-        [ValidateNotNullOrEmpty]
-        public string ImageUrl { get; set; } = string.Empty;
+        private const string MertRepository = "m-a-p/MERT-v1-95M";
+        private static readonly string[] Containers = { "custom", "huggingface", "tgi", "tei", "vLLM", "llamacpp", "sGLang" };
 
-        [Parameter] [ValidateNotNullOrEmpty] public string Repository { get; set; } = "m-a-p/MERT-v1-95M";
+        /// <summary>The container image, e.g. 'someone/mert-inference:latest'. Without it (and without -Container), the
+        /// service deploys its default container for the task.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? ImageUrl { get; set; }
+
+        /// <summary>The image kind: custom (the default with -ImageUrl), huggingface (the default without), tgi, tei, vLLM, llamacpp, sGLang.</summary>
+        [Parameter]
+        [ValidateSet("custom", "huggingface", "tgi", "tei", "vLLM", "llamacpp", "sGLang")]
+        public string? Container { get; set; }
+
+        /// <summary>User name and password of a private registry, for a custom image. The password is sent, never shown.</summary>
+        [Parameter]
+        [Credential]
+        public PSCredential? RegistryCredential { get; set; }
+
+        [Parameter] [ValidateNotNullOrEmpty] public string Repository { get; set; } = MertRepository;
         [Parameter] [ValidateNotNullOrEmpty] public string Framework { get; set; } = "pytorch";
-        [Parameter] [ValidateNotNullOrEmpty] public string Task { get; set; } = "feature-extraction";
+        /// <summary>Default: feature-extraction for the MERT repository; for any other, left to the service.</summary>
+        [Parameter] [ValidateNotNullOrEmpty] public string? Task { get; set; }
         [Parameter] [ValidateNotNullOrEmpty] public string? Revision { get; set; }
         [Parameter] [ValidateRange(1, 65535)] public int Port { get; set; } = 8080;
         [Parameter] [ValidatePattern("^/")] public string HealthRoute { get; set; } = "/health";
@@ -43,9 +58,12 @@ namespace MertEndpoint.PowerShell
             Name = name,
             Repository = Repository,
             Framework = Framework,
-            Task = Task,
+            Task = Task ?? (string.Equals(Repository, MertRepository, System.StringComparison.OrdinalIgnoreCase) ? "feature-extraction" : null),
             Revision = Revision,
             ImageUrl = ImageUrl,
+            // ValidateSet ignores case; the service's keys do not.
+            Container = Container == null ? null : Containers.First(c => string.Equals(c, Container, System.StringComparison.OrdinalIgnoreCase)),
+            RegistryCredential = RegistryCredential?.GetNetworkCredential(),
             ImagePort = Port,
             HealthRoute = HealthRoute,
             Accelerator = Accelerator,
@@ -72,6 +90,9 @@ namespace MertEndpoint.PowerShell
             return entries.ToDictionary(e => e.Key, e => e.Value!);
         }
 
-        internal string Describe() => $"{Vendor} {Region} {InstanceType} {InstanceSize}, replicas {MinReplica}-{MaxReplica}, image {ImageUrl}";
+        internal string Describe() => $"{Vendor} {Region} {InstanceType} {InstanceSize}, replicas {MinReplica}-{MaxReplica}, " +
+            (ImageUrl != null ? $"{Container ?? "custom"} image {ImageUrl}"
+                : Container != null && Container != "huggingface" ? $"the service's {Container} container"
+                : "the service's default container for the task");
     }
 }

@@ -330,8 +330,13 @@ namespace MertEndpoint.PowerShell
         protected void WriteEndpointError(EndpointException ex, EndpointId? target) => WriteError(ToErrorRecord(ex, target));
 
         /// <summary>The error record of a Core failure: its kind is the stable id, its target the endpoint's identity.</summary>
-        internal static ErrorRecord ToErrorRecord(EndpointException ex, EndpointId? target) =>
-            new ErrorRecord(ex, ex.Kind.ToString(), CategoryOf(ex.Kind), ex.Target ?? target);
+        internal static ErrorRecord ToErrorRecord(EndpointException ex, EndpointId? target)
+        {
+            var record = new ErrorRecord(ex, ex.Kind.ToString(), CategoryOf(ex.Kind), ex.Target ?? target);
+            // A failure's last log lines go where PowerShell shows them by default, not only in the exception.
+            if (Errors.WithEvidence(ex) is string shown) record.ErrorDetails = new ErrorDetails(shown);
+            return record;
+        }
 
         internal static ErrorCategory CategoryOf(EndpointErrorKind kind)
         {

@@ -46,7 +46,8 @@ public class WaiterTests
         Assert.Equal("Image pull failed", ex.ServiceMessage);
         Assert.Contains("Service said: Image pull failed", ex.Message);
         Assert.Equal(state, ex.Endpoint!.StatusText);
-        Assert.Single(handler.Requests);
+        Assert.Single(handler.Requests, r => !r.Path.EndsWith("/logs")); // one read of the state,
+        Assert.Single(handler.Requests, r => r.Path.EndsWith("/logs"));  // and one of its logs, as evidence
     }
 
     [Fact]

@@ -95,7 +95,7 @@ Describe 'Error ids' {
     }
 
     It 'found the ids the code emits' {
-        $cmdlets.Count | Should -Be 11
+        $cmdlets.Count | Should -Be 14
         $emitted.Count | Should -BeGreaterThan 20
         $emitted.Keys | Should -Contain 'WaitTimeout'
         $emitted.Keys | Should -Contain 'NothingToSend'

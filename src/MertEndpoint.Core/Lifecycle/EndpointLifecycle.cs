@@ -159,7 +159,7 @@ namespace MertEndpoint
                             break;
                         case EndpointStatus.Failed:
                         case EndpointStatus.UpdateFailed:
-                            throw Errors.CannotStart(endpoint);
+                            throw await Evidence.AttachLogsAsync(Client, Errors.CannotStart(endpoint), bounded.Token).ConfigureAwait(false);
                         case EndpointStatus.Running:
                             if (options.IdleTimeoutMinutes != null)
                                 endpoint = seen = await RestoreScalingAsync(endpoint, endpoint, options.IdleTimeoutMinutes, log, bounded.Token).ConfigureAwait(false);

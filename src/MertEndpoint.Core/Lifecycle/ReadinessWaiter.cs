@@ -81,7 +81,7 @@ namespace MertEndpoint
             while (true)
             {
                 if (Errors.Hopeless(info) is EndpointException hopeless && !(Elapsed < _staleGrace && hopeless.Kind == EndpointErrorKind.EndpointNotReady))
-                    throw hopeless;
+                    throw await Evidence.AttachLogsAsync(_client, hopeless, token).ConfigureAwait(false);
                 // The control plane's URL; before it reports one, the URL the endpoint had before (it keeps it across a pause).
                 string? probeUrl = info.Url ?? _hintUrl;
                 bool probing = probeUrl != null && (info.Status is EndpointStatus.Running or EndpointStatus.Initializing

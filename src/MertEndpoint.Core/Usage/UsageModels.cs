@@ -58,6 +58,10 @@ namespace MertEndpoint
         /// <summary>The bounds of the spend, from <see cref="BilledTimeLow"/> and <see cref="BilledTimeHigh"/> (rounded down and up).</summary>
         public decimal? CostLow { get; internal set; }
         public decimal? CostHigh { get; internal set; }
+        /// <summary>Data-plane requests in the period, from the service's request-count metric; null where metrics did not answer.</summary>
+        public long? Requests { get; internal set; }
+        /// <summary>EstimatedCost per 1,000 of those requests; null without requests or a cost.</summary>
+        public decimal? CostPer1000Requests { get; internal set; }
         /// <summary>The last observed state bills; the period runs to Until.</summary>
         public bool CurrentlyBilling { get; internal set; }
         /// <summary>Start of the current billed streak, when it is billing.</summary>

@@ -42,13 +42,12 @@ namespace MertEndpoint.PowerShell.Cmdlets
             {
                 try
                 {
-                    var costs = Await(Usage.GetCostAsync(Client, ns, since, until, StopToken));
+                    var costs = Await(Usage.GetCostAsync(Client, ns, since, until, StopToken))
+                        .Where(c => patterns == null || patterns.Any(p => p.IsMatch(c.Name))).OrderBy(c => c.Name, StringComparer.Ordinal).ToList();
                     // The states seen just now could not be recorded: the figures miss them, so say so before giving them.
                     if (HistoryIncomplete) WriteWarning(Errors.CostIncomplete(UsageHistory.DefaultPath()));
-                    foreach (var cost in costs.OrderBy(c => c.Name, StringComparer.Ordinal))
-                    {
-                        if (patterns == null || patterns.Any(p => p.IsMatch(cost.Name))) WriteObject(cost);
-                    }
+                    foreach (var warning in Await(RequestCounts.AddAsync(Client, costs, StopToken))) WriteWarning(warning);
+                    WriteObject(costs, enumerateCollection: true);
                 }
                 catch (EndpointException ex) when (Namespace == "*" && (ex.Kind == EndpointErrorKind.Unauthorized || ex.Kind == EndpointErrorKind.Forbidden))
                 {

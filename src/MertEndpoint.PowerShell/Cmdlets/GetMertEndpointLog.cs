@@ -1,0 +1,112 @@
+using System;
+using System.Management.Automation;
+using System.Threading.Tasks;
+
+namespace MertEndpoint.PowerShell.Cmdlets
+{
+    /// <summary>
+    /// An endpoint's logs as typed lines; -Follow streams new ones until the endpoint stops or Ctrl+C, resuming a
+    /// dropped stream after the last line seen.
+    /// </summary>
+    [Cmdlet(VerbsCommon.Get, "MertEndpointLog", DefaultParameterSetName = ByName)]
+    [OutputType(typeof(EndpointLogLine))]
+    public sealed class GetMertEndpointLog : EndpointTargetCmdlet
+    {
+        private const int DefaultTail = 50; // what the service's web UI shows
+
+        /// <summary>The last N lines (default 50, or all lines in the period when -Since or -Until is given).</summary>
+        [Parameter]
+        [ValidateRange(1, 100000)]
+        public int Tail { get; set; } = DefaultTail;
+
+        [Parameter]
+        public DateTime? Since { get; set; }
+
+        [Parameter]
+        public DateTime? Until { get; set; }
+
+        /// <summary>One replica's lines only (see Get-MertEndpointReplica).</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        public string? Replica { get; set; }
+
+        /// <summary>Keep writing new lines until the endpoint stops (paused, scaled to zero, failed) or Ctrl+C.</summary>
+        [Parameter]
+        public SwitchParameter Follow { get; set; }
+
+        protected override void ProcessRecord()
+        {
+            if (Follow && Until != null)
+            {
+                WriteArgumentError("FollowWithUntil", "-Follow streams new lines, so it cannot end at -Until. Leave out one of them.", null);
+                return;
+            }
+            DateTimeOffset? since = Since.HasValue ? new DateTimeOffset(Since.Value.ToUniversalTime()) : (DateTimeOffset?)null;
+            DateTimeOffset? until = Until.HasValue ? new DateTimeOffset(Until.Value.ToUniversalTime()) : (DateTimeOffset?)null;
+            if (since >= until)
+            {
+                WriteArgumentError("InvalidPeriod", $"-Since ({since:u}) must be before -Until ({until:u}).", null);
+                return;
+            }
+            bool tailGiven = MyInvocation.BoundParameters.ContainsKey(nameof(Tail));
+            foreach (var target in Targets())
+            {
+                var progress = new ProgressRecord(1, $"Logs of {target}", "reading");
+                bool progressShown = false;
+                var query = new LogQuery
+                {
+                    Tail = tailGiven || (since == null && until == null) ? Tail : (int?)null,
+                    Since = since,
+                    Until = until,
+                    Replica = Replica,
+                    Follow = Follow,
+                    Log = message => PostToPipeline(() =>
+                    {
+                        WriteVerbose(message);
+                        progress.StatusDescription = message;
+                        progress.RecordType = ProgressRecordType.Processing;
+                        WriteProgress(progress);
+                        progressShown = true;
+                    }),
+                };
+                try
+                {
+                    Await(Finished(Client.ReadLogsAsync(target.Namespace!, target.Name!, query, line => PostToPipeline(() =>
+                    {
+                        if (progressShown)
+                        {
+                            progress.RecordType = ProgressRecordType.Completed;
+                            WriteProgress(progress);
+                            progressShown = false;
+                        }
+                        WriteObject(line);
+                    }), StopToken)));
+                }
+                catch (EndpointException ex)
+                {
+                    WriteEndpointError(ex, target);
+                }
+                catch (PipelineStoppedException)
+                {
+                    // Ctrl+C, or enough for a downstream Select-Object -First: stop reading.
+                    CancelAndSettle();
+                    throw;
+                }
+                finally
+                {
+                    if (progressShown)
+                    {
+                        progress.RecordType = ProgressRecordType.Completed;
+                        WriteProgress(progress);
+                    }
+                }
+            }
+        }
+
+        private static async Task<bool> Finished(Task task)
+        {
+            await task.ConfigureAwait(false);
+            return true;
+        }
+    }
+}
