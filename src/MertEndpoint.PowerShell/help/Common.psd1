@@ -40,9 +40,13 @@
     # OUTPUTS: one description per output type.
     OutputTypes = @{
         'MertEndpoint.EndpointInfo' = 'An endpoint: Name, Namespace, Status (an enum; StatusText is the service''s word), Url, Instance, replicas, model, image, CreatedBy and UpdatedBy, PricePerHour, BilledSince and BilledFor.'
-        'MertEndpoint.EndpointCost' = 'Billed time and estimated spend of one endpoint over the period: BilledTime, PricePerHour (PriceSource says where it came from), EstimatedCost, CurrentlyBilling and BilledSince.'
+        'MertEndpoint.EndpointCost' = 'Billed time and estimated spend of one endpoint over the period: BilledTime, PricePerHour (PriceSource says where it came from), EstimatedCost with its bounds (BilledTimeLow/High, CostLow/High), CurrentlyBilling, BilledSince, and Requests and CostPer1000Requests where metrics answer.'
         'MertEndpoint.HardwareInfo' = 'One offer of the provider catalog: Vendor, Region, InstanceType, InstanceSize, Accelerator, GPU memory, PricePerHour (USD per replica-hour) and quota.'
         'MertEndpoint.InvokeResult' = 'One answered request: InputPath, OutputPath, StatusCode, Duration (Seconds), BytesSent and Response (the parsed answer, or its text with -Raw; null with -OutDirectory).'
+        'MertEndpoint.EndpointLogLine' = 'One log line: Time, Replica, Message, Namespace and Name; as text it is the message, so Select-String works on it.'
+        'MertEndpoint.MetricPoint' = 'One value of a metric: Metric, Time, Value, Namespace and Name (Raw holds what the service sent when its shape was not understood).'
+        'MertEndpoint.MetricSummary' = 'One metric over the period (-Summary): Metric, Points, Total, Average, Minimum, P50, P95 and Maximum.'
+        'MertEndpoint.EndpointReplica' = 'One replica: Replica (its id), State, StartedAt, ReadyAt and FailedAt, with Namespace and Name for piping to Get-MertEndpointLog.'
         'System.Object' = 'Whatever the script block outputs, streamed as it is written.'
         'None' = 'Nothing.'
     }

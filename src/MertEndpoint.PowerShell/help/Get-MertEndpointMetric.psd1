@@ -13,4 +13,5 @@
         @{ Code = 'Get-MertEndpointMetric mert-embeddings -Metric request-count -Since (Get-Date).AddHours(-6) -Summary'; Remarks = 'How many requests the endpoint answered in the last six hours (Total).' }
         @{ Code = 'Get-MertEndpointMetric mert-embeddings -Metric p95-latency,gpu-usage -Step 5m'; Remarks = 'The 95th-percentile latency and GPU use of the last hour, in 5-minute steps.' }
     )
+    Links = @('Get-MertEndpointCost', 'Get-MertEndpointLog', 'Invoke-MertEndpoint')
 }

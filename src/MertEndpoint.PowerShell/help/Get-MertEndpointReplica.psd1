@@ -6,4 +6,5 @@
         @{ Code = 'Get-MertEndpointReplica mert-embeddings'; Remarks = 'The replicas of the endpoint and their states.' }
         @{ Code = 'Get-MertEndpointReplica mert-embeddings | Where-Object State -eq failed | Get-MertEndpointLog -Tail 20'; Remarks = 'The last lines of every failed replica.' }
     )
+    Links = @('Get-MertEndpointLog', 'Get-MertEndpoint')
 }
