@@ -15,5 +15,5 @@
         @{ Code = 'Get-MertEndpointLog mert-embeddings -Follow'; Remarks = 'Writes new lines as the endpoint writes them, until it is paused or Ctrl+C.' }
         @{ Code = 'Get-MertEndpointReplica mert-embeddings | Get-MertEndpointLog -Tail 5'; Remarks = 'The last 5 lines of each replica.' }
     )
-    Links = @('Get-MertEndpointReplica', 'Get-MertEndpointMetric', 'Start-MertEndpoint', 'about_MertEndpoint')
+    Links = @('Get-MertEndpointReplica', 'Get-MertEndpointMetric', 'Start-MertEndpoint')
 }
