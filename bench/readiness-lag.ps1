@@ -55,6 +55,7 @@ $rows = foreach ($mode in $modes.Keys) {
                 # is not a multiple of 5 s keeps this honest: a real boot ends at a random point between two polls.)
                 Measure-Wait $emulator 'fresh-1' {
                     $null = Invoke-RestMethod -Method Post -Uri "$($emulator.ApiUrl)/endpoint/emulator-user/fresh-1/resume" -Headers $auth
+                    Start-Sleep -Seconds 2.5   # a boot of 15 s would otherwise end just as a poll comes
                     do { Start-Sleep -Seconds 5; $e = Invoke-RestMethod -Uri "$($emulator.ApiUrl)/endpoint/emulator-user/fresh-1" -Headers $auth }
                     until ($e.status.state -eq 'running')
                 }
