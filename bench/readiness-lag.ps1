@@ -13,6 +13,8 @@ param([int] $Starts = 5, [double] $BootSeconds = 15, [int] $Creates = 3)
 $modes = [ordered]@{
     default     = @('--url-scheme', 'random')
     pessimistic = @('--url-scheme', 'random', '--updated-at', 'actions', '--url-from', 'running', '--stale-read-ms', '1500')
+    # The same without stale reads: tells the cost of --url-from running from that of --stale-read-ms.
+    'pessimistic, fresh reads' = @('--url-scheme', 'random', '--updated-at', 'actions', '--url-from', 'running')
 }
 $auth = @{ Authorization = 'Bearer hf_emulator_token' }
 
@@ -71,7 +73,7 @@ $rows = foreach ($mode in $modes.Keys) {
 }
 
 "boot {0} s, random URLs; median of {1} resumes and of {2} fresh creates per mode" -f $BootSeconds, $Starts, $Creates
-$format = '{0,-12} {1,-36} median lag {2,5:0.00} s (max {3:0.00} s), {4,5:0.0} control-plane requests/min'
+$format = '{0,-25} {1,-38} median lag {2,5:0.00} s (max {3:0.00} s), {4,5:0.0} control-plane requests/min'
 foreach ($row in $rows) {
     $format -f $row.Mode, 'Start-MertEndpoint (resume)', $row.Resume.Lag, $row.Resume.Max, $row.Resume.Rate
     $format -f $row.Mode, 'Start -CreateIfMissing (fresh create)', $row.Fresh.Lag, $row.Fresh.Max, $row.Fresh.Rate
