@@ -48,6 +48,42 @@ function Add-Fault {
 
 function Get-RequestLog { param($Emulator) @((Invoke-MertEmulatorAdmin $Emulator requests).requests) }
 
+function Wait-Until {
+    # Waits until a read agrees, instead of sleeping: an eventually consistent service (the pessimistic mode's
+    # --stale-read-ms) may answer the previous state for a while after a change. Fails, naming the condition, when
+    # the bound passes; the bound is generous because the machine may be loaded, and only a failure waits it out.
+    param([Parameter(Mandatory, Position = 0)] [scriptblock] $Condition, [double] $TimeoutSec = 20)
+    $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSec)
+    while (-not (& $Condition)) {
+        if ([DateTime]::UtcNow -gt $deadline) { throw "Not true within $TimeoutSec s: {$Condition}" }
+        Start-Sleep -Milliseconds 100
+    }
+}
+
+function Assert-CostMatchesMeter {
+    # The spend promise of the mode, against the emulator's meter. When updatedAt dates every transition, the estimate
+    # is within 2 %. When it dates only actions (pessimistic), a change the module did not cause is known only between
+    # two sightings, so the promise is the bounds: the meter inside [Low, High], never under-reported. (The meter rounds
+    # seconds to 3 decimals and cost to 6; the module rounds its bounds outwards to 4.)
+    param($Cost, $Meter, [string] $Because)
+    if ($script:EmulatorMode -eq 'pessimistic') {
+        $Cost.BilledTimeLow.TotalSeconds | Should -BeLessOrEqual ($Meter.billedSeconds + 0.001) -Because $Because
+        $Cost.BilledTimeHigh.TotalSeconds | Should -BeGreaterOrEqual ($Meter.billedSeconds - 0.001) -Because $Because
+        [double]$Cost.CostLow | Should -BeLessOrEqual ($Meter.cost + 0.000001) -Because $Because
+        [double]$Cost.CostHigh | Should -BeGreaterOrEqual ($Meter.cost - 0.000001) -Because $Because
+    }
+    else {
+        [math]::Abs($Cost.BilledTime.TotalSeconds - $Meter.billedSeconds) / $Meter.billedSeconds | Should -BeLessOrEqual 0.02 -Because $Because
+        [math]::Abs([double]$Cost.EstimatedCost - $Meter.cost) | Should -BeLessOrEqual (0.02 * $Meter.cost + 0.0001) -Because $Because
+    }
+}
+
+function Get-HealthPath {
+    # The health route's path under an endpoint's URL, as the request log shows it (random under --url-scheme random).
+    param([Parameter(Mandatory)] $Endpoint)
+    ([uri]$Endpoint.Url).AbsolutePath.TrimEnd('/') + $Endpoint.HealthRoute
+}
+
 function New-TestEndpoint {
     # Creates an endpoint and waits for it, the way a user would.
     param([string] $Name, [string] $ImageUrl = 'someone/mert-inference:latest')

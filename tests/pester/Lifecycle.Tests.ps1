@@ -16,19 +16,32 @@ Describe 'The endpoint lifecycle in real pwsh against the emulator' {
         $created.InstanceType | Should -Be 'nvidia-a10g'
         $created.Status | Should -BeIn 'Pending', 'Initializing'
 
+        # A start before a read shows the new endpoint: the next test.
+        Wait-Until { Get-MertEndpoint mert-life -ErrorAction SilentlyContinue }
         $ready = Start-MertEndpoint mert-life -TimeoutSec 30 -Confirm:$false
         $ready.Status | Should -Be 'Running'
-        $ready.Url | Should -Match '^http://127\.0\.0\.1:\d+/endpoints/emulator-user/mert-life$'
+        $ready.Url | Should -Match "^$([regex]::Escape($emulator.Url))/"
+        if ($EmulatorMode -eq 'default') { $ready.Url | Should -Match '/endpoints/emulator-user/mert-life$' }
         (Invoke-WebRequest "$($ready.Url)/health" -Headers @{ Authorization = "Bearer $TestToken" }).StatusCode | Should -Be 200
 
         $stopped = Stop-MertEndpoint mert-life -PassThru -Confirm:$false
         $stopped.Status | Should -Be 'Paused'
         $stopped.Url | Should -BeNullOrEmpty
-        (Get-MertEndpoint mert-life).Status | Should -Be 'Paused'
+        Wait-Until { (Get-MertEndpoint mert-life).Status -eq 'Paused' }
 
         Remove-MertEndpoint mert-life -Confirm:$false
+        Wait-Until { -not (Get-MertEndpoint mert-life -ErrorAction SilentlyContinue) }
         Get-MertEndpoint mert-life -ErrorAction SilentlyContinue -ErrorVariable err | Should -BeNullOrEmpty
         $err[0].FullyQualifiedErrorId | Should -BeLike 'EndpointNotFound,*'
+    }
+
+    # BUG (module, pessimistic mode): EndpointLifecycle.StartAsync takes a 404 of the first GET for a missing endpoint
+    # (NotFoundForStart) even when this module created it a moment ago, while a read may still miss a new endpoint.
+    # WaitForReadyAsync already rides over such a 404 (UsageService.ChangedByUsWithin); StartAsync does not.
+    # (-Skip is decided at discovery, before Common.ps1 sets $EmulatorMode: hence the environment variable.)
+    It 'starts an endpoint right after creating it, before reads show it' -Skip:($env:MERT_TEST_MODE -eq 'pessimistic') {
+        $null = New-MertEndpoint mert-new-start -ImageUrl 'someone/mert-inference:latest' -Confirm:$false
+        (Start-MertEndpoint mert-new-start -TimeoutSec 30 -Confirm:$false).Status | Should -Be 'Running'
     }
 
     It 'resumes a paused endpoint and waits until it answers' {
@@ -48,7 +61,7 @@ Describe 'The endpoint lifecycle in real pwsh against the emulator' {
         $log = @(Get-RequestLog $emulator | Select-Object -Skip $before)
         $log.Count | Should -Be 2
         $log[0].method | Should -Be 'GET'; $log[0].path | Should -Be '/v2/endpoint/emulator-user/mert-running'
-        $log[1].path | Should -Be '/endpoints/emulator-user/mert-running/health'
+        $log[1].path | Should -Be (Get-HealthPath $ready)
     }
 
     It 'stopping costs one pause and no read, even for a stale piped object' {
@@ -61,12 +74,14 @@ Describe 'The endpoint lifecycle in real pwsh against the emulator' {
         $log.Count | Should -Be 1
         $log[0].method | Should -Be 'POST'
         $log[0].path | Should -Be '/v2/endpoint/emulator-user/mert-paused/pause'
-        (Get-MertEndpoint mert-paused).Status | Should -Be 'Paused'
+        Wait-Until { (Get-MertEndpoint mert-paused).Status -eq 'Paused' }
     }
 
     It 'a refused stop is settled by one GET: scaling a paused endpoint to zero is nothing to do' {
         $null = New-TestEndpoint mert-refused
         Stop-MertEndpoint mert-refused -Confirm:$false
+        # The settling GET must see the pause: a late read of 'running' would leave the refusal standing.
+        Wait-Until { (Get-MertEndpoint mert-refused).Status -eq 'Paused' }
         $before = (Get-RequestLog $emulator).Count
         $verbose = Stop-MertEndpoint mert-refused -ScaleToZero -Confirm:$false -Verbose 4>&1
         $log = @(Get-RequestLog $emulator | Select-Object -Skip $before)
@@ -102,7 +117,7 @@ Describe 'The endpoint lifecycle in real pwsh against the emulator' {
         $null = New-MertEndpoint alpha-two -ImageUrl 'someone/img:1' -Confirm:$false
         $null = New-MertEndpoint beta-one -ImageUrl 'someone/img:1' -Confirm:$false
         Stop-MertEndpoint alpha-two -Confirm:$false
-        @(Get-MertEndpoint).Count | Should -Be 3
+        Wait-Until { @(Get-MertEndpoint).Count -eq 3 -and (Get-MertEndpoint alpha-two).Status -eq 'Paused' }
         @(Get-MertEndpoint alpha-*).Name | Sort-Object | Should -Be @('alpha-one', 'alpha-two')
         @(Get-MertEndpoint alpha-* -Status Paused).Name | Should -Be @('alpha-two')
         @(Get-MertEndpoint alpha-one, beta-one).Count | Should -Be 2
