@@ -69,6 +69,16 @@ namespace MertEndpoint
 
         internal EndpointId Id => new(Namespace, Name);
 
+        /// <summary>A copy as the endpoint is seen serving at <paramref name="url"/> when the control plane's answer lags.</summary>
+        internal EndpointInfo AsServing(string url)
+        {
+            var copy = (EndpointInfo)MemberwiseClone();
+            copy.Status = EndpointStatus.Running;
+            copy.StatusText = "running";
+            copy.Url = url;
+            return copy;
+        }
+
         /// <summary>A copy carrying billing figures: models are never changed once handed out.</summary>
         internal EndpointInfo WithBilling(decimal? pricePerHour, string? priceSource, DateTimeOffset? billedSince)
         {

@@ -191,6 +191,21 @@ public class WaiterTests
     }
 
     [Fact]
+    public async Task After_our_own_resume_a_200_from_its_own_URL_is_ready_though_reads_lag()
+    {
+        // Reads lag (an eventually consistent control plane) and show the URL only once running: the health route of the
+        // URL the endpoint had before is the first sign, and for an endpoint this module resumed it is enough.
+        var serving = TimeSpan.FromSeconds(8);
+        var handler = Service(t => t < TimeSpan.FromSeconds(20) ? ("initializing", null) : ("running", Url), t => t < serving ? 503 : 200);
+        var waiter = new ReadinessWaiter(Client(_clock, handler), Ns, "mert", Options(), hintUrl: Url, staleGrace: TimeSpan.FromSeconds(10));
+
+        var endpoint = await _clock.Drive(waiter.RunAsync(null, CancellationToken.None));
+
+        Assert.Equal((EndpointStatus.Running, Url), (endpoint.Status, endpoint.Url));
+        Assert.InRange(_clock.GetUtcNow() - _t0 - serving, TimeSpan.Zero, TimeSpan.FromMilliseconds(250));
+    }
+
+    [Fact]
     public async Task Without_any_URL_the_control_plane_is_asked_at_least_every_3_seconds()
     {
         var ready = TimeSpan.FromSeconds(40);

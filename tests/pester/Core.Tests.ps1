@@ -161,12 +161,7 @@ Describe 'The usage history' {
         }
     }
 
-    # BUG (module, pessimistic mode): a late read by ANOTHER process right after this module's pause is recorded as the
-    # endpoint running again, so Get-MertEndpointCost says CurrentlyBilling and counts on to Until. UsageHistory.Date drops
-    # such a read only when _beforeAction (in memory, per process) holds the state before the action; the file already
-    # holds it (the event before the action), so any process could drop it. Also hit by the bounds bug (Money.Tests.ps1).
-    # (-Skip is decided at discovery, before Common.ps1 sets $EmulatorMode: hence the environment variable.)
-    It 'four processes starting, stopping and reading at once, with compactions between, still match the meter' -Skip:($env:MERT_TEST_MODE -eq 'pessimistic') {
+    It 'four processes starting, stopping and reading at once, with compactions between, still match the meter' {
         $slow = Start-TestEmulator -BootSeconds 3
         $history = $env:MERT_ENDPOINT_HISTORY_PATH
         try {

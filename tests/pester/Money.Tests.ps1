@@ -153,12 +153,7 @@ Describe 'Safety nets' {
 Describe 'Spend' {
     BeforeEach { Reset-Emulator $emulator }
 
-    # BUG (module, pessimistic mode): the bounds under-report. UsageHistory.Date (src/MertEndpoint.Core/Usage/UsageHistory.cs,
-    # 'earliest = Later(last.Time, lastSeen)') takes the last sighting of the previous state as proof that it still held
-    # then; under stale reads a sighting shows the state of up to --stale-read-ms earlier, so each pending -> initializing
-    # of a create or resume is placed too late even for BilledTimeHigh (measured: meter 14.425 s, BilledTimeHigh 12.07 s).
-    # (-Skip is decided at discovery, before Common.ps1 sets $EmulatorMode: hence the environment variable.)
-    It 'Get-MertEndpointCost agrees with the emulator''s meter (within 2 percent, or inside its bounds)' -Skip:($env:MERT_TEST_MODE -eq 'pessimistic') {
+    It 'Get-MertEndpointCost agrees with the emulator''s meter (within 2 percent, or inside its bounds)' {
         # A boot long enough for the waiter's control-plane polls to see 'initializing', as with real cold starts.
         $slow = Start-TestEmulator -BootSeconds 3
         try {

@@ -23,7 +23,8 @@ namespace MertEndpoint
         private readonly TimeSpan _staleGrace;
 
         /// <param name="hintUrl">A URL to probe while the control plane reports none (the one the endpoint had the last time it ran).</param>
-        /// <param name="staleGrace">For this long, a paused or scaled-to-zero read is taken as a late answer from before our own resume.</param>
+        /// <param name="staleGrace">For this long, a paused or scaled-to-zero read is taken as a late answer from before our own resume;
+        /// non-zero also means this module started the endpoint, so a 200 from its own URL is taken as ready while reads lag.</param>
         /// <param name="startedAt">When the command began (a timestamp of the client's clock): the timeout counts from
         /// there, so the calls before the wait share it. Null: from now.</param>
         public ReadinessWaiter(EndpointClient client, string ns, string name, WaitOptions options, string? hintUrl = null,
@@ -112,6 +113,12 @@ namespace MertEndpoint
                         Report(info, Describe(info));
                         // The probe just before this answered 200 at this very URL: no need to wait for another.
                         if (servingUrl != null && info.Status == EndpointStatus.Running && info.Url == servingUrl) return Ready(info);
+                        // This module started it, and its own URL answers: the control plane's word lags (it may show the
+                        // URL only once running, and an eventually consistent read shows an earlier state). The health
+                        // route is the stronger sign: ready now, not one or two polls later.
+                        if (servingUrl != null && _staleGrace > TimeSpan.Zero && (info.Url == null || info.Url == servingUrl)
+                            && info.Status is EndpointStatus.Pending or EndpointStatus.Initializing or EndpointStatus.Running or EndpointStatus.Paused or EndpointStatus.ScaledToZero)
+                            return Ready(info.AsServing(servingUrl));
                     }
                     catch (EndpointException ex) when (ex.Kind is EndpointErrorKind.ServiceUnavailable or EndpointErrorKind.RateLimited)
                     {
