@@ -76,6 +76,8 @@ namespace MertEndpoint
             copy.Status = EndpointStatus.Running;
             copy.StatusText = "running";
             copy.Url = url;
+            copy.ReadyReplica = Math.Max(copy.ReadyReplica, 1); // its health route answered: one replica at least is ready
+            copy.TargetReplica = Math.Max(copy.TargetReplica, copy.ReadyReplica);
             return copy;
         }
 

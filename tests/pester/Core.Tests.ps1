@@ -68,7 +68,7 @@ Describe 'Namespaces and qualified names' {
     }
 
     It 'takes ns/name, the Hub''s usual form, and refuses one that contradicts -Namespace' {
-        $null = New-MertEndpoint qual-one -ImageUrl 'someone/img:1' -Confirm:$false
+        $null = New-TestEndpoint qual-one   # created and seen: an eventually consistent read may miss it for a moment
         (Get-MertEndpoint emulator-user/qual-one).Name | Should -Be 'qual-one'
         Stop-MertEndpoint emulator-user/qual-one -Confirm:$false
         Get-RequestLog $emulator | Where-Object { $_.path -eq '/v2/endpoint/emulator-user/qual-one/pause' } | Should -Not -BeNullOrEmpty
