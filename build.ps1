@@ -83,14 +83,16 @@ function Get-PesterModulePath {
     $path
 }
 
-function Invoke-PesterPass {
-    # One Pester run in a fresh pwsh (built module, live emulator) with MERT_TEST_MODE set; returns its counts.
+function Start-PesterPass {
+    # One Pester run in a fresh pwsh (built module, live emulator) with MERT_TEST_MODE set, started in the background
+    # with its output going to a log: the passes mostly wait on emulated boots, so they run side by side.
     param([string] $Pester, [string] $Results, [string] $Mode, [string[]] $Paths)
-    Write-Host "== Pester, $Mode readings (fresh pwsh, built module, live emulator)" -ForegroundColor Cyan
     $summary = Join-Path $Results "pester-$Mode.json"
+    $log = Join-Path $Results "pester-$Mode.log"
     # The tests run with PowerShell's default error preference, as users do: no global 'Stop' here.
     $script = @"
 `$env:MERT_TEST_MODE = '$Mode'
+`$PSStyle.OutputRendering = 'PlainText'
 Import-Module '$Pester'
 `$c = New-PesterConfiguration
 `$c.Run.Path = @($(($Paths | ForEach-Object { "'$_'" }) -join ', '))
@@ -99,14 +101,25 @@ Import-Module '$Pester'
 `$r = Invoke-Pester -Configuration `$c
 @{ passed = `$r.PassedCount; failed = `$r.FailedCount + `$r.FailedBlocksCount + `$r.FailedContainersCount } | ConvertTo-Json | Set-Content '$summary'
 "@
-    $watch = [Diagnostics.Stopwatch]::StartNew()
-    Invoke-Pwsh -NoProfile -NonInteractive -Command $script | Out-Host
-    if (-not (Test-Path $summary)) {
-        Write-Host "Pester ($Mode): no results (the run crashed)" -ForegroundColor Red
+    $arguments = @($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-Command', $script)
+    $process = Start-Process -FilePath $pwsh[0] -ArgumentList $arguments -PassThru -NoNewWindow `
+        -RedirectStandardOutput $log -RedirectStandardError "$log.err"
+    [pscustomobject]@{ Mode = $Mode; Process = $process; Summary = $summary; Log = $log; Watch = [Diagnostics.Stopwatch]::StartNew() }
+}
+
+function Complete-PesterPass {
+    # Waits for a pass, prints its log, and returns its counts.
+    param($Pass)
+    $Pass.Process.WaitForExit()
+    $seconds = $Pass.Watch.Elapsed.TotalSeconds
+    Write-Host "== Pester, $($Pass.Mode) readings (fresh pwsh, built module, live emulator)" -ForegroundColor Cyan
+    foreach ($file in $Pass.Log, "$($Pass.Log).err") { if (Test-Path $file) { Get-Content $file | Out-Host } }
+    if (-not (Test-Path $Pass.Summary)) {
+        Write-Host "Pester ($($Pass.Mode)): no results (the run crashed)" -ForegroundColor Red
         return [pscustomobject]@{ passed = 0; failed = 1 }
     }
-    $p = Get-Content -Raw $summary | ConvertFrom-Json
-    Write-Host ("Pester ({0}): {1} passed, {2} failed in {3:0} s" -f $Mode, $p.passed, $p.failed, $watch.Elapsed.TotalSeconds)
+    $p = Get-Content -Raw $Pass.Summary | ConvertFrom-Json
+    Write-Host ("Pester ({0}): {1} passed, {2} failed in {3:0} s" -f $Pass.Mode, $p.passed, $p.failed, $seconds)
     $p
 }
 
@@ -133,8 +146,15 @@ function Invoke-Test {
     $pester = Get-PesterModulePath
     $suites = Join-Path $root 'tests/pester'
     $matrix = 'Lifecycle', 'Money', 'Core', 'Readiness' | ForEach-Object { Join-Path $suites "$_.Tests.ps1" }
-    foreach ($pass in @{ Mode = 'default'; Paths = @($suites) }, @{ Mode = 'pessimistic'; Paths = $matrix }) {
-        $p = Invoke-PesterPass -Pester $pester -Results $results @pass
+    # The two passes run side by side (each its own pwsh and emulators on free ports, its own history files): they
+    # spend most of their time waiting on emulated boots, and together take about as long as the longer one.
+    $null = New-Item -ItemType Directory -Force -Path $results
+    $passes = @(
+        Start-PesterPass -Pester $pester -Results $results -Mode 'default' -Paths @($suites)
+        Start-PesterPass -Pester $pester -Results $results -Mode 'pessimistic' -Paths $matrix
+    )
+    foreach ($pass in $passes) {
+        $p = Complete-PesterPass $pass
         $passed += $p.passed; $failed += $p.failed
     }
 
