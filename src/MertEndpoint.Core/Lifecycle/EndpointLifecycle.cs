@@ -147,7 +147,11 @@ namespace MertEndpoint
                         log($"Created {id}; state is '{endpoint.StatusText}'.");
                     }
 
-                    switch (endpoint.Status)
+                    // A booting state read a moment after this module paused it is a late answer (nothing boots a paused
+                    // endpoint by itself): it is paused, so resume it.
+                    bool lateRead = endpoint.Status is EndpointStatus.Pending or EndpointStatus.Initializing or EndpointStatus.Updating
+                        && _usage?.StoppedByUsWithin(Client.ApiBase, ns, name, StaleReadGrace) == true;
+                    switch (lateRead ? EndpointStatus.Paused : endpoint.Status)
                     {
                         case EndpointStatus.Paused:
                         case EndpointStatus.ScaledToZero:

@@ -143,6 +143,20 @@ namespace MertEndpoint
             }
         }
 
+        /// <summary>True when the last recorded change is this module's own pause (or scale to zero), within <paramref name="within"/>.</summary>
+        public bool StoppedByUsWithin(string api, string ns, string name, TimeSpan within)
+        {
+            try
+            {
+                UsageEvent? last = History.Read().LastOrDefault(e => e.Api == api && e.Namespace == ns && e.Name == name);
+                return last?.Source == "action" && last.State is "paused" or "scaledToZero" && Clock.GetUtcNow() - last.Time < within;
+            }
+            catch (EndpointException)
+            {
+                return false;
+            }
+        }
+
         /// <summary>True when this module's own action (create, resume, ...) is the last recorded change and is recent.</summary>
         public bool ChangedByUsWithin(string api, string ns, string name, TimeSpan within)
         {
