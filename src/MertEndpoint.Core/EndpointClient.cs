@@ -300,6 +300,16 @@ namespace MertEndpoint
         private void Tell(string ns, ObservationKind kind, IReadOnlyList<EndpointInfo> endpoints, DateTimeOffset sent) =>
             _settings.Observer?.Observe(new EndpointObservation(_settings.ApiBase, ns, kind, endpoints, null, sent, _transport.Now));
 
+        /// <summary>
+        /// Tells the observer what the data plane showed when the control plane's answer lags: the endpoint serving at its
+        /// URL (its health route answered 200), seen now. Keeps the usage history from missing the running state.
+        /// </summary>
+        internal void ObservedServing(EndpointInfo serving)
+        {
+            DateTimeOffset now = _transport.Now;
+            _settings.Observer?.Observe(new EndpointObservation(_settings.ApiBase, serving.Namespace, ObservationKind.Read, new[] { serving }, null, now, now));
+        }
+
         private static async Task<IReadOnlyList<EndpointInfo>> One(Task<EndpointInfo> call) => new[] { await call.ConfigureAwait(false) };
 
         // ---- data plane ----

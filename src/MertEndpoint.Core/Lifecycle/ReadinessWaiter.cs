@@ -118,7 +118,11 @@ namespace MertEndpoint
                         // route is the stronger sign: ready now, not one or two polls later.
                         if (servingUrl != null && _staleGrace > TimeSpan.Zero && (info.Url == null || info.Url == servingUrl)
                             && info.Status is EndpointStatus.Pending or EndpointStatus.Initializing or EndpointStatus.Running or EndpointStatus.Paused or EndpointStatus.ScaledToZero)
-                            return Ready(info.AsServing(servingUrl));
+                        {
+                            EndpointInfo serving = info.AsServing(servingUrl);
+                            _client.ObservedServing(serving);
+                            return Ready(serving);
+                        }
                     }
                     catch (EndpointException ex) when (ex.Kind is EndpointErrorKind.ServiceUnavailable or EndpointErrorKind.RateLimited)
                     {

@@ -172,10 +172,7 @@ namespace MertEndpoint
             // A read that still shows the state from before the last action (by this process or any other: the file says
             // what came before it), right after it: an eventually consistent service answering late, not a change.
             if (last != null && last.Source == "action" && o.Kind == ObservationKind.Read && o.ReceivedAt - last.Time < StaleReadGrace
-                && ((_previous.TryGetValue(key, out UsageEvent? before) && before.SameAs(o.Event))
-                    // Nothing restarts a paused endpoint by itself a moment after the pause: a billed read then is late too.
-                    || (last.State is "paused" or "scaledToZero" && !o.Event.State.Equals(last.State, StringComparison.Ordinal)
-                        && (o.Event.IsBilled || o.Event.State == "updating"))))
+                && _previous.TryGetValue(key, out UsageEvent? before) && before.SameAs(o.Event))
                 return null;
             bool repeat = last != null && last.SameAs(o.Event);
             if (repeat || (last == null && o.Event.State == "deleted"))
