@@ -274,6 +274,47 @@ public sealed class UsageHistoryTests : IDisposable
     }
 
     [Fact]
+    public async Task A_late_read_of_an_older_state_than_the_one_the_pause_ended_is_not_a_restart()
+    {
+        // The service answers reads "as of a moment ago": a pause soon after the endpoint came up can be followed by a read
+        // that shows it still initializing, which is neither the state the pause ended nor a change. Its stamp (the
+        // resume's) is older than the one the pause's own answer carried.
+        var usage = new UsageService(new UsageHistory(PathOf()));
+        await Record(usage, Seen(_t0, At("paused", _t0, 0)));
+        await Act(usage, At("initializing", _t0.AddSeconds(10), 1), _t0.AddSeconds(10));
+        await Record(usage, Seen(_t0.AddSeconds(25), At("running", _t0.AddSeconds(10), 1)));
+        await Act(usage, At("paused", _t0.AddSeconds(26), 0), _t0.AddSeconds(26));
+        await Record(new UsageService(new UsageHistory(PathOf())), Seen(_t0.AddSeconds(27), At("initializing", _t0.AddSeconds(10), 1)));
+
+        var events = new UsageHistory(PathOf()).Read();
+        Assert.Equal(new[] { "paused", "initializing", "running", "paused" }, events.Select(e => e.State));
+        Assert.Equal(_t0.AddSeconds(26), events[3].ServiceStamp);
+        var cost = Assert.Single(UsageService.Summarize(events, _t0, _t0.AddMinutes(10)));
+        Assert.False(cost.CurrentlyBilling);
+        Assert.Equal(TimeSpan.FromSeconds(16), cost.BilledTime);
+    }
+
+    [Fact]
+    public async Task A_restart_by_someone_else_right_after_our_pause_is_recorded()
+    {
+        // The same moment, but the read carries a stamp newer than our pause: someone resumed it. That bills.
+        var usage = new UsageService(new UsageHistory(PathOf()));
+        await Record(usage, Seen(_t0, At("running", _t0, 1)));
+        await Act(usage, At("paused", _t0.AddSeconds(30), 0), _t0.AddSeconds(30));
+        await Record(new UsageService(new UsageHistory(PathOf())), Seen(_t0.AddSeconds(33), At("initializing", _t0.AddSeconds(32), 1)));
+
+        var cost = Assert.Single(UsageService.Summarize(new UsageHistory(PathOf()).Read(), _t0, _t0.AddSeconds(60)));
+        Assert.True(cost.CurrentlyBilling);
+        Assert.Equal(TimeSpan.FromSeconds(30 + 28), cost.BilledTime);
+    }
+
+    private static async Task Act(UsageService usage, EndpointInfo answer, DateTimeOffset at)
+    {
+        usage.ObserverFor().Observe(new EndpointObservation(Api, Ns, ObservationKind.Action, new[] { answer }, null, at, at));
+        await usage.FlushAsync();
+    }
+
+    [Fact]
     public void Summarize_counts_replicas_clips_the_period_and_keeps_the_streak_through_updates()
     {
         UsageEvent E(int seconds, string state, int replicas = 1) => new() { Time = _t0.AddSeconds(seconds), Namespace = Ns, Name = "mert", State = state, Replicas = replicas };

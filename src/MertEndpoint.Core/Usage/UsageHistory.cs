@@ -14,7 +14,8 @@ namespace MertEndpoint
     /// The usage history file: JSON lines of endpoint state changes, read back to compute billed time. It owns the
     /// format. Version 2 files start with a header line <c>{"v":2,"generation":"...","compactedBytes":n}</c>; every
     /// other line is one event (<c>t</c>, <c>lo</c>, <c>hi</c>, <c>api</c>, <c>ns</c>, <c>name</c>, <c>state</c>,
-    /// <c>replicas</c>, <c>vendor</c>, <c>region</c>, <c>type</c>, <c>size</c>, <c>src</c>, <c>url</c>). Version 1 files (no header, no lo/src, each
+    /// <c>replicas</c>, <c>vendor</c>, <c>region</c>, <c>type</c>, <c>size</c>, <c>src</c>, <c>url</c>, and for actions
+    /// <c>u</c>, the service's updatedAt in its answer). Version 1 files (no header, no lo/src, each
     /// line written as "\n{...}") are read as they are and rewritten as version 2 by the first compaction.
     /// <para>
     /// Several processes share it safely: every write and every compaction holds an exclusive lock on a sibling
@@ -169,10 +170,15 @@ namespace MertEndpoint
             _last.TryGetValue(key, out UsageEvent? last);
             // Another process recorded a change dated after this answer arrived: this view is older than the file's.
             if (last != null && o.ReceivedAt < last.Time) return null;
-            // A read that still shows the state from before the last action (by this process or any other: the file says
-            // what came before it), right after it: an eventually consistent service answering late, not a change.
+            // A read right after the last action (by this process or any other) that shows the service as it was before
+            // that action: an eventually consistent service answering late, not a change. Known by its updatedAt being older
+            // than the one the action's own answer carried (both the service's clock; every action stamps it), or, with no
+            // stamps to compare, by showing the very state the action ended. A late read may show any state of the last
+            // moments (say initializing, when the pause came soon after running), so the stamp is the stronger test; a real
+            // restart by someone else carries a newer stamp and is recorded.
             if (last != null && last.Source == "action" && o.Kind == ObservationKind.Read && o.ReceivedAt - last.Time < StaleReadGrace
-                && _previous.TryGetValue(key, out UsageEvent? before) && before.SameAs(o.Event))
+                && ((last.ServiceStamp is DateTimeOffset acted && o.UpdatedAt > DateTimeOffset.MinValue && o.UpdatedAt < acted)
+                    || (_previous.TryGetValue(key, out UsageEvent? before) && before.SameAs(o.Event))))
                 return null;
             bool repeat = last != null && last.SameAs(o.Event);
             if (repeat || (last == null && o.Event.State == "deleted"))
@@ -198,6 +204,7 @@ namespace MertEndpoint
             e.Earliest = earliest;
             e.Latest = latest;
             e.Source = o.Kind == ObservationKind.Read ? "read" : o.Kind == ObservationKind.Action ? "action" : "deleted";
+            e.ServiceStamp = o.Kind == ObservationKind.Action && o.UpdatedAt > DateTimeOffset.MinValue ? o.UpdatedAt : null;
             return e;
         }
 
@@ -318,7 +325,7 @@ namespace MertEndpoint
                     Replicas = r.TryGetProperty("replicas", out JsonElement rep) && rep.ValueKind == JsonValueKind.Number && rep.TryGetInt32(out int n) ? n : 0,
                     Vendor = Str(r, "vendor"), Region = Str(r, "region"), InstanceType = Str(r, "type"), InstanceSize = Str(r, "size"),
                     Source = Str(r, "src"), Url = Str(r, "url"),
-                    Earliest = Time(lo), Latest = Time(hi),
+                    Earliest = Time(lo), Latest = Time(hi), ServiceStamp = Time(Str(r, "u")),
                 };
                 return true;
             }
@@ -345,6 +352,7 @@ namespace MertEndpoint
             ["api"] = e.Api, ["ns"] = e.Namespace, ["name"] = e.Name, ["state"] = e.State, ["replicas"] = e.Replicas,
             ["vendor"] = e.Vendor, ["region"] = e.Region, ["type"] = e.InstanceType, ["size"] = e.InstanceSize, ["src"] = e.Source,
             ["url"] = e.Url,
+            ["u"] = e.ServiceStamp is DateTimeOffset u ? Stamp(u) : null,
         });
 
         private static string Stamp(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);

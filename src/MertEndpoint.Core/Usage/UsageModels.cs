@@ -25,6 +25,8 @@ namespace MertEndpoint
         public string? Url { get; internal set; }
         /// <summary>"action" (this module caused it), "read" (it was seen), "deleted", or null in files written before version 2.</summary>
         public string? Source { get; internal set; }
+        /// <summary>The service's own updatedAt in the answer to an action (its clock, not ours); null for reads and when unknown.</summary>
+        public DateTimeOffset? ServiceStamp { get; internal set; }
 
         /// <summary>The service bills initializing and running time, per replica.</summary>
         public bool IsBilled => State == "initializing" || State == "running";
