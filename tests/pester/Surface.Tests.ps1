@@ -21,8 +21,7 @@ BeforeAll {
         HardwareInfo = @(Get-MertEndpointHardware -InstanceType nvidia-a10g)
         InvokeResult = @(Invoke-MertEndpoint $east -InFile (Join-Path $files 'one.wav'))
     }
-    # A run log: with -OutDirectory the answer is in a file and Response is null. (A nested answer held in Response
-    # has no flat form: Export-Csv writes its nested arrays as type names.)
+    # A run log: with -OutDirectory the answer is in a file and Response is null.
     $script:runLog = @(Invoke-MertEndpoint $east -InFile (Join-Path $files 'one.wav') -OutDirectory (Join-Path $files 'out') -BaseDirectory $files)
 
     function Get-Headings([string] $table) {
@@ -138,6 +137,20 @@ Describe 'Data out' {
         $csv = $runLog | ConvertTo-Csv
         $csv | Should -Not -Match 'System\.|MertEndpoint\.'
         ($csv | ConvertFrom-Csv).StatusCode | Should -Be '200'
+    }
+
+    It 'Export-Csv of an answer held in memory writes it as its compact JSON, nested arrays and all' {
+        $result = $outputs.InvokeResult[0]
+        $row = $result | ConvertTo-Csv | ConvertFrom-Csv
+        $row.Response | Should -Not -Match 'System\.|@\{'
+        $back = $row.Response | ConvertFrom-Json
+        $back.bytes | Should -Be 200
+        ($back | ConvertTo-Json -Depth 10 -Compress) | Should -Be ($result.Response | ConvertTo-Json -Depth 10 -Compress)
+        "$($result.Response)" | Should -Be $row.Response
+        $result.Response.bytes | Should -Be 200   # still an object to PowerShell
+        # The list view shows the start of a long answer, not all 13 layers of embeddings.
+        $row.Response.Length | Should -BeGreaterThan 2000
+        ($result | Format-List | Out-String -Width 200).Length | Should -BeLessThan 1200
     }
 
     It 'Export-Csv flattens Env and Tags and writes the status as text' {

@@ -38,6 +38,7 @@ namespace MertEndpoint
         /// <summary>
         /// The answer as ConvertFrom-Json would give it, its text with -Raw or when it is not JSON, and null with
         /// -OutDirectory: the answer is then only in the file, so a long run does not hold every answer in memory.
+        /// A JSON object or array answer turns back into compact JSON wherever it becomes text (Export-Csv, "$r").
         /// </summary>
         public object? Response { get; }
     }
@@ -469,11 +470,66 @@ namespace MertEndpoint.PowerShell.Cmdlets
             try
             {
                 using var doc = JsonDocument.Parse(response.Body);
-                return ToPowerShell(doc.RootElement);
+                return AsText(ToPowerShell(doc.RootElement));
             }
             catch (JsonException)
             {
                 return Text(response);
+            }
+        }
+
+        private static readonly System.Reflection.MethodInfo JsonTextMethod = typeof(InvokeMertEndpoint).GetMethod(nameof(JsonText))!;
+
+        /// <summary>
+        /// An object or array answer gets a ToString that writes it back as compact JSON, so that Export-Csv, string
+        /// expansion and a table cell show the answer itself rather than "@{layers=System.Object[]}" or "System.Object[]".
+        /// It is written from the objects as they are now, so a changed answer is written as changed.
+        /// </summary>
+        private static object? AsText(object? parsed)
+        {
+            if (parsed is not PSObject && parsed is not object[]) return parsed;
+            PSObject pso = parsed as PSObject ?? new PSObject(parsed);
+            pso.Members.Add(new PSCodeMethod("ToString", JsonTextMethod));
+            return pso;
+        }
+
+        /// <summary>The compact JSON of a parsed answer (the ToString of Response; public only for PowerShell to call).</summary>
+        public static string JsonText(PSObject instance)
+        {
+            using var buffer = new MemoryStream();
+            using (var writer = new Utf8JsonWriter(buffer))
+                WriteJson(writer, instance, 0);
+            return Encoding.UTF8.GetString(buffer.ToArray());
+        }
+
+        private static void WriteJson(Utf8JsonWriter writer, object? value, int depth)
+        {
+            if (depth > 64) { writer.WriteStringValue(value?.ToString()); return; }
+            if (value is PSObject pso && pso.BaseObject is not PSCustomObject) value = pso.BaseObject;
+            switch (value)
+            {
+                case null: writer.WriteNullValue(); break;
+                case string text: writer.WriteStringValue(text); break;
+                case bool flag: writer.WriteBooleanValue(flag); break;
+                case long whole: writer.WriteNumberValue(whole); break;
+                case int small: writer.WriteNumberValue(small); break;
+                case double real when !double.IsNaN(real) && !double.IsInfinity(real): writer.WriteNumberValue(real); break;
+                case decimal exact: writer.WriteNumberValue(exact); break;
+                case PSObject obj:
+                    writer.WriteStartObject();
+                    foreach (PSPropertyInfo p in obj.Properties)
+                    {
+                        writer.WritePropertyName(p.Name);
+                        WriteJson(writer, p.Value, depth + 1);
+                    }
+                    writer.WriteEndObject();
+                    break;
+                case System.Collections.IEnumerable list:
+                    writer.WriteStartArray();
+                    foreach (object? item in list) WriteJson(writer, item, depth + 1);
+                    writer.WriteEndArray();
+                    break;
+                default: writer.WriteStringValue(Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture)); break;
             }
         }
 
