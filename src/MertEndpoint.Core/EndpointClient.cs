@@ -454,17 +454,40 @@ namespace MertEndpoint
         }
 
         /// <summary>
-        /// Prepares what a first call would otherwise pay for on the caller's thread (the shared connection pool, the
-        /// JSON reader, the retry pipeline, the name check) without sending anything. Safe to call from any thread,
-        /// any number of times; the module calls it on a background thread at import.
+        /// Runs the code of a first <c>Get-MertEndpoint &lt;name&gt;</c> once on a canned answer, touching neither the
+        /// network nor any file: ModuleInit calls it off the pipeline thread at import, so that the first real command
+        /// finds most of its code compiled. That code is about a thousand methods, most of them the async machinery of the
+        /// request path (each async method and Polly strategy is its own generic instantiation), which no ahead-of-time
+        /// image could hold; compiling them took about 100 ms of a first Get.
         /// </summary>
         public static void WarmUp()
         {
-            var client = new EndpointClient("warm-up", new EndpointClientOptions());
-            using var request = client._transport.DataRequest(HttpMethod.Get, new Uri("https://localhost/"), null, sendToken: true, scaleUpTimeout: null);
-            using JsonDocument doc = JsonDocument.Parse("{\"name\":\"w\",\"status\":{\"state\":\"running\",\"updatedAt\":\"2026-01-01T00:00:00.000000000Z\"}}");
-            Json.ToEndpoint(doc.RootElement, "w");
+            var options = new EndpointClientOptions { ApiBaseUri = new Uri("https://warm-up.invalid/v2"), Handler = new CannedAnswer() };
+            var client = new EndpointClient("warm-up", options);
+            client.GetAsync("warm-up", "warm-up").GetAwaiter().GetResult();
+            // The process-wide handler and its connection pool, which every real client shares.
+            var shared = new EndpointClient("warm-up", new EndpointClientOptions());
+            using (shared._transport.DataRequest(HttpMethod.Get, new Uri("https://localhost/"), null, sendToken: true, scaleUpTimeout: null)) { }
+            UsageHistory.WarmUp();
             NamePattern.IsMatch("warm-up");
+        }
+
+        /// <summary>Answers every request with one running endpoint, as the control plane would.</summary>
+        private sealed class CannedAnswer : HttpMessageHandler
+        {
+            private const string Endpoint = "{\"name\":\"warm-up\",\"type\":\"protected\",\"compute\":{\"accelerator\":\"gpu\",\"instanceType\":\"nvidia-a10g\",\"instanceSize\":\"x1\",\"scaling\":{\"minReplica\":0,\"maxReplica\":1}},\"model\":{\"repository\":\"m\",\"framework\":\"pytorch\",\"image\":{\"custom\":{\"url\":\"i\",\"healthRoute\":\"/health\"}},\"env\":{}},\"provider\":{\"vendor\":\"aws\",\"region\":\"us-east-1\"},\"status\":{\"state\":\"running\",\"createdAt\":\"2026-01-01T00:00:00.000Z\",\"updatedAt\":\"2026-01-01T00:00:00.000Z\",\"readyReplica\":1,\"targetReplica\":1,\"url\":\"https://warm-up.invalid\"}}";
+
+            // Answers later, not at once: a real answer suspends every await on the way, and that path (the boxed state
+            // machines) is most of what there is to compile.
+            protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+            {
+                await Task.Delay(1, cancellationToken).ConfigureAwait(false);
+                return new HttpResponseMessage(System.Net.HttpStatusCode.OK)
+                {
+                    RequestMessage = request,
+                    Content = new StringContent(Endpoint, System.Text.Encoding.UTF8, "application/json"),
+                };
+            }
         }
 
         // ---- plumbing ----

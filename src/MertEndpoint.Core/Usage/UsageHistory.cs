@@ -208,6 +208,19 @@ namespace MertEndpoint
             return e;
         }
 
+        /// <summary>Dates, adds, writes and reads back one event in memory: part of <see cref="EndpointClient.WarmUp"/>.</summary>
+        internal static void WarmUp()
+        {
+            var history = new UsageHistory(System.IO.Path.Combine(System.IO.Path.GetTempPath(), "mert-warm-up-never-written.jsonl"), long.MaxValue);
+            DateTimeOffset now = DateTimeOffset.UtcNow;
+            var e = new UsageEvent { Api = "warm-up", Namespace = "w", Name = "w", State = "running", Replicas = 1 };
+            UsageEvent dated = history.Date(new Observed(e, ObservationKind.Read, now, now, now)) ?? e;
+            history.Add(dated);
+            byte[] line = Encoding.UTF8.GetBytes(Format(dated));
+            TryParse(line, 0, line.Length, out _);
+            UsageService.Summarize(history._events, now.AddHours(-1), now);
+        }
+
         private static DateTimeOffset? Later(DateTimeOffset? a, DateTimeOffset? b) => a == null ? b : b == null ? a : (a > b ? a : b);
 
         private void Add(UsageEvent e)
