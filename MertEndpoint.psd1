@@ -9,7 +9,6 @@
     PowerShellVersion      = '5.1'
     CompatiblePSEditions   = @('Core', 'Desktop')
     FormatsToProcess       = @('MertEndpoint.Format.ps1xml', 'MertEndpoint.Invoke.Format.ps1xml', 'MertEndpoint.Insight.Format.ps1xml')
-    TypesToProcess         = @('MertEndpoint.Types.ps1xml')
     CmdletsToExport        = @(
         'Get-MertEndpoint'
         'New-MertEndpoint'

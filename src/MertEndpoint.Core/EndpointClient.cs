@@ -462,9 +462,14 @@ namespace MertEndpoint
         /// </summary>
         public static void WarmUp()
         {
-            var options = new EndpointClientOptions { ApiBaseUri = new Uri("https://warm-up.invalid/v2"), Handler = new CannedAnswer() };
+            var options = new EndpointClientOptions
+            {
+                ApiBaseUri = new Uri("https://warm-up.invalid/v2"), HubBaseUri = new Uri("https://warm-up.invalid"),
+                Handler = new CannedAnswer(), Accounts = new AccountCache(),   // no directory: nothing on disk
+            };
             var client = new EndpointClient("warm-up", options);
-            client.GetAsync("warm-up", "warm-up").GetAwaiter().GetResult();
+            string ns = client.ResolveNamespaceAsync(null).GetAwaiter().GetResult();
+            client.GetAsync(ns, "warm-up").GetAwaiter().GetResult();
             // The process-wide handler and its connection pool, which every real client shares.
             var shared = new EndpointClient("warm-up", new EndpointClientOptions());
             using (shared._transport.DataRequest(HttpMethod.Get, new Uri("https://localhost/"), null, sendToken: true, scaleUpTimeout: null)) { }
@@ -472,9 +477,10 @@ namespace MertEndpoint
             NamePattern.IsMatch("warm-up");
         }
 
-        /// <summary>Answers every request with one running endpoint, as the control plane would.</summary>
+        /// <summary>Answers whoami with a user and every other request with one running endpoint, as the services would.</summary>
         private sealed class CannedAnswer : HttpMessageHandler
         {
+            private const string WhoAmI = "{\"name\":\"warm-up\",\"type\":\"user\",\"orgs\":[]}";
             private const string Endpoint = "{\"name\":\"warm-up\",\"type\":\"protected\",\"compute\":{\"accelerator\":\"gpu\",\"instanceType\":\"nvidia-a10g\",\"instanceSize\":\"x1\",\"scaling\":{\"minReplica\":0,\"maxReplica\":1}},\"model\":{\"repository\":\"m\",\"framework\":\"pytorch\",\"image\":{\"custom\":{\"url\":\"i\",\"healthRoute\":\"/health\"}},\"env\":{}},\"provider\":{\"vendor\":\"aws\",\"region\":\"us-east-1\"},\"status\":{\"state\":\"running\",\"createdAt\":\"2026-01-01T00:00:00.000Z\",\"updatedAt\":\"2026-01-01T00:00:00.000Z\",\"readyReplica\":1,\"targetReplica\":1,\"url\":\"https://warm-up.invalid\"}}";
 
             // Answers later, not at once: a real answer suspends every await on the way, and that path (the boxed state
@@ -485,7 +491,8 @@ namespace MertEndpoint
                 return new HttpResponseMessage(System.Net.HttpStatusCode.OK)
                 {
                     RequestMessage = request,
-                    Content = new StringContent(Endpoint, System.Text.Encoding.UTF8, "application/json"),
+                    Content = new StringContent(request.RequestUri!.AbsolutePath.EndsWith("/whoami-v2", StringComparison.Ordinal) ? WhoAmI : Endpoint,
+                        System.Text.Encoding.UTF8, "application/json"),
                 };
             }
         }

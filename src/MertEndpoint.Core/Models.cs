@@ -61,6 +61,10 @@ namespace MertEndpoint
         public DateTimeOffset? BilledSince { get; internal set; }
         /// <summary>How long it has been billing without a break, as of now.</summary>
         public TimeSpan? BilledFor => BilledSince.HasValue ? DateTimeOffset.UtcNow - BilledSince.Value : (TimeSpan?)null;
+        /// <summary>"nvidia-a10g x1": the table's Instance column, so Where-Object Instance -eq 'nvidia-a10g x1' works.</summary>
+        public string Instance => InstanceType + " " + InstanceSize;
+        /// <summary>"ready/target": the table's Replicas column, so Sort-Object Replicas works.</summary>
+        public string Replicas => ReadyReplica.ToString(System.Globalization.CultureInfo.InvariantCulture) + "/" + TargetReplica.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
         // Needed to resend model.image whole on a partial update.
         internal int? ImagePort { get; set; }
@@ -139,6 +143,11 @@ namespace MertEndpoint
         public string? PriceSource { get; internal set; }
         public int? QuotaMaxAccelerators { get; internal set; }
         public int? QuotaUsedAccelerators { get; internal set; }
+        /// <summary>"nvidia-a10g x1": the table's Instance column.</summary>
+        public string Instance => InstanceType + " " + InstanceSize;
+        /// <summary>"used/max" accelerators of the quota, the table's Quota column; null when the catalog gives no quota.</summary>
+        public string? Quota => QuotaMaxAccelerators == null ? null
+            : (QuotaUsedAccelerators ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture) + "/" + QuotaMaxAccelerators.Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
         public override string ToString() => Id;
     }
 

@@ -68,6 +68,8 @@ namespace MertEndpoint
         public bool CurrentlyBilling { get; internal set; }
         /// <summary>Start of the current billed streak, when it is billing.</summary>
         public DateTimeOffset? BilledSince { get; internal set; }
+        /// <summary>"nvidia-a10g x1": the table's Instance column.</summary>
+        public string Instance => InstanceType + " " + InstanceSize;
         public override string ToString() => $"{Namespace}/{Name}";
     }
 }

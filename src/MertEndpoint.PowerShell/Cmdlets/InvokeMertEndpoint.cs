@@ -34,6 +34,8 @@ namespace MertEndpoint
         public int StatusCode { get; }
         /// <summary>From the first attempt to the answer, a wake-up and retries included.</summary>
         public TimeSpan Duration { get; }
+        /// <summary>Duration in seconds (rounded to the millisecond): the table's Seconds column, so Where-Object Seconds -gt 1 works.</summary>
+        public double Seconds => Math.Round(Duration.TotalSeconds, 3);
         public long BytesSent { get; }
         /// <summary>
         /// The answer as ConvertFrom-Json would give it, its text with -Raw or when it is not JSON, and null with
