@@ -308,6 +308,26 @@ public sealed class UsageHistoryTests : IDisposable
         Assert.Equal(TimeSpan.FromSeconds(30 + 28), cost.BilledTime);
     }
 
+    [Fact]
+    public async Task A_replica_change_nobody_stamped_is_dated_mid_window_and_a_state_change_at_its_sighting()
+    {
+        // updatedAt stays at the resume's stamp throughout: the service scaled under load, which no reading stamps.
+        var usage = new UsageService(new UsageHistory(PathOf()));
+        await Record(usage, Seen(_t0, At("running", _t0, 1)));
+        await Record(usage, Seen(_t0.AddSeconds(10), At("running", _t0, 2)));     // the second replica came in (0, 10]
+        await Record(usage, Seen(_t0.AddSeconds(20), At("running", _t0, 2)));
+        await Record(usage, Seen(_t0.AddSeconds(24), At("running", _t0, 1)));     // and went in (20, 24]
+        await Record(usage, Seen(_t0.AddSeconds(40), At("scaledToZero", _t0, 0))); // a state change: at its sighting
+
+        var events = new UsageHistory(PathOf()).Read();
+        Assert.Equal(new[] { _t0, _t0.AddSeconds(5), _t0.AddSeconds(22), _t0.AddSeconds(40) }, events.Select(e => e.Time));
+        var cost = Assert.Single(UsageService.Summarize(events, _t0, _t0.AddMinutes(1)));
+        Assert.Equal(TimeSpan.FromSeconds(5 + 2 * 17 + 18), cost.BilledTime);
+        // The bounds still span every placement: the second replica from 10 s (late) to 24 s, or from 0 s (less the
+        // read lag, never before the last change) to 20 s.
+        Assert.True(cost.BilledTimeLow <= TimeSpan.FromSeconds(40 + 10) && cost.BilledTimeHigh >= TimeSpan.FromSeconds(40 + 24));
+    }
+
     private static async Task Act(UsageService usage, EndpointInfo answer, DateTimeOffset at)
     {
         usage.ObserverFor().Observe(new EndpointObservation(Api, Ns, ObservationKind.Action, new[] { answer }, null, at, at));

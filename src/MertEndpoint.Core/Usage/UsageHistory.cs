@@ -161,8 +161,8 @@ namespace MertEndpoint
         /// The event to record for an observation, or null when it repeats the last state the file holds (then it
         /// only moves the "last seen" mark). Time: what this module caused is dated by its own clock (the answer to
         /// the action); what it only saw, by the service's updatedAt when that falls after the last recorded change
-        /// and inside the window the change must have happened in, else by the moment it was seen. Earliest: the
-        /// start of that window.
+        /// and inside the window the change must have happened in, else by the moment it was seen (a replica count
+        /// change alone: the middle of the window since the last sighting). Earliest: the start of that window.
         /// </summary>
         private UsageEvent? Date(Observed o)
         {
@@ -197,6 +197,14 @@ namespace MertEndpoint
             bool stampFits = stamp > DateTimeOffset.MinValue && stamp <= latest + StampTolerance
                 && (last == null || stamp > last.Time) && (earliest == null || stamp >= earliest.Value - StampTolerance);
             DateTimeOffset time = stampFits ? (stamp > latest ? latest : stamp) : latest;
+            // A change in the replica count alone (the state holds) is the service scaling under load: no reading stamps it,
+            // and it is as likely to have come early in the window as late. Dated at the sighting, every scale-up would count
+            // late and every scale-down late too, which under load does not even out; the middle of the window is the
+            // expected moment. A change of state keeps the sighting: a streak's start (BilledFor, the guard's
+            // -BilledLongerThan) is never placed before anyone saw it.
+            if (!stampFits && o.Kind == ObservationKind.Read && last != null && last.State == o.Event.State && last.Replicas != o.Event.Replicas
+                && sighting is DateTimeOffset seenBefore && seenBefore < latest)
+                time = seenBefore + TimeSpan.FromTicks((latest - seenBefore).Ticks / 2);
             if (last != null && time <= last.Time) time = last.Time.AddTicks(1);
             _lastSeen[key] = o.ReceivedAt;
             UsageEvent e = o.Event;
