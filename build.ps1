@@ -171,7 +171,8 @@ function Invoke-Demo {
 
 function Invoke-Bench {
     Invoke-Build
-    foreach ($bench in Get-ChildItem (Join-Path $root 'bench') -Filter '*.ps1' | Sort-Object Name) {
+    # BenchCommon.ps1 and FreshPwsh.ps1 are what the benches share, not benches.
+    foreach ($bench in Get-ChildItem (Join-Path $root 'bench') -Filter '*.ps1' | Where-Object Name -notin 'BenchCommon.ps1', 'FreshPwsh.ps1' | Sort-Object Name) {
         Write-Host "== $($bench.Name)" -ForegroundColor Cyan
         Invoke-Pwsh -NoProfile -File $bench.FullName
     }

@@ -9,23 +9,7 @@ $ErrorActionPreference = 'Stop'
 $root = Split-Path $PSScriptRoot
 Import-Module (Join-Path $root 'build/EmulatorHost.psm1')
 $module = Join-Path $root 'out/MertEndpoint/MertEndpoint.psd1'
-$hostPath = (Get-Process -Id $PID).Path
-$pwsh = if ([IO.Path]::GetFileNameWithoutExtension($hostPath) -eq 'dotnet') { @($hostPath, (Join-Path $PSHOME 'pwsh.dll')) } else { @($hostPath) }
-
-function Measure-Pwsh([string[]] $commands, [int] $runs = 11) {
-    # The commands take turns, run after run, so that a slow spell of the machine weighs on each alike; medians.
-    $times = @{}
-    foreach ($command in $commands) { $times[$command] = [Collections.Generic.List[double]]::new() }
-    foreach ($i in 1..$runs) {
-        foreach ($command in $commands) {
-            $sw = [Diagnostics.Stopwatch]::StartNew()
-            & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -Command $command | Out-Null
-            if ($LASTEXITCODE -ne 0) { throw "'$command' failed" }
-            $times[$command].Add($sw.Elapsed.TotalMilliseconds)
-        }
-    }
-    foreach ($command in $commands) { ($times[$command] | Sort-Object)[[int][math]::Floor($runs / 2)] }
-}
+. (Join-Path $PSScriptRoot 'FreshPwsh.ps1')
 
 $emulator = Start-MertEmulator
 $env:MERT_ENDPOINT_CACHE_DIR = Join-Path ([IO.Path]::GetTempPath()) "mert-bench-cache-$PID"

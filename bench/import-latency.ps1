@@ -1,23 +1,13 @@
 <#
 .SYNOPSIS
     Import-Module time and first Get-MertEndpoint latency in a fresh pwsh, against a 'pwsh -c exit' baseline
-    measured in the same run. Prints medians of 7 runs; not a test.
+    measured in the same run. Prints medians of 11 runs, the commands taking turns; not a test.
 #>
 $ErrorActionPreference = 'Stop'
 $root = Split-Path $PSScriptRoot
 Import-Module (Join-Path $root 'build/EmulatorHost.psm1')
 $module = Join-Path $root 'out/MertEndpoint/MertEndpoint.psd1'
-$hostPath = (Get-Process -Id $PID).Path
-$pwsh = if ([IO.Path]::GetFileNameWithoutExtension($hostPath) -eq 'dotnet') { @($hostPath, (Join-Path $PSHOME 'pwsh.dll')) } else { @($hostPath) }
-
-function Measure-Pwsh([string] $command, [int] $runs = 7) {
-    $times = foreach ($i in 1..$runs) {
-        $sw = [Diagnostics.Stopwatch]::StartNew()
-        & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -Command $command | Out-Null
-        $sw.Elapsed.TotalMilliseconds
-    }
-    ($times | Sort-Object)[[int][math]::Floor($runs / 2)]
-}
+. (Join-Path $PSScriptRoot 'FreshPwsh.ps1')
 
 $emulator = Start-MertEmulator
 try {
@@ -26,10 +16,7 @@ try {
         -Body '{"name":"bench-one","compute":{"accelerator":"gpu","instanceType":"nvidia-a10g","instanceSize":"x1","scaling":{"minReplica":0,"maxReplica":1}},"model":{"repository":"m-a-p/MERT-v1-95M","framework":"pytorch","image":{"custom":{"url":"someone/img:1"}}},"provider":{"vendor":"aws","region":"us-east-1"}}'
     $empty = Join-Path ([IO.Path]::GetTempPath()) "mert-empty-$PID.psm1"
     Set-Content $empty 'function Get-Nothing { }'
-    $baseline = Measure-Pwsh 'exit'
-    $emptyImport = Measure-Pwsh "Import-Module '$empty'"
-    $import = Measure-Pwsh "Import-Module '$module'"
-    $first = Measure-Pwsh "Import-Module '$module'; `$null = Get-MertEndpoint"
+    $baseline, $emptyImport, $import, $first = Measure-Pwsh 'exit', "Import-Module '$empty'", "Import-Module '$module'", "Import-Module '$module'; `$null = Get-MertEndpoint"
     '{0,-46} {1,8:0} ms' -f 'pwsh -c exit (baseline)', $baseline
     '{0,-46} {1,8:0} ms  (+{2:0} ms over baseline: what any first Import-Module costs)' -f 'Import-Module of an empty script module', $emptyImport, ($emptyImport - $baseline)
     '{0,-46} {1,8:0} ms  (+{2:0} ms over baseline, +{3:0} ms over the empty module)' -f 'Import-Module MertEndpoint', $import, ($import - $baseline), ($import - $emptyImport)
