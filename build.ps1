@@ -36,6 +36,25 @@ function Get-ProjectVersion {
     ([xml](Get-Content -Raw (Join-Path $root 'Directory.Build.props'))).Project.PropertyGroup.Version | Where-Object { $_ } | Select-Object -First 1
 }
 
+function Add-ReadyToRunImages([string] $dependencies) {
+    # Precompiled copies of Core and Polly for PowerShell 7.6 (.NET 10) on Linux x64, in dependencies/net10.0-linux-x64/:
+    # most of a first command's time was the JIT (README "Benchmarks"). EngineLoadContext takes them only on that
+    # runtime and platform; everywhere else (Windows PowerShell included) the IL copies beside them load as before.
+    # Built where crossgen runs here, a Linux x64 host; elsewhere the module is the same without them.
+    if (-not ($IsLinux -and [Runtime.InteropServices.RuntimeInformation]::OSArchitecture -eq 'X64')) {
+        Write-Host 'ReadyToRun images: skipped (built on Linux x64 hosts only)'
+        return
+    }
+    $staging = Join-Path $root 'out/readytorun'
+    if (Test-Path $staging) { Remove-Item $staging -Recurse -Force }
+    Invoke-Native dotnet publish (Join-Path $root 'build/ReadyToRun/ReadyToRun.csproj') -c Release -o $staging -nologo '-v:q' `
+        "-p:DependencyDir=$dependencies" '-clp:NoSummary;ErrorsOnly'
+    $native = Join-Path $dependencies 'net10.0-linux-x64'
+    $null = New-Item -ItemType Directory -Path $native
+    foreach ($name in 'MertEndpoint.Core.dll', 'Polly.Core.dll') { Copy-Item (Join-Path $staging $name) $native }
+    Remove-Item $staging -Recurse -Force
+}
+
 function Invoke-Build {
     Write-Host "== Build ($Configuration)" -ForegroundColor Cyan
     Invoke-Native dotnet build (Join-Path $root 'MertEndpoint.PowerShell.sln') -c $Configuration -nologo '-v:q' '-clp:NoSummary;ErrorsOnly'
@@ -57,6 +76,7 @@ function Invoke-Build {
     foreach ($file in $required) {
         if (-not (Test-Path (Join-Path $moduleOut $file))) { throw "The module layout is missing $file." }
     }
+    Add-ReadyToRunImages $dependencies
     Copy-Item (Join-Path $root 'src/MertEndpoint.PowerShell/*.ps1xml') $moduleOut
     $manifest = Get-Content -Raw (Join-Path $root 'MertEndpoint.psd1')
     $manifest = $manifest -replace "ModuleVersion(\s*)=(\s*)'[^']*'", "ModuleVersion`$1=`$2'$(Get-ProjectVersion)'"

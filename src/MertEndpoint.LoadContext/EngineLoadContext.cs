@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Reflection;
+using System.Runtime.InteropServices;
 using System.Runtime.Loader;
 
 namespace MertEndpoint.LoadContext
@@ -54,8 +55,18 @@ namespace MertEndpoint.LoadContext
             if (name.Name == null) return null;
             var path = Path.Combine(directory, name.Name + ".dll");
             if (!File.Exists(path) || IsProvidedByPlatform(name)) return null;
-            return LoadFromAssemblyPath(path);
+            var precompiled = Path.Combine(directory, NativeFolder, name.Name + ".dll");
+            return LoadFromAssemblyPath(File.Exists(precompiled) ? precompiled : path);
         }
+
+        /// <summary>
+        /// Where the build puts ReadyToRun copies for exactly this runtime and platform ("net10.0-linux-x64"): a copy
+        /// compiled for another runtime would be of no use here, so none is ever taken on a runtime it was not built for.
+        /// </summary>
+        internal static readonly string NativeFolder = $"net{Environment.Version.Major}.0-{OperatingSystemName()}-{RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant()}";
+
+        private static string OperatingSystemName() =>
+            OperatingSystem.IsWindows() ? "win" : OperatingSystem.IsMacOS() ? "osx" : OperatingSystem.IsLinux() ? "linux" : "other";
 
         private static bool IsProvidedByPlatform(AssemblyName name) =>
             Platform.Value.TryGetValue(name.Name!, out var path) && AssemblyName.GetAssemblyName(path).Version >= (name.Version ?? new Version());

@@ -72,6 +72,28 @@ Describe 'Where our assemblies load on PowerShell 7' {
         $references.Name | Should -Contain 'System.Text.Json' # the check above covered it: JSON output parsing uses the host's
     }
 
+    It 'on this runtime and platform Core and Polly load as their precompiled copies; without those, as the IL beside them' {
+        # The build adds dependencies/net10.0-linux-x64/ on a Linux x64 host; this pwsh is .NET 10 on Linux x64.
+        $native = "net$([Environment]::Version.Major).0-linux-$([Runtime.InteropServices.RuntimeInformation]::ProcessArchitecture.ToString().ToLowerInvariant())"
+        $probe = "Import-Module 'MODULE'; `$null = Get-MertEndpoint iso-one
+            @(([System.Runtime.Loader.AssemblyLoadContext]::All | Where-Object Name -eq 'MertEndpoint').Assemblies | Where-Object { `$_.GetName().Name -in 'MertEndpoint.Core', 'Polly.Core' } | ForEach-Object Location) | ConvertTo-Json -Compress"
+        $dependencies = Join-Path (Split-Path $modulePath) 'dependencies'
+        Test-Path (Join-Path $dependencies "$native/MertEndpoint.Core.dll") | Should -BeTrue -Because 'build.ps1 adds the precompiled copies on a Linux x64 host'
+
+        $loaded = & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -Command $probe.Replace('MODULE', $modulePath) | Out-String | ConvertFrom-Json
+        @($loaded | Sort-Object) | Should -Be @((Join-Path $dependencies "$native/MertEndpoint.Core.dll"), (Join-Path $dependencies "$native/Polly.Core.dll"))
+
+        # The same module without the folder (what any other runtime or platform sees): the IL copies, and it works.
+        $copy = Join-Path ([IO.Path]::GetTempPath()) "mert-il-only-$([guid]::NewGuid().ToString('n'))"
+        try {
+            Copy-Item (Split-Path $modulePath) $copy -Recurse
+            Remove-Item (Join-Path $copy "dependencies/$native") -Recurse
+            $loaded = & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -Command $probe.Replace('MODULE', (Join-Path $copy 'MertEndpoint.psd1')) | Out-String | ConvertFrom-Json
+            @($loaded | Sort-Object) | Should -Be @((Join-Path $copy 'dependencies/MertEndpoint.Core.dll'), (Join-Path $copy 'dependencies/Polly.Core.dll'))
+        }
+        finally { Remove-Item $copy -Recurse -Force -ErrorAction SilentlyContinue }
+    }
+
     It 'Core''s public types are still found by name, as on Windows PowerShell (PowerShell 7 looks only in the default context)' {
         [MertEndpoint.EndpointStatus]::Running | Should -Be 'Running'
         Get-MertEndpoint iso-one | Should -BeOfType ([MertEndpoint.EndpointInfo])
