@@ -470,9 +470,7 @@ namespace MertEndpoint
             var client = new EndpointClient("warm-up", options);
             string ns = client.ResolveNamespaceAsync(null).GetAwaiter().GetResult();
             client.GetAsync(ns, "warm-up").GetAwaiter().GetResult();
-            // The process-wide handler and its connection pool, which every real client shares.
-            var shared = new EndpointClient("warm-up", new EndpointClientOptions());
-            using (shared._transport.DataRequest(HttpMethod.Get, new Uri("https://localhost/"), null, sendToken: true, scaleUpTimeout: null)) { }
+            Transport.WarmUpShared();
             UsageHistory.WarmUp();
             NamePattern.IsMatch("warm-up");
         }

@@ -64,7 +64,7 @@ namespace MertEndpoint
         /// <summary>"nvidia-a10g x1": the table's Instance column, so Where-Object Instance -eq 'nvidia-a10g x1' works.</summary>
         public string Instance => InstanceType + " " + InstanceSize;
         /// <summary>"ready/target": the table's Replicas column, so Sort-Object Replicas works.</summary>
-        public string Replicas => ReadyReplica.ToString(System.Globalization.CultureInfo.InvariantCulture) + "/" + TargetReplica.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        public string Replicas => FormattableString.Invariant($"{ReadyReplica}/{TargetReplica}");
 
         // Needed to resend model.image whole on a partial update.
         internal int? ImagePort { get; set; }
@@ -146,8 +146,7 @@ namespace MertEndpoint
         /// <summary>"nvidia-a10g x1": the table's Instance column.</summary>
         public string Instance => InstanceType + " " + InstanceSize;
         /// <summary>"used/max" accelerators of the quota, the table's Quota column; null when the catalog gives no quota.</summary>
-        public string? Quota => QuotaMaxAccelerators == null ? null
-            : (QuotaUsedAccelerators ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture) + "/" + QuotaMaxAccelerators.Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        public string? Quota => QuotaMaxAccelerators == null ? null : FormattableString.Invariant($"{QuotaUsedAccelerators ?? 0}/{QuotaMaxAccelerators}");
         public override string ToString() => Id;
     }
 

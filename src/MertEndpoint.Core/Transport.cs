@@ -35,6 +35,9 @@ namespace MertEndpoint
             _once = Resilience.Build(settings, retry: false);
         }
 
+        /// <summary>Creates the process-wide connection pool every real client shares (part of the import warm-up).</summary>
+        internal static void WarmUpShared() => _ = SharedHttp.Value;
+
         public ClientSettings Settings { get; }
         public HttpClient Http { get; }
         public DateTimeOffset Now => Settings.Clock.GetUtcNow();
