@@ -298,7 +298,10 @@ namespace MertEndpoint
         }
 
         private void Tell(string ns, ObservationKind kind, IReadOnlyList<EndpointInfo> endpoints, DateTimeOffset sent) =>
-            _settings.Observer?.Observe(new EndpointObservation(_settings.ApiBase, ns, kind, endpoints, null, sent, _transport.Now));
+            _settings.Observer?.Observe(new EndpointObservation(_settings.ApiBase, ns, kind, endpoints, null, sent, _transport.Now)
+            {
+                ListReplicas = kind == ObservationKind.Read ? GetReplicasAsync : null,
+            });
 
         /// <summary>
         /// Tells the observer what the data plane showed when the control plane's answer lags: the endpoint serving at its

@@ -328,6 +328,97 @@ public sealed class UsageHistoryTests : IDisposable
         Assert.True(cost.BilledTimeLow <= TimeSpan.FromSeconds(40 + 10) && cost.BilledTimeHigh >= TimeSpan.FromSeconds(40 + 24));
     }
 
+    /// <summary>A read whose client can list the replicas (each start on the service's clock); counts the lists asked.</summary>
+    private static EndpointObservation SeenWithReplicas(DateTimeOffset seen, EndpointInfo endpoint, Func<DateTimeOffset[]> starts, List<string> asked) =>
+        new(Api, Ns, ObservationKind.Read, new[] { endpoint }, null, seen, seen)
+        {
+            ListReplicas = (ns, name, _) =>
+            {
+                lock (asked) asked.Add(name);
+                return Task.FromResult<IReadOnlyList<EndpointReplica>>(starts().Select((s, i) =>
+                    new EndpointReplica { Namespace = ns, Name = name, Replica = $"r{i}", State = "running", StartedAt = s }).ToArray());
+            },
+        };
+
+    [Fact]
+    public async Task A_scale_up_is_dated_by_the_new_replicas_start_on_the_services_clock()
+    {
+        // The service's clock runs 5 s ahead of ours: the resume, sent at 0 s and answered at 0.2 s, carries 5.1 s.
+        var usage = new UsageService(new UsageHistory(PathOf()));
+        var ahead = TimeSpan.FromSeconds(5);
+        usage.ObserverFor().Observe(new EndpointObservation(Api, Ns, ObservationKind.Action,
+            new[] { At("initializing", _t0.AddSeconds(0.1) + ahead, 1) }, null, _t0, _t0.AddSeconds(0.2)));
+        await usage.FlushAsync();
+        var asked = new List<string>();
+        var starts = new[] { _t0.AddSeconds(0.1) + ahead, _t0.AddSeconds(13) + ahead }; // the base replica, and one at 13 s (ours)
+        await Record(usage, SeenWithReplicas(_t0.AddSeconds(4), At("running", _t0.AddSeconds(0.1) + ahead, 1), () => starts, asked));
+        await Record(usage, SeenWithReplicas(_t0.AddSeconds(10), At("running", _t0.AddSeconds(0.1) + ahead, 1), () => starts, asked));
+        await Record(usage, SeenWithReplicas(_t0.AddSeconds(20), At("running", _t0.AddSeconds(0.1) + ahead, 2), () => starts, asked));
+        await Record(usage, SeenWithReplicas(_t0.AddSeconds(25), At("running", _t0.AddSeconds(0.1) + ahead, 2), () => starts, asked));
+
+        Assert.Single(asked); // only the read that showed the rise
+        var events = new UsageHistory(PathOf()).Read();
+        var rise = events[^1];
+        Assert.Equal((2, "read"), (rise.Replicas, rise.Source));
+        Assert.InRange(rise.Time, _t0.AddSeconds(12.99), _t0.AddSeconds(13.01));
+        // Bounded by that start (not before it, to the clocks' precision) and the sighting that showed it.
+        Assert.InRange(rise.Earliest!.Value, _t0.AddSeconds(12.89), _t0.AddSeconds(13));
+        Assert.Equal(_t0.AddSeconds(20), rise.Latest);
+        var cost = Assert.Single(UsageService.Summarize(events, _t0, _t0.AddSeconds(30)));
+        Assert.InRange(cost.BilledTime.TotalSeconds, 29.8 + 17 - 0.02, 29.8 + 17 + 0.02); // from the resume's answer, and the second replica
+        // The start known to within the resume's round trip (0.2 s), the rise to 7.1 s (from its start to the sighting)
+        // instead of the whole 12 s since the sighting before, less the read lag. With the 5 s lead unaccounted for, the
+        // rise would have been placed at 18 s.
+        Assert.InRange((cost.BilledTimeHigh - cost.BilledTimeLow).TotalSeconds, 7.25, 7.35);
+    }
+
+    [Fact]
+    public async Task The_services_stamps_are_read_on_our_clock_when_the_two_differ()
+    {
+        // The service's clock runs 5 s ahead; it stamps the transition to running (our 6 s) as 11 s.
+        var usage = new UsageService(new UsageHistory(PathOf()));
+        var ahead = TimeSpan.FromSeconds(5);
+        usage.ObserverFor().Observe(new EndpointObservation(Api, Ns, ObservationKind.Action,
+            new[] { At("initializing", _t0.AddSeconds(0.1) + ahead, 1) }, null, _t0, _t0.AddSeconds(0.2)));
+        await usage.FlushAsync();
+        await Record(usage, Seen(_t0.AddSeconds(4), At("initializing", _t0.AddSeconds(0.1) + ahead, 1)));
+        await Record(usage, Seen(_t0.AddSeconds(10), At("running", _t0.AddSeconds(6) + ahead, 1)));
+
+        var running = new UsageHistory(PathOf()).Read()[^1];
+        Assert.Equal("running", running.State);
+        Assert.InRange(running.Time, _t0.AddSeconds(5.9), _t0.AddSeconds(6.1)); // read as our own clock, it would be the sighting (10 s)
+    }
+
+    [Fact]
+    public async Task A_scale_up_the_replica_list_cannot_date_falls_back_to_the_middle_of_the_window()
+    {
+        // The list shows no replica that started between the sightings (a list lagging behind): nothing to tell.
+        var usage = new UsageService(new UsageHistory(PathOf()));
+        var asked = new List<string>();
+        await Record(usage, Seen(_t0, At("running", _t0, 1)));
+        await Record(usage, SeenWithReplicas(_t0.AddSeconds(10), At("running", _t0, 2), () => new[] { _t0.AddSeconds(-60) }, asked));
+        Assert.Equal(_t0.AddSeconds(5), new UsageHistory(PathOf()).Read()[^1].Time);
+
+        // A list that the control plane refuses is not asked again by this process; the rise is dated as before.
+        var refused = new List<string>();
+        var other = new UsageService(new UsageHistory(PathOf("other.jsonl")));
+        EndpointObservation Refusing(int seconds, int replicas) => new(Api, Ns, ObservationKind.Read, new[] { At("running", _t0, replicas) }, null,
+            _t0.AddSeconds(seconds), _t0.AddSeconds(seconds))
+        {
+            ListReplicas = (ns, name, _) =>
+            {
+                refused.Add(name);
+                throw new EndpointException(EndpointErrorKind.Forbidden, "refused", null, statusCode: 403);
+            },
+        };
+        await Record(other, Refusing(0, 1));
+        await Record(other, Refusing(10, 2));
+        await Record(other, Refusing(20, 1));
+        await Record(other, Refusing(30, 2));
+        Assert.Single(refused);
+        Assert.Equal(new[] { _t0, _t0.AddSeconds(5), _t0.AddSeconds(15), _t0.AddSeconds(25) }, new UsageHistory(PathOf("other.jsonl")).Read().Select(e => e.Time));
+    }
+
     private static async Task Act(UsageService usage, EndpointInfo answer, DateTimeOffset at)
     {
         usage.ObserverFor().Observe(new EndpointObservation(Api, Ns, ObservationKind.Action, new[] { answer }, null, at, at));

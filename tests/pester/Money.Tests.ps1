@@ -177,6 +177,34 @@ Describe 'Spend' {
         }
     }
 
+    It 'dates a scale-up it only saw by the new replica''s start from the replica list, and still matches the meter' {
+        # Four data-plane requests within a service minute (3 s here) start a second replica; it stops a minute after the
+        # last, so it is still in the replica list when a lagging read (the pessimistic mode's 1.5 s) first shows it.
+        $multi = Start-TestEmulator -BootSeconds 3 -Extra '--seconds-per-minute', '3', '--scale-up-requests', '3'
+        try {
+            $null = New-MertEndpoint multi -ImageUrl 'someone/img:1' -MaxReplica 2 -Confirm:$false
+            $url = (Wait-MertEndpoint multi -TimeoutSec 30).Url
+            Start-Sleep -Seconds 1.5
+            $null = Get-MertEndpoint multi     # a sighting with one replica, well before the load
+            Start-Sleep -Seconds 1
+            1..6 | ForEach-Object { $null = Invoke-RestMethod -Method Post -Uri "$url/" -Headers @{ Authorization = "Bearer $TestToken" } -ContentType 'application/json' -Body '{"inputs":"x"}' }
+            $extra = Get-MertEndpointReplica multi | Sort-Object StartedAt | Select-Object -Last 1
+            Wait-Until { (Get-MertEndpoint multi).TargetReplica -eq 2 }
+            $rise = Get-Content $env:MERT_ENDPOINT_HISTORY_PATH | ConvertFrom-Json | Where-Object { $_.name -eq 'multi' -and $_.replicas -eq 2 } | Select-Object -First 1
+            $rise.src | Should -Be 'read'
+            # Dated at the replica's start (the sighting came at least a second later), not at or before the sighting.
+            ([DateTimeOffset]$rise.t - $extra.StartedAt).Duration().TotalSeconds | Should -BeLessThan 0.05
+            Wait-Until { (Get-MertEndpoint multi).TargetReplica -eq 1 }
+            Stop-MertEndpoint multi -Confirm:$false
+            Start-Sleep -Seconds 2   # past a lagging read of the pause
+            Assert-CostMatchesMeter (Get-MertEndpointCost multi) (Get-Billing $multi multi)
+        }
+        finally {
+            Stop-TestEmulator $multi
+            Use-MertEmulatorEnvironment $emulator -Token $TestToken
+        }
+    }
+
     It 'the guard lists exactly the endpoints over the threshold with -WhatIf, and stops exactly those without it' {
         $null = New-TestEndpoint guard-old
         Start-Sleep -Seconds 8

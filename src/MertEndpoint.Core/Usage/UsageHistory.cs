@@ -35,6 +35,7 @@ namespace MertEndpoint
         private const long DefaultCompactAboveBytes = 1 << 20;
         private static readonly TimeSpan LockPatience = TimeSpan.FromSeconds(10);
         private static readonly TimeSpan StampTolerance = TimeSpan.FromSeconds(2);
+        private static readonly TimeSpan StampRounding = TimeSpan.FromMilliseconds(2);
 
         private readonly object _gate = new();
         private readonly long _compactAbove;
@@ -127,10 +128,11 @@ namespace MertEndpoint
                         var lines = new StringBuilder();
                         foreach (Observed o in candidates)
                         {
-                            UsageEvent? e = Date(o);
-                            if (e == null) continue;
-                            lines.Append(Format(e)).Append('\n');
-                            Add(e);
+                            foreach (UsageEvent e in Date(o))
+                            {
+                                lines.Append(Format(e)).Append('\n');
+                                Add(e);
+                            }
                         }
                         if (lines.Length > 0) Append(lines.ToString());
                         if (NeedsCompaction()) CompactLocked();
@@ -158,18 +160,20 @@ namespace MertEndpoint
         }
 
         /// <summary>
-        /// The event to record for an observation, or null when it repeats the last state the file holds (then it
-        /// only moves the "last seen" mark). Time: what this module caused is dated by its own clock (the answer to
-        /// the action); what it only saw, by the service's updatedAt when that falls after the last recorded change
-        /// and inside the window the change must have happened in, else by the moment it was seen (a replica count
-        /// change alone: the middle of the window since the last sighting). Earliest: the start of that window.
+        /// The events to record for an observation: none when it repeats the last state the file holds (then it only
+        /// moves the "last seen" mark), usually one. Time: what this module caused is dated by its own clock (the answer to
+        /// the action); what it only saw, by the service's updatedAt (put on this machine's clock, <see cref="ServiceOffset"/>) when that falls after the last recorded change and
+        /// inside the window the change must have happened in, else by the moment it was seen. A replica count that rose
+        /// while the state held is dated by the new replicas' own start times from the service's replica list (one event
+        /// per replica, see <see cref="Rise"/>), else it falls in the middle of the window since the last sighting.
+        /// Earliest: the start of that window.
         /// </summary>
-        private UsageEvent? Date(Observed o)
+        private IReadOnlyList<UsageEvent> Date(Observed o)
         {
             string key = o.Event.Key;
             _last.TryGetValue(key, out UsageEvent? last);
             // Another process recorded a change dated after this answer arrived: this view is older than the file's.
-            if (last != null && o.ReceivedAt < last.Time) return null;
+            if (last != null && o.ReceivedAt < last.Time) return None;
             // A read right after the last action (by this process or any other) that shows the service as it was before
             // that action: an eventually consistent service answering late, not a change. Known by its updatedAt being older
             // than the one the action's own answer carried (both the service's clock; every action stamps it), or, with no
@@ -179,12 +183,12 @@ namespace MertEndpoint
             if (last != null && last.Source == "action" && o.Kind == ObservationKind.Read && o.ReceivedAt - last.Time < StaleReadGrace
                 && ((last.ServiceStamp is DateTimeOffset acted && o.UpdatedAt > DateTimeOffset.MinValue && o.UpdatedAt < acted)
                     || (_previous.TryGetValue(key, out UsageEvent? before) && before.SameAs(o.Event))))
-                return null;
+                return None;
             bool repeat = last != null && last.SameAs(o.Event);
             if (repeat || (last == null && o.Event.State == "deleted"))
             {
                 _lastSeen[key] = o.ReceivedAt;
-                return null;
+                return None;
             }
             // A read shows the state as of up to ReadLag before its answer: the previous state is known to have held only
             // until then, so the change can be that much earlier than the last sighting (never before the last change).
@@ -193,17 +197,24 @@ namespace MertEndpoint
                 : sighting == null ? null
                 : Later(sighting.Value - ReadLag, last?.Earliest ?? last?.Time);
             DateTimeOffset latest = o.ReceivedAt;
-            DateTimeOffset stamp = o.UpdatedAt;
+            bool replicasAlone = o.Kind == ObservationKind.Read && last != null && last.State == o.Event.State && last.Replicas != o.Event.Replicas;
+            if (replicasAlone && last!.IsBilled && o.Event.Replicas > last.Replicas && o.ReplicaStarts is { Count: > 0 } starts
+                && Rise(o, last, earliest ?? last.Time, latest, starts) is { } steps)
+            {
+                _lastSeen[key] = o.ReceivedAt;
+                return steps;
+            }
+            // The service's updatedAt, on this machine's clock as far as the last action's answer tells the two apart.
+            DateTimeOffset stamp = o.UpdatedAt > DateTimeOffset.MinValue + StampTolerance ? o.UpdatedAt - ServiceOffset(o.Event.Api).Ahead : DateTimeOffset.MinValue;
             bool stampFits = stamp > DateTimeOffset.MinValue && stamp <= latest + StampTolerance
                 && (last == null || stamp > last.Time) && (earliest == null || stamp >= earliest.Value - StampTolerance);
             DateTimeOffset time = stampFits ? (stamp > latest ? latest : stamp) : latest;
-            // A change in the replica count alone (the state holds) is the service scaling under load: no reading stamps it,
-            // and it is as likely to have come early in the window as late. Dated at the sighting, every scale-up would count
-            // late and every scale-down late too, which under load does not even out; the middle of the window is the
-            // expected moment. A change of state keeps the sighting: a streak's start (BilledFor, the guard's
-            // -BilledLongerThan) is never placed before anyone saw it.
-            if (!stampFits && o.Kind == ObservationKind.Read && last != null && last.State == o.Event.State && last.Replicas != o.Event.Replicas
-                && sighting is DateTimeOffset seenBefore && seenBefore < latest)
+            // A change in the replica count alone (the state holds) with nothing to date it is the service scaling under
+            // load: no reading stamps it, and it is as likely to have come early in the window as late. Dated at the
+            // sighting, every scale-up would count late and every scale-down late too, which under load does not even out;
+            // the middle of the window is the expected moment. A change of state keeps the sighting: a streak's start
+            // (BilledFor, the guard's -BilledLongerThan) is never placed before anyone saw it.
+            if (!stampFits && replicasAlone && sighting is DateTimeOffset seenBefore && seenBefore < latest)
                 time = seenBefore + TimeSpan.FromTicks((latest - seenBefore).Ticks / 2);
             if (last != null && time <= last.Time) time = last.Time.AddTicks(1);
             _lastSeen[key] = o.ReceivedAt;
@@ -213,7 +224,93 @@ namespace MertEndpoint
             e.Latest = latest;
             e.Source = o.Kind == ObservationKind.Read ? "read" : o.Kind == ObservationKind.Action ? "action" : "deleted";
             e.ServiceStamp = o.Kind == ObservationKind.Action && o.UpdatedAt > DateTimeOffset.MinValue ? o.UpdatedAt : null;
-            return e;
+            return new[] { e };
+        }
+
+        private static readonly UsageEvent[] None = Array.Empty<UsageEvent>();
+
+        /// <summary>
+        /// A rise in the replica count, dated by the service's own start time of each new replica (its replica list, read
+        /// when the rise was seen): one event per replica. The service's clock is read against ours through the last
+        /// action's answer (see <see cref="ServiceOffset"/>). The bounds rest on the reading that a replica bills from its
+        /// start and not before (the service says nothing more): from that start, to the precision of the two clocks, to the
+        /// sighting that showed it, so a replica that began billing later than its start is still inside them. Null (dated
+        /// as before) unless exactly as many replicas started inside the window as the count rose by: a replica that
+        /// started and stopped unseen, or a list that lags, leaves nothing to go on.
+        /// </summary>
+        private List<UsageEvent>? Rise(Observed o, UsageEvent last, DateTimeOffset from, DateTimeOffset to, IReadOnlyList<DateTimeOffset> starts)
+        {
+            (TimeSpan ahead, TimeSpan spread) = ServiceOffset(o.Event.Api);
+            var inside = new List<DateTimeOffset>();
+            foreach (DateTimeOffset start in starts)
+            {
+                // Our clock = the service's less its lead, which is known to within 'spread' either way.
+                DateTimeOffset at = start - ahead;
+                if (at + spread < from || at - spread > to) continue;
+                inside.Add(at < from ? from : at > to ? to : at);
+            }
+            int rise = o.Event.Replicas - last.Replicas;
+            if (inside.Count != rise) return null;
+            inside.Sort();
+            var events = new List<UsageEvent>(rise);
+            DateTimeOffset after = last.Time;
+            foreach (DateTimeOffset at in inside)
+            {
+                UsageEvent e = o.Event.WithReplicas(last.Replicas + events.Count + 1);
+                e.Time = at > after ? at : after.AddTicks(1);
+                DateTimeOffset lo = at - spread;
+                e.Earliest = lo < from ? from : lo > e.Time ? e.Time : lo;
+                e.Latest = to > e.Time ? to : e.Time;
+                e.Source = "read";
+                events.Add(e);
+                after = e.Time;
+            }
+            return events;
+        }
+
+        /// <summary>
+        /// How far the service's clock runs ahead of this machine's, and how well that is known: from the last action of
+        /// this control plane in the history, whose answer carried the service's updatedAt (stamped when it acted, between
+        /// sending and answering by our clock). Without one, or when that answer took long, none with
+        /// <see cref="StampTolerance"/> either way, the allowance the updatedAt stamps are read with.
+        /// </summary>
+        internal (TimeSpan Ahead, TimeSpan Spread) ServiceOffset(string api)
+        {
+            for (int i = _events.Count - 1; i >= 0; i--)
+            {
+                UsageEvent a = _events[i];
+                if (a.Api != api || a.Source != "action" || a.ServiceStamp is not DateTimeOffset u || a.Earliest is not DateTimeOffset sent
+                    || a.Latest is not DateTimeOffset answered)
+                    continue;
+                if (answered - sent > StampTolerance) break;
+                // u - answered <= lead <= u - sent
+                TimeSpan low = u - answered, high = u - sent;
+                // Half the interval, and a little for stamps cut to whole milliseconds (the service's are).
+                return (TimeSpan.FromTicks((low.Ticks + high.Ticks) / 2), TimeSpan.FromTicks((high.Ticks - low.Ticks + 1) / 2) + StampRounding);
+            }
+            return (TimeSpan.Zero, StampTolerance);
+        }
+
+        /// <summary>
+        /// True when a read shows more replicas, in the same billed state, than the history holds for the endpoint: a
+        /// scale-up it did not cause, worth asking the service's replica list when the new replicas started.
+        /// </summary>
+        internal bool ShowsRise(Observed o)
+        {
+            if (o.Kind != ObservationKind.Read) return false;
+            lock (_gate)
+            {
+                try
+                {
+                    CatchUp();
+                }
+                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+                {
+                    return false;
+                }
+                return _last.TryGetValue(o.Event.Key, out UsageEvent? last) && last.IsBilled && last.State == o.Event.State
+                    && o.Event.Replicas > last.Replicas;
+            }
         }
 
         /// <summary>Dates, adds, writes and reads back one event in memory: part of <see cref="EndpointClient.WarmUp"/>.</summary>
@@ -222,7 +319,7 @@ namespace MertEndpoint
             var history = new UsageHistory(System.IO.Path.Combine(System.IO.Path.GetTempPath(), "mert-warm-up-never-written.jsonl"), long.MaxValue);
             DateTimeOffset now = DateTimeOffset.UtcNow;
             var e = new UsageEvent { Api = "warm-up", Namespace = "w", Name = "w", State = "running", Replicas = 1 };
-            UsageEvent dated = history.Date(new Observed(e, ObservationKind.Read, now, now, now)) ?? e;
+            UsageEvent dated = history.Date(new Observed(e, ObservationKind.Read, now, now, now)).FirstOrDefault() ?? e;
             history.Add(dated);
             byte[] line = Encoding.UTF8.GetBytes(Format(dated));
             TryParse(line, 0, line.Length, out _);
@@ -490,6 +587,8 @@ namespace MertEndpoint
             public DateTimeOffset UpdatedAt { get; }
             public DateTimeOffset SentAt { get; }
             public DateTimeOffset ReceivedAt { get; }
+            /// <summary>The start times (service clock) of the endpoint's replicas, read when this answer showed more of them than the history holds; else null.</summary>
+            public IReadOnlyList<DateTimeOffset>? ReplicaStarts { get; set; }
         }
     }
 }

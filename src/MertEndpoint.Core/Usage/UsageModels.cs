@@ -33,6 +33,13 @@ namespace MertEndpoint
 
         internal string Key => Api + "|" + Namespace + "|" + Name;
 
+        /// <summary>A copy with another replica count, not yet dated.</summary>
+        internal UsageEvent WithReplicas(int replicas) => new()
+        {
+            Api = Api, Namespace = Namespace, Name = Name, State = State, Replicas = replicas, Vendor = Vendor, Region = Region,
+            InstanceType = InstanceType, InstanceSize = InstanceSize, Url = Url,
+        };
+
         /// <summary>Same state and replica count: a second record of it adds nothing.</summary>
         internal bool SameAs(UsageEvent other) => State == other.State && Replicas == other.Replicas;
     }

@@ -17,6 +17,9 @@ namespace MertEndpoint
     {
         private readonly object _gate = new();
         private Task _writes = Task.CompletedTask;
+        // Control planes whose replica list refused us: not asked again by this process.
+        private readonly ConcurrentDictionary<string, bool> _noReplicaList = new(StringComparer.Ordinal);
+        private static readonly TimeSpan ReplicaListPatience = TimeSpan.FromSeconds(10);
 
         /// <summary>On the system clock. (This overload keeps TimeProvider out of callers that load Core in another context.)</summary>
         public UsageService(UsageHistory history) : this(history, TimeProvider.System) { }
@@ -43,16 +46,44 @@ namespace MertEndpoint
             return pending.IsCompleted || !ct.CanBeCanceled ? pending : Task.WhenAny(pending, Task.Delay(Timeout.Infinite, ct)).Unwrap();
         }
 
-        private void Enqueue(IReadOnlyList<UsageHistory.Observed> batch, Action<string>? onWriteFailure)
+        private void Enqueue(IReadOnlyList<UsageHistory.Observed> batch, ReplicaLister? lister, Action<string>? onWriteFailure)
         {
-            lock (_gate) _writes = WriteAfter(_writes, batch, onWriteFailure);
+            lock (_gate) _writes = WriteAfter(_writes, batch, lister, onWriteFailure);
         }
 
-        private async Task WriteAfter(Task previous, IReadOnlyList<UsageHistory.Observed> batch, Action<string>? onWriteFailure)
+        private async Task WriteAfter(Task previous, IReadOnlyList<UsageHistory.Observed> batch, ReplicaLister? lister, Action<string>? onWriteFailure)
         {
             await previous.ConfigureAwait(false);
+            if (lister != null) await ReadReplicaStartsAsync(batch, lister).ConfigureAwait(false);
             string? failure = await History.RecordAsync(batch).ConfigureAwait(false);
             if (failure != null) onWriteFailure?.Invoke(failure);
+        }
+
+        /// <summary>
+        /// For each read showing a scale-up the history has not recorded, asks the service's replica list when the
+        /// replicas started (one request per scale-up seen), so the history can date it exactly. Only a better date: a
+        /// list that fails, or a control plane that refuses the route, leaves the read to be dated as before.
+        /// </summary>
+        private async Task ReadReplicaStartsAsync(IReadOnlyList<UsageHistory.Observed> batch, ReplicaLister lister)
+        {
+            foreach (UsageHistory.Observed o in batch)
+            {
+                if (_noReplicaList.ContainsKey(o.Event.Api) || !History.ShowsRise(o)) continue;
+                using var patience = new CancellationTokenSource(ReplicaListPatience);
+                try
+                {
+                    IReadOnlyList<EndpointReplica> replicas = await lister(o.Event.Namespace, o.Event.Name, patience.Token).ConfigureAwait(false);
+                    o.ReplicaStarts = replicas.Where(r => r.StartedAt != null).Select(r => r.StartedAt!.Value).ToList();
+                }
+                catch (EndpointException ex) when (ex.StatusCode is 401 or 403 or 405 or 501)
+                {
+                    _noReplicaList[o.Event.Api] = true;
+                }
+                catch (Exception ex) when (ex is EndpointException || ex is OperationCanceledException || ex is ObjectDisposedException)
+                {
+                    // dated as if there were no list
+                }
+            }
         }
 
         /// <summary>
@@ -272,10 +303,13 @@ namespace MertEndpoint
                         Vendor = e.Vendor, Region = e.Region, InstanceType = e.InstanceType, InstanceSize = e.InstanceSize, Url = e.Url,
                     }, o.Kind, e.UpdatedAt, o.SentAt, o.ReceivedAt));
                 }
-                if (batch.Count > 0) _service.Enqueue(batch, _onWriteFailure);
+                if (batch.Count > 0) _service.Enqueue(batch, o.ListReplicas, _onWriteFailure);
             }
         }
     }
+
+    /// <summary>Reads an endpoint's replica list (<see cref="EndpointClient.GetReplicasAsync"/> of the client that observed it).</summary>
+    internal delegate Task<IReadOnlyList<EndpointReplica>> ReplicaLister(string ns, string name, CancellationToken ct);
 
     /// <summary>
     /// Hardware prices: the live catalog per control plane and namespace, kept for an hour (a failed lookup is not
