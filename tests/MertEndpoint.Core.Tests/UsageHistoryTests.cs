@@ -373,6 +373,36 @@ public sealed class UsageHistoryTests : IDisposable
     }
 
     [Fact]
+    public async Task A_listing_that_shows_several_endpoints_scaling_dates_each_by_its_own_list()
+    {
+        var usage = new UsageService(new UsageHistory(PathOf()));
+        await Act(usage, At("running", _t0, 1, name: "a"), _t0);                      // gives the two clocks' difference: none
+        var asked = new List<string>();
+        EndpointObservation Listing(int seconds, int replicas) => new(Api, Ns, ObservationKind.Read,
+            new[] { At("running", _t0, replicas, "a"), At("running", _t0, replicas, "b"), At("running", _t0, 1, "c") }, null,
+            _t0.AddSeconds(seconds), _t0.AddSeconds(seconds))
+        {
+            ListReplicas = (ns, name, _) =>
+            {
+                lock (asked) asked.Add(name);
+                var extra = name == "a" ? 12 : 17;
+                return Task.FromResult<IReadOnlyList<EndpointReplica>>(new[]
+                {
+                    new EndpointReplica { Namespace = ns, Name = name, Replica = "base", StartedAt = _t0 },
+                    new EndpointReplica { Namespace = ns, Name = name, Replica = "extra", StartedAt = _t0.AddSeconds(extra) },
+                });
+            },
+        };
+        await Record(usage, Listing(10, 1));
+        await Record(usage, Listing(20, 2));
+
+        Assert.Equal(new[] { "a", "b" }, asked.Order()); // not c, whose count held
+        var rises = new UsageHistory(PathOf()).Read().Where(e => e.Replicas == 2).ToDictionary(e => e.Name, e => e.Time);
+        Assert.Equal(_t0.AddSeconds(12), rises["a"], TimeSpan.FromMilliseconds(5));
+        Assert.Equal(_t0.AddSeconds(17), rises["b"], TimeSpan.FromMilliseconds(5));
+    }
+
+    [Fact]
     public async Task The_services_stamps_are_read_on_our_clock_when_the_two_differ()
     {
         // The service's clock runs 5 s ahead; it stamps the transition to running (our 6 s) as 11 s.

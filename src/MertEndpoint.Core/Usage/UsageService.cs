@@ -20,6 +20,7 @@ namespace MertEndpoint
         // Control planes whose replica list refused us: not asked again by this process.
         private readonly ConcurrentDictionary<string, bool> _noReplicaList = new(StringComparer.Ordinal);
         private static readonly TimeSpan ReplicaListPatience = TimeSpan.FromSeconds(10);
+        private const int ReplicaListsInFlight = 8;
 
         /// <summary>On the system clock. (This overload keeps TimeProvider out of callers that load Core in another context.)</summary>
         public UsageService(UsageHistory history) : this(history, TimeProvider.System) { }
@@ -66,9 +67,13 @@ namespace MertEndpoint
         /// </summary>
         private async Task ReadReplicaStartsAsync(IReadOnlyList<UsageHistory.Observed> batch, ReplicaLister lister)
         {
-            foreach (UsageHistory.Observed o in batch)
+            var rises = batch.Where(o => !_noReplicaList.ContainsKey(o.Event.Api) && History.ShowsRise(o)).ToList();
+            if (rises.Count == 0) return;
+            // A listing can show many endpoints scaling at once: a few lists in flight, not one after another.
+            using var slots = new SemaphoreSlim(ReplicaListsInFlight);
+            await Task.WhenAll(rises.Select(async o =>
             {
-                if (_noReplicaList.ContainsKey(o.Event.Api) || !History.ShowsRise(o)) continue;
+                await slots.WaitAsync().ConfigureAwait(false);
                 using var patience = new CancellationTokenSource(ReplicaListPatience);
                 try
                 {
@@ -83,7 +88,11 @@ namespace MertEndpoint
                 {
                     // dated as if there were no list
                 }
-            }
+                finally
+                {
+                    slots.Release();
+                }
+            })).ConfigureAwait(false);
         }
 
         /// <summary>
