@@ -420,6 +420,24 @@ public sealed class UsageHistoryTests : IDisposable
     }
 
     [Fact]
+    public async Task Absurd_stamps_neither_break_the_history_nor_move_its_clock()
+    {
+        // An action answered with a stamp near year 1, a read with one near year 9999, and a replica list with both.
+        var usage = new UsageService(new UsageHistory(PathOf()));
+        usage.ObserverFor().Observe(new EndpointObservation(Api, Ns, ObservationKind.Action,
+            new[] { At("running", DateTimeOffset.MinValue.AddSeconds(1), 1) }, null, _t0, _t0.AddSeconds(0.1)));
+        await usage.FlushAsync();
+        await Record(usage, Seen(_t0.AddSeconds(10), At("running", DateTimeOffset.MaxValue.AddSeconds(-1), 1)));
+        var asked = new List<string>();
+        await Record(usage, SeenWithReplicas(_t0.AddSeconds(20), At("running", DateTimeOffset.MaxValue.AddSeconds(-1), 2),
+            () => new[] { DateTimeOffset.MinValue.AddSeconds(1), DateTimeOffset.MaxValue.AddSeconds(-1), _t0.AddSeconds(13) }, asked));
+
+        var events = new UsageHistory(PathOf()).Read();
+        Assert.Equal(new[] { 1, 2 }, events.Select(e => e.Replicas));
+        Assert.Equal(_t0.AddSeconds(13), events[^1].Time, TimeSpan.FromMilliseconds(1)); // the clocks taken as equal (to within 2 s)
+    }
+
+    [Fact]
     public async Task A_scale_up_the_replica_list_cannot_date_falls_back_to_the_middle_of_the_window()
     {
         // The list shows no replica that started between the sightings (a list lagging behind): nothing to tell.

@@ -178,9 +178,9 @@ Describe 'Spend' {
     }
 
     It 'dates a scale-up it only saw by the new replica''s start from the replica list, and still matches the meter' {
-        # Four data-plane requests within a service minute (3 s here) start a second replica; it stops a minute after the
+        # Four data-plane requests within a service minute (5 s here) start a second replica; it stops a minute after the
         # last, so it is still in the replica list when a lagging read (the pessimistic mode's 1.5 s) first shows it.
-        $multi = Start-TestEmulator -BootSeconds 3 -Extra '--seconds-per-minute', '3', '--scale-up-requests', '3'
+        $multi = Start-TestEmulator -BootSeconds 3 -Extra '--seconds-per-minute', '5', '--scale-up-requests', '3'
         try {
             $null = New-MertEndpoint multi -ImageUrl 'someone/img:1' -MaxReplica 2 -Confirm:$false
             $url = (Wait-MertEndpoint multi -TimeoutSec 30).Url
@@ -189,7 +189,10 @@ Describe 'Spend' {
             Start-Sleep -Seconds 1
             1..6 | ForEach-Object { $null = Invoke-RestMethod -Method Post -Uri "$url/" -Headers @{ Authorization = "Bearer $TestToken" } -ContentType 'application/json' -Body '{"inputs":"x"}' }
             $extra = Get-MertEndpointReplica multi | Sort-Object StartedAt | Select-Object -Last 1
+            $listsBefore = @(Get-RequestLog $multi | Where-Object path -like '*/replica').Count
             Wait-Until { (Get-MertEndpoint multi).TargetReplica -eq 2 }
+            $null = Get-MertEndpoint multi     # the same two replicas again: nothing more to ask
+            @(Get-RequestLog $multi | Where-Object path -like '*/replica').Count - $listsBefore | Should -Be 1 -Because 'one replica list per scale-up seen'
             $rise = Get-Content $env:MERT_ENDPOINT_HISTORY_PATH | ConvertFrom-Json | Where-Object { $_.name -eq 'multi' -and $_.replicas -eq 2 } | Select-Object -First 1
             $rise.src | Should -Be 'read'
             # Dated at the replica's start (the sighting came at least a second later), not at or before the sighting.

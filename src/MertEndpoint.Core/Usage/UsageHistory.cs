@@ -162,11 +162,12 @@ namespace MertEndpoint
         /// <summary>
         /// The events to record for an observation: none when it repeats the last state the file holds (then it only
         /// moves the "last seen" mark), usually one. Time: what this module caused is dated by its own clock (the answer to
-        /// the action); what it only saw, by the service's updatedAt (put on this machine's clock, <see cref="ServiceOffset"/>) when that falls after the last recorded change and
-        /// inside the window the change must have happened in, else by the moment it was seen. A replica count that rose
-        /// while the state held is dated by the new replicas' own start times from the service's replica list (one event
-        /// per replica, see <see cref="Rise"/>), else it falls in the middle of the window since the last sighting.
-        /// Earliest: the start of that window.
+        /// the action); what it only saw, by the service's updatedAt (put on this machine's clock, see
+        /// <see cref="ServiceOffset"/>) when that falls after the last recorded change and inside the window the change
+        /// must have happened in, else by the moment it was seen. A replica count that rose while the state held is dated
+        /// by the new replicas' own start times from the service's replica list (one event per replica, see
+        /// <see cref="Rise"/>); else a change of the count alone falls in the middle of the window since the last
+        /// sighting. Earliest: the start of that window.
         /// </summary>
         private IReadOnlyList<UsageEvent> Date(Observed o)
         {
@@ -205,7 +206,7 @@ namespace MertEndpoint
                 return steps;
             }
             // The service's updatedAt, on this machine's clock as far as the last action's answer tells the two apart.
-            DateTimeOffset stamp = o.UpdatedAt > DateTimeOffset.MinValue + StampTolerance ? o.UpdatedAt - ServiceOffset(o.Event.Api).Ahead : DateTimeOffset.MinValue;
+            DateTimeOffset stamp = Plausible(o.UpdatedAt) ? o.UpdatedAt - ServiceOffset(o.Event.Api).Ahead : DateTimeOffset.MinValue;
             bool stampFits = stamp > DateTimeOffset.MinValue && stamp <= latest + StampTolerance
                 && (last == null || stamp > last.Time) && (earliest == null || stamp >= earliest.Value - StampTolerance);
             DateTimeOffset time = stampFits ? (stamp > latest ? latest : stamp) : latest;
@@ -229,6 +230,9 @@ namespace MertEndpoint
 
         private static readonly UsageEvent[] None = Array.Empty<UsageEvent>();
 
+        /// <summary>A service stamp that can be a real time (and moved by a clock difference without overflowing).</summary>
+        private static bool Plausible(DateTimeOffset stamp) => stamp.Year > 2000 && stamp.Year < 9000;
+
         /// <summary>
         /// A rise in the replica count, dated by the service's own start time of each new replica (its replica list, read
         /// when the rise was seen): one event per replica. The service's clock is read against ours through the last
@@ -242,7 +246,7 @@ namespace MertEndpoint
         {
             (TimeSpan ahead, TimeSpan spread) = ServiceOffset(o.Event.Api);
             var inside = new List<DateTimeOffset>();
-            foreach (DateTimeOffset start in starts)
+            foreach (DateTimeOffset start in starts.Where(Plausible))
             {
                 // Our clock = the service's less its lead, which is known to within 'spread' either way.
                 DateTimeOffset at = start - ahead;
@@ -271,8 +275,8 @@ namespace MertEndpoint
         /// <summary>
         /// How far the service's clock runs ahead of this machine's, and how well that is known: from the last action of
         /// this control plane in the history, whose answer carried the service's updatedAt (stamped when it acted, between
-        /// sending and answering by our clock). Without one, or when that answer took long, none with
-        /// <see cref="StampTolerance"/> either way, the allowance the updatedAt stamps are read with.
+        /// sending and answering by our clock; the last one answered within <see cref="StampTolerance"/>). Without one,
+        /// none, with <see cref="StampTolerance"/> either way, the allowance the updatedAt stamps are read with.
         /// </summary>
         internal (TimeSpan Ahead, TimeSpan Spread) ServiceOffset(string api)
         {
@@ -282,9 +286,9 @@ namespace MertEndpoint
                 if (a.Api != api || a.Source != "action" || a.ServiceStamp is not DateTimeOffset u || a.Earliest is not DateTimeOffset sent
                     || a.Latest is not DateTimeOffset answered)
                     continue;
-                if (answered - sent > StampTolerance) break;
                 // u - answered <= lead <= u - sent
                 TimeSpan low = u - answered, high = u - sent;
+                if (answered - sent > StampTolerance || !Plausible(u) || low.Duration() > TimeSpan.FromDays(1)) continue;
                 // Half the interval, and a little for stamps cut to whole milliseconds (the service's are).
                 return (TimeSpan.FromTicks((low.Ticks + high.Ticks) / 2), TimeSpan.FromTicks((high.Ticks - low.Ticks + 1) / 2) + StampRounding);
             }
