@@ -29,6 +29,11 @@ namespace MertEndpoint
         public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(30);
         /// <summary>For tests only; null uses the process-wide shared handler.</summary>
         public HttpMessageHandler? Handler { get; set; }
+        /// <summary>
+        /// Told before each retry wait of a call (any thread): what failed and how long the wait is. Starts and stops
+        /// say theirs through their own progress instead; null tells no one.
+        /// </summary>
+        public Action<string, TimeSpan>? RetryNotice { get; set; }
 
         /// <summary>Defaults overridden by MERT_ENDPOINT_API_URL and HF_ENDPOINT, both validated.</summary>
         public static EndpointClientOptions FromEnvironment()
@@ -97,6 +102,7 @@ namespace MertEndpoint
             MaxRetryDelay = o.MaxRetryDelay;
             AttemptTimeout = o.AttemptTimeout;
             Handler = o.Handler;
+            RetryNotice = o.RetryNotice;
         }
 
         public string ApiBase { get; }
@@ -109,5 +115,6 @@ namespace MertEndpoint
         public TimeSpan MaxRetryDelay { get; }
         public TimeSpan AttemptTimeout { get; }
         public HttpMessageHandler? Handler { get; }
+        public Action<string, TimeSpan>? RetryNotice { get; }
     }
 }

@@ -311,7 +311,7 @@ namespace MertEndpoint
         public static string RetryNotice(string? status, TimeSpan? retryAfter, TimeSpan delay, int nextAttempt, int attempts)
         {
             string what = status == null ? "no answer" : $"the service answered {status}";
-            if (retryAfter is TimeSpan asked && asked > delay) what += $" and asked to wait {Duration(asked)} (Retry-After)";
+            if (retryAfter is TimeSpan asked) what += asked > delay ? $" and asked to wait {Duration(asked)} (Retry-After)" : " (Retry-After)";
             return $"{Capital(what)}; trying again in {Duration(delay)} (attempt {nextAttempt} of {attempts}).";
         }
 

@@ -33,9 +33,12 @@ namespace MertEndpoint
                         Delay(o, args.AttemptNumber, args.Outcome.Result, o.Clock.GetUtcNow())),
                     OnRetry = args =>
                     {
-                        // A wait of 30 s on a Retry-After must say so, or the command looks hung.
-                        CallScope.Current?.Log?.Invoke(Errors.RetryNotice(args.Outcome.Result is { } r ? $"{(int)r.StatusCode}" : null,
-                            RetryAfter(args.Outcome.Result, o.Clock.GetUtcNow()), args.RetryDelay, args.AttemptNumber + 2, o.MaxRetryAttempts + 1));
+                        // A wait of 30 s on a Retry-After must say so, or the command looks hung: to the operation's scope
+                        // (a start or stop says it on its progress), else to whoever made the client.
+                        string line = Errors.RetryNotice(args.Outcome.Result is { } r ? $"{(int)r.StatusCode}" : null,
+                            RetryAfter(args.Outcome.Result, o.Clock.GetUtcNow()), args.RetryDelay, args.AttemptNumber + 2, o.MaxRetryAttempts + 1);
+                        if (CallScope.Current?.Log is { } log) log(line);
+                        else o.RetryNotice?.Invoke(line, args.RetryDelay);
                         return default;
                     },
                 });

@@ -66,6 +66,7 @@ namespace MertEndpoint.PowerShell
                 var options = EndpointClientOptions.FromEnvironment();
                 options.Accounts = ModuleState.Accounts;
                 options.Observer = Usage.ObserverFor(ReportHistoryProblem);
+                options.RetryNotice = RetryWait;
                 return new EndpointClient(token, options);
             }
             catch (EndpointException ex)
@@ -103,6 +104,18 @@ namespace MertEndpoint.PowerShell
             if (_stop.IsCancellationRequested) _hostNotices.Enqueue(line);
             else PostToPipeline(() => WriteWarning(line));
         }
+
+        /// <summary>
+        /// A call about to wait and try again (any thread): said in verbose, and as a warning when the wait is long enough
+        /// to look like a hang (a Retry-After of a minute, say).
+        /// </summary>
+        private void RetryWait(string line, TimeSpan wait)
+        {
+            if (wait >= LongRetryWait) Notice(line);
+            else PostVerbose(line);
+        }
+
+        private static readonly TimeSpan LongRetryWait = TimeSpan.FromSeconds(5);
 
         /// <summary>Waits for this command's history writes and says once if any failed.</summary>
         private void FinishHistory()

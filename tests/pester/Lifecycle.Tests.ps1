@@ -86,6 +86,18 @@ Describe 'The endpoint lifecycle in real pwsh against the emulator' {
         ($verbose | Out-String) | Should -Match 'already paused'
     }
 
+    It 'Stop, then at once Stop -ScaleToZero: a late read of the endpoint still running is read again, not reported' {
+        $null = New-TestEndpoint mert-twice
+        Stop-MertEndpoint mert-twice -Confirm:$false
+        $before = (Get-RequestLog $emulator).Count
+        $s = Stop-MertEndpoint mert-twice -ScaleToZero -PassThru -Confirm:$false -ErrorVariable twiceErrors
+        @($twiceErrors).Count | Should -Be 0
+        $s.Status | Should -Be 'Paused'
+        $log = @(Get-RequestLog $emulator | Select-Object -Skip $before)
+        $log[0].status | Should -Be 400
+        @($log | Select-Object -Skip 1 | Where-Object method -ne 'GET').Count | Should -Be 0 -Because 'nothing is sent but reads'
+    }
+
     It 'scales to zero with -ScaleToZero and keeps the URL' {
         $null = New-TestEndpoint mert-s2z
         $s = Stop-MertEndpoint mert-s2z -ScaleToZero -PassThru -Confirm:$false

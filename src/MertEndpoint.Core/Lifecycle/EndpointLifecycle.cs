@@ -305,6 +305,8 @@ namespace MertEndpoint
         /// holds may be stale and a skipped pause can leave an endpoint billing. When the service refuses the change
         /// (400, 409, 422: the endpoint is in no state to take it), one GET settles it: an endpoint that bills nothing
         /// (paused, failed, or scaled to zero when that was asked) counts as stopped; anything else is the refusal.
+        /// Right after a stop recorded in the usage history, a read that still shows it billing may be a late answer
+        /// (an eventually consistent service): it is read again every half second, for at most <see cref="StaleReadGrace"/>.
         /// </summary>
         public async Task<StopResult> StopAsync(string ns, string name, bool scaleToZero = false, CancellationToken ct = default)
         {
@@ -315,11 +317,18 @@ namespace MertEndpoint
             }
             catch (EndpointException ex) when (ex.StatusCode is 400 or 409 or 422)
             {
-                EndpointInfo current = await Client.GetAsync(ns, name, ct).ConfigureAwait(false);
-                bool stopped = current.Status is EndpointStatus.Paused or EndpointStatus.Failed or EndpointStatus.UpdateFailed
-                    || (scaleToZero && current.Status == EndpointStatus.ScaledToZero);
-                if (!stopped) throw;
-                return new StopResult(current, changed: false);
+                TimeProvider clock = Client.TimeProvider;
+                long began = clock.GetTimestamp();
+                bool justStopped = _usage?.StoppedByUsWithin(Client.ApiBase, ns, name, StaleReadGrace) == true;
+                while (true)
+                {
+                    EndpointInfo current = await Client.GetAsync(ns, name, ct).ConfigureAwait(false);
+                    bool stopped = current.Status is EndpointStatus.Paused or EndpointStatus.Failed or EndpointStatus.UpdateFailed
+                        || (scaleToZero && current.Status == EndpointStatus.ScaledToZero);
+                    if (stopped) return new StopResult(current, changed: false);
+                    if (!justStopped || clock.GetElapsedTime(began) >= StaleReadGrace) throw;
+                    await clock.Delay(TimeSpan.FromMilliseconds(500), ct).ConfigureAwait(false);
+                }
             }
         }
 
