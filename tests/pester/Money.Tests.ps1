@@ -126,6 +126,28 @@ Describe 'Safety nets' {
         $e.ScaleToZeroTimeout | Should -Be 30
     }
 
+    It 'a start stopped as Ctrl+C stops it tells the host that the endpoint was paused again' {
+        . (Join-Path $PSScriptRoot 'ChildProcess.ps1')
+        # A boot long enough that the start is still waiting when it is stopped.
+        $slow = Start-TestEmulator -BootSeconds 15
+        try {
+            $null = New-MertEndpoint ctrl-c -ImageUrl 'someone/img:1' -Confirm:$false
+            Stop-MertEndpoint ctrl-c -Confirm:$false
+            Wait-Until { (Get-MertEndpoint ctrl-c -ErrorAction SilentlyContinue).Status -eq 'Paused' }   # past a lagging read of the create
+            $child = Invoke-ChildPwsh -ArgumentList '-File', (Join-Path $PSScriptRoot 'fixtures/StopStart.ps1'), "$repoRoot/out/MertEndpoint/MertEndpoint.psd1", 'ctrl-c' -TimeoutSec 120
+            $child.ExitCode | Should -Be 0 -Because $child.Output
+            $child.Output | Should -Match 'stopped: True'
+            # The pipeline was closed, so the line went to the host: the only way someone who pressed Ctrl+C hears it.
+            $child.Output | Should -Match 'ctrl-c: the start was cancelled\. It was paused again so that it stops billing'
+            $child.Output | Should -Not -Match $TestToken
+            Wait-Until { (Get-MertEndpoint ctrl-c).Status -eq 'Paused' }
+        }
+        finally {
+            Stop-TestEmulator $slow
+            Use-MertEmulatorEnvironment $emulator -Token $TestToken
+        }
+    }
+
     It 'with -IdleTimeoutMinutes, killing the pwsh process mid-block lets the service scale to zero by itself' {
         $null = New-TestEndpoint idle-net
         Stop-MertEndpoint idle-net -Confirm:$false
