@@ -340,15 +340,22 @@ public sealed class UsageHistoryTests : IDisposable
             },
         };
 
+    /// <summary>A history whose first record is our resume, sent at 0 s and answered at 0.2 s, stamped by a service clock <paramref name="ahead"/> of ours.</summary>
+    private async Task<UsageService> ResumedWithServiceAhead(TimeSpan ahead)
+    {
+        var usage = new UsageService(new UsageHistory(PathOf()));
+        usage.ObserverFor().Observe(new EndpointObservation(Api, Ns, ObservationKind.Action,
+            new[] { At("initializing", _t0.AddSeconds(0.1) + ahead, 1) }, null, _t0, _t0.AddSeconds(0.2)));
+        await usage.FlushAsync();
+        return usage;
+    }
+
     [Fact]
     public async Task A_scale_up_is_dated_by_the_new_replicas_start_on_the_services_clock()
     {
         // The service's clock runs 5 s ahead of ours: the resume, sent at 0 s and answered at 0.2 s, carries 5.1 s.
-        var usage = new UsageService(new UsageHistory(PathOf()));
         var ahead = TimeSpan.FromSeconds(5);
-        usage.ObserverFor().Observe(new EndpointObservation(Api, Ns, ObservationKind.Action,
-            new[] { At("initializing", _t0.AddSeconds(0.1) + ahead, 1) }, null, _t0, _t0.AddSeconds(0.2)));
-        await usage.FlushAsync();
+        var usage = await ResumedWithServiceAhead(ahead);
         var asked = new List<string>();
         var starts = new[] { _t0.AddSeconds(0.1) + ahead, _t0.AddSeconds(13) + ahead }; // the base replica, and one at 13 s (ours)
         await Record(usage, SeenWithReplicas(_t0.AddSeconds(4), At("running", _t0.AddSeconds(0.1) + ahead, 1), () => starts, asked));
@@ -406,11 +413,8 @@ public sealed class UsageHistoryTests : IDisposable
     public async Task The_services_stamps_are_read_on_our_clock_when_the_two_differ()
     {
         // The service's clock runs 5 s ahead; it stamps the transition to running (our 6 s) as 11 s.
-        var usage = new UsageService(new UsageHistory(PathOf()));
         var ahead = TimeSpan.FromSeconds(5);
-        usage.ObserverFor().Observe(new EndpointObservation(Api, Ns, ObservationKind.Action,
-            new[] { At("initializing", _t0.AddSeconds(0.1) + ahead, 1) }, null, _t0, _t0.AddSeconds(0.2)));
-        await usage.FlushAsync();
+        var usage = await ResumedWithServiceAhead(ahead);
         await Record(usage, Seen(_t0.AddSeconds(4), At("initializing", _t0.AddSeconds(0.1) + ahead, 1)));
         await Record(usage, Seen(_t0.AddSeconds(10), At("running", _t0.AddSeconds(6) + ahead, 1)));
 

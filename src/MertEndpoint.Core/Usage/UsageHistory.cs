@@ -296,12 +296,13 @@ namespace MertEndpoint
         }
 
         /// <summary>
-        /// True when a read shows more replicas, in the same billed state, than the history holds for the endpoint: a
-        /// scale-up it did not cause, worth asking the service's replica list when the new replicas started.
+        /// The reads among <paramref name="batch"/> that show more replicas, in the same billed state, than the history
+        /// holds for the endpoint: scale-ups nobody recorded, worth asking the service's replica list when the new
+        /// replicas started. One catch-up read of the file for the whole batch (a listing can hold a thousand endpoints).
         /// </summary>
-        internal bool ShowsRise(Observed o)
+        internal IReadOnlyList<Observed> Rises(IReadOnlyList<Observed> batch)
         {
-            if (o.Kind != ObservationKind.Read) return false;
+            if (!batch.Any(o => o.Kind == ObservationKind.Read && o.Event.Replicas > 1)) return Array.Empty<Observed>();
             lock (_gate)
             {
                 try
@@ -310,10 +311,10 @@ namespace MertEndpoint
                 }
                 catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
                 {
-                    return false;
+                    return Array.Empty<Observed>();
                 }
-                return _last.TryGetValue(o.Event.Key, out UsageEvent? last) && last.IsBilled && last.State == o.Event.State
-                    && o.Event.Replicas > last.Replicas;
+                return batch.Where(o => o.Kind == ObservationKind.Read && _last.TryGetValue(o.Event.Key, out UsageEvent? last)
+                    && last.IsBilled && last.State == o.Event.State && o.Event.Replicas > last.Replicas).ToList();
             }
         }
 

@@ -67,7 +67,7 @@ namespace MertEndpoint
         /// </summary>
         private async Task ReadReplicaStartsAsync(IReadOnlyList<UsageHistory.Observed> batch, ReplicaLister lister)
         {
-            var rises = batch.Where(o => !_noReplicaList.ContainsKey(o.Event.Api) && History.ShowsRise(o)).ToList();
+            var rises = History.Rises(batch).Where(o => !_noReplicaList.ContainsKey(o.Event.Api)).ToList();
             if (rises.Count == 0) return;
             // A listing can show many endpoints scaling at once: a few lists in flight, not one after another.
             using var slots = new SemaphoreSlim(ReplicaListsInFlight);
