@@ -131,14 +131,9 @@ namespace MertEndpoint
                 EndpointInfo? endpoint;
                 try
                 {
-                    endpoint = seen = await Client.TryGetAsync(ns, name, bounded.Token).ConfigureAwait(false);
                     // This module created it a moment ago: a read may not show it yet (an eventually consistent service).
-                    while (endpoint == null && _usage?.ChangedByUsWithin(Client.ApiBase, ns, name, StaleReadGrace) == true
-                           && clock.GetElapsedTime(began) < StaleReadGrace)
-                    {
-                        await clock.Delay(TimeSpan.FromMilliseconds(500), bounded.Token).ConfigureAwait(false);
-                        endpoint = seen = await Client.TryGetAsync(ns, name, bounded.Token).ConfigureAwait(false);
-                    }
+                    endpoint = seen = await ReadPastLateAnswersAsync(t => Client.TryGetAsync(ns, name, t), e => e != null,
+                        () => _usage?.ChangedByUsWithin(Client.ApiBase, ns, name, StaleReadGrace) == true, bounded.Token).ConfigureAwait(false);
                     if (endpoint == null)
                     {
                         if (options.CreateIfMissing == null) throw Errors.NotFoundForStart(ns, name);
@@ -306,7 +301,7 @@ namespace MertEndpoint
         /// (400, 409, 422: the endpoint is in no state to take it), one GET settles it: an endpoint that bills nothing
         /// (paused, failed, or scaled to zero when that was asked) counts as stopped; anything else is the refusal.
         /// Right after a stop recorded in the usage history, a read that still shows it billing may be a late answer
-        /// (an eventually consistent service): it is read again every half second, for at most <see cref="StaleReadGrace"/>.
+        /// (an eventually consistent service): it is read again (<see cref="ReadPastLateAnswersAsync"/>).
         /// </summary>
         public async Task<StopResult> StopAsync(string ns, string name, bool scaleToZero = false, CancellationToken ct = default)
         {
@@ -317,18 +312,30 @@ namespace MertEndpoint
             }
             catch (EndpointException ex) when (ex.StatusCode is 400 or 409 or 422)
             {
-                TimeProvider clock = Client.TimeProvider;
-                long began = clock.GetTimestamp();
-                bool justStopped = _usage?.StoppedByUsWithin(Client.ApiBase, ns, name, StaleReadGrace) == true;
-                while (true)
-                {
-                    EndpointInfo current = await Client.GetAsync(ns, name, ct).ConfigureAwait(false);
-                    bool stopped = current.Status is EndpointStatus.Paused or EndpointStatus.Failed or EndpointStatus.UpdateFailed
-                        || (scaleToZero && current.Status == EndpointStatus.ScaledToZero);
-                    if (stopped) return new StopResult(current, changed: false);
-                    if (!justStopped || clock.GetElapsedTime(began) >= StaleReadGrace) throw;
-                    await clock.Delay(TimeSpan.FromMilliseconds(500), ct).ConfigureAwait(false);
-                }
+                bool Stopped(EndpointInfo e) => e.Status is EndpointStatus.Paused or EndpointStatus.Failed or EndpointStatus.UpdateFailed
+                    || (scaleToZero && e.Status == EndpointStatus.ScaledToZero);
+                EndpointInfo current = await ReadPastLateAnswersAsync(t => Client.GetAsync(ns, name, t), Stopped,
+                    () => _usage?.StoppedByUsWithin(Client.ApiBase, ns, name, StaleReadGrace) == true, ct).ConfigureAwait(false);
+                if (!Stopped(current)) throw;
+                return new StopResult(current, changed: false);
+            }
+        }
+
+        /// <summary>
+        /// Reads until <paramref name="settled"/> holds, every half second for at most <see cref="StaleReadGrace"/>, while
+        /// <paramref name="late"/> says an unsettled answer may be a late one (this module's own change a moment ago, as
+        /// the usage history records it); otherwise the first answer is the answer.
+        /// </summary>
+        private async Task<T> ReadPastLateAnswersAsync<T>(Func<CancellationToken, Task<T>> read, Func<T, bool> settled, Func<bool> late,
+            CancellationToken ct)
+        {
+            TimeProvider clock = Client.TimeProvider;
+            long began = clock.GetTimestamp();
+            while (true)
+            {
+                T answer = await read(ct).ConfigureAwait(false);
+                if (settled(answer) || !late() || clock.GetElapsedTime(began) >= StaleReadGrace) return answer;
+                await clock.Delay(TimeSpan.FromMilliseconds(500), ct).ConfigureAwait(false);
             }
         }
 
