@@ -302,6 +302,7 @@ namespace MertEndpoint
         /// </summary>
         internal IReadOnlyList<Observed> Rises(IReadOnlyList<Observed> batch)
         {
+            // A single replica bills as one whatever the history holds: only two or more can be a rise that costs.
             if (!batch.Any(o => o.Kind == ObservationKind.Read && o.Event.Replicas > 1)) return Array.Empty<Observed>();
             lock (_gate)
             {
