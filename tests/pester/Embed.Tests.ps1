@@ -55,10 +55,32 @@ Describe 'embed-folder.ps1' {
         (Get-MertEndpoint embed-run).Status | Should -Be 'Paused'
     }
 
+    It 'does not start the endpoint when every file already has its answer' {
+        $before = @(Get-RequestLog $emulator).Count
+        $r = Invoke-Embed
+        $r.ExitCode | Should -Be 0 -Because $r.Output
+        $r.Output | Should -Match 'nothing to send \(10 matching file\(s\) .*embed-run was not started'
+        @(Get-RequestLog $emulator | Select-Object -Skip $before | Where-Object { $_.method -eq 'POST' }).Count | Should -Be 0
+    }
+
     It 'exits 3 with a clear line when the endpoint cannot be started' {
-        $command = "Import-Module '$(Join-Path $repoRoot 'out/MertEndpoint')'; & '$(Join-Path $repoRoot 'examples/embed-folder.ps1')' no-such-endpoint '$audio' '$out'; exit `$LASTEXITCODE"
+        $fresh = Join-Path $work 'fresh-out'
+        $command = "Import-Module '$(Join-Path $repoRoot 'out/MertEndpoint')'; & '$(Join-Path $repoRoot 'examples/embed-folder.ps1')' no-such-endpoint '$audio' '$fresh'; exit `$LASTEXITCODE"
         $r = Invoke-ChildPwsh -ArgumentList '-Command', $command
         $r.ExitCode | Should -Be 3 -Because $r.Output
         $r.Output | Should -Match 'the run could not complete: .*no-such-endpoint'
+    }
+
+    It 'never says paused when the pause was answered 200 but the endpoint still runs: exits 3 naming it' {
+        Remove-Item (Join-Path $out 'track1.wav.json')
+        # The pause is answered 200 {} and not carried out, the way a lying proxy or a lost change would.
+        Add-Fault $emulator @{ method = 'POST'; pathPrefix = '/v2/endpoint/emulator-user/embed-run/pause'; status = 200; body = '{}'; contentType = 'application/json' }
+        try { $r = Invoke-Embed }
+        finally { $null = Invoke-MertEmulatorAdmin $emulator faults -Method DELETE }
+        $r.ExitCode | Should -Be 3 -Because $r.Output
+        $r.Output | Should -Not -Match 'paused again'
+        $r.Output | Should -Match 'embed-run MAY STILL BE BILLING: pause it with: Stop-MertEndpoint embed-run'
+        (Get-MertEndpoint embed-run).Status | Should -Not -Be 'Paused'
+        Stop-MertEndpoint embed-run -Confirm:$false
     }
 }
