@@ -14,11 +14,15 @@
     what the endpoint billed. Run the same command again to retry: answers that exist are skipped without a
     request, so only the failed and missing files are sent (and billed).
 
+    When every file already has its answer (or the folder holds no matching file) the endpoint is not started at
+    all. "Paused" is said only when a read of the endpoint after the run shows it paused or scaled to zero; if the
+    read shows it still billing, or cannot be made, the run says so, names the endpoint and exits 3.
+
     Exit codes: 0 every file has its answer; 2 some files failed (run again to retry them); 3 the run could not
-    start or was cut short (see the message; the endpoint is paused either way).
+    start, was cut short, or the endpoint could not be confirmed paused afterwards (see the message).
 
     Import the module first (Import-Module ./out/MertEndpoint) or install it where PowerShell finds it, and set
-    HF_TOKEN (or log in with huggingface-cli).
+    HF_TOKEN (or log in with `hf auth login`).
 .PARAMETER Name
     The endpoint, e.g. mert-spike6-inference.
 .PARAMETER AudioDir
@@ -60,6 +64,24 @@ if ($Namespace) { $which.Namespace = $Namespace }
 $started = Get-Date
 $watch = [Diagnostics.Stopwatch]::StartNew()
 
+# Files whose answer is already there are skipped by Invoke-MertEndpoint; when that is every file, there is nothing to
+# start the endpoint (and pay a cold start) for. The answer of <AudioDir>/a/b.wav is <OutDir>/a/b.wav.json.
+$outFull = if ([IO.Path]::IsPathRooted($OutDir)) { $OutDir } else { Join-Path (Get-Location).ProviderPath $OutDir }
+$missing = @($files | Where-Object { -not (Test-Path -LiteralPath (Join-Path $outFull ($_.FullName.Substring($audio.TrimEnd([IO.Path]::DirectorySeparatorChar).Length + 1) + '.json'))) })
+if ($missing.Count -eq 0) {
+    Write-Host ("embed-folder: nothing to send ({0} matching file(s) under {1}, each with its answer in {2}); {3} was not started." -f
+        $files.Count, $audio, $OutDir, $Name)
+    exit 0
+}
+
+function Confirm-Paused {
+    # The run's own pause is trusted only once a read says so: a lost or lying answer must not become "paused".
+    try { $now = Get-MertEndpoint @which -ErrorAction Stop }
+    catch { return "could not be read after the run ($($_.Exception.Message))" }
+    if ($now.Status -in 'Paused', 'ScaledToZero') { return $null }
+    "is $($now.StatusText) after the run"
+}
+
 try {
     # -ErrorAction Continue: a failed file is one error among the results, not the end of the run.
     $summary = Use-MertEndpoint @which -IdleTimeoutMinutes $IdleTimeoutMinutes -ErrorAction Continue -ScriptBlock {
@@ -71,6 +93,11 @@ try {
 }
 catch {
     Write-Host "embed-folder: the run could not complete: $($_.Exception.Message)"
+    # An endpoint that does not exist or was never started needs no word; one that shows billing does.
+    try { $now = Get-MertEndpoint @which -ErrorAction Stop } catch { $now = $null }
+    if ($now -and $now.Status -notin 'Paused', 'ScaledToZero', 'Failed') {
+        Write-Host "embed-folder: $Name is $($now.StatusText) and MAY STILL BE BILLING: pause it with: Stop-MertEndpoint $Name"
+    }
     exit $ExitRunFailed
 }
 $summary = @($summary | Where-Object { $_ -is [pscustomobject] -and $null -ne $_.PSObject.Properties['Sent'] })[-1]
@@ -82,8 +109,14 @@ if (-not $summary) {
 $skipped = $files.Count - $summary.Sent - $summary.Failed
 $cost = Get-MertEndpointCost @which -Since $started -ErrorAction SilentlyContinue
 $billed = if ($cost -and $null -ne $cost.EstimatedCost) { 'about ${0:0.0000} billed ({1:00}:{2:mm\:ss} of endpoint time)' -f $cost.EstimatedCost, [math]::Floor($cost.BilledTime.TotalHours), $cost.BilledTime } else { 'cost unknown' }
-Write-Host ('embed-folder: {0} sent, {1} skipped (answer already there), {2} failed, in {3:0.0} s; {4}. Answers in {5}; {6} is paused again.' -f
-    $summary.Sent, $skipped, $summary.Failed, $watch.Elapsed.TotalSeconds, $billed, $OutDir, $Name)
+$problem = Confirm-Paused
+$state = if ($problem) { "$Name $problem" } else { "$Name is paused again" }
+Write-Host ('embed-folder: {0} sent, {1} skipped (answer already there), {2} failed, in {3:0.0} s; {4}. Answers in {5}; {6}.' -f
+    $summary.Sent, $skipped, $summary.Failed, $watch.Elapsed.TotalSeconds, $billed, $OutDir, $state)
+if ($problem) {
+    Write-Host "embed-folder: $Name MAY STILL BE BILLING: pause it with: Stop-MertEndpoint $Name"
+    exit $ExitRunFailed
+}
 if ($summary.Failed -gt 0) {
     Write-Host 'embed-folder: run the same command again to retry the failed files; the others are skipped.'
     exit $ExitFilesFailed
