@@ -1,0 +1,123 @@
+# The endings a scheduler or a closed terminal gives a process, sent to a real child pwsh (the pwsh process itself,
+# not a `dotnet pwsh` wrapper): a pause the process owes is paid, each endpoint gets a line on stderr, and the process
+# exits 128 + the signal number. Unix signals: these tests need Linux or macOS.
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'Common.ps1')
+    . (Join-Path $PSScriptRoot 'ChildProcess.ps1')
+    $script:emulator = Start-TestEmulator -BootSeconds 0.5
+
+    function Start-HeldChild {
+        # A child pwsh that runs $Command and prints READY once the endpoint is held; returns the process and its
+        # output collectors. stdin is redirected too, as under cron or systemd (no console to type Ctrl+C in).
+        param([string] $Command)
+        $info = [Diagnostics.ProcessStartInfo]::new($script:ChildHost)
+        $module = Join-Path $repoRoot 'out/MertEndpoint'
+        foreach ($a in @($script:ChildPrefix) + @('-NoProfile', '-NonInteractive', '-Command', "Import-Module '$module'; $Command")) { $info.ArgumentList.Add($a) }
+        $info.RedirectStandardOutput = $true
+        $info.RedirectStandardError = $true
+        $info.RedirectStandardInput = $true
+        $info.UseShellExecute = $false
+        $process = [Diagnostics.Process]::Start($info)
+        # Read without scriptblock delegates (they would need a runspace on the reading thread): stderr whole at the
+        # end, stdout a line at a time as Wait-ChildLine polls.
+        [pscustomobject]@{ Process = $process; Out = [Collections.Generic.List[string]]::new(); Pending = $process.StandardOutput.ReadLineAsync(); Err = $process.StandardError.ReadToEndAsync() }
+    }
+
+    function Read-ChildOutput {
+        param($Child)
+        while ($Child.Pending -and $Child.Pending.IsCompleted) {
+            $line = $Child.Pending.Result
+            if ($null -eq $line) { $Child.Pending = $null; break }
+            $Child.Out.Add($line)
+            $Child.Pending = $Child.Process.StandardOutput.ReadLineAsync()
+        }
+    }
+
+    function Wait-ChildLine {
+        param($Child, [string] $Pattern, [int] $TimeoutSec = 60)
+        $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSec)
+        while ($true) {
+            Read-ChildOutput $Child
+            if (@($Child.Out) -match $Pattern) { return }
+            if ($Child.Process.HasExited -and -not $Child.Pending) { throw "The child ended (exit $($Child.Process.ExitCode)) before '$Pattern': $(@($Child.Out) -join "`n") $($Child.Err.Result)" }
+            if ([DateTime]::UtcNow -gt $deadline) { $Child.Process.Kill($true); throw "No '$Pattern' from the child within $TimeoutSec s: $(@($Child.Out) -join "`n")" }
+            Start-Sleep -Milliseconds 100
+        }
+    }
+
+    function Send-Signal {
+        # To the pwsh process itself; returns its exit code and everything it wrote, within a generous bound.
+        param($Child, [string] $Signal)
+        & kill -s $Signal $Child.Process.Id
+        if (-not $Child.Process.WaitForExit(30000)) { $Child.Process.Kill($true); throw "The child did not end within 30 s of $Signal." }
+        if (-not $Child.Err.Wait(10000)) { throw 'The child closed, but its stderr did not.' }
+        $deadline = [DateTime]::UtcNow.AddSeconds(10)
+        while ($Child.Pending -and [DateTime]::UtcNow -lt $deadline) { Read-ChildOutput $Child; Start-Sleep -Milliseconds 50 }
+        [pscustomobject]@{ ExitCode = $Child.Process.ExitCode; Output = (@($Child.Out) -join "`n") + "`n" + $Child.Err.Result; Err = $Child.Err.Result }
+    }
+}
+
+AfterAll {
+    Stop-TestEmulator $script:emulator
+}
+
+Describe 'A process told to end pays the pause it owes' -Skip:($IsWindows) {
+    It 'SIGTERM during Use-MertEndpoint: the endpoint is paused, stderr names it, exit 143' {
+        $null = New-TestEndpoint sig-term
+        Stop-MertEndpoint sig-term -Confirm:$false
+        $child = Start-HeldChild "Use-MertEndpoint sig-term { 'READY'; Start-Sleep 120 }"
+        Wait-ChildLine $child '^READY$'
+        (Get-MertEndpoint sig-term).Status | Should -Be 'Running'
+        $r = Send-Signal $child TERM
+        $r.ExitCode | Should -Be 143 -Because $r.Output
+        $r.Err | Should -Match 'sig-term.*: paused on SIGTERM'
+        $r.Output | Should -Not -Match $script:TestToken
+        (Get-MertEndpoint sig-term).Status | Should -Be 'Paused'
+    }
+
+    It 'SIGHUP (a closed terminal or SSH session) during Use-MertEndpoint: paused, exit 129' {
+        $null = New-TestEndpoint sig-hup
+        Stop-MertEndpoint sig-hup -Confirm:$false
+        $child = Start-HeldChild "Use-MertEndpoint sig-hup -AfterAction ScaleToZero { 'READY'; Start-Sleep 120 }"
+        Wait-ChildLine $child '^READY$'
+        $r = Send-Signal $child HUP
+        $r.ExitCode | Should -Be 129 -Because $r.Output
+        $r.Err | Should -Match 'sig-hup.*: paused on SIGHUP'
+        (Get-MertEndpoint sig-hup).Status | Should -BeIn 'ScaledToZero', 'Paused'
+    }
+
+    It 'SIGINT without a console during Use-MertEndpoint: paused, exit 130' {
+        $null = New-TestEndpoint sig-int
+        Stop-MertEndpoint sig-int -Confirm:$false
+        $child = Start-HeldChild "Use-MertEndpoint sig-int { 'READY'; Start-Sleep 120 }"
+        Wait-ChildLine $child '^READY$'
+        $r = Send-Signal $child INT
+        $r.ExitCode | Should -Be 130 -Because $r.Output
+        $r.Err | Should -Match 'sig-int.*: paused on SIGINT'
+        (Get-MertEndpoint sig-int).Status | Should -Be 'Paused'
+    }
+
+    It 'a pause that fails on the way out says MAY STILL BE BILLING, naming the endpoint and the command' {
+        $null = New-TestEndpoint sig-fail
+        Stop-MertEndpoint sig-fail -Confirm:$false
+        $child = Start-HeldChild "Use-MertEndpoint sig-fail { 'READY'; Start-Sleep 120 }"
+        Wait-ChildLine $child '^READY$'
+        Add-Fault $emulator @{ method = 'POST'; pathPrefix = '/v2/endpoint/emulator-user/sig-fail/pause'; status = 503 }
+        try { $r = Send-Signal $child TERM }
+        finally { $null = Invoke-MertEmulatorAdmin $emulator faults -Method DELETE }
+        $r.ExitCode | Should -Be 143 -Because $r.Output
+        $r.Err | Should -Match 'sig-fail.* MAY STILL BE BILLING: .*Stop-MertEndpoint sig-fail -Namespace emulator-user'
+        Stop-MertEndpoint sig-fail -Confirm:$false
+    }
+
+    It 'owing nothing (-AfterAction Leave), SIGTERM takes its usual course: nothing paused, no line' {
+        $null = New-TestEndpoint sig-leave
+        $child = Start-HeldChild "Use-MertEndpoint sig-leave -AfterAction Leave { 'READY'; Start-Sleep 120 }"
+        Wait-ChildLine $child '^READY$'
+        $r = Send-Signal $child TERM
+        $r.ExitCode | Should -Be 143 -Because $r.Output
+        $r.Err | Should -Not -Match 'paused on'
+        (Get-MertEndpoint sig-leave).Status | Should -Be 'Running'
+        Stop-MertEndpoint sig-leave -Confirm:$false
+    }
+}
