@@ -119,7 +119,7 @@ namespace MertEndpoint
     }
 
     /// <summary>The wording of every error the module reports, in one place.</summary>
-    internal static class Errors
+    internal static partial class Errors
     {
         // ---- control plane answers ----
 

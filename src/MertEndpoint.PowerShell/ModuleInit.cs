@@ -33,7 +33,22 @@ namespace MertEndpoint.PowerShell
                 throw new PlatformNotSupportedException(
                     $"MertEndpoint needs PowerShell 7.4 or later (or Windows PowerShell 5.1); this is {RuntimeInformation.FrameworkDescription}. Install a current PowerShell: https://aka.ms/powershell");
             ExposeTypes((Assembly)CallLoadContext("Install", DependencyDir)!);
+            CallLoadContextType("SignalWatch", "Install", new Func<int, string, bool>(PayOwedPauses));
             WarmUp();
+        }
+
+        /// <summary>
+        /// The process was told to end (SIGTERM, SIGHUP, SIGINT without a console): pays every pause a running command
+        /// owes, says what became of each on stderr (no pipeline is left to write to), and asks for exit 128 + signal.
+        /// About 4 s in all: Windows kills a closed console's process about 5 s after, docker stop after 10.
+        /// </summary>
+        private static bool PayOwedPauses(int signal, string name)
+        {
+            if (OwedPauses.Count == 0) return false;
+            foreach (OwedPauseOutcome outcome in OwedPauses.PayAll(TimeSpan.FromSeconds(3.5), name))
+                Console.Error.WriteLine(outcome.Line);
+            Console.Error.Flush();
+            return true;
         }
 
         /// <summary>Off the pipeline thread: the first command then finds the client's code ready (JIT, connection pool).</summary>
@@ -46,10 +61,13 @@ namespace MertEndpoint.PowerShell
             else CallLoadContext("Uninstall");
         }
 
-        private static object? CallLoadContext(string method, params object[] arguments)
+        private static object? CallLoadContext(string method, params object[] arguments) =>
+            CallLoadContextType("EngineLoadContext", method, arguments);
+
+        private static object? CallLoadContextType(string typeName, string method, params object[] arguments)
         {
             var type = Assembly.LoadFrom(Path.Combine(ModuleDir, "MertEndpoint.LoadContext.dll"))
-                .GetType("MertEndpoint.LoadContext.EngineLoadContext", throwOnError: true)!;
+                .GetType("MertEndpoint.LoadContext." + typeName, throwOnError: true)!;
             return type.GetMethod(method, BindingFlags.Public | BindingFlags.Static)!.Invoke(null, arguments);
         }
 

@@ -96,6 +96,9 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 OnCancelledRollBack = Notice,
                 OwedPause = new OwedPauseOptions { Timeout = TimeSpan.FromSeconds(OwedPauseTimeoutSec), Abandon = _abandon.Token },
             };
+            // Owed from here until the stop below has been tried: a SIGTERM or SIGHUP in between pays it (OwedPauses).
+            // -KeepIfRunning owes nothing for an endpoint that was running before; that is known only after the start.
+            using var owed = AfterAction == AfterAction.Leave ? null : OwedPauses.Register(Client, target, AfterAction == AfterAction.ScaleToZero);
             var starting = Lifecycle.StartAsync(target.Namespace!, target.Name!, options, StopToken);
             var settled = false; // the start's outcome was handled here (ran the block, or reported its failure)
             try
@@ -121,6 +124,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                     if (!Stopping) DrainPosted();
                 }
                 settled = true;
+                if (KeepIfRunning && started.WasRunning) owed?.Dispose();
                 Run(target, started);
             }
             finally

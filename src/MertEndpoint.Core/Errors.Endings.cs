@@ -1,0 +1,27 @@
+using System;
+
+namespace MertEndpoint
+{
+    // What a process told to end says about each pause it owed: one line on stderr per endpoint, since no pipeline is
+    // left to write to. Kept beside the rest of the vocabulary in Errors.cs.
+    internal static partial class Errors
+    {
+        public static string SignalPaused(EndpointId id, string why, string state, bool readBack) =>
+            $"MertEndpoint: {id.Subject}: paused on {why} ({(readBack ? "a read shows it" : "the service answered")} {state}).";
+
+        public static string SignalPauseGone(EndpointId id, string why) =>
+            $"MertEndpoint: {id.Subject}: no longer exists (404) on {why}; nothing bills.";
+
+        public static string SignalPauseUnconfirmed(EndpointId id, string why, string state) =>
+            $"MertEndpoint: {Capital(id.Subject)} MAY STILL BE BILLING: the pause sent on {why} was answered, but a read still shows {state}. "
+            + $"Stop it now: Stop-MertEndpoint{id.Arguments}";
+
+        public static string SignalPauseFailed(EndpointId id, string why, Exception failure) =>
+            $"MertEndpoint: {Capital(id.Subject)} MAY STILL BE BILLING: the pause sent on {why} failed ({Innermost(failure).Message.TrimEnd('.')}). "
+            + $"Stop it now: Stop-MertEndpoint{id.Arguments}";
+
+        public static string SignalPauseUnknown(EndpointId id, string why) =>
+            $"MertEndpoint: {Capital(id.Subject)} MAY STILL BE BILLING: the pause sent on {why} had no answer before the process had to end. "
+            + $"Stop it now: Stop-MertEndpoint{id.Arguments}";
+    }
+}
