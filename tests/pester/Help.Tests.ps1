@@ -1,4 +1,4 @@
-# Help as a PowerShell user expects it, and the README's error table checked against the code.
+# Help as a PowerShell user expects it, and the error table of docs/ERRORS.md checked against the code.
 BeforeDiscovery {
     Import-Module (Join-Path $PSScriptRoot '../../out/MertEndpoint/MertEndpoint.psd1')
     $cmdletNames = @(Get-Command -Module MertEndpoint -CommandType Cmdlet | ForEach-Object Name)
@@ -88,8 +88,10 @@ Describe 'Error ids' {
             foreach ($m in [regex]::Matches($code, '(?:WriteArgumentError|Terminate)\(\s*"(\w+)"')) { $emitted[$m.Groups[1].Value] = 'InvalidArgument' }
             foreach ($m in [regex]::Matches($code, '"(\w+)",\s*ErrorCategory\.(\w+)')) { $emitted[$m.Groups[1].Value] = $m.Groups[2].Value }
         }
-        $readme = Get-Content -Raw (Join-Path $repoRoot 'README.md')
-        $section = $readme.Substring($readme.IndexOf('### Errors'))
+        $errorsDoc = Get-Content -Raw (Join-Path $repoRoot 'docs/ERRORS.md')
+        $start = $errorsDoc.IndexOf("`n## Errors")
+        $end = $errorsDoc.IndexOf("`n## ", $start + 1)
+        $section = $errorsDoc.Substring($start, $end - $start)
         $script:documented = @{}
         foreach ($m in [regex]::Matches($section, '(?m)^\|[^|\n]*\|\s*`(\w+)`\s*\|\s*(\w+)\s*\|\s*$')) { $documented[$m.Groups[1].Value] = $m.Groups[2].Value }
     }
@@ -102,13 +104,13 @@ Describe 'Error ids' {
         $emitted.Keys | Should -Contain 'FileNotFound'
     }
 
-    It 'the README error table lists every id with its category' {
+    It 'the docs/ERRORS.md error table lists every id with its category' {
         $missing = @($emitted.Keys | Where-Object { -not $documented.ContainsKey($_) } | Sort-Object)
-        $missing | Should -BeNullOrEmpty -Because 'every id the code can emit belongs in the README table'
+        $missing | Should -BeNullOrEmpty -Because 'every id the code can emit belongs in the docs/ERRORS.md table'
         foreach ($id in $emitted.Keys) { $documented[$id] | Should -Be $emitted[$id] -Because "the category of $id" }
     }
 
-    It 'the README lists no id the code cannot emit' {
+    It 'docs/ERRORS.md lists no id the code cannot emit' {
         @($documented.Keys | Where-Object { -not $emitted.ContainsKey($_) }) | Should -BeNullOrEmpty
     }
 
