@@ -38,7 +38,7 @@ function Get-ProjectVersion {
 
 function Add-ReadyToRunImages([string] $dependencies) {
     # Precompiled copies of Core and Polly for PowerShell 7.6 (.NET 10) on Linux x64, in dependencies/net10.0-linux-x64/:
-    # most of a first command's time was the JIT (README "Benchmarks"). EngineLoadContext takes them only on that
+    # most of a first command's time was the JIT (bench/RESULTS.md). EngineLoadContext takes them only on that
     # runtime and platform; everywhere else (Windows PowerShell included) the IL copies beside them load as before.
     # Built where crossgen runs here, a Linux x64 host; elsewhere the module is the same without them.
     if (-not ($IsLinux -and [Runtime.InteropServices.RuntimeInformation]::OSArchitecture -eq 'X64')) {
@@ -162,7 +162,7 @@ function Invoke-Test {
     }
 
     # Every Pester suite under the emulator's default readings, then the suites whose promises depend on the readings
-    # (lifecycle, money, readiness) once more under the pessimistic ones (README "Emulator fidelity").
+    # (lifecycle, money, readiness) once more under the pessimistic ones (docs/EMULATOR.md, "Emulator fidelity").
     $pester = Get-PesterModulePath
     $suites = Join-Path $root 'tests/pester'
     $matrix = 'Lifecycle', 'Money', 'Core', 'Readiness' | ForEach-Object { Join-Path $suites "$_.Tests.ps1" }

@@ -1,7 +1,7 @@
 <#
 .SYNOPSIS
     The figure that matters: billed seconds after the work ends, in each way a job can end, measured on the
-    emulator's billing meter, under the default reading and the pessimistic one (README "Emulator fidelity"), side by
+    emulator's billing meter, under the default reading and the pessimistic one (docs/EMULATOR.md, "Emulator fidelity"), side by
     side. Prints one line per case; not a test.
 #>
 . (Join-Path $PSScriptRoot 'BenchCommon.ps1')

@@ -3,7 +3,7 @@
     Readiness lag: from the instant the endpoint's replica became ready (its health route answers; the emulator's
     replica list gives readyAt, whichever way updatedAt is stamped) to the instant Start-MertEndpoint returns; median
     of -Starts resumes, with the control-plane requests per minute of waiting. Run side by side under the default
-    reading and the pessimistic one (README "Emulator fidelity"), both with random URLs, so nothing can pass by
+    reading and the pessimistic one (docs/EMULATOR.md, "Emulator fidelity"), both with random URLs, so nothing can pass by
     guessing a URL. Beside them: a fresh create (no earlier URL to probe) in each mode, and a poll-every-5-seconds
     waiter (the official client's schedule). Prints figures; not a test.
 #>

@@ -1,7 +1,7 @@
 <#
 .SYNOPSIS
     Spend over a day-like sequence: Get-MertEndpointCost against the emulator's meter (/_emulator/billing), under the
-    default reading and the pessimistic one (README "Emulator fidelity"), side by side. The day: a create and some work;
+    default reading and the pessimistic one (docs/EMULATOR.md, "Emulator fidelity"), side by side. The day: a create and some work;
     a start with an idle timeout that the service itself scales to zero; a wake-up; a pause by someone else (a raw REST
     call); a restart followed by an emulated hour with no process watching (the service scales it to zero unseen); and
     an endpoint of up to 2 replicas that scales under load (the emulator's replica rule). One service minute lasts

@@ -2,8 +2,9 @@
 .SYNOPSIS
     Writes the module's MAML help (what Get-Help reads for binary cmdlets) from the cmdlets' own metadata
     and a small help source folder: <Cmdlet>.psd1 (synopsis, description, parameter texts, examples, related
-    links, an optional outputs note) per cmdlet, and Common.psd1 for parameter texts that many cmdlets share,
-    descriptions of the output types, and default values that are not a plain property value.
+    links, an optional outputs note, default values that are not a plain property value) per cmdlet, and
+    Common.psd1 for parameter texts that many cmdlets share, descriptions of the output types, and shared default
+    values that are not a plain property value (a cmdlet's own DefaultValues win).
     Syntax and parameters come from the cmdlets themselves: -WhatIf/-Confirm where they exist, dynamic parameters
     (e.g. Start-MertEndpoint -CreateIfMissing's), default values read from a fresh instance, and INPUTS from the
     parameters that bind from the pipeline. No online help: the project has no public home, so no URI is written.
@@ -104,7 +105,8 @@ foreach ($command in Get-Command -Module $module.Name -CommandType Cmdlet | Sort
             $text = "$text $($h.DynamicNote)"
         }
         $owner = if ($dynamicParameters.ContainsKey($p.Name)) { $dynamic } else { $instance }
-        $default = if ($common.DefaultValues[$p.Name]) { $common.DefaultValues[$p.Name] }
+        $default = if ($h.DefaultValues -and $h.DefaultValues[$p.Name]) { $h.DefaultValues[$p.Name] }
+            elseif ($common.DefaultValues[$p.Name]) { $common.DefaultValues[$p.Name] }
             elseif ($p.Name -in 'WhatIf', 'Confirm') { 'False' }
             else { Format-Default $owner.GetType().GetProperty($p.Name).GetValue($owner) }
         $texts[$p.Name] = @{ Text = $text; Default = $default }
@@ -140,8 +142,9 @@ foreach ($command in Get-Command -Module $module.Name -CommandType Cmdlet | Sort
     $inputs = [ordered]@{}
     foreach ($p in $all) {
         $first = $p.ParameterSets.Values | Select-Object -First 1
+        # Required means required whatever the parameter set (the syntax shows each set's own).
         $set = [pscustomobject]@{
-            IsMandatory = $first.IsMandatory; Position = $first.Position
+            IsMandatory = -not ($p.ParameterSets.Values | Where-Object { -not $_.IsMandatory }); Position = $first.Position
             ValueFromPipeline = [bool]($p.ParameterSets.Values | Where-Object ValueFromPipeline)
             ValueFromPipelineByPropertyName = [bool]($p.ParameterSets.Values | Where-Object ValueFromPipelineByPropertyName)
         }

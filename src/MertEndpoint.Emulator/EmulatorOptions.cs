@@ -17,7 +17,7 @@ public sealed record EmulatorOptions
     public string? StateFile { get; init; }
     public double SecondsPerMinute { get; init; } = 60;
 
-    // Readings of the service that are not confirmed (README "Emulator fidelity"); each default is today's reading.
+    // Readings of the service that are not confirmed (docs/EMULATOR.md, "Emulator fidelity"); each default is today's reading.
     /// <summary>Stamp <c>status.updatedAt</c> on every state change (transitions) or only on user actions.</summary>
     public bool UpdatedAtOnActionsOnly { get; init; }
     /// <summary><c>status.url</c> appears at <c>initializing</c> (false) or only at <c>running</c> (true).</summary>
@@ -56,7 +56,7 @@ public sealed record EmulatorOptions
                                        up to maxReplica (default 60)
           --help                       show this text
 
-        Readings of the service that are not confirmed (README, "Emulator fidelity"); the first value is the default:
+        Readings of the service that are not confirmed (docs/EMULATOR.md, "Emulator fidelity"); the first value is the default:
           --updated-at transitions|actions
                                        stamp status.updatedAt on every state change, or only on
                                        create/update/pause/resume/scale-to-zero requests

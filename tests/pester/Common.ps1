@@ -13,7 +13,7 @@ $env:MERT_ENDPOINT_HISTORY_PATH = Join-Path ([IO.Path]::GetTempPath()) "mert-his
 # A distinctive token, so a test can prove it never leaks into any stream.
 $script:TestToken = 'hf_pesterSecret_7Qz9XvL2mN4pR8'
 
-# The reading of the service the emulator plays (see README "Emulator fidelity"): build.ps1 Test runs the lifecycle,
+# The reading of the service the emulator plays (see docs/EMULATOR.md, "Emulator fidelity"): build.ps1 Test runs the lifecycle,
 # money and readiness suites once more with the pessimistic readings.
 $script:EmulatorMode = if ($env:MERT_TEST_MODE -eq 'pessimistic') { 'pessimistic' } else { 'default' }
 $script:ModeArguments = if ($script:EmulatorMode -eq 'pessimistic') {

@@ -1,4 +1,5 @@
-# Help as a PowerShell user expects it, and the README's error table checked against the code.
+# Help as a PowerShell user expects it, checked against the module so it cannot drift: the about topic's cmdlets,
+# output types and error ids, every parameter's help against its attributes, and the error table of docs/ERRORS.md.
 BeforeDiscovery {
     Import-Module (Join-Path $PSScriptRoot '../../out/MertEndpoint/MertEndpoint.psd1')
     $cmdletNames = @(Get-Command -Module MertEndpoint -CommandType Cmdlet | ForEach-Object Name)
@@ -8,6 +9,33 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
     $script:emulator = Start-TestEmulator
     $script:cmdlets = @(Get-Command -Module MertEndpoint -CommandType Cmdlet | ForEach-Object Name)
+
+    function Get-EmittedErrorId {
+        # Every id the module can emit, with its category: the EndpointErrorKind names (from the loaded module), and
+        # the string ids given to ErrorRecord, WriteArgumentError and Terminate in the cmdlet layer (from its source).
+        $ids = @{}
+        $categoryOf = [MertEndpoint.PowerShell.MertCmdlet].GetMethod('CategoryOf', [Reflection.BindingFlags]'Static,NonPublic')
+        $kindType = $categoryOf.GetParameters()[0].ParameterType
+        foreach ($kind in [Enum]::GetNames($kindType)) { $ids[$kind] = "$($categoryOf.Invoke($null, @([Enum]::Parse($kindType, $kind))))" }
+        foreach ($file in Get-ChildItem (Join-Path $repoRoot 'src/MertEndpoint.PowerShell') -Recurse -Filter *.cs) {
+            $code = Get-Content -Raw $file.FullName
+            foreach ($m in [regex]::Matches($code, '(?:WriteArgumentError|Terminate)\(\s*"(\w+)"')) { $ids[$m.Groups[1].Value] = 'InvalidArgument' }
+            foreach ($m in [regex]::Matches($code, '"(\w+)",\s*ErrorCategory\.(\w+)')) { $ids[$m.Groups[1].Value] = $m.Groups[2].Value }
+        }
+        $ids
+    }
+
+    function Get-AboutSection([string] $Heading) {
+        # The lines of one section of the about topic that ships in the built module, up to the next heading.
+        $lines = Get-Content (Join-Path $repoRoot 'out/MertEndpoint/en-US/about_MertEndpoint.help.txt')
+        $start = [array]::IndexOf($lines, "  $Heading")
+        if ($start -lt 0) { throw "about_MertEndpoint has no section '$Heading'." }
+        $section = foreach ($line in $lines[($start + 1)..($lines.Count - 1)]) {
+            if ($line -match '^\s{0,2}[A-Z][A-Z ]+$') { break }
+            $line
+        }
+        @($section)
+    }
 }
 
 AfterAll { Stop-TestEmulator $script:emulator }
@@ -73,23 +101,142 @@ Describe 'Help details' {
     }
 }
 
+Describe 'The about_MertEndpoint topic agrees with the module' {
+    It 'lists every cmdlet the built manifest exports, and no other' {
+        $manifest = Import-PowerShellDataFile (Join-Path $repoRoot 'out/MertEndpoint/MertEndpoint.psd1')
+        $exported = @($manifest.CmdletsToExport)
+        $exported.Count | Should -Be $cmdlets.Count -Because 'the manifest exports every cmdlet the module loads'
+        $listed = @(Get-AboutSection 'CMDLETS' | Where-Object { $_ -match '^\s+(\w+-\w+)\s' } | ForEach-Object { $Matches[1] })
+        @($exported | Where-Object { $_ -notin $listed }) | Should -BeNullOrEmpty -Because 'every exported cmdlet belongs in the CMDLETS list'
+        @($listed | Where-Object { $_ -notin $exported }) | Should -BeNullOrEmpty -Because 'the list names only exported cmdlets'
+    }
+
+    It 'lists every error id the module can emit, and no other' {
+        $emitted = Get-EmittedErrorId
+        $listed = @(Get-AboutSection 'ERROR IDS' | Where-Object { $_ -match '^\s{4}(\w+)\s{2,}\S' } | ForEach-Object { $Matches[1] })
+        $listed.Count | Should -BeGreaterThan 20
+        @($emitted.Keys | Where-Object { $_ -notin $listed } | Sort-Object) | Should -BeNullOrEmpty -Because 'every id belongs in ERROR IDS'
+        @($listed | Where-Object { -not $emitted.ContainsKey($_) }) | Should -BeNullOrEmpty -Because 'ERROR IDS names only ids the module emits'
+    }
+
+    It 'names the type of everything the cmdlets output' {
+        $output = (Get-AboutSection 'OUTPUT') -join ' ' -replace '\s+', ' '
+        $types = Get-Command -Module MertEndpoint -CommandType Cmdlet | ForEach-Object { $_.OutputType.Type } |
+            Where-Object { $_ -and $_ -ne [void] -and $_ -ne [object] } | ForEach-Object FullName | Sort-Object -Unique
+        @($types).Count | Should -BeGreaterThan 5
+        foreach ($type in $types) { $output | Should -Match ([regex]::Escape($type) + '\b') -Because "OUTPUT names $type" }
+    }
+}
+
+Describe 'Parameter help of <_> agrees with its attributes' -ForEach $cmdletNames {
+    BeforeAll {
+        $command = Get-Command $_
+        $script:help = Get-Help $_ -Full
+        # What the cmdlet itself says about each parameter: mandatory in which sets, and the value a fresh instance holds
+        # (the default a user gets by leaving it out). Dynamic parameters (Start-MertEndpoint -CreateIfMissing's) come
+        # from an instance with every switch on.
+        $instance = [Activator]::CreateInstance($command.ImplementingType)
+        $owners = @{}; $metadata = @{}
+        foreach ($p in $command.Parameters.Values) { $metadata[$p.Name] = $p; $owners[$p.Name] = $instance }
+        if ($instance -is [System.Management.Automation.IDynamicParameters]) {
+            $probe = [Activator]::CreateInstance($command.ImplementingType)
+            foreach ($p in $command.ImplementingType.GetProperties() | Where-Object { $_.PropertyType -eq [switch] -and $_.CanWrite }) {
+                $p.SetValue($probe, [switch]::new($true))
+            }
+            $dynamic = $probe.GetDynamicParameters()
+            if ($dynamic) {
+                foreach ($p in [System.Management.Automation.ParameterMetadata]::GetParameterMetadata($dynamic.GetType()).Values) {
+                    if (-not $metadata.ContainsKey($p.Name)) { $metadata[$p.Name] = $p; $owners[$p.Name] = $dynamic }
+                }
+            }
+        }
+        $script:metadata = $metadata
+
+        function Get-InstanceDefault([string] $Name) {
+            # As the help generator shows it: None for nothing, switches as True/False, arrays joined.
+            $property = $owners[$Name].GetType().GetProperty($Name)
+            if (-not $property) { return $null }
+            $value = $property.GetValue($owners[$Name])
+            if ($null -eq $value -or '' -eq $value) { return 'None' }
+            if ($value -is [switch]) { return "$($value.IsPresent)" }
+            if ($value -is [array]) { if ($value.Count -eq 0) { return 'None' }; return $value -join ', ' }
+            "$value"
+        }
+
+        function Get-StatedDefault([string] $Text) {
+            # The default a parameter's text states, in the forms the help uses: "Default 600.", "Default: now.",
+            # "(default 16)", "gpu (default), cpu or neuron".
+            foreach ($pattern in '(?:^|[.;]\s+)Default:?\s+(.+?)(?=\.\s|\.$|;|$)', '\(default:?\s+([^);,]+)', '(?:^|[\s,:])([\w./-]+) \(default[,)]') {
+                $m = [regex]::Match($Text, $pattern)
+                if ($m.Success) { return $m.Groups[1].Value.Trim() }
+            }
+            $null
+        }
+    }
+
+    It 'documents every parameter, the dynamic ones included' {
+        $documented = @($help.parameters.parameter.name)
+        $common = [System.Management.Automation.Cmdlet]::CommonParameters + [System.Management.Automation.Cmdlet]::OptionalCommonParameters
+        foreach ($name in $metadata.Keys | Where-Object { $_ -notin $common }) { $documented | Should -Contain $name }
+    }
+
+    It 'says required exactly where the parameter is mandatory, in PARAMETERS and in each syntax' {
+        foreach ($p in @($help.parameters.parameter)) {
+            $sets = @($metadata[$p.name].ParameterSets.Values)
+            $always = $sets.Count -gt 0 -and -not ($sets | Where-Object { -not $_.IsMandatory })
+            $p.required | Should -Be "$always".ToLower() -Because "-$($p.name) of $_ is mandatory in every set: $always"
+        }
+        $items = @($help.syntax.syntaxItem)
+        $items.Count | Should -Be $command.ParameterSets.Count
+        for ($i = 0; $i -lt $items.Count; $i++) {
+            $set = $command.ParameterSets[$i]
+            foreach ($p in @($items[$i].parameter)) {
+                $own = $set.Parameters | Where-Object Name -eq $p.name
+                $mandatory = if ($own) { $own.IsMandatory } else { [bool]($metadata[$p.name].ParameterSets.Values | Where-Object IsMandatory) }
+                $p.required | Should -Be "$mandatory".ToLower() -Because "-$($p.name) in the syntax of set $($set.Name)"
+            }
+        }
+    }
+
+    It 'claims a parameter is required only when it is' {
+        foreach ($p in @($help.parameters.parameter)) {
+            $text = $p.description.Text -join ' '
+            foreach ($m in [regex]::Matches($text, '-(\w+) is (?:then |also )?required')) {
+                $named = $m.Groups[1].Value
+                $metadata.ContainsKey($named) | Should -BeTrue -Because "the help of -$($p.name) names -$named"
+                [bool]($metadata[$named].ParameterSets.Values | Where-Object IsMandatory) | Should -BeTrue -Because "the help of -$($p.name) says -$named is required"
+            }
+        }
+    }
+
+    It 'gives the default the cmdlet has, and states no other' {
+        foreach ($p in @($help.parameters.parameter | Where-Object { $_.name -notin 'WhatIf', 'Confirm' })) {
+            $text = $p.description.Text -join ' '
+            $stated = Get-StatedDefault $text
+            $actual = Get-InstanceDefault $p.name
+            $shown = "$($p.defaultValue)"
+            if ($actual -and $actual -ne 'None') {
+                $shown | Should -Be $actual -Because "a fresh $_ holds $actual in -$($p.name)"
+            }
+            if ($stated) {
+                $p.required | Should -Be 'false' -Because "-$($p.name) states a default, so it cannot be mandatory"
+                $shown | Should -Not -Be 'None' -Because "the text of -$($p.name) states the default '$stated'"
+                $stated.StartsWith($shown, [StringComparison]::OrdinalIgnoreCase) | Should -BeTrue -Because "-$($p.name) states '$stated' but shows '$shown'"
+                if ($stated.Length -gt $shown.Length) { $stated[$shown.Length] | Should -Not -Match '[\w-]' -Because "-$($p.name) states '$stated' but shows '$shown'" }
+            } elseif ($actual -eq 'None' -and $shown -ne 'None') {
+                throw "-$($p.name) of $_ shows the default '$shown', which neither the cmdlet holds nor its text states."
+            }
+        }
+    }
+}
+
 Describe 'Error ids' {
     BeforeAll {
-        # Every id the code can emit: the EndpointErrorKind names, and the string ids given to ErrorRecord,
-        # WriteArgumentError and Terminate in the cmdlet layer, with the category each is emitted with.
-        $script:emitted = @{}
-        $errors = (Get-Content -Raw (Join-Path $repoRoot 'src/MertEndpoint.Core/Errors.cs')) -replace '//[^\n]*', ''
-        $kinds = [regex]::Match($errors, 'enum\s+EndpointErrorKind\s*\{([^}]*)\}').Groups[1].Value -split '[,\s]+' | Where-Object { $_ }
-        $categoryOf = [MertEndpoint.PowerShell.MertCmdlet].GetMethod('CategoryOf', [Reflection.BindingFlags]'Static,NonPublic')
-        $kindType = $categoryOf.GetParameters()[0].ParameterType
-        foreach ($kind in $kinds) { $emitted[$kind] = "$($categoryOf.Invoke($null, @([Enum]::Parse($kindType, $kind))))" }
-        foreach ($file in Get-ChildItem (Join-Path $repoRoot 'src/MertEndpoint.PowerShell') -Recurse -Filter *.cs) {
-            $code = Get-Content -Raw $file.FullName
-            foreach ($m in [regex]::Matches($code, '(?:WriteArgumentError|Terminate)\(\s*"(\w+)"')) { $emitted[$m.Groups[1].Value] = 'InvalidArgument' }
-            foreach ($m in [regex]::Matches($code, '"(\w+)",\s*ErrorCategory\.(\w+)')) { $emitted[$m.Groups[1].Value] = $m.Groups[2].Value }
-        }
-        $readme = Get-Content -Raw (Join-Path $repoRoot 'README.md')
-        $section = $readme.Substring($readme.IndexOf('### Errors'))
+        $script:emitted = Get-EmittedErrorId
+        $errorsDoc = Get-Content -Raw (Join-Path $repoRoot 'docs/ERRORS.md')
+        $start = $errorsDoc.IndexOf("`n## Errors")
+        $end = $errorsDoc.IndexOf("`n## ", $start + 1)
+        $section = $errorsDoc.Substring($start, $end - $start)
         $script:documented = @{}
         foreach ($m in [regex]::Matches($section, '(?m)^\|[^|\n]*\|\s*`(\w+)`\s*\|\s*(\w+)\s*\|\s*$')) { $documented[$m.Groups[1].Value] = $m.Groups[2].Value }
     }
@@ -102,13 +249,13 @@ Describe 'Error ids' {
         $emitted.Keys | Should -Contain 'FileNotFound'
     }
 
-    It 'the README error table lists every id with its category' {
+    It 'the docs/ERRORS.md error table lists every id with its category' {
         $missing = @($emitted.Keys | Where-Object { -not $documented.ContainsKey($_) } | Sort-Object)
-        $missing | Should -BeNullOrEmpty -Because 'every id the code can emit belongs in the README table'
+        $missing | Should -BeNullOrEmpty -Because 'every id the code can emit belongs in the docs/ERRORS.md table'
         foreach ($id in $emitted.Keys) { $documented[$id] | Should -Be $emitted[$id] -Because "the category of $id" }
     }
 
-    It 'the README lists no id the code cannot emit' {
+    It 'docs/ERRORS.md lists no id the code cannot emit' {
         @($documented.Keys | Where-Object { -not $emitted.ContainsKey($_) }) | Should -BeNullOrEmpty
     }
 

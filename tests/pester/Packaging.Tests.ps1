@@ -50,7 +50,7 @@ Import-Module MertEndpoint
         $use.Output | Should -Match 'a10g=[1-9]'
     }
 
-    It 'the scheduled guard runs against the installed module by name, as the README shows' {
+    It 'the scheduled guard runs against the installed module by name, as docs/USAGE.md shows' {
         # Runs after the install above (Pester keeps the order of It blocks).
         $guard = Invoke-ChildPwsh -Environment $isolated -ArgumentList '-File', (Join-Path $repoRoot 'examples/guard.ps1'), '-BilledLongerThan', '02:00:00', '-ModulePath', 'MertEndpoint'
         $guard.ExitCode | Should -Be 0 -Because $guard.Output

@@ -1,4 +1,4 @@
-# Readiness under either reading of the service (README "Readiness" and "Emulator fidelity"): a resume is noticed by the
+# Readiness under either reading of the service (docs/USAGE.md "Readiness" and docs/EMULATOR.md "Emulator fidelity"): a resume is noticed by the
 # health probe, at the URL the control plane reports or, while it reports none, at the URL the endpoint had before; a
 # late 'paused' read right after our own resume is ridden over; with no URL at all the control plane is polled tighter.
 # Timings come from the emulator's own clock (request log, replica readyAt), with generous bounds.

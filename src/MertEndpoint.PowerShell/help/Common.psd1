@@ -33,7 +33,7 @@
 
     # Defaults that are not a plain property value of a fresh cmdlet (those are read from the cmdlet itself).
     DefaultValues = @{
-        Namespace = '$env:MERT_ENDPOINT_NAMESPACE, else the token''s user'
+        Namespace = '$env:MERT_ENDPOINT_NAMESPACE, else the user of the token'
         Token = '$env:HF_TOKEN, $env:HUGGING_FACE_HUB_TOKEN, then the token file'
     }
 

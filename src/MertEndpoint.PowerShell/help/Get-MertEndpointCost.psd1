@@ -12,4 +12,9 @@
         @{ Code = "Get-MertEndpointCost mert-* -Since (Get-Date).Date | Measure-Object EstimatedCost -Sum"; Remarks = 'What the mert- endpoints cost today.' }
     )
     Links = @('Get-MertEndpoint', 'Get-MertEndpointHardware')
+    # Defaults computed when the command runs (a fresh cmdlet holds none).
+    DefaultValues = @{
+        Since = '30 days before -Until'
+        Until = 'now'
+    }
 }

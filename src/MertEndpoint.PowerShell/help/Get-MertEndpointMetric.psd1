@@ -14,4 +14,10 @@
         @{ Code = 'Get-MertEndpointMetric mert-embeddings -Metric p95-latency,gpu-usage -Step 5m'; Remarks = 'The 95th-percentile latency and GPU use of the last hour, in 5-minute steps.' }
     )
     Links = @('Get-MertEndpointCost', 'Get-MertEndpointLog', 'Invoke-MertEndpoint')
+    # Defaults computed when the command runs (a fresh cmdlet holds none).
+    DefaultValues = @{
+        Since = 'one hour before -Until'
+        Until = 'now'
+        Step = 'the smallest of 1m, 5m, 15m, 1h, 6h and 1d that gives at most 1,000 points'
+    }
 }

@@ -37,4 +37,8 @@
     }
     Synopsis = 'Sends files or a JSON body to an endpoint, in parallel, waking it if scaled to zero, with resumable output.'
     Links = @('Use-MertEndpoint', 'Start-MertEndpoint', 'Get-MertEndpoint')
+    # Defaults computed when the command runs (a fresh cmdlet holds none).
+    DefaultValues = @{
+        BaseDirectory = 'the current location'
+    }
 }

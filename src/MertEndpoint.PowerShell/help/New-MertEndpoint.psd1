@@ -16,4 +16,9 @@
     }
     Synopsis = 'Creates an Inference Endpoint with the MERT defaults.'
     Links = @('Start-MertEndpoint', 'Wait-MertEndpoint', 'Set-MertEndpoint', 'Remove-MertEndpoint', 'Get-MertEndpointHardware')
+    # Defaults that are not a plain property value of a fresh cmdlet.
+    DefaultValues = @{
+        Revision = 'the service''s default'
+        Task = 'feature-extraction for the MERT repository'
+    }
 }
