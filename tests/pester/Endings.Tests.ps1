@@ -121,3 +121,22 @@ Describe 'A process told to end pays the pause it owes' -Skip:($IsWindows) {
         Stop-MertEndpoint sig-leave -Confirm:$false
     }
 }
+
+Describe 'A pipeline stopped downstream pauses and lets the script go on' {
+    It '$x = Use-MertEndpoint n { 1; 2; 3 } | Select-Object -First 1: $x is 1, the endpoint is paused, the script carries on' {
+        $null = New-TestEndpoint sel-first
+        Stop-MertEndpoint sel-first -Confirm:$false
+        $module = Join-Path $repoRoot 'out/MertEndpoint'
+        $r = Invoke-ChildPwsh -TimeoutSec 120 -ArgumentList '-Command', @"
+Import-Module '$module'
+`$x = Use-MertEndpoint sel-first { 1; 2; 3 } | Select-Object -First 1
+"x=[`$x]"
+"after=`$((Get-MertEndpoint sel-first).Status)"
+exit 7
+"@
+        $r.ExitCode | Should -Be 7 -Because $r.Output
+        $r.Output | Should -Match '(?m)^x=\[1\]\s*$'
+        $r.Output | Should -Match '(?m)^after=Paused\s*$'
+        $r.Output | Should -Not -Match '(?m)^1\s*$' -Because 'the first item belongs in $x, not on the host'
+    }
+}
