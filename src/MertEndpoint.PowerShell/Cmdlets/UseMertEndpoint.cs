@@ -199,7 +199,20 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 nested.AddScript("param($block, $endpoint, $returned) $MertEndpoint = $endpoint; & $block $endpoint; $returned.Value = $true", useLocalScope: true)
                     .AddArgument(ScriptBlock).AddArgument(endpoint).AddArgument(returned);
                 var output = new PSDataCollection<PSObject>();
-                output.DataAdded += (s, e) => WriteObject(output[e.Index]);
+                // A command downstream that has what it wants (Select-Object -First) stops this one by throwing from
+                // WriteObject. Thrown inside the nested pipeline it would end the caller's whole script without a word:
+                // end the block here, pay the pause (Run's finally), then hand the same exception to this pipeline.
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo? downstream = null;
+                output.DataAdded += (s, e) =>
+                {
+                    if (downstream != null) return;
+                    try { WriteObject(output[e.Index]); }
+                    catch (PipelineStoppedException stop) when (!Stopping)
+                    {
+                        downstream = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(stop);
+                        throw new PipelineStoppedException();
+                    }
+                };
                 // Errors become this command's errors (-ErrorVariable, -ErrorAction); warnings, verbose and progress
                 // of a nested pipeline in this runspace go to the host as the block writes them.
                 var errors = nested.Streams.Error;
@@ -208,7 +221,13 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 try
                 {
                     if (!_maxDurationReached) nested.Invoke(null, output);
+                    downstream?.Throw();
                     if (_maxDurationReached) return BlockOutcome.TooLong; // a stopped nested pipeline may just return
+                }
+                catch (Exception) when (downstream != null)
+                {
+                    downstream.Throw();
+                    throw; // unreachable
                 }
                 catch (PipelineStoppedException) when (_maxDurationReached && !Stopping)
                 {
