@@ -140,3 +140,17 @@ exit 7
         $r.Output | Should -Not -Match '(?m)^1\s*$' -Because 'the first item belongs in $x, not on the host'
     }
 }
+
+Describe 'A block that ignores being stopped: pause first, then wait for it' {
+    It '-MaxDuration with a block stuck in a .NET call: the endpoint is paused at the limit, not when the call returns' {
+        $null = New-TestEndpoint stuck-block
+        Stop-MertEndpoint stuck-block -Confirm:$false
+        $child = Start-HeldChild "Use-MertEndpoint stuck-block -MaxDuration 00:00:02 { 'READY'; [Threading.Thread]::Sleep(25000) }; exit 5"
+        Wait-ChildLine $child '^READY$'
+        $ready = [Diagnostics.Stopwatch]::StartNew()
+        Wait-Until -TimeoutSec 15 { (Get-MertEndpoint stuck-block).Status -eq 'Paused' }
+        $ready.Elapsed.TotalSeconds | Should -BeLessThan 15
+        $child.Process.HasExited | Should -BeFalse -Because 'the block is still in its 25 s sleep: the pause did not wait for it'
+        if (-not $child.Process.WaitForExit(60000)) { $child.Process.Kill($true); throw 'The child did not end within 60 s.' }
+    }
+}
