@@ -31,6 +31,12 @@ namespace MertEndpoint.PowerShell.Cmdlets
         private volatile NestedPipeline? _block;
         private volatile bool _maxDurationReached;
         private IDisposable? _secondBreak;
+        // The endpoint whose block runs now and owes a stop, and that stop once begun: -MaxDuration and Ctrl+C begin it at
+        // once, since a block stuck in a call that ignores cancellation may not return for a long time (it bills meanwhile).
+        private volatile EndpointId? _owesStop;
+        private readonly object _stopGate = new object();
+        private Task<EndpointInfo?>? _stopping;
+        private ProgressRecord? _stopProgress;
 
         public UseMertEndpoint() => _stillBilling = new StillBillingReporter(this);
 
@@ -157,11 +163,13 @@ namespace MertEndpoint.PowerShell.Cmdlets
             int exitCode = 0;
             try
             {
+                if (OwesStop(started)) _owesStop = target;
                 using (EndpointUrlVariable.Enter(started.Endpoint.Url))
                     outcome = RunBlock(started.Endpoint, out exitCode);
             }
             finally
             {
+                _owesStop = null;
                 StopAfterwards(target, started, outcome != BlockOutcome.Failed);
             }
             if (outcome == BlockOutcome.TooLong)
@@ -192,7 +200,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
             object noExit = lastExitCode is int before ? before : 0;
             SessionState.PSVariable.Set("global:LASTEXITCODE", noExit);
             using (var nested = NestedPipeline.Create(RunspaceMode.CurrentRunspace))
-            using (MaxDuration is TimeSpan limit ? new Timer(_ => { _maxDurationReached = true; _block?.BeginStop(null, null); }, null, limit, Timeout.InfiniteTimeSpan) : null)
+            using (MaxDuration is TimeSpan limit ? new Timer(_ => { _maxDurationReached = true; _block?.BeginStop(null, null); BeginEarlyStop(); }, null, limit, Timeout.InfiniteTimeSpan) : null)
             {
                 // A local scope, so the caller's own $block, $endpoint and $MertEndpoint are left alone; $MertEndpoint is this
                 // runspace's (parallel runspaces never see each other's). The block also gets the endpoint as its argument.
@@ -254,30 +262,50 @@ namespace MertEndpoint.PowerShell.Cmdlets
             _secondBreak = SecondBreak.Watch(_abandon);
             base.StopProcessing();
             _block?.BeginStop(null, null); // Ctrl+C ends the block; the finally in Run() then stops the endpoint
+            BeginEarlyStop();
+        }
+
+        private bool OwesStop(StartResult started) => AfterAction != AfterAction.Leave && !(KeepIfRunning && started.WasRunning);
+
+        /// <summary>The block is told to end (-MaxDuration, Ctrl+C): the stop it owes goes out now, not when it returns.</summary>
+        private void BeginEarlyStop()
+        {
+            if (_owesStop is EndpointId target) BeginStop(target);
+        }
+
+        /// <summary>The owed stop of <paramref name="target"/>, begun once (any thread); later calls get the same task.</summary>
+        private Task<EndpointInfo?> BeginStop(EndpointId target)
+        {
+            lock (_stopGate)
+            {
+                if (_stopping != null) return _stopping;
+                var progress = _stopProgress = new ProgressRecord(WaitProgressWriter.ActivityId("stop " + target), $"Stopping endpoint {target}", "Pausing");
+                var owed = new OwedPauseOptions
+                {
+                    Timeout = TimeSpan.FromSeconds(OwedPauseTimeoutSec),
+                    ScaleToZero = AfterAction == AfterAction.ScaleToZero,
+                    Abandon = _abandon.Token,
+                    Log = line => PostToPipeline(() =>
+                    {
+                        WriteVerbose(line);
+                        progress.StatusDescription = line;
+                        WriteProgress(progress);
+                    }),
+                };
+                // StopToken is cancelled after Ctrl+C: the owed stop has its own bound, and must happen in every case.
+                return _stopping = Lifecycle.PauseOwedAsync(target.Namespace!, target.Name!, owed);
+            }
         }
 
         private void StopAfterwards(EndpointId target, StartResult started, bool completed)
         {
-            if (AfterAction == AfterAction.Leave || (KeepIfRunning && started.WasRunning))
+            if (!OwesStop(started))
             {
                 if (completed && !Stopping) WriteVerbose($"Leaving {target} running, as asked.");
                 return;
             }
-            var progress = new ProgressRecord(WaitProgressWriter.ActivityId("stop " + target), $"Stopping endpoint {target}", "Pausing");
-            var owed = new OwedPauseOptions
-            {
-                Timeout = TimeSpan.FromSeconds(OwedPauseTimeoutSec),
-                ScaleToZero = AfterAction == AfterAction.ScaleToZero,
-                Abandon = _abandon.Token,
-                Log = line => PostToPipeline(() =>
-                {
-                    WriteVerbose(line);
-                    progress.StatusDescription = line;
-                    WriteProgress(progress);
-                }),
-            };
-            // StopToken is cancelled after Ctrl+C: the owed stop has its own bound, and must happen in every case.
-            var stopping = Lifecycle.PauseOwedAsync(target.Namespace!, target.Name!, owed);
+            var stopping = BeginStop(target);
+            var progress = _stopProgress!;
             try
             {
                 EndpointInfo? endpoint;
@@ -296,6 +324,10 @@ namespace MertEndpoint.PowerShell.Cmdlets
             catch (EndpointException ex)
             {
                 _stillBilling.Write(ToErrorRecord(ex, target));
+            }
+            finally
+            {
+                lock (_stopGate) _stopping = null; // the next endpoint from the pipeline owes its own
             }
         }
     }
