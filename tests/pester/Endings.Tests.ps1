@@ -154,3 +154,27 @@ Describe 'A block that ignores being stopped: pause first, then wait for it' {
         if (-not $child.Process.WaitForExit(60000)) { $child.Process.Kill($true); throw 'The child did not end within 60 s.' }
     }
 }
+
+Describe 'A stopped thread job still says what bills' {
+    It 'Stop-Job on a thread job whose owed pause fails: the still-billing line reaches stderr, naming the endpoint' {
+        $null = New-TestEndpoint tj-stop
+        Stop-MertEndpoint tj-stop -Confirm:$false
+        $module = Join-Path $repoRoot 'out/MertEndpoint'
+        Add-Fault $emulator @{ method = 'POST'; pathPrefix = '/v2/endpoint/emulator-user/tj-stop/pause'; status = 503 }
+        try {
+            $r = Invoke-ChildPwsh -TimeoutSec 120 -ArgumentList '-Command', @"
+Import-Module '$module'
+`$j = Start-ThreadJob { param(`$m) Import-Module `$m; Use-MertEndpoint tj-stop -OwedPauseTimeoutSec 2 { 'READY'; Start-Sleep 60 } } -ArgumentList '$module'
+`$deadline = [DateTime]::UtcNow.AddSeconds(60)
+while (-not (@(`$j | Receive-Job -Keep) -contains 'READY')) { if ([DateTime]::UtcNow -gt `$deadline) { 'NO READY'; exit 9 }; Start-Sleep -Milliseconds 100 }
+Stop-Job `$j
+'STOPPED'
+"@
+        }
+        finally { $null = Invoke-MertEmulatorAdmin $emulator faults -Method DELETE }
+        $r.Output | Should -Match 'STOPPED'
+        $r.Output | Should -Match 'tj-stop.* MAY STILL BE BILLING'
+        $r.Output | Should -Not -Match $script:TestToken
+        Stop-MertEndpoint tj-stop -Confirm:$false
+    }
+}
