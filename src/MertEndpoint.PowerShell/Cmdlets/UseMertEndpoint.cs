@@ -384,8 +384,20 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 if (_cmdlet.SessionState.PSVariable.GetValue("global:Error") is System.Collections.ArrayList errors) errors.Insert(0, record);
             }
             catch (Exception) { /* the host line below still says it */ }
-            try { _cmdlet.Host.UI.WriteErrorLine(record.Exception.Message); }
-            catch (Exception) { Console.Error.WriteLine(record.Exception.Message); }
+            // A console shows the host's line. Any other host (a thread job started without -StreamingHost, a hosted
+            // runspace) may drop it without a word, and the job's $Error is not the caller's: stderr then says it too.
+            bool shown = false;
+            try
+            {
+                _cmdlet.Host.UI.WriteErrorLine(record.Exception.Message);
+                shown = _cmdlet.Host.Name == "ConsoleHost";
+            }
+            catch (Exception) { /* stderr below */ }
+            if (!shown)
+            {
+                try { Console.Error.WriteLine("MertEndpoint: " + record.Exception.Message); Console.Error.Flush(); }
+                catch (Exception) { /* nothing left to tell */ }
+            }
         }
     }
 
