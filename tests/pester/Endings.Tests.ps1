@@ -178,3 +178,21 @@ Stop-Job `$j
         Stop-MertEndpoint tj-stop -Confirm:$false
     }
 }
+
+Describe 'Unattended safety net' {
+    It 'Use-MertEndpoint in a non-interactive pwsh on an endpoint without an idle timeout warns once how to set one' {
+        $null = New-TestEndpoint no-idle
+        Stop-MertEndpoint no-idle -Confirm:$false
+        $module = Join-Path $repoRoot 'out/MertEndpoint'
+        $r = Invoke-ChildPwsh -TimeoutSec 120 -ArgumentList '-Command', @"
+Import-Module '$module'
+Use-MertEndpoint no-idle { 'first' } 3>&1
+Use-MertEndpoint no-idle { 'second' } 3>&1
+"@
+        $r.Output | Should -Match 'first'
+        $r.Output | Should -Match 'second'
+        $warnings = [regex]::Matches($r.Output, 'only the service''s own idle timeout survives')
+        $warnings.Count | Should -Be 1 -Because $r.Output
+        $r.Output | Should -Match 'Set-MertEndpoint no-idle -Namespace emulator-user -MinReplica 0 -ScaleToZeroTimeout 15'
+    }
+}
