@@ -6,6 +6,14 @@ namespace MertEndpoint
     // left to write to. Kept beside the rest of the vocabulary in Errors.cs.
     internal static partial class Errors
     {
+        /// <summary>Said once per process by a Use-MertEndpoint run unattended on an endpoint the service never scales down.</summary>
+        public static string UnattendedNoIdleTimeout(EndpointInfo e) =>
+            $"{Capital(e.Id.Subject)} has no idle timeout on the service side "
+            + (e.MinReplica > 0 ? $"(min replicas {e.MinReplica})" : "(no scale-to-zero timeout)")
+            + ". This session is not interactive: this command pauses it when the block ends, and on SIGTERM or SIGHUP, "
+            + "but only the service's own idle timeout survives a SIGKILL or an out-of-memory kill. Set one once: "
+            + $"Set-MertEndpoint{e.Id.Arguments} -MinReplica 0 -ScaleToZeroTimeout 15 (or pass -IdleTimeoutMinutes 15 here).";
+
         public static string SignalPaused(EndpointId id, string why, string state, bool readBack) =>
             $"MertEndpoint: {id.Subject}: paused on {why} ({(readBack ? "a read shows it" : "the service answered")} {state}).";
 

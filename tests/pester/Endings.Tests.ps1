@@ -182,6 +182,7 @@ Stop-Job `$j
 Describe 'Unattended safety net' {
     It 'Use-MertEndpoint in a non-interactive pwsh on an endpoint without an idle timeout warns once how to set one' {
         $null = New-TestEndpoint no-idle
+        $null = Set-MertEndpoint no-idle -MinReplica 1 -Confirm:$false
         Stop-MertEndpoint no-idle -Confirm:$false
         $module = Join-Path $repoRoot 'out/MertEndpoint'
         $r = Invoke-ChildPwsh -TimeoutSec 120 -ArgumentList '-Command', @"

@@ -131,6 +131,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 }
                 settled = true;
                 if (KeepIfRunning && started.WasRunning) owed?.Dispose();
+                WarnIfUnattendedWithoutIdleTimeout(started.Endpoint);
                 Run(target, started);
             }
             finally
@@ -263,6 +264,21 @@ namespace MertEndpoint.PowerShell.Cmdlets
             base.StopProcessing();
             _block?.BeginStop(null, null); // Ctrl+C ends the block; the finally in Run() then stops the endpoint
             BeginEarlyStop();
+        }
+
+        private static int _warnedUnattended;
+
+        /// <summary>
+        /// Unattended (stdin redirected, or pwsh -NonInteractive) with nothing on the service side to stop the billing should
+        /// this process be killed outright: says so once per process, with the command that sets an idle timeout.
+        /// </summary>
+        private void WarnIfUnattendedWithoutIdleTimeout(EndpointInfo endpoint)
+        {
+            if (IdleTimeoutMinutes != null || !(endpoint.MinReplica > 0 || endpoint.ScaleToZeroTimeout == null)) return;
+            bool unattended = Console.IsInputRedirected || Array.Exists(Environment.GetCommandLineArgs(),
+                a => a.StartsWith("-noni", StringComparison.OrdinalIgnoreCase) && "-noninteractive".StartsWith(a, StringComparison.OrdinalIgnoreCase));
+            if (!unattended || Interlocked.Exchange(ref _warnedUnattended, 1) == 1) return;
+            WriteWarning(Errors.UnattendedNoIdleTimeout(endpoint));
         }
 
         private bool OwesStop(StartResult started) => AfterAction != AfterAction.Leave && !(KeepIfRunning && started.WasRunning);
