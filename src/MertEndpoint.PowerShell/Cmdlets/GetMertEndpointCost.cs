@@ -34,7 +34,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
             var since = Since.HasValue ? new DateTimeOffset(Since.Value.ToUniversalTime()) : until.AddDays(-30);
             if (since >= until)
             {
-                WriteArgumentError("InvalidPeriod", $"-Since ({since:u}) must be before -Until ({until:u}).", null);
+                WriteEndpointError(Errors.InvalidPeriod(since, until), null);
                 return;
             }
             var patterns = Name?.Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToList();
