@@ -222,6 +222,11 @@ namespace MertEndpoint
         public static EndpointException Empty(string parameter) =>
             new(EndpointErrorKind.InvalidArgument, $"The {parameter} is empty. Pass -{parameter}.");
 
+        public static EndpointException TokenNotFound(string tokenFile) =>
+            new(EndpointErrorKind.TokenNotFound,
+                "No Hugging Face token found. Pass -Token, set the HF_TOKEN environment variable, or save one to "
+                + $"'{tokenFile}' (for example with 'hf auth login'). Create a token at https://huggingface.co/settings/tokens.");
+
         public static EndpointException EmptyToken() =>
             new(EndpointErrorKind.TokenNotFound, "The token is empty. Pass -Token or set HF_TOKEN.");
 

@@ -17,9 +17,7 @@ namespace MertEndpoint
     {
         /// <summary>Returns the token or throws <see cref="EndpointErrorKind.TokenNotFound"/>.</summary>
         public static string Resolve(string? explicitToken) =>
-            TryResolve(explicitToken, out _) ?? throw new EndpointException(EndpointErrorKind.TokenNotFound,
-                "No Hugging Face token found. Pass -Token, set the HF_TOKEN environment variable, or save one to "
-                + $"'{TokenFilePath()}' (for example with 'hf auth login'). Create a token at https://huggingface.co/settings/tokens.");
+            TryResolve(explicitToken, out _) ?? throw Errors.TokenNotFound(TokenFilePath());
 
         /// <summary>
         /// Explicit wins, and an explicit empty one is an error rather than a silent switch to another account; then
