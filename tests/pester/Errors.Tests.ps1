@@ -69,8 +69,10 @@ Describe 'Each error id of the contract comes from a real condition' {
 
     It 'InvalidToken for a token with a character no header can carry, naming its source, with no request sent' {
         $before = (Get-RequestLog $emulator).Count
+        # Terminating, as any missing or unusable token is: nothing can run.
         $env:HF_TOKEN = "hf_secret$([char]0x201D)tail"
-        Get-MertEndpoint -ErrorAction SilentlyContinue -ErrorVariable err
+        $err = $null
+        try { Get-MertEndpoint } catch { $err = @($_) }
         Assert-Error $err InvalidToken AuthenticationError
         "$($err[0])" | Should -Match 'HF_TOKEN environment variable has a non-ASCII character'
         "$($err[0])" | Should -Not -Match 'secret|tail'
@@ -78,7 +80,8 @@ Describe 'Each error id of the contract comes from a real condition' {
         $env:HF_TOKEN_PATH = Join-Path $TestDrive 'token'
         try {
             Set-Content -LiteralPath $env:HF_TOKEN_PATH -Value "hf_secret$([char]7)tail" -NoNewline
-            Get-MertEndpoint -ErrorAction SilentlyContinue -ErrorVariable err2
+            $err2 = $null
+            try { Get-MertEndpoint } catch { $err2 = @($_) }
             Assert-Error $err2 InvalidToken AuthenticationError
             "$($err2[0])" | Should -Match ([regex]::Escape("token file '$env:HF_TOKEN_PATH' has a control character"))
             "$($err2[0])" | Should -Not -Match 'secret|tail'
