@@ -296,6 +296,9 @@ namespace MertEndpoint
             return new EndpointException(ex.Kind, what + Tail(ex.ServiceMessage, ex.RequestId), ex.Target, ex.StatusCode, ex.ServiceMessage, ex.RequestId, ex.Endpoint, ex);
         }
 
+        /// <summary>A warning of a listing of every namespace ('*'): one namespace could not be read, the others are listed.</summary>
+        public static string SkippedNamespace(string ns, EndpointException ex) => $"Skipped namespace '{ns}': {ex.Message}";
+
         public static EndpointException NoNamespaceWildcard(string command) =>
             new(EndpointErrorKind.InvalidArgument,
                 $"-Namespace '*' (every namespace of the token) is for Get-MertEndpoint and Get-MertEndpointCost; {command} acts on one namespace. " +

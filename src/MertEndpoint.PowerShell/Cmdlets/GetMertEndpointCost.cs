@@ -51,7 +51,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 }
                 catch (EndpointException ex) when (Namespace == "*" && (ex.Kind == EndpointErrorKind.Unauthorized || ex.Kind == EndpointErrorKind.Forbidden))
                 {
-                    WriteWarning($"Skipped namespace '{ns}': {ex.Message}");
+                    WriteWarning(Errors.SkippedNamespace(ns, ex));
                 }
                 catch (EndpointException ex)
                 {
