@@ -5,6 +5,8 @@
     links, an optional outputs note, default values that are not a plain property value) per cmdlet, and
     Common.psd1 for parameter texts that many cmdlets share, descriptions of the output types, and shared default
     values that are not a plain property value (a cmdlet's own DefaultValues win).
+    Help texts never write a default themselves: {default} stands for the parameter's own default (read from the
+    cmdlet, whose create parameters read Core's MertDefaults), {MertDefaults.<Name>} for a create default by name.
     Syntax and parameters come from the cmdlets themselves: -WhatIf/-Confirm where they exist, dynamic parameters
     (e.g. Start-MertEndpoint -CreateIfMissing's), default values read from a fresh instance, and INPUTS from the
     parameters that bind from the pipeline. No online help: the project has no public home, so no URI is written.
@@ -23,6 +25,21 @@ $common = Import-PowerShellDataFile (Join-Path $HelpSource 'Common.psd1')
 $hidden = [System.Management.Automation.Cmdlet]::CommonParameters +
     ([System.Management.Automation.Cmdlet]::OptionalCommonParameters | Where-Object { $_ -notin 'WhatIf', 'Confirm' })
 $problems = [System.Collections.Generic.List[string]]::new()
+
+# The create defaults are written once, in Core's MertDefaults.
+$mertDefaults = [MertEndpoint.EndpointInfo].Assembly.GetType('MertEndpoint.MertDefaults', $true)
+function Expand-Text([string] $text, [string] $where, [string] $default) {
+    [regex]::Replace($text, '\{(default|MertDefaults\.(\w+))\}', [System.Text.RegularExpressions.MatchEvaluator] {
+        param($m)
+        if ($m.Groups[1].Value -eq 'default') {
+            if (-not $default -or $default -eq 'None') { $problems.Add("${where}: {default} but the parameter has no default value"); return '' }
+            return $default
+        }
+        $field = $mertDefaults.GetField($m.Groups[2].Value)
+        if (-not $field) { $problems.Add("${where}: unknown placeholder $($m.Value)"); return '' }
+        "$($field.GetValue($null))"
+    })
+}
 
 $settings = [System.Xml.XmlWriterSettings]@{ Indent = $true; Encoding = [System.Text.UTF8Encoding]::new($false) }
 $w = [System.Xml.XmlWriter]::Create($OutFile, $settings)
@@ -109,7 +126,7 @@ foreach ($command in Get-Command -Module $module.Name -CommandType Cmdlet | Sort
             elseif ($common.DefaultValues[$p.Name]) { $common.DefaultValues[$p.Name] }
             elseif ($p.Name -in 'WhatIf', 'Confirm') { 'False' }
             else { Format-Default $owner.GetType().GetProperty($p.Name).GetValue($owner) }
-        $texts[$p.Name] = @{ Text = $text; Default = $default }
+        $texts[$p.Name] = @{ Text = (Expand-Text $text "$($command.Name) -$($p.Name)" $default); Default = $default }
     }
 
     $w.WriteStartElement('command', 'command', $cmd)
@@ -120,9 +137,9 @@ foreach ($command in Get-Command -Module $module.Name -CommandType Cmdlet | Sort
     $w.WriteElementString('command', 'name', $cmd, $command.Name)
     $w.WriteElementString('command', 'verb', $cmd, $command.Verb)
     $w.WriteElementString('command', 'noun', $cmd, $command.Noun)
-    Write-Para $h.Synopsis
+    Write-Para (Expand-Text $h.Synopsis "$($command.Name) synopsis")
     $w.WriteEndElement()
-    Write-Para $h.Description
+    Write-Para (Expand-Text $h.Description "$($command.Name) description")
 
     $w.WriteStartElement('command', 'syntax', $cmd)
     foreach ($set in $command.ParameterSets) {
@@ -189,7 +206,7 @@ foreach ($command in Get-Command -Module $module.Name -CommandType Cmdlet | Sort
         $w.WriteElementString('maml', 'title', $maml, "-------------------------- Example $i --------------------------")
         $w.WriteElementString('dev', 'code', $dev, $example.Code)
         $w.WriteStartElement('dev', 'remarks', $dev)
-        $w.WriteElementString('maml', 'para', $maml, $example.Remarks)
+        $w.WriteElementString('maml', 'para', $maml, (Expand-Text $example.Remarks "$($command.Name) example $i"))
         $w.WriteEndElement()
         $w.WriteEndElement()
     }

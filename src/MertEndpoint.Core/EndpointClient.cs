@@ -32,7 +32,7 @@ namespace MertEndpoint
         public EndpointClient(string token, EndpointClientOptions? options = null)
         {
             if (string.IsNullOrWhiteSpace(token)) throw Errors.EmptyToken();
-            _token = TokenResolver.Checked(token.Trim(), "the caller");
+            _token = TokenResolver.Checked(token.Trim(), TokenSource.Caller);
             _settings = new ClientSettings(options ?? EndpointClientOptions.FromEnvironment());
             _transport = new Transport(_token, _settings);
         }

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Linq;
 using System.Threading;
 
@@ -14,6 +15,45 @@ namespace MertEndpoint
         ModelError,
         /// <summary>A pause this module owed (after a failed or cancelled start, at the end of Use) failed: the endpoint may still bill.</summary>
         EndpointStillBilling,
+        /// <summary>A 409 on anything but a create (pause, resume, scale to zero, update): the endpoint is changing state.</summary>
+        EndpointConflict,
+        /// <summary>The token has characters no HTTP header can carry (a line break, a control or non-ASCII character): refused before any request.</summary>
+        InvalidToken,
+
+        // Arguments and files the cmdlets refuse before (or instead of) a request. Every id is a member here, so the
+        // list of ids the module can emit is this enum (the README's error table is checked against it).
+        /// <summary>A wildcard given to a cmdlet that acts on exact names.</summary>
+        WildcardNotAllowed,
+        /// <summary>An update with nothing to change.</summary>
+        NoChange,
+        /// <summary>-Since not before -Until.</summary>
+        InvalidPeriod,
+        /// <summary>-Follow with -Until.</summary>
+        FollowWithUntil,
+        /// <summary>Invoke-MertEndpoint without files or -Body.</summary>
+        NothingToSend,
+        /// <summary>Invoke-MertEndpoint -Body with files.</summary>
+        BodyWithFiles,
+        /// <summary>Invoke-MertEndpoint -Body with -OutDirectory.</summary>
+        BodyWithOutDirectory,
+        /// <summary>-ContentType that is not a media type.</summary>
+        InvalidContentType,
+        /// <summary>A path that is not a valid file system path.</summary>
+        InvalidPath,
+        /// <summary>An input file that does not exist.</summary>
+        FileNotFound,
+        /// <summary>An input outside -BaseDirectory (with -OutDirectory).</summary>
+        OutsideBaseDirectory,
+        /// <summary>An input file that could not be read.</summary>
+        InputReadFailed,
+        /// <summary>An answer that could not be written under -OutDirectory.</summary>
+        OutputWriteFailed,
+        /// <summary>A confirmation was needed and the session cannot prompt.</summary>
+        ConfirmationRequired,
+        /// <summary>Use-MertEndpoint's block ran past -MaxDuration.</summary>
+        MaxDurationExceeded,
+        /// <summary>-MaxDuration zero or negative.</summary>
+        InvalidMaxDuration,
     }
 
     /// <summary>
@@ -116,6 +156,9 @@ namespace MertEndpoint
         public string? Name => Id?.Name;
 
         public string Action => Id == null ? Verb : $"{Verb} {Id.Subject}";
+
+        /// <summary>A create: the one operation whose 409 means the name is taken (any other 409 is a state conflict).</summary>
+        public bool Creates => Verb == "create";
     }
 
     /// <summary>The wording of every error the module reports, in one place.</summary>
@@ -140,8 +183,11 @@ namespace MertEndpoint
                 404 when t.Namespace != null => (EndpointErrorKind.EndpointNotFound,
                     "it was not found (404). Check the -Namespace value and MERT_ENDPOINT_API_URL"),
                 404 => (EndpointErrorKind.EndpointNotFound, "the service answered 404. Check HF_ENDPOINT"),
-                409 => (EndpointErrorKind.EndpointAlreadyExists,
+                409 when t.Creates => (EndpointErrorKind.EndpointAlreadyExists,
                     "an endpoint with this name already exists (409). Choose another name or use Start-MertEndpoint to start the existing one"),
+                409 => (EndpointErrorKind.EndpointConflict,
+                    "the service refused it (409 Conflict): the endpoint is changing state (starting, stopping or applying an update). "
+                    + $"Wait until Get-MertEndpoint{t.Id?.Arguments ?? " <name>"} shows it settled, then try again"),
                 429 => (EndpointErrorKind.RateLimited,
                     $"the service kept rate limiting the requests (429) after {Plural(attempts, "attempt")}. Wait a minute, then try again"),
                 >= 500 => (EndpointErrorKind.ServiceUnavailable,
@@ -176,6 +222,11 @@ namespace MertEndpoint
         public static EndpointException Empty(string parameter) =>
             new(EndpointErrorKind.InvalidArgument, $"The {parameter} is empty. Pass -{parameter}.");
 
+        public static EndpointException TokenNotFound(string tokenFile) =>
+            new(EndpointErrorKind.TokenNotFound,
+                "No Hugging Face token found. Pass -Token, set the HF_TOKEN environment variable, or save one to "
+                + $"'{tokenFile}' (for example with 'hf auth login'). Create a token at https://huggingface.co/settings/tokens.");
+
         public static EndpointException EmptyToken() =>
             new(EndpointErrorKind.TokenNotFound, "The token is empty. Pass -Token or set HF_TOKEN.");
 
@@ -184,10 +235,32 @@ namespace MertEndpoint
             new(EndpointErrorKind.TokenNotFound,
                 "The -Token given is empty. Pass a real token, or leave -Token out to use HF_TOKEN, HUGGING_FACE_HUB_TOKEN or the token file.");
 
-        public static EndpointException TokenControlCharacters(string source) =>
-            new(EndpointErrorKind.InvalidConfiguration,
-                $"The token from {source} contains control characters (a line break or tab inside it, say), so it cannot be sent. "
-                + "Copy the token again without them (only its own characters; surrounding spaces and line breaks are ignored).");
+        /// <summary>
+        /// A token no HTTP header can carry, refused before any request. Says where it came from, which kind of character
+        /// and where (the 1-based position), and how to fix that source; never the token nor its characters.
+        /// </summary>
+        public static EndpointException InvalidToken(TokenSource source, string? path, char bad, int position)
+        {
+            string what = bad switch
+            {
+                '\n' or '\r' => "a line break",
+                '\t' => "a tab",
+                _ when char.IsControl(bad) => $"a control character (U+{(int)bad:X4})",
+                _ => $"a non-ASCII character (U+{(int)bad:X4}; a typographic quote or a non-breaking space, say)",
+            };
+            (string from, string fix) = source switch
+            {
+                TokenSource.Parameter => ("-Token", "Pass the token alone: -Token (Read-Host -AsSecureString), then paste only the token"),
+                TokenSource.HfToken or TokenSource.HuggingFaceHubToken => ($"the {source.VariableName()} environment variable",
+                    $"Set {source.VariableName()} to the token alone (for example $env:{source.VariableName()} = 'hf_...'), or remove it to use the next source"),
+                TokenSource.File => ($"the token file '{path}'",
+                    "Write the token alone into that file ('hf auth login' does), or point HF_TOKEN_PATH at another file"),
+                _ => ("the token given to the client", "Pass the token alone"),
+            };
+            return new EndpointException(EndpointErrorKind.InvalidToken,
+                $"The token from {from} has {what} at position {position}, which cannot be sent in an HTTP header, so no request was sent. "
+                + fix + " (surrounding spaces and line breaks are ignored). Copy the token again from https://huggingface.co/settings/tokens if unsure.");
+        }
 
         public static EndpointException InvalidSegment(string parameter, string? value) =>
             new(EndpointErrorKind.InvalidArgument,
@@ -222,6 +295,9 @@ namespace MertEndpoint
                 : $"Namespace '{ns}' is not one the token can use: it is neither the token's user nor one of its organizations. The token's namespaces: {yours}. Pass one of those to -Namespace (or '*' to Get-MertEndpoint for all of them).";
             return new EndpointException(ex.Kind, what + Tail(ex.ServiceMessage, ex.RequestId), ex.Target, ex.StatusCode, ex.ServiceMessage, ex.RequestId, ex.Endpoint, ex);
         }
+
+        /// <summary>A warning of a listing of every namespace ('*'): one namespace could not be read, the others are listed.</summary>
+        public static string SkippedNamespace(string ns, EndpointException ex) => $"Skipped namespace '{ns}': {ex.Message}";
 
         public static EndpointException NoNamespaceWildcard(string command) =>
             new(EndpointErrorKind.InvalidArgument,
@@ -260,6 +336,56 @@ namespace MertEndpoint
             new(EndpointErrorKind.InvalidArgument,
                 $"Endpoint '{name}': -RegistryCredential is for a private custom image, and the container is '{kind}'. Pass -ImageUrl with -Container custom, or leave out -RegistryCredential.",
                 new EndpointId(null, name));
+
+        /// <summary>A cmdlet that changes state was given a wildcard: a typo must never act on many endpoints.</summary>
+        public static EndpointException WildcardNotAllowed(string name, string command) =>
+            new(EndpointErrorKind.WildcardNotAllowed,
+                $"'{name}' contains wildcard characters; {command} acts on exact names only. " +
+                $"To act on several endpoints, pipe them: Get-MertEndpoint '{name}' | {command}", new EndpointId(null, name));
+
+        public static EndpointException NoChange() =>
+            new(EndpointErrorKind.NoChange, "Nothing to change: give at least one setting, e.g. -MaxReplica 2 or -ScaleToZeroTimeout 30.");
+
+        /// <summary>Remove-MertEndpoint asks before deleting, and this session cannot ask.</summary>
+        public static EndpointException ConfirmationRequired(EndpointId target, string command, Exception inner) =>
+            new(EndpointErrorKind.ConfirmationRequired,
+                $"{command} asks before deleting {target}, but this session cannot prompt (non-interactive). " +
+                "To delete without a question, pass -Force (or -Confirm:$false).", target, innerException: inner);
+
+        // ---- Invoke-MertEndpoint's inputs and outputs ----
+
+        public static EndpointException BodyWithFiles() =>
+            new(EndpointErrorKind.BodyWithFiles, "-Body sends one JSON request; it cannot be combined with files from the pipeline or -InFile.");
+
+        public static EndpointException NothingToSend() =>
+            new(EndpointErrorKind.NothingToSend, "Nothing to send: pipe files (Get-ChildItem *.wav | Invoke-MertEndpoint ...), or pass -InFile or -Body.");
+
+        public static EndpointException BodyWithOutDirectory() =>
+            new(EndpointErrorKind.BodyWithOutDirectory, "-OutDirectory names each answer after its input file; with -Body, capture the output instead.");
+
+        public static EndpointException InvalidContentType(string contentType) =>
+            new(EndpointErrorKind.InvalidContentType, $"'{contentType}' is not a valid content type (for example audio/wav or application/json).");
+
+        /// <summary>What a path outside the file system is told (a registry or variable drive, say).</summary>
+        public static string NotFileSystemPath(string path) => $"'{path}' is not a file system path.";
+
+        /// <summary>A path that cannot be used: <paramref name="what"/> names it ("-OutDirectory or -BaseDirectory", or the input).</summary>
+        public static EndpointException InvalidPath(string what, Exception ex) =>
+            new(EndpointErrorKind.InvalidPath, $"{what}: {ex.Message.TrimEnd('.')}. Give a literal file system path (wildcards are not expanded).", ex);
+
+        public static EndpointException FileNotFound(string path) =>
+            new(EndpointErrorKind.FileNotFound, $"Could not send '{path}': the file does not exist.", new FileNotFoundException(null, path));
+
+        public static EndpointException OutsideBaseDirectory(string path, string baseDirectory) =>
+            new(EndpointErrorKind.OutsideBaseDirectory,
+                $"Could not send '{path}': it is not under the base directory '{baseDirectory}', so its output name would be ambiguous. Pass -BaseDirectory with a folder that holds every input.");
+
+        public static EndpointException InputReadFailed(string input, Exception ex) =>
+            new(EndpointErrorKind.InputReadFailed, $"Could not read '{input}': {ex.Message}", ex);
+
+        public static EndpointException OutputWriteFailed(string input, string outputPath, Exception ex) =>
+            new(EndpointErrorKind.OutputWriteFailed,
+                $"Could not write the answer for '{input}' to '{outputPath}': {ex.Message}. Nothing more is sent; fix the output folder and run the command again (answers already written are skipped).", ex);
 
         private static EndpointException Argument(Target t, string what) =>
             new(EndpointErrorKind.InvalidArgument, Compose(t, what, null, null), t.Id);
@@ -342,9 +468,13 @@ namespace MertEndpoint
             + $": it bills until something stops it. Stop it with Stop-MertEndpoint{e.Id.Arguments} when done, or start it with "
             + "-IdleTimeoutMinutes 15 so that the service scales it to zero after 15 idle minutes even if this machine goes away.";
 
-        public static string MaxDurationExceeded(EndpointId id, TimeSpan limit, bool stopped) =>
-            $"The script block for {id.Subject} ran longer than -MaxDuration {Duration(limit)} and was stopped"
-            + (stopped ? "; the endpoint was stopped as well." : ".");
+        public static EndpointException MaxDurationExceeded(EndpointId id, TimeSpan limit, bool stopped) =>
+            new(EndpointErrorKind.MaxDurationExceeded,
+                $"The script block for {id.Subject} ran longer than -MaxDuration {Duration(limit)} and was stopped"
+                + (stopped ? "; the endpoint was stopped as well." : "."), id);
+
+        public static EndpointException InvalidMaxDuration(TimeSpan? given) =>
+            new(EndpointErrorKind.InvalidMaxDuration, $"-MaxDuration must be positive (got {given}).");
 
         // ---- the data plane ----
 
@@ -412,7 +542,10 @@ namespace MertEndpoint
             new(EndpointErrorKind.InvalidArgument, $"'{step}' is not a step. Use a number and a unit: '30s', '1m', '5m', '1h' or '1d'.");
 
         public static EndpointException InvalidPeriod(DateTimeOffset since, DateTimeOffset until) =>
-            new(EndpointErrorKind.InvalidArgument, $"-Since ({since:u}) must be before -Until ({until:u}).");
+            new(EndpointErrorKind.InvalidPeriod, $"-Since ({since:u}) must be before -Until ({until:u}).");
+
+        public static EndpointException FollowWithUntil() =>
+            new(EndpointErrorKind.FollowWithUntil, "-Follow streams new lines, so it cannot end at -Until. Leave out one of them.");
 
         public static string MetricShapeUnknown(EndpointId id, string metric) =>
             $"The service answered metric '{metric}' of {id.Subject} in a shape this version does not know; its raw points are in the Raw property. Please report the shape.";

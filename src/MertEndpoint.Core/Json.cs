@@ -27,6 +27,9 @@ namespace MertEndpoint
             ["failed"] = EndpointStatus.Failed, ["scaledToZero"] = EndpointStatus.ScaledToZero,
         };
 
+        /// <summary>The status the service's word for a state names (any case); Unknown for a word this version does not know.</summary>
+        internal static EndpointStatus StatusOf(string state) => States.TryGetValue(state, out EndpointStatus s) ? s : EndpointStatus.Unknown;
+
         // ---- reading ----
 
         public static EndpointInfo ToEndpoint(JsonElement e, string ns)
@@ -42,7 +45,7 @@ namespace MertEndpoint
             {
                 Name = e.Str("name") ?? "",
                 Namespace = ns,
-                Status = States.TryGetValue(state, out EndpointStatus s) ? s : EndpointStatus.Unknown,
+                Status = StatusOf(state),
                 StatusText = state,
                 Message = status?.Str("message"),
                 Url = status?.Str("url"),
@@ -195,9 +198,8 @@ namespace MertEndpoint
 
         public static string CreateBody(EndpointCreateSpec spec) => Serialize(new JsonObject
         {
-            // The service rejects scaleToZeroTimeout unless minReplica is 0.
             ["compute"] = Compute(spec.Accelerator, spec.InstanceType, spec.InstanceSize, spec.MinReplica, spec.MaxReplica,
-                spec.MinReplica == 0 ? spec.ScaleToZeroTimeout : null),
+                BillingRules.ScaleToZeroTimeoutFor(spec.MinReplica, spec.ScaleToZeroTimeout)),
             ["model"] = new JsonObject
             {
                 ["repository"] = spec.Repository,
@@ -219,9 +221,10 @@ namespace MertEndpoint
         {
             JsonObject body = UpdateFields(spec, image);
             Prune(body);
-            // The service rejects a scale-to-zero timeout unless min replicas is 0: raising the minimum must clear
-            // the stored timeout explicitly, the one null a partial update sends.
-            if (spec.MinReplica > 0 && spec.ScaleToZeroTimeout == null && body["compute"]?["scaling"] is JsonObject scaling)
+            // Raising the minimum above what takes a scale-to-zero timeout must clear the stored timeout explicitly, the
+            // one null a partial update sends.
+            if (spec.MinReplica is int min && !BillingRules.TakesScaleToZeroTimeout(min) && spec.ScaleToZeroTimeout == null
+                && body["compute"]?["scaling"] is JsonObject scaling)
                 scaling["scaleToZeroTimeout"] = null;
             return body.ToJsonString(WriteOptions);
         }

@@ -3,14 +3,43 @@ using System.Collections.Generic;
 
 namespace MertEndpoint
 {
-    /// <summary>What to create. Defaults describe the MERT embeddings endpoint.</summary>
+    /// <summary>
+    /// The create defaults: the MERT embeddings endpoint. Written here only: <see cref="EndpointCreateSpec"/>, the
+    /// cmdlets' parameters and their help (build/New-MamlHelp.ps1 fills the help's placeholders from these) read them.
+    /// </summary>
+    public static class MertDefaults
+    {
+        public const string Repository = "m-a-p/MERT-v1-95M";
+        public const string Framework = "pytorch";
+        /// <summary>The task of <see cref="Repository"/>; other repositories leave it to the service (see <see cref="TaskFor"/>).</summary>
+        public const string Task = "feature-extraction";
+        public const int ImagePort = 8080;
+        public const string HealthRoute = "/health";
+        public const string Accelerator = "gpu";
+        public const string Vendor = "aws";
+        public const string Region = "us-east-1";
+        public const string InstanceType = "nvidia-a10g";
+        public const string InstanceSize = "x1";
+        /// <summary>0, so that the service scales the endpoint to zero when idle.</summary>
+        public const int MinReplica = 0;
+        public const int MaxReplica = 1;
+        /// <summary>Minutes without requests before the service scales to zero (sent only with min replicas 0).</summary>
+        public const int ScaleToZeroTimeout = 15;
+        public const string Type = "authenticated";
+
+        /// <summary>The default task for a repository: <see cref="Task"/> for the MERT repository, else null (the service decides).</summary>
+        public static string? TaskFor(string? repository) =>
+            string.Equals(repository, Repository, StringComparison.OrdinalIgnoreCase) ? Task : null;
+    }
+
+    /// <summary>What to create. Defaults describe the MERT embeddings endpoint (<see cref="MertDefaults"/>).</summary>
     public sealed class EndpointCreateSpec
     {
         public string Name { get; set; } = "";
-        public string Repository { get; set; } = "m-a-p/MERT-v1-95M";
-        public string Framework { get; set; } = "pytorch";
+        public string Repository { get; set; } = MertDefaults.Repository;
+        public string Framework { get; set; } = MertDefaults.Framework;
         public string? Revision { get; set; }
-        public string? Task { get; set; } = "feature-extraction";
+        public string? Task { get; set; } = MertDefaults.Task;
         /// <summary>Custom container image; null selects the Hugging Face default image.</summary>
         public string? ImageUrl { get; set; }
         /// <summary>
@@ -21,18 +50,18 @@ namespace MertEndpoint
         public string? Container { get; set; }
         /// <summary>Login to a private registry for a custom image. The password is a secret: sent, never shown.</summary>
         public System.Net.NetworkCredential? RegistryCredential { get; set; }
-        public int ImagePort { get; set; } = 8080;
-        public string HealthRoute { get; set; } = "/health";
-        public string Accelerator { get; set; } = "gpu";
-        public string Vendor { get; set; } = "aws";
-        public string Region { get; set; } = "us-east-1";
-        public string InstanceType { get; set; } = "nvidia-a10g";
-        public string InstanceSize { get; set; } = "x1";
-        public int MinReplica { get; set; } = 0;
-        public int MaxReplica { get; set; } = 1;
+        public int ImagePort { get; set; } = MertDefaults.ImagePort;
+        public string HealthRoute { get; set; } = MertDefaults.HealthRoute;
+        public string Accelerator { get; set; } = MertDefaults.Accelerator;
+        public string Vendor { get; set; } = MertDefaults.Vendor;
+        public string Region { get; set; } = MertDefaults.Region;
+        public string InstanceType { get; set; } = MertDefaults.InstanceType;
+        public string InstanceSize { get; set; } = MertDefaults.InstanceSize;
+        public int MinReplica { get; set; } = MertDefaults.MinReplica;
+        public int MaxReplica { get; set; } = MertDefaults.MaxReplica;
         /// <summary>Minutes; sent only when <see cref="MinReplica"/> is 0 (the service rejects it otherwise).</summary>
-        public int? ScaleToZeroTimeout { get; set; } = 15;
-        public string Type { get; set; } = "authenticated";
+        public int? ScaleToZeroTimeout { get; set; } = MertDefaults.ScaleToZeroTimeout;
+        public string Type { get; set; } = MertDefaults.Type;
         public IDictionary<string, string>? Env { get; set; }
         public IDictionary<string, string>? Secrets { get; set; }
         public IList<string>? Tags { get; set; }

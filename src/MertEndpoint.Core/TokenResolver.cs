@@ -3,18 +3,25 @@ using System.IO;
 
 namespace MertEndpoint
 {
+    /// <summary>Where a token came from, as an error names it (never its value).</summary>
+    internal enum TokenSource { Parameter, HfToken, HuggingFaceHubToken, File, Caller }
+
+    internal static class TokenSourceNames
+    {
+        public static string VariableName(this TokenSource source) =>
+            source == TokenSource.HfToken ? "HF_TOKEN" : source == TokenSource.HuggingFaceHubToken ? "HUGGING_FACE_HUB_TOKEN" : "";
+    }
+
     /// <summary>Finds the Hugging Face token the way huggingface_hub does.</summary>
     public static class TokenResolver
     {
         /// <summary>Returns the token or throws <see cref="EndpointErrorKind.TokenNotFound"/>.</summary>
         public static string Resolve(string? explicitToken) =>
-            TryResolve(explicitToken, out _) ?? throw new EndpointException(EndpointErrorKind.TokenNotFound,
-                "No Hugging Face token found. Pass -Token, set the HF_TOKEN environment variable, or save one to "
-                + $"'{TokenFilePath()}' (for example with 'hf auth login'). Create a token at https://huggingface.co/settings/tokens.");
+            TryResolve(explicitToken, out _) ?? throw Errors.TokenNotFound(TokenFilePath());
 
         /// <summary>
         /// Explicit wins, and an explicit empty one is an error rather than a silent switch to another account; then
-        /// HF_TOKEN, HUGGING_FACE_HUB_TOKEN, then the token file. A token with control characters inside is an error.
+        /// HF_TOKEN, HUGGING_FACE_HUB_TOKEN, then the token file. A token with a character no header can carry is an error.
         /// <paramref name="source"/> names where it came from ("parameter", the variable, or the file path), never the value.
         /// </summary>
         public static string? TryResolve(string? explicitToken, out string source)
@@ -22,23 +29,34 @@ namespace MertEndpoint
             if (explicitToken != null)
             {
                 source = "parameter";
-                return Checked(Clean(explicitToken) ?? throw Errors.EmptyTokenParameter(), "-Token");
+                return Checked(Clean(explicitToken) ?? throw Errors.EmptyTokenParameter(), TokenSource.Parameter);
             }
-            foreach (string variable in new[] { "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN" })
+            foreach (TokenSource variable in new[] { TokenSource.HfToken, TokenSource.HuggingFaceHubToken })
             {
-                if (Clean(Environment.GetEnvironmentVariable(variable)) is string fromEnv) { source = variable; return Checked(fromEnv, variable); }
+                if (Clean(Environment.GetEnvironmentVariable(variable.VariableName())) is string fromEnv)
+                {
+                    source = variable.VariableName();
+                    return Checked(fromEnv, variable);
+                }
             }
             string path = TokenFilePath();
-            if (Clean(ReadFile(path)) is string fromFile) { source = path; return Checked(fromFile, path); }
+            if (Clean(ReadFile(path)) is string fromFile) { source = path; return Checked(fromFile, TokenSource.File, path); }
             source = "";
             return null;
         }
 
-        /// <summary>Throws when the token (already trimmed) has control characters, which no HTTP header can carry.</summary>
-        internal static string Checked(string token, string source)
+        /// <summary>
+        /// Throws <see cref="EndpointErrorKind.InvalidToken"/> when the token (already trimmed) has a character no HTTP
+        /// header can carry: a control character (a line break, say) or a non-ASCII one. Otherwise the request would
+        /// fail inside the HTTP stack and read as a network outage.
+        /// </summary>
+        internal static string Checked(string token, TokenSource source, string? path = null)
         {
-            foreach (char c in token)
-                if (char.IsControl(c)) throw Errors.TokenControlCharacters(source);
+            for (int i = 0; i < token.Length; i++)
+            {
+                char c = token[i];
+                if (c < 0x20 || c > 0x7E) throw Errors.InvalidToken(source, path, c, i + 1);
+            }
             return token;
         }
 

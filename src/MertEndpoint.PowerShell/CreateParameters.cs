@@ -6,12 +6,11 @@ using System.Management.Automation;
 namespace MertEndpoint.PowerShell
 {
     /// <summary>
-    /// The settings of a new endpoint, with the MERT defaults. Shared by New-MertEndpoint and
+    /// The settings of a new endpoint, with the MERT defaults (Core's <see cref="MertDefaults"/>). Shared by New-MertEndpoint and
     /// Start-MertEndpoint -CreateIfMissing as dynamic parameters, so both take exactly the same options.
     /// </summary>
     public sealed class CreateParameters
     {
-        private const string MertRepository = "m-a-p/MERT-v1-95M";
         private static readonly string[] Containers = { "custom", "huggingface", "tgi", "tei", "vLLM", "llamacpp", "sGLang" };
 
         /// <summary>The container image, e.g. 'someone/mert-inference:latest'. Without it (and without -Container), the
@@ -30,25 +29,25 @@ namespace MertEndpoint.PowerShell
         [Credential]
         public PSCredential? RegistryCredential { get; set; }
 
-        [Parameter] [ValidateNotNullOrEmpty] public string Repository { get; set; } = MertRepository;
-        [Parameter] [ValidateNotNullOrEmpty] public string Framework { get; set; } = "pytorch";
-        /// <summary>Default: feature-extraction for the MERT repository; for any other, left to the service.</summary>
+        [Parameter] [ValidateNotNullOrEmpty] public string Repository { get; set; } = MertDefaults.Repository;
+        [Parameter] [ValidateNotNullOrEmpty] public string Framework { get; set; } = MertDefaults.Framework;
+        /// <summary>Default: <see cref="MertDefaults.TaskFor"/> (the MERT repository's task; for any other, left to the service).</summary>
         [Parameter] [ValidateNotNullOrEmpty] public string? Task { get; set; }
         [Parameter] [ValidateNotNullOrEmpty] public string? Revision { get; set; }
-        [Parameter] [ValidateRange(1, 65535)] public int Port { get; set; } = 8080;
-        [Parameter] [ValidatePattern("^/")] public string HealthRoute { get; set; } = "/health";
-        [Parameter] [ValidateSet("gpu", "cpu", "neuron")] public string Accelerator { get; set; } = "gpu";
-        [Parameter] [ValidateNotNullOrEmpty] [ArgumentCompleter(typeof(HardwareCompleter))] public string Vendor { get; set; } = "aws";
-        [Parameter] [ValidateNotNullOrEmpty] [ArgumentCompleter(typeof(HardwareCompleter))] public string Region { get; set; } = "us-east-1";
-        [Parameter] [ValidateNotNullOrEmpty] [ArgumentCompleter(typeof(HardwareCompleter))] public string InstanceType { get; set; } = "nvidia-a10g";
-        [Parameter] [ValidateNotNullOrEmpty] [ArgumentCompleter(typeof(HardwareCompleter))] public string InstanceSize { get; set; } = "x1";
-        [Parameter] [ValidateRange(0, 100)] public int MinReplica { get; set; }
-        [Parameter] [ValidateRange(1, 100)] public int MaxReplica { get; set; } = 1;
+        [Parameter] [ValidateRange(1, 65535)] public int Port { get; set; } = MertDefaults.ImagePort;
+        [Parameter] [ValidatePattern("^/")] public string HealthRoute { get; set; } = MertDefaults.HealthRoute;
+        [Parameter] [ValidateSet("gpu", "cpu", "neuron")] public string Accelerator { get; set; } = MertDefaults.Accelerator;
+        [Parameter] [ValidateNotNullOrEmpty] [ArgumentCompleter(typeof(HardwareCompleter))] public string Vendor { get; set; } = MertDefaults.Vendor;
+        [Parameter] [ValidateNotNullOrEmpty] [ArgumentCompleter(typeof(HardwareCompleter))] public string Region { get; set; } = MertDefaults.Region;
+        [Parameter] [ValidateNotNullOrEmpty] [ArgumentCompleter(typeof(HardwareCompleter))] public string InstanceType { get; set; } = MertDefaults.InstanceType;
+        [Parameter] [ValidateNotNullOrEmpty] [ArgumentCompleter(typeof(HardwareCompleter))] public string InstanceSize { get; set; } = MertDefaults.InstanceSize;
+        [Parameter] [ValidateRange(0, 100)] public int MinReplica { get; set; } = MertDefaults.MinReplica;
+        [Parameter] [ValidateRange(1, 100)] public int MaxReplica { get; set; } = MertDefaults.MaxReplica;
 
-        /// <summary>Minutes without requests before the service scales to zero; only with -MinReplica 0.</summary>
-        [Parameter] [ValidateRange(1, 10080)] public int ScaleToZeroTimeout { get; set; } = 15;
+        /// <summary>Minutes without requests before the service scales to zero; sent only when the service takes one (min replicas 0).</summary>
+        [Parameter] [ValidateRange(1, 10080)] public int ScaleToZeroTimeout { get; set; } = MertDefaults.ScaleToZeroTimeout;
 
-        [Parameter] [ValidateSet("public", "authenticated", "private")] public string Type { get; set; } = "authenticated";
+        [Parameter] [ValidateSet("public", "authenticated", "private")] public string Type { get; set; } = MertDefaults.Type;
         [Parameter] public Hashtable? Env { get; set; }
         [Parameter] public Hashtable? Secret { get; set; }
         [Parameter] public string[]? Tag { get; set; }
@@ -58,7 +57,7 @@ namespace MertEndpoint.PowerShell
             Name = name,
             Repository = Repository,
             Framework = Framework,
-            Task = Task ?? (string.Equals(Repository, MertRepository, System.StringComparison.OrdinalIgnoreCase) ? "feature-extraction" : null),
+            Task = Task ?? MertDefaults.TaskFor(Repository),
             Revision = Revision,
             ImageUrl = ImageUrl,
             // ValidateSet ignores case; the service's keys do not.
@@ -73,7 +72,7 @@ namespace MertEndpoint.PowerShell
             InstanceSize = InstanceSize,
             MinReplica = MinReplica,
             MaxReplica = MaxReplica,
-            ScaleToZeroTimeout = MinReplica == 0 ? ScaleToZeroTimeout : (int?)null,
+            ScaleToZeroTimeout = BillingRules.ScaleToZeroTimeoutFor(MinReplica, ScaleToZeroTimeout),
             Type = Type,
             Env = ToDictionary(Env, nameof(Env)),
             Secrets = ToDictionary(Secret, nameof(Secret)),

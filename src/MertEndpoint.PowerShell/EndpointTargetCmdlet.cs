@@ -34,9 +34,7 @@ namespace MertEndpoint.PowerShell
             {
                 if (WildcardPattern.ContainsWildcardCharacters(name))
                 {
-                    WriteArgumentError("WildcardNotAllowed",
-                        $"'{name}' contains wildcard characters; {MyInvocation.MyCommand.Name} acts on exact names only. " +
-                        $"To act on several endpoints, pipe them: Get-MertEndpoint '{name}' | {MyInvocation.MyCommand.Name}", new EndpointId(null, name));
+                    WriteEndpointError(Errors.WildcardNotAllowed(name, MyInvocation.MyCommand.Name), null);
                     continue;
                 }
                 // "ns/name" is the Hub's usual form: take it apart.

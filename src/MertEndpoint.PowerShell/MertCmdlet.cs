@@ -339,13 +339,24 @@ namespace MertEndpoint.PowerShell
             }
         }
 
-        /// <summary>Writes a non-terminating error about one endpoint (or namespace).</summary>
-        protected void WriteEndpointError(EndpointException ex, EndpointId? target) => WriteError(ToErrorRecord(ex, target));
+        /// <summary>Writes a non-terminating error about one endpoint (or namespace, or input) when the error names none.</summary>
+        protected void WriteEndpointError(EndpointException ex, object? target) => WriteError(ToErrorRecord(ex, target));
 
-        /// <summary>The error record of a Core failure: its kind is the stable id, its target the endpoint's identity.</summary>
-        internal static ErrorRecord ToErrorRecord(EndpointException ex, EndpointId? target)
+        /// <summary>Ends the command: nothing it was asked can run.</summary>
+        protected void ThrowEndpointError(EndpointException ex, object? target) => ThrowTerminatingError(ToErrorRecord(ex, target));
+
+        /// <summary>
+        /// The error record of a failure: its kind is the stable id, its target the endpoint's identity (or
+        /// <paramref name="target"/> when the error names none). Every record the module writes is made here.
+        /// </summary>
+        internal static ErrorRecord ToErrorRecord(EndpointException ex, object? target) => Record(ex, ex.Target ?? target);
+
+        /// <summary>The same record about something other than the endpoint the error names (the input file a request sent).</summary>
+        internal static ErrorRecord ToErrorRecordFor(EndpointException ex, object target) => Record(ex, target);
+
+        private static ErrorRecord Record(EndpointException ex, object? target)
         {
-            var record = new ErrorRecord(ex, ex.Kind.ToString(), CategoryOf(ex.Kind), ex.Target ?? target);
+            var record = new ErrorRecord(ex, ex.Kind.ToString(), CategoryOf(ex.Kind), target);
             // A failure's last log lines go where PowerShell shows them by default, not only in the exception.
             if (Errors.WithEvidence(ex) is string shown) record.ErrorDetails = new ErrorDetails(shown);
             return record;
@@ -356,6 +367,7 @@ namespace MertEndpoint.PowerShell
             switch (kind)
             {
                 case EndpointErrorKind.TokenNotFound:
+                case EndpointErrorKind.InvalidToken:
                 case EndpointErrorKind.Unauthorized: return ErrorCategory.AuthenticationError;
                 case EndpointErrorKind.Forbidden: return ErrorCategory.PermissionDenied;
                 case EndpointErrorKind.EndpointNotFound: return ErrorCategory.ObjectNotFound;
@@ -363,7 +375,24 @@ namespace MertEndpoint.PowerShell
                 case EndpointErrorKind.InvalidRequest:
                 case EndpointErrorKind.InvalidEndpointName:
                 case EndpointErrorKind.InvalidArgument:
-                case EndpointErrorKind.InvalidConfiguration: return ErrorCategory.InvalidArgument;
+                case EndpointErrorKind.InvalidConfiguration:
+                case EndpointErrorKind.WildcardNotAllowed:
+                case EndpointErrorKind.NoChange:
+                case EndpointErrorKind.InvalidPeriod:
+                case EndpointErrorKind.FollowWithUntil:
+                case EndpointErrorKind.NothingToSend:
+                case EndpointErrorKind.BodyWithFiles:
+                case EndpointErrorKind.BodyWithOutDirectory:
+                case EndpointErrorKind.InvalidContentType:
+                case EndpointErrorKind.InvalidPath:
+                case EndpointErrorKind.OutsideBaseDirectory:
+                case EndpointErrorKind.InvalidMaxDuration: return ErrorCategory.InvalidArgument;
+                case EndpointErrorKind.FileNotFound: return ErrorCategory.ObjectNotFound;
+                case EndpointErrorKind.InputReadFailed: return ErrorCategory.ReadError;
+                case EndpointErrorKind.OutputWriteFailed: return ErrorCategory.WriteError;
+                case EndpointErrorKind.ConfirmationRequired: return ErrorCategory.InvalidOperation;
+                case EndpointErrorKind.EndpointConflict: return ErrorCategory.ResourceBusy;
+                case EndpointErrorKind.MaxDurationExceeded: return ErrorCategory.OperationTimeout;
                 case EndpointErrorKind.RateLimited: return ErrorCategory.LimitsExceeded;
                 case EndpointErrorKind.ServiceUnavailable: return ErrorCategory.ConnectionError;
                 case EndpointErrorKind.EndpointFailed:
@@ -374,10 +403,6 @@ namespace MertEndpoint.PowerShell
                 default: return ErrorCategory.NotSpecified;
             }
         }
-
-        /// <summary>Invalid input found before any request: a non-terminating InvalidArgument-class error.</summary>
-        protected void WriteArgumentError(string errorId, string message, object? target) =>
-            WriteError(new ErrorRecord(new ArgumentException(message), errorId, ErrorCategory.InvalidArgument, target));
     }
 
     /// <summary>

@@ -50,6 +50,37 @@ public sealed class EnvScope : IDisposable
 [Collection(nameof(EnvironmentCollection))]
 public class TokenResolverTests
 {
+    [Theory]
+    [InlineData("HF_TOKEN")]
+    [InlineData("HUGGING_FACE_HUB_TOKEN")]
+    public void A_variable_with_a_character_no_header_can_carry_is_named_with_its_fix(string variable)
+    {
+        using var env = new EnvScope().Set(variable, "hf_SECRETpart\u2028more");
+
+        var ex = Assert.Throws<EndpointException>(() => TokenResolver.TryResolve(null, out _));
+
+        Assert.Equal(EndpointErrorKind.InvalidToken, ex.Kind);
+        Assert.StartsWith($"The token from the {variable} environment variable has a non-ASCII character (U+2028", ex.Message);
+        Assert.Contains($"Set {variable} to the token alone", ex.Message);
+        Assert.DoesNotContain("SECRET", ex.Message);
+        Assert.DoesNotContain("more", ex.Message);
+    }
+
+    [Fact]
+    public void A_token_file_with_a_control_character_inside_is_named_by_its_path()
+    {
+        using var env = new EnvScope();
+        var path = env.File("hf/token", "hf_SECRETpart\u001bmore\n");
+        env.Set("HF_TOKEN_PATH", path);
+
+        var ex = Assert.Throws<EndpointException>(() => TokenResolver.Resolve(null));
+
+        Assert.Equal(EndpointErrorKind.InvalidToken, ex.Kind);
+        Assert.StartsWith($"The token from the token file '{path}' has a control character (U+001B) at position 14", ex.Message);
+        Assert.Contains("HF_TOKEN_PATH", ex.Message);
+        Assert.DoesNotContain("SECRET", ex.Message);
+    }
+
     [Fact]
     public void Explicit_token_wins_and_is_trimmed()
     {

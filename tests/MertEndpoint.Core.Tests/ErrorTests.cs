@@ -11,7 +11,7 @@ public class ErrorTests
     [InlineData(401, EndpointErrorKind.Unauthorized, "Check the token: set HF_TOKEN or pass -Token")]
     [InlineData(403, EndpointErrorKind.Forbidden, "may manage endpoints in namespace 'alice'")]
     [InlineData(404, EndpointErrorKind.EndpointNotFound, "Check the name with Get-MertEndpoint -Namespace alice")]
-    [InlineData(409, EndpointErrorKind.EndpointAlreadyExists, "Choose another name or use Start-MertEndpoint")]
+    [InlineData(409, EndpointErrorKind.EndpointConflict, "is changing state")]
     public async Task Status_maps_to_kind_with_a_helpful_message(int status, EndpointErrorKind kind, string advice)
     {
         // The service echoing the token must not leak it either.
@@ -45,6 +45,41 @@ public class ErrorTests
 
         Assert.Equal(expected, ex.ServiceMessage);
         Assert.Null(ex.RequestId);
+    }
+
+    public static TheoryData<string, Func<EndpointClient, Task>> NonCreateOperations => new()
+    {
+        { "pause", c => c.PauseAsync(Ns, "mert") },
+        { "resume", c => c.ResumeAsync(Ns, "mert") },
+        { "scale to zero", c => c.ScaleToZeroAsync(Ns, "mert") },
+        { "update", c => c.UpdateAsync(Ns, "mert", new EndpointUpdateSpec { MaxReplica = 2 }) },
+    };
+
+    [Theory]
+    [MemberData(nameof(NonCreateOperations))]
+    public async Task A_409_on_anything_but_a_create_is_a_conflict_saying_to_wait_and_retry(string verb, Func<EndpointClient, Task> call)
+    {
+        var handler = new FakeHandler(_clock, Respond.With(409, Respond.Error("Endpoint is updating"), h => h.Add("X-Request-Id", "req-9")));
+
+        var ex = await Assert.ThrowsAsync<EndpointException>(() => call(Client(_clock, handler)));
+
+        Assert.Equal(EndpointErrorKind.EndpointConflict, ex.Kind);
+        Assert.Equal(409, ex.StatusCode);
+        Assert.StartsWith($"Could not {verb} endpoint 'mert' in namespace 'alice': the service refused it (409 Conflict): the endpoint is changing state", ex.Message);
+        Assert.Contains("Wait until Get-MertEndpoint mert -Namespace alice shows it settled, then try again", ex.Message);
+        Assert.DoesNotContain("already exists", ex.Message);
+        Assert.EndsWith("Service said: Endpoint is updating (request id req-9).", ex.Message);
+    }
+
+    [Fact]
+    public async Task A_409_on_a_create_stays_already_exists()
+    {
+        var handler = new FakeHandler(_clock, Respond.With(409, Respond.Error("Endpoint name already exists")));
+
+        var ex = await Assert.ThrowsAsync<EndpointException>(() => Client(_clock, handler).CreateAsync(Ns, new EndpointCreateSpec { Name = "mert" }));
+
+        Assert.Equal(EndpointErrorKind.EndpointAlreadyExists, ex.Kind);
+        Assert.Contains("Choose another name or use Start-MertEndpoint", ex.Message);
     }
 
     [Fact]

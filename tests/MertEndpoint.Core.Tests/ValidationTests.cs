@@ -101,21 +101,37 @@ public class ValidationTests
     }
 
     [Theory]
-    [InlineData("hf_abc\ndef")]
-    [InlineData("hf_abc\tdef")]
-    [InlineData("hf_abc\u0000def")]
-    public void A_token_with_control_characters_gets_a_clear_error_without_the_token(string escaped)
+    [InlineData("hf_abc\\ndef", "a line break")]
+    [InlineData("hf_abc\\rdef", "a line break")]
+    [InlineData("hf_abc\\tdef", "a tab")]
+    [InlineData("hf_abc\\u0000def", "a control character (U+0000)")]
+    [InlineData("hf_abc\\u007Fdef", "a control character (U+007F)")]
+    [InlineData("hf_abc\\u00A0def", "a non-ASCII character (U+00A0")]
+    [InlineData("hf_abc\\u201Ddef", "a non-ASCII character (U+201D")]
+    [InlineData("hf_abc\\u00E9def", "a non-ASCII character (U+00E9")]
+    public void A_token_no_header_can_carry_is_InvalidToken_before_any_request_without_the_token(string escaped, string what)
     {
         string token = System.Text.RegularExpressions.Regex.Unescape(escaped);
+        var handler = new FakeHandler(new TestClock());
         var resolve = Assert.Throws<EndpointException>(() => TokenResolver.TryResolve(token, out _));
-        var client = Assert.Throws<EndpointException>(() => new EndpointClient(token, new EndpointClientOptions()));
+        var client = Assert.Throws<EndpointException>(() => new EndpointClient(token, Samples.Options(new TestClock(), handler)));
+        Assert.Contains("The token from -Token has " + what, resolve.Message);
+        Assert.Contains("given to the client has " + what, client.Message);
         foreach (var ex in new[] { resolve, client })
         {
-            Assert.Equal(EndpointErrorKind.InvalidConfiguration, ex.Kind);
-            Assert.Contains("control characters", ex.Message);
+            Assert.Equal(EndpointErrorKind.InvalidToken, ex.Kind);
+            Assert.Contains("at position 7, which cannot be sent in an HTTP header, so no request was sent", ex.Message);
             Assert.DoesNotContain("abc", ex.Message);
+            Assert.DoesNotContain("def", ex.Message);
         }
+        Assert.Empty(handler.Requests);
     }
+
+    [Theory]
+    [InlineData("hf_plain_ASCII-token.1~+/=")]
+    [InlineData("  hf_padded  \r\n")]
+    public void A_token_of_header_characters_is_taken(string token) =>
+        Assert.Equal(token.Trim(), TokenResolver.TryResolve(token, out _));
 
     // ---- item 14: segments and routes ----
 

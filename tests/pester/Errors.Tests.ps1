@@ -56,6 +56,40 @@ Describe 'Each error id of the contract comes from a real condition' {
         Assert-Error $err EndpointAlreadyExists ResourceExists
     }
 
+    It 'EndpointConflict, not EndpointAlreadyExists, for a 409 on a pause, saying to wait and try again' {
+        $null = New-MertEndpoint busy -ImageUrl 'someone/img:1' -Confirm:$false
+        Add-Fault $emulator @{ method = 'POST'; pathPrefix = '/v2/endpoint/emulator-user/busy/pause'; status = 409; count = 1 }
+        Stop-MertEndpoint busy -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable err
+        Assert-Error $err EndpointConflict ResourceBusy
+        $err[0].Exception.Message | Should -Match 'Could not pause endpoint ''busy'' in namespace ''emulator-user'''
+        $err[0].Exception.Message | Should -Match 'changing state'
+        $err[0].Exception.Message | Should -Match 'try again'
+        $err[0].Exception.StatusCode | Should -Be 409
+    }
+
+    It 'InvalidToken for a token with a character no header can carry, naming its source, with no request sent' {
+        $before = (Get-RequestLog $emulator).Count
+        # Terminating, as any missing or unusable token is: nothing can run.
+        $env:HF_TOKEN = "hf_secret$([char]0x201D)tail"
+        $err = $null
+        try { Get-MertEndpoint } catch { $err = @($_) }
+        Assert-Error $err InvalidToken AuthenticationError
+        "$($err[0])" | Should -Match 'HF_TOKEN environment variable has a non-ASCII character'
+        "$($err[0])" | Should -Not -Match 'secret|tail'
+        $env:HF_TOKEN = $null
+        $env:HF_TOKEN_PATH = Join-Path $TestDrive 'token'
+        try {
+            Set-Content -LiteralPath $env:HF_TOKEN_PATH -Value "hf_secret$([char]7)tail" -NoNewline
+            $err2 = $null
+            try { Get-MertEndpoint } catch { $err2 = @($_) }
+            Assert-Error $err2 InvalidToken AuthenticationError
+            "$($err2[0])" | Should -Match ([regex]::Escape("token file '$env:HF_TOKEN_PATH' has a control character"))
+            "$($err2[0])" | Should -Not -Match 'secret|tail'
+        }
+        finally { Remove-Item Env:HF_TOKEN_PATH -ErrorAction SilentlyContinue }
+        (Get-RequestLog $emulator).Count | Should -Be $before
+    }
+
     It 'InvalidRequest for an instance the catalog does not have, with the service message' {
         New-MertEndpoint bad-compute -ImageUrl 'someone/img:1' -InstanceType nvidia-bogus -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable err
         Assert-Error $err InvalidRequest InvalidArgument

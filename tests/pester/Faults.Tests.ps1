@@ -248,8 +248,8 @@ Describe 'Bad input is refused before anything is sent' {
     It 'item 13: an empty -Token is an error even with HF_TOKEN set; a token with a line break gets a clear error' {
         { Get-MertEndpoint -Token ([securestring]::new()) -ErrorAction Stop } | Should -Throw -ErrorId 'TokenNotFound,*'
         $broken = ConvertTo-SecureString "hf_two`nlines" -AsPlainText -Force
-        { Get-MertEndpoint -Token $broken -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidConfiguration,*'
-        $Error[0].ToString() | Should -Match 'control characters'
+        { Get-MertEndpoint -Token $broken -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidToken,*'
+        $Error[0].ToString() | Should -Match 'from -Token has a line break'
         $Error[0].ToString() | Should -Not -Match 'lines'
     }
 

@@ -80,6 +80,45 @@ Describe 'Help details' {
         (Get-Help Start-MertEndpoint -Parameter InstanceType).defaultValue | Should -Be 'nvidia-a10g'
     }
 
+    It 'takes the create defaults from Core''s MertDefaults, in the parameters, their default values and their texts' {
+        $defaults = [MertEndpoint.EndpointInfo].Assembly.GetType('MertEndpoint.MertDefaults', $true)
+        $expected = @{
+            Repository = 'Repository'; Framework = 'Framework'; Port = 'ImagePort'; HealthRoute = 'HealthRoute'; Accelerator = 'Accelerator'
+            Vendor = 'Vendor'; Region = 'Region'; InstanceType = 'InstanceType'; InstanceSize = 'InstanceSize'; MinReplica = 'MinReplica'
+            MaxReplica = 'MaxReplica'; ScaleToZeroTimeout = 'ScaleToZeroTimeout'; Type = 'Type'
+        }
+        foreach ($command in 'New-MertEndpoint', 'Start-MertEndpoint') {
+            foreach ($parameter in $expected.Keys) {
+                $value = "$($defaults.GetField($expected[$parameter]).GetValue($null))"
+                $p = Get-Help $command -Parameter $parameter
+                $p.defaultValue | Should -Be $value -Because "$command -$parameter"
+                ($p.description.Text -join ' ') | Should -Match "Default $([regex]::Escape($value))\b" -Because "the help text of $command -$parameter states the same default"
+            }
+            $task = (Get-Help $command -Parameter Task).description.Text -join ' '
+            $task | Should -Match ([regex]::Escape("Default $($defaults::Task) for the $($defaults::Repository) repository"))
+        }
+        $description = (Get-Help New-MertEndpoint).description.Text -join ' '
+        foreach ($name in 'Repository', 'Task', 'ImagePort', 'HealthRoute', 'Region', 'InstanceType', 'InstanceSize') {
+            $description | Should -Match ([regex]::Escape("$($defaults.GetField($name).GetValue($null))"))
+        }
+        $description | Should -Not -Match '\{(default|MertDefaults\.\w+)\}' -Because 'the build fills every placeholder'
+    }
+
+    It 'writes no create default literally in the help source: the build fills it from MertDefaults' {
+        $defaults = [MertEndpoint.EndpointInfo].Assembly.GetType('MertEndpoint.MertDefaults', $true)
+        $values = @($defaults.GetFields() | Where-Object IsLiteral | ForEach-Object { "$($_.GetValue($null))" } | Where-Object { $_.Length -gt 1 })
+        $values | Should -Contain 'nvidia-a10g'
+        $source = Join-Path $repoRoot 'src/MertEndpoint.PowerShell/help'
+        $found = foreach ($file in Get-ChildItem $source -Filter *.psd1) {
+            $text = Get-Content -Raw $file.FullName
+            foreach ($value in $values) {
+                $v = [regex]::Escape($value)
+                if ($text -match "(?i)default:?\s+$v\b|\b$v\s+\(default|:\s*model\s+$v") { "$($file.Name): $value" }
+            }
+        }
+        $found | Should -BeNullOrEmpty
+    }
+
     It 'reads default values from the cmdlets' {
         (Get-Help Start-MertEndpoint -Parameter TimeoutSec).defaultValue | Should -Be '600'
         (Get-Help Invoke-MertEndpoint -Parameter ThrottleLimit).defaultValue | Should -Be '4'
@@ -232,7 +271,16 @@ Describe 'Parameter help of <_> agrees with its attributes' -ForEach $cmdletName
 
 Describe 'Error ids' {
     BeforeAll {
-        $script:emitted = Get-EmittedErrorId
+        # Every id the module can emit is a member of EndpointErrorKind: Errors makes every error, and
+        # MertCmdlet.ToErrorRecord every record, its id the kind's name and its category CategoryOf(kind).
+        $script:emitted = @{}
+        $categoryOf = [MertEndpoint.PowerShell.MertCmdlet].GetMethod('CategoryOf', [Reflection.BindingFlags]'Static,NonPublic')
+        $kindType = $categoryOf.GetParameters()[0].ParameterType
+        foreach ($kind in [Enum]::GetValues($kindType)) { $emitted["$kind"] = "$($categoryOf.Invoke($null, @($kind)))" }
+        $script:cmdletSources = @(Get-ChildItem (Join-Path $repoRoot 'src/MertEndpoint.PowerShell') -Recurse -Filter *.cs |
+            Where-Object FullName -NotMatch '[\\/](obj|bin)[\\/]')
+        $script:coreSources = @(Get-ChildItem (Join-Path $repoRoot 'src/MertEndpoint.Core') -Recurse -Filter *.cs |
+            Where-Object FullName -NotMatch '[\\/](obj|bin)[\\/]')
         $errorsDoc = Get-Content -Raw (Join-Path $repoRoot 'docs/ERRORS.md')
         $start = $errorsDoc.IndexOf("`n## Errors")
         $end = $errorsDoc.IndexOf("`n## ", $start + 1)
@@ -243,10 +291,25 @@ Describe 'Error ids' {
 
     It 'found the ids the code emits' {
         $cmdlets.Count | Should -Be 14
-        $emitted.Count | Should -BeGreaterThan 20
-        $emitted.Keys | Should -Contain 'WaitTimeout'
-        $emitted.Keys | Should -Contain 'NothingToSend'
-        $emitted.Keys | Should -Contain 'FileNotFound'
+        $emitted.Count | Should -BeGreaterThan 30
+        foreach ($id in 'WaitTimeout', 'NothingToSend', 'FileNotFound', 'InvalidPeriod', 'InvalidToken', 'EndpointConflict') { $emitted.Keys | Should -Contain $id }
+    }
+
+    It 'gives every id a category of its own; only Unknown is NotSpecified' {
+        @($emitted.Keys | Where-Object { $_ -ne 'Unknown' -and $emitted[$_] -eq 'NotSpecified' }) | Should -BeNullOrEmpty
+        $emitted['EndpointConflict'] | Should -Be 'ResourceBusy'
+        $emitted['InvalidToken'] | Should -Be 'AuthenticationError'
+    }
+
+    It 'makes every error record in MertCmdlet.ToErrorRecord, with no id or message composed in a cmdlet' {
+        $records = @($cmdletSources | Select-String -Pattern 'new ErrorRecord\(' -SimpleMatch:$false)
+        $records.Count | Should -Be 1 -Because 'one mapping turns an EndpointException into a record'
+        $records[0].Path | Should -BeLike '*MertCmdlet.cs'
+        @($cmdletSources | Select-String -Pattern '"\w+",\s*ErrorCategory\.|WriteArgumentError|new (PS)?(Argument|InvalidOperation|FileNotFound|IO|Timeout)Exception\(') |
+            ForEach-Object { "$($_.Filename):$($_.LineNumber): $($_.Line.Trim())" } | Should -BeNullOrEmpty
+        # Core: every EndpointException is made by an Errors factory.
+        @($coreSources | Where-Object Name -ne 'Errors.cs' | Select-String -Pattern 'new EndpointException\(') |
+            ForEach-Object { "$($_.Filename):$($_.LineNumber): $($_.Line.Trim())" } | Should -BeNullOrEmpty
     }
 
     It 'the docs/ERRORS.md error table lists every id with its category' {

@@ -348,7 +348,7 @@ namespace MertEndpoint
         {
             var min = idleTimeoutMinutes != null ? 0 : before.MinReplica;
             var max = Math.Max(1, before.MaxReplica);
-            var timeout = idleTimeoutMinutes ?? (min == 0 ? before.ScaleToZeroTimeout : null);
+            var timeout = idleTimeoutMinutes ?? BillingRules.ScaleToZeroTimeoutFor(min, before.ScaleToZeroTimeout);
             if (now.MinReplica == min && now.MaxReplica == max && (timeout == null || now.ScaleToZeroTimeout == timeout)) return now;
             log($"Setting {now.Id} replicas to {min}-{max}" + (timeout == null ? "." : $" with scale-to-zero after {timeout} idle minutes."));
             return await Client.UpdateAsync(now.Namespace, now.Name,

@@ -28,8 +28,8 @@ namespace MertEndpoint
         /// <summary>The service's own updatedAt in the answer to an action (its clock, not ours); null for reads and when unknown.</summary>
         public DateTimeOffset? ServiceStamp { get; internal set; }
 
-        /// <summary>The service bills initializing and running time, per replica.</summary>
-        public bool IsBilled => State == "initializing" || State == "running";
+        /// <summary>This state bills (see <see cref="BillingRules"/>: initializing and running, per replica).</summary>
+        public bool IsBilled => BillingRules.Bills(State);
 
         internal string Key => Api + "|" + Namespace + "|" + Name;
 

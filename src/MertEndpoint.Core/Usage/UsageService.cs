@@ -113,9 +113,9 @@ namespace MertEndpoint
                 (cost.PricePerHour, cost.PriceSource) = PriceCatalog.PriceOf(catalog, cost.InstanceType, cost.InstanceSize);
                 if (cost.PricePerHour is decimal price)
                 {
-                    cost.EstimatedCost = Math.Round(price * (decimal)cost.BilledTime.TotalHours, 4);
-                    cost.CostLow = Math.Floor(price * (decimal)cost.BilledTimeLow.TotalHours * 10000) / 10000;
-                    cost.CostHigh = Math.Ceiling(price * (decimal)cost.BilledTimeHigh.TotalHours * 10000) / 10000;
+                    cost.EstimatedCost = Math.Round(BillingRules.Cost(price, cost.BilledTime), 4);
+                    cost.CostLow = Math.Floor(BillingRules.Cost(price, cost.BilledTimeLow) * 10000) / 10000;
+                    cost.CostHigh = Math.Ceiling(BillingRules.Cost(price, cost.BilledTimeHigh) * 10000) / 10000;
                 }
             }
             return costs;
@@ -153,7 +153,7 @@ namespace MertEndpoint
                     catalogs[endpoint.Namespace] = catalog = fetchPrices
                         ? await Prices.GetAsync(client, endpoint.Namespace, ct).ConfigureAwait(false)
                         : Prices.Cached(client, endpoint.Namespace);
-                bool billing = endpoint.Status == EndpointStatus.Initializing || endpoint.Status == EndpointStatus.Running;
+                bool billing = BillingRules.Bills(endpoint.Status);
                 DateTimeOffset? since = !billing ? null
                     : streaks.TryGetValue((endpoint.Namespace, endpoint.Name), out var streak) && streak != null ? streak : endpoint.UpdatedAt;
                 var (price, source) = PriceCatalog.PriceOf(catalog, endpoint.InstanceType, endpoint.InstanceSize);
@@ -232,7 +232,7 @@ namespace MertEndpoint
                     var end = i + 1 < list.Count ? list[i + 1].Time : until;
                     var from = e.Time < since ? since : e.Time;
                     var to = end > until ? until : end;
-                    if (to > from) billed += TimeSpan.FromTicks((to - from).Ticks * Math.Max(1, e.Replicas));
+                    if (to > from) billed += TimeSpan.FromTicks((to - from).Ticks * BillingRules.BilledReplicas(true, e.Replicas));
                 }
                 if (list[0].Time > until) continue; // it did not exist yet in the period
                 (TimeSpan low, TimeSpan high) = Bounds(list, since, until);
@@ -258,7 +258,7 @@ namespace MertEndpoint
         /// </summary>
         private static (TimeSpan Low, TimeSpan High) Bounds(List<UsageEvent> list, DateTimeOffset since, DateTimeOffset until)
         {
-            static int Rate(UsageEvent e) => e.IsBilled ? Math.Max(1, e.Replicas) : 0;
+            static int Rate(UsageEvent e) => BillingRules.BilledReplicas(e.IsBilled, e.Replicas);
             TimeSpan Total(bool high)
             {
                 var total = TimeSpan.Zero;

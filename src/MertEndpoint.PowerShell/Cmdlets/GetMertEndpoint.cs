@@ -93,7 +93,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 catch (EndpointException ex) when (quietOnDenied && (ex.Kind == EndpointErrorKind.Unauthorized || ex.Kind == EndpointErrorKind.Forbidden))
                 {
                     // An organization without billing or access answers 401: skip it rather than fail the sweep.
-                    return () => WriteWarning($"Skipped namespace '{ns}': {ex.Message}");
+                    return () => WriteWarning(Errors.SkippedNamespace(ns, ex));
                 }
                 catch (EndpointException ex)
                 {

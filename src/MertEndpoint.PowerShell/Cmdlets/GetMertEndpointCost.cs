@@ -34,7 +34,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
             var since = Since.HasValue ? new DateTimeOffset(Since.Value.ToUniversalTime()) : until.AddDays(-30);
             if (since >= until)
             {
-                WriteArgumentError("InvalidPeriod", $"-Since ({since:u}) must be before -Until ({until:u}).", null);
+                WriteEndpointError(Errors.InvalidPeriod(since, until), null);
                 return;
             }
             var patterns = Name?.Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToList();
@@ -51,7 +51,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 }
                 catch (EndpointException ex) when (Namespace == "*" && (ex.Kind == EndpointErrorKind.Unauthorized || ex.Kind == EndpointErrorKind.Forbidden))
                 {
-                    WriteWarning($"Skipped namespace '{ns}': {ex.Message}");
+                    WriteWarning(Errors.SkippedNamespace(ns, ex));
                 }
                 catch (EndpointException ex)
                 {

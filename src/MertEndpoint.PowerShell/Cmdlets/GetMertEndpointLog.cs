@@ -38,14 +38,14 @@ namespace MertEndpoint.PowerShell.Cmdlets
         {
             if (Follow && Until != null)
             {
-                WriteArgumentError("FollowWithUntil", "-Follow streams new lines, so it cannot end at -Until. Leave out one of them.", null);
+                WriteEndpointError(Errors.FollowWithUntil(), null);
                 return;
             }
             DateTimeOffset? since = Since.HasValue ? new DateTimeOffset(Since.Value.ToUniversalTime()) : (DateTimeOffset?)null;
             DateTimeOffset? until = Until.HasValue ? new DateTimeOffset(Until.Value.ToUniversalTime()) : (DateTimeOffset?)null;
             if (since >= until)
             {
-                WriteArgumentError("InvalidPeriod", $"-Since ({since:u}) must be before -Until ({until:u}).", null);
+                WriteEndpointError(Errors.InvalidPeriod(since!.Value, until!.Value), null);
                 return;
             }
             bool tailGiven = MyInvocation.BoundParameters.ContainsKey(nameof(Tail));

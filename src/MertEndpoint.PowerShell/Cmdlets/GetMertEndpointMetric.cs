@@ -44,7 +44,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
             var since = Since.HasValue ? new DateTimeOffset(Since.Value.ToUniversalTime()) : until.AddHours(-1);
             if (since >= until)
             {
-                WriteArgumentError("InvalidPeriod", $"-Since ({since:u}) must be before -Until ({until:u}).", null);
+                WriteEndpointError(Errors.InvalidPeriod(since, until), null);
                 return;
             }
             var step = Step ?? MetricReader.DefaultStep(until - since);

@@ -137,13 +137,13 @@ namespace MertEndpoint.PowerShell.Cmdlets
         protected override void BeginProcessing()
         {
             if (Body != null && (InFile != null || MyInvocation.ExpectingInput))
-                Terminate("BodyWithFiles", "-Body sends one JSON request; it cannot be combined with files from the pipeline or -InFile.");
+                ThrowEndpointError(Errors.BodyWithFiles(), null);
             if (Body == null && InFile == null && !MyInvocation.ExpectingInput)
-                Terminate("NothingToSend", "Nothing to send: pipe files (Get-ChildItem *.wav | Invoke-MertEndpoint ...), or pass -InFile or -Body.");
+                ThrowEndpointError(Errors.NothingToSend(), null);
             if (Body != null && OutDirectory != null)
-                Terminate("BodyWithOutDirectory", "-OutDirectory names each answer after its input file; with -Body, capture the output instead.");
+                ThrowEndpointError(Errors.BodyWithOutDirectory(), null);
             if (ContentType != null && !MediaTypeHeaderValue.TryParse(ContentType, out _))
-                Terminate("InvalidContentType", $"'{ContentType}' is not a valid content type (for example audio/wav or application/json).");
+                ThrowEndpointError(Errors.InvalidContentType(ContentType), ContentType);
             if (OutDirectory != null)
             {
                 try
@@ -154,7 +154,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 }
                 catch (Exception ex) when (IsBadPath(ex))
                 {
-                    Terminate("InvalidPath", $"-OutDirectory or -BaseDirectory: {ex.Message}");
+                    ThrowEndpointError(Errors.InvalidPath("-OutDirectory or -BaseDirectory", ex), null);
                 }
             }
             _ = Client; // a missing token ends the command here, on the pipeline thread
@@ -227,7 +227,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
             }
             catch (Exception ex) when (IsBadPath(ex))
             {
-                Fail(new ErrorRecord(ex, "InvalidPath", ErrorCategory.InvalidArgument, path));
+                Fail(ToErrorRecord(Errors.InvalidPath($"Could not send '{path}'", ex), path));
                 return;
             }
             if (Directory.Exists(full))
@@ -238,8 +238,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
             }
             if (!File.Exists(full))
             {
-                Fail(new ErrorRecord(new FileNotFoundException($"Could not send '{full}': the file does not exist.", full),
-                    "FileNotFound", ErrorCategory.ObjectNotFound, full));
+                Fail(ToErrorRecord(Errors.FileNotFound(full), full));
                 return;
             }
             string? output = null;
@@ -248,8 +247,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 string prefix = _baseDir + Path.DirectorySeparatorChar;
                 if (!full.StartsWith(prefix, PathComparison))
                 {
-                    Fail(new ErrorRecord(new ArgumentException($"Could not send '{full}': it is not under the base directory '{_baseDir}', so its output name would be ambiguous. Pass -BaseDirectory with a folder that holds every input."),
-                        "OutsideBaseDirectory", ErrorCategory.InvalidArgument, full));
+                    Fail(ToErrorRecord(Errors.OutsideBaseDirectory(full, _baseDir!), full));
                     return;
                 }
                 output = Path.Combine(_outDir, full.Substring(prefix.Length) + ".json");
@@ -319,14 +317,11 @@ namespace MertEndpoint.PowerShell.Cmdlets
             catch (EndpointException ex)
             {
                 // The file is what failed; an error about the endpoint itself names the endpoint.
-                var record = ToErrorRecord(ex, null);
-                return new Outcome(item.Path != null && !IsFatal(ex.Kind)
-                    ? new ErrorRecord(ex, record.FullyQualifiedErrorId, record.CategoryInfo.Category, item.Path) : record, IsFatal(ex.Kind));
+                return new Outcome(item.Path != null && !IsFatal(ex.Kind) ? ToErrorRecordFor(ex, item.Path) : ToErrorRecord(ex, null), IsFatal(ex.Kind));
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {
-                return new Outcome(new ErrorRecord(new IOException($"Could not read '{item.Name}': {ex.Message}", ex),
-                    "InputReadFailed", ErrorCategory.ReadError, item.Path), fatal: false);
+                return new Outcome(ToErrorRecord(Errors.InputReadFailed(item.Name, ex), item.Path), fatal: false);
             }
             if (item.OutputPath == null)
                 return new Outcome(new InvokeResult(item.Path, null, response, Raw ? Text(response) : Parse(response)));
@@ -337,8 +332,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {
                 // The same folder awaits every other answer: stop at the first failure rather than compute answers to throw away.
-                return new Outcome(new ErrorRecord(new IOException($"Could not write the answer for '{item.Name}' to '{item.OutputPath}': {ex.Message}. Nothing more is sent; fix the output folder and run the command again (answers already written are skipped).", ex),
-                    "OutputWriteFailed", ErrorCategory.WriteError, item.Path), fatal: true);
+                return new Outcome(ToErrorRecord(Errors.OutputWriteFailed(item.Name, item.OutputPath, ex), item.Path), fatal: true);
             }
             return new Outcome(new InvokeResult(item.Path, item.OutputPath, response, null));
         }
@@ -398,15 +392,12 @@ namespace MertEndpoint.PowerShell.Cmdlets
             WriteError(error);
         }
 
-        private void Terminate(string errorId, string message) =>
-            ThrowTerminatingError(new ErrorRecord(new ArgumentException(message), errorId, ErrorCategory.InvalidArgument, null));
-
         /// <summary>A literal path (no wildcards) against the current location, made absolute and normalized.</summary>
         private string FileSystemPath(string path)
         {
             var resolved = SessionState.Path.GetUnresolvedProviderPathFromPSPath(path, out var provider, out _);
             if (provider.Name != "FileSystem")
-                throw new NotSupportedException($"'{path}' is not a file system path.");
+                throw new NotSupportedException(Errors.NotFileSystemPath(path));
             return Path.GetFullPath(resolved);
         }
 

@@ -54,9 +54,6 @@ namespace MertEndpoint.PowerShell.Cmdlets
         }
 
         private void ThrowNoPrompt(EndpointId target, System.Exception inner) =>
-            ThrowTerminatingError(new ErrorRecord(new PSInvalidOperationException(
-                $"Remove-MertEndpoint asks before deleting {target}, but this session cannot prompt (non-interactive). " +
-                "To delete without a question, pass -Force (or -Confirm:$false).", inner),
-                "ConfirmationRequired", ErrorCategory.InvalidOperation, target));
+            ThrowEndpointError(Errors.ConfirmationRequired(target, MyInvocation.MyCommand.Name, inner), target);
     }
 }

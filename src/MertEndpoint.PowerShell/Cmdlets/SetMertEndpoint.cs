@@ -42,7 +42,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
             var changes = Changes();
             if (changes.Count == 0)
             {
-                WriteArgumentError("NoChange", "Nothing to change: give at least one setting, e.g. -MaxReplica 2 or -ScaleToZeroTimeout 30.", null);
+                WriteEndpointError(Errors.NoChange(), null);
                 return;
             }
             foreach (var target in Targets())

@@ -95,7 +95,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                         return () =>
                         {
                             WriteObject(endpoint);
-                            if (endpoint.MinReplica > 0 || endpoint.ScaleToZeroTimeout == null) WriteWarning(Errors.NoIdleTimeout(endpoint));
+                            if (!BillingRules.StopsWhenIdle(endpoint)) WriteWarning(Errors.NoIdleTimeout(endpoint));
                         };
                     }
                     catch (EndpointException ex) when (ex.Kind == EndpointErrorKind.EndpointStillBilling)

@@ -72,8 +72,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
         protected override void BeginProcessing()
         {
             if (MaxDuration <= TimeSpan.Zero)
-                ThrowTerminatingError(new ErrorRecord(new ArgumentException($"-MaxDuration must be positive (got {MaxDuration})."),
-                    "InvalidMaxDuration", ErrorCategory.InvalidArgument, MaxDuration));
+                ThrowEndpointError(Errors.InvalidMaxDuration(MaxDuration), MaxDuration);
         }
 
         protected override void ProcessRecord()
@@ -176,8 +175,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
             if (outcome == BlockOutcome.TooLong)
             {
                 var stopped = AfterAction != AfterAction.Leave && !(KeepIfRunning && started.WasRunning);
-                WriteError(new ErrorRecord(new TimeoutException(Errors.MaxDurationExceeded(target, MaxDuration!.Value, stopped)),
-                    "MaxDurationExceeded", ErrorCategory.OperationTimeout, target));
+                WriteEndpointError(Errors.MaxDurationExceeded(target, MaxDuration!.Value, stopped), target);
             }
             // The block called exit: the endpoint is stopped, now leave the way it asked.
             if (outcome == BlockOutcome.Exited) InvokeCommand.InvokeScript($"exit {exitCode}");

@@ -31,8 +31,8 @@
         OutDirectory = 'Write each answer to <OutDirectory>/<input path relative to -BaseDirectory>.json (a temp file, then a rename), and skip inputs whose output exists unless -Force. The output objects then carry no Response.'
         Raw = 'Put the answer''s text in the Response property instead of parsing it as JSON.'
         Route = 'The path under the endpoint URL to POST to. Default /.'
-        ThrottleLimit = 'Requests in flight at once (default 4). Results and errors are written on the pipeline thread as requests finish.'
-        TimeoutSec = 'Seconds each request may take in all: waking a scaled-to-zero endpoint, retries of 503 while it wakes, and the answer. Default 600.'
+        ThrottleLimit = 'Requests in flight at once (default {default}). Results and errors are written on the pipeline thread as requests finish.'
+        TimeoutSec = 'Seconds each request may take in all: waking a scaled-to-zero endpoint, retries of 503 while it wakes, and the answer. Default {default}.'
         Url = 'The endpoint URL to send to (its status.url), instead of -Name or -InputObject. Must be https://, or http:// to a loopback host. The token is sent only to *.endpoints.huggingface.cloud hosts and to loopback, so a mistyped or foreign URL never receives it; use -Name or -InputObject for other hosts.'
     }
     Synopsis = 'Sends files or a JSON body to an endpoint, in parallel, waking it if scaled to zero, with resumable output.'

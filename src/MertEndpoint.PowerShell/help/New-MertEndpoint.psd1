@@ -1,6 +1,6 @@
 # Help source for New-MertEndpoint; build/New-MamlHelp.ps1 turns it into MAML.
 @{
-    Description = "Creates an endpoint: model m-a-p/MERT-v1-95M, task feature-extraction, your custom image on port 8080 with health route /health, aws us-east-1 nvidia-a10g x1, replicas 0-1 with scale-to-zero after 15 idle minutes. Every setting can be changed with a parameter. The name is checked before any request is sent.`n`nThe endpoint starts booting (and billing) at once; the command returns without waiting. Use Wait-MertEndpoint, or Start-MertEndpoint -CreateIfMissing, to wait until it answers."
+    Description = "Creates an endpoint: model {MertDefaults.Repository}, task {MertDefaults.Task}, your custom image on port {MertDefaults.ImagePort} with health route {MertDefaults.HealthRoute}, {MertDefaults.Vendor} {MertDefaults.Region} {MertDefaults.InstanceType} {MertDefaults.InstanceSize}, replicas {MertDefaults.MinReplica}-{MertDefaults.MaxReplica} with scale-to-zero after {MertDefaults.ScaleToZeroTimeout} idle minutes. Every setting can be changed with a parameter. The name is checked before any request is sent.`n`nThe endpoint starts booting (and billing) at once; the command returns without waiting. Use Wait-MertEndpoint, or Start-MertEndpoint -CreateIfMissing, to wait until it answers."
     Examples = @(
         @{
             Code = 'New-MertEndpoint mert-spike6-inference -ImageUrl ''someone/mert-inference:latest'''

@@ -22,7 +22,7 @@
     Parameters = @{
         CreateIfMissing = 'Create the endpoint when it does not exist. Adds New-MertEndpoint''s parameters, all optional: without -ImageUrl the service deploys its default container for the task.'
         NoWait = 'Return as soon as the service accepted the resume; do not wait for readiness.'
-        OwedPauseTimeoutSec = 'How long the pause owed after a failed or cancelled start keeps trying through rate limiting (429, honouring Retry-After in full), 5xx answers and dropped connections (default 300). If it still fails, the error EndpointStillBilling names the endpoint and the command that stops it. A second Ctrl+C gives it up.'
+        OwedPauseTimeoutSec = 'How long the pause owed after a failed or cancelled start keeps trying through rate limiting (429, honouring Retry-After in full), 5xx answers and dropped connections (default {default}). If it still fails, the error EndpointStillBilling names the endpoint and the command that stops it. A second Ctrl+C gives it up.'
         OnFailure = 'What to do with an endpoint that this command resumed or created when the start times out or is cancelled: Pause (default) or Leave.'
     }
     Synopsis = 'Starts endpoints and waits until they really answer.'

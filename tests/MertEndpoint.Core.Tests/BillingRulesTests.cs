@@ -1,0 +1,74 @@
+using System.Text.Json.Nodes;
+
+namespace MertEndpoint.Tests;
+
+/// <summary>The billing rules and the create defaults, each written once in Core.</summary>
+public class BillingRulesTests
+{
+    [Fact]
+    public void Only_initializing_and_running_bill_by_status_and_by_the_service_word()
+    {
+        var billed = Enum.GetValues<EndpointStatus>().Where(BillingRules.Bills).ToList();
+        Assert.Equal([EndpointStatus.Initializing, EndpointStatus.Running], billed);
+        foreach (var word in new[] { "pending", "updating", "updateFailed", "paused", "failed", "scaledToZero", "", "someNewState" })
+            Assert.False(BillingRules.Bills(word), word);
+        Assert.True(BillingRules.Bills("initializing"));
+        Assert.True(BillingRules.Bills("running"));
+        Assert.True(new UsageEvent { State = "running" }.IsBilled);
+        Assert.False(new UsageEvent { State = "paused" }.IsBilled);
+    }
+
+    [Theory]
+    [InlineData(true, 0, 1)]
+    [InlineData(true, 1, 1)]
+    [InlineData(true, 3, 3)]
+    [InlineData(false, 3, 0)]
+    public void A_billed_state_bills_every_replica_and_at_least_one(bool billed, int replicas, int rate) =>
+        Assert.Equal(rate, BillingRules.BilledReplicas(billed, replicas));
+
+    [Fact]
+    public void Cost_is_the_price_per_replica_hour_times_replica_time()
+    {
+        Assert.Equal(1.5m, BillingRules.Cost(1.0m, TimeSpan.FromMinutes(90)));
+        // Two replicas for half an hour bill as one replica-hour.
+        var events = new[]
+        {
+            new UsageEvent { Namespace = "a", Name = "e", State = "running", Replicas = 2, Time = DateTimeOffset.UnixEpoch },
+            new UsageEvent { Namespace = "a", Name = "e", State = "paused", Replicas = 0, Time = DateTimeOffset.UnixEpoch.AddMinutes(30) },
+        };
+        var cost = Assert.Single(UsageService.Summarize(events, DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch.AddHours(2)));
+        Assert.Equal(TimeSpan.FromHours(1), cost.BilledTime);
+        Assert.Equal(1.2m, BillingRules.Cost(1.2m, cost.BilledTime));
+    }
+
+    [Theory]
+    [InlineData(0, 15, 15)]
+    [InlineData(1, 15, null)]
+    [InlineData(0, null, null)]
+    public void A_scale_to_zero_timeout_goes_only_with_min_replicas_0(int min, int? timeout, int? sent)
+    {
+        Assert.Equal(sent, BillingRules.ScaleToZeroTimeoutFor(min, timeout));
+        var body = JsonNode.Parse(Json.CreateBody(new EndpointCreateSpec { Name = "e", MinReplica = min, MaxReplica = 2, ScaleToZeroTimeout = timeout }))!;
+        Assert.Equal(sent, (int?)body["compute"]!["scaling"]!["scaleToZeroTimeout"]);
+    }
+
+    [Fact]
+    public void A_create_with_no_settings_sends_the_MertDefaults()
+    {
+        var body = JsonNode.Parse(Json.CreateBody(new EndpointCreateSpec { Name = "e" }))!;
+        Assert.Equal(MertDefaults.Repository, (string?)body["model"]!["repository"]);
+        Assert.Equal(MertDefaults.Framework, (string?)body["model"]!["framework"]);
+        Assert.Equal(MertDefaults.Task, (string?)body["model"]!["task"]);
+        Assert.Equal(MertDefaults.Vendor, (string?)body["provider"]!["vendor"]);
+        Assert.Equal(MertDefaults.Region, (string?)body["provider"]!["region"]);
+        Assert.Equal(MertDefaults.Accelerator, (string?)body["compute"]!["accelerator"]);
+        Assert.Equal(MertDefaults.InstanceType, (string?)body["compute"]!["instanceType"]);
+        Assert.Equal(MertDefaults.InstanceSize, (string?)body["compute"]!["instanceSize"]);
+        Assert.Equal(MertDefaults.MinReplica, (int?)body["compute"]!["scaling"]!["minReplica"]);
+        Assert.Equal(MertDefaults.MaxReplica, (int?)body["compute"]!["scaling"]!["maxReplica"]);
+        Assert.Equal(MertDefaults.ScaleToZeroTimeout, (int?)body["compute"]!["scaling"]!["scaleToZeroTimeout"]);
+        Assert.Equal(MertDefaults.Type, (string?)body["type"]);
+        Assert.Equal(MertDefaults.Task, MertDefaults.TaskFor("M-A-P/mert-v1-95m"));
+        Assert.Null(MertDefaults.TaskFor("someone/other-model"));
+    }
+}
