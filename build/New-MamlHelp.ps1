@@ -126,6 +126,7 @@ foreach ($command in Get-Command -Module $module.Name -CommandType Cmdlet | Sort
             elseif ($common.DefaultValues[$p.Name]) { $common.DefaultValues[$p.Name] }
             elseif ($p.Name -in 'WhatIf', 'Confirm') { 'False' }
             else { Format-Default $owner.GetType().GetProperty($p.Name).GetValue($owner) }
+        $default = Expand-Text $default "$($command.Name) -$($p.Name) default"
         $texts[$p.Name] = @{ Text = (Expand-Text $text "$($command.Name) -$($p.Name)" $default); Default = $default }
     }
 

@@ -19,6 +19,6 @@
     # Defaults that are not a plain property value of a fresh cmdlet.
     DefaultValues = @{
         Revision = 'the service''s default'
-        Task = 'feature-extraction for the MERT repository'
+        Task = 'feature-extraction for the {MertDefaults.Repository} repository'
     }
 }

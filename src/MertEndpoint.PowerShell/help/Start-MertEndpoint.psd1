@@ -30,7 +30,7 @@
     # Defaults of the -CreateIfMissing parameters that are not a plain property value (as in New-MertEndpoint.psd1).
     DefaultValues = @{
         Revision = 'the service''s default'
-        Task = 'feature-extraction for the MERT repository'
+        Task = 'feature-extraction for the {MertDefaults.Repository} repository'
     }
     DynamicNote = '(Available with -CreateIfMissing, for the endpoint created when it does not exist.)'
 }
