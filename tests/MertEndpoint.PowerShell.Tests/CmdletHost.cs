@@ -80,16 +80,28 @@ public sealed class CmdletHost : IDisposable
     {
         var ps = Create(script, arguments);
         var run = new Run(ps);
-        var invoking = Task.Factory.StartNew(() => ps.Invoke(), TaskCreationOptions.LongRunning);
+        var output = new PSDataCollection<PSObject>();
+        var invoking = Task.Factory.StartNew(() => ps.Invoke(null, output), TaskCreationOptions.LongRunning);
         try
         {
-            run.Output = await Clock.Drive(invoking, TimeSpan.FromHours(3)).WaitAsync(Bound);
+            await Clock.Drive(invoking, TimeSpan.FromHours(3)).WaitAsync(Bound);
         }
         catch (RuntimeException ex)
         {
             run.Terminating = ex;
         }
+        run.Output = new Collection<PSObject>(output.ToList());
         return run;
+    }
+
+    /// <summary>
+    /// Waits (bounded) for a pipeline that was stopped with PowerShell.Stop() to end, and checks that it ended as stopped.
+    /// </summary>
+    public static async Task AssertStopped(System.Management.Automation.PowerShell ps, Task invoking)
+    {
+        try { await invoking.WaitAsync(Bound); }
+        catch (PipelineStoppedException) { }
+        Assert.Equal(PSInvocationState.Stopped, ps.InvocationStateInfo.State);
     }
 
     public void Dispose()
