@@ -127,7 +127,9 @@ public class ErrorRecordTests
         using var host = new CmdletHost();
         host.Service.Add("always", state: "paused", minReplica: 1, scaleToZeroTimeout: null);
         var run = (await host.RunAsync("Start-MertEndpoint always -Confirm:$false")).Succeeded();
-        Assert.Contains("-IdleTimeoutMinutes", Assert.Single(run.Warnings));
+        var warning = Assert.Single(run.Warnings);
+        Assert.Contains("no idle timeout", warning);
+        Assert.Contains("-IdleTimeoutMinutes", warning);
     }
 
     [Fact]

@@ -128,6 +128,11 @@ public sealed class FakeService : HttpMessageHandler
             {
                 case ("GET", null):
                     return Json(200, ToJson(e).ToJsonString());
+                case ("PUT", null):
+                    var scaling = JsonNode.Parse(r.Body ?? "{}")?["compute"]?["scaling"];
+                    if (scaling?["minReplica"] is JsonNode min) e.MinReplica = min.GetValue<int>();
+                    if (scaling is JsonObject o && o.ContainsKey("scaleToZeroTimeout")) e.ScaleToZeroTimeout = o["scaleToZeroTimeout"]?.GetValue<int>();
+                    return Json(200, ToJson(e).ToJsonString());
                 case ("DELETE", null):
                     _endpoints.Remove(key);
                     return new HttpResponseMessage(HttpStatusCode.OK);

@@ -99,3 +99,16 @@ public class PromptTests
         Assert.Equal(["POST /v2/endpoint/alice/b/pause"], host.Service.Writes.Select(w => w.ToString()));
     }
 }
+
+public class PromptMoreTests
+{
+    [Fact]
+    public async Task Remove_Confirm_false_deletes_a_piped_endpoint_without_a_question()
+    {
+        using var host = new CmdletHost();
+        host.Service.Add("gone");
+        (await host.RunAsync("Get-MertEndpoint gone | Remove-MertEndpoint -Confirm:$false")).Succeeded();
+        Assert.Empty(host.Host.Prompts);
+        Assert.False(host.Service.Exists("gone"));
+    }
+}

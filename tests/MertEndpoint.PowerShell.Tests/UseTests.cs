@@ -100,3 +100,46 @@ public class UseTests
         Assert.Empty(host.Service.Writes);
     }
 }
+
+public class UseLimitTests
+{
+    [Fact]
+    public async Task MaxDuration_stops_a_hung_block_and_pauses_the_endpoint()
+    {
+        using var host = new CmdletHost();
+        host.Service.Add("m", state: "paused");
+        // The block would sleep past the test's bound: only the stop at -MaxDuration ends it in time.
+        var run = await host.RunAsync("Use-MertEndpoint m -MaxDuration '00:00:00.5' -Confirm:$false { 'started'; Start-Sleep -Seconds 600; 'never' }");
+        Assert.Equal(["started"], run.Output.Select(o => o.ToString()));
+        Assert.Equal("MaxDurationExceeded", Assert.Single(run.AllErrors).FullyQualifiedErrorId.Split(',')[0]);
+        Assert.Equal("paused", host.Service.StateOf("m"));
+    }
+
+    [Fact]
+    public async Task A_404_on_the_pause_owed_means_nothing_to_pause_not_still_billing()
+    {
+        using var host = new CmdletHost();
+        host.Service.Add("f", state: "paused", boot: TimeSpan.FromHours(1));
+        host.Service.Add("u", state: "paused");
+        host.Service.Intercept = r => r.Is("POST", "/pause") ? FakeService.Json(404, FakeService.Error("Endpoint not found")) : null;
+
+        var start = await host.RunAsync("Start-MertEndpoint f -TimeoutSec 3 -Confirm:$false");
+        var error = Assert.Single(start.AllErrors);
+        Assert.Equal("WaitTimeout", error.FullyQualifiedErrorId.Split(',')[0]);
+        Assert.Contains("nothing to pause", error.Exception.Message);
+        Assert.DoesNotContain("BILLING", error.Exception.Message);
+
+        var use = (await host.RunAsync("Use-MertEndpoint u -Confirm:$false { 'ok' }")).Succeeded();
+        Assert.Equal(["ok"], use.Output.Select(o => o.ToString()));
+    }
+
+    [Fact]
+    public async Task Start_is_quiet_about_the_idle_timeout_once_IdleTimeoutMinutes_set_one()
+    {
+        using var host = new CmdletHost();
+        host.Service.Add("always", state: "paused", minReplica: 1, scaleToZeroTimeout: null);
+        var run = (await host.RunAsync("Start-MertEndpoint always -IdleTimeoutMinutes 5 -Confirm:$false")).Succeeded();
+        Assert.Empty(run.Warnings);
+        Assert.Contains(host.Service.Writes, w => w.Method == HttpMethod.Put);
+    }
+}
