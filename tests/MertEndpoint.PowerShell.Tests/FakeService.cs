@@ -106,6 +106,13 @@ public sealed class FakeService : HttpMessageHandler
         if (r.Path == "/api/whoami-v2")
             return Json(200, $$"""{"name": "{{User}}", "type": "user", "orgs": [{"name": "{{Org}}"}]}""");
         var parts = r.Path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        if (parts is ["v2", "provider", _] && r.Method == HttpMethod.Get)
+            return Json(200, """
+                {"vendors": [{"name": "aws", "regions": [{"name": "us-east-1", "label": "N. Virginia", "computes": [
+                  {"id": "aws-us-east-1-nvidia-a10g-x1", "accelerator": "gpu", "instanceType": "nvidia-a10g", "instanceSize": "x1",
+                   "architecture": "x86_64", "status": "available", "numAccelerators": 1, "numCpus": 4, "memoryGb": 16,
+                   "gpuMemoryGb": 24, "pricePerHour": 1.0}]}]}]}
+                """);
         // /v2/endpoint/{ns}[/{name}[/{action}]]
         if (parts.Length < 3 || parts[0] != "v2" || parts[1] != "endpoint") return Json(404, Error("Not found"));
         string ns = parts[2];

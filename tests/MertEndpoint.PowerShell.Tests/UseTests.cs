@@ -104,18 +104,6 @@ public class UseTests
 public class UseLimitTests
 {
     [Fact]
-    public async Task MaxDuration_stops_a_hung_block_and_pauses_the_endpoint()
-    {
-        using var host = new CmdletHost();
-        host.Service.Add("m", state: "paused");
-        // The block would sleep past the test's bound: only the stop at -MaxDuration ends it in time.
-        var run = await host.RunAsync("Use-MertEndpoint m -MaxDuration '00:00:00.5' -Confirm:$false { 'started'; Start-Sleep -Seconds 600; 'never' }");
-        Assert.Equal(["started"], run.Output.Select(o => o.ToString()));
-        Assert.Equal("MaxDurationExceeded", Assert.Single(run.AllErrors).FullyQualifiedErrorId.Split(',')[0]);
-        Assert.Equal("paused", host.Service.StateOf("m"));
-    }
-
-    [Fact]
     public async Task A_404_on_the_pause_owed_means_nothing_to_pause_not_still_billing()
     {
         using var host = new CmdletHost();
