@@ -92,11 +92,17 @@ public class PipelineTests
     {
         using var host = new CmdletHost();
         foreach (var n in new[] { "fan-04", "fan-05", "fan-06" }) host.Service.Add(n);
-        // The pauses of the two others never answer: only a command that cancels them ends (within the bound).
-        host.Service.Hold(r => r.Method == HttpMethod.Post && (r.Path.EndsWith("/fan-05/pause") || r.Path.EndsWith("/fan-06/pause")));
-        var run = (await host.RunAsync("Stop-MertEndpoint fan-04, fan-05, fan-06 -PassThru -Confirm:$false | Select-Object -First 1")).Succeeded();
+        // fan-04's pause answers once all three are in flight; the two others never answer: only a command that
+        // cancels them ends (within the bound).
+        var first = host.Service.Hold(r => r.Is("POST", "/fan-04/pause"));
+        host.Service.Hold(r => r.Is("POST", "/fan-05/pause") || r.Is("POST", "/fan-06/pause"));
+        var running = host.RunAsync("Stop-MertEndpoint fan-04, fan-05, fan-06 -PassThru -Confirm:$false | Select-Object -First 1");
+        await Until(() => host.Service.Held == 3);
+        first.SetResult();
+        var run = (await running).Succeeded();
         Assert.Equal(["fan-04"], run.Names);
         Assert.Equal(2, host.Service.CancelledWhileHeld);
+        Assert.Equal(0, host.Service.Held);
     }
 
     [Fact]
