@@ -63,4 +63,34 @@ public class StopTests
         Assert.Equal(["s1", "s2"], host.Service.Writes.Where(r => r.Path.EndsWith("/pause")).Select(r => r.Path.Split('/')[4]).Order());
         Assert.Equal("running", host.Service.StateOf("s3"));
     }
+
+    [Fact]
+    public async Task Stop_while_Use_runs_its_block_ends_the_block_and_pauses_the_endpoint()
+    {
+        using var host = new CmdletHost();
+        host.Service.Add("u", state: "paused");
+        using var ps = host.Create("Use-MertEndpoint u -Confirm:$false { 'in block'; Start-Sleep -Seconds 600; 'never' }");
+        var output = new PSDataCollection<PSObject>();
+        var invoking = Task.Factory.StartNew(() => ps.Invoke(null, output), TaskCreationOptions.LongRunning);
+        await host.Clock.Until(() => output.Count > 0).WaitAsync(CmdletHost.Bound);
+
+        await Task.Run(ps.Stop).WaitAsync(CmdletHost.Bound);
+
+        await CmdletHost.AssertStopped(ps, invoking);
+        Assert.Equal(["in block"], output.Select(o => o.ToString()));
+        Assert.Equal(["resume", "pause"], host.Service.Writes.Select(r => r.Path.Split('/')[^1]));
+        Assert.Equal("paused", host.Service.StateOf("u"));
+    }
+
+    [Fact]
+    public async Task Wait_that_runs_out_of_time_is_WaitTimeout_and_changes_nothing()
+    {
+        using var host = new CmdletHost();
+        host.Service.Add("w", state: "initializing", boot: TimeSpan.FromHours(1));
+        var run = await host.RunAsync("Wait-MertEndpoint w -TimeoutSec 30");
+        var error = Assert.Single(run.AllErrors);
+        Assert.Equal("WaitTimeout,MertEndpoint.PowerShell.Cmdlets.WaitMertEndpoint", error.FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.OperationTimeout, error.CategoryInfo.Category);
+        Assert.Empty(host.Service.Writes);
+    }
 }
