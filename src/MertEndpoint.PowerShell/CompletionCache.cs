@@ -4,6 +4,8 @@ using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -17,8 +19,10 @@ namespace MertEndpoint.PowerShell
     internal static class CompletionCache
     {
         private static readonly TimeSpan FetchTimeout = TimeSpan.FromSeconds(3);
-        private static readonly ConcurrentDictionary<string, (DateTime At, string[] Values)> Cache =
-            new ConcurrentDictionary<string, (DateTime, string[])>();
+        // Per factory (the machine's, or the one a host that embeds the cmdlets gave its runspace), so that runspaces
+        // with fakes of their own never see each other's values.
+        private static readonly ConditionalWeakTable<ClientFactory, ConcurrentDictionary<string, (DateTimeOffset At, string[] Values)>> Caches =
+            new ConditionalWeakTable<ClientFactory, ConcurrentDictionary<string, (DateTimeOffset, string[])>>();
 
         /// <summary>
         /// The cached values for <paramref name="key"/>, fetched again when older than <paramref name="maxAge"/>.
@@ -26,27 +30,40 @@ namespace MertEndpoint.PowerShell
         /// </summary>
         public static string[] Get(string key, TimeSpan maxAge, Func<EndpointClient, CancellationToken, Task<IEnumerable<string>>> fetch)
         {
+            var factory = CurrentFactory();
+            var cache = Caches.GetValue(factory, _ => new ConcurrentDictionary<string, (DateTimeOffset, string[])>(StringComparer.Ordinal));
             key = Environment.GetEnvironmentVariable("MERT_ENDPOINT_API_URL") + "|" + Environment.GetEnvironmentVariable("HF_ENDPOINT") + "|" + key;
-            if (Cache.TryGetValue(key, out var hit) && DateTime.UtcNow - hit.At < maxAge) return hit.Values;
+            if (cache.TryGetValue(key, out var hit) && factory.Now - hit.At < maxAge) return hit.Values;
             try
             {
                 var token = TokenResolver.TryResolve(null, out _);
                 if (token == null) return new string[0];
                 using (var cts = new CancellationTokenSource(FetchTimeout))
                 {
-                    var options = EndpointClientOptions.FromEnvironment();
-                    options.Accounts = ModuleState.Accounts; // the session's whoami cache: Tab costs no extra lookup
-                    var client = new EndpointClient(token, options);
+                    var client = new EndpointClient(token, factory.CreateOptions()); // the session's whoami cache: Tab costs no extra lookup
                     var values = fetch(client, cts.Token).GetAwaiter().GetResult()
                         .Where(v => !string.IsNullOrEmpty(v)).Distinct(StringComparer.OrdinalIgnoreCase)
                         .OrderBy(v => v, StringComparer.OrdinalIgnoreCase).ToArray();
-                    Cache[key] = (DateTime.UtcNow, values);
+                    cache[key] = (factory.Now, values);
                     return values;
                 }
             }
             catch (Exception)
             {
                 return new string[0];
+            }
+        }
+
+        /// <summary>Completion runs on the pipeline thread of the runspace it completes for: that runspace's factory, else the machine's.</summary>
+        private static ClientFactory CurrentFactory()
+        {
+            try
+            {
+                return Runspace.DefaultRunspace?.SessionStateProxy.PSVariable.GetValue(ClientFactory.VariableName) as ClientFactory ?? ClientFactory.Machine;
+            }
+            catch (Exception)
+            {
+                return ClientFactory.Machine;
             }
         }
 

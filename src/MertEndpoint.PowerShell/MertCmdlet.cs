@@ -55,7 +55,18 @@ namespace MertEndpoint.PowerShell
         protected EndpointLifecycle Lifecycle => _lifecycle ??= new EndpointLifecycle(Client, Usage);
 
         /// <summary>The usage history and prices of this session (one per history file).</summary>
-        protected UsageService Usage => ModuleState.UsageFor(UsageHistory.DefaultPath());
+        protected UsageService Usage => Factory.Usage;
+
+        /// <summary>
+        /// Where clients, the clock and the history come from: the runspace's <see cref="ClientFactory"/> when a host that
+        /// embeds the cmdlets set one (the in-process tests), else the machine's. Read once per command.
+        /// </summary>
+        internal ClientFactory Factory => _factory ??= FactoryOf(SessionState);
+
+        private ClientFactory? _factory;
+
+        internal static ClientFactory FactoryOf(SessionState? session) =>
+            session?.PSVariable.GetValue(ClientFactory.VariableName) as ClientFactory ?? ClientFactory.Machine;
 
         private EndpointClient CreateClient()
         {
@@ -63,8 +74,7 @@ namespace MertEndpoint.PowerShell
             {
                 var explicitToken = Token is null ? null : new NetworkCredential(string.Empty, Token).Password;
                 var token = TokenResolver.Resolve(explicitToken);
-                var options = EndpointClientOptions.FromEnvironment();
-                options.Accounts = ModuleState.Accounts;
+                var options = Factory.CreateOptions();
                 options.Observer = Usage.ObserverFor(ReportHistoryProblem);
                 options.RetryNotice = RetryWait;
                 return new EndpointClient(token, options);
@@ -403,22 +413,5 @@ namespace MertEndpoint.PowerShell
                 default: return ErrorCategory.NotSpecified;
             }
         }
-    }
-
-    /// <summary>
-    /// What the module keeps for the session across commands, owned here rather than by Core statics: token lookups
-    /// (whoami, rate limited) and one usage service per history file.
-    /// </summary>
-    internal static class ModuleState
-    {
-        private static readonly ConcurrentDictionary<string, UsageService> Usage = new ConcurrentDictionary<string, UsageService>(StringComparer.Ordinal);
-
-        /// <summary>Token lookups: an hour in memory, a day on disk (MERT_ENDPOINT_CACHE_DIR, else accounts/ in the data directory).</summary>
-        public static AccountCache Accounts { get; } = new AccountCache(directory:
-            Environment.GetEnvironmentVariable("MERT_ENDPOINT_CACHE_DIR") is string dir && dir.Trim().Length > 0
-                ? dir : System.IO.Path.Combine(UsageHistory.DataDirectory(), "accounts"));
-
-        public static UsageService UsageFor(string path) =>
-            Usage.GetOrAdd(System.IO.Path.GetFullPath(path), p => new UsageService(new UsageHistory(p)));
     }
 }

@@ -42,11 +42,11 @@ public class ProbeTests
         var handler = new FakeHandler(_clock, Respond.Hang(_clock));
         using var cts = new CancellationTokenSource();
         var probe = Client(_clock, handler).ProbeHealthAsync(await Running(), cts.Token);
-        while (handler.Requests.Count == 0) await Task.Delay(1);
+        await Bounded.Until(() => handler.Requests.Count > 0, "the first request");
 
         cts.Cancel();
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => probe);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => probe.WaitAsync(Bounded.Limit));
     }
 
     [Fact]

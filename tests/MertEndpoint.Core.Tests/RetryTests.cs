@@ -127,11 +127,11 @@ public class RetryTests
         var handler = new FakeHandler(_clock, Respond.With(503), Respond.With(503));
         using var cts = new CancellationTokenSource();
         var task = Client(_clock, handler).GetAsync(Ns, "mert", cts.Token);
-        while (handler.Requests.Count == 0) await Task.Delay(1);
+        await Bounded.Until(() => handler.Requests.Count > 0, "the first request");
 
         cts.Cancel(); // during the back-off before the retry
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => task);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => task.WaitAsync(Bounded.Limit));
         _clock.Advance(TimeSpan.FromMinutes(5)); // long past any back-off: a retry that was still due would go out now
         await Task.Yield();
         Assert.Single(handler.Requests);

@@ -50,6 +50,11 @@ Describe 'Argument completers' {
         (Get-RequestLog $emulator).Count | Should -Be $before
     }
 
+    It 'completes -Name with the namespace''s endpoint names' {
+        'fan-01', 'fan-10', 'fan-11', 'fan-12' | ForEach-Object { $null = New-MertEndpoint $_ -ImageUrl 'someone/img:1' -Confirm:$false }
+        Complete 'Stop-MertEndpoint fan-1' | Should -Be @('fan-10', 'fan-11', 'fan-12')
+    }
+
     It 'completes nothing, without an error, when the service cannot be reached' {
         $saved = $env:MERT_ENDPOINT_API_URL
         try {

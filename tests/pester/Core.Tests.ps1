@@ -60,22 +60,6 @@ Describe 'Namespaces and qualified names' {
         $costs.Name | Should -Contain 'cost-star'
         Get-RequestLog $emulator | Where-Object { $_.path -match '\*|%2A' } | Should -BeNullOrEmpty
     }
-
-    It 'a cmdlet that acts on one namespace refuses * and says how to pipe instead' {
-        { Stop-MertEndpoint some-one -Namespace '*' -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId 'InvalidArgument,*'
-        try { Stop-MertEndpoint some-one -Namespace '*' -Confirm:$false -ErrorAction Stop } catch { $_.Exception.Message | Should -Match "Get-MertEndpoint -Namespace '\*' \| Stop-MertEndpoint" }
-        Get-RequestLog $emulator | Where-Object method -eq 'POST' | Should -BeNullOrEmpty
-    }
-
-    It 'takes ns/name, the Hub''s usual form, and refuses one that contradicts -Namespace' {
-        $null = New-TestEndpoint qual-one   # created and seen: an eventually consistent read may miss it for a moment
-        (Get-MertEndpoint emulator-user/qual-one).Name | Should -Be 'qual-one'
-        Stop-MertEndpoint emulator-user/qual-one -Confirm:$false
-        Get-RequestLog $emulator | Where-Object { $_.path -eq '/v2/endpoint/emulator-user/qual-one/pause' } | Should -Not -BeNullOrEmpty
-        Stop-MertEndpoint lab/qual-one -Namespace emulator-user -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable err
-        $err[0].FullyQualifiedErrorId | Should -BeLike 'InvalidArgument,*'
-        $err[0].Exception.Message | Should -Match '-Name qual-one -Namespace emulator-user'
-    }
 }
 
 Describe 'Remove-MertEndpoint asks as Az does' {
@@ -92,31 +76,10 @@ Describe 'Remove-MertEndpoint asks as Az does' {
         (Get-MertEndpoint doomed).Name | Should -Be 'doomed'
         Get-RequestLog $emulator | Where-Object method -eq 'DELETE' | Should -BeNullOrEmpty
     }
-
-    It '-Force -Confirm still asks (here: cannot, so nothing is deleted)' {
-        { Remove-MertEndpoint doomed -Force -Confirm -ErrorAction Stop } | Should -Throw
-        (Get-MertEndpoint doomed).Name | Should -Be 'doomed'
-    }
-
-    It '-Force deletes through ShouldProcess: the operation shows in verbose output' {
-        $verbose = Remove-MertEndpoint doomed -Force -Verbose 4>&1 | Out-String
-        $verbose | Should -Match 'Performing the operation "Delete endpoint permanently'
-        $verbose | Should -Match 'emulator-user/doomed'
-        Wait-Until { -not (Get-MertEndpoint doomed -ErrorAction SilentlyContinue) }
-    }
 }
 
 Describe 'Use-MertEndpoint state belongs to its runspace' {
     BeforeEach { Reset-Emulator $emulator }
-
-    It 'the block gets the endpoint as $MertEndpoint too, and the caller''s own variables are left alone' {
-        $null = New-TestEndpoint use-var
-        $endpoint = 'mine'; $block = 'mine too'
-        $name = Use-MertEndpoint use-var -KeepIfRunning { $MertEndpoint.Name }
-        $name | Should -Be 'use-var'
-        $endpoint | Should -Be 'mine'
-        $block | Should -Be 'mine too'
-    }
 
     It 'HF_ENDPOINT_URL holds the URL while one endpoint is in use, is removed while two overlap, and comes back afterwards' {
         $one = New-TestEndpoint use-one

@@ -124,21 +124,6 @@ try { Use-MertEndpoint f-throw -OwedPauseTimeoutSec 3 { throw 'job crashed' } } 
         @(Get-Requests POST '*/f-429/pause').Count - $before | Should -Be 3
     }
 
-    It 'item 6: a 404 on the safety pause means nothing to pause, not still billing' {
-        New-PausedEndpoint f-404
-        Add-NeverHealthy f-404
-        Add-PauseFault f-404 404
-        Start-MertEndpoint f-404 -TimeoutSec 3 -ErrorVariable startErrors -ErrorAction SilentlyContinue
-        $startErrors[0].FullyQualifiedErrorId | Should -BeLike 'WaitTimeout,*'
-        "$($startErrors[0])" | Should -Match 'nothing to pause'
-        "$($startErrors[0])" | Should -Not -Match 'BILLING'
-
-        New-PausedEndpoint f-404-use
-        Add-PauseFault f-404-use 404
-        Use-MertEndpoint f-404-use { 'ok' } -ErrorVariable useErrors -ErrorAction SilentlyContinue | Should -Be 'ok'
-        $useErrors | Should -BeNullOrEmpty
-    }
-
     It 'item 4: exit 3 inside a Use block leaves with 3 after the endpoint is paused' {
         New-PausedEndpoint f-exit
         $child = Invoke-Child "Use-MertEndpoint f-exit { 'in block'; exit 3 }`n'REACHED-THE-END'"
@@ -159,18 +144,6 @@ try { Use-MertEndpoint f-throw -OwedPauseTimeoutSec 3 { throw 'job crashed' } } 
         $out | Should -Be 'started'
         $maxErrors[0].FullyQualifiedErrorId | Should -BeLike 'MaxDurationExceeded,*'
         (Get-MertEndpoint f-max).Status | Should -Be 'Paused'
-    }
-
-    It 'Start-MertEndpoint warns when it leaves an endpoint running with no service-side idle timeout, and says how to set one' {
-        $null = New-TestEndpoint f-idle
-        $null = Set-MertEndpoint f-idle -MinReplica 1
-        Stop-MertEndpoint f-idle -Confirm:$false
-        $null = Start-MertEndpoint f-idle -WarningVariable warned -WarningAction SilentlyContinue
-        "$warned" | Should -Match 'no idle timeout'
-        "$warned" | Should -Match '-IdleTimeoutMinutes'
-        Stop-MertEndpoint f-idle -Confirm:$false
-        $null = Start-MertEndpoint f-idle -IdleTimeoutMinutes 5 -WarningVariable quiet -WarningAction SilentlyContinue
-        $quiet | Should -BeNullOrEmpty
     }
 }
 

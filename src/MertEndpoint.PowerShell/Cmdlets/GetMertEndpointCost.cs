@@ -30,7 +30,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
 
         protected override void ProcessRecord()
         {
-            var until = Until.HasValue ? new DateTimeOffset(Until.Value.ToUniversalTime()) : DateTimeOffset.UtcNow;
+            var until = Until.HasValue ? new DateTimeOffset(Until.Value.ToUniversalTime()) : Factory.Now;
             var since = Since.HasValue ? new DateTimeOffset(Since.Value.ToUniversalTime()) : until.AddDays(-30);
             if (since >= until)
             {
@@ -45,7 +45,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                     var costs = Await(Usage.GetCostAsync(Client, ns, since, until, StopToken))
                         .Where(c => patterns == null || patterns.Any(p => p.IsMatch(c.Name))).OrderBy(c => c.Name, StringComparer.Ordinal).ToList();
                     // The states seen just now could not be recorded: the figures miss them, so say so before giving them.
-                    if (HistoryIncomplete) WriteWarning(Errors.CostIncomplete(UsageHistory.DefaultPath()));
+                    if (HistoryIncomplete) WriteWarning(Errors.CostIncomplete(Factory.HistoryPath));
                     foreach (var warning in Await(RequestCounts.AddAsync(Client, costs, StopToken))) WriteWarning(warning);
                     WriteObject(costs, enumerateCollection: true);
                 }

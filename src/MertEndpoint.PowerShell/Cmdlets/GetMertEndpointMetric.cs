@@ -40,7 +40,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
 
         protected override void ProcessRecord()
         {
-            var until = Until.HasValue ? new DateTimeOffset(Until.Value.ToUniversalTime()) : DateTimeOffset.UtcNow;
+            var until = Until.HasValue ? new DateTimeOffset(Until.Value.ToUniversalTime()) : Factory.Now;
             var since = Since.HasValue ? new DateTimeOffset(Since.Value.ToUniversalTime()) : until.AddHours(-1);
             if (since >= until)
             {

@@ -1,0 +1,3 @@
+global using Xunit;
+global using System.Management.Automation;
+global using MertEndpoint.Tests;
