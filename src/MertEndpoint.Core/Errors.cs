@@ -473,8 +473,14 @@ namespace MertEndpoint
                 $"The script block for {id.Subject} ran longer than -MaxDuration {Duration(limit)} and was stopped"
                 + (stopped ? "; the endpoint was stopped as well." : "."), id);
 
+        /// <summary>The longest -MaxDuration a timer can hold (about 49.7 days).</summary>
+        public static readonly TimeSpan LongestMaxDuration = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+
         public static EndpointException InvalidMaxDuration(TimeSpan? given) =>
-            new(EndpointErrorKind.InvalidMaxDuration, $"-MaxDuration must be positive (got {given}).");
+            new(EndpointErrorKind.InvalidMaxDuration, $"-MaxDuration must be positive and at most {LongestMaxDuration.Days} days (got {given}). For a longer run, leave it out.");
+
+        public static EndpointException NegativeDuration(string parameter, TimeSpan given) =>
+            new(EndpointErrorKind.InvalidArgument, $"-{parameter} must be zero or more (got {given}); for example -{parameter} 02:00:00 for two hours.");
 
         // ---- the data plane ----
 
@@ -540,6 +546,9 @@ namespace MertEndpoint
 
         public static EndpointException InvalidStep(string step) =>
             new(EndpointErrorKind.InvalidArgument, $"'{step}' is not a step. Use a number and a unit: '30s', '1m', '5m', '1h' or '1d'.");
+
+        public static EndpointException PeriodOutOfRange(string parameter, DateTime given, DateTimeOffset earliest, DateTimeOffset latest) =>
+            new(EndpointErrorKind.InvalidPeriod, $"-{parameter} ({given:u}) is out of range: give a time between {earliest:yyyy-MM-dd} and {latest:yyyy-MM-dd} (a year from now).");
 
         public static EndpointException InvalidPeriod(DateTimeOffset since, DateTimeOffset until) =>
             new(EndpointErrorKind.InvalidPeriod, $"-Since ({since:u}) must be before -Until ({until:u}).");

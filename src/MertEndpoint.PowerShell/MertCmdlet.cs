@@ -352,6 +352,27 @@ namespace MertEndpoint.PowerShell
         /// <summary>Writes a non-terminating error about one endpoint (or namespace, or input) when the error names none.</summary>
         protected void WriteEndpointError(EndpointException ex, object? target) => WriteError(ToErrorRecord(ex, target));
 
+        /// <summary>
+        /// A -Since or -Until as UTC, or null when it is out of any meaningful range (before 1970, or more than a year
+        /// ahead, such as [datetime]::MaxValue), after writing InvalidPeriod: no later arithmetic on it can overflow.
+        /// </summary>
+        protected DateTimeOffset? PeriodBound(DateTime? value, string parameter)
+        {
+            if (value == null) return null;
+            var earliest = new DateTimeOffset(1970, 1, 1, 0, 0, 0, TimeSpan.Zero);
+            var latest = Factory.Now.AddDays(366);
+            DateTime utc = value.Value.ToUniversalTime();
+            if (utc < earliest.UtcDateTime || utc > latest.UtcDateTime)
+            {
+                WriteEndpointError(Errors.PeriodOutOfRange(parameter, value.Value, earliest, latest), null);
+                throw new PeriodRefused();
+            }
+            return new DateTimeOffset(utc);
+        }
+
+        /// <summary>Thrown by <see cref="PeriodBound"/> once its error is written: the command then ends quietly.</summary>
+        protected sealed class PeriodRefused : Exception { }
+
         /// <summary>Ends the command: nothing it was asked can run.</summary>
         protected void ThrowEndpointError(EndpointException ex, object? target) => ThrowTerminatingError(ToErrorRecord(ex, target));
 

@@ -40,6 +40,12 @@ namespace MertEndpoint.PowerShell.Cmdlets
 
         protected override int Concurrency => ThrottleLimit;
 
+        protected override void BeginProcessing()
+        {
+            if (BilledLongerThan < TimeSpan.Zero) ThrowEndpointError(Errors.NegativeDuration(nameof(BilledLongerThan), BilledLongerThan.Value), BilledLongerThan);
+            base.BeginProcessing();
+        }
+
         protected override void ProcessRecord()
         {
             var all = Namespace == "*";

@@ -30,8 +30,13 @@ namespace MertEndpoint.PowerShell.Cmdlets
 
         protected override void ProcessRecord()
         {
-            var until = Until.HasValue ? new DateTimeOffset(Until.Value.ToUniversalTime()) : Factory.Now;
-            var since = Since.HasValue ? new DateTimeOffset(Since.Value.ToUniversalTime()) : until.AddDays(-30);
+            DateTimeOffset until, since;
+            try
+            {
+                until = PeriodBound(Until, nameof(Until)) ?? Factory.Now;
+                since = PeriodBound(Since, nameof(Since)) ?? until.AddDays(-30);
+            }
+            catch (PeriodRefused) { return; }
             if (since >= until)
             {
                 WriteEndpointError(Errors.InvalidPeriod(since, until), null);

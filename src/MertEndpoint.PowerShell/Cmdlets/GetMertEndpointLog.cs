@@ -41,8 +41,13 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 WriteEndpointError(Errors.FollowWithUntil(), null);
                 return;
             }
-            DateTimeOffset? since = Since.HasValue ? new DateTimeOffset(Since.Value.ToUniversalTime()) : (DateTimeOffset?)null;
-            DateTimeOffset? until = Until.HasValue ? new DateTimeOffset(Until.Value.ToUniversalTime()) : (DateTimeOffset?)null;
+            DateTimeOffset? since, until;
+            try
+            {
+                since = PeriodBound(Since, nameof(Since));
+                until = PeriodBound(Until, nameof(Until));
+            }
+            catch (PeriodRefused) { return; }
             if (since >= until)
             {
                 WriteEndpointError(Errors.InvalidPeriod(since!.Value, until!.Value), null);

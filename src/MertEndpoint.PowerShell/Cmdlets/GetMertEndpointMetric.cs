@@ -40,8 +40,13 @@ namespace MertEndpoint.PowerShell.Cmdlets
 
         protected override void ProcessRecord()
         {
-            var until = Until.HasValue ? new DateTimeOffset(Until.Value.ToUniversalTime()) : Factory.Now;
-            var since = Since.HasValue ? new DateTimeOffset(Since.Value.ToUniversalTime()) : until.AddHours(-1);
+            DateTimeOffset until, since;
+            try
+            {
+                until = PeriodBound(Until, nameof(Until)) ?? Factory.Now;
+                since = PeriodBound(Since, nameof(Since)) ?? until.AddHours(-1);
+            }
+            catch (PeriodRefused) { return; }
             if (since >= until)
             {
                 WriteEndpointError(Errors.InvalidPeriod(since, until), null);

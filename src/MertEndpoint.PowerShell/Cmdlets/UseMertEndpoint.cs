@@ -71,7 +71,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
 
         protected override void BeginProcessing()
         {
-            if (MaxDuration <= TimeSpan.Zero)
+            if (MaxDuration <= TimeSpan.Zero || MaxDuration > Errors.LongestMaxDuration)
                 ThrowEndpointError(Errors.InvalidMaxDuration(MaxDuration), MaxDuration);
         }
 
