@@ -392,6 +392,19 @@ namespace MertEndpoint
 
         // ---- the lifecycle ----
 
+        /// <summary>A 404 for one name, with the close names of its namespace; no hint to create it under a typo.</summary>
+        public static EndpointException NotFoundWithSuggestions(EndpointException notFound, IReadOnlyList<string> close)
+        {
+            var id = notFound.Target!;
+            string options = close.Count == 1 ? $"'{close[0]}'"
+                : string.Join(", ", close.Take(close.Count - 1).Select(c => $"'{c}'")) + $" or '{close[close.Count - 1]}'";
+            string message = $"Endpoint '{id.Name}' was not found in namespace '{id.Namespace}' (404). Did you mean {options}? "
+                + $"List them with Get-MertEndpoint -Namespace {id.Namespace}."
+                + (notFound.RequestId != null ? $" (request id {notFound.RequestId})" : "");
+            return new EndpointException(EndpointErrorKind.EndpointNotFound, message, id, statusCode: notFound.StatusCode ?? 404,
+                serviceMessage: notFound.ServiceMessage, requestId: notFound.RequestId, innerException: notFound);
+        }
+
         public static EndpointException NotFoundForStart(string ns, string name) =>
             new(EndpointErrorKind.EndpointNotFound,
                 $"Endpoint '{name}' was not found in namespace '{ns}'. " +

@@ -175,9 +175,16 @@ namespace MertEndpoint.PowerShell
                 }
                 catch (EndpointException ex)
                 {
-                    return () => WriteEndpointError(ex, target);
+                    var error = await ExplainAsync(ex, ct).ConfigureAwait(false);
+                    return () => WriteEndpointError(error, target);
                 }
             });
+
+        /// <summary>A 404 for one name gets the close names of its namespace ("did you mean"): one listing, at most 5 s.</summary>
+        protected Task<EndpointException> ExplainAsync(EndpointException ex, CancellationToken ct) =>
+            ex.Kind == EndpointErrorKind.EndpointNotFound && ex.Target?.Name is string name && !WildcardPattern.ContainsWildcardCharacters(name)
+                ? NameSuggestions.ExplainAsync(Client, ex, TimeSpan.FromSeconds(5), ct)
+                : Task.FromResult(ex);
 
         /// <summary>Work enqueued and not finished yet (pipeline thread only).</summary>
         protected int InFlight => _queued.Count(t => !t.IsCompleted);

@@ -105,7 +105,8 @@ namespace MertEndpoint.PowerShell.Cmdlets
                     }
                     catch (EndpointException ex)
                     {
-                        return () => WriteEndpointError(ex, target);
+                        var error = await ExplainAsync(ex, ct).ConfigureAwait(false);
+                        return () => WriteEndpointError(error, target);
                     }
                     finally
                     {
