@@ -101,7 +101,7 @@ namespace MertEndpoint
                 ? Clock.CreateCancellationTokenSource(policy.TimeBudget < TimeSpan.Zero ? TimeSpan.Zero : policy.TimeBudget)
                 : new CancellationTokenSource();
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, budget.Token);
-            string host = uri.Host;
+            string host = uri.Authority; // host, and port when not the default one: each emulator is its own host
             int attempts = 0, streak = 0;
 
             // What is left of the budget, and of the caller's own deadline (for the waits the server asks for).
