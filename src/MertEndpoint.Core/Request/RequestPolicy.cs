@@ -160,7 +160,7 @@ namespace MertEndpoint
             OwedPause = new RequestPolicy("owed-pause", "the pause owed after a failed or cancelled start and at the end of Use: Retry-After honoured in full within its bound",
                 100, TimeSpan.FromMinutes(5), s.AttemptTimeout, Transient, true, true, false, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
             OwedPauseOnSignal = new RequestPolicy("owed-pause-on-signal", "the owed pauses of a process told to end by a signal: once each, at once, no Retry-After wait (not wired yet)",
-                1, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10), Transient, false, false, false, TimeSpan.Zero, TimeSpan.Zero, honoursRetryAfter: false);
+                1, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10), Array.Empty<int>(), false, false, false, TimeSpan.Zero, TimeSpan.Zero, honoursRetryAfter: false);
             CreateCheck = new RequestPolicy("create-check", "the GET inside a create attempt (one try: the create's own policy retries)",
                 1, budget, s.AttemptTimeout, Array.Empty<int>(), false, false, false, TimeSpan.Zero, TimeSpan.Zero);
             Probe = new RequestPolicy("health-probe", "the readiness waiter's health probe (one GET; the waiter's own schedule asks again)",
@@ -188,7 +188,7 @@ namespace MertEndpoint
         {
             var sb = new StringBuilder();
             sb.AppendLine("<!-- Generated from RequestPolicies (src/MertEndpoint.Core/Request/RequestPolicy.cs) by the test");
-            sb.AppendLine("     RequestPolicyTableTests; do not edit by hand. Default settings; see the settings table below. -->");
+            sb.AppendLine("     RequestPolicyTests.The_policy_table_is_generated_from_the_policy_objects_and_written_for_the_docs; do not edit by hand. -->");
             sb.AppendLine("# Request policies: attempts and time bounds");
             sb.AppendLine();
             sb.AppendLine("Every request Core sends runs under one of these policies, in one executor. The worst case of a call is its");
@@ -218,7 +218,7 @@ namespace MertEndpoint
             }
             sb.AppendLine();
             sb.AppendLine("The data-plane budget is the call's -TimeoutSec (10 min by default) and the owed pause's is -OwedPauseTimeoutSec");
-            sb.AppendLine("(5 min by default); the others come from MERT_ENDPOINT_RETRY_BUDGET_SEC (60 s by default). A start passes its");
+            sb.AppendLine($"(5 min by default); the others come from {EndpointClientOptions.RetryBudgetVariable} ({Errors.Duration(EndpointClientOptions.DefaultRetryBudget)} by default). A start passes its");
             sb.AppendLine("-TimeoutSec to its calls as a deadline: a Retry-After past it fails the start at once with RateLimited.");
             return sb.ToString();
         }
