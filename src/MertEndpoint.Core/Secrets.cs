@@ -36,7 +36,8 @@ namespace MertEndpoint
         /// <summary>Adds a secret this process holds (a token), to be masked wherever it appears.</summary>
         public static void Register(string? secret)
         {
-            if (string.IsNullOrEmpty(secret) || secret!.Length < 4) return;
+            // Short strings are not tokens (the warm-up uses "warm-up"): masking them would garble ordinary words.
+            if (string.IsNullOrEmpty(secret) || secret!.Length < 12) return;
             lock (Gate)
             {
                 if (_known.Contains(secret)) return;

@@ -28,6 +28,9 @@ namespace MertEndpoint
         /// <summary>Holds <paramref name="host"/> until <paramref name="until"/>; a later hold wins, an earlier one changes nothing.</summary>
         public void Hold(string host, DateTimeOffset until) =>
             _notBefore.AddOrUpdate(host, until, (_, before) => until > before ? until : before);
+
+        /// <summary>Forgets every hold: for a test whose emulator forgot the faults that set them.</summary>
+        public void Clear() => _notBefore.Clear();
     }
 
     /// <summary>What one attempt came to: a value, or a failure the policy may try again.</summary>
