@@ -319,10 +319,6 @@ namespace MertEndpoint
 
         public const string NothingToPause = "It no longer exists (404), so there is nothing to pause and nothing bills.";
 
-        /// <summary>Said (verbose, progress) while an owed pause keeps trying.</summary>
-        public static string OwedPauseRetry(EndpointId id, string verb, Exception failure, TimeSpan delay, TimeSpan left) =>
-            $"Could not {verb} {id} yet ({Innermost(failure).Message.TrimEnd('.')}); trying again in {Duration(delay)}, giving up in {Duration(left)}.";
-
         /// <summary>
         /// A pause this module owed failed for good: the one loud, machine-readable error (EndpointStillBilling) that
         /// names the endpoint and the exact command to stop it. <paramref name="before"/> is what went wrong first.

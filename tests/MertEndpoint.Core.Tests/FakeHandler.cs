@@ -53,6 +53,22 @@ public sealed class FakeHandler : HttpMessageHandler
     }
 }
 
+/// <summary>Waits in tests that end or fail: never an unbounded spin.</summary>
+public static class Bounded
+{
+    /// <summary>Until <paramref name="condition"/> holds; fails the test after <paramref name="limit"/> (10 s) of wall time.</summary>
+    public static async Task Until(Func<bool> condition, TimeSpan? limit = null)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        TimeSpan bound = limit ?? TimeSpan.FromSeconds(10);
+        while (!condition())
+        {
+            if (watch.Elapsed > bound) throw new TimeoutException($"The condition did not hold within {bound.TotalSeconds:0} s.");
+            await Task.Delay(1);
+        }
+    }
+}
+
 /// <summary>Building blocks for scripts.</summary>
 public static class Respond
 {

@@ -42,7 +42,7 @@ public class ProbeTests
         var handler = new FakeHandler(_clock, Respond.Hang(_clock));
         using var cts = new CancellationTokenSource();
         var probe = Client(_clock, handler).ProbeHealthAsync(await Running(), cts.Token);
-        while (handler.Requests.Count == 0) await Task.Delay(1);
+        await Bounded.Until(() => handler.Requests.Count > 0);
 
         cts.Cancel();
 

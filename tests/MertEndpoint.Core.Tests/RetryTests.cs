@@ -140,7 +140,7 @@ public class RetryTests
         var handler = new FakeHandler(_clock, Respond.With(503), Respond.With(503));
         using var cts = new CancellationTokenSource();
         var task = Client(_clock, handler).GetAsync(Ns, "mert", cts.Token);
-        while (handler.Requests.Count == 0) await Task.Delay(1);
+        await Bounded.Until(() => handler.Requests.Count > 0);
 
         cts.Cancel(); // during the back-off before the retry
 

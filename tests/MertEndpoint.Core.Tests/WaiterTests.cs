@@ -161,7 +161,7 @@ public class WaiterTests
         var handler = Service(_ => ("initializing", null));
         using var cts = new CancellationTokenSource();
         var wait = Wait(handler, ct: cts.Token);
-        while (handler.Requests.Count == 0) await Task.Delay(1);
+        await Bounded.Until(() => handler.Requests.Count > 0);
 
         var sent = handler.Requests.Count;
         cts.Cancel(); // fake time stands still: only the cancellation can end it
