@@ -26,6 +26,11 @@ namespace MertEndpoint
         private readonly string _token;
         private readonly Transport _transport;
         private readonly ClientSettings _settings;
+        // A view's explicit call settings (see For): who hears about waits, the caller's deadline, a policy in place of each call's own.
+        private readonly Action<string, TimeSpan>? _notice;
+        private readonly long? _endsAt;
+        private readonly RequestPolicy? _policy;
+        private readonly EndpointClient _root;
 
         /// <param name="token">Hugging Face token (see <see cref="TokenResolver"/>).</param>
         /// <param name="options">Null reads <see cref="EndpointClientOptions.FromEnvironment"/>. Copied here, never written.</param>
@@ -35,7 +40,31 @@ namespace MertEndpoint
             _token = TokenResolver.Checked(token.Trim(), TokenSource.Caller);
             _settings = new ClientSettings(options ?? EndpointClientOptions.FromEnvironment());
             _transport = new Transport(_token, _settings);
+            _root = this;
         }
+
+        private EndpointClient(EndpointClient root, Action<string, TimeSpan>? notice, long? endsAt, RequestPolicy? policy)
+        {
+            _root = root._root;
+            _token = root._token;
+            _settings = root._settings;
+            _transport = root._transport;
+            _notice = notice;
+            _endsAt = endsAt;
+            _policy = policy;
+        }
+
+        /// <summary>
+        /// This client with its calls' request settings given explicitly, for one operation: who hears about each wait
+        /// (a start's progress, an owed pause's log), the operation's own deadline (a Retry-After past it fails at once),
+        /// and a policy that replaces each call's own (the owed pause's). Nothing flows anywhere else: work the calls
+        /// start on their own (the usage history's reads) uses the client it was given.
+        /// </summary>
+        internal EndpointClient For(Action<string, TimeSpan>? notice, long? endsAt = null, RequestPolicy? policy = null) =>
+            new(this, notice, endsAt, policy);
+
+        private RequestCall Call(RequestPolicy policy) => new(_policy ?? policy, _notice, _endsAt);
+        private RequestPolicies Policies => _settings.Policies;
 
         /// <summary>The control-plane base URL this client talks to (no trailing slash).</summary>
         public string ApiBase => _settings.ApiBase;
@@ -51,7 +80,7 @@ namespace MertEndpoint
             // stops waiting on its own cancellation.
             Task<WhoAmI> lookup = _settings.Accounts.GetAsync(_token, _settings.HubBase, _settings.Clock, () =>
                 _transport.SendAsync(HttpMethod.Get, new Uri(_settings.HubBase + "/api/whoami-v2"), null,
-                    new Target("look up the token's account (whoami-v2)", null), Json.ToWhoAmI, CancellationToken.None));
+                    new Target("look up the token's account (whoami-v2)", null), Json.ToWhoAmI, new RequestCall(Policies.ControlRead, _settings.RetryNotice), CancellationToken.None));
             return WithCancellation(lookup, ct);
         }
 
@@ -73,7 +102,7 @@ namespace MertEndpoint
             try
             {
                 return await ObservedAsync(ns, ObservationKind.Read, ct, t => _transport.SendAsync(HttpMethod.Get, Api(ns), null,
-                    new Target("list the endpoints of", RequireNs(ns)), e => Json.ToEndpointList(e, ns), t)).ConfigureAwait(false);
+                    new Target("list the endpoints of", RequireNs(ns)), e => Json.ToEndpointList(e, ns), Call(Policies.ControlRead), t)).ConfigureAwait(false);
             }
             catch (EndpointException ex) when (ex.StatusCode is 401 or 403 or 404)
             {
@@ -102,7 +131,7 @@ namespace MertEndpoint
             try
             {
                 return (await ObservedAsync(ns, ObservationKind.Read, ct, t => One(_transport.SendAsync(HttpMethod.Get, Api(ns, name), null,
-                    new Target("get", RequireNs(ns), RequireName(name)), e => Json.ToEndpoint(e, ns), t))).ConfigureAwait(false))[0];
+                    new Target("get", RequireNs(ns), RequireName(name)), e => Json.ToEndpoint(e, ns), Call(Policies.ControlRead), t))).ConfigureAwait(false))[0];
             }
             catch (EndpointException ex) when (ex.StatusCode is 401 or 403)
             {
@@ -132,39 +161,52 @@ namespace MertEndpoint
             Uri uri = Api(ns);
             string body = Json.CreateBody(spec);
             bool mayExist = false;
-            for (int attempt = 1; ; attempt++)
+            DateTimeOffset sent = _transport.Now;
+            EndpointClient check = For(_notice, _endsAt, Policies.CreateCheck);
+            return await _transport.Executor.RunAsync(Call(Policies.Create), target, uri, async (attempt, t) =>
             {
-                if (mayExist && await TryGetAsync(ns, spec.Name, ct).ConfigureAwait(false) is EndpointInfo existing)
-                    return existing;
-                DateTimeOffset sent = _transport.Now;
+                // After an attempt that may have landed, a GET decides: it exists (done) or not (post again).
+                if (mayExist)
+                {
+                    Attempt<EndpointInfo?> found = await check.TryGetOnceAsync(ns, spec.Name, t).ConfigureAwait(false);
+                    if (found.Failure is Failure lookup) return Attempt<EndpointInfo>.Failed(lookup);
+                    if (found.Value is EndpointInfo existing) return Attempt<EndpointInfo>.Done(existing);
+                }
+                sent = _transport.Now;
                 HttpResponseMessage response;
                 try
                 {
-                    response = await _transport.SendOnceWithTimeoutAsync(HttpMethod.Post, uri, body, ct).ConfigureAwait(false);
+                    response = await _transport.SendOnceAsync(HttpMethod.Post, uri, body, t).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (Resilience.IsTransient(ex) && !ct.IsCancellationRequested)
+                catch (Exception) when (!ct.IsCancellationRequested)
                 {
-                    if (attempt > _settings.MaxRetryAttempts) throw Errors.Unreachable(target, uri, ex, attempt, _settings.AttemptTimeout);
-                    mayExist = true;
-                    await _settings.Clock.Delay(Resilience.Delay(_settings, attempt - 1, null, _transport.Now), ct).ConfigureAwait(false);
-                    continue;
+                    mayExist = true; // a dropped or abandoned POST may have reached the service
+                    throw;
                 }
-                TimeSpan delay;
                 using (response)
                 {
-                    if (response.IsSuccessStatusCode)
-                    {
-                        EndpointInfo created = await Transport.Unwrap(Transport.ReadAsync(response, target, e => Json.ToEndpoint(e, ns))).ConfigureAwait(false);
-                        Tell(ns, ObservationKind.Action, new[] { created }, sent);
-                        return created;
-                    }
-                    if (response.StatusCode == HttpStatusCode.Conflict && mayExist) return await GetAsync(ns, spec.Name, ct).ConfigureAwait(false);
-                    if (!Resilience.IsTransient(response.StatusCode) || attempt > _settings.MaxRetryAttempts)
-                        throw await _transport.ErrorAsync(response, target, attempt).ConfigureAwait(false);
-                    mayExist |= response.StatusCode != (HttpStatusCode)429; // 429 is refused before any work; a 5xx may be after
-                    delay = Resilience.Delay(_settings, attempt - 1, response, _transport.Now);
+                    if (response.StatusCode == HttpStatusCode.Conflict && mayExist)
+                        return Attempt<EndpointInfo>.Done(await check.GetAsync(ns, spec.Name, t).ConfigureAwait(false));
+                    Attempt<EndpointInfo> outcome = await _transport.OutcomeAsync(response, target, e => Json.ToEndpoint(e, ns)).ConfigureAwait(false);
+                    if (outcome.Failure == null) Tell(ns, ObservationKind.Action, new[] { outcome.Value }, sent);
+                    // 429 is refused before any work; a 5xx may come after it.
+                    else if (outcome.Failure.Kind == FailureKind.Status && outcome.Failure.Status >= 500) mayExist = true;
+                    return outcome;
                 }
-                await _settings.Clock.Delay(delay, ct).ConfigureAwait(false);
+            }, (kind, ex, attempts) => Errors.Unreachable(target, uri, ex, attempts, _settings.AttemptTimeout), ct).ConfigureAwait(false);
+        }
+
+        /// <summary>One GET (this view's policy) for create's check: the endpoint, null when it does not exist, or a failure to try again.</summary>
+        private async Task<Attempt<EndpointInfo?>> TryGetOnceAsync(string ns, string name, CancellationToken ct)
+        {
+            try
+            {
+                return Attempt<EndpointInfo?>.Done(await TryGetAsync(ns, name, ct).ConfigureAwait(false));
+            }
+            catch (EndpointException ex) when (ex.Kind is EndpointErrorKind.ServiceUnavailable or EndpointErrorKind.RateLimited)
+            {
+                return Attempt<EndpointInfo?>.Failed(new Failure(ex.StatusCode is int status ? FailureKind.Status : FailureKind.Dropped,
+                    ex.StatusCode ?? 0, _ => ex, ex.RetryAfter));
             }
         }
 
@@ -195,13 +237,14 @@ namespace MertEndpoint
             string body = Json.UpdateBody(spec, image);
             if (body == "{}") return await GetAsync(ns, name, ct).ConfigureAwait(false);
             return (await ObservedAsync(ns, ObservationKind.Action, ct, t => One(_transport.SendAsync(HttpMethod.Put, Api(ns, name), body, target,
-                e => Json.ToEndpoint(e, ns), t))).ConfigureAwait(false))[0];
+                e => Json.ToEndpoint(e, ns), Call(Policies.ControlWrite), t))).ConfigureAwait(false))[0];
         }
 
         public async Task DeleteAsync(string ns, string name, CancellationToken ct = default)
         {
             DateTimeOffset sent = _transport.Now;
-            await _transport.SendAsync(HttpMethod.Delete, Api(ns, name), null, new Target("delete", RequireNs(ns), RequireName(name)), _ => true, ct)
+            await _transport.SendAsync(HttpMethod.Delete, Api(ns, name), null, new Target("delete", RequireNs(ns), RequireName(name)), _ => true,
+                Call(Policies.ControlWrite), ct)
                 .ConfigureAwait(false);
             _settings.Observer?.Observe(new EndpointObservation(_settings.ApiBase, ns, ObservationKind.Deleted, Array.Empty<EndpointInfo>(),
                 name, sent, _transport.Now));
@@ -230,7 +273,7 @@ namespace MertEndpoint
 
         public Task<IReadOnlyList<HardwareInfo>> GetHardwareAsync(string ns, CancellationToken ct = default) =>
             _transport.SendAsync(HttpMethod.Get, new Uri($"{_settings.ApiBase}/provider/{Seg(RequireNs(ns))}"), null,
-                new Target("read the hardware catalog of", ns), Json.ToHardware, ct);
+                new Target("read the hardware catalog of", ns), Json.ToHardware, Call(Policies.ControlRead), ct);
 
         // ---- logs, replicas and metrics (their reading lives in Insight/) ----
 
@@ -241,7 +284,7 @@ namespace MertEndpoint
         /// </summary>
         public Task ReadLogsAsync(string ns, string name, LogQuery query, Action<EndpointLogLine> onLine, CancellationToken ct = default) =>
             new LogReader(this, _transport, RequireNs(ns), RequireName(name), query ?? throw new ArgumentNullException(nameof(query)),
-                onLine ?? throw new ArgumentNullException(nameof(onLine))).RunAsync(ct);
+                onLine ?? throw new ArgumentNullException(nameof(onLine))).RunAsync(Call(Policies.LogStream), ct);
 
         /// <summary>The last <paramref name="tail"/> lines of the endpoint's logs.</summary>
         public async Task<IReadOnlyList<EndpointLogLine>> GetLogsAsync(string ns, string name, int tail, CancellationToken ct = default)
@@ -253,7 +296,7 @@ namespace MertEndpoint
 
         public Task<IReadOnlyList<EndpointReplica>> GetReplicasAsync(string ns, string name, CancellationToken ct = default) =>
             _transport.SendAsync(HttpMethod.Get, new Uri(Api(ns, name).AbsoluteUri + "/replica"), null,
-                new Target("list the replicas of", RequireNs(ns), RequireName(name)), e => Evidence.ToReplicas(e, ns, name), ct);
+                new Target("list the replicas of", RequireNs(ns), RequireName(name)), e => Evidence.ToReplicas(e, ns, name), Call(Policies.ControlRead), ct);
 
         /// <summary>One metric between two times, one point per <paramref name="step"/> ('30s', '1m', '1h', '1d').</summary>
         public Task<MetricSeries> GetMetricAsync(string ns, string name, string metric, DateTimeOffset since, DateTimeOffset until,
@@ -271,7 +314,7 @@ namespace MertEndpoint
             }.ToJsonString();
             // A read, though a POST: safe to retry.
             return _transport.SendAsync(HttpMethod.Post, new Uri(Api(ns, name).AbsoluteUri + "/metrics/" + Seg(metric)), body,
-                new Target($"read metric '{metric}' of", RequireNs(ns), RequireName(name)), e => MetricReader.Read(e, ns, name, metric), ct);
+                new Target($"read metric '{metric}' of", RequireNs(ns), RequireName(name)), e => MetricReader.Read(e, ns, name, metric), Call(Policies.ControlRead), ct);
         }
 
         internal string LogsUri(string ns, string name) => Api(ns, name).AbsoluteUri + "/logs";
@@ -285,7 +328,7 @@ namespace MertEndpoint
         private async Task<EndpointInfo> ActionAsync(string ns, string name, string route, string verb, CancellationToken ct) =>
             (await ObservedAsync(ns, ObservationKind.Action, ct, t => One(_transport.SendAsync(HttpMethod.Post,
                 new Uri(Api(ns, name).AbsoluteUri + "/" + route), null, new Target(verb, RequireNs(ns), RequireName(name)),
-                e => Json.ToEndpoint(e, ns), t))).ConfigureAwait(false))[0];
+                e => Json.ToEndpoint(e, ns), Call(Policies.ControlWrite), t))).ConfigureAwait(false))[0];
 
         /// <summary>Runs a control-plane call and tells the observer what it answered, with when it was asked.</summary>
         private async Task<IReadOnlyList<EndpointInfo>> ObservedAsync(string ns, ObservationKind kind, CancellationToken ct,
@@ -300,7 +343,8 @@ namespace MertEndpoint
         private void Tell(string ns, ObservationKind kind, IReadOnlyList<EndpointInfo> endpoints, DateTimeOffset sent) =>
             _settings.Observer?.Observe(new EndpointObservation(_settings.ApiBase, ns, kind, endpoints, null, sent, _transport.Now)
             {
-                ListReplicas = kind == ObservationKind.Read ? GetReplicasAsync : null,
+                // The root client's: the history reads on its own, never under (or telling) this operation.
+                ListReplicas = kind == ObservationKind.Read ? _root.GetReplicasAsync : null,
             });
 
         /// <summary>
@@ -324,25 +368,34 @@ namespace MertEndpoint
         public Task<int> ProbeHealthAsync(EndpointInfo endpoint, CancellationToken ct = default) =>
             endpoint?.Url is string url ? ProbeAsync(url, endpoint.HealthRoute, ct) : Task.FromResult(0);
 
-        /// <summary>One GET of <paramref name="healthRoute"/> under <paramref name="url"/>; 0 when nothing answered.</summary>
+        /// <summary>
+        /// One GET of <paramref name="healthRoute"/> under <paramref name="url"/>; 0 when nothing answered. The token goes
+        /// only where the one rule allows (<see cref="TokenDestinations"/>): a URL read from the usage history or a status
+        /// on another host is probed without it.
+        /// </summary>
         public async Task<int> ProbeAsync(string url, string healthRoute, CancellationToken ct = default)
         {
             string route = Inputs.Route(healthRoute, "HealthRoute");
             if (!Uri.TryCreate(url.TrimEnd('/') + route, UriKind.Absolute, out Uri? uri)) return 0;
-            using CancellationTokenSource timeout = _settings.Clock.CreateCancellationTokenSource(ProbeTimeout);
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
-            // The token goes only over TLS or to this machine.
-            using HttpRequestMessage request = _transport.DataRequest(HttpMethod.Get, uri, null,
-                sendToken: uri.Scheme == Uri.UriSchemeHttps || uri.IsLoopback, scaleUpTimeout: null);
+            var target = new Target("probe the health route of", null);
             try
             {
-                using HttpResponseMessage response = await _transport.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token).ConfigureAwait(false);
-                return (int)response.StatusCode;
+                return await _transport.Executor.RunAsync(new RequestCall(Policies.Probe), target, uri, async (_, t) =>
+                {
+                    using HttpRequestMessage request = _transport.DataRequest(HttpMethod.Get, uri, null, scaleUpTimeout: null);
+                    using HttpResponseMessage response = await _transport.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, t).ConfigureAwait(false);
+                    return Attempt<int>.Done((int)response.StatusCode);
+                }, (_, ex, _) => new ProbeUnanswered(ex), ct).ConfigureAwait(false);
             }
-            catch (Exception ex) when (!ct.IsCancellationRequested && (ex is OperationCanceledException || Resilience.IsTransient(ex)))
+            catch (ProbeUnanswered)
             {
                 return 0;
             }
+        }
+
+        private sealed class ProbeUnanswered : Exception
+        {
+            public ProbeUnanswered(Exception inner) : base(inner.Message, inner) { }
         }
 
         /// <summary>
@@ -357,91 +410,57 @@ namespace MertEndpoint
             var target = new Target($"send {options.What} to", endpoint.Namespace, endpoint.Name);
             if (endpoint.Status is EndpointStatus.Failed or EndpointStatus.UpdateFailed) throw Errors.DataFailed(target, endpoint);
             if (endpoint.Status == EndpointStatus.Paused || endpoint.Url == null) throw Errors.DataNotReady(target, endpoint);
-            return SendDataCoreAsync(DataUri(endpoint.Url, route, target), target, content, options, sendToken: true, ct);
+            return SendDataCoreAsync(DataUri(endpoint.Url, route, target), target, content, options, ct);
         }
 
         /// <summary>
         /// POSTs to <paramref name="route"/> under <paramref name="url"/> (an endpoint's URL), with the token as a Bearer
-        /// only when the host is a Hugging Face endpoint host or loopback.
+        /// only where the one token rule allows (<see cref="EndpointClientOptions.TokenHosts"/>).
         /// <paramref name="content"/> is called once per attempt, so a file body is reopened rather than held in memory.
-        /// Sends X-Scale-Up-Timeout so that the proxy holds the request while a scaled-to-zero endpoint wakes;
-        /// 503 (waking) is retried until <see cref="DataPlaneOptions.Timeout"/>; 429, 502, 504 and dropped connections
-        /// up to MaxRetryAttempts times; other answers are not retried (a 500 is usually this input's fault).
+        /// Sends X-Scale-Up-Timeout so that the proxy holds the request while a scaled-to-zero endpoint wakes; what is
+        /// tried again, and for how long, is the data-plane policy's (<see cref="RequestPolicies.DataPlane"/>).
         /// </summary>
         public Task<DataPlaneResponse> SendDataAsync(Uri url, string? route, Func<HttpContent> content,
             DataPlaneOptions? options = null, CancellationToken ct = default)
         {
             if (url == null) throw new ArgumentNullException(nameof(url));
             options ??= new DataPlaneOptions();
-            var target = new Target($"send {options.What} to {url.AbsoluteUri.TrimEnd('/')}", null);
-            // A URL typed by the user may be anybody's: the token goes only to Hugging Face's endpoint hosts and to
-            // loopback (the emulator). A URL the control plane reported (the overload above) always gets it.
-            var trusted = url.IsLoopback || url.Host.EndsWith(".endpoints.huggingface.cloud", StringComparison.OrdinalIgnoreCase);
-            return SendDataCoreAsync(DataUri(url.AbsoluteUri, route, target), target, content, options, trusted, ct);
+            var target = new Target($"send {options.What} to {Secrets.Mask(url.AbsoluteUri.TrimEnd('/'))}", null);
+            return SendDataCoreAsync(DataUri(url.AbsoluteUri, route, target), target, content, options, ct);
         }
 
-        private async Task<DataPlaneResponse> SendDataCoreAsync(Uri uri, Target target, Func<HttpContent> content, DataPlaneOptions o,
-            bool sendToken, CancellationToken ct)
+        private Task<DataPlaneResponse> SendDataCoreAsync(Uri uri, Target target, Func<HttpContent> content, DataPlaneOptions o, CancellationToken ct)
         {
             if (content == null) throw new ArgumentNullException(nameof(content));
             TimeProvider clock = _settings.Clock;
             long start = clock.GetTimestamp();
-            using CancellationTokenSource deadline = clock.CreateCancellationTokenSource(o.Timeout);
-            using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
-            for (int attempt = 1; ; attempt++)
+            long cap = o.MaxAnswerBytes ?? _settings.MaxDataAnswerBytes;
+            Action<string, TimeSpan>? notice = o.Log is Action<string> log ? (line, _) => log(line) : _notice;
+            var call = new RequestCall(Policies.DataPlane.WithBudget(o.Timeout), notice, _endsAt);
+            return _transport.Executor.RunAsync(call, target, uri, async (attempt, t) =>
             {
                 TimeSpan remaining = o.Timeout - clock.GetElapsedTime(start);
-                HttpResponseMessage? response = null;
-                Exception? dropped = null;
-                long sent;
                 HttpContent body = content() ?? throw new InvalidOperationException("The content factory returned null.");
-                using (HttpRequestMessage request = _transport.DataRequest(HttpMethod.Post, uri, body, sendToken, remaining))
+                using HttpRequestMessage request = _transport.DataRequest(HttpMethod.Post, uri, body, remaining);
+                long sent = body.Headers.ContentLength ?? 0;
+                using HttpResponseMessage response = await _transport.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, t).ConfigureAwait(false);
+                if (response.IsSuccessStatusCode)
                 {
-                    sent = body.Headers.ContentLength ?? 0;
-                    try
-                    {
-                        response = await _transport.Http.SendAsync(request, linked.Token).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException) when (deadline.IsCancellationRequested && !ct.IsCancellationRequested)
-                    {
-                        throw Errors.DataTimeout(target, o.Timeout, attempt);
-                    }
-                    catch (Exception ex) when (Resilience.IsTransient(ex) && !ct.IsCancellationRequested)
-                    {
-                        dropped = ex;
-                    }
+                    byte[] answer = await Transport.ReadCappedAsync(response.Content, cap, target,
+                        o.MaxAnswerBytes != null ? "-MaxAnswerBytes" : EndpointClientOptions.MaxDataAnswerVariable + " (MaxDataAnswerBytes)", t).ConfigureAwait(false);
+                    return Attempt<DataPlaneResponse>.Done(new DataPlaneResponse((int)response.StatusCode, response.Content?.Headers.ContentType?.MediaType,
+                        answer, Transport.Header(response, "X-Request-Id"), clock.GetElapsedTime(start), sent, attempt));
                 }
-                TimeSpan delay;
-                using (response)
-                {
-                    if (response != null && response.IsSuccessStatusCode)
-                    {
-                        byte[] answer = await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
-                        return new DataPlaneResponse((int)response.StatusCode, response.Content.Headers.ContentType?.MediaType, answer,
-                            Transport.Header(response, "X-Request-Id"), clock.GetElapsedTime(start), sent, attempt);
-                    }
-                    int status = response == null ? 0 : (int)response.StatusCode;
-                    // A 503 is what a waking endpoint answers, so it alone is retried for as long as the caller allows.
-                    bool retry = status is 0 or 429 or 502 or 504 ? attempt <= _settings.MaxRetryAttempts : status == 503;
-                    delay = Resilience.Delay(_settings, attempt - 1, response, _transport.Now);
-                    if (!retry || delay >= o.Timeout - clock.GetElapsedTime(start))
-                    {
-                        if (response == null) throw Errors.DataUnreachable(target, uri, dropped!, attempt, clock.GetElapsedTime(start));
-                        (string? message, string? requestId) = await _transport.ServiceWordsAsync(response).ConfigureAwait(false);
-                        throw Errors.DataStatus(target, status, response.ReasonPhrase, message, requestId, attempt, clock.GetElapsedTime(start));
-                    }
-                    o.Log?.Invoke($"{o.What}: " + (response == null ? $"connection dropped ({dropped!.Message.TrimEnd('.')})" : $"{status} {response.ReasonPhrase}")
-                        + $"; retrying in {delay.TotalSeconds:0.0} s (attempt {attempt + 1}).");
-                }
-                try
-                {
-                    await clock.Delay(delay, linked.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (deadline.IsCancellationRequested && !ct.IsCancellationRequested)
-                {
-                    throw Errors.DataTimeout(target, o.Timeout, attempt);
-                }
-            }
+                int status = (int)response.StatusCode;
+                string? reason = response.ReasonPhrase;
+                (string? message, string? requestId) = await _transport.ServiceWordsAsync(response).ConfigureAwait(false);
+                return Attempt<DataPlaneResponse>.Failed(new Failure(FailureKind.Status, status,
+                    n => Errors.DataStatus(target, status, reason, message, requestId, n, clock.GetElapsedTime(start)),
+                    RequestExecutor.RetryAfter(response, _transport.Now),
+                    notice: (delay, next) => $"{o.What}: {status} {reason}; retrying in {delay.TotalSeconds:0.0} s (attempt {next})."));
+            }, (kind, ex, attempts) => kind == FailureKind.Hung
+                ? Errors.DataTimeout(target, o.Timeout, attempts)
+                : Errors.DataUnreachable(target, uri, ex, attempts, clock.GetElapsedTime(start)), ct);
         }
 
         private static Uri DataUri(string url, string? route, Target target)
@@ -488,7 +507,8 @@ namespace MertEndpoint
             // machines) is most of what there is to compile.
             protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
             {
-                await Task.Delay(1, cancellationToken).ConfigureAwait(false);
+                await Task.Yield();
+                cancellationToken.ThrowIfCancellationRequested();
                 return new HttpResponseMessage(System.Net.HttpStatusCode.OK)
                 {
                     RequestMessage = request,

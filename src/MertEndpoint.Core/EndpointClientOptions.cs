@@ -1,4 +1,6 @@
 using System;
+using System.Collections.Generic;
+using System.Linq;
 using System.Net.Http;
 
 namespace MertEndpoint
@@ -14,6 +16,14 @@ namespace MertEndpoint
 
         internal const string ApiUrlVariable = "MERT_ENDPOINT_API_URL";
         internal const string HubUrlVariable = "HF_ENDPOINT";
+        internal const string RetryBudgetVariable = "MERT_ENDPOINT_RETRY_BUDGET_SEC";
+        internal const string MaxDataAnswerVariable = "MERT_ENDPOINT_MAX_DATA_ANSWER_MB";
+        internal const string TokenHostsVariable = "MERT_ENDPOINT_TOKEN_HOSTS";
+
+        public static readonly TimeSpan DefaultRetryBudget = TimeSpan.FromSeconds(45);
+        public const long DefaultMaxAnswerBytes = 32L * 1024 * 1024;
+        public const int DefaultMaxLogLineBytes = 64 * 1024;
+        public const long DefaultMaxDataAnswerBytes = 1024L * 1024 * 1024;
 
         public Uri ApiBaseUri { get; set; } = DefaultApiBaseUri;
         public Uri HubBaseUri { get; set; } = DefaultHubBaseUri;
@@ -26,7 +36,29 @@ namespace MertEndpoint
         public int MaxRetryAttempts { get; set; } = 4;
         public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
         public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
-        public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(30);
+        /// <summary>One attempt of a control-plane call (the answer's headers, for a log stream).</summary>
+        public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(20);
+        /// <summary>
+        /// The whole of one control-plane call, its attempts and waits included (MERT_ENDPOINT_RETRY_BUDGET_SEC, default 45 s).
+        /// A Retry-After that does not fit what is left fails the call at once with RateLimited naming the time to try
+        /// again: an unattended script raises it to ride out a rate limit (the Hub's windows last 5 minutes).
+        /// </summary>
+        public TimeSpan RetryBudget { get; set; } = DefaultRetryBudget;
+        /// <summary>The largest control-plane answer read (32 MiB); a larger one is an error naming the cap.</summary>
+        public long MaxAnswerBytes { get; set; } = DefaultMaxAnswerBytes;
+        /// <summary>The longest log line read (64 KiB); a longer one is an error naming the cap.</summary>
+        public int MaxLogLineBytes { get; set; } = DefaultMaxLogLineBytes;
+        /// <summary>The largest data-plane answer read (MERT_ENDPOINT_MAX_DATA_ANSWER_MB, default 1 GiB); <see cref="DataPlaneOptions.MaxAnswerBytes"/> overrides it per call.</summary>
+        public long MaxDataAnswerBytes { get; set; } = DefaultMaxDataAnswerBytes;
+        /// <summary>
+        /// Hosts besides the control plane's, the Hub's, *.endpoints.huggingface.cloud and loopback that may receive the
+        /// token (a private endpoint's host; "*.example.com" for a domain). MERT_ENDPOINT_TOKEN_HOSTS, comma-separated.
+        /// </summary>
+        public IList<string> TokenHosts { get; set; } = new List<string>();
+        /// <summary>The process-wide per-host Retry-After gate; null uses <see cref="MertEndpoint.RetryAfterGate.Process"/>.</summary>
+        public RetryAfterGate? RetryAfterGate { get; set; }
+        /// <summary>Tests only: the backoff's jitter factor (0.5 to 1); null draws it at random.</summary>
+        internal Func<double>? Jitter { get; set; }
         /// <summary>For tests only; null uses the process-wide shared handler.</summary>
         public HttpMessageHandler? Handler { get; set; }
         /// <summary>
@@ -43,7 +75,22 @@ namespace MertEndpoint
             if (!string.IsNullOrWhiteSpace(api)) options.ApiBaseUri = ParseBaseUri(api!, ApiUrlVariable);
             string? hub = Environment.GetEnvironmentVariable(HubUrlVariable);
             if (!string.IsNullOrWhiteSpace(hub)) options.HubBaseUri = ParseBaseUri(hub!, HubUrlVariable);
+            if (PositiveNumber(RetryBudgetVariable) is double seconds) options.RetryBudget = TimeSpan.FromSeconds(seconds);
+            if (PositiveNumber(MaxDataAnswerVariable) is double mb) options.MaxDataAnswerBytes = (long)(mb * 1024 * 1024);
+            string? hosts = Environment.GetEnvironmentVariable(TokenHostsVariable);
+            if (!string.IsNullOrWhiteSpace(hosts))
+                foreach (string host in hosts!.Split(new[] { ',', ';', ' ' }, StringSplitOptions.RemoveEmptyEntries)) options.TokenHosts.Add(host);
             return options;
+        }
+
+        private static double? PositiveNumber(string variable)
+        {
+            string? text = Environment.GetEnvironmentVariable(variable);
+            if (string.IsNullOrWhiteSpace(text)) return null;
+            if (double.TryParse(text!.Trim(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double value)
+                && value > 0 && value < 1e9)
+                return value;
+            throw Errors.InvalidSetting(variable, $"'{text.Trim()}' is not a positive number");
         }
 
         /// <summary>Parses and validates a base URL: https, or plain http to a loopback host only.</summary>
@@ -103,7 +150,24 @@ namespace MertEndpoint
             AttemptTimeout = o.AttemptTimeout;
             Handler = o.Handler;
             RetryNotice = o.RetryNotice;
+            RetryBudget = o.RetryBudget;
+            MaxAnswerBytes = o.MaxAnswerBytes > 0 ? o.MaxAnswerBytes : EndpointClientOptions.DefaultMaxAnswerBytes;
+            MaxLogLineBytes = o.MaxLogLineBytes > 0 ? o.MaxLogLineBytes : EndpointClientOptions.DefaultMaxLogLineBytes;
+            MaxDataAnswerBytes = o.MaxDataAnswerBytes > 0 ? o.MaxDataAnswerBytes : EndpointClientOptions.DefaultMaxDataAnswerBytes;
+            Gate = o.RetryAfterGate ?? RetryAfterGate.Process;
+            Jitter = o.Jitter;
+            TokenDestinations = new TokenDestinations(o.ApiBaseUri, o.HubBaseUri, (o.TokenHosts ?? new List<string>()).ToArray());
+            Policies = new RequestPolicies(this);
         }
+
+        public TimeSpan RetryBudget { get; }
+        public long MaxAnswerBytes { get; }
+        public int MaxLogLineBytes { get; }
+        public long MaxDataAnswerBytes { get; }
+        public RetryAfterGate Gate { get; }
+        public Func<double>? Jitter { get; }
+        public TokenDestinations TokenDestinations { get; }
+        public RequestPolicies Policies { get; }
 
         public string ApiBase { get; }
         public string HubBase { get; }

@@ -98,7 +98,7 @@ namespace MertEndpoint
     public class EndpointException : Exception
     {
         public EndpointException(EndpointErrorKind kind, string message, Exception? innerException = null)
-            : base(message, innerException)
+            : base(Secrets.Mask(message), innerException)
         {
             Kind = kind;
         }
@@ -106,12 +106,12 @@ namespace MertEndpoint
         internal EndpointException(EndpointErrorKind kind, string message, EndpointId? target,
             int? statusCode = null, string? serviceMessage = null, string? requestId = null,
             EndpointInfo? endpoint = null, Exception? innerException = null)
-            : base(message, innerException)
+            : base(Secrets.Mask(message), innerException)
         {
             Kind = kind;
             Target = target;
             StatusCode = statusCode;
-            ServiceMessage = serviceMessage;
+            ServiceMessage = Secrets.MaskOrNull(serviceMessage);
             RequestId = requestId;
             Endpoint = endpoint;
         }
@@ -199,8 +199,8 @@ namespace MertEndpoint
 
         public static EndpointException Unreachable(Target t, Uri uri, Exception ex, int attempts, TimeSpan attemptTimeout)
         {
-            string what = ex is Polly.Timeout.TimeoutRejectedException
-                ? $"{uri.Host} did not answer within {attemptTimeout.TotalSeconds:0.###} s, {Plural(attempts, "attempt")} made. Try again later"
+            string what = ex is TimeoutException
+                ? $"{uri.Host} did not answer ({ex.Message}), {Plural(attempts, "attempt")} made. Try again later"
                 : $"{uri.Host} could not be reached after {Plural(attempts, "attempt")} ({Innermost(ex).Message.TrimEnd('.')}). Check the network connection and MERT_ENDPOINT_API_URL / HF_ENDPOINT";
             return new EndpointException(EndpointErrorKind.ServiceUnavailable, Compose(t, what, null, null), t.Id, innerException: ex);
         }
@@ -458,10 +458,6 @@ namespace MertEndpoint
 
         public const string NothingToPause = "It no longer exists (404), so there is nothing to pause and nothing bills.";
 
-        /// <summary>Said (verbose, progress) while an owed pause keeps trying.</summary>
-        public static string OwedPauseRetry(EndpointId id, string verb, Exception failure, TimeSpan delay, TimeSpan left) =>
-            $"Could not {verb} {id} yet ({Innermost(failure).Message.TrimEnd('.')}); trying again in {Duration(delay)}, giving up in {Duration(left)}.";
-
         /// <summary>
         /// A pause this module owed failed for good: the one loud, machine-readable error (EndpointStillBilling) that
         /// names the endpoint and the exact command to stop it. <paramref name="before"/> is what went wrong first.
@@ -624,5 +620,43 @@ namespace MertEndpoint
             while (ex.InnerException != null) ex = ex.InnerException;
             return ex;
         }
+
+        // ---- the request policy (issue 19): kept at the end to ease merging ----
+
+        /// <summary>
+        /// A host asked not to be sent anything until <paramref name="until"/> (Retry-After), and that does not fit what is
+        /// left of this call's budget: said at once, with the time to try again, instead of sending into the rate limit.
+        /// </summary>
+        public static EndpointException RateLimitedUntil(Target t, string host, DateTimeOffset until, TimeSpan wait, int attempts, TimeSpan left)
+        {
+            string when = until.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture) + " UTC";
+            string what = $"{host} is rate limiting requests (429) and asked to wait {Duration(wait.Duration())} (Retry-After), until {when}"
+                + (left == Timeout.InfiniteTimeSpan || left <= TimeSpan.Zero ? "" : $", longer than the {Duration(left)} this call has left")
+                + (attempts > 0 ? $"; {Plural(attempts, "attempt")} made" : "; nothing was sent")
+                + $". Try again after {when}, or let calls wait longer: set {EndpointClientOptions.RetryBudgetVariable} (seconds)";
+            return new EndpointException(EndpointErrorKind.RateLimited, Compose(t, what, null, null), t.Id) { RetryAfter = wait };
+        }
+
+        /// <summary>Said before a call waits for a host's earlier Retry-After.</summary>
+        public static string GateNotice(string host, DateTimeOffset until, TimeSpan wait) =>
+            $"{host} asked to wait until {until.UtcDateTime:HH:mm:ss} UTC (Retry-After); sending in {Duration(wait)}.";
+
+        /// <summary>An answer larger than the cap a setting allows.</summary>
+        public static EndpointException AnswerTooLarge(Target t, long cap, string setting) =>
+            new(EndpointErrorKind.InvalidRequest, Compose(t,
+                $"the answer is larger than the cap of {Bytes(cap)} ({setting}); it was not read further. Raise {setting} if the answer is expected to be this large",
+                null, null), t.Id);
+
+        /// <summary>A log line longer than the cap.</summary>
+        public static EndpointException LogLineTooLong(Target t, int cap) =>
+            new(EndpointErrorKind.InvalidRequest, Compose(t,
+                $"a log line is longer than the cap of {Bytes(cap)} ({nameof(EndpointClientOptions.MaxLogLineBytes)}); reading stopped there",
+                null, null), t.Id);
+
+        public static string Bytes(long n) =>
+            n >= 1L << 30 && n % (1L << 30) == 0 ? $"{n >> 30} GiB"
+            : n >= 1L << 20 && n % (1L << 20) == 0 ? $"{n >> 20} MiB"
+            : n >= 1L << 10 && n % (1L << 10) == 0 ? $"{n >> 10} KiB"
+            : Plural((int)Math.Min(n, int.MaxValue), "byte");
     }
 }

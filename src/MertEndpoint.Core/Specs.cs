@@ -109,6 +109,8 @@ namespace MertEndpoint
         public string? InputName { get; set; }
         /// <summary>Told about retries; called on any thread.</summary>
         public Action<string>? Log { get; set; }
+        /// <summary>The largest answer read, streamed up to this cap; null uses the client's MaxDataAnswerBytes (1 GiB by default).</summary>
+        public long? MaxAnswerBytes { get; set; }
 
         internal string What => InputName == null ? "a request" : $"'{InputName}'";
     }

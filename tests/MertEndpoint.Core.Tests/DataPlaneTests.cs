@@ -41,7 +41,7 @@ public class DataPlaneTests
     private static DataPlaneOptions For(string input, double timeoutSec = 600) =>
         new() { InputName = input, Timeout = TimeSpan.FromSeconds(timeoutSec) };
 
-    private async Task<EndpointInfo> Endpoint(string state = "running", string? url = "https://x.endpoints.example")
+    private async Task<EndpointInfo> Endpoint(string state = "running", string? url = "https://x.endpoints.huggingface.cloud")
     {
         var handler = new FakeHandler(_clock, Respond.With(200, Samples.Endpoint(state: state, url: url)));
         return await Client(_clock, handler).GetAsync(Ns, "mert");
@@ -115,7 +115,7 @@ public class DataPlaneTests
         var start = _clock.GetUtcNow();
 
         var ex = await Assert.ThrowsAsync<EndpointException>(() =>
-            _clock.Drive(client.SendDataAsync(new Uri("https://x.endpoints.example"), "/", Body, For("a.wav", timeoutSec: 60))));
+            _clock.Drive(client.SendDataAsync(new Uri("https://x.endpoints.huggingface.cloud"), "/", Body, For("a.wav", timeoutSec: 60))));
 
         Assert.Equal(EndpointErrorKind.ServiceUnavailable, ex.Kind);
         Assert.Equal(503, ex.StatusCode);
@@ -130,7 +130,7 @@ public class DataPlaneTests
         var (client, handler, _) = Make(Enumerable.Range(0, 10).Select(_ => Respond.Drop()).ToArray());
 
         var ex = await Assert.ThrowsAsync<EndpointException>(() =>
-            _clock.Drive(client.SendDataAsync(new Uri("https://x.endpoints.example"), "/", Body, For("a.wav"))));
+            _clock.Drive(client.SendDataAsync(new Uri("https://x.endpoints.huggingface.cloud"), "/", Body, For("a.wav"))));
 
         Assert.Equal(EndpointErrorKind.ServiceUnavailable, ex.Kind);
         Assert.Equal(5, handler.Requests.Count); // 1 + MaxRetryAttempts (4)
@@ -159,8 +159,8 @@ public class DataPlaneTests
     {
         var (client, handler, _) = Make(Respond.With(200, "{}"), Respond.With(200, "{}"));
 
-        await client.SendDataAsync(new Uri("https://x.endpoints.example/"), "embed", Body);
-        await client.SendDataAsync(new Uri("https://x.endpoints.example/"), null, Body);
+        await client.SendDataAsync(new Uri("https://x.endpoints.huggingface.cloud/"), "embed", Body);
+        await client.SendDataAsync(new Uri("https://x.endpoints.huggingface.cloud/"), null, Body);
 
         Assert.Equal(["/embed", "/"], handler.Requests.Select(r => r.Path));
     }

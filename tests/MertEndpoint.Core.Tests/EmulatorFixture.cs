@@ -83,6 +83,7 @@ public sealed partial class EmulatorFixture : IAsyncLifetime
         RetryBaseDelay = TimeSpan.FromMilliseconds(50),
         MaxRetryDelay = TimeSpan.FromSeconds(1),
         AttemptTimeout = TimeSpan.FromSeconds(10),
+        RetryAfterGate = new RetryAfterGate(),
     };
 
     public EndpointClient Client(string token = Token) => new(token, Options());

@@ -87,7 +87,7 @@ public static class Samples
     public const string Token = "hf_unit_SECRET_token_value";
     public const string Ns = "alice";
 
-    public static string Endpoint(string name = "mert", string state = "running", string? url = "https://x.endpoints.example",
+    public static string Endpoint(string name = "mert", string state = "running", string? url = "https://x.endpoints.huggingface.cloud",
         string? message = null) => EndpointJson(name, state, JsonSerializer.Serialize(url), JsonSerializer.Serialize(message));
 
     private static string EndpointJson(string name, string state, string url, string message) => $$$"""
@@ -110,6 +110,8 @@ public static class Samples
         Handler = handler,
         ApiBaseUri = new Uri("https://api.example/v2"),
         HubBaseUri = new Uri("https://hub.example"),
+        // Each test its own Retry-After gate: the process's would carry one test's rate limit into another's.
+        RetryAfterGate = new RetryAfterGate(),
     };
 
     public static EndpointClient Client(TestClock clock, FakeHandler handler, string token = Token) =>

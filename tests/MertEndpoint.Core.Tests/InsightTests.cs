@@ -46,6 +46,7 @@ public class InsightTests
     private EndpointClient ClientFor(HttpMessageHandler handler) => new(Token, new EndpointClientOptions
     {
         TimeProvider = _clock, Handler = handler, ApiBaseUri = new Uri("https://api.example/v2"), HubBaseUri = new Uri("https://hub.example"),
+        RetryAfterGate = new RetryAfterGate(),
     });
 
     private static string Line(int second, int ms, string text) => $"- 2026-11-29T12:00:{second:00}.{ms:000}+00:00 {text}\n";

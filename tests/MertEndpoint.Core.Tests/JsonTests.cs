@@ -18,7 +18,7 @@ public class JsonTests
         var e = Parse(Endpoint());
 
         Assert.Equal(("mert", "alice", EndpointStatus.Running, "running"), (e.Name, e.Namespace, e.Status, e.StatusText));
-        Assert.Equal("https://x.endpoints.example", e.Url);
+        Assert.Equal("https://x.endpoints.huggingface.cloud", e.Url);
         Assert.Equal(("aws", "us-east-1", "gpu", "nvidia-a10g", "x1"), (e.Vendor, e.Region, e.Accelerator, e.InstanceType, e.InstanceSize));
         Assert.Equal((0, 1, (int?)15, 1, 1), (e.MinReplica, e.MaxReplica, e.ScaleToZeroTimeout, e.ReadyReplica, e.TargetReplica));
         Assert.Equal(("custom", "someone/mert:latest", "/health"), (e.ImageKind, e.ImageUrl, e.HealthRoute));

@@ -147,9 +147,11 @@ public class OwedPauseTests
     }
 
     [Fact]
-    public async Task The_start_timeout_bounds_the_calls_before_the_wait_and_says_what_it_waited_for()
+    public async Task A_Retry_After_past_the_start_timeout_fails_the_start_at_once_saying_when_to_try_again()
     {
-        // Item 5: a control plane that answers 429 with Retry-After: 3600 to everything.
+        // Item 5, changed deliberately by issue 19: a control plane that answers 429 with Retry-After: 3600 to everything
+        // no longer holds the start until its timeout (WaitTimeout): it cannot be sent to before the time it named, so
+        // the start fails at once with RateLimited naming that time.
         var handler = new FakeHandler(_clock, _ => RateLimited(3600));
         var options = Options();
         options.Wait.Timeout = TimeSpan.FromSeconds(5);
@@ -157,10 +159,11 @@ public class OwedPauseTests
 
         var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(Start(handler, options)));
 
-        Assert.Equal(EndpointErrorKind.WaitTimeout, ex.Kind);
-        Assert.True(_clock.GetUtcNow() - started <= TimeSpan.FromSeconds(6), $"took {_clock.GetUtcNow() - started} of fake time");
+        Assert.Equal(EndpointErrorKind.RateLimited, ex.Kind);
+        Assert.Equal(started, _clock.GetUtcNow());
+        Assert.Single(handler.Requests);
         Assert.Contains("Retry-After", ex.Message);
-        Assert.Contains(_log, l => l.Contains("asked to wait 60 min (Retry-After)"));
+        Assert.Contains("Try again after 2026-11-27 09:00:00 UTC", ex.Message);
     }
 
     [Fact]

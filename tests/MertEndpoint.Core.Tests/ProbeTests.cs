@@ -6,7 +6,7 @@ public class ProbeTests
 {
     private readonly TestClock _clock = new();
 
-    private async Task<EndpointInfo> Running(string? url = "https://x.endpoints.example/", string state = "running") =>
+    private async Task<EndpointInfo> Running(string? url = "https://x.endpoints.huggingface.cloud/", string state = "running") =>
         await Client(_clock, new FakeHandler(_clock, Respond.With(200, Endpoint(state: state, url: url)))).GetAsync(Ns, "mert");
 
     [Fact]

@@ -45,17 +45,30 @@ public class RetryTests
     }
 
     [Fact]
-    public async Task Retry_after_is_capped_by_max_retry_delay()
+    public async Task Retry_after_is_never_cut_short_by_max_retry_delay()
     {
+        // Issue 19 changed this deliberately: a Retry-After used to be capped at MaxRetryDelay (30 s), so the retry went
+        // out before the server said. Now it is waited in full when it fits the call's budget (else RateLimited at once).
         var handler = new FakeHandler(_clock,
-            Respond.With(429, null, h => h.Add("Retry-After", "3600")), Respond.With(200, Endpoint()));
+            Respond.With(429, null, h => h.Add("Retry-After", "40")), Respond.With(200, Endpoint()));
         var options = Options(_clock, handler);
         options.MaxRetryDelay = TimeSpan.FromSeconds(2);
 
         await _clock.Drive(new EndpointClient(Token, options).GetAsync(Ns, "mert"));
 
-        var gap = handler.Requests[1].Time - handler.Requests[0].Time;
-        Assert.InRange(gap, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2.5));
+        Assert.Equal(TimeSpan.FromSeconds(40), handler.Requests[1].Time - handler.Requests[0].Time);
+    }
+
+    [Fact]
+    public async Task Retry_after_beyond_the_budget_fails_at_once()
+    {
+        var handler = new FakeHandler(_clock, Respond.With(429, null, h => h.Add("Retry-After", "3600")));
+
+        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(Client(_clock, handler).GetAsync(Ns, "mert")));
+
+        Assert.Equal(EndpointErrorKind.RateLimited, ex.Kind);
+        Assert.Single(handler.Requests);
+        Assert.Contains("Try again after 2026-11-27 09:00:00 UTC", ex.Message);
     }
 
     [Fact]
@@ -94,8 +107,8 @@ public class RetryTests
 
         Assert.Equal(EndpointStatus.Running, endpoint.Status);
         Assert.Equal(3, handler.Requests.Count);
-        // The hung attempt was abandoned after AttemptTimeout (30 s), not earlier.
-        Assert.True(handler.Requests[2].Time - handler.Requests[1].Time >= TimeSpan.FromSeconds(30));
+        // The hung attempt was abandoned after AttemptTimeout (20 s since issue 19, 30 s before), not earlier.
+        Assert.True(handler.Requests[2].Time - handler.Requests[1].Time >= TimeSpan.FromSeconds(20));
     }
 
     [Fact]

@@ -210,7 +210,7 @@ public class ValidationTests
             client.CreateAsync("alice", new EndpointCreateSpec { Name = "mert", ImageUrl = "someone/x:1", HealthRoute = route }));
         var update = await Assert.ThrowsAsync<EndpointException>(() =>
             client.UpdateAsync("alice", "mert", new EndpointUpdateSpec { HealthRoute = route }));
-        var probe = await Assert.ThrowsAsync<EndpointException>(() => client.ProbeAsync("https://x.endpoints.example", route));
+        var probe = await Assert.ThrowsAsync<EndpointException>(() => client.ProbeAsync("https://x.endpoints.huggingface.cloud", route));
         Assert.All(new[] { create, update, probe }, ex => Assert.Contains("-HealthRoute", ex.Message));
         Assert.DoesNotContain(handler.Requests, r => r.Method != HttpMethod.Get);
     }

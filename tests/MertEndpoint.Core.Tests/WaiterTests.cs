@@ -31,7 +31,7 @@ public class WaiterTests
     private Task<EndpointInfo> Wait(FakeHandler handler, WaitOptions? options = null, CancellationToken ct = default) =>
         new EndpointLifecycle(Client(_clock, handler)).WaitForReadyAsync(Ns, "mert", options ?? Options(), ct);
 
-    private const string Url = "https://x.endpoints.example";
+    private const string Url = "https://x.endpoints.huggingface.cloud";
 
     [Theory]
     [InlineData("failed")]

@@ -39,7 +39,13 @@ function Get-Billing {
     (Invoke-MertEmulatorAdmin $Emulator billing).endpoints | Where-Object name -eq $Name | Select-Object -First 1
 }
 
-function Reset-Emulator { param($Emulator) $null = Invoke-MertEmulatorAdmin $Emulator reset -Method POST }
+function Reset-Emulator {
+    param($Emulator)
+    $null = Invoke-MertEmulatorAdmin $Emulator reset -Method POST
+    # A Retry-After holds per host for the whole process (issue 19): the emulator forgot the faults that set one, so
+    # this session forgets their holds too.
+    if ('MertEndpoint.RetryAfterGate' -as [type]) { ([type]'MertEndpoint.RetryAfterGate')::Process.Clear() }
+}
 
 function Add-Fault {
     param($Emulator, [hashtable] $Rule)

@@ -48,57 +48,55 @@ namespace MertEndpoint
             _target = new Target(query.Follow ? "follow the logs of" : "read the logs of", ns, name);
         }
 
-        public async Task RunAsync(CancellationToken ct)
+        /// <summary>
+        /// Reads under the log-stream policy, in the one executor: a dropped or refused stream is asked again after the last
+        /// line seen; attempts count in a row without a new line; a followed stream the service ended while the endpoint is
+        /// up is asked again after the policy's repoll pause. A plain read has the policy's time budget; -Follow has none.
+        /// </summary>
+        public async Task RunAsync(RequestCall call, CancellationToken ct)
         {
-            ClientSettings settings = _transport.Settings;
-            int failures = 0;
-            while (true)
-            {
-                Uri uri = Uri();
-                bool progressed = false;
-                Exception? dropped = null;
-                HttpResponseMessage? refused = null;
-                try
-                {
-                    using HttpResponseMessage response = await ConnectAsync(uri, ct).ConfigureAwait(false);
-                    if (!response.IsSuccessStatusCode)
-                    {
-                        if (!Resilience.IsTransient(response.StatusCode) || failures >= settings.MaxRetryAttempts)
-                            throw await _transport.ErrorAsync(response, _target, failures + 1).ConfigureAwait(false);
-                        refused = response;
-                    }
-                    else
-                    {
-                        using Stream stream = await response.Content.ReadAsStreamAsync().ConfigureAwait(false);
-                        await ReadLinesAsync(stream, line => progressed |= Accept(line), ct).ConfigureAwait(false);
-                    }
-                }
-                catch (Exception ex) when ((Resilience.IsTransient(ex) || ex is OperationCanceledException) && !ct.IsCancellationRequested)
-                {
-                    dropped = ex; // a dropped connection, or an attempt that got no answer in time
-                }
-
-                TimeSpan delay;
-                if (dropped == null && refused == null)
-                {
-                    // The service ended the answer: all of it for a plain read, or the stream of a stopped endpoint.
-                    if (!_query.Follow || !await IsUpAsync(ct).ConfigureAwait(false)) return;
-                    failures = 0;
-                    delay = Repoll;
-                    _query.Log?.Invoke($"The log stream of {_target.Id} ended while it is still up; asking again.");
-                }
-                else
-                {
-                    failures = progressed ? 1 : failures + 1;
-                    if (failures > settings.MaxRetryAttempts)
-                        throw Errors.LogStreamLost(_target, uri, dropped, failures);
-                    delay = Resilience.Delay(settings, failures - 1, refused, _transport.Now);
-                    string why = dropped != null ? $"the stream dropped ({dropped.Message.TrimEnd('.')})" : $"the service answered {(int)refused!.StatusCode}";
-                    _query.Log?.Invoke($"Reading the logs of {_target.Id}: {why}; resuming after the last line seen in {delay.TotalSeconds:0.0} s (attempt {failures + 1}).");
-                }
-                await settings.Clock.Delay(delay, ct).ConfigureAwait(false);
-            }
+            RequestPolicy policy = _query.Follow ? call.Policy.WithBudget(Timeout.InfiniteTimeSpan) : call.Policy;
+            Action<string, TimeSpan>? notice = _query.Log is Action<string> log ? (line, _) => log(line) : call.Notice;
+            Uri first = Uri();
+            await _transport.Executor.RunAsync(new RequestCall(policy, notice, call.EndsAt), _target, first, (_, t) => OnceAsync(t, ct),
+                (kind, ex, attempts) => Errors.LogStreamLost(_target, first, ex, attempts), ct).ConfigureAwait(false);
         }
+
+        /// <summary>One connection: read until the answer ends, and say what that came to.</summary>
+        private async Task<Attempt<bool>> OnceAsync(CancellationToken t, CancellationToken ct)
+        {
+            Uri uri = Uri();
+            bool progressed = false;
+            try
+            {
+                using HttpResponseMessage response = await ConnectAsync(uri, t).ConfigureAwait(false);
+                if (!response.IsSuccessStatusCode)
+                {
+                    EndpointException error = await _transport.ErrorAsync(response, _target, 1).ConfigureAwait(false);
+                    int status = (int)response.StatusCode;
+                    return Attempt<bool>.Failed(new Failure(FailureKind.Status, status,
+                        n => Errors.FromStatus(_target, status, error.ServiceMessage, error.RequestId, n), error.RetryAfter,
+                        notice: (delay, next) => Resumed($"the service answered {status}", delay, next)));
+                }
+                using Stream stream = await response.Content.ReadAsStreamAsync().ConfigureAwait(false);
+                await ReadLinesAsync(stream, line => progressed |= Accept(line), t, _transport.Settings.MaxLogLineBytes,
+                    () => Errors.LogLineTooLong(_target, _transport.Settings.MaxLogLineBytes)).ConfigureAwait(false);
+            }
+            catch (Exception ex) when ((RequestExecutor.IsUnanswered(ex) || ex is OperationCanceledException) && !ct.IsCancellationRequested)
+            {
+                // A dropped connection, or an attempt that got no answer in time.
+                FailureKind kind = ex is OperationCanceledException ? FailureKind.Hung : FailureKind.Dropped;
+                return Attempt<bool>.Failed(new Failure(kind, 0, n => Errors.LogStreamLost(_target, uri, ex, n), progressed: progressed,
+                    notice: (delay, next) => Resumed($"the stream dropped ({ex.Message.TrimEnd('.')})", delay, next)));
+            }
+            // The service ended the answer: all of it for a plain read, or the stream of a stopped endpoint.
+            if (!_query.Follow || !await IsUpAsync(ct).ConfigureAwait(false)) return Attempt<bool>.Done(true);
+            return Attempt<bool>.Failed(new Failure(FailureKind.StreamEnded, 0, _ => new InvalidOperationException("unreachable"),
+                notice: (_, _) => $"The log stream of {_target.Id} ended while it is still up; asking again."));
+        }
+
+        private string Resumed(string why, TimeSpan delay, int next) =>
+            $"Reading the logs of {_target.Id}: {why}; resuming after the last line seen in {delay.TotalSeconds:0.0} s (attempt {next}).";
 
         /// <summary>The first read asks for what the caller asked; a resumed one for everything from the last line's second on.</summary>
         private Uri Uri()
@@ -131,8 +129,8 @@ namespace MertEndpoint
             using CancellationTokenSource headers = settings.AttemptTimeout > TimeSpan.Zero && settings.AttemptTimeout < TimeSpan.FromDays(1)
                 ? settings.Clock.CreateCancellationTokenSource(settings.AttemptTimeout) : new CancellationTokenSource();
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, headers.Token);
-            // A control-plane call: DataRequest gives it the bearer token and the user agent, nothing else.
-            using HttpRequestMessage request = _transport.DataRequest(HttpMethod.Get, uri, null, sendToken: true, scaleUpTimeout: null);
+            // A control-plane call: DataRequest gives it the bearer token (the control plane's host) and the user agent.
+            using HttpRequestMessage request = _transport.DataRequest(HttpMethod.Get, uri, null, scaleUpTimeout: null);
             request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/plain"));
             return await _transport.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token).ConfigureAwait(false);
         }
@@ -144,7 +142,8 @@ namespace MertEndpoint
         }
 
         /// <summary>Calls <paramref name="onLine"/> for each complete line; a line cut off by a dropped connection is not one.</summary>
-        internal static async Task ReadLinesAsync(Stream stream, Action<string> onLine, CancellationToken ct)
+        internal static async Task ReadLinesAsync(Stream stream, Action<string> onLine, CancellationToken ct,
+            int maxLineBytes = EndpointClientOptions.DefaultMaxLogLineBytes, Func<Exception>? tooLong = null)
         {
             Decoder decoder = new UTF8Encoding(false).GetDecoder();
             var bytes = new byte[8192];
@@ -160,7 +159,13 @@ namespace MertEndpoint
                     int count = decoder.GetChars(bytes, 0, read, chars, 0);
                     for (int i = 0; i < count; i++)
                     {
-                        if (chars[i] != '\n') { line.Append(chars[i]); continue; }
+                        if (chars[i] != '\n')
+                        {
+                            // Characters, not bytes: a UTF-8 character is at least one byte, so the cap in bytes is never exceeded unseen.
+                            if (line.Length >= maxLineBytes) throw tooLong?.Invoke() ?? new InvalidDataException($"A log line is longer than {maxLineBytes} bytes.");
+                            line.Append(chars[i]);
+                            continue;
+                        }
                         onLine(line.ToString().TrimEnd('\r'));
                         line.Clear();
                     }

@@ -118,7 +118,11 @@ namespace MertEndpoint
                 log($"{id}: {line}");
                 wait.Progress?.Report(new WaitProgress(seen ?? new EndpointInfo { Namespace = ns, Name = name }, clock.GetElapsedTime(began), wait.Timeout, line));
             }
-            using IDisposable scope = CallScope.Enter(singleAttempt: false, Notice);
+            // The start's calls, told explicitly: their waits go to this start's progress, and a Retry-After past the
+            // start's own deadline fails at once.
+            long? endsAt = wait.Timeout == Timeout.InfiniteTimeSpan || wait.Timeout < TimeSpan.Zero ? null
+                : began + (long)(wait.Timeout.TotalSeconds * clock.TimestampFrequency);
+            EndpointClient client = Client.For((line, _) => Notice(line), endsAt);
             using CancellationTokenSource deadline = wait.Timeout == Timeout.InfiniteTimeSpan ? new CancellationTokenSource()
                 : clock.CreateCancellationTokenSource(wait.Timeout < TimeSpan.Zero ? TimeSpan.Zero : wait.Timeout);
             using var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
@@ -132,13 +136,13 @@ namespace MertEndpoint
                 try
                 {
                     // This module created it a moment ago: a read may not show it yet (an eventually consistent service).
-                    endpoint = seen = await ReadPastLateAnswersAsync(t => Client.TryGetAsync(ns, name, t), e => e != null,
+                    endpoint = seen = await ReadinessWaiter.ReadPastLateAnswersAsync(clock, StaleReadGrace, t => client.TryGetAsync(ns, name, t), e => e != null,
                         () => _usage?.ChangedByUsWithin(Client.ApiBase, ns, name, StaleReadGrace) == true, bounded.Token).ConfigureAwait(false);
                     if (endpoint == null)
                     {
                         if (options.CreateIfMissing == null) throw Errors.NotFoundForStart(ns, name);
                         startedHere = true;
-                        endpoint = seen = await Client.CreateAsync(ns, options.CreateIfMissing, bounded.Token).ConfigureAwait(false);
+                        endpoint = seen = await client.CreateAsync(ns, options.CreateIfMissing, bounded.Token).ConfigureAwait(false);
                         log($"Created {id}; state is '{endpoint.StatusText}'.");
                     }
 
@@ -152,17 +156,17 @@ namespace MertEndpoint
                         case EndpointStatus.ScaledToZero:
                             var before = endpoint;
                             startedHere = true;
-                            endpoint = seen = await Client.ResumeAsync(ns, name, bounded.Token).ConfigureAwait(false);
+                            endpoint = seen = await client.ResumeAsync(ns, name, bounded.Token).ConfigureAwait(false);
                             log($"Resumed {id}; state is now '{endpoint.StatusText}'.");
-                            endpoint = seen = await RestoreScalingAsync(before, endpoint, options.IdleTimeoutMinutes, log, bounded.Token).ConfigureAwait(false);
+                            endpoint = seen = await RestoreScalingAsync(client, before, endpoint, options.IdleTimeoutMinutes, log, bounded.Token).ConfigureAwait(false);
                             break;
                         case EndpointStatus.Failed:
                         case EndpointStatus.UpdateFailed:
                             throw await Evidence.AttachLogsAsync(Client, Errors.CannotStart(endpoint), bounded.Token).ConfigureAwait(false);
                         case EndpointStatus.Running:
                             if (options.IdleTimeoutMinutes != null)
-                                endpoint = seen = await RestoreScalingAsync(endpoint, endpoint, options.IdleTimeoutMinutes, log, bounded.Token).ConfigureAwait(false);
-                            if (endpoint.Status == EndpointStatus.Running && await Client.ProbeHealthAsync(endpoint, bounded.Token).ConfigureAwait(false) == 200)
+                                endpoint = seen = await RestoreScalingAsync(client, endpoint, endpoint, options.IdleTimeoutMinutes, log, bounded.Token).ConfigureAwait(false);
+                            if (endpoint.Status == EndpointStatus.Running && await client.ProbeHealthAsync(endpoint, bounded.Token).ConfigureAwait(false) == 200)
                             {
                                 // Running before this call: a shared endpoint that -KeepIfRunning must leave running.
                                 log($"{id} is already running and answers {endpoint.HealthRoute}.");
@@ -173,7 +177,7 @@ namespace MertEndpoint
                             var read = endpoint;
                             startedHere = true; // set before sending, as for any resume
                             bool resumed;
-                            (endpoint, resumed) = await Client.ResumeOrReadAsync(ns, name, bounded.Token).ConfigureAwait(false);
+                            (endpoint, resumed) = await client.ResumeOrReadAsync(ns, name, bounded.Token).ConfigureAwait(false);
                             seen = endpoint;
                             // Only a resume that set it booting started it; a no-op answer (running, updating) did not.
                             startedHere = resumed && endpoint.Status is EndpointStatus.Pending or EndpointStatus.Initializing;
@@ -181,13 +185,13 @@ namespace MertEndpoint
                             if (startedHere)
                             {
                                 log($"{id} read as running but was not answering; resumed it, state is now '{endpoint.StatusText}'.");
-                                endpoint = seen = await RestoreScalingAsync(read, endpoint, options.IdleTimeoutMinutes, log, bounded.Token).ConfigureAwait(false);
+                                endpoint = seen = await RestoreScalingAsync(client, read, endpoint, options.IdleTimeoutMinutes, log, bounded.Token).ConfigureAwait(false);
                             }
                             break;
                         default:
                             log($"{id} is '{endpoint.StatusText}'; waiting for it.");
                             if (options.IdleTimeoutMinutes != null)
-                                endpoint = seen = await RestoreScalingAsync(endpoint, endpoint, options.IdleTimeoutMinutes, log, bounded.Token).ConfigureAwait(false);
+                                endpoint = seen = await RestoreScalingAsync(client, endpoint, endpoint, options.IdleTimeoutMinutes, log, bounded.Token).ConfigureAwait(false);
                             break;
                     }
                 }
@@ -199,7 +203,7 @@ namespace MertEndpoint
                 if (!options.NoWait)
                 {
                     string? hint = endpoint.Url == null ? LastKnownUrl(ns, name) : null;
-                    endpoint = await new ReadinessWaiter(Client, ns, name, wait, hint, startedHere ? StaleReadGrace : TimeSpan.Zero, began)
+                    endpoint = await new ReadinessWaiter(client, ns, name, wait, hint, startedHere ? StaleReadGrace : TimeSpan.Zero, began)
                         .RunAsync(endpoint, ct).ConfigureAwait(false);
                 }
                 return new StartResult(endpoint, wasRunning, startedHere);
@@ -233,57 +237,30 @@ namespace MertEndpoint
             var id = new EndpointId(ns, name);
             var log = options.Log ?? (_ => { });
             string verb = options.ScaleToZero ? "scale to zero" : "pause";
-            TimeProvider clock = Client.TimeProvider;
-            long began = clock.GetTimestamp();
-            using CancellationTokenSource bound = clock.CreateCancellationTokenSource(options.Timeout < TimeSpan.Zero ? TimeSpan.Zero : options.Timeout);
-            using var token = CancellationTokenSource.CreateLinkedTokenSource(bound.Token, options.Abandon);
-            // One attempt per call: this loop sees every answer and its Retry-After, and the bound is its own.
-            using IDisposable scope = CallScope.Enter(singleAttempt: true, log);
-            Exception? last = null;
-            for (int attempt = 1; ; attempt++)
+            TimeSpan bound = options.Timeout < TimeSpan.Zero ? TimeSpan.Zero : options.Timeout;
+            // The owed-pause policy, within its own bound: every retry (and Retry-After, in full) in the one executor.
+            EndpointClient client = Client.For((line, _) => log($"{id}: {line}"), policy: Client.Settings.Policies.OwedPause.WithBudget(bound));
+            try
             {
-                try
-                {
-                    return options.ScaleToZero
-                        ? await Client.ScaleToZeroAsync(ns, name, token.Token).ConfigureAwait(false)
-                        : await Client.PauseAsync(ns, name, token.Token).ConfigureAwait(false);
-                }
-                catch (EndpointException ex) when (ex.Kind == EndpointErrorKind.EndpointNotFound)
-                {
-                    log($"{id}: " + Errors.NothingToPause);
-                    return null;
-                }
-                catch (EndpointException ex) when (ex.Kind is EndpointErrorKind.RateLimited or EndpointErrorKind.ServiceUnavailable)
-                {
-                    last = ex;
-                }
-                catch (EndpointException ex)
-                {
-                    throw Errors.StillBilling(id, verb, before, ex, options.Timeout, ex); // 401, 403, 400: trying again cannot help
-                }
-                catch (OperationCanceledException ex) when (token.IsCancellationRequested)
-                {
-                    throw Errors.StillBilling(id, verb, before, last ?? ex, options.Timeout, last);
-                }
-                TimeSpan left = options.Timeout - clock.GetElapsedTime(began);
-                TimeSpan delay = (last as EndpointException)?.RetryAfter ?? Backoff(attempt);
-                if (delay < TimeSpan.Zero) delay = TimeSpan.Zero;
-                // Asked to wait past the bound: another try could only be refused again.
-                if (delay >= left) throw Errors.StillBilling(id, verb, before, last, options.Timeout, last);
-                log(Errors.OwedPauseRetry(id, verb, last, delay, left));
-                try
-                {
-                    await clock.Delay(delay, token.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    throw Errors.StillBilling(id, verb, before, last, options.Timeout, last);
-                }
+                return options.ScaleToZero
+                    ? await client.ScaleToZeroAsync(ns, name, options.Abandon).ConfigureAwait(false)
+                    : await client.PauseAsync(ns, name, options.Abandon).ConfigureAwait(false);
+            }
+            catch (EndpointException ex) when (ex.Kind == EndpointErrorKind.EndpointNotFound)
+            {
+                log($"{id}: " + Errors.NothingToPause);
+                return null;
+            }
+            catch (EndpointException ex)
+            {
+                // 401, 403, 400: trying again cannot help; 429, 5xx: tried until the bound.
+                throw Errors.StillBilling(id, verb, before, ex, options.Timeout, ex);
+            }
+            catch (OperationCanceledException ex) when (options.Abandon.IsCancellationRequested)
+            {
+                throw Errors.StillBilling(id, verb, before, ex, options.Timeout, ex);
             }
         }
-
-        /// <summary>Waits between tries of an owed pause when the service gave no Retry-After: 1, 2, 4 ... 30 s.</summary>
-        private static TimeSpan Backoff(int attempt) => TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, Math.Min(attempt - 1, 5))));
 
         /// <summary>
         /// Waits until the endpoint is running, has a URL and its health route answers 200 (the state alone has been
@@ -314,7 +291,7 @@ namespace MertEndpoint
             {
                 bool Stopped(EndpointInfo e) => e.Status is EndpointStatus.Paused or EndpointStatus.Failed or EndpointStatus.UpdateFailed
                     || (scaleToZero && e.Status == EndpointStatus.ScaledToZero);
-                EndpointInfo current = await ReadPastLateAnswersAsync(t => Client.GetAsync(ns, name, t), Stopped,
+                EndpointInfo current = await ReadinessWaiter.ReadPastLateAnswersAsync(Client.TimeProvider, StaleReadGrace, t => Client.GetAsync(ns, name, t), Stopped,
                     () => _usage?.StoppedByUsWithin(Client.ApiBase, ns, name, StaleReadGrace) == true, ct).ConfigureAwait(false);
                 if (!Stopped(current)) throw;
                 return new StopResult(current, changed: false);
@@ -322,28 +299,10 @@ namespace MertEndpoint
         }
 
         /// <summary>
-        /// Reads until <paramref name="settled"/> holds, every half second for at most <see cref="StaleReadGrace"/>, while
-        /// <paramref name="late"/> says an unsettled answer may be a late one (this module's own change a moment ago, as
-        /// the usage history records it); otherwise the first answer is the answer.
-        /// </summary>
-        private async Task<T> ReadPastLateAnswersAsync<T>(Func<CancellationToken, Task<T>> read, Func<T, bool> settled, Func<bool> late,
-            CancellationToken ct)
-        {
-            TimeProvider clock = Client.TimeProvider;
-            long began = clock.GetTimestamp();
-            while (true)
-            {
-                T answer = await read(ct).ConfigureAwait(false);
-                if (settled(answer) || !late() || clock.GetElapsedTime(began) >= StaleReadGrace) return answer;
-                await clock.Delay(TimeSpan.FromMilliseconds(500), ct).ConfigureAwait(false);
-            }
-        }
-
-        /// <summary>
         /// The service resets min and max replicas to 1 on resume: put back what the endpoint had, and with an idle
         /// timeout set min 0 and the scale-to-zero timeout so the service itself stops billing if the caller dies.
         /// </summary>
-        private async Task<EndpointInfo> RestoreScalingAsync(EndpointInfo before, EndpointInfo now, int? idleTimeoutMinutes,
+        private static async Task<EndpointInfo> RestoreScalingAsync(EndpointClient client, EndpointInfo before, EndpointInfo now, int? idleTimeoutMinutes,
             Action<string> log, CancellationToken ct)
         {
             var min = idleTimeoutMinutes != null ? 0 : before.MinReplica;
@@ -351,7 +310,7 @@ namespace MertEndpoint
             var timeout = idleTimeoutMinutes ?? BillingRules.ScaleToZeroTimeoutFor(min, before.ScaleToZeroTimeout);
             if (now.MinReplica == min && now.MaxReplica == max && (timeout == null || now.ScaleToZeroTimeout == timeout)) return now;
             log($"Setting {now.Id} replicas to {min}-{max}" + (timeout == null ? "." : $" with scale-to-zero after {timeout} idle minutes."));
-            return await Client.UpdateAsync(now.Namespace, now.Name,
+            return await client.UpdateAsync(now.Namespace, now.Name,
                 new EndpointUpdateSpec { MinReplica = min, MaxReplica = max, ScaleToZeroTimeout = timeout }, ct).ConfigureAwait(false);
         }
 

@@ -175,5 +175,23 @@ namespace MertEndpoint
         } + (e.Message != null ? $" ({e.Message})" : "");
 
         private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+        /// <summary>
+        /// Reads until <paramref name="settled"/> holds, every half second for at most <paramref name="grace"/>, while
+        /// <paramref name="late"/> says an unsettled answer may be a late one (this module's own change a moment ago, as
+        /// the usage history records it); otherwise the first answer is the answer. A wait for a state, like the waiter's:
+        /// each read is one call under its own request policy.
+        /// </summary>
+        internal static async Task<T> ReadPastLateAnswersAsync<T>(TimeProvider clock, TimeSpan grace, Func<CancellationToken, Task<T>> read,
+            Func<T, bool> settled, Func<bool> late, CancellationToken ct)
+        {
+            long began = clock.GetTimestamp();
+            while (true)
+            {
+                T answer = await read(ct).ConfigureAwait(false);
+                if (settled(answer) || !late() || clock.GetElapsedTime(began) >= grace) return answer;
+                await clock.Delay(TimeSpan.FromMilliseconds(500), ct).ConfigureAwait(false);
+            }
+        }
     }
 }
