@@ -78,6 +78,8 @@ namespace MertEndpoint
             if (client == null) throw new ArgumentNullException(nameof(client));
             string ns = id.Namespace ?? throw new ArgumentException("The endpoint's namespace is needed.", nameof(id));
             string name = id.Name ?? throw new ArgumentException("The endpoint's name is needed.", nameof(id));
+            // Once each, at once: a process told to end has no time for retries or a Retry-After.
+            client = client.For(null, null, client.Settings.Policies.OwedPauseOnSignal);
             return Register(id,
                 async ct =>
                 {

@@ -159,7 +159,7 @@ namespace MertEndpoint
                 streamRepoll: TimeSpan.FromSeconds(1), attemptTimeoutCoversHeadersOnly: true);
             OwedPause = new RequestPolicy("owed-pause", "the pause owed after a failed or cancelled start and at the end of Use: Retry-After honoured in full within its bound",
                 100, TimeSpan.FromMinutes(5), s.AttemptTimeout, Transient, true, true, false, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
-            OwedPauseOnSignal = new RequestPolicy("owed-pause-on-signal", "the owed pauses of a process told to end by a signal: once each, at once, no Retry-After wait (not wired yet)",
+            OwedPauseOnSignal = new RequestPolicy("owed-pause-on-signal", "the owed pauses of a process told to end by a signal (SIGTERM, SIGHUP, SIGINT without a console): once each, at once, in parallel, no Retry-After wait",
                 1, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10), Array.Empty<int>(), false, false, false, TimeSpan.Zero, TimeSpan.Zero, honoursRetryAfter: false);
             CreateCheck = new RequestPolicy("create-check", "the GET inside a create attempt (one try: the create's own policy retries)",
                 1, budget, s.AttemptTimeout, Array.Empty<int>(), false, false, false, TimeSpan.Zero, TimeSpan.Zero);
@@ -174,7 +174,7 @@ namespace MertEndpoint
         public RequestPolicy DataPlane { get; }
         public RequestPolicy LogStream { get; }
         public RequestPolicy OwedPause { get; }
-        /// <summary>For a process told to end by a signal: each owed pause once, at once (a later issue wires it).</summary>
+        /// <summary>For a process told to end by a signal: each owed pause once, at once (<see cref="OwedPauses.PayAll"/>).</summary>
         public RequestPolicy OwedPauseOnSignal { get; }
         public RequestPolicy Probe { get; }
 
