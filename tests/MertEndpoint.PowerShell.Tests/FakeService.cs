@@ -74,6 +74,12 @@ public sealed class FakeService : HttpMessageHandler
         lock (_gate) return _endpoints.TryGetValue(ns + "/" + name, out var e) ? Settle(e).State : null;
     }
 
+    /// <summary>The body a read of the endpoint would answer now (for intercepts that answer in its shape).</summary>
+    public string BodyOf(string name, string ns = User)
+    {
+        lock (_gate) return ToJson(Settle(_endpoints[ns + "/" + name])).ToJsonString();
+    }
+
     public bool Exists(string name, string ns = User) { lock (_gate) return _endpoints.ContainsKey(ns + "/" + name); }
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct)

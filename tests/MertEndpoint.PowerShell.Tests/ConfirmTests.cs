@@ -1,0 +1,103 @@
+using System.Net;
+using System.Net.Http;
+
+namespace MertEndpoint.PowerShell.Tests;
+
+/// <summary>
+/// A change is done when a read says so: a pause's answer counts only when it shows the endpoint paused; otherwise
+/// the endpoint is read back within the stale-read grace (the pause sent again once if it still runs), and still
+/// billing after that is EndpointStillBilling, naming it.
+/// </summary>
+public class ConfirmTests
+{
+    private static int Pauses(CmdletHost host) => host.Service.Requests.Count(r => r.Is("POST", "/pause"));
+
+    [Theory]
+    [InlineData("200 {}")]
+    [InlineData("200 running")]
+    [InlineData("204")]
+    public async Task A_pause_answered_2xx_but_never_carried_out_is_EndpointStillBilling(string answer)
+    {
+        using var host = new CmdletHost();
+        host.Service.Add("u");
+        host.Service.Intercept = r => r.Is("POST", "/pause") ? Lie(host, answer) : null;
+        var run = await host.RunAsync("Stop-MertEndpoint u -Confirm:$false");
+        var error = Assert.Single(run.AllErrors);
+        Assert.StartsWith("EndpointStillBilling,", error.FullyQualifiedErrorId);
+        Assert.Contains("MAY STILL BE BILLING", error.Exception.Message);
+        Assert.Contains("Stop-MertEndpoint u -Namespace alice", error.Exception.Message);
+        Assert.Equal(2, Pauses(host)); // sent again once
+        Assert.Equal("running", host.Service.StateOf("u"));
+    }
+
+    [Theory]
+    [InlineData("202 running")] // a stale answer: the pause lands a moment later
+    [InlineData("204")]
+    [InlineData("200 {}")]
+    public async Task A_pause_carried_out_whatever_its_answer_said_is_confirmed_by_a_read(string answer)
+    {
+        using var host = new CmdletHost();
+        host.Service.Add("u");
+        host.Service.Intercept = r =>
+        {
+            if (!r.Is("POST", "/pause")) return null;
+            var response = Lie(host, answer);
+            host.Service.Add("u", state: "paused"); // carried out after the answer was made
+            return response;
+        };
+        var run = (await host.RunAsync("Stop-MertEndpoint u -PassThru -Confirm:$false")).Succeeded();
+        Assert.Equal("Paused", ((EndpointInfo)Assert.Single(run.Output).BaseObject).Status.ToString());
+        Assert.Equal(1, Pauses(host));
+        Assert.Contains(host.Service.Requests, r => r.Method == HttpMethod.Get && r.Path.EndsWith("/u"));
+    }
+
+    [Fact]
+    public async Task A_pause_whose_answer_was_lost_is_sent_again_and_confirmed()
+    {
+        using var host = new CmdletHost();
+        host.Service.Add("u");
+        int seen = 0;
+        host.Service.Intercept = r =>
+        {
+            if (!r.Is("POST", "/pause") || Interlocked.Increment(ref seen) > 1) return null;
+            host.Service.Add("u", state: "paused");
+            throw new HttpRequestException("The connection was closed before the answer.");
+        };
+        (await host.RunAsync("Stop-MertEndpoint u -Confirm:$false")).Succeeded();
+        Assert.Equal("paused", host.Service.StateOf("u"));
+    }
+
+    [Fact]
+    public async Task A_pause_answered_200_but_carried_out_only_when_sent_again_is_confirmed()
+    {
+        using var host = new CmdletHost();
+        host.Service.Add("u");
+        int seen = 0;
+        host.Service.Intercept = r => r.Is("POST", "/pause") && Interlocked.Increment(ref seen) == 1 ? Lie(host, "200 {}") : null;
+        (await host.RunAsync("Stop-MertEndpoint u -Confirm:$false")).Succeeded();
+        Assert.Equal(2, Pauses(host));
+        Assert.Equal("paused", host.Service.StateOf("u"));
+    }
+
+    [Fact]
+    public async Task Use_whose_final_pause_is_answered_200_but_not_carried_out_reports_EndpointStillBilling()
+    {
+        using var host = new CmdletHost();
+        host.Service.Add("u", state: "paused");
+        host.Service.Intercept = r => r.Is("POST", "/pause") ? Lie(host, "200 {}") : null;
+        var run = await host.RunAsync("Use-MertEndpoint u -OwedPauseTimeoutSec 30 -Confirm:$false { 'ran' }");
+        Assert.Equal(["ran"], run.Output.Select(o => o.ToString()));
+        var error = Assert.Single(run.AllErrors);
+        Assert.StartsWith("EndpointStillBilling,", error.FullyQualifiedErrorId);
+        Assert.Equal("running", host.Service.StateOf("u"));
+    }
+
+    private static HttpResponseMessage Lie(CmdletHost host, string answer) => answer switch
+    {
+        "200 {}" => FakeService.Json(200, "{}"),
+        "200 running" => FakeService.Json(200, host.Service.BodyOf("u")),
+        "202 running" => FakeService.Json(202, host.Service.BodyOf("u")),
+        "204" => new HttpResponseMessage(HttpStatusCode.NoContent),
+        _ => throw new ArgumentException(answer),
+    };
+}
