@@ -405,6 +405,14 @@ namespace MertEndpoint
                 serviceMessage: notFound.ServiceMessage, requestId: notFound.RequestId, innerException: notFound);
         }
 
+        /// <summary>A pause (or scale to zero) that was answered but that reads throughout the stale-read grace do not show done.</summary>
+        public static EndpointException NotConfirmedStopped(EndpointId id, string verb, string state, TimeSpan grace, string? before) =>
+            new(EndpointErrorKind.EndpointStillBilling,
+                (before != null ? before.TrimEnd() + " " : "")
+                + $"{Capital(id.Subject)} MAY STILL BE BILLING: the service answered the {verb}, but reads for {Duration(grace)} after it "
+                + $"still show it {state} (the {verb} was sent again once). Stop it now: Stop-MertEndpoint{id.Arguments}",
+                id);
+
         public static EndpointException NotFoundForStart(string ns, string name) =>
             new(EndpointErrorKind.EndpointNotFound,
                 $"Endpoint '{name}' was not found in namespace '{ns}'. " +

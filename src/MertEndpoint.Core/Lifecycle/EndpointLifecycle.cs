@@ -242,9 +242,13 @@ namespace MertEndpoint
             EndpointClient client = Client.For((line, _) => log($"{id}: {line}"), policy: Client.Settings.Policies.OwedPause.WithBudget(bound));
             try
             {
-                return options.ScaleToZero
-                    ? await client.ScaleToZeroAsync(ns, name, options.Abandon).ConfigureAwait(false)
-                    : await client.PauseAsync(ns, name, options.Abandon).ConfigureAwait(false);
+                Func<EndpointClient, CancellationToken, Task<EndpointInfo>> send = (c, t) => options.ScaleToZero ? c.ScaleToZeroAsync(ns, name, t) : c.PauseAsync(ns, name, t);
+                EndpointInfo answer = await send(client, options.Abandon).ConfigureAwait(false);
+                return await ReadinessWaiter.ConfirmStoppedAsync(client, id, options.ScaleToZero, answer, send, before, options.Abandon).ConfigureAwait(false);
+            }
+            catch (EndpointException ex) when (ex.Kind == EndpointErrorKind.EndpointStillBilling)
+            {
+                throw;
             }
             catch (EndpointException ex) when (ex.Kind == EndpointErrorKind.EndpointNotFound)
             {
@@ -284,8 +288,10 @@ namespace MertEndpoint
         {
             try
             {
-                EndpointInfo endpoint = await (scaleToZero ? Client.ScaleToZeroAsync(ns, name, ct) : Client.PauseAsync(ns, name, ct)).ConfigureAwait(false);
-                return new StopResult(endpoint, changed: true);
+                Func<EndpointClient, CancellationToken, Task<EndpointInfo>> send = (c, t) => scaleToZero ? c.ScaleToZeroAsync(ns, name, t) : c.PauseAsync(ns, name, t);
+                EndpointInfo endpoint = await send(Client, ct).ConfigureAwait(false);
+                EndpointInfo? confirmed = await ReadinessWaiter.ConfirmStoppedAsync(Client, new EndpointId(ns, name), scaleToZero, endpoint, send, null, ct).ConfigureAwait(false);
+                return new StopResult(confirmed ?? endpoint, changed: true);
             }
             catch (EndpointException ex) when (ex.StatusCode is 400 or 409 or 422)
             {

@@ -129,8 +129,6 @@ namespace MertEndpoint
                 : new OwedPauseOutcome(owed[i].Id, false, Errors.SignalPauseUnknown(owed[i].Id, why))).ToList();
         }
 
-        private static bool IsStopped(EndpointStatus status) => status is EndpointStatus.Paused or EndpointStatus.ScaledToZero;
-
         private static async Task<OwedPauseOutcome> PayOneAsync(Entry e, string why, CancellationToken ct)
         {
             EndpointInfo? answer;
@@ -144,13 +142,13 @@ namespace MertEndpoint
             }
             if (answer == null) return new OwedPauseOutcome(e.Id, true, Errors.SignalPauseGone(e.Id, why));
             // The pause's answer is trusted only when it shows the change; otherwise a read must say so.
-            if (IsStopped(answer.Status))
+            if (answer.Name.Length > 0 && ReadinessWaiter.IsStopped(answer.Status))
                 return new OwedPauseOutcome(e.Id, true, Errors.SignalPaused(e.Id, why, answer.StatusText, readBack: false));
             try
             {
                 EndpointInfo? now = await e.Read(ct).ConfigureAwait(false);
                 if (now == null) return new OwedPauseOutcome(e.Id, true, Errors.SignalPauseGone(e.Id, why));
-                if (IsStopped(now.Status))
+                if (ReadinessWaiter.IsStopped(now.Status))
                     return new OwedPauseOutcome(e.Id, true, Errors.SignalPaused(e.Id, why, now.StatusText, readBack: true));
                 return new OwedPauseOutcome(e.Id, false, Errors.SignalPauseUnconfirmed(e.Id, why, now.StatusText));
             }

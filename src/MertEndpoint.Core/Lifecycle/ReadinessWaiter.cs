@@ -176,6 +176,55 @@ namespace MertEndpoint
 
         private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
+        /// <summary>How often a pause is read back while its answer did not show it done.</summary>
+        private static readonly TimeSpan ConfirmInterval = TimeSpan.FromMilliseconds(500);
+
+        /// <summary>Bills nothing any more: what a pause (or scale to zero) must show before it counts as done.</summary>
+        internal static bool IsStopped(EndpointStatus status) =>
+            status is EndpointStatus.Paused or EndpointStatus.ScaledToZero or EndpointStatus.Failed or EndpointStatus.UpdateFailed;
+
+        /// <summary>
+        /// A change is done when a read says so. An answer whose body shows the endpoint stopped counts; any other 2xx
+        /// (an empty body, a body still showing it running, a stale 202, a 204) is read back every half second within the
+        /// stale-read grace, the change sent again once if a read still shows it billing. Still billing after the grace is
+        /// <see cref="EndpointErrorKind.EndpointStillBilling"/>, naming it. Returns what the confirming read showed, or null
+        /// when the endpoint no longer exists.
+        /// </summary>
+        internal static async Task<EndpointInfo?> ConfirmStoppedAsync(EndpointClient client, EndpointId id, bool scaleToZero, EndpointInfo? answer,
+            Func<EndpointClient, CancellationToken, Task<EndpointInfo>> send, string? before, CancellationToken ct)
+        {
+            if (answer != null && answer.Name.Length > 0 && IsStopped(answer.Status)) return answer;
+            TimeProvider clock = client.TimeProvider;
+            long began = clock.GetTimestamp();
+            bool resent = false;
+            EndpointInfo? last = null;
+            while (true)
+            {
+                await clock.Delay(ConfirmInterval, ct).ConfigureAwait(false);
+                try
+                {
+                    last = await client.GetAsync(id.Namespace!, id.Name!, ct).ConfigureAwait(false);
+                }
+                catch (EndpointException ex) when (ex.Kind == EndpointErrorKind.EndpointNotFound)
+                {
+                    return null; // deleted: nothing bills
+                }
+                catch (EndpointException) when (clock.GetElapsedTime(began) < EndpointLifecycle.StaleReadGrace)
+                {
+                    continue; // a read that failed tells nothing: read again within the grace
+                }
+                if (IsStopped(last.Status)) return last;
+                if (clock.GetElapsedTime(began) >= EndpointLifecycle.StaleReadGrace)
+                    throw Errors.NotConfirmedStopped(id, scaleToZero ? "scale to zero" : "pause", last.StatusText, EndpointLifecycle.StaleReadGrace, before);
+                if (!resent && BillingRules.Bills(last.Status))
+                {
+                    resent = true;
+                    try { await send(client, ct).ConfigureAwait(false); }
+                    catch (EndpointException) { /* refused or failed: the reads that follow say how it ended */ }
+                }
+            }
+        }
+
         /// <summary>
         /// Reads until <paramref name="settled"/> holds, every half second for at most <paramref name="grace"/>, while
         /// <paramref name="late"/> says an unsettled answer may be a late one (this module's own change a moment ago, as
