@@ -50,6 +50,9 @@ namespace MertEndpoint
         /// <summary>Token lookups (whoami, rate limited): an hour in memory, a day on disk; shared by every client of this factory.</summary>
         public AccountCache Accounts { get; }
 
+        /// <summary>What this session's commands last did to each endpoint (the lifecycle's own memory).</summary>
+        public LifecycleMemory Memory { get; } = new LifecycleMemory();
+
         /// <summary>Now, on <see cref="Clock"/> (for callers that must not name TimeProvider; see the remarks).</summary>
         public DateTimeOffset Now => Clock.GetUtcNow();
 

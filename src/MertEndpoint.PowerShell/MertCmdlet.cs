@@ -52,7 +52,7 @@ namespace MertEndpoint.PowerShell
 
         protected EndpointClient Client => _client ??= CreateClient();
 
-        protected EndpointLifecycle Lifecycle => _lifecycle ??= new EndpointLifecycle(Client, Usage);
+        protected EndpointLifecycle Lifecycle => _lifecycle ??= new EndpointLifecycle(Client, Usage, Factory.Memory);
 
         /// <summary>The usage history and prices of this session (one per history file).</summary>
         protected UsageService Usage => Factory.Usage;

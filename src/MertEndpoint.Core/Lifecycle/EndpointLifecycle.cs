@@ -83,13 +83,25 @@ namespace MertEndpoint
         public static readonly TimeSpan StaleReadGrace = TimeSpan.FromSeconds(10);
 
         /// <param name="usage">Where the last known URL of an endpoint comes from (probed while the control plane has none); optional.</param>
-        public EndpointLifecycle(EndpointClient client, UsageService? usage = null)
+        /// <param name="memory">What this session's commands last did to each endpoint; null: one of its own.</param>
+        public EndpointLifecycle(EndpointClient client, UsageService? usage = null, LifecycleMemory? memory = null)
         {
             Client = client ?? throw new ArgumentNullException(nameof(client));
             _usage = usage;
+            _memory = memory ?? new LifecycleMemory();
         }
 
         private readonly UsageService? _usage;
+        private readonly LifecycleMemory _memory;
+
+        // Late reads and the URL hint: this module's own memory first (written as it acts, so it cannot be switched off),
+        // then the usage history for what other processes did.
+        private DateTimeOffset Now => Client.TimeProvider.GetUtcNow();
+        private bool ChangedByUsWithin(string ns, string name) =>
+            _memory.ChangedWithin(Client.ApiBase, ns, name, StaleReadGrace, Now) || _usage?.ChangedByUsWithin(Client.ApiBase, ns, name, StaleReadGrace) == true;
+        private bool StoppedByUsWithin(string ns, string name) =>
+            _memory.StoppedWithin(Client.ApiBase, ns, name, StaleReadGrace, Now) || _usage?.StoppedByUsWithin(Client.ApiBase, ns, name, StaleReadGrace) == true;
+        private void Did(EndpointInfo? e, string ns, string name, bool stopped) => _memory.Changed(Client.ApiBase, ns, name, stopped, Now, e?.Url);
 
         public EndpointClient Client { get; }
 
@@ -130,6 +142,8 @@ namespace MertEndpoint
             // cancellation must pause the endpoint (pausing one that never started is a harmless no-op).
             var startedHere = false;
             var wasRunning = false;
+            // From the resume or create until this returns, a SIGTERM or SIGHUP pays the pause this start owes.
+            IDisposable? owedOnSignal = null;
             try
             {
                 EndpointInfo? endpoint;
@@ -137,11 +151,13 @@ namespace MertEndpoint
                 {
                     // This module created it a moment ago: a read may not show it yet (an eventually consistent service).
                     endpoint = seen = await ReadinessWaiter.ReadPastLateAnswersAsync(clock, StaleReadGrace, t => client.TryGetAsync(ns, name, t), e => e != null,
-                        () => _usage?.ChangedByUsWithin(Client.ApiBase, ns, name, StaleReadGrace) == true, bounded.Token).ConfigureAwait(false);
+                        () => ChangedByUsWithin(ns, name), bounded.Token).ConfigureAwait(false);
                     if (endpoint == null)
                     {
                         if (options.CreateIfMissing == null) throw Errors.NotFoundForStart(ns, name);
                         startedHere = true;
+                        owedOnSignal ??= OwedPauses.Register(Client, id);
+                        Did(null, ns, name, stopped: false); // before sending: once it may have landed, later reads may be late
                         endpoint = seen = await client.CreateAsync(ns, options.CreateIfMissing, bounded.Token).ConfigureAwait(false);
                         log($"Created {id}; state is '{endpoint.StatusText}'.");
                     }
@@ -149,13 +165,15 @@ namespace MertEndpoint
                     // A booting state read a moment after this module paused it is a late answer (nothing boots a paused
                     // endpoint by itself): it is paused, so resume it.
                     bool lateRead = endpoint.Status is EndpointStatus.Pending or EndpointStatus.Initializing or EndpointStatus.Updating
-                        && _usage?.StoppedByUsWithin(Client.ApiBase, ns, name, StaleReadGrace) == true;
+                        && StoppedByUsWithin(ns, name);
                     switch (lateRead ? EndpointStatus.Paused : endpoint.Status)
                     {
                         case EndpointStatus.Paused:
                         case EndpointStatus.ScaledToZero:
                             var before = endpoint;
                             startedHere = true;
+                            owedOnSignal ??= OwedPauses.Register(Client, id);
+                            Did(before, ns, name, stopped: false);
                             endpoint = seen = await client.ResumeAsync(ns, name, bounded.Token).ConfigureAwait(false);
                             log($"Resumed {id}; state is now '{endpoint.StatusText}'.");
                             endpoint = seen = await RestoreScalingAsync(client, before, endpoint, options.IdleTimeoutMinutes, log, bounded.Token).ConfigureAwait(false);
@@ -176,6 +194,8 @@ namespace MertEndpoint
                             // moment ago. A resume settles it: the service resumes a paused one and says "already running" otherwise.
                             var read = endpoint;
                             startedHere = true; // set before sending, as for any resume
+                            owedOnSignal ??= OwedPauses.Register(Client, id);
+                            Did(read, ns, name, stopped: false);
                             bool resumed;
                             (endpoint, resumed) = await client.ResumeOrReadAsync(ns, name, bounded.Token).ConfigureAwait(false);
                             seen = endpoint;
@@ -206,6 +226,7 @@ namespace MertEndpoint
                     endpoint = await new ReadinessWaiter(client, ns, name, wait, hint, startedHere ? StaleReadGrace : TimeSpan.Zero, began)
                         .RunAsync(endpoint, ct).ConfigureAwait(false);
                 }
+                _memory.SawUrl(Client.ApiBase, ns, name, endpoint.Url);
                 return new StartResult(endpoint, wasRunning, startedHere);
             }
             catch (EndpointException ex) when (startedHere && options.PauseOnFailure && ex.Kind != EndpointErrorKind.EndpointFailed)
@@ -220,6 +241,17 @@ namespace MertEndpoint
                 log($"{id}: the start was cancelled; " + outcome);
                 options.OnCancelledRollBack?.Invoke($"{id}: the start was cancelled. " + outcome);
                 throw;
+            }
+            catch (Exception ex) when (startedHere && options.PauseOnFailure && !(ex is EndpointException) && !(ex is OperationCanceledException))
+            {
+                // Anything else after the endpoint began to boot (a bug, a full disk, an overflow): pause first, then report.
+                string outcome = await RollBackAsync(id, $"The start failed ({ex.GetType().Name}: {ex.Message}).", options, log).ConfigureAwait(false);
+                log($"{id}: the start failed; " + outcome);
+                throw;
+            }
+            finally
+            {
+                owedOnSignal?.Dispose();
             }
         }
 
@@ -243,6 +275,7 @@ namespace MertEndpoint
             try
             {
                 Func<EndpointClient, CancellationToken, Task<EndpointInfo>> send = (c, t) => options.ScaleToZero ? c.ScaleToZeroAsync(ns, name, t) : c.PauseAsync(ns, name, t);
+                Did(null, ns, name, stopped: true);
                 EndpointInfo answer = await send(client, options.Abandon).ConfigureAwait(false);
                 return await ReadinessWaiter.ConfirmStoppedAsync(client, id, options.ScaleToZero, answer, send, before, options.Abandon).ConfigureAwait(false);
             }
@@ -272,9 +305,9 @@ namespace MertEndpoint
         /// </summary>
         public Task<EndpointInfo> WaitForReadyAsync(string ns, string name, WaitOptions? options = null, CancellationToken ct = default) =>
             new ReadinessWaiter(Client, ns, name, options ?? new WaitOptions(), LastKnownUrl(ns, name),
-                _usage?.ChangedByUsWithin(Client.ApiBase, ns, name, StaleReadGrace) == true ? StaleReadGrace : TimeSpan.Zero).RunAsync(null, ct);
+                ChangedByUsWithin(ns, name) ? StaleReadGrace : TimeSpan.Zero).RunAsync(null, ct);
 
-        private string? LastKnownUrl(string ns, string name) => _usage?.LastKnownUrl(Client.ApiBase, ns, name);
+        private string? LastKnownUrl(string ns, string name) => _memory.LastUrl(Client.ApiBase, ns, name) ?? _usage?.LastKnownUrl(Client.ApiBase, ns, name);
 
         /// <summary>
         /// Stops one endpoint with one call: a pause (or scale to zero) and no read first, since any state the caller
@@ -289,6 +322,7 @@ namespace MertEndpoint
             try
             {
                 Func<EndpointClient, CancellationToken, Task<EndpointInfo>> send = (c, t) => scaleToZero ? c.ScaleToZeroAsync(ns, name, t) : c.PauseAsync(ns, name, t);
+                Did(null, ns, name, stopped: true);
                 EndpointInfo endpoint = await send(Client, ct).ConfigureAwait(false);
                 EndpointInfo? confirmed = await ReadinessWaiter.ConfirmStoppedAsync(Client, new EndpointId(ns, name), scaleToZero, endpoint, send, null, ct).ConfigureAwait(false);
                 return new StopResult(confirmed ?? endpoint, changed: true);
@@ -298,7 +332,7 @@ namespace MertEndpoint
                 bool Stopped(EndpointInfo e) => e.Status is EndpointStatus.Paused or EndpointStatus.Failed or EndpointStatus.UpdateFailed
                     || (scaleToZero && e.Status == EndpointStatus.ScaledToZero);
                 EndpointInfo current = await ReadinessWaiter.ReadPastLateAnswersAsync(Client.TimeProvider, StaleReadGrace, t => Client.GetAsync(ns, name, t), Stopped,
-                    () => _usage?.StoppedByUsWithin(Client.ApiBase, ns, name, StaleReadGrace) == true, ct).ConfigureAwait(false);
+                    () => StoppedByUsWithin(ns, name), ct).ConfigureAwait(false);
                 if (!Stopped(current)) throw;
                 return new StopResult(current, changed: false);
             }
