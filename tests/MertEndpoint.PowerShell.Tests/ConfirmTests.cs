@@ -92,6 +92,23 @@ public class ConfirmTests
         Assert.Equal("running", host.Service.StateOf("u"));
     }
 
+    [Fact]
+    public async Task A_delete_whose_answer_was_lost_is_done_not_a_404_failure()
+    {
+        using var host = new CmdletHost();
+        host.Service.Add("gone", state: "paused");
+        int seen = 0;
+        host.Service.Intercept = r =>
+        {
+            if (r.Method != HttpMethod.Delete || Interlocked.Increment(ref seen) > 1) return null;
+            host.Service.Remove("gone"); // carried out, then the connection drops before the answer
+            throw new HttpRequestException("The connection was closed before the answer.");
+        };
+        (await host.RunAsync("Remove-MertEndpoint gone -Force -Confirm:$false")).Succeeded();
+        Assert.Equal(2, seen);
+        Assert.False(host.Service.Exists("gone"));
+    }
+
     private static HttpResponseMessage Lie(CmdletHost host, string answer) => answer switch
     {
         "200 {}" => FakeService.Json(200, "{}"),

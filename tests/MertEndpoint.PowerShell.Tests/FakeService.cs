@@ -74,6 +74,12 @@ public sealed class FakeService : HttpMessageHandler
         lock (_gate) return _endpoints.TryGetValue(ns + "/" + name, out var e) ? Settle(e).State : null;
     }
 
+    /// <summary>Deletes it, as the service would (for intercepts that carry a request out and then lose its answer).</summary>
+    public void Remove(string name, string ns = User)
+    {
+        lock (_gate) _endpoints.Remove(ns + "/" + name);
+    }
+
     /// <summary>The body a read of the endpoint would answer now (for intercepts that answer in its shape).</summary>
     public string BodyOf(string name, string ns = User)
     {
