@@ -243,9 +243,19 @@ namespace MertEndpoint
         public async Task DeleteAsync(string ns, string name, CancellationToken ct = default)
         {
             DateTimeOffset sent = _transport.Now;
-            await _transport.SendAsync(HttpMethod.Delete, Api(ns, name), null, new Target("delete", RequireNs(ns), RequireName(name)), _ => true,
-                Call(Policies.ControlWrite), ct)
-                .ConfigureAwait(false);
+            // A retried delete whose earlier attempt got no answer may have landed: its 404 then means deleted, not an error.
+            int retries = 0;
+            Action<string, TimeSpan>? notice = _notice ?? _settings.RetryNotice;
+            var call = new RequestCall(_policy ?? Policies.ControlWrite, (line, wait) => { Interlocked.Increment(ref retries); notice?.Invoke(line, wait); }, _endsAt);
+            try
+            {
+                await _transport.SendAsync(HttpMethod.Delete, Api(ns, name), null, new Target("delete", RequireNs(ns), RequireName(name)), _ => true,
+                    call, ct).ConfigureAwait(false);
+            }
+            catch (EndpointException ex) when (ex.Kind == EndpointErrorKind.EndpointNotFound && Volatile.Read(ref retries) > 0)
+            {
+                // deleted by the attempt whose answer was lost
+            }
             _settings.Observer?.Observe(new EndpointObservation(_settings.ApiBase, ns, ObservationKind.Deleted, Array.Empty<EndpointInfo>(),
                 name, sent, _transport.Now));
         }
