@@ -4,7 +4,8 @@
 function Start-MertEmulator {
     [CmdletBinding()]
     param(
-        [string] $EmulatorDll = (Join-Path $PSScriptRoot '../out/emulator/MertEndpoint.Emulator.dll'),
+        # build.ps1 Test sets MERT_BUILD_OUT to its own output (out/test); unset, Build's out/.
+        [string] $EmulatorDll = (Join-Path $(if ($env:MERT_BUILD_OUT) { $env:MERT_BUILD_OUT } else { Join-Path $PSScriptRoot '../out' }) 'emulator/MertEndpoint.Emulator.dll'),
         [string[]] $ArgumentList = @(),
         [int] $TimeoutSec = 20
     )

@@ -1,6 +1,6 @@
 # Help as a PowerShell user expects it, and the README's error table checked against the code.
 BeforeDiscovery {
-    Import-Module (Join-Path $PSScriptRoot '../../out/MertEndpoint/MertEndpoint.psd1')
+    Import-Module (Join-Path $(if ($env:MERT_BUILD_OUT) { $env:MERT_BUILD_OUT } else { "$PSScriptRoot/../../out" }) 'MertEndpoint/MertEndpoint.psd1')
     $cmdletNames = @(Get-Command -Module MertEndpoint -CommandType Cmdlet | ForEach-Object Name)
 }
 
