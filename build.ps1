@@ -86,10 +86,13 @@ function Invoke-Compile([string] $Target, [string] $Artifacts, [switch] $Talk) {
             if ($last) { "built $(($last -split ' -> ')[0].Trim())" } else { 'restoring and compiling' } } }
     $null = $run.Process.Handle # keeps the exit code readable after the exit (Windows)
     Wait-Logged @($run)
-    $lines = @(Read-SharedText $log) + @(Read-SharedText "$log.err") | Where-Object { $_ -and $_ -notmatch ' -> ' }
+    $lines = @(Read-SharedText $log) + @(Read-SharedText "$log.err") | Where-Object { $_ }
     Remove-Item $log, "$log.err" -ErrorAction SilentlyContinue
-    $lines | Out-Host
-    if ($run.Process.ExitCode -ne 0) { throw "'dotnet build $Target' failed with exit code $($run.Process.ExitCode)." }
+    $failed = $run.Process.ExitCode -ne 0
+    # Warnings and errors only (all of it when the build failed), as the quiet build of Build prints.
+    $lines | Where-Object { $failed -or $_ -match ': (error|warning) ' } | Out-Host
+    Write-Host ('{0}: {1:0} s' -f $run.Name, $run.Watch.Elapsed.TotalSeconds)
+    if ($failed) { throw "'dotnet build $Target' failed with exit code $($run.Process.ExitCode)." }
 }
 
 function Install-BuiltModule([string] $Into, [string] $Artifacts) {

@@ -4,6 +4,25 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
     . (Join-Path $PSScriptRoot 'ChildProcess.ps1')
     $script:emulator = Start-TestEmulator
+
+    function Invoke-Niced([string[]] $ArgumentList, [int] $TimeoutSec) {
+        # Invoke-ChildPwsh, at the lowest CPU priority (nice 19 on Linux and macOS, inherited by every process it
+        # starts; Idle on Windows, which its children inherit too).
+        $info = if ($IsWindows) { [Diagnostics.ProcessStartInfo]::new($ChildHost) } else { [Diagnostics.ProcessStartInfo]::new('nice') }
+        $arguments = @($ChildPrefix) + @('-NoProfile', '-NonInteractive') + $ArgumentList
+        if (-not $IsWindows) { $arguments = @('-n', '19', $ChildHost) + $arguments }
+        foreach ($a in $arguments) { $info.ArgumentList.Add($a) }
+        $info.RedirectStandardOutput = $true; $info.RedirectStandardError = $true; $info.UseShellExecute = $false
+        $info.Environment['UseSharedCompilation'] = 'false'
+        $info.Environment['MSBUILDDISABLENODEREUSE'] = '1'
+        $null = $info.Environment.Remove('MERT_BUILD_OUT')
+        $process = [Diagnostics.Process]::Start($info)
+        if ($IsWindows) { $process.PriorityClass = 'Idle' }
+        $stderr = $process.StandardError.ReadToEndAsync()
+        $stdout = $process.StandardOutput.ReadToEnd()
+        if (-not $process.WaitForExit($TimeoutSec * 1000)) { $process.Kill($true); throw "build.ps1 did not finish within $TimeoutSec s." }
+        [pscustomobject]@{ ExitCode = $process.ExitCode; Output = $stdout + $stderr.Result }
+    }
 }
 
 AfterAll { Stop-TestEmulator $script:emulator }
@@ -22,7 +41,10 @@ Describe 'Package while the tests hold their module' {
         try {
             $held.StandardOutput.ReadLine() | Should -Be 'ready'
 
-            $package = Invoke-ChildPwsh -TimeoutSec 600 -Environment @{ MERT_BUILD_OUT = $null } -ArgumentList '-File', (Join-Path $repoRoot 'build.ps1'), 'Package'
+            # At the lowest priority, with its own compiler processes (not the shared compiler server, which may already
+            # run at normal priority), so the compile takes only idle CPU and leaves the timing of the other Pester pass,
+            # which runs meanwhile, alone.
+            $package = Invoke-Niced -TimeoutSec 900 -ArgumentList '-File', (Join-Path $repoRoot 'build.ps1'), 'Package'
             $package.ExitCode | Should -Be 0 -Because $package.Output
             $package.Output | Should -Match 'Package: .*\.nupkg'
 

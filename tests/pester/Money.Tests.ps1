@@ -238,14 +238,14 @@ Describe 'Spend' {
         Stop-MertEndpoint guard-paused -Confirm:$false
         $guard = Join-Path $repoRoot 'examples/guard.ps1'
 
-        $whatIf = & $guard -BilledLongerThan 00:00:06 -Namespace emulator-user -WhatIf 6>&1 | Out-String
+        $whatIf = & $guard -BilledLongerThan 00:00:06 -Namespace emulator-user -ModulePath $ModuleDir -WhatIf 6>&1 | Out-String
         $LASTEXITCODE | Should -Be 0
         $whatIf | Should -Match 'guard-old'
         $whatIf | Should -Not -Match 'guard-new'
         (Get-MertEndpoint guard-old).Status | Should -Be 'Running'
         Get-RequestLog $emulator | Where-Object { $_.path -like '*/pause' -and $_.path -notlike '*guard-paused*' } | Should -BeNullOrEmpty
 
-        $run = & $guard -BilledLongerThan 00:00:06 -Namespace emulator-user 6>&1 | Out-String
+        $run = & $guard -BilledLongerThan 00:00:06 -Namespace emulator-user -ModulePath $ModuleDir 6>&1 | Out-String
         $LASTEXITCODE | Should -Be 10
         $run | Should -Match 'paused emulator-user/guard-old'
         Wait-Until { (Get-MertEndpoint guard-old).Status -eq 'Paused' }
