@@ -216,7 +216,7 @@ Import-Module '$Pester'
 function Complete-PesterPass {
     # Prints a finished pass's log and returns its counts.
     param($Pass)
-    $seconds = $Pass.Watch.Elapsed.TotalSeconds
+    $seconds = ($Pass.Process.ExitTime - $Pass.Process.StartTime).TotalSeconds
     Write-Host "== Pester, $($Pass.Mode) readings (fresh pwsh, Test's module, live emulator)" -ForegroundColor Cyan
     foreach ($file in $Pass.Log, "$($Pass.Log).err") { if (Test-Path $file) { Get-Content $file | Out-Host } }
     if (-not (Test-Path $Pass.Summary)) {
