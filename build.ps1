@@ -152,7 +152,7 @@ function Get-PesterModulePath {
 function Read-SharedText([string] $Path) {
     # A log another process is still writing: opened so as not to lock the writer out (Windows).
     if (-not (Test-Path $Path)) { return @() }
-    $stream = [IO.File]::Open($Path, 'Open', 'Read', 'ReadWrite')
+    try { $stream = [IO.File]::Open($Path, 'Open', 'Read', 'ReadWrite') } catch { return @() } # the writer may not share it
     try { (New-Object IO.StreamReader($stream)).ReadToEnd() -split '\r?\n' } finally { $stream.Dispose() }
 }
 
@@ -171,7 +171,8 @@ function Wait-Logged {
         if ($tick.Elapsed.TotalSeconds -lt $Every) { continue }
         $tick.Restart()
         foreach ($run in $Runs | Where-Object { -not $_.Process.HasExited }) {
-            Write-Host ('.. {0} {1:0} s: {2}' -f $run.Name, $run.Watch.Elapsed.TotalSeconds, (& $run.Status $run))
+            $status = try { & $run.Status $run } catch { 'running' } # a status line is never worth failing the run
+            Write-Host ('.. {0} {1:0} s: {2}' -f $run.Name, $run.Watch.Elapsed.TotalSeconds, $status)
         }
     }
     foreach ($run in $Runs) { $run.Process.WaitForExit() }
