@@ -180,10 +180,11 @@ function Wait-Logged {
 
 function Get-PesterStatus($Run) {
     # From Pester's Detailed output: the file and Describe running, and the [+] / [-] lines so far.
-    $lines = Read-SharedText $Run.Log
+    $lines = @(Read-SharedText $Run.Log)
     $file = $lines | Where-Object { $_ -match "^Running tests from '(.+)'" } | Select-Object -Last 1
     $file = if ($file -match "^Running tests from '(.+)'") { Split-Path -Leaf $Matches[1] } else { '(discovery)' }
-    $describe = $lines | Where-Object { $_ -match '^Describing (.+)' } | Select-Object -Last 1
+    $started = [array]::FindLastIndex([string[]]$lines, [Predicate[string]] { param($l) $l -match '^Running tests from ' })
+    $describe = $lines | Select-Object -Skip ([math]::Max($started, 0)) | Where-Object { $_ -match '^Describing (.+)' } | Select-Object -Last 1
     $describe = if ($describe -match '^Describing (.+)') { " > $($Matches[1])" } else { '' }
     $passed = @($lines | Where-Object { $_ -match '^\s*\[\+\]' }).Count
     $failed = @($lines | Where-Object { $_ -match '^\s*\[-\]' }).Count
