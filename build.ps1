@@ -168,6 +168,10 @@ function Wait-Logged {
     $tick = [Diagnostics.Stopwatch]::StartNew()
     while (@($Runs | Where-Object { -not $_.Process.HasExited }).Count -gt 0) {
         Start-Sleep -Milliseconds 250
+        # Each run's own time, taken when it is first seen ended (a process's start and exit times may not be readable).
+        foreach ($run in $Runs | Where-Object { $_.Process.HasExited -and -not $_.PSObject.Properties['Seconds'] }) {
+            $run | Add-Member Seconds $run.Watch.Elapsed.TotalSeconds
+        }
         if ($tick.Elapsed.TotalSeconds -lt $Every) { continue }
         $tick.Restart()
         foreach ($run in $Runs | Where-Object { -not $_.Process.HasExited }) {
@@ -175,7 +179,10 @@ function Wait-Logged {
             Write-Host ('.. {0} {1:0} s: {2}' -f $run.Name, $run.Watch.Elapsed.TotalSeconds, $status)
         }
     }
-    foreach ($run in $Runs) { $run.Process.WaitForExit() }
+    foreach ($run in $Runs) {
+        $run.Process.WaitForExit()
+        if (-not $run.PSObject.Properties['Seconds']) { $run | Add-Member Seconds $run.Watch.Elapsed.TotalSeconds }
+    }
 }
 
 function Get-PesterStatus($Run) {
@@ -218,7 +225,7 @@ Import-Module '$Pester'
 function Complete-PesterPass {
     # Prints a finished pass's log and returns its counts.
     param($Pass)
-    $seconds = ($Pass.Process.ExitTime - $Pass.Process.StartTime).TotalSeconds
+    $seconds = $Pass.Seconds
     Write-Host "== Pester, $($Pass.Mode) readings (fresh pwsh, Test's module, live emulator)" -ForegroundColor Cyan
     foreach ($file in $Pass.Log, "$($Pass.Log).err") { if (Test-Path $file) { Get-Content $file | Out-Host } }
     if (-not (Test-Path $Pass.Summary)) {
