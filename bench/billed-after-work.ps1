@@ -7,7 +7,7 @@
 . (Join-Path $PSScriptRoot 'BenchCommon.ps1')
 $pwshHost = (Get-Process -Id $PID).Path
 $pwshArgs = if ([IO.Path]::GetFileNameWithoutExtension($pwshHost) -eq 'dotnet') { @("$PSHOME/pwsh.dll") } else { @() }
-$module = Join-Path $root 'out/MertEndpoint/MertEndpoint.psd1'
+$module = Join-Path $(if ($env:MERT_BUILD_OUT) { $env:MERT_BUILD_OUT } else { Join-Path $root 'out' }) 'MertEndpoint/MertEndpoint.psd1'
 $modes = [ordered]@{
     default     = @()
     pessimistic = @('--updated-at', 'actions', '--url-from', 'running', '--url-scheme', 'random', '--stale-read-ms', '1500')

@@ -8,7 +8,7 @@
 $ErrorActionPreference = 'Stop'
 $root = Split-Path $PSScriptRoot
 Import-Module (Join-Path $root 'build/EmulatorHost.psm1')
-$module = Join-Path $root 'out/MertEndpoint/MertEndpoint.psd1'
+$module = Join-Path $(if ($env:MERT_BUILD_OUT) { $env:MERT_BUILD_OUT } else { Join-Path $root 'out' }) 'MertEndpoint/MertEndpoint.psd1'
 . (Join-Path $PSScriptRoot 'FreshPwsh.ps1')
 
 $emulator = Start-MertEmulator

@@ -15,7 +15,7 @@ param(
 $ErrorActionPreference = 'Stop'
 $root = (Resolve-Path (Join-Path $PSScriptRoot '..')).Path
 Import-Module (Join-Path $root 'build/EmulatorHost.psm1')
-Import-Module (Join-Path $root 'out/MertEndpoint/MertEndpoint.psd1')
+Import-Module (Join-Path $(if ($env:MERT_BUILD_OUT) { $env:MERT_BUILD_OUT } else { Join-Path $root 'out' }) 'MertEndpoint/MertEndpoint.psd1')
 
 $work = Join-Path ([IO.Path]::GetTempPath()) "mert-invoke-bench-$PID"
 $audio = Join-Path $work 'audio'

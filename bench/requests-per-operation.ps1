@@ -6,7 +6,7 @@
 $ErrorActionPreference = 'Stop'
 $root = Split-Path $PSScriptRoot
 Import-Module (Join-Path $root 'build/EmulatorHost.psm1')
-Import-Module (Join-Path $root 'out/MertEndpoint/MertEndpoint.psd1')
+Import-Module (Join-Path $(if ($env:MERT_BUILD_OUT) { $env:MERT_BUILD_OUT } else { Join-Path $root 'out' }) 'MertEndpoint/MertEndpoint.psd1')
 $emulator = Start-MertEmulator -ArgumentList '--boot-seconds', '0.5'
 try {
     Use-MertEmulatorEnvironment $emulator

@@ -4,13 +4,23 @@
 function Start-MertEmulator {
     [CmdletBinding()]
     param(
-        [string] $EmulatorDll = (Join-Path $PSScriptRoot '../out/emulator/MertEndpoint.Emulator.dll'),
+        # build.ps1 Test sets MERT_BUILD_OUT to its own output (out/test); unset, Build's out/.
+        [string] $EmulatorDll = (Join-Path $(if ($env:MERT_BUILD_OUT) { $env:MERT_BUILD_OUT } else { Join-Path $PSScriptRoot '../out' }) 'emulator/MertEndpoint.Emulator.dll'),
         [string[]] $ArgumentList = @(),
-        [int] $TimeoutSec = 20
+        [int] $TimeoutSec = 20,
+        # Where its stdout and stderr logs go (deleted by Stop-MertEmulator); by default the temporary folder.
+        [string] $LogDirectory
     )
     $EmulatorDll = (Resolve-Path $EmulatorDll).Path
-    $log = [System.IO.Path]::GetTempFileName()
-    $err = [System.IO.Path]::GetTempFileName()
+    if ($LogDirectory) {
+        $stem = Join-Path $LogDirectory "emulator-$([guid]::NewGuid().ToString('n'))"
+        $log = "$stem.out.log"; $err = "$stem.err.log"
+        $null = New-Item -ItemType File -Path $log, $err
+    }
+    else {
+        $log = [System.IO.Path]::GetTempFileName()
+        $err = [System.IO.Path]::GetTempFileName()
+    }
     $dotnet = (Get-Command dotnet -CommandType Application | Select-Object -First 1).Source
     $emulatorArgs = @($EmulatorDll, '--urls', 'http://127.0.0.1:0') + $ArgumentList
     $process = Start-Process -FilePath $dotnet -ArgumentList $emulatorArgs -PassThru -NoNewWindow `

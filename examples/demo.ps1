@@ -4,19 +4,33 @@
     request -> status -> stop -> cost. Run it with: dotnet pwsh ./build.ps1 Demo
 .DESCRIPTION
     The emulator is the only target: the script points the module at a loopback emulator it starts itself,
-    with the emulator's own token, and stops it at the end. No real account is touched.
+    with the emulator's own token, and stops it at the end. No real account is touched, and it leaves no trace:
+    every file it writes (the usage history, the account lookups, the emulator's logs, the request's input) lives in
+    one temporary folder of its own, deleted at the end. Output that is redirected is plain text, without colours.
 #>
 param([Parameter(Mandatory)] [string] $ModulePath)
 $ErrorActionPreference = 'Stop'
+$plain = [Console]::IsOutputRedirected
+if ($plain) { $PSStyle.OutputRendering = 'PlainText' }
 Import-Module (Join-Path $PSScriptRoot '../build/EmulatorHost.psm1')
 Import-Module $ModulePath
 
-function Step([string] $text) { Write-Host "`n>> $text" -ForegroundColor Green }
+function Step([string] $text) {
+    if ($plain) { Write-Host "`n>> $text" } else { Write-Host "`n>> $text" -ForegroundColor Green }
+}
 
-$emulator = Start-MertEmulator -ArgumentList '--boot-seconds', '6'
+$work = Join-Path ([IO.Path]::GetTempPath()) "mert-demo-$([guid]::NewGuid().ToString('n'))"
+$null = New-Item -ItemType Directory -Path $work
+# Not your real history nor your account cache (the module keeps both in its per-user data folder otherwise).
+$env:MERT_ENDPOINT_HISTORY_PATH = Join-Path $work 'usage.jsonl'
+$env:MERT_ENDPOINT_CACHE_DIR = Join-Path $work 'accounts'
+$emulator = $null
 try {
+    # The emulator is stopped by killing it: without its diagnostics IPC it leaves no pipes behind in the temp folder.
+    $env:DOTNET_EnableDiagnostics = '0'
+    $emulator = Start-MertEmulator -ArgumentList '--boot-seconds', '6' -LogDirectory $work
+    Remove-Item Env:DOTNET_EnableDiagnostics
     Use-MertEmulatorEnvironment $emulator
-    $env:MERT_ENDPOINT_HISTORY_PATH = Join-Path ([IO.Path]::GetTempPath()) "mert-demo-usage-$PID.jsonl"   # not your real history
     Write-Host "Emulator: $($emulator.Url)  (token: the emulator's; MERT_ENDPOINT_API_URL=$env:MERT_ENDPOINT_API_URL)"
     $name = 'mert-spike6-inference'
 
@@ -31,7 +45,7 @@ try {
     $endpoint | Format-Table | Out-Host
 
     Step 'Invoke-MertEndpoint: an embeddings request (a generated one-second WAV) to the endpoint'
-    $wav = Join-Path ([IO.Path]::GetTempPath()) "mert-demo-$PID.wav"
+    $wav = Join-Path $work 'one-second.wav'
     $bytes = [byte[]]::new(44 + 32000); [Random]::new(42).NextBytes($bytes); [IO.File]::WriteAllBytes($wav, $bytes)
     try { $result = Invoke-MertEndpoint -InputObject $endpoint -InFile $wav } finally { Remove-Item $wav }
     $result | Format-Table | Out-Host
@@ -50,6 +64,6 @@ try {
     Write-Host ("The emulator's own billing meter says {0:0.0} s, `${1:0.0000}." -f $meter.billedSeconds, $meter.cost)
 }
 finally {
-    Stop-MertEmulator $emulator
-    Remove-Item $env:MERT_ENDPOINT_HISTORY_PATH -ErrorAction SilentlyContinue
+    if ($emulator) { Stop-MertEmulator $emulator }
+    Remove-Item $work -Recurse -Force -ErrorAction SilentlyContinue
 }

@@ -60,8 +60,10 @@ namespace MertEndpoint.LoadContext
         }
 
         /// <summary>
-        /// Where the build puts ReadyToRun copies for exactly this runtime and platform ("net10.0-linux-x64"): a copy
-        /// compiled for another runtime would be of no use here, so none is ever taken on a runtime it was not built for.
+        /// Where the build puts ReadyToRun copies for exactly this runtime and platform: it ships "net10.0-linux-x64",
+        /// "net10.0-linux-arm64", "net10.0-win-x64" and "net10.0-osx-arm64". A copy compiled for another runtime, OS or
+        /// architecture would be of no use here, so none is ever taken where it was not built for; without a folder
+        /// for this one (osx-x64, win-arm64, another .NET), the IL copies load.
         /// </summary>
         internal static readonly string NativeFolder = $"net{Environment.Version.Major}.0-{OperatingSystemName()}-{RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant()}";
 

@@ -89,11 +89,15 @@ public sealed partial class EmulatorFixture : IAsyncLifetime
     public EndpointClient Client(string token = Token) => new(token, Options());
 
     /// <summary>
+    /// MERT_EMULATOR_DLL when set (build.ps1 Test points it at its own build), else
     /// src/MertEndpoint.Emulator/bin/&lt;Configuration&gt;/net10.0/MertEndpoint.Emulator.dll under the repository root,
     /// preferring the configuration this test assembly was built with.
     /// </summary>
     private static string LocateEmulator()
     {
+        var given = Environment.GetEnvironmentVariable("MERT_EMULATOR_DLL");
+        if (!string.IsNullOrEmpty(given))
+            return File.Exists(given) ? given : throw new FileNotFoundException($"MERT_EMULATOR_DLL names {given}, which does not exist.");
         var here = new DirectoryInfo(AppContext.BaseDirectory);
         var ownConfiguration = here.Parent?.Name ?? "Debug"; // .../bin/<Configuration>/net10.0/
         for (var dir = here; dir != null; dir = dir.Parent)

@@ -1,8 +1,12 @@
 # Shared set-up for the Pester tests: a live emulator on a free loopback port and the built module.
 # Dot-source it in BeforeAll; call Stop-TestEmulator in AfterAll.
 $repoRoot = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
+# What the tests test: build.ps1 Test sets MERT_BUILD_OUT to its own output (out/test); unset, Build's out/.
+$script:BuildOut = if ($env:MERT_BUILD_OUT) { $env:MERT_BUILD_OUT } else { Join-Path $repoRoot 'out' }
+$script:ModuleDir = Join-Path $script:BuildOut 'MertEndpoint'
+$script:ModuleManifest = Join-Path $script:ModuleDir 'MertEndpoint.psd1'
 Import-Module (Join-Path $repoRoot 'build/EmulatorHost.psm1') -Force
-Import-Module (Join-Path $repoRoot 'out/MertEndpoint/MertEndpoint.psd1')
+Import-Module $script:ModuleManifest
 
 # The cached token lookups of this test run: never the user's own.
 if (-not $env:MERT_ENDPOINT_CACHE_DIR) { $env:MERT_ENDPOINT_CACHE_DIR = Join-Path ([IO.Path]::GetTempPath()) "mert-cache-$PID" }

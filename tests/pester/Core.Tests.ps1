@@ -131,7 +131,7 @@ Describe 'The usage history' {
             foreach ($k in 1..4) { $null = New-MertEndpoint "multi-$k" -ImageUrl 'someone/img:1' -Confirm:$false }
             $null = 1..4 | ForEach-Object { "multi-$_" } | Wait-MertEndpoint -TimeoutSec 30
             1..4 | ForEach-Object { "multi-$_" } | Stop-MertEndpoint -Confirm:$false
-            $module = Join-Path $repoRoot 'out/MertEndpoint/MertEndpoint.psd1'
+            $module = $ModuleManifest
             $env:MERT_ENDPOINT_HISTORY_COMPACT_BYTES = '1500'
             $procs = foreach ($k in 1..4) {
                 $script = "Import-Module '$module'; foreach (`$i in 1..2) { `$null = Start-MertEndpoint multi-$k -Confirm:`$false; `$null = Get-MertEndpoint; Start-Sleep -Milliseconds 700; `$null = Get-MertEndpoint multi-*; Stop-MertEndpoint multi-$k -Confirm:`$false; `$null = Get-MertEndpoint }"

@@ -19,7 +19,7 @@ BeforeAll {
     [IO.File]::WriteAllBytes($empty, [byte[]]@())
 
     function Invoke-Embed {
-        $command = "Import-Module '$(Join-Path $repoRoot 'out/MertEndpoint')'; & '$(Join-Path $repoRoot 'examples/embed-folder.ps1')' embed-run '$audio' '$out' -IdleTimeoutMinutes 5; exit `$LASTEXITCODE"
+        $command = "Import-Module '$ModuleDir'; & '$(Join-Path $repoRoot 'examples/embed-folder.ps1')' embed-run '$audio' '$out' -IdleTimeoutMinutes 5; exit `$LASTEXITCODE"
         Invoke-ChildPwsh -ArgumentList '-Command', $command
     }
     function Get-DataPlanePosts { @(Get-RequestLog $emulator | Where-Object { $_.method -eq 'POST' -and $_.path -like '/endpoints/*' }) }
@@ -65,7 +65,7 @@ Describe 'embed-folder.ps1' {
 
     It 'exits 3 with a clear line when the endpoint cannot be started' {
         $fresh = Join-Path $work 'fresh-out'
-        $command = "Import-Module '$(Join-Path $repoRoot 'out/MertEndpoint')'; & '$(Join-Path $repoRoot 'examples/embed-folder.ps1')' no-such-endpoint '$audio' '$fresh'; exit `$LASTEXITCODE"
+        $command = "Import-Module '$ModuleDir'; & '$(Join-Path $repoRoot 'examples/embed-folder.ps1')' no-such-endpoint '$audio' '$fresh'; exit `$LASTEXITCODE"
         $r = Invoke-ChildPwsh -ArgumentList '-Command', $command
         $r.ExitCode | Should -Be 3 -Because $r.Output
         $r.Output | Should -Match 'the run could not complete: .*no-such-endpoint'

@@ -11,7 +11,7 @@ BeforeAll {
         # output collectors. stdin is redirected too, as under cron or systemd (no console to type Ctrl+C in).
         param([string] $Command)
         $info = [Diagnostics.ProcessStartInfo]::new($script:ChildHost)
-        $module = Join-Path $repoRoot 'out/MertEndpoint'
+        $module = $ModuleDir
         foreach ($a in @($script:ChildPrefix) + @('-NoProfile', '-NonInteractive', '-Command', "Import-Module '$module'; $Command")) { $info.ArgumentList.Add($a) }
         $info.RedirectStandardOutput = $true
         $info.RedirectStandardError = $true
@@ -126,7 +126,7 @@ Describe 'A pipeline stopped downstream pauses and lets the script go on' {
     It '$x = Use-MertEndpoint n { 1; 2; 3 } | Select-Object -First 1: $x is 1, the endpoint is paused, the script carries on' {
         $null = New-TestEndpoint sel-first
         Stop-MertEndpoint sel-first -Confirm:$false
-        $module = Join-Path $repoRoot 'out/MertEndpoint'
+        $module = $ModuleDir
         $r = Invoke-ChildPwsh -TimeoutSec 120 -ArgumentList '-Command', @"
 Import-Module '$module'
 `$x = Use-MertEndpoint sel-first { 1; 2; 3 } | Select-Object -First 1
@@ -159,7 +159,7 @@ Describe 'A stopped thread job still says what bills' {
     It 'Stop-Job on a thread job whose owed pause fails: the still-billing line reaches stderr, naming the endpoint' {
         $null = New-TestEndpoint tj-stop
         Stop-MertEndpoint tj-stop -Confirm:$false
-        $module = Join-Path $repoRoot 'out/MertEndpoint'
+        $module = $ModuleDir
         Add-Fault $emulator @{ method = 'POST'; pathPrefix = '/v2/endpoint/emulator-user/tj-stop/pause'; status = 503 }
         try {
             $r = Invoke-ChildPwsh -TimeoutSec 120 -ArgumentList '-Command', @"
@@ -184,7 +184,7 @@ Describe 'Unattended safety net' {
         $null = New-TestEndpoint no-idle
         $null = Set-MertEndpoint no-idle -MinReplica 1 -Confirm:$false
         Stop-MertEndpoint no-idle -Confirm:$false
-        $module = Join-Path $repoRoot 'out/MertEndpoint'
+        $module = $ModuleDir
         $r = Invoke-ChildPwsh -TimeoutSec 120 -ArgumentList '-Command', @"
 Import-Module '$module'
 Use-MertEndpoint no-idle { 'first' } 3>&1

@@ -2,7 +2,7 @@
 BeforeAll {
     . $PSScriptRoot/Common.ps1
     $emulator = Start-TestEmulator -BootSeconds 0.5
-    $module = Join-Path $repoRoot 'out/MertEndpoint/MertEndpoint.psd1'
+    $module = $ModuleManifest
 
     function Invoke-Child([string] $Script) {
         # A fresh pwsh running a script file (-File), as a scheduler runs one; the emulator settings are inherited.

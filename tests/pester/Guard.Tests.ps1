@@ -4,7 +4,7 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'ChildProcess.ps1')
     $script:emulator = Start-TestEmulator -BootSeconds 0.5
     $script:guard = Join-Path $repoRoot 'examples/guard.ps1'
-    $script:module = Join-Path $repoRoot 'out/MertEndpoint'
+    $script:module = $ModuleDir
 
     function Invoke-Guard([string[]] $Arguments) {
         Invoke-ChildPwsh -ArgumentList (@('-File', $guard, '-ModulePath', $module) + $Arguments)

@@ -1,7 +1,7 @@
 # Help as a PowerShell user expects it, checked against the module so it cannot drift: the about topic's cmdlets,
 # output types and error ids, every parameter's help against its attributes, and the error table of docs/ERRORS.md.
 BeforeDiscovery {
-    Import-Module (Join-Path $PSScriptRoot '../../out/MertEndpoint/MertEndpoint.psd1')
+    Import-Module (Join-Path $(if ($env:MERT_BUILD_OUT) { $env:MERT_BUILD_OUT } else { "$PSScriptRoot/../../out" }) 'MertEndpoint/MertEndpoint.psd1')
     $cmdletNames = @(Get-Command -Module MertEndpoint -CommandType Cmdlet | ForEach-Object Name)
 }
 
@@ -27,7 +27,7 @@ BeforeAll {
 
     function Get-AboutSection([string] $Heading) {
         # The lines of one section of the about topic that ships in the built module, up to the next heading.
-        $lines = Get-Content (Join-Path $repoRoot 'out/MertEndpoint/en-US/about_MertEndpoint.help.txt')
+        $lines = Get-Content (Join-Path $ModuleDir 'en-US/about_MertEndpoint.help.txt')
         $start = [array]::IndexOf($lines, "  $Heading")
         if ($start -lt 0) { throw "about_MertEndpoint has no section '$Heading'." }
         $section = foreach ($line in $lines[($start + 1)..($lines.Count - 1)]) {
@@ -142,7 +142,7 @@ Describe 'Help details' {
 
 Describe 'The about_MertEndpoint topic agrees with the module' {
     It 'lists every cmdlet the built manifest exports, and no other' {
-        $manifest = Import-PowerShellDataFile (Join-Path $repoRoot 'out/MertEndpoint/MertEndpoint.psd1')
+        $manifest = Import-PowerShellDataFile (Join-Path $ModuleDir 'MertEndpoint.psd1')
         $exported = @($manifest.CmdletsToExport)
         $exported.Count | Should -Be $cmdlets.Count -Because 'the manifest exports every cmdlet the module loads'
         $listed = @(Get-AboutSection 'CMDLETS' | Where-Object { $_ -match '^\s+(\w+-\w+)\s' } | ForEach-Object { $Matches[1] })

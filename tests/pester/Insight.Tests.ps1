@@ -15,7 +15,7 @@ BeforeAll {
     # Get-MertEndpointLog -Follow in another runspace of this process (same environment), its output observable live.
     function Start-Follow([string] $Name, [int] $Tail) {
         $ps = [PowerShell]::Create()
-        $null = $ps.AddScript("Import-Module '$repoRoot/out/MertEndpoint/MertEndpoint.psd1'; Get-MertEndpointLog $Name -Follow -Tail $Tail -Verbose")
+        $null = $ps.AddScript("Import-Module '$ModuleManifest'; Get-MertEndpointLog $Name -Follow -Tail $Tail -Verbose")
         $output = [System.Management.Automation.PSDataCollection[psobject]]::new()
         $handle = $ps.BeginInvoke([System.Management.Automation.PSDataCollection[psobject]]::new(), $output)
         [pscustomobject]@{ PowerShell = $ps; Handle = $handle; Output = $output }

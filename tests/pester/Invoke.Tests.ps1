@@ -1,4 +1,4 @@
-BeforeDiscovery { Import-Module (Join-Path $PSScriptRoot '../../out/MertEndpoint/MertEndpoint.psd1') }
+BeforeDiscovery { Import-Module (Join-Path $(if ($env:MERT_BUILD_OUT) { $env:MERT_BUILD_OUT } else { "$PSScriptRoot/../../out" }) 'MertEndpoint/MertEndpoint.psd1') }
 BeforeAll {
     . $PSScriptRoot/Common.ps1
     $emulator = Start-TestEmulator -BootSeconds 1
@@ -36,7 +36,7 @@ BeforeAll {
     # A child pwsh like this one (under `dotnet pwsh`, that is `dotnet <PSHOME>/pwsh.dll`).
     $hostPath = (Get-Process -Id $PID).Path
     $pwsh = if ([IO.Path]::GetFileNameWithoutExtension($hostPath) -eq 'dotnet') { @($hostPath, (Join-Path $PSHOME 'pwsh.dll')) } else { @($hostPath) }
-    $modulePath = Join-Path $repoRoot 'out/MertEndpoint/MertEndpoint.psd1'
+    $modulePath = $ModuleManifest
 }
 AfterAll { Stop-TestEmulator $emulator }
 

@@ -15,7 +15,7 @@ BeforeAll {
     # A child pwsh like this one (under `dotnet pwsh`, that is `dotnet <PSHOME>/pwsh.dll`).
     $hostPath = (Get-Process -Id $PID).Path
     $pwsh = if ([IO.Path]::GetFileNameWithoutExtension($hostPath) -eq 'dotnet') { @($hostPath, (Join-Path $PSHOME 'pwsh.dll')) } else { @($hostPath) }
-    $modulePath = Join-Path $repoRoot 'out/MertEndpoint/MertEndpoint.psd1'
+    $modulePath = $ModuleManifest
 
     function Invoke-Session([string] $Order) {
         $json = & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -File (Join-Path $PSScriptRoot 'fixtures/IsolationSession.ps1') `
@@ -73,12 +73,14 @@ Describe 'Where our assemblies load on PowerShell 7' {
     }
 
     It 'on this runtime and platform Core and Polly load as their precompiled copies; without those, as the IL beside them' {
-        # The build adds dependencies/net10.0-linux-x64/ on a Linux x64 host; this pwsh is .NET 10 on Linux x64.
-        $native = "net$([Environment]::Version.Major).0-linux-$([Runtime.InteropServices.RuntimeInformation]::ProcessArchitecture.ToString().ToLowerInvariant())"
+        # The build adds dependencies/net10.0-<rid>/ for linux-x64, linux-arm64, win-x64 and osx-arm64 whatever its host;
+        # this pwsh is .NET 10 on one of them (CI: ubuntu, windows and macos on arm64).
+        $os = if ($IsWindows) { 'win' } elseif ($IsMacOS) { 'osx' } else { 'linux' }
+        $native = "net$([Environment]::Version.Major).0-$os-$([Runtime.InteropServices.RuntimeInformation]::ProcessArchitecture.ToString().ToLowerInvariant())"
         $probe = "Import-Module 'MODULE'; `$null = Get-MertEndpoint iso-one
             @(([System.Runtime.Loader.AssemblyLoadContext]::All | Where-Object Name -eq 'MertEndpoint').Assemblies | Where-Object { `$_.GetName().Name -in 'MertEndpoint.Core', 'Polly.Core' } | ForEach-Object Location) | ConvertTo-Json -Compress"
         $dependencies = Join-Path (Split-Path $modulePath) 'dependencies'
-        Test-Path (Join-Path $dependencies "$native/MertEndpoint.Core.dll") | Should -BeTrue -Because 'build.ps1 adds the precompiled copies on a Linux x64 host'
+        Test-Path (Join-Path $dependencies "$native/MertEndpoint.Core.dll") | Should -BeTrue -Because "build.ps1 adds the precompiled copies for $native"
 
         $loaded = & $pwsh[0] @($pwsh | Select-Object -Skip 1) -NoProfile -NonInteractive -Command $probe.Replace('MODULE', $modulePath) | Out-String | ConvertFrom-Json
         @($loaded | Sort-Object) | Should -Be @((Join-Path $dependencies "$native/MertEndpoint.Core.dll"), (Join-Path $dependencies "$native/Polly.Core.dll"))

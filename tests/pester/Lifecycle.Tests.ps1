@@ -1,4 +1,4 @@
-BeforeDiscovery { Import-Module (Join-Path $PSScriptRoot '../../out/MertEndpoint/MertEndpoint.psd1') }
+BeforeDiscovery { Import-Module (Join-Path $(if ($env:MERT_BUILD_OUT) { $env:MERT_BUILD_OUT } else { "$PSScriptRoot/../../out" }) 'MertEndpoint/MertEndpoint.psd1') }
 BeforeAll {
     . $PSScriptRoot/Common.ps1
     $emulator = Start-TestEmulator

@@ -55,7 +55,7 @@ Describe 'Use-MertEndpoint stops the endpoint in every case' {
         $null = New-TestEndpoint use-stop
         Stop-MertEndpoint use-stop -Confirm:$false
         $ps = [PowerShell]::Create()
-        $null = $ps.AddScript("Import-Module '$repoRoot/out/MertEndpoint/MertEndpoint.psd1'; Use-MertEndpoint use-stop { Start-Sleep -Seconds 60 }")
+        $null = $ps.AddScript("Import-Module '$ModuleManifest'; Use-MertEndpoint use-stop { Start-Sleep -Seconds 60 }")
         $handle = $ps.BeginInvoke()
         Wait-Until { (Get-MertEndpoint use-stop).Status -eq 'Running' }
         Start-Sleep -Milliseconds 500
@@ -134,7 +134,7 @@ Describe 'Safety nets' {
             $null = New-MertEndpoint ctrl-c -ImageUrl 'someone/img:1' -Confirm:$false
             Stop-MertEndpoint ctrl-c -Confirm:$false
             Wait-Until { (Get-MertEndpoint ctrl-c -ErrorAction SilentlyContinue).Status -eq 'Paused' }   # past a lagging read of the create
-            $child = Invoke-ChildPwsh -ArgumentList '-File', (Join-Path $PSScriptRoot 'fixtures/StopStart.ps1'), "$repoRoot/out/MertEndpoint/MertEndpoint.psd1", 'ctrl-c' -TimeoutSec 120
+            $child = Invoke-ChildPwsh -ArgumentList '-File', (Join-Path $PSScriptRoot 'fixtures/StopStart.ps1'), $ModuleManifest, 'ctrl-c' -TimeoutSec 120
             $child.ExitCode | Should -Be 0 -Because $child.Output
             $child.Output | Should -Match 'stopped: True'
             # The pipeline was closed, so the line went to the host: the only way someone who pressed Ctrl+C hears it.
@@ -153,7 +153,7 @@ Describe 'Safety nets' {
         Stop-MertEndpoint idle-net -Confirm:$false
         $pwsh = (Get-Process -Id $PID).Path
         $pre = if ([IO.Path]::GetFileNameWithoutExtension($pwsh) -eq 'dotnet') { @("$PSHOME/pwsh.dll") } else { @() }
-        $script = "Import-Module '$repoRoot/out/MertEndpoint/MertEndpoint.psd1'; Use-MertEndpoint idle-net -IdleTimeoutMinutes 2 { Start-Sleep -Seconds 120 }"
+        $script = "Import-Module '$ModuleManifest'; Use-MertEndpoint idle-net -IdleTimeoutMinutes 2 { Start-Sleep -Seconds 120 }"
         $child = Start-Process -FilePath $pwsh -ArgumentList (@($pre) + @('-NoProfile', '-Command', $script)) -PassThru
         try {
             $deadline = [DateTime]::UtcNow.AddSeconds(20)
@@ -238,14 +238,14 @@ Describe 'Spend' {
         Stop-MertEndpoint guard-paused -Confirm:$false
         $guard = Join-Path $repoRoot 'examples/guard.ps1'
 
-        $whatIf = & $guard -BilledLongerThan 00:00:06 -Namespace emulator-user -WhatIf 6>&1 | Out-String
+        $whatIf = & $guard -BilledLongerThan 00:00:06 -Namespace emulator-user -ModulePath $ModuleDir -WhatIf 6>&1 | Out-String
         $LASTEXITCODE | Should -Be 0
         $whatIf | Should -Match 'guard-old'
         $whatIf | Should -Not -Match 'guard-new'
         (Get-MertEndpoint guard-old).Status | Should -Be 'Running'
         Get-RequestLog $emulator | Where-Object { $_.path -like '*/pause' -and $_.path -notlike '*guard-paused*' } | Should -BeNullOrEmpty
 
-        $run = & $guard -BilledLongerThan 00:00:06 -Namespace emulator-user 6>&1 | Out-String
+        $run = & $guard -BilledLongerThan 00:00:06 -Namespace emulator-user -ModulePath $ModuleDir 6>&1 | Out-String
         $LASTEXITCODE | Should -Be 10
         $run | Should -Match 'paused emulator-user/guard-old'
         Wait-Until { (Get-MertEndpoint guard-old).Status -eq 'Paused' }

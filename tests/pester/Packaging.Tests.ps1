@@ -10,7 +10,7 @@ BeforeAll {
     $script:fakeHome = Join-Path $work 'home'
     $null = New-Item -ItemType Directory -Path $repo, $fakeHome
     # The same step as `build.ps1 Package`, on the module this test run built.
-    Compress-PSResource -Path (Join-Path $repoRoot 'out/MertEndpoint') -DestinationPath $repo
+    Compress-PSResource -Path $ModuleDir -DestinationPath $repo
     # PSResourceGet and pwsh derive the user's repository list and module folder from HOME on Linux and macOS.
     $script:isolated = @{ HOME = $fakeHome; XDG_DATA_HOME = $null; XDG_CONFIG_HOME = $null; XDG_CACHE_HOME = $null }
 }
@@ -22,7 +22,7 @@ AfterAll {
 
 Describe 'Install from a local feed' -Skip:$IsWindows {
     It 'packs a .nupkg named after the manifest version' {
-        $version = (Import-PowerShellDataFile (Join-Path $repoRoot 'out/MertEndpoint/MertEndpoint.psd1')).ModuleVersion
+        $version = (Import-PowerShellDataFile ($ModuleManifest)).ModuleVersion
         Test-Path (Join-Path $repo "MertEndpoint.$version.nupkg") | Should -BeTrue
     }
 
@@ -59,7 +59,7 @@ Import-Module MertEndpoint
 }
 
 Describe 'The manifest' {
-    BeforeAll { $script:manifest = Import-PowerShellDataFile (Join-Path $repoRoot 'out/MertEndpoint/MertEndpoint.psd1') }
+    BeforeAll { $script:manifest = Import-PowerShellDataFile ($ModuleManifest) }
 
     It 'exports exactly the cmdlets the assembly defines' {
         $assembly = [MertEndpoint.PowerShell.ModuleInit].Assembly
@@ -75,7 +75,7 @@ Describe 'The manifest' {
 
     It 'lists every format and type file it ships' {
         foreach ($file in @($manifest.FormatsToProcess) + @($manifest.TypesToProcess) | Where-Object { $_ }) {
-            Test-Path (Join-Path $repoRoot "out/MertEndpoint/$file") | Should -BeTrue -Because $file
+            Test-Path (Join-Path $ModuleDir $file) | Should -BeTrue -Because $file
         }
     }
 }

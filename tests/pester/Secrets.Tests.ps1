@@ -45,7 +45,7 @@ Describe 'Ctrl+C' {
         $null = New-MertEndpoint ctrl-c -ImageUrl 'someone/img:1' -Confirm:$false
         Stop-MertEndpoint ctrl-c -Confirm:$false
         $ps = [PowerShell]::Create()
-        $null = $ps.AddScript("Import-Module '$repoRoot/out/MertEndpoint/MertEndpoint.psd1'; Start-MertEndpoint ctrl-c -TimeoutSec 60 -Confirm:`$false")
+        $null = $ps.AddScript("Import-Module '$ModuleManifest'; Start-MertEndpoint ctrl-c -TimeoutSec 60 -Confirm:`$false")
         $handle = $ps.BeginInvoke()
         $deadline = [DateTime]::UtcNow.AddSeconds(10)
         while ((Get-MertEndpoint ctrl-c).Status -eq 'Paused' -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
@@ -64,7 +64,7 @@ Describe 'Ctrl+C' {
         foreach ($n in $names) { $null = New-MertEndpoint $n -ImageUrl 'someone/img:1' -Confirm:$false }
         Stop-MertEndpoint $names -Confirm:$false
         $ps = [PowerShell]::Create()
-        $null = $ps.AddScript("Import-Module '$repoRoot/out/MertEndpoint/MertEndpoint.psd1'; 'ctrl-a', 'ctrl-b', 'ctrl-c' | Start-MertEndpoint -TimeoutSec 60 -Confirm:`$false")
+        $null = $ps.AddScript("Import-Module '$ModuleManifest'; 'ctrl-a', 'ctrl-b', 'ctrl-c' | Start-MertEndpoint -TimeoutSec 60 -Confirm:`$false")
         $handle = $ps.BeginInvoke()
         $deadline = [DateTime]::UtcNow.AddSeconds(10)
         while (@(Get-MertEndpoint ctrl-* -Status Paused).Count -gt 0 -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 100 }
