@@ -158,6 +158,27 @@ Describe 'Invoke-MertEndpoint against the emulator' {
         Join-Path $out ($failed.Substring($audio.Length + 1) + '.json') | Should -Not -Exist
     }
 
+    It 'saves no answer that is not whole JSON (an HTML page, a cut body) and sends those files again on a rerun' {
+        $out = Join-Path $TestDrive 'out-unexpected'
+        $files = @(Get-ChildItem $audio -Recurse -File | Sort-Object FullName | Select-Object -First 3)
+        Add-Fault $emulator @{ method = 'POST'; pathPrefix = $dataPath; status = 200; count = 1; body = '<html><body>Gateway says hello</body></html>'; contentType = 'text/html' }
+        Add-Fault $emulator @{ method = 'POST'; pathPrefix = $dataPath; status = 200; count = 1; body = '{"embeddings": [[0.1, 0.2'; contentType = 'application/json' }
+        try { $results = $files | Invoke-MertEndpoint embed -OutDirectory $out -BaseDirectory $audio -ThrottleLimit 1 -ErrorVariable err -ErrorAction SilentlyContinue }
+        finally { $null = Invoke-MertEmulatorAdmin $emulator faults -Method DELETE }
+        $err.Count | Should -Be 2
+        $err | ForEach-Object { $_.FullyQualifiedErrorId | Should -BeLike 'UnexpectedAnswer,*' }
+        $err[0].Exception.Message | Should -BeLike '*text/html, not JSON*'
+        $err[1].Exception.Message | Should -BeLike '*not whole JSON*'
+        @($results).Count | Should -Be 1
+        (Get-Output $out).Count | Should -Be 1
+        # The rerun sends only the two that were not saved.
+        $before = (Get-DataPost).Count
+        $again = $files | Invoke-MertEndpoint embed -OutDirectory $out -BaseDirectory $audio
+        @($again).Count | Should -Be 2
+        (Get-DataPost -Skip $before).Count | Should -Be 2
+        (Get-Output $out).Count | Should -Be 3
+    }
+
     It 'streams a 200 MB file: the sending process grows by less than 50 MB' {
         $big = Join-Path $TestDrive 'big.bin'
         $fs = [IO.File]::Create($big); $fs.SetLength(200MB); $fs.Dispose()   # sparse: instant, no disk write
