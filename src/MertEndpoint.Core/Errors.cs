@@ -48,6 +48,8 @@ namespace MertEndpoint
         InputReadFailed,
         /// <summary>An answer that could not be written under -OutDirectory.</summary>
         OutputWriteFailed,
+        /// <summary>A 2xx from the model whose body is not what -OutDirectory saves (an HTML page, a cut or unreadable JSON body): not saved.</summary>
+        UnexpectedAnswer,
         /// <summary>A confirmation was needed and the session cannot prompt.</summary>
         ConfirmationRequired,
         /// <summary>Use-MertEndpoint's block ran past -MaxDuration.</summary>
@@ -382,6 +384,11 @@ namespace MertEndpoint
 
         public static EndpointException InputReadFailed(string input, Exception ex) =>
             new(EndpointErrorKind.InputReadFailed, $"Could not read '{input}': {ex.Message}", ex);
+
+        public static EndpointException UnexpectedAnswer(string input, int status, string? contentType, string why) =>
+            new(EndpointErrorKind.UnexpectedAnswer,
+                $"The answer for '{input}' ({status}, {contentType ?? "no content type"}) was not saved: {why}. A proxy page or a cut answer "
+                + "is not an embedding; run the command again to send this file again (answers already written are skipped).");
 
         public static EndpointException OutputWriteFailed(string input, string outputPath, Exception ex) =>
             new(EndpointErrorKind.OutputWriteFailed,

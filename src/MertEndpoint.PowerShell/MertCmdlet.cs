@@ -428,6 +428,7 @@ namespace MertEndpoint.PowerShell
                 case EndpointErrorKind.FileNotFound: return ErrorCategory.ObjectNotFound;
                 case EndpointErrorKind.InputReadFailed: return ErrorCategory.ReadError;
                 case EndpointErrorKind.OutputWriteFailed: return ErrorCategory.WriteError;
+                case EndpointErrorKind.UnexpectedAnswer: return ErrorCategory.InvalidResult;
                 case EndpointErrorKind.ConfirmationRequired: return ErrorCategory.InvalidOperation;
                 case EndpointErrorKind.EndpointConflict: return ErrorCategory.ResourceBusy;
                 case EndpointErrorKind.MaxDurationExceeded: return ErrorCategory.OperationTimeout;

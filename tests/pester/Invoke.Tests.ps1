@@ -165,14 +165,14 @@ Describe 'Invoke-MertEndpoint against the emulator' {
         Add-Fault $emulator @{ method = 'POST'; pathPrefix = $dataPath; status = 200; count = 1; body = '{"embeddings": [[0.1, 0.2'; contentType = 'application/json' }
         try { $results = $files | Invoke-MertEndpoint embed -OutDirectory $out -BaseDirectory $audio -ThrottleLimit 1 -ErrorVariable err -ErrorAction SilentlyContinue }
         finally { $null = Invoke-MertEmulatorAdmin $emulator faults -Method DELETE }
-        $err.Count | Should -Be 2
+        $err.Count | Should -Be 2 -Because ($err | ForEach-Object { "$($_.FullyQualifiedErrorId): $($_.Exception.Message)" } | Select-Object -First 3 | Out-String)
         $err | ForEach-Object { $_.FullyQualifiedErrorId | Should -BeLike 'UnexpectedAnswer,*' }
         $err[0].Exception.Message | Should -BeLike '*text/html, not JSON*'
         $err[1].Exception.Message | Should -BeLike '*not whole JSON*'
         @($results).Count | Should -Be 1
         (Get-Output $out).Count | Should -Be 1
         # The rerun sends only the two that were not saved.
-        $before = (Get-DataPost).Count
+        $before = @(Get-RequestLog $emulator).Count
         $again = $files | Invoke-MertEndpoint embed -OutDirectory $out -BaseDirectory $audio
         @($again).Count | Should -Be 2
         (Get-DataPost -Skip $before).Count | Should -Be 2

@@ -325,6 +325,9 @@ namespace MertEndpoint.PowerShell.Cmdlets
             }
             if (item.OutputPath == null)
                 return new Outcome(new InvokeResult(item.Path, null, response, Raw ? Text(response) : Parse(response)));
+            // What is saved as <input>.json must be JSON: an HTML page or a cut body saved here would be skipped on every rerun.
+            if (NotJson(response) is string why)
+                return new Outcome(ToErrorRecordFor(Errors.UnexpectedAnswer(item.Name, response.StatusCode, response.ContentType, why), item.Path!), fatal: false);
             try
             {
                 await WriteAtomicallyAsync(item.OutputPath, response.Body, ct).ConfigureAwait(false);
@@ -455,6 +458,23 @@ namespace MertEndpoint.PowerShell.Cmdlets
         }
 
         private static string Text(DataPlaneResponse response) => Encoding.UTF8.GetString(response.Body);
+
+        /// <summary>Why an answer is not the JSON document -OutDirectory saves, or null when it is.</summary>
+        private static string? NotJson(DataPlaneResponse response)
+        {
+            if (response.ContentType != null && response.ContentType.IndexOf("json", StringComparison.OrdinalIgnoreCase) < 0)
+                return $"the model answered {response.ContentType}, not JSON";
+            if (response.Body.Length == 0) return "the body is empty";
+            try
+            {
+                using var doc = JsonDocument.Parse(response.Body);
+                return null;
+            }
+            catch (JsonException ex)
+            {
+                return $"the body is not whole JSON ({response.Body.Length} bytes; {ex.Message.Split('.')[0]})";
+            }
+        }
 
         /// <summary>JSON as ConvertFrom-Json shapes it (objects become PSObjects with note properties); anything else as text.</summary>
         private static object? Parse(DataPlaneResponse response)
