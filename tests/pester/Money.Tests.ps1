@@ -231,23 +231,31 @@ Describe 'Spend' {
     }
 
     It 'the guard lists exactly the endpoints over the threshold with -WhatIf, and stops exactly those without it' {
-        $null = New-TestEndpoint guard-old
-        Start-Sleep -Seconds 8
-        $null = New-TestEndpoint guard-new
         $null = New-TestEndpoint guard-paused
         Stop-MertEndpoint guard-paused -Confirm:$false
+        $null = New-TestEndpoint guard-old
+        Start-Sleep -Seconds 12
+        $null = New-TestEndpoint guard-new
         $guard = Join-Path $repoRoot 'examples/guard.ps1'
+        # The threshold sits halfway between the two ages, read just before each run: a loaded machine
+        # may take seconds to start the guard's process, and that must not move guard-new over it.
+        function Get-Midpoint {
+            $ages = @('guard-old', 'guard-new' | ForEach-Object { (Get-MertEndpoint $_).BilledFor.TotalSeconds })
+            $ages[0] - $ages[1] | Should -BeGreaterThan 10 -Because 'guard-old started 12 s before guard-new'
+            [TimeSpan]::FromSeconds([math]::Round(($ages[0] + $ages[1]) / 2))
+        }
 
-        $whatIf = & $guard -BilledLongerThan 00:00:06 -Namespace emulator-user -ModulePath $ModuleDir -WhatIf 6>&1 | Out-String
+        $whatIf = & $guard -BilledLongerThan (Get-Midpoint) -Namespace emulator-user -ModulePath $ModuleDir -WhatIf 6>&1 | Out-String
         $LASTEXITCODE | Should -Be 0
         $whatIf | Should -Match 'guard-old'
         $whatIf | Should -Not -Match 'guard-new'
         (Get-MertEndpoint guard-old).Status | Should -Be 'Running'
         Get-RequestLog $emulator | Where-Object { $_.path -like '*/pause' -and $_.path -notlike '*guard-paused*' } | Should -BeNullOrEmpty
 
-        $run = & $guard -BilledLongerThan 00:00:06 -Namespace emulator-user -ModulePath $ModuleDir 6>&1 | Out-String
+        $run = & $guard -BilledLongerThan (Get-Midpoint) -Namespace emulator-user -ModulePath $ModuleDir 6>&1 | Out-String
         $LASTEXITCODE | Should -Be 10
         $run | Should -Match 'paused emulator-user/guard-old'
+        $run | Should -Not -Match 'guard-new'
         Wait-Until { (Get-MertEndpoint guard-old).Status -eq 'Paused' }
         (Get-MertEndpoint guard-new).Status | Should -Be 'Running'
     }
