@@ -27,7 +27,7 @@ namespace MertEndpoint
         private readonly Transport _transport;
         private readonly ClientSettings _settings;
         // A view's explicit call settings (see For): who hears about waits, the caller's deadline, a policy in place of each call's own.
-        private readonly Action<string, TimeSpan>? _notice;
+        private readonly Reporter _reporter = Reporter.None;
         private readonly long? _endsAt;
         private readonly RequestPolicy? _policy;
         private readonly EndpointClient _root;
@@ -43,27 +43,36 @@ namespace MertEndpoint
             _root = this;
         }
 
-        private EndpointClient(EndpointClient root, Action<string, TimeSpan>? notice, long? endsAt, RequestPolicy? policy)
+        private EndpointClient(EndpointClient root, Reporter? reporter, long? endsAt, RequestPolicy? policy)
         {
             _root = root._root;
             _token = root._token;
             _settings = root._settings;
             _transport = root._transport;
-            _notice = notice;
+            _reporter = reporter ?? Reporter.None;
             _endsAt = endsAt;
             _policy = policy;
         }
 
         /// <summary>
         /// This client with its calls' request settings given explicitly, for one operation: who hears about each wait
-        /// (a start's progress, an owed pause's log), the operation's own deadline (a Retry-After past it fails at once),
+        /// (a start's progress, an owed pause's lines), the operation's own deadline (a Retry-After past it fails at once),
         /// and a policy that replaces each call's own (the owed pause's). Nothing flows anywhere else: work the calls
         /// start on their own (the usage history's reads) uses the client it was given.
         /// </summary>
-        internal EndpointClient For(Action<string, TimeSpan>? notice, long? endsAt = null, RequestPolicy? policy = null) =>
-            new(this, notice, endsAt, policy);
+        internal EndpointClient For(Reporter? reporter, long? endsAt = null, RequestPolicy? policy = null) =>
+            new(this, reporter, endsAt, policy);
 
-        private RequestCall Call(RequestPolicy policy) => new(_policy ?? policy, _notice, _endsAt);
+        /// <summary>
+        /// This client telling <paramref name="reporter"/> what its operations do: retry waits, a start's progress and
+        /// decisions, an owed pause's attempts, what a command did (<see cref="MertEndpoint.Reporter"/>).
+        /// </summary>
+        public EndpointClient With(Reporter reporter) => new(this, reporter, _endsAt, _policy);
+
+        /// <summary>Who hears about this view's operations (<see cref="Reporter.None"/> unless set with <see cref="With"/>).</summary>
+        public Reporter Reporter => _reporter;
+
+        private RequestCall Call(RequestPolicy policy) => new(_policy ?? policy, _reporter, _endsAt);
         private RequestPolicies Policies => _settings.Policies;
 
         /// <summary>The control-plane base URL this client talks to (no trailing slash).</summary>
@@ -80,7 +89,7 @@ namespace MertEndpoint
             // stops waiting on its own cancellation.
             Task<WhoAmI> lookup = _settings.Accounts.GetAsync(_token, _settings.HubBase, _settings.Clock, () =>
                 _transport.SendAsync(HttpMethod.Get, new Uri(_settings.HubBase + "/api/whoami-v2"), null,
-                    new Target("look up the token's account (whoami-v2)", null), Json.ToWhoAmI, new RequestCall(Policies.ControlRead, _settings.RetryNotice), CancellationToken.None));
+                    new Target("look up the token's account (whoami-v2)", null), Json.ToWhoAmI, new RequestCall(Policies.ControlRead, _reporter), CancellationToken.None));
             return WithCancellation(lookup, ct);
         }
 
@@ -162,7 +171,7 @@ namespace MertEndpoint
             string body = Json.CreateBody(spec);
             bool mayExist = false;
             DateTimeOffset sent = _transport.Now;
-            EndpointClient check = For(_notice, _endsAt, Policies.CreateCheck);
+            EndpointClient check = For(_reporter, _endsAt, Policies.CreateCheck);
             return await _transport.Executor.RunAsync(Call(Policies.Create), target, uri, async (attempt, t) =>
             {
                 // After an attempt that may have landed, a GET decides: it exists (done) or not (post again).
@@ -244,15 +253,14 @@ namespace MertEndpoint
         {
             DateTimeOffset sent = _transport.Now;
             // A retried delete whose earlier attempt got no answer may have landed: its 404 then means deleted, not an error.
-            int retries = 0;
-            Action<string, TimeSpan>? notice = _notice ?? _settings.RetryNotice;
-            var call = new RequestCall(_policy ?? Policies.ControlWrite, (line, wait) => { Interlocked.Increment(ref retries); notice?.Invoke(line, wait); }, _endsAt);
+            var counted = new CountingReporter(_reporter);
+            var call = new RequestCall(_policy ?? Policies.ControlWrite, counted, _endsAt);
             try
             {
                 await _transport.SendAsync(HttpMethod.Delete, Api(ns, name), null, new Target("delete", RequireNs(ns), RequireName(name)), _ => true,
                     call, ct).ConfigureAwait(false);
             }
-            catch (EndpointException ex) when (ex.Kind == EndpointErrorKind.EndpointNotFound && Volatile.Read(ref retries) > 0)
+            catch (EndpointException ex) when (ex.Kind == EndpointErrorKind.EndpointNotFound && counted.Waits > 0)
             {
                 // deleted by the attempt whose answer was lost
             }
@@ -445,8 +453,7 @@ namespace MertEndpoint
             TimeProvider clock = _settings.Clock;
             long start = clock.GetTimestamp();
             long cap = o.MaxAnswerBytes ?? _settings.MaxDataAnswerBytes;
-            Action<string, TimeSpan>? notice = o.Log is Action<string> log ? (line, _) => log(line) : _notice;
-            var call = new RequestCall(Policies.DataPlane.WithBudget(o.Timeout), notice, _endsAt);
+            var call = new RequestCall(Policies.DataPlane.WithBudget(o.Timeout), _reporter, _endsAt);
             return _transport.Executor.RunAsync(call, target, uri, async (attempt, t) =>
             {
                 TimeSpan remaining = o.Timeout - clock.GetElapsedTime(start);
@@ -547,6 +554,28 @@ namespace MertEndpoint
                     ct.ThrowIfCancellationRequested();
             }
             return await task.ConfigureAwait(false);
+        }
+
+        /// <summary>Passes every line on and counts the waits: a call that waited has sent more than once.</summary>
+        private sealed class CountingReporter : Reporter
+        {
+            private readonly Reporter _inner;
+            private int _waits;
+
+            public CountingReporter(Reporter inner) => _inner = inner;
+
+            public int Waits => Volatile.Read(ref _waits);
+
+            public override void Detail(string line) => _inner.Detail(line);
+            public override void Waiting(string line, TimeSpan wait)
+            {
+                Interlocked.Increment(ref _waits);
+                _inner.Waiting(line, wait);
+            }
+            public override void Progress(WaitProgress progress) => _inner.Progress(progress);
+            public override void Warning(string line) => _inner.Warning(line);
+            public override void Notice(string line) => _inner.Notice(line);
+            public override void Summary(string line) => _inner.Summary(line);
         }
     }
 }

@@ -61,11 +61,6 @@ namespace MertEndpoint
         internal Func<double>? Jitter { get; set; }
         /// <summary>For tests only; null uses the process-wide shared handler.</summary>
         public HttpMessageHandler? Handler { get; set; }
-        /// <summary>
-        /// Told before each retry wait of a call (any thread): what failed and how long the wait is. Starts and stops
-        /// say theirs through their own progress instead; null tells no one.
-        /// </summary>
-        public Action<string, TimeSpan>? RetryNotice { get; set; }
 
         /// <summary>Defaults overridden by MERT_ENDPOINT_API_URL and HF_ENDPOINT, both validated.</summary>
         public static EndpointClientOptions FromEnvironment()
@@ -149,7 +144,6 @@ namespace MertEndpoint
             MaxRetryDelay = o.MaxRetryDelay;
             AttemptTimeout = o.AttemptTimeout;
             Handler = o.Handler;
-            RetryNotice = o.RetryNotice;
             RetryBudget = o.RetryBudget;
             MaxAnswerBytes = o.MaxAnswerBytes > 0 ? o.MaxAnswerBytes : EndpointClientOptions.DefaultMaxAnswerBytes;
             MaxLogLineBytes = o.MaxLogLineBytes > 0 ? o.MaxLogLineBytes : EndpointClientOptions.DefaultMaxLogLineBytes;
@@ -179,6 +173,5 @@ namespace MertEndpoint
         public TimeSpan MaxRetryDelay { get; }
         public TimeSpan AttemptTimeout { get; }
         public HttpMessageHandler? Handler { get; }
-        public Action<string, TimeSpan>? RetryNotice { get; }
     }
 }

@@ -97,7 +97,6 @@ namespace MertEndpoint
         /// <summary>First control-plane poll interval; grows x1.5 up to <see cref="ControlPollMaxInterval"/>.</summary>
         public TimeSpan ControlPollInterval { get; set; } = TimeSpan.FromSeconds(2);
         public TimeSpan ControlPollMaxInterval { get; set; } = TimeSpan.FromSeconds(10);
-        public IProgress<WaitProgress>? Progress { get; set; }
     }
 
     /// <summary>How one data-plane request is sent.</summary>
@@ -107,8 +106,6 @@ namespace MertEndpoint
         public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(10);
         /// <summary>What is sent, as error messages should name it (a file path, say); null reads "a request".</summary>
         public string? InputName { get; set; }
-        /// <summary>Told about retries; called on any thread.</summary>
-        public Action<string>? Log { get; set; }
         /// <summary>The largest answer read, streamed up to this cap; null uses the client's MaxDataAnswerBytes (1 GiB by default).</summary>
         public long? MaxAnswerBytes { get; set; }
 

@@ -44,18 +44,11 @@ namespace MertEndpoint.PowerShell
             }
         }
 
-        /// <summary>Wait options whose progress becomes a progress bar written from the pipeline thread.</summary>
-        internal WaitOptions WaitWithProgress(EndpointId target, int timeoutSec) => new WaitOptions
-        {
-            Timeout = TimeSpan.FromSeconds(timeoutSec),
-            Progress = new WaitProgressWriter(target.ToString(), PostToPipeline, WriteProgress),
-        };
+        /// <summary>Wait options of -TimeoutSec; the wait's progress bar is the reporter's (<see cref="CmdletReporter.Progress"/>).</summary>
+        internal static WaitOptions WaitFor(int timeoutSec) => new WaitOptions { Timeout = TimeSpan.FromSeconds(timeoutSec) };
 
-        /// <summary>Closes an endpoint's progress bar once its wait is over.</summary>
-        internal void CompleteProgress(WaitOptions options)
-        {
-            if (options.Progress is WaitProgressWriter writer) PostToPipeline(writer.Complete);
-        }
+        /// <summary>Closes an endpoint's progress bar once its wait is over (any thread).</summary>
+        internal void CompleteProgress(EndpointId target) => Reporter.CompleteWait(target);
     }
 
     /// <summary>A cmdlet that works on many piped endpoints at once, up to -ThrottleLimit.</summary>

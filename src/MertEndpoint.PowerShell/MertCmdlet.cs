@@ -29,6 +29,7 @@ namespace MertEndpoint.PowerShell
         private readonly List<Task<Action?>> _queued = new List<Task<Action?>>();
         private readonly ConcurrentDictionary<Task, bool> _unfinished = new ConcurrentDictionary<Task, bool>();
         private readonly ConcurrentDictionary<string, bool> _historyProblems = new ConcurrentDictionary<string, bool>();
+        private Reporter? _historyProblemReporter;
         private EndpointClient? _client;
         private EndpointLifecycle? _lifecycle;
 
@@ -50,9 +51,18 @@ namespace MertEndpoint.PowerShell
 
         protected CancellationToken StopToken => _stop.Token;
 
-        protected EndpointClient Client => _client ??= CreateClient();
+        /// <summary>The client of this command: every call tells <see cref="Reporter"/> what it does.</summary>
+        protected EndpointClient Client => _client ??= CreateClient().With(Reporter);
 
         protected EndpointLifecycle Lifecycle => _lifecycle ??= new EndpointLifecycle(Client, Usage, Factory.Memory);
+
+        /// <summary>The lifecycle telling <paramref name="reporter"/> (a step of this command with its own progress bar).</summary>
+        internal EndpointLifecycle LifecycleFor(Reporter reporter) => new EndpointLifecycle(Client.With(reporter), Usage, Factory.Memory);
+
+        /// <summary>The one channel through which this command tells the user anything (verbose, warnings, progress, notices, summaries).</summary>
+        internal CmdletReporter Reporter => _reporter ??= new CmdletReporter(this);
+
+        private CmdletReporter? _reporter;
 
         /// <summary>The usage history and prices of this session (one per history file).</summary>
         protected UsageService Usage => Factory.Usage;
@@ -75,8 +85,7 @@ namespace MertEndpoint.PowerShell
                 var explicitToken = Token is null ? null : new NetworkCredential(string.Empty, Token).Password;
                 var token = TokenResolver.Resolve(explicitToken);
                 var options = Factory.CreateOptions();
-                options.Observer = Usage.ObserverFor(ReportHistoryProblem);
-                options.RetryNotice = RetryWait;
+                options.Observer = Usage.ObserverFor(HistoryProblemReporter);
                 return new EndpointClient(token, options);
             }
             catch (EndpointException ex)
@@ -99,33 +108,38 @@ namespace MertEndpoint.PowerShell
             // its clean-up before the command counts as stopped.
             CancelAndSettle();
             if (_client != null) Usage.FlushAsync().Wait(HistoryFlushBound);
-            // The pipeline is stopping, so WriteWarning is closed: what the user must hear goes to the host.
-            while (_hostNotices.TryDequeue(out var notice))
-            {
-                try { Host.UI.WriteWarningLine(notice); } catch (Exception) { Console.Error.WriteLine("WARNING: " + notice); }
-            }
         }
 
-        private readonly ConcurrentQueue<string> _hostNotices = new ConcurrentQueue<string>();
-
-        /// <summary>A line the user must see even after Ctrl+C (any thread): a warning, on the host once the pipeline stops.</summary>
-        protected void Notice(string line)
-        {
-            if (_stop.IsCancellationRequested) _hostNotices.Enqueue(line);
-            else PostToPipeline(() => WriteWarning(line));
-        }
+        /// <summary>True once the command is stopping (Ctrl+C, a stopped pipeline, a failure that ends the rest).</summary>
+        internal bool StopRequested => _stop.IsCancellationRequested;
 
         /// <summary>
-        /// A call about to wait and try again (any thread): said in verbose, and as a warning when the wait is long enough
-        /// to look like a hang (a Retry-After of a minute, say).
+        /// A line for the user now, from any thread, when the pipeline can no longer be written (the command is
+        /// stopping): on the host, or on stderr without one (a thread job, a hosted runspace).
         /// </summary>
-        private void RetryWait(string line, TimeSpan wait)
+        internal void WriteToHostNow(string line, bool warning)
         {
-            if (wait >= LongRetryWait) Notice(line);
-            else PostVerbose(line);
+            try
+            {
+                var ui = Host?.UI;
+                if (ui != null)
+                {
+                    if (warning) ui.WriteWarningLine(line);
+                    else ui.WriteLine(line);
+                    return;
+                }
+            }
+            catch (Exception) { /* the host is gone: stderr below */ }
+            try { Console.Error.WriteLine((warning ? "WARNING: " : "") + line); Console.Error.Flush(); } catch (Exception) { /* nowhere left */ }
         }
 
-        private static readonly TimeSpan LongRetryWait = TimeSpan.FromSeconds(5);
+        /// <summary>The usage history's write failures: each distinct one becomes one warning at the end of the command.</summary>
+        private sealed class HistoryProblems : MertEndpoint.Reporter
+        {
+            private readonly MertCmdlet _cmdlet;
+            public HistoryProblems(MertCmdlet cmdlet) => _cmdlet = cmdlet;
+            public override void Warning(string line) => _cmdlet.ReportHistoryProblem(Secrets.Mask(line));
+        }
 
         /// <summary>Waits for this command's history writes and says once if any failed.</summary>
         private void FinishHistory()
@@ -140,8 +154,11 @@ namespace MertEndpoint.PowerShell
             _historyProblems.Clear();
         }
 
+        /// <summary>Where the usage history's read and write failures go: one warning at the end of the command.</summary>
+        protected Reporter HistoryProblemReporter => _historyProblemReporter ??= new HistoryProblems(this);
+
         /// <summary>Collects a history problem (any thread); each distinct one becomes one warning at the end of the command.</summary>
-        protected void ReportHistoryProblem(string problem) => _historyProblems.TryAdd(problem, true);
+        private void ReportHistoryProblem(string problem) => _historyProblems.TryAdd(problem, true);
 
         /// <summary>True when a history write failed during this command (its cost figures are then incomplete).</summary>
         protected bool HistoryIncomplete => !_historyProblems.IsEmpty;
@@ -334,10 +351,7 @@ namespace MertEndpoint.PowerShell
         }
 
         /// <summary>Queues work for the pipeline thread; safe to call from any thread.</summary>
-        protected void PostToPipeline(Action action) => _pipelineWork.Add(action);
-
-        /// <summary>A verbose line from any thread.</summary>
-        internal void PostVerbose(string message) => PostToPipeline(() => WriteVerbose(message));
+        internal void PostToPipeline(Action action) => _pipelineWork.Add(action);
 
         // ---- errors ----
 

@@ -88,15 +88,15 @@ public class InsightTests
         var answers = new Queue<HttpResponseMessage>([Text(first, cut: true), Text(second)]);
         var router = new Router((_, _) => answers.Dequeue());
         var seen = new List<string>();
-        var log = new List<string>();
+        var log = new Lines();
 
-        await _clock.Drive(ClientFor(router).ReadLogsAsync(Ns, "mert", new LogQuery { Tail = 4, Log = log.Add }, l => seen.Add(l.Message)),
+        await _clock.Drive(ClientFor(router).With(log).ReadLogsAsync(Ns, "mert", new LogQuery { Tail = 4 }, l => seen.Add(l.Message)),
             TimeSpan.FromSeconds(1));
 
         Assert.Equal(["a", "b2", "b2", "c", "d", "e"], seen);
         Assert.Equal(["/v2/endpoint/alice/mert/logs?tail=4", "/v2/endpoint/alice/mert/logs?from=" + new DateTimeOffset(2026, 11, 29, 12, 0, 2, TimeSpan.Zero).ToUnixTimeSeconds()],
             router.Seen.Select(s => s.PathAndQuery));
-        Assert.Contains(log, m => m.Contains("dropped") && m.Contains("resuming"));
+        Assert.Contains(log.Of("waiting"), m => m.Contains("dropped") && m.Contains("resuming"));
     }
 
     [Fact]

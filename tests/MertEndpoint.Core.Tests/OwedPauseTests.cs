@@ -10,7 +10,7 @@ namespace MertEndpoint.Tests;
 public class OwedPauseTests
 {
     private readonly TestClock _clock = new();
-    private readonly List<string> _log = [];
+    private readonly Lines _log = new();
     private const string Pause = "/v2/endpoint/alice/mert/pause";
 
     /// <summary>A paused endpoint that resumes into an endless initializing; the pause route answers from <paramref name="pause"/>.</summary>
@@ -34,11 +34,10 @@ public class OwedPauseTests
     {
         Wait = new WaitOptions { Timeout = TimeSpan.FromSeconds(20) },
         OwedPause = new OwedPauseOptions { Timeout = owedTimeout ?? TimeSpan.FromMinutes(5), Abandon = abandon },
-        Log = line => { lock (_log) _log.Add(line); },
     };
 
     private Task<StartResult> Start(FakeHandler handler, StartOptions options, CancellationToken ct = default) =>
-        new EndpointLifecycle(Client(_clock, handler)).StartAsync(Ns, "mert", options, ct);
+        new EndpointLifecycle(Client(_clock, handler).With(_log)).StartAsync(Ns, "mert", options, ct);
 
     /// <summary>Drives fake time, one timer at a time, until the condition holds.</summary>
     private Task Until(Func<bool> condition) => _clock.Until(condition);
@@ -57,7 +56,7 @@ public class OwedPauseTests
         var times = Pauses(handler).Select(r => r.Time).ToList();
         Assert.Equal(3, times.Count);
         Assert.All(times.Zip(times.Skip(1), (a, b) => b - a), gap => Assert.True(gap >= TimeSpan.FromSeconds(60), $"tried again after {gap}"));
-        Assert.Contains(_log, l => l.Contains("trying again in 1 min"));
+        Assert.Contains(_log.All, l => l.Contains("trying again in 1 min"));
     }
 
     [Fact]

@@ -73,7 +73,7 @@ public class TokenRuleTests
         {
             var usage = new UsageService(new UsageHistory(path));
             var t = _clock.GetUtcNow();
-            usage.ObserverFor(p => throw new Xunit.Sdk.XunitException(p))
+            usage.ObserverFor(Lines.Failing())
                 .Observe(new EndpointObservation("https://api.example/v2", Ns, ObservationKind.Read, [At("https://evil.example")], null, t, t));
             await usage.FlushAsync();
             var (client, spy) = Spied(new FakeHandler(_clock, r => r.Path.StartsWith("/v2/")
@@ -198,16 +198,15 @@ public class MaskingTests
     [Fact]
     public async Task Secrets_the_service_echoes_never_reach_errors_or_notices()
     {
-        var notices = new List<string>();
+        var notices = new Lines();
         string echoed = $"bad request from {Slack} with password={Password} and {Token}";
         var handler = new FakeHandler(_clock, Respond.With(503, Respond.Error(echoed)), Respond.With(400, Respond.Error(echoed)));
         var options = Options(_clock, handler);
-        options.RetryNotice = (line, _) => { lock (notices) notices.Add(line); };
 
-        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(new EndpointClient(Token, options).GetAsync(Ns, "mert")));
+        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(new EndpointClient(Token, options).With(notices).GetAsync(Ns, "mert")));
 
-        Assert.NotEmpty(notices);
-        foreach (string shown in notices.Append(ex.ToString()).Append(ex.ServiceMessage ?? ""))
+        Assert.NotEmpty(notices.All);
+        foreach (string shown in notices.All.Append(ex.ToString()).Append(ex.ServiceMessage ?? ""))
         {
             Assert.DoesNotContain(Password, shown);
             Assert.DoesNotContain("XXXXSECRETXXXX", shown);
@@ -218,15 +217,15 @@ public class MaskingTests
     [Fact]
     public async Task A_dropped_connection_whose_message_carries_secrets_is_told_masked()
     {
-        var notices = new List<string>();
+        var notices = new Lines();
         var handler = new FakeHandler(_clock,
             (_, _) => Task.FromException<HttpResponseMessage>(new HttpRequestException($"proxy {Logic} refused user:{Password}@ with {Token}")),
             Respond.With(200, "- 2026-11-29T12:00:00.000+00:00 hello\n"));
         var client = Client(_clock, handler);
 
-        await _clock.Drive(client.ReadLogsAsync(Ns, "mert", new LogQuery { Tail = 1, Log = notices.Add }, _ => { }));
+        await _clock.Drive(client.With(notices).ReadLogsAsync(Ns, "mert", new LogQuery { Tail = 1 }, _ => { }));
 
-        string line = Assert.Single(notices);
+        string line = Assert.Single(notices.All);
         Assert.DoesNotContain("SIGSECRET", line);
         Assert.DoesNotContain(Token, line);
     }

@@ -27,7 +27,7 @@ public sealed class UsageHistoryTests : IDisposable
 
     private static async Task Record(UsageService usage, EndpointObservation o)
     {
-        usage.ObserverFor(problem => throw new Xunit.Sdk.XunitException(problem)).Observe(o);
+        usage.ObserverFor(Lines.Failing()).Observe(o);
         await usage.FlushAsync();
     }
 
@@ -191,7 +191,7 @@ public sealed class UsageHistoryTests : IDisposable
         var writers = Enumerable.Range(0, 4).Select(w => Task.Run(async () =>
         {
             var usage = new UsageService(new UsageHistory(PathOf(), compactAboveBytes: 2000));
-            var observer = usage.ObserverFor(problem => throw new Xunit.Sdk.XunitException(problem));
+            var observer = usage.ObserverFor(Lines.Failing());
             for (var i = 0; i < 60; i++)
             {
                 var t = _t0.AddSeconds(i);
@@ -212,13 +212,13 @@ public sealed class UsageHistoryTests : IDisposable
     public async Task An_unwritable_history_is_reported_not_thrown()
     {
         Directory.CreateDirectory(PathOf()); // a directory where the file should be
-        var problems = new List<string>();
+        var problems = new Lines();
         var usage = new UsageService(new UsageHistory(PathOf()));
 
-        usage.ObserverFor(problems.Add).Observe(Seen(_t0, At("running", _t0)));
+        usage.ObserverFor(problems).Observe(Seen(_t0, At("running", _t0)));
         await usage.FlushAsync();
 
-        var problem = Assert.Single(problems);
+        var problem = Assert.Single(problems.Of("warning"));
         Assert.Contains(PathOf(), problem);
         Assert.Contains("MERT_ENDPOINT_HISTORY_PATH", problem);
     }

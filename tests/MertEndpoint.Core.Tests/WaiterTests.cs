@@ -6,7 +6,8 @@ public class WaiterTests
 {
     private readonly TestClock _clock = new();
     private readonly DateTimeOffset _t0;
-    private readonly List<WaitProgress> _progress = [];
+    private readonly Lines _lines = new();
+    private List<WaitProgress> _progress => _lines.Progressed;
 
     public WaiterTests() => _t0 = _clock.GetUtcNow();
 
@@ -25,11 +26,10 @@ public class WaiterTests
     private WaitOptions Options(TimeSpan? timeout = null) => new()
     {
         Timeout = timeout ?? TimeSpan.FromMinutes(10),
-        Progress = new SyncProgress(_progress),
     };
 
     private Task<EndpointInfo> Wait(FakeHandler handler, WaitOptions? options = null, CancellationToken ct = default) =>
-        new EndpointLifecycle(Client(_clock, handler)).WaitForReadyAsync(Ns, "mert", options ?? Options(), ct);
+        new EndpointLifecycle(Client(_clock, handler).With(_lines)).WaitForReadyAsync(Ns, "mert", options ?? Options(), ct);
 
     private const string Url = "https://x.endpoints.huggingface.cloud";
 
@@ -232,10 +232,5 @@ public class WaiterTests
         var without = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(
             new ReadinessWaiter(client, Ns, "mert", Options()).RunAsync(resumed, CancellationToken.None)));
         Assert.Equal(EndpointErrorKind.EndpointNotReady, without.Kind);
-    }
-
-    private sealed class SyncProgress(List<WaitProgress> sink) : IProgress<WaitProgress>
-    {
-        public void Report(WaitProgress value) { lock (sink) sink.Add(value); }
     }
 }

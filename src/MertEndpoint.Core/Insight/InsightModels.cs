@@ -15,8 +15,6 @@ namespace MertEndpoint
         public string? Replica { get; set; }
         /// <summary>Keep streaming new lines until the endpoint stops (or the caller cancels).</summary>
         public bool Follow { get; set; }
-        /// <summary>Told when a dropped stream is resumed; called on any thread.</summary>
-        public Action<string>? Log { get; set; }
     }
 
     /// <summary>One line of an endpoint's logs: the service's <c>- &lt;RFC 3339 time&gt; &lt;line&gt;</c>.</summary>

@@ -56,9 +56,8 @@ namespace MertEndpoint
         public async Task RunAsync(RequestCall call, CancellationToken ct)
         {
             RequestPolicy policy = _query.Follow ? call.Policy.WithBudget(Timeout.InfiniteTimeSpan) : call.Policy;
-            Action<string, TimeSpan>? notice = _query.Log is Action<string> log ? (line, _) => log(line) : call.Notice;
             Uri first = Uri();
-            await _transport.Executor.RunAsync(new RequestCall(policy, notice, call.EndsAt), _target, first, (_, t) => OnceAsync(t, ct),
+            await _transport.Executor.RunAsync(call.With(policy), _target, first, (_, t) => OnceAsync(t, ct),
                 (kind, ex, attempts) => Errors.LogStreamLost(_target, first, ex, attempts), ct).ConfigureAwait(false);
         }
 

@@ -19,13 +19,6 @@ namespace MertEndpoint
         public WaitOptions Wait { get; set; } = new WaitOptions();
         /// <summary>The pause owed when a start this call began fails or is cancelled (see <see cref="EndpointLifecycle.PauseOwedAsync"/>).</summary>
         public OwedPauseOptions OwedPause { get; set; } = new OwedPauseOptions();
-        /// <summary>Receives one line per decision (verbose output); may be called from any thread.</summary>
-        public Action<string>? Log { get; set; }
-        /// <summary>
-        /// Told, in a sentence for the user, when a cancelled start was paused again (a timed-out one says so in its
-        /// error): nothing else would tell someone who pressed Ctrl+C. Any thread.
-        /// </summary>
-        public Action<string>? OnCancelledRollBack { get; set; }
     }
 
     /// <summary>How patiently a pause this module owes is pursued. Input only.</summary>
@@ -37,8 +30,6 @@ namespace MertEndpoint
         public bool ScaleToZero { get; set; }
         /// <summary>Gives up early (a second Ctrl+C). The caller's own token is usually cancelled already, so it is not used.</summary>
         public CancellationToken Abandon { get; set; }
-        /// <summary>Told about each retry (verbose, progress); may be called from any thread. Null uses the start's Log.</summary>
-        public Action<string>? Log { get; set; }
     }
 
     public sealed class StartResult
@@ -72,7 +63,9 @@ namespace MertEndpoint
 
     /// <summary>
     /// Start, wait for readiness, and roll back: the policy over an <see cref="EndpointClient"/>'s single calls.
-    /// Stateless apart from the client, so one instance serves any number of concurrent starts.
+    /// Stateless apart from the client, so one instance serves any number of concurrent starts. It tells the client's
+    /// <see cref="EndpointClient.Reporter"/> what it does: each decision (Detail), retry waits and the wait for readiness
+    /// (Waiting, Progress), and a cancelled start paused again (Notice: nothing else would tell someone who pressed Ctrl+C).
     /// </summary>
     public sealed class EndpointLifecycle
     {
@@ -116,25 +109,21 @@ namespace MertEndpoint
         public async Task<StartResult> StartAsync(string ns, string name, StartOptions options, CancellationToken ct = default)
         {
             if (options == null) throw new ArgumentNullException(nameof(options));
-            var log = options.Log ?? (_ => { });
+            Reporter report = Client.Reporter;
+            Action<string> log = report.Detail;
             var id = new EndpointId(ns, name);
             WaitOptions wait = options.Wait ?? new WaitOptions();
             TimeProvider clock = Client.TimeProvider;
             long began = clock.GetTimestamp();
             EndpointInfo? seen = null;
-            string? lastNotice = null;
-            // Retry waits of the calls below are said in verbose and on the progress bar: a long Retry-After is not a hang.
-            void Notice(string line)
-            {
-                lastNotice = line;
-                log($"{id}: {line}");
-                wait.Progress?.Report(new WaitProgress(seen ?? new EndpointInfo { Namespace = ns, Name = name }, clock.GetElapsedTime(began), wait.Timeout, line));
-            }
+            // Retry waits of the calls below are said as waits and on the progress bar: a long Retry-After is not a hang.
+            var waits = new StartWaits(report, $"{id}: ",
+                line => new WaitProgress(seen ?? new EndpointInfo { Namespace = ns, Name = name }, clock.GetElapsedTime(began), wait.Timeout, line));
             // The start's calls, told explicitly: their waits go to this start's progress, and a Retry-After past the
             // start's own deadline fails at once.
             long? endsAt = wait.Timeout == Timeout.InfiniteTimeSpan || wait.Timeout < TimeSpan.Zero ? null
                 : began + (long)(wait.Timeout.TotalSeconds * clock.TimestampFrequency);
-            EndpointClient client = Client.For((line, _) => Notice(line), endsAt);
+            EndpointClient client = Client.For(waits, endsAt);
             using CancellationTokenSource deadline = wait.Timeout == Timeout.InfiniteTimeSpan ? new CancellationTokenSource()
                 : clock.CreateCancellationTokenSource(wait.Timeout < TimeSpan.Zero ? TimeSpan.Zero : wait.Timeout);
             using var bounded = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
@@ -217,7 +206,7 @@ namespace MertEndpoint
                 }
                 catch (OperationCanceledException ex) when (deadline.IsCancellationRequested && !ct.IsCancellationRequested)
                 {
-                    throw Errors.WaitTimeout(ns, name, wait.Timeout, seen, ex, lastNotice);
+                    throw Errors.WaitTimeout(ns, name, wait.Timeout, seen, ex, waits.Last);
                 }
 
                 if (!options.NoWait)
@@ -233,20 +222,19 @@ namespace MertEndpoint
             {
                 // Timed out, or anything else after the endpoint began to boot (a failed scaling restore, an error
                 // while waiting): it must not go on billing. A failed endpoint does not bill.
-                throw ex.WithMessage(ex.Message + " " + await RollBackAsync(id, ex.Message, options, log).ConfigureAwait(false));
+                throw ex.WithMessage(ex.Message + " " + await RollBackAsync(id, ex.Message, options).ConfigureAwait(false));
             }
             catch (OperationCanceledException) when (startedHere && options.PauseOnFailure && ct.IsCancellationRequested)
             {
-                string outcome = await RollBackAsync(id, "The start was cancelled.", options, log).ConfigureAwait(false);
-                log($"{id}: the start was cancelled; " + outcome);
-                options.OnCancelledRollBack?.Invoke($"{id}: the start was cancelled. " + outcome);
+                string outcome = await RollBackAsync(id, "The start was cancelled.", options).ConfigureAwait(false);
+                report.Notice($"{id}: the start was cancelled. " + outcome);
                 throw;
             }
             catch (Exception ex) when (startedHere && options.PauseOnFailure && !(ex is EndpointException) && !(ex is OperationCanceledException))
             {
                 // Anything else after the endpoint began to boot (a bug, a full disk, an overflow): pause first, then report.
-                string outcome = await RollBackAsync(id, $"The start failed ({ex.GetType().Name}: {ex.Message}).", options, log).ConfigureAwait(false);
-                log($"{id}: the start failed; " + outcome);
+                string outcome = await RollBackAsync(id, $"The start failed ({ex.GetType().Name}: {ex.Message}).", options).ConfigureAwait(false);
+                report.Notice($"{id}: the start failed; " + outcome);
                 throw;
             }
             finally
@@ -267,11 +255,11 @@ namespace MertEndpoint
         {
             if (options == null) throw new ArgumentNullException(nameof(options));
             var id = new EndpointId(ns, name);
-            var log = options.Log ?? (_ => { });
+            Reporter report = Client.Reporter.Prefixed($"{id}: ");
             string verb = options.ScaleToZero ? "scale to zero" : "pause";
             TimeSpan bound = options.Timeout < TimeSpan.Zero ? TimeSpan.Zero : options.Timeout;
             // The owed-pause policy, within its own bound: every retry (and Retry-After, in full) in the one executor.
-            EndpointClient client = Client.For((line, _) => log($"{id}: {line}"), policy: Client.Settings.Policies.OwedPause.WithBudget(bound));
+            EndpointClient client = Client.For(report, policy: Client.Settings.Policies.OwedPause.WithBudget(bound));
             try
             {
                 Func<EndpointClient, CancellationToken, Task<EndpointInfo>> send = (c, t) => options.ScaleToZero ? c.ScaleToZeroAsync(ns, name, t) : c.PauseAsync(ns, name, t);
@@ -285,7 +273,7 @@ namespace MertEndpoint
             }
             catch (EndpointException ex) when (ex.Kind == EndpointErrorKind.EndpointNotFound)
             {
-                log($"{id}: " + Errors.NothingToPause);
+                report.Detail(Errors.NothingToPause);
                 return null;
             }
             catch (EndpointException ex)
@@ -358,12 +346,46 @@ namespace MertEndpoint
         /// The owed pause after a failed or cancelled start: a sentence for the error message when it worked (or there was
         /// nothing to pause); throws <see cref="EndpointErrorKind.EndpointStillBilling"/>, carrying <paramref name="failure"/>, when it did not.
         /// </summary>
-        private async Task<string> RollBackAsync(EndpointId id, string failure, StartOptions options, Action<string> log)
+        private async Task<string> RollBackAsync(EndpointId id, string failure, StartOptions options)
         {
             var owed = options.OwedPause ?? new OwedPauseOptions();
-            var pause = new OwedPauseOptions { Timeout = owed.Timeout, Abandon = owed.Abandon, Log = owed.Log ?? log };
+            var pause = new OwedPauseOptions { Timeout = owed.Timeout, Abandon = owed.Abandon };
             return await PauseOwedAsync(id.Namespace!, id.Name!, pause, failure).ConfigureAwait(false) == null
                 ? Errors.NothingToPause : Errors.PausedAgain;
+        }
+
+        /// <summary>
+        /// A start's reporter for its calls: each retry wait is said (prefixed by the endpoint) and shown on the start's
+        /// progress; the last one is kept for a timeout's message.
+        /// </summary>
+        private sealed class StartWaits : Reporter
+        {
+            private readonly Reporter _inner;
+            private readonly string _prefix;
+            private readonly Func<string, WaitProgress> _progress;
+            private string? _last;
+
+            public StartWaits(Reporter inner, string prefix, Func<string, WaitProgress> progress)
+            {
+                _inner = inner;
+                _prefix = prefix;
+                _progress = progress;
+            }
+
+            public string? Last => Volatile.Read(ref _last);
+
+            public override void Waiting(string line, TimeSpan wait)
+            {
+                Volatile.Write(ref _last, line);
+                _inner.Waiting(_prefix + line, wait);
+                _inner.Progress(_progress(line));
+            }
+
+            public override void Detail(string line) => _inner.Detail(line);
+            public override void Progress(WaitProgress progress) => _inner.Progress(progress);
+            public override void Warning(string line) => _inner.Warning(line);
+            public override void Notice(string line) => _inner.Notice(line);
+            public override void Summary(string line) => _inner.Summary(line);
         }
     }
 }

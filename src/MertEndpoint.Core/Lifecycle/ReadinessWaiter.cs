@@ -162,7 +162,7 @@ namespace MertEndpoint
         }
 
         private void Report(EndpointInfo e, string activity) =>
-            _options.Progress?.Report(new WaitProgress(e, Elapsed, _options.Timeout, activity));
+            _client.Reporter.Progress(new WaitProgress(e, Elapsed, _options.Timeout, activity));
 
         private static string Describe(EndpointInfo e) => e.Status switch
         {

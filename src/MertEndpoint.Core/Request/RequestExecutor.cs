@@ -205,9 +205,7 @@ namespace MertEndpoint
 
         private void Say(RequestCall call, string line, TimeSpan wait)
         {
-            line = Secrets.Mask(line);
-            if (call.Notice != null) call.Notice(line, wait);
-            else _settings.RetryNotice?.Invoke(line, wait);
+            call.Reporter.Waiting(Secrets.Mask(line), wait);
         }
 
         /// <summary>The server's Retry-After on an answer, as a wait from <paramref name="now"/>.</summary>

@@ -227,27 +227,27 @@ namespace MertEndpoint
     }
 
     /// <summary>
-    /// One call's policy and who hears about its waits, passed explicitly (no ambient state): a start's calls say
-    /// their waits on its progress, an owed pause on its log, anything else to the client's retry notice.
+    /// One call's policy and who hears about its waits, passed explicitly (no ambient state): the reporter of the
+    /// operation the call belongs to (a start's says them on its progress, an owed pause's in its own lines).
     /// </summary>
     internal sealed class RequestCall
     {
-        public RequestCall(RequestPolicy policy, Action<string, TimeSpan>? notice = null, long? endsAt = null)
+        public RequestCall(RequestPolicy policy, Reporter? reporter = null, long? endsAt = null)
         {
             Policy = policy;
-            Notice = notice;
+            Reporter = reporter ?? Reporter.None;
             EndsAt = endsAt;
         }
 
         public RequestPolicy Policy { get; }
-        /// <summary>Told before each wait (any thread): the line to show and the wait.</summary>
-        public Action<string, TimeSpan>? Notice { get; }
+        /// <summary>Told before each wait (<see cref="Reporter.Waiting"/>, any thread).</summary>
+        public Reporter Reporter { get; }
         /// <summary>
         /// The caller's own deadline (a timestamp of the client's clock), when it has one: a Retry-After past it fails at
         /// once. The caller's cancellation token still does the cutting.
         /// </summary>
         public long? EndsAt { get; }
 
-        public RequestCall With(RequestPolicy policy) => new(policy, Notice, EndsAt);
+        public RequestCall With(RequestPolicy policy) => new(policy, Reporter, EndsAt);
     }
 }

@@ -36,8 +36,8 @@ namespace MertEndpoint
         public PriceCatalog Prices { get; }
         internal TimeProvider Clock { get; }
 
-        /// <summary>An observer for one caller: a failed write is reported to <paramref name="onWriteFailure"/> (any thread).</summary>
-        public IEndpointObserver ObserverFor(Action<string>? onWriteFailure = null) => new Recorder(this, onWriteFailure);
+        /// <summary>An observer for one caller: a failed write is a <see cref="Reporter.Warning"/> to <paramref name="reporter"/> (any thread).</summary>
+        public IEndpointObserver ObserverFor(Reporter? reporter = null) => new Recorder(this, reporter ?? Reporter.None);
 
         /// <summary>Waits until every observation queued so far is in the file (or has failed and been reported).</summary>
         public Task FlushAsync(CancellationToken ct = default)
@@ -47,17 +47,17 @@ namespace MertEndpoint
             return pending.IsCompleted || !ct.CanBeCanceled ? pending : Task.WhenAny(pending, Task.Delay(Timeout.Infinite, ct)).Unwrap();
         }
 
-        private void Enqueue(IReadOnlyList<UsageHistory.Observed> batch, ReplicaLister? lister, Action<string>? onWriteFailure)
+        private void Enqueue(IReadOnlyList<UsageHistory.Observed> batch, ReplicaLister? lister, Reporter reporter)
         {
-            lock (_gate) _writes = WriteAfter(_writes, batch, lister, onWriteFailure);
+            lock (_gate) _writes = WriteAfter(_writes, batch, lister, reporter);
         }
 
-        private async Task WriteAfter(Task previous, IReadOnlyList<UsageHistory.Observed> batch, ReplicaLister? lister, Action<string>? onWriteFailure)
+        private async Task WriteAfter(Task previous, IReadOnlyList<UsageHistory.Observed> batch, ReplicaLister? lister, Reporter reporter)
         {
             await previous.ConfigureAwait(false);
             if (lister != null) await ReadReplicaStartsAsync(batch, lister).ConfigureAwait(false);
             string? failure = await History.RecordAsync(batch).ConfigureAwait(false);
-            if (failure != null) onWriteFailure?.Invoke(failure);
+            if (failure != null) reporter.Warning(failure);
         }
 
         /// <summary>
@@ -125,10 +125,11 @@ namespace MertEndpoint
         /// Copies of <paramref name="endpoints"/> carrying PricePerHour (the catalog, kept an hour) and BilledSince (the
         /// usage history; without a recorded streak, the service's last state change).
         /// </summary>
-        /// <param name="onHistoryProblem">Told when the history cannot be read; the streaks then fall back to updatedAt.</param>
         /// <param name="fetchPrices">False: no catalog request; prices from a catalog already at hand, else the list price.</param>
+        /// <param name="historyProblems">Told (a warning) when the history cannot be read, the streaks then falling back to
+        /// updatedAt; by default the client's reporter.</param>
         public async Task<IReadOnlyList<EndpointInfo>> WithBillingAsync(EndpointClient client, IReadOnlyList<EndpointInfo> endpoints,
-            CancellationToken ct = default, Action<string>? onHistoryProblem = null, bool fetchPrices = true)
+            CancellationToken ct = default, bool fetchPrices = true, Reporter? historyProblems = null)
         {
             if (endpoints.Count == 0) return endpoints;
             await FlushAsync(ct).ConfigureAwait(false);
@@ -140,7 +141,7 @@ namespace MertEndpoint
             }
             catch (EndpointException ex)
             {
-                onHistoryProblem?.Invoke(ex.Message);
+                (historyProblems ?? client.Reporter).Warning(ex.Message);
                 events = Array.Empty<UsageEvent>();
             }
             var streaks = Summarize(events.Where(e => e.Api == client.ApiBase), DateTimeOffset.MinValue, now)
@@ -290,12 +291,12 @@ namespace MertEndpoint
         private sealed class Recorder : IEndpointObserver
         {
             private readonly UsageService _service;
-            private readonly Action<string>? _onWriteFailure;
+            private readonly Reporter _reporter;
 
-            public Recorder(UsageService service, Action<string>? onWriteFailure)
+            public Recorder(UsageService service, Reporter reporter)
             {
                 _service = service;
-                _onWriteFailure = onWriteFailure;
+                _reporter = reporter;
             }
 
             public void Observe(EndpointObservation o)
@@ -312,7 +313,7 @@ namespace MertEndpoint
                         Vendor = e.Vendor, Region = e.Region, InstanceType = e.InstanceType, InstanceSize = e.InstanceSize, Url = e.Url,
                     }, o.Kind, e.UpdatedAt, o.SentAt, o.ReceivedAt));
                 }
-                if (batch.Count > 0) _service.Enqueue(batch, o.ListReplicas, _onWriteFailure);
+                if (batch.Count > 0) _service.Enqueue(batch, o.ListReplicas, _reporter);
             }
         }
     }

@@ -56,8 +56,8 @@ namespace MertEndpoint.PowerShell.Cmdlets
             bool tailGiven = MyInvocation.BoundParameters.ContainsKey(nameof(Tail));
             foreach (var target in Targets())
             {
-                var progress = new ProgressRecord(1, $"Logs of {target}", "reading");
-                bool progressShown = false;
+                // A dropped stream asked again is said in verbose and on the read's own progress bar, closed by the next line.
+                var step = Reporter.ForStep($"Logs of {target}", "reading").WaitsInDetail();
                 var query = new LogQuery
                 {
                     Tail = tailGiven || (since == null && until == null) ? Tail : (int?)null,
@@ -65,25 +65,12 @@ namespace MertEndpoint.PowerShell.Cmdlets
                     Until = until,
                     Replica = Replica,
                     Follow = Follow,
-                    Log = message => PostToPipeline(() =>
-                    {
-                        WriteVerbose(message);
-                        progress.StatusDescription = message;
-                        progress.RecordType = ProgressRecordType.Processing;
-                        WriteProgress(progress);
-                        progressShown = true;
-                    }),
                 };
                 try
                 {
-                    Await(Finished(Client.ReadLogsAsync(target.Namespace!, target.Name!, query, line => PostToPipeline(() =>
+                    Await(Finished(Client.With(step).ReadLogsAsync(target.Namespace!, target.Name!, query, line => PostToPipeline(() =>
                     {
-                        if (progressShown)
-                        {
-                            progress.RecordType = ProgressRecordType.Completed;
-                            WriteProgress(progress);
-                            progressShown = false;
-                        }
+                        step.CompleteStep();
                         WriteObject(line);
                     }), StopToken)));
                 }
@@ -99,11 +86,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 }
                 finally
                 {
-                    if (progressShown)
-                    {
-                        progress.RecordType = ProgressRecordType.Completed;
-                        WriteProgress(progress);
-                    }
+                    step.CompleteStep();
                 }
             }
         }

@@ -298,6 +298,14 @@ namespace MertEndpoint.PowerShell.Cmdlets
             ReportProgress(force: false);
         }
 
+        /// <summary>
+        /// The client for the requests: their retry waits (a waking endpoint's 503s, for many files at once) stay in
+        /// verbose; the progress bar already says the command is waiting.
+        /// </summary>
+        private EndpointClient DataClient => _dataClient ??= Client.With(Reporter.WaitsInDetail());
+
+        private EndpointClient? _dataClient;
+
         /// <summary>Runs on a worker thread: no Write* here, only the outcome (and verbose lines posted to the pipeline).</summary>
         private async Task<Outcome> SendAsync(Item item, CancellationToken ct)
         {
@@ -305,14 +313,13 @@ namespace MertEndpoint.PowerShell.Cmdlets
             {
                 Timeout = TimeSpan.FromSeconds(TimeoutSec),
                 InputName = item.Name,
-                Log = PostVerbose,
             };
             DataPlaneResponse response;
             try
             {
                 response = _endpoint != null
-                    ? await Client.SendDataAsync(_endpoint, Route, item.Content, options, ct).ConfigureAwait(false)
-                    : await Client.SendDataAsync(Url!, Route, item.Content, options, ct).ConfigureAwait(false);
+                    ? await DataClient.SendDataAsync(_endpoint, Route, item.Content, options, ct).ConfigureAwait(false)
+                    : await DataClient.SendDataAsync(Url!, Route, item.Content, options, ct).ConfigureAwait(false);
             }
             catch (EndpointException ex)
             {

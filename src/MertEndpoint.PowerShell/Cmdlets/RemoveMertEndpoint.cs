@@ -27,7 +27,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 EnqueueEndpoint(target, async ct =>
                 {
                     await Client.DeleteAsync(target.Namespace!, target.Name!, ct).ConfigureAwait(false);
-                    PostVerbose($"Deleted {target}.");
+                    Reporter.Detail($"Deleted {target}.");
                     return null;
                 });
             }

@@ -82,9 +82,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                     NoWait = NoWait,
                     PauseOnFailure = OnFailure == FailureAction.Pause,
                     IdleTimeoutMinutes = IdleTimeoutMinutes,
-                    Wait = WaitWithProgress(target, TimeoutSec),
-                    Log = PostVerbose,
-                    OnCancelledRollBack = Notice,
+                    Wait = WaitFor(TimeoutSec),
                     OwedPause = new OwedPauseOptions { Timeout = TimeSpan.FromSeconds(OwedPauseTimeoutSec), Abandon = _abandon.Token },
                 };
                 Enqueue(async ct =>
@@ -110,7 +108,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                     }
                     finally
                     {
-                        CompleteProgress(options.Wait);
+                        CompleteProgress(target);
                     }
                 });
             }

@@ -36,7 +36,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
         private volatile EndpointId? _owesStop;
         private readonly object _stopGate = new object();
         private Task<EndpointInfo?>? _stopping;
-        private ProgressRecord? _stopProgress;
+        private CmdletReporter? _stopStep;
 
         public UseMertEndpoint() => _stillBilling = new StillBillingReporter(this);
 
@@ -96,9 +96,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
             var options = new StartOptions
             {
                 IdleTimeoutMinutes = IdleTimeoutMinutes,
-                Wait = WaitWithProgress(target, TimeoutSec),
-                Log = PostVerbose,
-                OnCancelledRollBack = Notice,
+                Wait = WaitFor(TimeoutSec),
                 OwedPause = new OwedPauseOptions { Timeout = TimeSpan.FromSeconds(OwedPauseTimeoutSec), Abandon = _abandon.Token },
             };
             // Owed from here until the stop below has been tried: a SIGTERM or SIGHUP in between pays it (OwedPauses).
@@ -125,7 +123,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 }
                 finally
                 {
-                    CompleteProgress(options.Wait);
+                    CompleteProgress(target);
                     if (!Stopping) DrainPosted();
                 }
                 settled = true;
@@ -293,21 +291,15 @@ namespace MertEndpoint.PowerShell.Cmdlets
             lock (_stopGate)
             {
                 if (_stopping != null) return _stopping;
-                var progress = _stopProgress = new ProgressRecord(WaitProgressWriter.ActivityId("stop " + target), $"Stopping endpoint {target}", "Pausing");
+                var step = _stopStep = Reporter.ForStep($"Stopping endpoint {target}", "Pausing");
                 var owed = new OwedPauseOptions
                 {
                     Timeout = TimeSpan.FromSeconds(OwedPauseTimeoutSec),
                     ScaleToZero = AfterAction == AfterAction.ScaleToZero,
                     Abandon = _abandon.Token,
-                    Log = line => PostToPipeline(() =>
-                    {
-                        WriteVerbose(line);
-                        progress.StatusDescription = line;
-                        WriteProgress(progress);
-                    }),
                 };
                 // StopToken is cancelled after Ctrl+C: the owed stop has its own bound, and must happen in every case.
-                return _stopping = Lifecycle.PauseOwedAsync(target.Namespace!, target.Name!, owed);
+                return _stopping = LifecycleFor(step).PauseOwedAsync(target.Namespace!, target.Name!, owed);
             }
         }
 
@@ -319,15 +311,14 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 return;
             }
             var stopping = BeginStop(target);
-            var progress = _stopProgress!;
+            var step = _stopStep!;
             try
             {
                 EndpointInfo? endpoint;
                 try
                 {
                     endpoint = Await(stopping);
-                    progress.RecordType = ProgressRecordType.Completed;
-                    WriteProgress(progress);
+                    step.CompleteStep();
                 }
                 catch (PipelineStoppedException)
                 {

@@ -15,7 +15,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
         {
             foreach (var target in Targets())
             {
-                var options = WaitWithProgress(target, TimeoutSec);
+                var options = WaitFor(TimeoutSec);
                 EnqueueEndpoint(target, async ct =>
                 {
                     try
@@ -24,7 +24,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                     }
                     finally
                     {
-                        CompleteProgress(options);
+                        CompleteProgress(target);
                     }
                 });
             }
