@@ -28,6 +28,34 @@ public class StopTests
     }
 
     [Fact]
+    public async Task Stop_during_a_start_whose_pause_keeps_failing_says_at_once_that_it_retries_and_then_how_it_ended()
+    {
+        using var host = new CmdletHost();
+        host.Service.Add("f", state: "paused", boot: TimeSpan.FromMinutes(10));
+        host.Service.Intercept = r => r.Is("POST", "/pause") ? FakeService.Json(500, FakeService.Error("pause is broken")) : null;
+        using var ps = host.Create("Start-MertEndpoint f -Confirm:$false");
+        var invoking = Task.Factory.StartNew(() => ps.Invoke(), TaskCreationOptions.LongRunning);
+        await host.Clock.Until(() => host.Service.Requests.Any(r => r.Is("POST", "/resume"))
+            && host.Clock.GetUtcNow() >= new TestClock().GetUtcNow().AddMinutes(1)).WaitAsync(CmdletHost.Bound);
+
+        var stopping = Task.Run(ps.Stop);
+        // The first pause has failed and the second is not out yet: the host already says the pause is being retried,
+        // and for how long (before this, the terminal stayed silent for the whole 5 minutes).
+        await host.Clock.Until(() => host.Service.Requests.Count(r => r.Is("POST", "/pause")) >= 2).WaitAsync(CmdletHost.Bound);
+        var early = host.Host.HostLines.Where(l => l.Contains("alice/f", StringComparison.Ordinal)).ToList();
+        // Let the stop end before asserting: a failed assertion must not leave the pipeline stopping forever.
+        await host.Clock.Drive(stopping).WaitAsync(CmdletHost.Bound);
+        await CmdletHost.AssertStopped(ps, invoking);
+
+        Assert.Contains(early, l => l.StartsWith("WARNING: alice/f: the start was cancelled; pausing it again", StringComparison.Ordinal)
+            && l.Contains("5 min", StringComparison.Ordinal));
+        Assert.DoesNotContain(early, l => l.Contains("MAY STILL BE BILLING", StringComparison.Ordinal));
+        // How it ended: said on the host once the pause gave up.
+        Assert.Contains(host.Host.HostLines, l => l.Contains("alice/f", StringComparison.Ordinal) && l.Contains("MAY STILL BE BILLING", StringComparison.Ordinal));
+        Assert.Equal("initializing", host.Service.StateOf("f"));
+    }
+
+    [Fact]
     public async Task Stop_during_a_start_of_a_running_endpoint_leaves_it_running()
     {
         using var host = new CmdletHost();
