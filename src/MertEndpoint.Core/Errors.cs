@@ -471,6 +471,10 @@ namespace MertEndpoint
 
         public const string PausedAgain = "It was paused again so that it stops billing (use -OnFailure Leave to let it keep booting).";
 
+        /// <summary>Said at once when a start is cancelled after it resumed or created the endpoint: the pause is on its way.</summary>
+        public static string PausingAfterCancel(TimeSpan bound) =>
+            $"the start was cancelled; pausing it again, trying for up to {Duration(bound)} (Ctrl+C again gives up).";
+
         public const string NothingToPause = "It no longer exists (404), so there is nothing to pause and nothing bills.";
 
         /// <summary>

@@ -51,7 +51,8 @@ public class StopTests
             && l.Contains("5 min", StringComparison.Ordinal));
         Assert.DoesNotContain(early, l => l.Contains("MAY STILL BE BILLING", StringComparison.Ordinal));
         // How it ended: said on the host once the pause gave up.
-        Assert.Contains(host.Host.HostLines, l => l.Contains("alice/f", StringComparison.Ordinal) && l.Contains("MAY STILL BE BILLING", StringComparison.Ordinal));
+        Assert.Contains(host.Host.HostLines, l => l.StartsWith("ERROR: ", StringComparison.Ordinal)
+            && l.Contains("'f' in namespace 'alice' MAY STILL BE BILLING", StringComparison.Ordinal));
         Assert.Equal("initializing", host.Service.StateOf("f"));
     }
 

@@ -226,6 +226,8 @@ namespace MertEndpoint
             }
             catch (OperationCanceledException) when (startedHere && options.PauseOnFailure && ct.IsCancellationRequested)
             {
+                // Whoever pressed Ctrl+C hears at once that the pause is going out, and below how it ended.
+                report.Notice($"{id}: " + Errors.PausingAfterCancel((options.OwedPause ?? new OwedPauseOptions()).Timeout));
                 string outcome = await RollBackAsync(id, "The start was cancelled.", options).ConfigureAwait(false);
                 report.Notice($"{id}: the start was cancelled. " + outcome);
                 throw;
