@@ -1,3 +1,4 @@
+using System.Globalization;
 using System;
 using System.Collections.Generic;
 using System.IO;
@@ -470,6 +471,49 @@ namespace MertEndpoint
         }
 
         public const string PausedAgain = "It was paused again so that it stops billing (use -OnFailure Leave to let it keep booting).";
+
+        // ---- what a command did, in one line (Reporter.Summary) ----
+
+        /// <summary>
+        /// Use-MertEndpoint's last line: how the endpoint got ready, how the block ended, what became of the endpoint, and
+        /// about how much the run billed (<paramref name="billed"/> from the resume, or from the command's start when it
+        /// was already running, to the confirmed stop) at <paramref name="pricePerHour"/> per replica-hour.
+        /// </summary>
+        public static string UseSummary(EndpointId id, bool startedHere, TimeSpan ready, string block, string after, TimeSpan? billed, decimal? pricePerHour)
+        {
+            string start = startedHere ? $"started, ready after {Span(ready)}" : "was already running";
+            string cost = billed is TimeSpan b
+                ? pricePerHour is decimal p ? $" after {Span(b)} billed (about {Money(p * (decimal)b.TotalHours)} at {Money(p)}/h)" : $" after {Span(b)} billed"
+                : pricePerHour is decimal q ? $" (it bills {Money(q)}/h)" : "";
+            return $"{id}: {start}; the block {block}; {after}{cost}.";
+        }
+
+        /// <summary>Invoke-MertEndpoint's last line: what was sent, skipped and failed, and how long it took.</summary>
+        public static string InvokeSummary(int answered, int failed, int skipped, TimeSpan took, bool stopped) =>
+            $"{(stopped ? "Stopped: " : "")}{answered} answered, {failed} failed, {skipped} skipped in {Span(took)}"
+            + (stopped ? "; run the same command again to send only what is left." : ".");
+
+        /// <summary>New-MertEndpoint's line: the endpoint bills from now, and how to stop it.</summary>
+        public static string CreatedBills(EndpointId id, string instance, decimal? pricePerHour, int? scaleToZeroMinutes) =>
+            $"{id} was created and bills from now while it boots and runs{(pricePerHour is decimal p ? $" ({Money(p)}/h on {instance})" : $" (on {instance})")}"
+            + (scaleToZeroMinutes is int m ? $"; it scales to zero after {m} idle minutes" : "")
+            + $". Stop it with: Stop-MertEndpoint -Name {id.Name} -Namespace {id.Namespace}";
+
+        /// <summary>Stop-MertEndpoint -ScaleToZero on a paused endpoint: nothing changed, and why that is not what was asked.</summary>
+        public static string ScaleToZeroOfPaused(EndpointId id) =>
+            $"{Capital(id.Subject)} is paused, so -ScaleToZero changed nothing: it does not bill, but a request will not wake it. "
+            + $"To have it wake on requests, run Start-MertEndpoint -Name {id.Name} -Namespace {id.Namespace}, then Stop-MertEndpoint -ScaleToZero.";
+
+        /// <summary>A span for people: 42 s, 3 min 50 s, 2 h 5 min.</summary>
+        public static string Span(TimeSpan t)
+        {
+            if (t < TimeSpan.Zero) t = TimeSpan.Zero;
+            if (t.TotalMinutes < 1) return $"{t.TotalSeconds:0} s";
+            if (t.TotalHours < 1) return t.Seconds == 0 ? $"{t.Minutes} min" : $"{t.Minutes} min {t.Seconds} s";
+            return t.Minutes == 0 ? $"{(int)t.TotalHours} h" : $"{(int)t.TotalHours} h {t.Minutes} min";
+        }
+
+        private static string Money(decimal amount) => "$" + amount.ToString(amount < 0.1m && amount != 0 ? "0.000" : "0.00", CultureInfo.InvariantCulture);
 
         /// <summary>Said at once when a start is cancelled after it resumed or created the endpoint: the pause is on its way.</summary>
         public static string PausingAfterCancel(TimeSpan bound) =>

@@ -88,7 +88,18 @@ namespace MertEndpoint.PowerShell
         {
             line = Secrets.Mask(line);
             if (_cmdlet.StopRequested) _cmdlet.WriteToHostNow(line, warning: true);
-            else _cmdlet.PostToPipeline(() => _cmdlet.WriteWarning(line));
+            else _cmdlet.PostToPipeline(() =>
+            {
+                try
+                {
+                    _cmdlet.WriteWarning(line);
+                }
+                catch (PipelineStoppedException)
+                {
+                    _cmdlet.WriteToHostNow(line, warning: true);
+                    throw;
+                }
+            });
         }
 
         public override void Summary(string line)
@@ -104,7 +115,15 @@ namespace MertEndpoint.PowerShell
                 var record = new InformationRecord(new HostInformationMessage { Message = line }, _cmdlet.MyInvocation.MyCommand.Name);
                 record.Tags.Add("PSHOST");
                 record.Tags.Add("MertEndpoint");
-                _cmdlet.WriteInformation(record);
+                try
+                {
+                    _cmdlet.WriteInformation(record);
+                }
+                catch (PipelineStoppedException)
+                {
+                    _cmdlet.WriteToHostNow(line, warning: false); // the stop came first: the line is still said
+                    throw;
+                }
             });
         }
 

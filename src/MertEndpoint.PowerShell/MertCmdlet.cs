@@ -111,7 +111,7 @@ namespace MertEndpoint.PowerShell
         }
 
         /// <summary>True once the command is stopping (Ctrl+C, a stopped pipeline, a failure that ends the rest).</summary>
-        internal bool StopRequested => _stop.IsCancellationRequested;
+        internal bool StopRequested => _stop.IsCancellationRequested || Stopping;
 
         /// <summary>
         /// A line for the user now, from any thread, when the pipeline can no longer be written (the command is

@@ -120,6 +120,7 @@ public sealed class Run(System.Management.Automation.PowerShell ps)
     public IReadOnlyList<ErrorRecord> Errors => PowerShell.Streams.Error.ToList();
     public IReadOnlyList<string> Warnings => PowerShell.Streams.Warning.Select(w => w.Message).ToList();
     public IReadOnlyList<string> Verbose => PowerShell.Streams.Verbose.Select(w => w.Message).ToList();
+    public IReadOnlyList<string> Information => PowerShell.Streams.Information.Select(i => i.MessageData?.ToString() ?? "").ToList();
     public IEnumerable<string> Names => Output.Select(o => o.BaseObject).OfType<EndpointInfo>().Select(e => e.Name);
 
     /// <summary>Fails naming every error (with its id) when there is any.</summary>

@@ -178,7 +178,12 @@ public sealed class FakeService : HttpMessageHandler
         string name = spec["name"]?.GetValue<string>() ?? "";
         if (_endpoints.ContainsKey(ns + "/" + name)) return Json(409, Error($"Endpoint {name} already exists"));
         string image = spec["model"]?["image"]?["custom"]?["url"]?.GetValue<string>() ?? "";
-        var e = new Endpoint(ns, name) { State = "initializing", Image = image, ReadyAt = _clock.GetUtcNow() + BootTime };
+        var scaling = spec["compute"]?["scaling"];
+        var e = new Endpoint(ns, name)
+        {
+            State = "initializing", Image = image, ReadyAt = _clock.GetUtcNow() + BootTime,
+            MinReplica = scaling?["minReplica"]?.GetValue<int>() ?? 0, ScaleToZeroTimeout = scaling?["scaleToZeroTimeout"]?.GetValue<int>(),
+        };
         _endpoints[ns + "/" + name] = e;
         return Json(202, ToJson(e).ToJsonString());
     }

@@ -60,9 +60,10 @@ Describe 'Invoke-MertEndpoint against the emulator' {
         foreach ($name in $names) { Join-Path $first "$name.json" | Should -Exist }
 
         $before = (Get-RequestLog $emulator).Count
-        $verbose = Get-ChildItem $audio -Recurse -File | Invoke-MertEndpoint embed -OutDirectory $first -BaseDirectory $audio -Verbose 4>&1
+        $verbose = Get-ChildItem $audio -Recurse -File | Invoke-MertEndpoint embed -OutDirectory $first -BaseDirectory $audio -Verbose -InformationVariable said 4>&1
         Get-DataPost -Skip $before | Should -BeNullOrEmpty   # every output exists: nothing is sent again
         @($verbose | Where-Object { $_ -match '^Skipping .+ exists' }).Count | Should -Be 50
+        "$said" | Should -Match '^0 answered, 0 failed, 50 skipped in \d+ s\.$'   # the one line that says what happened
 
         $again = Get-ChildItem $audio -Recurse -File | Invoke-MertEndpoint embed -OutDirectory $second -BaseDirectory $audio -Force -ThrottleLimit 8
         $again.Count | Should -Be 50
@@ -145,8 +146,10 @@ Describe 'Invoke-MertEndpoint against the emulator' {
         $out = Join-Path $TestDrive 'out-500'
         Add-Fault $emulator @{ method = 'POST'; pathPrefix = $dataPath; status = 500; count = 1 }
         $results = Get-ChildItem $audio -Recurse -File |
-            Invoke-MertEndpoint embed -OutDirectory $out -BaseDirectory $audio -ErrorVariable err -ErrorAction SilentlyContinue
+            Invoke-MertEndpoint embed -OutDirectory $out -BaseDirectory $audio -ErrorVariable err -ErrorAction SilentlyContinue -InformationVariable said
         $err.Count | Should -Be 1
+        "$said" | Should -Match '^49 answered, 1 failed, 0 skipped in \d+ s\.$'
+
         $err[0].FullyQualifiedErrorId | Should -BeLike 'ModelError,*'   # the model failed on this input: not a connection problem
         $err[0].CategoryInfo.Category | Should -Be 'InvalidResult'
         $err[0].Exception.StatusCode | Should -Be 500

@@ -372,6 +372,10 @@ namespace MertEndpoint
                 && entry.Lookup.IsValueCreated && entry.Lookup.Value.Status == TaskStatus.RanToCompletion
                 ? entry.Lookup.Value.Result : Array.Empty<HardwareInfo>();
 
+        /// <summary>The price per replica-hour of an endpoint's hardware from a fresh catalog at hand, else the list price. Sends nothing.</summary>
+        public decimal? KnownPrice(EndpointClient client, EndpointInfo endpoint) =>
+            PriceOf(Cached(client, endpoint.Namespace), endpoint.InstanceType, endpoint.InstanceSize).Price;
+
         private static Lazy<Task<IReadOnlyList<HardwareInfo>>> Lookup(EndpointClient client, string ns) =>
             new(() => client.GetHardwareAsync(ns, CancellationToken.None));
 

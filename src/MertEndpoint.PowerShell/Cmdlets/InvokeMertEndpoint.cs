@@ -197,7 +197,14 @@ namespace MertEndpoint.PowerShell.Cmdlets
             ReportProgress(force: true);
             base.EndProcessing(); // writes every remaining result
             WriteProgress(new ProgressRecord(ActivityId, Activity, "Done") { RecordType = ProgressRecordType.Completed });
-            WriteVerbose($"{_done} answered, {_failed} failed, {_skipped} skipped in {_elapsed.Elapsed.TotalSeconds:0.0} s.");
+            Reporter.Summary(Errors.InvokeSummary(_done, _failed, _skipped, _elapsed.Elapsed, stopped: false));
+            DrainPosted();
+        }
+
+        protected override void StopProcessing()
+        {
+            base.StopProcessing(); // the sends in flight end or are cancelled: the counts are final
+            Reporter.Summary(Errors.InvokeSummary(_done, _failed, _skipped, _elapsed.Elapsed, stopped: true));
         }
 
         private EndpointInfo? ResolveEndpoint()

@@ -22,7 +22,11 @@ namespace MertEndpoint.PowerShell.Cmdlets
             if (!ShouldProcess(target.ToString(), $"Create endpoint ({_create.Describe()})")) return;
             try
             {
-                WriteObject(Await(Client.CreateAsync(target.Namespace!, _create.ToSpec(Name), StopToken)));
+                var created = Await(Client.CreateAsync(target.Namespace!, _create.ToSpec(Name), StopToken));
+                Reporter.Summary(Errors.CreatedBills(target, created.Instance, Usage.Prices.KnownPrice(Client, created),
+                    created.MinReplica == 0 ? created.ScaleToZeroTimeout : null));
+                DrainPosted();
+                WriteObject(created);
             }
             catch (EndpointException ex)
             {

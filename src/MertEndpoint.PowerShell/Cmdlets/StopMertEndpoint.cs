@@ -24,7 +24,8 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 {
                     // One call, never skipped because of a piped object's state: that state may be stale.
                     var result = await Lifecycle.StopAsync(target.Namespace!, target.Name!, ScaleToZero, ct).ConfigureAwait(false);
-                    Reporter.Detail(result.Changed ? $"{target} is now {result.Endpoint.StatusText}."
+                    if (ScaleToZero && !result.Changed && result.Endpoint.StatusText == "paused") Reporter.Warning(Errors.ScaleToZeroOfPaused(target));
+                    else Reporter.Detail(result.Changed ? $"{target} is now {result.Endpoint.StatusText}."
                         : $"{target} is already {result.Endpoint.StatusText}; nothing to do.");
                     return PassThru ? result.Endpoint : null;
                 });

@@ -30,6 +30,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
         private readonly StillBillingReporter _stillBilling;
         private volatile NestedPipeline? _block;
         private volatile bool _maxDurationReached;
+        private volatile bool _endedDownstream; // a command downstream had what it wanted (Select-Object -First)
         private IDisposable? _secondBreak;
         // The endpoint whose block runs now and owes a stop, and that stop once begun: -MaxDuration and Ctrl+C begin it at
         // once, since a block stuck in a call that ignores cancellation may not return for a long time (it bills meanwhile).
@@ -102,6 +103,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
             // Owed from here until the stop below has been tried: a SIGTERM or SIGHUP in between pays it (OwedPauses).
             // -KeepIfRunning owes nothing for an endpoint that was running before; that is known only after the start.
             using var owed = AfterAction == AfterAction.Leave ? null : OwedPauses.Register(Client, target, AfterAction == AfterAction.ScaleToZero);
+            long began = Factory.Clock.GetTimestamp();
             var starting = Lifecycle.StartAsync(target.Namespace!, target.Name!, options, StopToken);
             var settled = false; // the start's outcome was handled here (ran the block, or reported its failure)
             try
@@ -129,7 +131,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 settled = true;
                 if (KeepIfRunning && started.WasRunning) owed?.Dispose();
                 WarnIfUnattendedWithoutIdleTimeout(started.Endpoint);
-                Run(target, started);
+                Run(target, started, began);
             }
             finally
             {
@@ -152,13 +154,15 @@ namespace MertEndpoint.PowerShell.Cmdlets
                     _stillBilling.ReportAfterStop(ToErrorRecord(billing, target));
                 return;
             }
-            if (starting.Status == TaskStatus.RanToCompletion) StopAfterwards(target, starting.Result, completed: false);
+            if (starting.Status == TaskStatus.RanToCompletion) StopAfterwards(target, starting.Result, completed: false, out _);
         }
 
-        private void Run(EndpointId target, StartResult started)
+        private void Run(EndpointId target, StartResult started, long began)
         {
             var outcome = BlockOutcome.Failed;
             int exitCode = 0;
+            TimeSpan ready = Factory.Clock.GetElapsedTime(began);
+            long blockBegan = Factory.Clock.GetTimestamp();
             try
             {
                 if (OwesStop(started)) _owesStop = target;
@@ -168,7 +172,9 @@ namespace MertEndpoint.PowerShell.Cmdlets
             finally
             {
                 _owesStop = null;
-                StopAfterwards(target, started, outcome != BlockOutcome.Failed);
+                TimeSpan blockRan = Factory.Clock.GetElapsedTime(blockBegan);
+                string after = StopAfterwards(target, started, outcome != BlockOutcome.Failed, out bool stopped);
+                Summarize(target, started, ready, BlockEnding(outcome, exitCode, blockRan), after, stopped ? Factory.Clock.GetElapsedTime(began) : (TimeSpan?)null);
             }
             if (outcome == BlockOutcome.TooLong)
             {
@@ -179,7 +185,38 @@ namespace MertEndpoint.PowerShell.Cmdlets
             if (outcome == BlockOutcome.Exited) InvokeCommand.InvokeScript($"exit {exitCode}");
         }
 
-        private enum BlockOutcome { Failed, Completed, Exited, TooLong }
+        private enum BlockOutcome { Failed, Completed, Exited, TooLong, Stopped }
+
+        private string BlockEnding(BlockOutcome outcome, int exitCode, TimeSpan ran)
+        {
+            string took = Errors.Span(ran);
+            if (_endedDownstream) return $"was ended by a command downstream after {took}";
+            if (Stopping || StopRequested || outcome == BlockOutcome.Stopped) return $"was stopped after {took}";
+            switch (outcome)
+            {
+                case BlockOutcome.Completed: return $"ran {took}";
+                case BlockOutcome.Exited: return $"called exit {exitCode} after {took}";
+                case BlockOutcome.TooLong: return $"was stopped at -MaxDuration after {took}";
+                default: return $"failed after {took}";
+            }
+        }
+
+        /// <summary>
+        /// The one line that says what the run did (information stream; on the host after Ctrl+C). Billed time runs from
+        /// the command's start (the resume, or an endpoint already running) to the confirmed stop. Never throws.
+        /// </summary>
+        private void Summarize(EndpointId target, StartResult started, TimeSpan ready, string block, string after, TimeSpan? billed)
+        {
+            try
+            {
+                Reporter.Summary(Errors.UseSummary(target, started.StartedHere, ready, block, after, billed, Usage.Prices.KnownPrice(Client, started.Endpoint)));
+                if (!Stopping) DrainPosted();
+            }
+            catch (Exception ex) when (ex is PipelineStoppedException || ex is InvalidOperationException)
+            {
+                /* the pipeline closed under us: the line was for information only */
+            }
+        }
 
         /// <summary>
         /// Runs the block as a nested pipeline in this runspace so that its output streams out as it comes: a long
@@ -190,6 +227,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
         {
             exitCode = 0;
             var exited = false;
+            var stoppedBlock = false;
             var returned = new PSReference(false);
             // $LASTEXITCODE gets a box of its own, equal in value: if another object is there afterwards and the block was cut
             // short without an error, the block called exit (a break out of it leaves the box in place).
@@ -215,6 +253,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                     catch (PipelineStoppedException stop) when (!Stopping)
                     {
                         downstream = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(stop);
+                        _endedDownstream = true;
                         throw new PipelineStoppedException();
                     }
                 };
@@ -241,6 +280,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 finally
                 {
                     _block = null;
+                    stoppedBlock = nested.InvocationStateInfo.State == PSInvocationState.Stopped;
                     var after = SessionState.PSVariable.GetValue("global:LASTEXITCODE");
                     if (ReferenceEquals(after, noExit)) SessionState.PSVariable.Set("global:LASTEXITCODE", lastExitCode);
                     else if (!(bool)returned.Value && after is int code)
@@ -250,7 +290,8 @@ namespace MertEndpoint.PowerShell.Cmdlets
                     }
                 }
             }
-            return exited ? BlockOutcome.Exited : BlockOutcome.Completed;
+            // Ctrl+C stops the block's nested pipeline before this command hears of it: it returns as if done.
+            return exited ? BlockOutcome.Exited : stoppedBlock ? BlockOutcome.Stopped : BlockOutcome.Completed;
         }
 
         protected override void StopProcessing()
@@ -303,12 +344,14 @@ namespace MertEndpoint.PowerShell.Cmdlets
             }
         }
 
-        private void StopAfterwards(EndpointId target, StartResult started, bool completed)
+        /// <summary>Pays the stop owed for <paramref name="target"/>; returns what became of it, for the summary line.</summary>
+        private string StopAfterwards(EndpointId target, StartResult started, bool completed, out bool stopped)
         {
+            stopped = false;
             if (!OwesStop(started))
             {
                 if (completed && !Stopping) WriteVerbose($"Leaving {target} running, as asked.");
-                return;
+                return "left running, as asked";
             }
             var stopping = BeginStop(target);
             var step = _stopStep!;
@@ -325,10 +368,14 @@ namespace MertEndpoint.PowerShell.Cmdlets
                     endpoint = stopping.GetAwaiter().GetResult(); // stopping: nothing can be written, but the stop still counts
                 }
                 if (completed && !Stopping) WriteVerbose(endpoint == null ? $"{target}: {Errors.NothingToPause}" : $"{target} is now {endpoint.StatusText}.");
+                stopped = true;
+                // A pause is said only once a read confirmed it (PauseOwedAsync); a 404 means nothing is left to bill.
+                return endpoint == null ? "it no longer exists" : AfterAction == AfterAction.ScaleToZero ? "scaled to zero" : "paused";
             }
             catch (EndpointException ex)
             {
                 _stillBilling.Write(ToErrorRecord(ex, target));
+                return "it MAY STILL BE BILLING (see the error)";
             }
             finally
             {
