@@ -125,6 +125,28 @@ public class SetupTests
         Assert.DoesNotContain(FakeService.Token, AllText(host, run));
     }
 
+    [Fact]
+    public async Task A_token_the_service_refuses_is_one_SetupIncomplete_error_and_no_listing_is_tried()
+    {
+        using var host = new CmdletHost();
+        const string wrong = "hf_wrongTOKEN_x7Yp2Lm9Qr";
+        var run = await host.RunAsync("param($t) Test-MertEndpointSetup -Token $t", CmdletHost.SecureToken(wrong));
+
+        Assert.Null(run.Terminating);
+        var report = Assert.IsType<SetupReport>(Assert.Single(run.Output).BaseObject);
+        Assert.False(report.Ok);
+        Assert.Equal("-Token", report.TokenSource);
+        Assert.Null(report.User);
+        Assert.Null(report.Namespace);
+        Assert.Empty(report.Listings);
+        var ex = Assert.IsType<EndpointException>(Assert.Single(run.Errors).Exception);
+        Assert.Equal(EndpointErrorKind.SetupIncomplete, ex.Kind);
+        Assert.Equal(EndpointErrorKind.Unauthorized, Assert.IsType<EndpointException>(ex.InnerException).Kind);
+        Assert.Equal(401, ex.StatusCode);
+        Assert.Equal(["/api/whoami-v2"], host.Service.Requests.Select(r => r.Path));
+        Assert.DoesNotContain(wrong, AllText(host, run));
+    }
+
     /// <summary>No token in the environment or the token file, for one test; restores what was there.</summary>
     private sealed class TokenEnvironment : IDisposable
     {
