@@ -24,6 +24,7 @@
         'Get-MertEndpointLog'
         'Get-MertEndpointMetric'
         'Get-MertEndpointReplica'
+        'Test-MertEndpointSetup'
     )
     FunctionsToExport      = @()
     VariablesToExport      = @()

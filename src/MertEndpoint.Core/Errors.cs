@@ -57,6 +57,8 @@ namespace MertEndpoint
         MaxDurationExceeded,
         /// <summary>-MaxDuration zero or negative.</summary>
         InvalidMaxDuration,
+        /// <summary>Test-MertEndpointSetup found a problem with the setup (one error per problem; the cause is the inner exception).</summary>
+        SetupIncomplete,
     }
 
     /// <summary>
@@ -721,5 +723,38 @@ namespace MertEndpoint
             : n >= 1L << 20 && n % (1L << 20) == 0 ? $"{n >> 20} MiB"
             : n >= 1L << 10 && n % (1L << 10) == 0 ? $"{n >> 10} KiB"
             : Plural((int)Math.Min(n, int.MaxValue), "byte");
+
+        // ---- the setup check (Test-MertEndpointSetup): kept at the end to ease merging ----
+
+        /// <summary>One problem the setup check found, from an error a command would have reported: every field is kept.</summary>
+        public static EndpointException SetupIncomplete(EndpointException cause) =>
+            new(EndpointErrorKind.SetupIncomplete, "Setup incomplete: " + cause.Message, cause.Target, cause.StatusCode, cause.ServiceMessage,
+                cause.RequestId, cause.Endpoint, cause);
+
+        /// <summary>A namespace whose endpoints cannot be listed: Get-MertEndpoint would fail there.</summary>
+        public static EndpointException SetupListingUnreadable(string ns, string role, EndpointException cause) =>
+            new(EndpointErrorKind.SetupIncomplete,
+                $"Setup incomplete: the endpoints of namespace '{ns}' ({role}) cannot be listed, so commands there will fail. " + cause.Message,
+                new EndpointId(ns, null), cause.StatusCode, cause.ServiceMessage, cause.RequestId, null, cause);
+
+        /// <summary>The catalog does not offer the hardware New-MertEndpoint and Start-MertEndpoint -CreateIfMissing use by default.</summary>
+        public static EndpointException SetupNoDefaultHardware(string ns, string hardware) =>
+            new(EndpointErrorKind.SetupIncomplete,
+                $"Setup incomplete: the hardware catalog of namespace '{ns}' does not offer the default hardware ({hardware}), so a create without "
+                + $"-Vendor, -Region and -InstanceType would be refused. See what it offers: Get-MertEndpointHardware -Namespace {ns}",
+                new EndpointId(ns, null));
+
+        /// <summary>The accelerator quota of the default hardware is used up: a start or create would be refused.</summary>
+        public static EndpointException SetupQuotaUsedUp(string ns, string hardware, int used, int max) =>
+            new(EndpointErrorKind.SetupIncomplete,
+                $"Setup incomplete: namespace '{ns}' uses {used} of its {max} accelerators of the default hardware ({hardware}), so starting or creating one "
+                + $"more would be refused. Stop what runs (Get-MertEndpoint -Namespace {ns} -Status Running), or ask Hugging Face for more quota.",
+                new EndpointId(ns, null));
+
+        /// <summary>The usage history exists and cannot be read: cost reports would be empty.</summary>
+        public static EndpointException SetupHistoryUnreadable(string path, Exception ex) =>
+            new(EndpointErrorKind.SetupIncomplete,
+                $"Setup incomplete: the usage history '{path}' cannot be read ({ex.Message.TrimEnd('.')}), so Get-MertEndpointCost has nothing to work from. "
+                + "Check the file's permissions, or point MERT_ENDPOINT_HISTORY_PATH elsewhere.", ex);
     }
 }

@@ -453,6 +453,7 @@ namespace MertEndpoint.PowerShell
                 case EndpointErrorKind.WaitTimeout: return ErrorCategory.OperationTimeout;
                 case EndpointErrorKind.ModelError: return ErrorCategory.InvalidResult;
                 case EndpointErrorKind.EndpointStillBilling: return ErrorCategory.OperationStopped;
+                case EndpointErrorKind.SetupIncomplete: return ErrorCategory.ResourceUnavailable;
                 default: return ErrorCategory.NotSpecified;
             }
         }

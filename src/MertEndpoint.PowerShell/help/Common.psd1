@@ -47,6 +47,7 @@
         'MertEndpoint.MetricPoint' = 'One value of a metric: Metric, Time, Value, Namespace and Name (Raw holds what the service sent when its shape was not understood).'
         'MertEndpoint.MetricSummary' = 'One metric over the period (-Summary): Metric, Points, Total, Average, Minimum, P50, P95 and Maximum.'
         'MertEndpoint.EndpointReplica' = 'One replica: Replica (its id), State, StartedAt, ReadyAt and FailedAt, with Namespace and Name for piping to Get-MertEndpointLog.'
+        'MertEndpoint.SetupReport' = 'The setup check: Ok (true when nothing is missing), TokenSource (where the token came from, never the token), User, AccountType, Organizations, Namespace and NamespaceSource, Listings (each namespace: Role, Readable, Endpoints, Problem), Hardware (the default), its PricePerHour and Quota, ApiUrl, HubUrl, HistoryPath and HistoryBytes, and Problems (the message of each SetupIncomplete error).'
         'System.Object' = 'Whatever the script block outputs, streamed as it is written.'
         'None' = 'Nothing.'
     }
