@@ -212,7 +212,7 @@ namespace MertEndpoint
 
         public static EndpointException UnexpectedBody(Target t, int status, string? contentType, string? excerpt, string? requestId, Exception ex) =>
             new(EndpointErrorKind.ServiceUnavailable,
-                Compose(t, $"the service answered {status} with a body that could not be read as JSON ({contentType ?? "no content type"}"
+                Compose(t, $"the service answered {status} with a body that could not be read as the JSON expected ({contentType ?? "no content type"}"
                     + (excerpt != null ? $": \"{excerpt}\"" : ", empty") + "), as a proxy or a broken answer does. Try again later, and check MERT_ENDPOINT_API_URL", null, requestId),
                 t.Id, status, null, requestId, innerException: ex);
 

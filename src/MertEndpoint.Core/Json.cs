@@ -86,10 +86,14 @@ namespace MertEndpoint
             return map;
         }
 
+        /// <summary>
+        /// A listing: an array, or an object with an "items" array. Anything else (an empty body, no "items") is not an
+        /// empty namespace but an answer that cannot be read (FormatException): a sweep must never take it for "nothing billed".
+        /// </summary>
         public static IReadOnlyList<EndpointInfo> ToEndpointList(JsonElement e, string ns) =>
             (e.ValueKind == JsonValueKind.Array ? e.EnumerateArray() : e.Arr("items"))?
                 .Where(i => i.ValueKind == JsonValueKind.Object).Select(i => ToEndpoint(i, ns)).ToArray()
-            ?? Array.Empty<EndpointInfo>();
+            ?? throw new FormatException("A listing without \"items\".");
 
         public static WhoAmI ToWhoAmI(JsonElement e) => new()
         {

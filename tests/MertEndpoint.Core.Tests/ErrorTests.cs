@@ -136,7 +136,7 @@ public class ErrorTests
         var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(Client(_clock, handler).PauseAsync(Ns, "mert")));
 
         Assert.Single(handler.Requests); // a POST is not repeated on a hunch
-        Assert.Contains("could not be read as JSON", ex.Message);
+        Assert.Contains("could not be read as the JSON expected", ex.Message);
     }
 
     [Fact]

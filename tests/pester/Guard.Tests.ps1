@@ -55,6 +55,18 @@ Describe 'The scheduled guard' {
         $r.Output | Should -Not -Match "`e\[" -Because 'redirected output is plain text'
     }
 
+    It 'exits 20 naming an organization whose listing answered 403; every log line starts with its UTC time, from a run line to an end line' {
+        Add-Fault $emulator @{ method = 'GET'; pathPrefix = '/v2/endpoint/lab'; status = 403; count = $null }
+        try { $r = Invoke-Guard '-BilledLongerThan', '01:00:00' }
+        finally { $null = Invoke-MertEmulatorAdmin $emulator faults -Method DELETE }
+        $r.ExitCode | Should -Be 20 -Because $r.Output
+        $r.Output | Should -Not -Match 'nothing has billed'
+        $lines = @("$($r.Output)" -split "`r?`n" | Where-Object { $_.Trim() })
+        foreach ($line in $lines) { $line | Should -Match '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ guard: ' }
+        $lines[0] | Should -Match 'guard: run: MertEndpoint \d+\.\d+\.\d+, namespace\(s\) \*, threshold 01:00:00\.$'
+        $lines[-1] | Should -Match 'guard: end: 0 over the threshold, 0 paused, not read: lab; exit 20\.$'
+    }
+
     It 'exits 20 when an endpoint could not be stopped, and still pauses the others' {
         Add-Fault $emulator @{ method = 'POST'; pathPrefix = '/v2/endpoint/lab/guard-lab/pause'; status = 500; count = $null }
         try { $r = Invoke-Guard $exempt }

@@ -96,9 +96,10 @@ namespace MertEndpoint.PowerShell.Cmdlets
                     var items = (await Usage.WithBillingAsync(Client, matches, ct, fetchPrices: false, historyProblems: HistoryProblemReporter).ConfigureAwait(false)).Where(e => Keep(e) != null).ToList();
                     return () => { foreach (var e in items) WriteObject(e); };
                 }
-                catch (EndpointException ex) when (quietOnDenied && (ex.Kind == EndpointErrorKind.Unauthorized || ex.Kind == EndpointErrorKind.Forbidden))
+                catch (EndpointException ex) when (quietOnDenied && ex.Kind == EndpointErrorKind.Unauthorized)
                 {
-                    // An organization without billing or access answers 401: skip it rather than fail the sweep.
+                    // An organization without billing or access answers 401: skip it rather than fail the sweep. A 403 is
+                    // a namespace the token should see and cannot: an error, so a sweep never passes it off as empty.
                     return () => WriteWarning(Errors.SkippedNamespace(ns, ex));
                 }
                 catch (EndpointException ex)
