@@ -506,6 +506,10 @@ namespace MertEndpoint
             $"{Capital(id.Subject)} is paused, so -ScaleToZero changed nothing: it does not bill, but a request will not wake it. "
             + $"To have it wake on requests, run Start-MertEndpoint -Name {id.Name} -Namespace {id.Namespace}, then Stop-MertEndpoint -ScaleToZero.";
 
+        /// <summary>The hardware and its price, for a question about a command that starts billing.</summary>
+        public static string PriceNote(string instance, decimal? pricePerHour) =>
+            pricePerHour is decimal p ? $"bills {Money(p)}/h per replica on {instance}" : $"bills while it runs, on {instance} (price unknown)";
+
         /// <summary>A span for people: 42 s, 3 min 50 s, 2 h 5 min.</summary>
         public static string Span(TimeSpan t)
         {

@@ -89,7 +89,8 @@ namespace MertEndpoint.PowerShell
             return entries.ToDictionary(e => e.Key, e => e.Value!);
         }
 
-        internal string Describe() => $"{Vendor} {Region} {InstanceType} {InstanceSize}, replicas {MinReplica}-{MaxReplica}, " +
+        internal string Describe(decimal? pricePerHour) => $"{Vendor} {Region} {InstanceType} {InstanceSize}, replicas {MinReplica}-{MaxReplica}, "
+            + Errors.PriceNote(InstanceType + " " + InstanceSize, pricePerHour) + ", " +
             (ImageUrl != null ? $"{Container ?? "custom"} image {ImageUrl}"
                 : Container != null && Container != "huggingface" ? $"the service's {Container} container"
                 : "the service's default container for the task");

@@ -47,6 +47,40 @@ namespace MertEndpoint.PowerShell
         /// <summary>Wait options of -TimeoutSec; the wait's progress bar is the reporter's (<see cref="CmdletReporter.Progress"/>).</summary>
         internal static WaitOptions WaitFor(int timeoutSec) => new WaitOptions { Timeout = TimeSpan.FromSeconds(timeoutSec) };
 
+        /// <summary>
+        /// For a command that starts billing: the hardware and price of <paramref name="target"/> to put in the question
+        /// when one is about to be asked (-WhatIf, -Confirm, or a $ConfirmPreference that asks at Medium). One read, only
+        /// then; empty when nobody is asked or the endpoint cannot be read (the command itself then says why).
+        /// </summary>
+        protected string PriceInQuestion(EndpointId target)
+        {
+            if (!Asking()) return "";
+            try
+            {
+                EndpointInfo endpoint = InputObject?.InstanceType != null && InputObject.Id.Equals(target) ? InputObject
+                    : Await(Client.GetAsync(target.Namespace!, target.Name!, StopToken));
+                return Errors.PriceNote(endpoint.Instance, Usage.Prices.KnownPrice(Client, endpoint));
+            }
+            catch (EndpointException)
+            {
+                return "";
+            }
+        }
+
+        private bool Asking()
+        {
+            bool Set(string name, out bool value)
+            {
+                value = MyInvocation.BoundParameters.TryGetValue(name, out var v) && v is SwitchParameter s && s.IsPresent;
+                return MyInvocation.BoundParameters.ContainsKey(name);
+            }
+            if (Set("WhatIf", out bool whatIf)) return whatIf;
+            if (LanguagePrimitives.IsTrue(SessionState.PSVariable.GetValue("WhatIfPreference"))) return true;
+            if (Set("Confirm", out bool confirm)) return confirm;
+            return SessionState.PSVariable.GetValue("ConfirmPreference") is ConfirmImpact preference
+                && preference != ConfirmImpact.None && preference <= ConfirmImpact.Medium;
+        }
+
         /// <summary>Closes an endpoint's progress bar once its wait is over (any thread).</summary>
         internal void CompleteProgress(EndpointId target) => Reporter.CompleteWait(target);
     }

@@ -24,6 +24,30 @@ public class PromptTests
     }
 
     [Fact]
+    public async Task The_question_of_a_command_that_starts_billing_names_the_hardware_and_its_price()
+    {
+        using var host = new CmdletHost();
+        host.Service.Add("w", state: "paused");
+        (await host.RunAsync("Start-MertEndpoint w -WhatIf; Use-MertEndpoint w -WhatIf { }; New-MertEndpoint n -ImageUrl someone/img:1 -WhatIf")).Succeeded();
+        Assert.Empty(host.Service.Writes);
+        var lines = host.Host.HostLines.Where(l => l.StartsWith("What if:", StringComparison.Ordinal)).ToList();
+        Assert.Equal(3, lines.Count);
+        Assert.Contains("billing starts: bills $1.00/h per replica on nvidia-a10g x1)", lines[0]);
+        Assert.Contains("Start endpoint (bills $1.00/h per replica on nvidia-a10g x1), run the script block", lines[1]);
+        Assert.Contains("nvidia-a10g x1, replicas 0-1, bills $1.00/h per replica on nvidia-a10g x1", lines[2]);
+
+        // A prompt says it too; without -WhatIf or -Confirm nobody is asked, and nothing extra is read.
+        host.Host.Answers.Enqueue("No");
+        (await host.RunAsync("Start-MertEndpoint w -Confirm")).Succeeded();
+        Assert.Contains("bills $1.00/h per replica on nvidia-a10g x1", Assert.Single(host.Host.Prompts));
+        int before = host.Service.Requests.Count;
+        (await host.RunAsync("Start-MertEndpoint w")).Succeeded();
+        // Only the start's own read goes out before its resume.
+        Assert.Single(host.Service.Requests.Skip(before).TakeWhile(r => r.Method == HttpMethod.Get), r => r.Path.EndsWith("/alice/w", StringComparison.Ordinal));
+        Assert.Contains(host.Service.Requests.Skip(before), r => r.Is("POST", "/resume"));
+    }
+
+    [Fact]
     public async Task Remove_WhatIf_deletes_nothing_even_with_Force()
     {
         using var host = new CmdletHost();

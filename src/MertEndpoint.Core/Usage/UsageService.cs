@@ -374,7 +374,11 @@ namespace MertEndpoint
 
         /// <summary>The price per replica-hour of an endpoint's hardware from a fresh catalog at hand, else the list price. Sends nothing.</summary>
         public decimal? KnownPrice(EndpointClient client, EndpointInfo endpoint) =>
-            PriceOf(Cached(client, endpoint.Namespace), endpoint.InstanceType, endpoint.InstanceSize).Price;
+            KnownPrice(client, endpoint.Namespace, endpoint.InstanceType, endpoint.InstanceSize);
+
+        /// <summary>The price per replica-hour of hardware in a namespace, from a fresh catalog at hand, else the list price. Sends nothing.</summary>
+        public decimal? KnownPrice(EndpointClient client, string ns, string? instanceType, string? instanceSize) =>
+            PriceOf(Cached(client, ns), instanceType, instanceSize).Price;
 
         private static Lazy<Task<IReadOnlyList<HardwareInfo>>> Lookup(EndpointClient client, string ns) =>
             new(() => client.GetHardwareAsync(ns, CancellationToken.None));

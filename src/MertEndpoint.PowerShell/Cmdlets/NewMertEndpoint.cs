@@ -19,7 +19,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
         {
             if (!IsValidName(Name)) return;
             var target = new EndpointId(ResolveNamespace(Namespace), Name);
-            if (!ShouldProcess(target.ToString(), $"Create endpoint ({_create.Describe()})")) return;
+            if (!ShouldProcess(target.ToString(), $"Create endpoint ({_create.Describe(Usage.Prices.KnownPrice(Client, target.Namespace!, _create.InstanceType, _create.InstanceSize))})")) return;
             try
             {
                 var created = Await(Client.CreateAsync(target.Namespace!, _create.ToSpec(Name), StopToken));

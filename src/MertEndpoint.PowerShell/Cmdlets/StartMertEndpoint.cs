@@ -62,9 +62,10 @@ namespace MertEndpoint.PowerShell.Cmdlets
         {
             foreach (var target in Targets())
             {
+                string price = _create == null ? PriceInQuestion(target) : "";
                 var action = _create == null
-                    ? "Start endpoint (resume it if paused; billing starts) and wait until it answers"
-                    : $"Start endpoint, creating it if missing ({_create.Describe()}), and wait until it answers";
+                    ? $"Start endpoint (resume it if paused; billing starts{(price.Length == 0 ? "" : ": " + price)}) and wait until it answers"
+                    : $"Start endpoint, creating it if missing ({_create.Describe(Usage.Prices.KnownPrice(Client, target.Namespace!, _create.InstanceType, _create.InstanceSize))}), and wait until it answers";
                 if (!ShouldProcess(target.ToString(), action)) continue;
                 EndpointCreateSpec? spec;
                 try

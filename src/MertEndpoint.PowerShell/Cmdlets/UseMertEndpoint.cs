@@ -82,7 +82,8 @@ namespace MertEndpoint.PowerShell.Cmdlets
             {
                 foreach (var target in Targets())
                 {
-                    if (!ShouldProcess(target.ToString(), $"Start endpoint, run the script block, then {AfterAction}")) continue;
+                    string price = PriceInQuestion(target);
+                    if (!ShouldProcess(target.ToString(), $"Start endpoint{(price.Length == 0 ? "" : $" ({price})")}, run the script block, then {AfterAction}")) continue;
                     UseOne(target);
                 }
             }
