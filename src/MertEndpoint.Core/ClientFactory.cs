@@ -56,6 +56,16 @@ namespace MertEndpoint
         /// <summary>Now, on <see cref="Clock"/> (for callers that must not name TimeProvider; see the remarks).</summary>
         public DateTimeOffset Now => Clock.GetUtcNow();
 
+        /// <summary>
+        /// A timestamp of this factory's clock, for <see cref="Since"/>. The cmdlets measure time through these two, never
+        /// through <see cref="Clock"/>: TimeProvider comes from a dependency that lives in Core's private load context,
+        /// which the cmdlet assembly cannot resolve on its own (a FileNotFoundException at run time, not at build time).
+        /// </summary>
+        public long Timestamp() => Clock.GetTimestamp();
+
+        /// <summary>The time elapsed on this factory's clock since <paramref name="timestamp"/> (from <see cref="Timestamp"/>).</summary>
+        public TimeSpan Since(long timestamp) => Clock.GetElapsedTime(timestamp);
+
         /// <summary>The usage history file; without a data directory it is read from the environment at each call.</summary>
         public string HistoryPath => _dataDirectory != null ? Path.Combine(_dataDirectory, "usage.jsonl") : UsageHistory.DefaultPath();
 

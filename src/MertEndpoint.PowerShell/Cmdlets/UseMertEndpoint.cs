@@ -104,7 +104,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
             // Owed from here until the stop below has been tried: a SIGTERM or SIGHUP in between pays it (OwedPauses).
             // -KeepIfRunning owes nothing for an endpoint that was running before; that is known only after the start.
             using var owed = AfterAction == AfterAction.Leave ? null : OwedPauses.Register(Client, target, AfterAction == AfterAction.ScaleToZero);
-            long began = Factory.Clock.GetTimestamp();
+            long began = Factory.Timestamp();
             var starting = Lifecycle.StartAsync(target.Namespace!, target.Name!, options, StopToken);
             var settled = false; // the start's outcome was handled here (ran the block, or reported its failure)
             try
@@ -162,8 +162,8 @@ namespace MertEndpoint.PowerShell.Cmdlets
         {
             var outcome = BlockOutcome.Failed;
             int exitCode = 0;
-            TimeSpan ready = Factory.Clock.GetElapsedTime(began);
-            long blockBegan = Factory.Clock.GetTimestamp();
+            TimeSpan ready = Factory.Since(began);
+            long blockBegan = Factory.Timestamp();
             try
             {
                 if (OwesStop(started)) _owesStop = target;
@@ -173,9 +173,9 @@ namespace MertEndpoint.PowerShell.Cmdlets
             finally
             {
                 _owesStop = null;
-                TimeSpan blockRan = Factory.Clock.GetElapsedTime(blockBegan);
+                TimeSpan blockRan = Factory.Since(blockBegan);
                 string after = StopAfterwards(target, started, outcome != BlockOutcome.Failed, out bool stopped);
-                Summarize(target, started, ready, BlockEnding(outcome, exitCode, blockRan), after, stopped ? Factory.Clock.GetElapsedTime(began) : (TimeSpan?)null);
+                Summarize(target, started, ready, BlockEnding(outcome, exitCode, blockRan), after, stopped ? Factory.Since(began) : (TimeSpan?)null);
             }
             if (outcome == BlockOutcome.TooLong)
             {
