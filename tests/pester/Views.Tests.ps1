@@ -151,3 +151,27 @@ Describe 'Invoke-MertEndpoint''s table has no column that is always empty' {
         }
     }
 }
+
+Describe 'The cost report says when it left out namespaces with spend' {
+    BeforeAll {
+        $null = New-MertEndpoint v-lab -ImageUrl someone/mert-inference:latest -Namespace lab -Confirm:$false
+        $null = Wait-MertEndpoint v-lab -Namespace lab -TimeoutSec 30
+    }
+
+    It 'without -Namespace, one warning names the organization with spend and how to include it' {
+        $mine = @(Get-MertEndpointCost -WarningVariable warned -WarningAction SilentlyContinue)
+        $mine.Name | Should -Not -Contain 'v-lab'
+        $said = @($warned | Where-Object { "$_" -match 'leaves out' })
+        $said.Count | Should -Be 1
+        "$($said[0])" | Should -Match "'lab'"
+        "$($said[0])" | Should -Match ([regex]::Escape("-Namespace '*'"))
+    }
+
+    It 'names that match nothing there, and -Namespace ''*'', bring no such warning' {
+        $null = Get-MertEndpointCost v-on -WarningVariable warned -WarningAction SilentlyContinue
+        @($warned | Where-Object { "$_" -match 'leaves out' }).Count | Should -Be 0
+        $all = @(Get-MertEndpointCost -Namespace '*' -WarningVariable warned -WarningAction SilentlyContinue)
+        @($warned | Where-Object { "$_" -match 'leaves out' }).Count | Should -Be 0
+        ($all | Where-Object Name -eq v-lab).Namespace | Should -Be 'lab'
+    }
+}
