@@ -175,3 +175,30 @@ Describe 'The cost report says when it left out namespaces with spend' {
         ($all | Where-Object Name -eq v-lab).Namespace | Should -Be 'lab'
     }
 }
+
+Describe 'The endpoint and hardware tables filter the way they look' {
+    It 'Get-MertEndpoint: each text column shows its property, and Where-Object by it selects those rows' {
+        $endpoints = @(Get-MertEndpoint -Namespace '*')
+        $rows = ConvertFrom-Table $endpoints
+        $rows.Count | Should -Be $endpoints.Count
+        foreach ($row in $rows) {
+            $e = $endpoints | Where-Object Name -eq $row.Name
+            foreach ($heading in 'Status', 'Instance', 'Replicas', 'Url') { $row.$heading | Should -Be "$($e.$heading)" -Because "$($row.Name) $heading" }
+        }
+        foreach ($status in $rows.Status | Sort-Object -Unique) {
+            @($endpoints | Where-Object Status -eq $status).Count | Should -Be @($rows | Where-Object Status -eq $status).Count -Because $status
+        }
+    }
+
+    It 'Get-MertEndpointHardware: each text column shows its property; PricePerHour shows the number it compares as' {
+        $hardware = @(Get-MertEndpointHardware -InstanceType nvidia-a10g)
+        $rows = ConvertFrom-Table $hardware
+        $rows.Count | Should -Be $hardware.Count
+        for ($i = 0; $i -lt $rows.Count; $i++) {
+            foreach ($heading in 'Vendor', 'Region', 'Instance', 'GpuMemoryGb', 'Quota', 'Status') {
+                $rows[$i].$heading | Should -Be "$($hardware[$i].$heading)" -Because "$($rows[$i].Instance) $heading"
+            }
+            if ($hardware[$i].PricePerHour) { [decimal]$rows[$i].PricePerHour.TrimStart('$') | Should -Be $hardware[$i].PricePerHour }
+        }
+    }
+}
