@@ -154,7 +154,7 @@ Describe 'Invoke-MertEndpoint''s table has no column that is always empty' {
 
 Describe 'The cost report says when it left out namespaces with spend' {
     BeforeAll {
-        $null = New-MertEndpoint v-lab -ImageUrl someone/mert-inference:latest -Namespace lab -Confirm:$false
+        $null = New-MertEndpoint v-lab -ImageUrl someone/mert-inference:latest -Namespace lab -Confirm:$false -InformationAction Ignore
         $null = Wait-MertEndpoint v-lab -Namespace lab -TimeoutSec 30
     }
 
