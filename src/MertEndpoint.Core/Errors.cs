@@ -663,6 +663,13 @@ namespace MertEndpoint
         public static string CostIncomplete(string path) =>
             $"These cost figures are INCOMPLETE: the usage history '{path}' could not be written, so the states seen now (and any change since it failed) are missing from them. Fix the file or point MERT_ENDPOINT_HISTORY_PATH elsewhere, then run Get-MertEndpointCost again.";
 
+        /// <summary>Get-MertEndpointCost without -Namespace '*': namespaces of the token it left out have billed time in the period.</summary>
+        public static string CostLeftOutNamespaces(IReadOnlyList<string> leftOut, IReadOnlyList<string> reported) =>
+            $"The usage history also has spend in this period in {(leftOut.Count == 1 ? "namespace" : "namespaces")} "
+            + string.Join(", ", leftOut.Select(n => $"'{n}'")) + $", which the token can see and this report (namespace "
+            + string.Join(", ", reported.Select(n => $"'{n}'")) + ") leaves out. Include them with -Namespace '*' (every namespace of the token)"
+            + (leftOut.Count == 1 ? $" or -Namespace {leftOut[0]}." : ", or one with -Namespace <name>.");
+
         // ---- composition ----
 
         private static string Capital(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s.Substring(1);

@@ -197,6 +197,38 @@ public class InsightTests
     }
 
     [Theory]
+    [InlineData("request-count")]
+    [InlineData("error-count")]
+    public void Summary_totals_a_count(string metric)
+    {
+        var points = new double?[] { 40, null, 60 }.Select(v => new MetricPoint { Metric = metric, Value = v }).ToList();
+        var s = MetricReader.Summarize(Ns, "mert", metric, _clock.GetUtcNow().AddHours(-1), _clock.GetUtcNow(), points);
+
+        Assert.Equal(100, s.Total);
+        Assert.Equal(50, s.Average);
+    }
+
+    [Theory]
+    [InlineData("success-rate")]
+    [InlineData("server-error-rate")]
+    [InlineData("median-latency")]
+    [InlineData("p95-latency")]
+    [InlineData("average-latency")]
+    [InlineData("success-throughput")]
+    [InlineData("gpu-usage")]
+    [InlineData("memory-usage")]
+    public void Summary_leaves_the_total_empty_for_what_does_not_add_up(string metric)
+    {
+        // The newcomer's trial: a success rate of 94.6 and 94.567 "totalled" 189.167.
+        var points = new double?[] { 94.6, 94.567 }.Select(v => new MetricPoint { Metric = metric, Value = v }).ToList();
+        var s = MetricReader.Summarize(Ns, "mert", metric, _clock.GetUtcNow().AddHours(-1), _clock.GetUtcNow(), points);
+
+        Assert.Null(s.Total);
+        Assert.Equal((94.567, 94.6), (s.Minimum!.Value, s.Maximum!.Value));
+        Assert.Equal(2, s.PointsWithValue);
+    }
+
+    [Theory]
     [InlineData(1, "1m")]
     [InlineData(24, "5m")]
     [InlineData(30 * 24, "1h")]

@@ -74,7 +74,7 @@ namespace MertEndpoint
             Raw ?? $"{Metric} {Time?.ToString("u", CultureInfo.InvariantCulture)} {Value?.ToString(CultureInfo.InvariantCulture)}";
     }
 
-    /// <summary>A metric over a period: its total and the spread of its step values.</summary>
+    /// <summary>A metric over a period: its total (counts only) and the spread of its step values.</summary>
     public sealed class MetricSummary
     {
         public string Namespace { get; internal set; } = "";
@@ -85,7 +85,10 @@ namespace MertEndpoint
         /// <summary>Steps in the answer, and how many of them had a value.</summary>
         public int Points { get; internal set; }
         public int PointsWithValue { get; internal set; }
-        /// <summary>The sum of the step values: for request-count, the number of requests in the period.</summary>
+        /// <summary>
+        /// The sum of the step values, for a count only (request-count: the requests of the period); null for rates,
+        /// throughputs, latencies and usages, whose sum means nothing (see <see cref="MetricReader.IsCount"/>).
+        /// </summary>
         public double? Total { get; internal set; }
         public double? Average { get; internal set; }
         public double? Minimum { get; internal set; }

@@ -128,7 +128,13 @@ namespace MertEndpoint
             }
         }
 
-        /// <summary>Totals and the spread of the step values; null figures when no step had a value.</summary>
+        /// <summary>
+        /// A metric whose step values are counts of something in the step (request-count): only these add up to a total.
+        /// Rates, throughputs, latencies and usages are null there, a sum of them meaning nothing.
+        /// </summary>
+        public static bool IsCount(string metric) => metric.EndsWith("-count", StringComparison.OrdinalIgnoreCase);
+
+        /// <summary>The total (counts only) and the spread of the step values; null figures when no step had a value.</summary>
         public static MetricSummary Summarize(string ns, string name, string metric, DateTimeOffset since, DateTimeOffset until,
             IReadOnlyList<MetricPoint> points)
         {
@@ -138,7 +144,7 @@ namespace MertEndpoint
             {
                 Namespace = ns, Name = name, Metric = metric, Since = since, Until = until,
                 Points = points.Count, PointsWithValue = values.Count,
-                Total = values.Count == 0 ? null : values.Sum(),
+                Total = values.Count == 0 || !IsCount(metric) ? null : values.Sum(),
                 Average = values.Count == 0 ? null : values.Average(),
                 Minimum = values.Count == 0 ? null : values[0],
                 P50 = Rank(0.5), P95 = Rank(0.95),

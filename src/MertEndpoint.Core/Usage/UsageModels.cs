@@ -71,10 +71,15 @@ namespace MertEndpoint
         public long? Requests { get; internal set; }
         /// <summary>EstimatedCost per 1,000 of those requests; null without requests or a cost.</summary>
         public decimal? CostPer1000Requests { get; internal set; }
-        /// <summary>The last observed state bills; the period runs to Until.</summary>
+        /// <summary>The last observed state bills; the period runs to Until. False for an endpoint that is gone.</summary>
         public bool CurrentlyBilling { get; internal set; }
-        /// <summary>Start of the current billed streak, when it is billing.</summary>
+        /// <summary>Start of the current billed streak, when it is billing; null otherwise.</summary>
         public DateTimeOffset? BilledSince { get; internal set; }
+        /// <summary>
+        /// The endpoint no longer exists: the history recorded its deletion, or the namespace's listing read for this
+        /// report no longer has it. Its spend is past spend; a new endpoint of the same name starts afresh.
+        /// </summary>
+        public bool Deleted { get; internal set; }
         /// <summary>"nvidia-a10g x1": the table's Instance column.</summary>
         public string Instance => InstanceType + " " + InstanceSize;
         public override string ToString() => $"{Namespace}/{Name}";

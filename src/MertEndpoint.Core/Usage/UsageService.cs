@@ -103,10 +103,19 @@ namespace MertEndpoint
         public async Task<IReadOnlyList<EndpointCost>> GetCostAsync(EndpointClient client, string ns, DateTimeOffset since, DateTimeOffset until,
             CancellationToken ct = default)
         {
-            await client.ListAsync(ns, ct).ConfigureAwait(false);
+            IReadOnlyList<EndpointInfo> listed = await client.ListAsync(ns, ct).ConfigureAwait(false);
             await FlushAsync(ct).ConfigureAwait(false);
             var events = History.Read().Where(e => e.Api == client.ApiBase && e.Namespace == ns);
             var costs = Summarize(events, since, until);
+            // The listing just read is the service's word on what exists: one the history still has but the listing
+            // has not was deleted (from the web page, say) and bills no more.
+            var live = new HashSet<string>(listed.Select(e => e.Name), StringComparer.Ordinal);
+            foreach (EndpointCost gone in costs.Where(c => !live.Contains(c.Name)))
+            {
+                gone.Deleted = true;
+                gone.CurrentlyBilling = false;
+                gone.BilledSince = null;
+            }
             IReadOnlyList<HardwareInfo> catalog = await Prices.GetAsync(client, ns, ct).ConfigureAwait(false);
             foreach (EndpointCost cost in costs)
             {
@@ -246,6 +255,7 @@ namespace MertEndpoint
                     InstanceSize = lastEvent.InstanceSize ?? list.LastOrDefault(e => e.InstanceSize != null)?.InstanceSize,
                     CurrentlyBilling = lastEvent.IsBilled,
                     BilledSince = lastEvent.IsBilled ? streak : null,
+                    Deleted = lastEvent.State == "deleted",
                 });
             }
             return costs;

@@ -1,10 +1,14 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 
 namespace MertEndpoint.PowerShell.Cmdlets
 {
-    /// <summary>Billed time and estimated spend per endpoint, from the usage history this module keeps.</summary>
+    /// <summary>
+    /// Billed time and estimated spend per endpoint, from the usage history this module keeps; deleted endpoints are marked
+    /// (Deleted), and spend left out in the token's other namespaces is said in one warning.
+    /// </summary>
     [Cmdlet(VerbsCommon.Get, "MertEndpointCost")]
     [OutputType(typeof(EndpointCost))]
     public sealed class GetMertEndpointCost : MertCmdlet
@@ -43,7 +47,8 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 return;
             }
             var patterns = Name?.Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToList();
-            foreach (var ns in ResolveNamespaces(Namespace))
+            var reported = ResolveNamespaces(Namespace);
+            foreach (var ns in reported)
             {
                 try
                 {
@@ -62,6 +67,36 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 {
                     WriteEndpointError(ex, new EndpointId(ns, null));
                 }
+            }
+            TellLeftOut(reported, patterns, since, until);
+        }
+
+        private bool _leftOutTold;
+
+        /// <summary>
+        /// Without -Namespace '*': one warning per command when the history has billed time in the period (for the names
+        /// asked for) in namespaces the token can see that the report left out, naming them and how to include them.
+        /// Quiet when it cannot tell (the history or whoami unreadable: the report itself says what matters).
+        /// </summary>
+        private void TellLeftOut(IReadOnlyList<string> reported, List<WildcardPattern>? patterns, DateTimeOffset since, DateTimeOffset until)
+        {
+            if (Namespace == "*" || _leftOutTold) return;
+            _leftOutTold = true;
+            try
+            {
+                var skip = new HashSet<string>(reported, StringComparer.OrdinalIgnoreCase);
+                var elsewhere = UsageService.Summarize(Usage.History.Read().Where(e => e.Api == Client.ApiBase && !skip.Contains(e.Namespace)), since, until)
+                    .Where(c => c.BilledTime > TimeSpan.Zero && (patterns == null || patterns.Any(p => p.IsMatch(c.Name))))
+                    .Select(c => c.Namespace).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+                if (elsewhere.Count == 0) return;
+                var me = Await(Client.WhoAmIAsync(StopToken));
+                var visible = new HashSet<string>(new[] { me.Name }.Concat(me.Orgs), StringComparer.OrdinalIgnoreCase);
+                var leftOut = elsewhere.Where(visible.Contains).OrderBy(n => n, StringComparer.Ordinal).ToList();
+                if (leftOut.Count > 0) WriteWarning(Errors.CostLeftOutNamespaces(leftOut, reported));
+            }
+            catch (EndpointException)
+            {
+                // Nothing to add: the report stands as it is.
             }
         }
     }

@@ -8,8 +8,8 @@ using System.Management.Automation.Language;
 namespace MertEndpoint.PowerShell.Cmdlets
 {
     /// <summary>
-    /// An endpoint's metrics over a period: typed points (one per step), or with -Summary the total and the spread of
-    /// each metric. An answer in a shape this version does not know comes back raw, with a warning.
+    /// An endpoint's metrics over a period: typed points (one per step), or with -Summary the total (counts only) and the
+    /// spread of each metric. An answer in a shape this version does not know comes back raw, with a warning.
     /// </summary>
     [Cmdlet(VerbsCommon.Get, "MertEndpointMetric", DefaultParameterSetName = ByName)]
     [OutputType(typeof(MetricPoint), typeof(MetricSummary))]
@@ -34,7 +34,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
         [ValidatePattern("^[1-9][0-9]{0,6}[smhd]$")]
         public string? Step { get; set; }
 
-        /// <summary>One summary per metric (total, average, minimum, percentiles, maximum of the step values) instead of the points.</summary>
+        /// <summary>One summary per metric (total of a count, average, minimum, percentiles, maximum of the step values) instead of the points.</summary>
         [Parameter]
         public SwitchParameter Summary { get; set; }
 
@@ -63,8 +63,10 @@ namespace MertEndpoint.PowerShell.Cmdlets
                         if (!series.Understood) WriteWarning(Errors.MetricShapeUnknown(target, metric));
                         if (Summary && series.Understood)
                             WriteObject(MetricReader.Summarize(target.Namespace!, target.Name!, metric, since, until, series.Points));
-                        else
+                        else if (series.Understood)
                             WriteObject(series.Points, enumerateCollection: true);
+                        else
+                            foreach (var point in series.Points) WriteObject(RawPoint(point));
                     }
                     catch (EndpointException ex)
                     {
@@ -73,6 +75,20 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 }
             }
         }
+
+        /// <summary>
+        /// A point of an answer not understood: its view shows the Raw JSON, which understood points never have, so their
+        /// table carries no column that is always empty.
+        /// </summary>
+        private static PSObject RawPoint(MetricPoint point)
+        {
+            var wrapped = PSObject.AsPSObject(point);
+            wrapped.TypeNames.Insert(0, RawPointTypeName);
+            return wrapped;
+        }
+
+        /// <summary>The type name the format file's view of raw points is selected by.</summary>
+        internal const string RawPointTypeName = "MertEndpoint.MetricPoint#Raw";
     }
 
     /// <summary>Completes -Metric with the metric names the service describes.</summary>

@@ -1,0 +1,88 @@
+using System.Text.Json;
+using static MertEndpoint.Tests.Samples;
+
+namespace MertEndpoint.Tests;
+
+/// <summary>What the cost report says of an endpoint beyond its figures: still billing, since when, gone.</summary>
+public sealed class CostReportTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("mert-cost-test-").FullName;
+    private readonly DateTimeOffset _t0 = new(2026, 11, 27, 8, 0, 0, TimeSpan.Zero);
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private UsageEvent Event(string name, string state, int minutes, int replicas = 1) => new()
+    {
+        Api = "https://api.example/v2", Namespace = Ns, Name = name, State = state, Replicas = replicas, Time = _t0.AddMinutes(minutes),
+        InstanceType = "nvidia-a10g", InstanceSize = "x1",
+    };
+
+    [Fact]
+    public void Billing_since_is_its_own_figure_and_only_an_endpoint_that_bills_has_it()
+    {
+        var costs = UsageService.Summarize(new[]
+        {
+            Event("on", "running", 0), Event("off", "running", 0), Event("off", "paused", 30, 0),
+        }, _t0, _t0.AddHours(1)).ToDictionary(c => c.Name);
+
+        Assert.True(costs["on"].CurrentlyBilling);
+        Assert.Equal(_t0, costs["on"].BilledSince);
+        Assert.False(costs["off"].CurrentlyBilling);
+        Assert.Null(costs["off"].BilledSince);
+        Assert.False(costs["on"].Deleted);
+        Assert.False(costs["off"].Deleted);
+    }
+
+    [Fact]
+    public void An_endpoint_whose_deletion_the_history_recorded_is_marked_deleted_and_not_billing()
+    {
+        var cost = Assert.Single(UsageService.Summarize(new[] { Event("gone", "running", 0), Event("gone", "deleted", 30, 0) },
+            _t0, _t0.AddHours(1)));
+
+        Assert.True(cost.Deleted);
+        Assert.False(cost.CurrentlyBilling);
+        Assert.Equal(TimeSpan.FromMinutes(30), cost.BilledTime);
+    }
+
+    [Fact]
+    public void A_recreated_endpoint_of_the_same_name_is_not_deleted()
+    {
+        var cost = Assert.Single(UsageService.Summarize(new[]
+        {
+            Event("again", "running", 0), Event("again", "deleted", 10, 0), Event("again", "running", 20),
+        }, _t0, _t0.AddHours(1)));
+
+        Assert.False(cost.Deleted);
+        Assert.True(cost.CurrentlyBilling);
+    }
+
+    [Fact]
+    public async Task An_endpoint_the_listing_no_longer_has_is_marked_deleted_and_not_billing()
+    {
+        // Both were seen running; "gone" was then deleted from the web page, so no process recorded its deletion.
+        var path = Path.Combine(_dir, "usage.jsonl");
+        var usage = new UsageService(new UsageHistory(path));
+        var observer = usage.ObserverFor(Lines.Failing());
+        using (var doc = JsonDocument.Parse($$"""{"items": [{{Endpoint("kept")}}, {{Endpoint("gone")}}]}"""))
+        {
+            var seen = doc.RootElement.GetProperty("items").EnumerateArray().Select(e => Json.ToEndpoint(e, Ns)).ToArray();
+            observer.Observe(new EndpointObservation("https://api.example/v2", Ns, ObservationKind.Read, seen, null, _t0, _t0));
+            await usage.FlushAsync();
+        }
+        var clock = new TestClock(_t0.AddHours(1));
+        var handler = new FakeHandler(clock, r => r.Path switch
+        {
+            "/v2/endpoint/alice" => Respond.Make(200, $$"""{"items": [{{Endpoint("kept")}}]}"""),
+            _ => Respond.Make(404, Respond.Error("not here")),
+        });
+        var client = Client(clock, handler);
+
+        var costs = (await clock.Drive(usage.GetCostAsync(client, Ns, _t0.AddHours(-1), _t0.AddHours(1)))).ToDictionary(c => c.Name);
+
+        Assert.True(costs["gone"].Deleted);
+        Assert.False(costs["gone"].CurrentlyBilling);
+        Assert.Null(costs["gone"].BilledSince);
+        Assert.False(costs["kept"].Deleted);
+        Assert.True(costs["kept"].CurrentlyBilling);
+    }
+}
