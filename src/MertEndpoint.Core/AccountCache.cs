@@ -49,11 +49,45 @@ namespace MertEndpoint
             }
         }
 
+        /// <summary>
+        /// The account as of at most <paramref name="maxAge"/> ago, for a sweep of every namespace, which must see an
+        /// organization joined since the last answer: an older answer (in memory or on disk) is asked again. When asking
+        /// fails for any reason but the token being refused (a 429, an outage), the older answer is used and
+        /// <paramref name="onStale"/> is told how old it is and why.
+        /// </summary>
+        internal async Task<WhoAmI> GetFreshAsync(string token, string hubBase, TimeProvider clock, Func<Task<WhoAmI>> fetch,
+            TimeSpan maxAge, Action<TimeSpan, EndpointException> onStale)
+        {
+            string key = Hash(token + "\n" + hubBase);
+            DateTimeOffset now = clock.GetUtcNow();
+            Answer? known = _entries.TryGetValue(key, out Entry? entry) && entry.Lookup.IsValueCreated
+                && entry.Lookup.Value.Status == TaskStatus.RanToCompletion ? entry.Lookup.Value.Result : null;
+            string? path = FileOf(key);
+            if (known == null && path != null) known = ReadFile(path, now);
+            if (known != null && now - known.At <= maxAge) return known.Me;
+            WhoAmI me;
+            try
+            {
+                me = await fetch().ConfigureAwait(false);
+            }
+            catch (EndpointException ex) when (known != null && ex.Kind != EndpointErrorKind.Unauthorized && ex.Kind != EndpointErrorKind.Forbidden)
+            {
+                onStale(now - known.At, ex);
+                return known.Me;
+            }
+            var fresh = new Answer(me, now);
+            _entries[key] = new Entry(now + _lifetime, () => Task.FromResult(fresh));
+            if (path != null) WriteFile(path, me, now);
+            return me;
+        }
+
+        private string? FileOf(string key) => _directory == null ? null : Path.Combine(_directory, key.Substring(0, 32) + ".json");
+
         private async Task<WhoAmI> Track(string key, Entry entry)
         {
             try
             {
-                return await entry.Lookup.Value.ConfigureAwait(false);
+                return (await entry.Lookup.Value.ConfigureAwait(false)).Me;
             }
             catch
             {
@@ -63,16 +97,16 @@ namespace MertEndpoint
             }
         }
 
-        private async Task<WhoAmI> FromDiskOrFetch(string key, DateTimeOffset now, Func<Task<WhoAmI>> fetch)
+        private async Task<Answer> FromDiskOrFetch(string key, DateTimeOffset now, Func<Task<WhoAmI>> fetch)
         {
-            string? path = _directory == null ? null : Path.Combine(_directory, key.Substring(0, 32) + ".json");
-            if (path != null && ReadFile(path, now) is WhoAmI cached) return cached;
+            string? path = FileOf(key);
+            if (path != null && ReadFile(path, now) is Answer cached) return cached;
             WhoAmI me = await fetch().ConfigureAwait(false);
             if (path != null) WriteFile(path, me, now);
-            return me;
+            return new Answer(me, now);
         }
 
-        private WhoAmI? ReadFile(string path, DateTimeOffset now)
+        private Answer? ReadFile(string path, DateTimeOffset now)
         {
             try
             {
@@ -82,7 +116,7 @@ namespace MertEndpoint
                 if (!DateTimeOffset.TryParse(r.Str("at"), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out DateTimeOffset at)
                     || at > now || now - at > _diskLifetime) return null;
                 WhoAmI me = Json.ToWhoAmI(r);
-                return me.Name.Length > 0 ? me : null;
+                return me.Name.Length > 0 ? new Answer(me, at) : null;
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is JsonException)
             {
@@ -118,14 +152,27 @@ namespace MertEndpoint
 
         private sealed class Entry
         {
-            public Entry(DateTimeOffset expires, Func<Task<WhoAmI>> fetch)
+            public Entry(DateTimeOffset expires, Func<Task<Answer>> fetch)
             {
                 Expires = expires;
-                Lookup = new Lazy<Task<WhoAmI>>(fetch, LazyThreadSafetyMode.ExecutionAndPublication);
+                Lookup = new Lazy<Task<Answer>>(fetch, LazyThreadSafetyMode.ExecutionAndPublication);
             }
 
             public DateTimeOffset Expires { get; }
-            public Lazy<Task<WhoAmI>> Lookup { get; }
+            public Lazy<Task<Answer>> Lookup { get; }
+        }
+
+        /// <summary>An account and when the Hub gave it.</summary>
+        private sealed class Answer
+        {
+            public Answer(WhoAmI me, DateTimeOffset at)
+            {
+                Me = me;
+                At = at;
+            }
+
+            public WhoAmI Me { get; }
+            public DateTimeOffset At { get; }
         }
     }
 }

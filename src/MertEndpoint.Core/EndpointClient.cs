@@ -87,11 +87,25 @@ namespace MertEndpoint
         {
             // The lookup may be shared by other callers, so it runs without this caller's token; each caller still
             // stops waiting on its own cancellation.
-            Task<WhoAmI> lookup = _settings.Accounts.GetAsync(_token, _settings.HubBase, _settings.Clock, () =>
-                _transport.SendAsync(HttpMethod.Get, new Uri(_settings.HubBase + "/api/whoami-v2"), null,
-                    new Target("look up the token's account (whoami-v2)", null), Json.ToWhoAmI, new RequestCall(Policies.ControlRead, _reporter), CancellationToken.None));
+            Task<WhoAmI> lookup = _settings.Accounts.GetAsync(_token, _settings.HubBase, _settings.Clock, AskWhoAmI);
             return WithCancellation(lookup, ct);
         }
+
+        /// <summary>
+        /// The token's account as of at most <paramref name="maxAge"/> ago: what a sweep of every namespace needs, so that
+        /// an organization joined since is seen. When the Hub cannot answer (a 429, an outage), the older answer is used
+        /// and the reporter warns how old it is.
+        /// </summary>
+        public Task<WhoAmI> WhoAmIAsync(TimeSpan maxAge, CancellationToken ct = default)
+        {
+            Task<WhoAmI> lookup = _settings.Accounts.GetFreshAsync(_token, _settings.HubBase, _settings.Clock, AskWhoAmI, maxAge,
+                (age, ex) => _reporter.Warning(Errors.AccountLookupStale(age, ex)));
+            return WithCancellation(lookup, ct);
+        }
+
+        private Task<WhoAmI> AskWhoAmI() =>
+            _transport.SendAsync(HttpMethod.Get, new Uri(_settings.HubBase + "/api/whoami-v2"), null,
+                new Target("look up the token's account (whoami-v2)", null), Json.ToWhoAmI, new RequestCall(Policies.ControlRead, _reporter), CancellationToken.None);
 
         /// <summary>Explicit, else MERT_ENDPOINT_NAMESPACE, else the user name of a user token.</summary>
         public async Task<string> ResolveNamespaceAsync(string? ns, CancellationToken ct = default)

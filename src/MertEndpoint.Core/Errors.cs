@@ -510,6 +510,11 @@ namespace MertEndpoint
         public static string PriceNote(string instance, decimal? pricePerHour) =>
             pricePerHour is decimal p ? $"bills {Money(p)}/h per replica on {instance}" : $"bills while it runs, on {instance} (price unknown)";
 
+        /// <summary>A sweep of every namespace whose account lookup could not be refreshed: it goes on with the older answer.</summary>
+        public static string AccountLookupStale(TimeSpan age, EndpointException ex) =>
+            $"The account lookup (whoami) could not be refreshed ({ex.Message.TrimEnd('.')}); using its answer from {Span(age)} ago, "
+            + "so an organization joined since then is not in '*'.";
+
         /// <summary>A span for people: 42 s, 3 min 50 s, 2 h 5 min.</summary>
         public static string Span(TimeSpan t)
         {

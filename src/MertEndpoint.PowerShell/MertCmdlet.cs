@@ -283,13 +283,17 @@ namespace MertEndpoint.PowerShell
             return _namespaces[key] = ns;
         }
 
+        /// <summary>How old the account lookup behind '*' may be (the cache otherwise keeps it an hour in memory, a day on disk).</summary>
+        internal static readonly TimeSpan SweepAccountMaxAge = TimeSpan.FromMinutes(15);
+
         /// <summary>The namespace asked for, or for '*' the token's user and every organization it belongs to (whoami, cached).</summary>
         protected IReadOnlyList<string> ResolveNamespaces(string? requested)
         {
             if (requested != "*") return new[] { ResolveNamespace(requested) };
             try
             {
-                var me = Await(Client.WhoAmIAsync(StopToken));
+                // A sweep must see an organization joined since the cached answer: at most 15 minutes old.
+                var me = Await(Client.WhoAmIAsync(SweepAccountMaxAge, StopToken));
                 return new[] { me.Name }.Concat(me.Orgs).Where(n => n.Length > 0).Distinct().ToList();
             }
             catch (EndpointException ex)

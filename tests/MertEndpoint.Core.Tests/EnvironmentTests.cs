@@ -243,3 +243,92 @@ public class EnvironmentConfigurationTests
         Assert.Equal("bob", await client.ResolveNamespaceAsync(null));
     }
 }
+
+/// <summary>
+/// The account lookup behind a sweep of every namespace ('*', the guard): at most 15 minutes old, so an organization
+/// joined since is seen; a Hub that cannot answer leaves the older answer in use, said in a warning.
+/// </summary>
+public class SweepAccountTests
+{
+    private static readonly TimeSpan MaxAge = TimeSpan.FromMinutes(15);
+
+    private static (EndpointClient Client, FakeHandler Handler, Lines Lines) Setup(TestClock clock, AccountCache accounts, Func<int, HttpResponseMessage> answer)
+    {
+        int asked = 0;
+        var handler = new FakeHandler(clock, _ => answer(Interlocked.Increment(ref asked)));
+        var options = Samples.Options(clock, handler);
+        options.Accounts = accounts;
+        var lines = new Lines();
+        return (new EndpointClient("hf_sweep_" + Guid.NewGuid(), options).With(lines), handler, lines);
+    }
+
+    private static HttpResponseMessage Account(params string[] orgs) =>
+        Respond.Make(200, "{\"type\": \"user\", \"name\": \"alice\", \"orgs\": [" + string.Join(", ", orgs.Select(o => "{\"name\": \"" + o + "\"}")) + "]}");
+
+    [Fact]
+    public async Task An_answer_older_than_15_minutes_is_asked_again_and_a_new_organization_is_seen()
+    {
+        var clock = new TestClock();
+        var (client, handler, lines) = Setup(clock, new AccountCache(TimeSpan.FromHours(1)), n => n == 1 ? Account("lab") : Account("lab", "new-org"));
+
+        Assert.Equal(["lab"], (await client.WhoAmIAsync()).Orgs);
+        clock.Advance(TimeSpan.FromMinutes(10));
+        Assert.Equal(["lab"], (await client.WhoAmIAsync(MaxAge)).Orgs); // 10 minutes old: still good
+        Assert.Single(handler.Requests);
+
+        clock.Advance(TimeSpan.FromMinutes(6));
+        Assert.Equal(["lab", "new-org"], (await client.WhoAmIAsync(MaxAge)).Orgs);
+        Assert.Equal(2, handler.Requests.Count);
+        // The fresh answer serves everyone after it: the ordinary lookup asks nobody.
+        Assert.Equal(["lab", "new-org"], (await client.WhoAmIAsync()).Orgs);
+        Assert.Equal(2, handler.Requests.Count);
+        Assert.Empty(lines.All);
+    }
+
+    [Fact]
+    public async Task A_day_old_answer_on_disk_is_asked_again()
+    {
+        var clock = new TestClock();
+        string dir = Path.Combine(Path.GetTempPath(), "mert-accounts-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var first = Setup(clock, new AccountCache(TimeSpan.FromHours(1), dir), _ => Account("lab"));
+            await first.Client.WhoAmIAsync();
+            clock.Advance(TimeSpan.FromHours(2));
+            // A new process: nothing in memory, a two-hour-old answer on disk (trusted for a day by the ordinary lookup).
+            var second = Setup(clock, new AccountCache(TimeSpan.FromHours(1), dir), _ => Account("lab", "new-org"));
+            Assert.Equal(["lab", "new-org"], (await second.Client.WhoAmIAsync(MaxAge)).Orgs);
+            Assert.Single(second.Handler.Requests);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_429_on_the_lookup_uses_the_older_answer_and_says_so()
+    {
+        var clock = new TestClock();
+        var (client, handler, lines) = Setup(clock, new AccountCache(TimeSpan.FromHours(1)), n => n == 1 ? Account("lab")
+            : Respond.Make(429, Respond.Error("Too many requests"), h => h.Add("Retry-After", "3600")));
+        await client.WhoAmIAsync();
+        clock.Advance(TimeSpan.FromMinutes(20));
+
+        Assert.Equal(["lab"], (await clock.Drive(client.WhoAmIAsync(MaxAge))).Orgs);
+        var warning = Assert.Single(lines.Of("warning"));
+        Assert.Contains("could not be refreshed", warning);
+        Assert.Contains("using its answer from 20 min ago", warning);
+    }
+
+    [Fact]
+    public async Task A_refused_token_is_an_error_even_with_an_older_answer()
+    {
+        var clock = new TestClock();
+        var (client, _, _) = Setup(clock, new AccountCache(TimeSpan.FromHours(1)), n => n == 1 ? Account("lab") : Respond.Make(401, Respond.Error("Invalid token")));
+        await client.WhoAmIAsync();
+        clock.Advance(TimeSpan.FromMinutes(20));
+        var ex = await Assert.ThrowsAsync<EndpointException>(() => clock.Drive(client.WhoAmIAsync(MaxAge)));
+        Assert.Equal(EndpointErrorKind.Unauthorized, ex.Kind);
+    }
+}
