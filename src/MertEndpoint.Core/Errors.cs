@@ -515,6 +515,10 @@ namespace MertEndpoint
             $"The account lookup (whoami) could not be refreshed ({ex.Message.TrimEnd('.')}); using its answer from {Span(age)} ago, "
             + "so an organization joined since then is not in '*'.";
 
+        /// <summary>A duration argument that is neither a number of seconds nor a TimeSpan.</summary>
+        public static string InvalidDuration(string text) =>
+            $"'{text}' is not a duration: give seconds (600, 1.5), a TimeSpan string (00:10:00 for ten minutes, 1.02:00:00 for a day and two hours) or a TimeSpan ([TimeSpan]::FromHours(2)).";
+
         /// <summary>A span for people: 42 s, 3 min 50 s, 2 h 5 min.</summary>
         public static string Span(TimeSpan t)
         {

@@ -31,6 +31,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
 
         /// <summary>Only endpoints that have been billing (initializing or running) for longer than this: the scheduled guard.</summary>
         [Parameter]
+        [Duration]
         public TimeSpan? BilledLongerThan { get; set; }
 
         /// <summary>Requests in flight at once (default 16).</summary>

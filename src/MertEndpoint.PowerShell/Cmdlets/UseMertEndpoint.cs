@@ -63,6 +63,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
 
         /// <summary>A cap on the run: the block is stopped after this long and the endpoint stopped.</summary>
         [Parameter]
+        [Duration]
         public TimeSpan? MaxDuration { get; set; }
 
         /// <summary>How long the stop this command owes keeps trying through rate limiting and outages (default 300 s).</summary>

@@ -20,7 +20,7 @@
         }
     )
     Parameters = @{
-        MaxDuration = 'A cap on the run: when the block has run this long it is stopped, the endpoint is stopped, and the error MaxDurationExceeded is written. A hung job no longer bills without end.'
+        MaxDuration = 'A cap on the run: when the block has run this long it is stopped, the endpoint is stopped, and the error MaxDurationExceeded is written. A hung job no longer bills without end. A TimeSpan, a TimeSpan string such as 02:00:00, or seconds (7200, ''7200'').'
         OwedPauseTimeoutSec = 'How long the final stop keeps trying through rate limiting (429, honouring Retry-After in full), 5xx answers and dropped connections (default {default}). If it still fails, the error EndpointStillBilling names the endpoint and the command that stops it. A second Ctrl+C gives it up.'
         AfterAction = 'What to do afterwards: Pause (default), ScaleToZero or Leave.'
         KeepIfRunning = 'Leave the endpoint running afterwards if it was already running before this command.'
