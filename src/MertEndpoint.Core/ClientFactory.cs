@@ -2,6 +2,8 @@ using System;
 using System.Collections.Concurrent;
 using System.IO;
 using System.Net.Http;
+using System.Threading;
+using System.Threading.Tasks;
 
 namespace MertEndpoint
 {
@@ -73,9 +75,16 @@ namespace MertEndpoint
         public UsageService Usage => _usage.GetOrAdd(Path.GetFullPath(HistoryPath), p => new UsageService(new UsageHistory(p), Clock));
 
         /// <summary>Options for one client: the environment's base URLs with this factory's handler, clock and token lookups.</summary>
+        /// <summary>Tests only: the command deadline in place of MERT_ENDPOINT_COMMAND_TIMEOUT_SEC's.</summary>
+        public TimeSpan? CommandTimeout { get; set; }
+
+        /// <summary>A source cancelled after <paramref name="limit"/> on this factory's clock (a deadline, not a wait).</summary>
+        public CancellationTokenSource Deadline(TimeSpan limit) => Clock.CreateCancellationTokenSource(limit);
+
         public EndpointClientOptions CreateOptions()
         {
             EndpointClientOptions options = EndpointClientOptions.FromEnvironment();
+            if (CommandTimeout is TimeSpan limit) options.CommandTimeout = limit;
             options.Handler = Handler;
             options.TimeProvider = Clock;
             options.Accounts = Accounts;

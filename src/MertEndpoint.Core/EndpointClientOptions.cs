@@ -17,10 +17,12 @@ namespace MertEndpoint
         internal const string ApiUrlVariable = "MERT_ENDPOINT_API_URL";
         internal const string HubUrlVariable = "HF_ENDPOINT";
         internal const string RetryBudgetVariable = "MERT_ENDPOINT_RETRY_BUDGET_SEC";
+        internal const string CommandTimeoutVariable = "MERT_ENDPOINT_COMMAND_TIMEOUT_SEC";
         internal const string MaxDataAnswerVariable = "MERT_ENDPOINT_MAX_DATA_ANSWER_MB";
         internal const string TokenHostsVariable = "MERT_ENDPOINT_TOKEN_HOSTS";
 
         public static readonly TimeSpan DefaultRetryBudget = TimeSpan.FromSeconds(45);
+        public static readonly TimeSpan DefaultCommandTimeout = TimeSpan.FromMinutes(5);
         public const long DefaultMaxAnswerBytes = 32L * 1024 * 1024;
         public const int DefaultMaxLogLineBytes = 64 * 1024;
         public const long DefaultMaxDataAnswerBytes = 1024L * 1024 * 1024;
@@ -44,6 +46,12 @@ namespace MertEndpoint
         /// again: an unattended script raises it to ride out a rate limit (the Hub's windows last 5 minutes).
         /// </summary>
         public TimeSpan RetryBudget { get; set; } = DefaultRetryBudget;
+
+        /// <summary>
+        /// The whole of an ordinary command, all its calls included (MERT_ENDPOINT_COMMAND_TIMEOUT_SEC, default 5 min); commands
+        /// that wait on purpose (Start, Use, Wait, Invoke, a followed log) have their own -TimeoutSec or limits instead.
+        /// </summary>
+        public TimeSpan CommandTimeout { get; set; } = DefaultCommandTimeout;
         /// <summary>The largest control-plane answer read (32 MiB); a larger one is an error naming the cap.</summary>
         public long MaxAnswerBytes { get; set; } = DefaultMaxAnswerBytes;
         /// <summary>The longest log line read (64 KiB); a longer one is an error naming the cap.</summary>
@@ -71,6 +79,7 @@ namespace MertEndpoint
             string? hub = Environment.GetEnvironmentVariable(HubUrlVariable);
             if (!string.IsNullOrWhiteSpace(hub)) options.HubBaseUri = ParseBaseUri(hub!, HubUrlVariable);
             if (PositiveNumber(RetryBudgetVariable) is double seconds) options.RetryBudget = TimeSpan.FromSeconds(seconds);
+            if (PositiveNumber(CommandTimeoutVariable) is double limit) options.CommandTimeout = TimeSpan.FromSeconds(Math.Min(limit, 86400 * 7));
             if (PositiveNumber(MaxDataAnswerVariable) is double mb) options.MaxDataAnswerBytes = (long)(mb * 1024 * 1024);
             string? hosts = Environment.GetEnvironmentVariable(TokenHostsVariable);
             if (!string.IsNullOrWhiteSpace(hosts))

@@ -59,6 +59,8 @@ namespace MertEndpoint
         InvalidMaxDuration,
         /// <summary>Test-MertEndpointSetup found a problem with the setup (one error per problem; the cause is the inner exception).</summary>
         SetupIncomplete,
+        /// <summary>An ordinary command (one that does not wait on purpose) ran past MERT_ENDPOINT_COMMAND_TIMEOUT_SEC.</summary>
+        CommandTimedOut,
     }
 
     /// <summary>
@@ -639,6 +641,11 @@ namespace MertEndpoint
 
         public static EndpointException InvalidPeriod(DateTimeOffset since, DateTimeOffset until) =>
             new(EndpointErrorKind.InvalidPeriod, $"-Since ({since:u}) must be before -Until ({until:u}).");
+
+        public static EndpointException CommandTimedOut(string command, TimeSpan limit) =>
+            new(EndpointErrorKind.CommandTimedOut,
+                $"{command} did not finish within {Duration(limit)}: the service is slow or not answering, so the calls still going were "
+                + $"cancelled. What finished before was written. Try again later, or allow longer: set {EndpointClientOptions.CommandTimeoutVariable} (seconds).");
 
         public static EndpointException FollowWithUntil() =>
             new(EndpointErrorKind.FollowWithUntil, "-Follow streams new lines, so it cannot end at -Until. Leave out one of them.");

@@ -86,7 +86,9 @@ namespace MertEndpoint.PowerShell
                 var token = TokenResolver.Resolve(explicitToken);
                 var options = Factory.CreateOptions();
                 options.Observer = Usage.ObserverFor(HistoryProblemReporter);
-                return new EndpointClient(token, options);
+                var client = new EndpointClient(token, options);
+                StartDeadline(options.CommandTimeout);
+                return client;
             }
             catch (EndpointException ex)
             {
@@ -100,6 +102,32 @@ namespace MertEndpoint.PowerShell
         {
             Flush(untilEmpty: true);
             FinishHistory();
+            _deadline?.Dispose();
+        }
+
+        // ---- the command's deadline ----
+
+        /// <summary>
+        /// True for commands that wait on purpose and bound themselves (-TimeoutSec, -MaxDuration, a followed log): the
+        /// command deadline (MERT_ENDPOINT_COMMAND_TIMEOUT_SEC) does not apply to them.
+        /// </summary>
+        protected virtual bool WaitsOnPurpose => false;
+
+        private CancellationTokenSource? _deadline;
+        private TimeSpan _deadlineLimit;
+        private volatile bool _timedOut;
+
+        /// <summary>From the first call on, an ordinary command has its deadline: past it, every call still going is cancelled.</summary>
+        private void StartDeadline(TimeSpan limit)
+        {
+            if (WaitsOnPurpose || limit <= TimeSpan.Zero || _deadline != null) return;
+            _deadlineLimit = limit;
+            _deadline = Factory.Deadline(limit);
+            _deadline.Token.Register(() =>
+            {
+                _timedOut = true;
+                try { _stop.Cancel(); } catch (ObjectDisposedException) { /* the command has ended */ }
+            });
         }
 
         protected override void StopProcessing()
@@ -333,6 +361,8 @@ namespace MertEndpoint.PowerShell
             }
             catch (OperationCanceledException) when (StopToken.IsCancellationRequested)
             {
+                // The command's deadline, not Ctrl+C: the command ends with an error that says so.
+                if (_timedOut && !Stopping) ThrowTerminatingError(ToErrorRecord(Errors.CommandTimedOut(MyInvocation.MyCommand.Name, _deadlineLimit), null));
                 throw new PipelineStoppedException();
             }
         }
@@ -458,6 +488,7 @@ namespace MertEndpoint.PowerShell
                 case EndpointErrorKind.ModelError: return ErrorCategory.InvalidResult;
                 case EndpointErrorKind.EndpointStillBilling: return ErrorCategory.OperationStopped;
                 case EndpointErrorKind.SetupIncomplete: return ErrorCategory.ResourceUnavailable;
+                case EndpointErrorKind.CommandTimedOut: return ErrorCategory.OperationTimeout;
                 default: return ErrorCategory.NotSpecified;
             }
         }

@@ -12,6 +12,9 @@ namespace MertEndpoint.PowerShell.Cmdlets
     [OutputType(typeof(EndpointLogLine))]
     public sealed class GetMertEndpointLog : EndpointTargetCmdlet
     {
+        /// <summary>No command deadline: -Follow streams until the endpoint stops or Ctrl+C.</summary>
+        protected override bool WaitsOnPurpose => Follow;
+
         private const int DefaultTail = 50; // what the service's web UI shows
 
         /// <summary>The last N lines (default 50, or all lines in the period when -Since or -Until is given).</summary>

@@ -57,6 +57,9 @@ namespace MertEndpoint.PowerShell.Cmdlets
     [OutputType(typeof(InvokeResult))]
     public sealed class InvokeMertEndpoint : MertCmdlet
     {
+        /// <summary>No command deadline: -TimeoutSec bounds each request; a run of many files takes as long as it takes.</summary>
+        protected override bool WaitsOnPurpose => true;
+
         private const string ByName = "ByName", ByInputObject = "ByInputObject", ByUrl = "ByUrl";
         private const int ActivityId = 0x4d455254;
         private static readonly StringComparison PathComparison =

@@ -20,6 +20,9 @@ namespace MertEndpoint.PowerShell.Cmdlets
     [OutputType(typeof(EndpointInfo))]
     public sealed class StartMertEndpoint : FanOutCmdlet, IDynamicParameters
     {
+        /// <summary>No command deadline: -TimeoutSec bounds the wait.</summary>
+        protected override bool WaitsOnPurpose => true;
+
         private readonly CancellationTokenSource _abandon = new CancellationTokenSource();
         private readonly StillBillingReporter _stillBilling;
         private CreateParameters? _create;

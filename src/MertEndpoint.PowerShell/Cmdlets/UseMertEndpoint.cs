@@ -26,6 +26,9 @@ namespace MertEndpoint.PowerShell.Cmdlets
     [OutputType(typeof(object))]
     public sealed class UseMertEndpoint : EndpointTargetCmdlet
     {
+        /// <summary>No command deadline: -TimeoutSec and -MaxDuration bound it.</summary>
+        protected override bool WaitsOnPurpose => true;
+
         private readonly CancellationTokenSource _abandon = new CancellationTokenSource();
         private readonly StillBillingReporter _stillBilling;
         private volatile NestedPipeline? _block;

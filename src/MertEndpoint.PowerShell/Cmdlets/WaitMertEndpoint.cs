@@ -7,6 +7,9 @@ namespace MertEndpoint.PowerShell.Cmdlets
     [OutputType(typeof(EndpointInfo))]
     public sealed class WaitMertEndpoint : FanOutCmdlet
     {
+        /// <summary>No command deadline: -TimeoutSec bounds the wait.</summary>
+        protected override bool WaitsOnPurpose => true;
+
         [Parameter]
         [ValidateRange(1, 86400)]
         public int TimeoutSec { get; set; } = 600;
