@@ -117,10 +117,14 @@ namespace MertEndpoint.PowerShell
         private TimeSpan _deadlineLimit;
         private volatile bool _timedOut;
 
-        /// <summary>From the first call on, an ordinary command has its deadline: past it, every call still going is cancelled.</summary>
+        /// <summary>
+        /// From the first call on, an ordinary command has its deadline: past it, every call still going is cancelled. Not
+        /// for a command fed by a pipeline: it takes as long as its input does (`slow-producer | Stop-MertEndpoint` must
+        /// go on pausing), and each of its calls stays within its own budget.
+        /// </summary>
         private void StartDeadline(TimeSpan limit)
         {
-            if (WaitsOnPurpose || limit <= TimeSpan.Zero || _deadline != null) return;
+            if (WaitsOnPurpose || MyInvocation.ExpectingInput || limit <= TimeSpan.Zero || _deadline != null) return;
             _deadlineLimit = limit;
             _deadline = Factory.Deadline(limit);
             _deadline.Token.Register(() =>

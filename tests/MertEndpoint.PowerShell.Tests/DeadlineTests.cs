@@ -35,6 +35,27 @@ public class DeadlineTests
     }
 
     [Fact]
+    public async Task A_command_fed_by_a_pipeline_takes_as_long_as_its_input_and_is_not_cut_at_the_deadline()
+    {
+        using var host = new CmdletHost();
+        host.Factory.CommandTimeout = TimeSpan.FromSeconds(30);
+        host.Service.Add("a");
+        var release = host.Service.Hold(r => r.Method == HttpMethod.Get && r.Path == "/v2/endpoint/alice/a");
+        using var ps = host.Create("'a' | Get-MertEndpoint");
+        var output = new PSDataCollection<PSObject>();
+        var invoking = Task.Factory.StartNew(() => ps.Invoke(null, output), TaskCreationOptions.LongRunning);
+        await PipelineTests.Until(() => host.Service.Held == 1);
+
+        // Past the deadline (a slow producer upstream would take this long): the command goes on.
+        host.Clock.Advance(TimeSpan.FromSeconds(31));
+        release.SetResult();
+        await host.Clock.Drive(invoking).WaitAsync(CmdletHost.Bound);
+
+        Assert.Empty(ps.Streams.Error);
+        Assert.Equal(["a"], output.Select(o => ((EndpointInfo)o.BaseObject).Name));
+    }
+
+    [Fact]
     public async Task A_command_that_waits_on_purpose_is_bound_by_its_own_timeout_not_the_deadline()
     {
         using var host = new CmdletHost();
