@@ -64,7 +64,7 @@ namespace MertEndpoint
                 && entry.Lookup.Value.Status == TaskStatus.RanToCompletion ? entry.Lookup.Value.Result : null;
             string? path = FileOf(key);
             if (known == null && path != null) known = ReadFile(path, now);
-            if (known != null && now - known.At <= maxAge) return known.Me;
+            if (known != null && maxAge > TimeSpan.Zero && now - known.At <= maxAge) return known.Me; // zero: always ask
             WhoAmI me;
             try
             {

@@ -161,7 +161,9 @@ namespace MertEndpoint
             bool tokenRefused = false;
             try
             {
-                me = await client.WhoAmIAsync(ct).ConfigureAwait(false);
+                // Asked afresh, not from the cache (a day on disk): a check must say what is true now, for example that
+                // the token was revoked or joined an organization. A 429 keeps the older answer and warns how old it is.
+                me = await client.WhoAmIAsync(TimeSpan.Zero, ct).ConfigureAwait(false);
                 r.User = me.Name;
                 r.AccountType = me.Type;
                 r.Organizations = me.Orgs.ToList();

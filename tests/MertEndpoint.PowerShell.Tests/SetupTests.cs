@@ -12,6 +12,18 @@ public class SetupTests
             .Concat(run.PowerShell.Streams.Debug.Select(d => d.Message)));
 
     [Fact]
+    public async Task The_account_is_asked_afresh_not_taken_from_the_cache()
+    {
+        using var host = new CmdletHost();
+        (await host.RunAsync("$null = Get-MertEndpoint")).Succeeded(); // the account is now cached (an hour in memory)
+        int asked = host.Service.Requests.Count(r => r.Path == "/api/whoami-v2");
+        Assert.Equal(1, asked);
+        (await host.RunAsync("$null = Test-MertEndpointSetup")).Succeeded();
+        // A check says what is true now (a revoked token, a new organization): one whoami of its own.
+        Assert.Equal(2, host.Service.Requests.Count(r => r.Path == "/api/whoami-v2"));
+    }
+
+    [Fact]
     public async Task A_good_setup_is_Ok_and_says_token_source_account_namespaces_price_and_history_but_never_the_token()
     {
         using var host = new CmdletHost();
