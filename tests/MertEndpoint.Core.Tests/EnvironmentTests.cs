@@ -332,3 +332,17 @@ public class SweepAccountTests
         Assert.Equal(EndpointErrorKind.Unauthorized, ex.Kind);
     }
 }
+
+[Collection(nameof(EnvironmentCollection))]
+public class CommandTimeoutSettingTests
+{
+    [Fact]
+    public void MERT_ENDPOINT_COMMAND_TIMEOUT_SEC_sets_the_command_deadline_and_the_default_is_5_minutes()
+    {
+        using var env = new EnvScope();
+        env.Set("MERT_ENDPOINT_COMMAND_TIMEOUT_SEC", null);
+        Assert.Equal(TimeSpan.FromMinutes(5), EndpointClientOptions.FromEnvironment().CommandTimeout);
+        env.Set("MERT_ENDPOINT_COMMAND_TIMEOUT_SEC", "12.5");
+        Assert.Equal(TimeSpan.FromSeconds(12.5), EndpointClientOptions.FromEnvironment().CommandTimeout);
+    }
+}

@@ -75,6 +75,23 @@ public class SummaryTests
     }
 
     [Fact]
+    public async Task Invoke_stopped_while_sending_says_on_the_host_what_it_did_and_that_a_rerun_sends_the_rest()
+    {
+        using var host = new CmdletHost();
+        host.Service.Add("a");
+        host.Service.Hold(r => r.Method == HttpMethod.Post && r.Host.EndsWith(".endpoints.huggingface.cloud", StringComparison.Ordinal));
+        using var ps = host.Create("Invoke-MertEndpoint a -Body @{ inputs = 'x' }");
+        var invoking = Task.Factory.StartNew(() => ps.Invoke(), TaskCreationOptions.LongRunning);
+        await PipelineTests.Until(() => host.Service.Held == 1);
+
+        await Task.Run(ps.Stop).WaitAsync(CmdletHost.Bound);
+
+        await CmdletHost.AssertStopped(ps, invoking);
+        Assert.Contains(host.Host.HostLines, l => System.Text.RegularExpressions.Regex.IsMatch(l,
+            @"^Stopped: 0 answered, 0 failed, 0 skipped in \d+ s; run the same command again to send only what is left\.$"));
+    }
+
+    [Fact]
     public async Task New_says_the_endpoint_bills_from_now_and_how_to_stop_it()
     {
         using var host = new CmdletHost();
