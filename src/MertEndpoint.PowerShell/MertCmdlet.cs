@@ -140,6 +140,7 @@ namespace MertEndpoint.PowerShell
             // its clean-up before the command counts as stopped.
             CancelAndSettle();
             if (_client != null) Usage.FlushAsync().Wait(HistoryFlushBound);
+            _deadline?.Dispose(); // stopped: the deadline has nothing left to bound
         }
 
         /// <summary>True once the command is stopping (Ctrl+C, a stopped pipeline, a failure that ends the rest).</summary>
