@@ -109,8 +109,12 @@ foreach ($command in Get-Command -Module $module.Name -CommandType Cmdlet | Sort
         if ($dynamic) { $dynamicParameters = [System.Management.Automation.ParameterMetadata]::GetParameterMetadata($dynamic.GetType()) }
         $instance = [Activator]::CreateInstance($command.ImplementingType)
     }
-    $all = @($command.Parameters.Values | Where-Object { $hidden -notcontains $_.Name }) +
-        @($dynamicParameters.Values | Where-Object { -not $command.Parameters.ContainsKey($_.Name) })
+    # Parameters marked DontShow (old names kept for old scripts) are left out, as tab completion leaves them out.
+    $dontShow = @(@($command.Parameters.Values) + @($dynamicParameters.Values) |
+        Where-Object { $_.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] -and $_.DontShow } } |
+        ForEach-Object Name)
+    $all = @($command.Parameters.Values | Where-Object { $hidden -notcontains $_.Name -and $dontShow -notcontains $_.Name }) +
+        @($dynamicParameters.Values | Where-Object { -not $command.Parameters.ContainsKey($_.Name) -and $dontShow -notcontains $_.Name })
 
     $texts = @{}
     foreach ($p in $all) {
@@ -146,9 +150,9 @@ foreach ($command in Get-Command -Module $module.Name -CommandType Cmdlet | Sort
     foreach ($set in $command.ParameterSets) {
         $w.WriteStartElement('command', 'syntaxItem', $cmd)
         $w.WriteElementString('maml', 'name', $maml, $command.Name)
-        $shown = @($set.Parameters | Where-Object { $hidden -notcontains $_.Name })
+        $shown = @($set.Parameters | Where-Object { $hidden -notcontains $_.Name -and $dontShow -notcontains $_.Name })
         foreach ($sp in $shown) { Write-Parameter $command.Parameters[$sp.Name] $sp $texts[$sp.Name] }
-        foreach ($dp in $dynamicParameters.Values | Where-Object { $shown.Name -notcontains $_.Name }) {
+        foreach ($dp in $dynamicParameters.Values | Where-Object { $shown.Name -notcontains $_.Name -and $dontShow -notcontains $_.Name }) {
             $first = $dp.ParameterSets.Values | Select-Object -First 1
             Write-Parameter $dp $first $texts[$dp.Name]
         }

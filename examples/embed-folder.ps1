@@ -84,7 +84,7 @@ function Confirm-Paused {
 
 try {
     # -ErrorAction Continue: a failed file is one error among the results, not the end of the run.
-    $summary = Use-MertEndpoint @which -IdleTimeoutMinutes $IdleTimeoutMinutes -ErrorAction Continue -ScriptBlock {
+    $summary = Use-MertEndpoint @which -IdleTimeout ([TimeSpan]::FromMinutes($IdleTimeoutMinutes)) -ErrorAction Continue -ScriptBlock {
         param($ready)
         $sent = @($files | Invoke-MertEndpoint -InputObject $ready -OutDirectory $OutDir -BaseDirectory $audio `
                 -ThrottleLimit $ThrottleLimit -ErrorAction Continue -ErrorVariable failed)

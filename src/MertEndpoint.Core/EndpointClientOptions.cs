@@ -49,7 +49,7 @@ namespace MertEndpoint
 
         /// <summary>
         /// The whole of an ordinary command, all its calls included (MERT_ENDPOINT_COMMAND_TIMEOUT_SEC, default 5 min); commands
-        /// that wait on purpose (Start, Use, Wait, Invoke, a followed log) have their own -TimeoutSec or limits instead, and a
+        /// that wait on purpose (Start, Use, Wait, Invoke, a followed log) have their own -Timeout or limits instead, and a
         /// command fed by a pipeline takes as long as its input (each call within its budget).
         /// </summary>
         public TimeSpan CommandTimeout { get; set; } = DefaultCommandTimeout;

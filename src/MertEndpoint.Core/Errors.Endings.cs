@@ -12,7 +12,7 @@ namespace MertEndpoint
             + (e.MinReplica > 0 ? $"(min replicas {e.MinReplica})" : "(no scale-to-zero timeout)")
             + ". This session is not interactive: this command pauses it when the block ends, and on SIGTERM or SIGHUP, "
             + "but only the service's own idle timeout survives a SIGKILL or an out-of-memory kill. Set one once: "
-            + $"Set-MertEndpoint{e.Id.Arguments} -MinReplica 0 -ScaleToZeroTimeout 15 (or pass -IdleTimeoutMinutes 15 here).";
+            + $"Set-MertEndpoint{e.Id.Arguments} -MinReplica 0 -IdleTimeout 00:15:00 (or pass the same -IdleTimeout here).";
 
         public static string SignalPaused(EndpointId id, string why, string state, bool readBack) =>
             $"MertEndpoint: {id.Subject}: paused on {why} ({(readBack ? "a read shows it" : "the service answered")} {state}).";

@@ -351,7 +351,7 @@ namespace MertEndpoint
                 $"To act on several endpoints, pipe them: Get-MertEndpoint '{name}' | {command}", new EndpointId(null, name));
 
         public static EndpointException NoChange() =>
-            new(EndpointErrorKind.NoChange, "Nothing to change: give at least one setting, e.g. -MaxReplica 2 or -ScaleToZeroTimeout 30.");
+            new(EndpointErrorKind.NoChange, "Nothing to change: give at least one setting, e.g. -MaxReplica 2 or -IdleTimeout 00:30:00.");
 
         /// <summary>Remove-MertEndpoint asks before deleting, and this session cannot ask.</summary>
         public static EndpointException ConfirmationRequired(EndpointId target, string command, Exception inner) =>
@@ -462,7 +462,7 @@ namespace MertEndpoint
             if (lastNotice != null) state += "; " + lastNotice.TrimEnd('.');
             return new EndpointException(EndpointErrorKind.WaitTimeout,
                 $"Endpoint '{name}' in namespace '{ns}' was not ready after {Duration(timeout)} ({state}). "
-                + "It may still become ready: run Wait-MertEndpoint again, or allow longer with -TimeoutSec.",
+                + "It may still become ready: run Wait-MertEndpoint again, or allow longer with -Timeout.",
                 new EndpointId(ns, name), endpoint: last, innerException: inner);
         }
 
@@ -521,6 +521,20 @@ namespace MertEndpoint
         public static string InvalidDuration(string text) =>
             $"'{text}' is not a duration: give seconds (600, 1.5), a TimeSpan string (00:10:00 for ten minutes, 1.02:00:00 for a day and two hours) or a TimeSpan ([TimeSpan]::FromHours(2)).";
 
+        /// <summary>A duration outside what its parameter takes (the bounds as a person writes them).</summary>
+        public static string DurationOutOfRange(TimeSpan given, TimeSpan min, TimeSpan max) =>
+            $"{given} is out of range: give a duration from {min} to {max} (a bare number is seconds: 600 is ten minutes).";
+
+        /// <summary>The service counts the idle timeout in whole minutes.</summary>
+        public static string NotWholeMinutes(TimeSpan given) =>
+            $"{given} is not a whole number of minutes, which the service counts the idle timeout in: give for example "
+            + $"{TimeSpan.FromMinutes(Math.Max(1, Math.Ceiling(given.TotalMinutes)))} or {Math.Max(1, Math.Ceiling(given.TotalMinutes)) * 60:0} (seconds).";
+
+        /// <summary>A duration given under its name and under its old, hidden name (in the old unit) at once.</summary>
+        public static EndpointException TwoNamesForOneSetting(string name, string oldName) =>
+            new(EndpointErrorKind.InvalidArgument, $"-{name} and -{oldName} set the same thing: give one of them (-{name} takes a "
+                + $"TimeSpan or seconds, e.g. -{name} 00:15:00 or -{name} 900).");
+
         /// <summary>A span for people: 42 s, 3 min 50 s, 2 h 5 min.</summary>
         public static string Span(TimeSpan t)
         {
@@ -555,7 +569,7 @@ namespace MertEndpoint
             $"{Capital(e.Id.Subject)} is left running with no idle timeout on the service side "
             + (e.MinReplica > 0 ? $"(min replicas {e.MinReplica})" : "(no scale-to-zero timeout)")
             + $": it bills until something stops it. Stop it with Stop-MertEndpoint{e.Id.Arguments} when done, or start it with "
-            + "-IdleTimeoutMinutes 15 so that the service scales it to zero after 15 idle minutes even if this machine goes away.";
+            + "-IdleTimeout 00:15:00 so that the service scales it to zero after 15 idle minutes even if this machine goes away.";
 
         public static EndpointException MaxDurationExceeded(EndpointId id, TimeSpan limit, bool stopped) =>
             new(EndpointErrorKind.MaxDurationExceeded,
@@ -600,7 +614,7 @@ namespace MertEndpoint
                 404 => (EndpointErrorKind.EndpointNotFound, $"{answered}. Check the URL and -Route"),
                 429 => (EndpointErrorKind.RateLimited, $"{answered} after {Plural(attempts, "attempt")}. Lower -ThrottleLimit or try again later"),
                 503 => (EndpointErrorKind.ServiceUnavailable,
-                    $"{answered} for {elapsed.TotalSeconds:0} s ({Plural(attempts, "attempt")}). If it is still waking up, raise -TimeoutSec"),
+                    $"{answered} for {elapsed.TotalSeconds:0} s ({Plural(attempts, "attempt")}). If it is still waking up, raise -Timeout"),
                 >= 500 when attempts > 1 => (EndpointErrorKind.ServiceUnavailable, $"{answered} after {Plural(attempts, "attempt")}. Try again later"),
                 500 => (EndpointErrorKind.ModelError, $"{answered}: the model failed on this input. Check the input, and the endpoint's logs for the model's own error"),
                 >= 500 => (EndpointErrorKind.ServiceUnavailable, $"{answered}: it failed on this input"),
@@ -616,7 +630,7 @@ namespace MertEndpoint
 
         public static EndpointException DataTimeout(Target t, TimeSpan timeout, int attempts) =>
             new(EndpointErrorKind.WaitTimeout, Compose(t,
-                $"no answer within {timeout.TotalSeconds:0.###} s ({Plural(attempts, "attempt")}). Raise -TimeoutSec for a slow wake-up or a large input",
+                $"no answer within {timeout.TotalSeconds:0.###} s ({Plural(attempts, "attempt")}). Raise -Timeout for a slow wake-up or a large input",
                 null, null), t.Id);
 
         private static string StartAdvice(Target t)

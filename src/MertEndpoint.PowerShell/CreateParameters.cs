@@ -44,15 +44,17 @@ namespace MertEndpoint.PowerShell
         [Parameter] [ValidateRange(0, 100)] public int MinReplica { get; set; } = MertDefaults.MinReplica;
         [Parameter] [ValidateRange(1, 100)] public int MaxReplica { get; set; } = MertDefaults.MaxReplica;
 
-        /// <summary>Minutes without requests before the service scales to zero; sent only when the service takes one (min replicas 0).</summary>
-        [Parameter] [ValidateRange(1, 10080)] public int ScaleToZeroTimeout { get; set; } = MertDefaults.ScaleToZeroTimeout;
+        /// <summary>The old name of the command's -IdleTimeout, in minutes: hidden, kept for scripts written for it.</summary>
+        [Parameter(DontShow = true)] [ValidateRange(1, 10080)] public int? ScaleToZeroTimeout { get; set; }
 
         [Parameter] [ValidateSet("public", "authenticated", "private")] public string Type { get; set; } = MertDefaults.Type;
         [Parameter] public Hashtable? Env { get; set; }
         [Parameter] public Hashtable? Secret { get; set; }
         [Parameter] public string[]? Tag { get; set; }
 
-        internal EndpointCreateSpec ToSpec(string name) => new EndpointCreateSpec
+        /// <summary>The endpoint to create; <paramref name="idleMinutes"/> is the command's idle timeout (default
+        /// <see cref="MertDefaults.ScaleToZeroTimeout"/>), sent only when the service takes one (min replicas 0).</summary>
+        internal EndpointCreateSpec ToSpec(string name, int? idleMinutes) => new EndpointCreateSpec
         {
             Name = name,
             Repository = Repository,
@@ -72,7 +74,7 @@ namespace MertEndpoint.PowerShell
             InstanceSize = InstanceSize,
             MinReplica = MinReplica,
             MaxReplica = MaxReplica,
-            ScaleToZeroTimeout = BillingRules.ScaleToZeroTimeoutFor(MinReplica, ScaleToZeroTimeout),
+            ScaleToZeroTimeout = BillingRules.ScaleToZeroTimeoutFor(MinReplica, idleMinutes ?? MertDefaults.ScaleToZeroTimeout),
             Type = Type,
             Env = ToDictionary(Env, nameof(Env)),
             Secrets = ToDictionary(Secret, nameof(Secret)),

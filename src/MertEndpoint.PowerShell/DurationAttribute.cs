@@ -42,3 +42,34 @@ namespace MertEndpoint.PowerShell
         }
     }
 }
+
+namespace MertEndpoint.PowerShell
+{
+    /// <summary>
+    /// The range a duration parameter takes, in seconds (attribute arguments cannot be TimeSpans), and optionally whole
+    /// minutes only (the service's idle timeout). Runs after <see cref="DurationAttribute"/>, so 600 is already ten minutes.
+    /// </summary>
+    [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
+    public sealed class ValidateDurationAttribute : ValidateArgumentsAttribute
+    {
+        private readonly TimeSpan _min;
+        private readonly TimeSpan _max;
+
+        public ValidateDurationAttribute(double minSeconds, double maxSeconds)
+        {
+            _min = TimeSpan.FromSeconds(minSeconds);
+            _max = TimeSpan.FromSeconds(maxSeconds);
+        }
+
+        /// <summary>Only whole minutes (the service counts the idle timeout in minutes).</summary>
+        public bool WholeMinutes { get; set; }
+
+        protected override void Validate(object arguments, EngineIntrinsics engineIntrinsics)
+        {
+            object? value = arguments is PSObject wrapped ? wrapped.BaseObject : arguments;
+            if (!(value is TimeSpan span)) return; // $null for an optional one; anything else fails the binding itself
+            if (span < _min || span > _max) throw new ValidationMetadataException(Errors.DurationOutOfRange(span, _min, _max));
+            if (WholeMinutes && span.Ticks % TimeSpan.TicksPerMinute != 0) throw new ValidationMetadataException(Errors.NotWholeMinutes(span));
+        }
+    }
+}

@@ -44,8 +44,8 @@ namespace MertEndpoint.PowerShell
             }
         }
 
-        /// <summary>Wait options of -TimeoutSec; the wait's progress bar is the reporter's (<see cref="CmdletReporter.Progress"/>).</summary>
-        internal static WaitOptions WaitFor(int timeoutSec) => new WaitOptions { Timeout = TimeSpan.FromSeconds(timeoutSec) };
+        /// <summary>Wait options of -Timeout; the wait's progress bar is the reporter's (<see cref="CmdletReporter.Progress"/>).</summary>
+        internal static WaitOptions WaitFor(TimeSpan timeout) => new WaitOptions { Timeout = timeout };
 
         /// <summary>
         /// For a command that starts billing: the hardware and price of <paramref name="target"/> to put in the question

@@ -108,7 +108,7 @@ namespace MertEndpoint.PowerShell
         // ---- the command's deadline ----
 
         /// <summary>
-        /// True for commands that wait on purpose and bound themselves (-TimeoutSec, -MaxDuration, a followed log): the
+        /// True for commands that wait on purpose and bound themselves (-Timeout, -MaxDuration, a followed log): the
         /// command deadline (MERT_ENDPOINT_COMMAND_TIMEOUT_SEC) does not apply to them.
         /// </summary>
         protected virtual bool WaitsOnPurpose => false;
@@ -435,6 +435,24 @@ namespace MertEndpoint.PowerShell
 
         /// <summary>Ends the command: nothing it was asked can run.</summary>
         protected void ThrowEndpointError(EndpointException ex, object? target) => ThrowTerminatingError(ToErrorRecord(ex, target));
+
+        /// <summary>
+        /// A duration given under its name (a TimeSpan; see <see cref="DurationAttribute"/>) or under its old name in its
+        /// old unit (a hidden parameter kept so that scripts written for it keep working); both at once is an error.
+        /// </summary>
+        protected TimeSpan? DurationOf(string name, TimeSpan? value, string oldName, int? oldValue, TimeSpan oldUnit)
+        {
+            if (oldValue == null) return value;
+            if (MyInvocation.BoundParameters.ContainsKey(name)) ThrowEndpointError(Errors.TwoNamesForOneSetting(name, oldName), null);
+            return TimeSpan.FromTicks(oldUnit.Ticks * oldValue.Value);
+        }
+
+        /// <summary>The same for a duration that always has a value (its default when neither name is given).</summary>
+        protected TimeSpan DurationOf(string name, TimeSpan value, string oldName, int? oldValue, TimeSpan oldUnit) =>
+            DurationOf(name, (TimeSpan?)value, oldName, oldValue, oldUnit)!.Value;
+
+        /// <summary>Whole minutes of a duration that <see cref="ValidateDurationAttribute"/> checked to be whole minutes.</summary>
+        internal static int? Minutes(TimeSpan? span) => span == null ? (int?)null : (int)Math.Round(span.Value.TotalMinutes);
 
         /// <summary>
         /// The error record of a failure: its kind is the stable id, its target the endpoint's identity (or

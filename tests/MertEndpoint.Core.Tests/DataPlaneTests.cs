@@ -121,7 +121,7 @@ public class DataPlaneTests
         Assert.Equal(503, ex.StatusCode);
         Assert.InRange(_clock.GetUtcNow() - start, TimeSpan.Zero, TimeSpan.FromSeconds(60));
         Assert.InRange(handler.Requests.Count, 4, 8); // backoff 1, 2, 4, 8, 16, 30 s (with jitter) fits 60 s a few times
-        Assert.Contains("-TimeoutSec", ex.Message);
+        Assert.Contains("-Timeout", ex.Message);
     }
 
     [Fact]

@@ -129,7 +129,7 @@ public class ErrorRecordTests
         var run = (await host.RunAsync("Start-MertEndpoint always -Confirm:$false")).Succeeded();
         var warning = Assert.Single(run.Warnings);
         Assert.Contains("no idle timeout", warning);
-        Assert.Contains("-IdleTimeoutMinutes", warning);
+        Assert.Contains("-IdleTimeout 00:15:00", warning);
     }
 
     [Fact]

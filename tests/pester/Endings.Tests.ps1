@@ -194,6 +194,6 @@ Use-MertEndpoint no-idle { 'second' } 3>&1
         $r.Output | Should -Match 'second'
         $warnings = [regex]::Matches($r.Output, 'only the service''s own idle timeout survives')
         $warnings.Count | Should -Be 1 -Because $r.Output
-        $r.Output | Should -Match 'Set-MertEndpoint no-idle -Namespace emulator-user -MinReplica 0 -ScaleToZeroTimeout 15'
+        $r.Output | Should -Match 'Set-MertEndpoint no-idle -Namespace emulator-user -MinReplica 0 -IdleTimeout 00:15:00'
     }
 }

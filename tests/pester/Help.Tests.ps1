@@ -85,7 +85,7 @@ Describe 'Help details' {
         $expected = @{
             Repository = 'Repository'; Framework = 'Framework'; Port = 'ImagePort'; HealthRoute = 'HealthRoute'; Accelerator = 'Accelerator'
             Vendor = 'Vendor'; Region = 'Region'; InstanceType = 'InstanceType'; InstanceSize = 'InstanceSize'; MinReplica = 'MinReplica'
-            MaxReplica = 'MaxReplica'; ScaleToZeroTimeout = 'ScaleToZeroTimeout'; Type = 'Type'
+            MaxReplica = 'MaxReplica'; Type = 'Type'
         }
         foreach ($command in 'New-MertEndpoint', 'Start-MertEndpoint') {
             foreach ($parameter in $expected.Keys) {
@@ -97,6 +97,8 @@ Describe 'Help details' {
             $task = (Get-Help $command -Parameter Task).description.Text -join ' '
             $task | Should -Match ([regex]::Escape("Default $($defaults::Task) for the $($defaults::Repository) repository"))
         }
+        # The idle timeout is a duration: its default is MertDefaults' minutes as a TimeSpan.
+        (Get-Help New-MertEndpoint -Parameter IdleTimeout).defaultValue | Should -Be "$([TimeSpan]::FromMinutes($defaults::ScaleToZeroTimeout))"
         $description = (Get-Help New-MertEndpoint).description.Text -join ' '
         foreach ($name in 'Repository', 'Task', 'ImagePort', 'HealthRoute', 'Region', 'InstanceType', 'InstanceSize') {
             $description | Should -Match ([regex]::Escape("$($defaults.GetField($name).GetValue($null))"))
@@ -120,13 +122,13 @@ Describe 'Help details' {
     }
 
     It 'reads default values from the cmdlets' {
-        (Get-Help Start-MertEndpoint -Parameter TimeoutSec).defaultValue | Should -Be '600'
+        (Get-Help Start-MertEndpoint -Parameter Timeout).defaultValue | Should -Be '00:10:00'
         (Get-Help Invoke-MertEndpoint -Parameter ThrottleLimit).defaultValue | Should -Be '4'
         (Get-Help New-MertEndpoint -Parameter Port).defaultValue | Should -Be '8080'
     }
 
     It 'Set-MertEndpoint claims no create default for what it updates' {
-        foreach ($name in 'InstanceType', 'InstanceSize', 'Port', 'HealthRoute', 'Repository', 'Revision', 'MinReplica', 'MaxReplica', 'ScaleToZeroTimeout', 'ImageUrl', 'Env') {
+        foreach ($name in 'InstanceType', 'InstanceSize', 'Port', 'HealthRoute', 'Repository', 'Revision', 'MinReplica', 'MaxReplica', 'IdleTimeout', 'ImageUrl', 'Env') {
             $p = Get-Help Set-MertEndpoint -Parameter $name
             ($p.description.Text -join ' ') | Should -Not -Match 'default' -Because "-$name of an update keeps the current value"
             $p.defaultValue | Should -Be 'None'
@@ -216,7 +218,10 @@ Describe 'Parameter help of <_> agrees with its attributes' -ForEach $cmdletName
     It 'documents every parameter, the dynamic ones included' {
         $documented = @($help.parameters.parameter.name)
         $common = [System.Management.Automation.Cmdlet]::CommonParameters + [System.Management.Automation.Cmdlet]::OptionalCommonParameters
-        foreach ($name in $metadata.Keys | Where-Object { $_ -notin $common }) { $documented | Should -Contain $name }
+        # Old names kept hidden (DontShow) for old scripts are left out of help, as tab completion leaves them out.
+        $shown = $metadata.Keys | Where-Object { $_ -notin $common -and -not ($metadata[$_].Attributes | Where-Object { $_ -is [Parameter] -and $_.DontShow }) }
+        foreach ($name in $shown) { $documented | Should -Contain $name }
+        foreach ($name in $metadata.Keys | Where-Object { $_ -notin $shown -and $_ -notin $common }) { $documented | Should -Not -Contain $name }
     }
 
     It 'says required exactly where the parameter is mandatory, in PARAMETERS and in each syntax' {

@@ -151,7 +151,7 @@ namespace MertEndpoint
                 attempts, budget, s.AttemptTimeout, Transient, true, true, false, s.RetryBaseDelay, s.MaxRetryDelay);
             Create = new RequestPolicy("create", "create (POST): after an attempt that may have landed, a single GET decides before posting again; a 409 then is success",
                 attempts, budget, s.AttemptTimeout, Transient, true, true, false, s.RetryBaseDelay, s.MaxRetryDelay);
-            DataPlane = new RequestPolicy("data-plane", "Invoke-MertEndpoint's requests (POST to the endpoint's URL): a waking endpoint's 503 is tried again until the -TimeoutSec",
+            DataPlane = new RequestPolicy("data-plane", "Invoke-MertEndpoint's requests (POST to the endpoint's URL): a waking endpoint's 503 is tried again until the -Timeout",
                 attempts, TimeSpan.FromMinutes(10), Timeout.InfiniteTimeSpan, DataTransient, true, false, false, s.RetryBaseDelay, s.MaxRetryDelay,
                 patientStatus: 503, patientMaxAttempts: 100);
             LogStream = new RequestPolicy("log-stream", "Get-MertEndpointLog: attempts in a row without a new line; a stream that delivered lines starts a new count; -Follow has no time budget",
@@ -217,9 +217,9 @@ namespace MertEndpoint
                     .Append(Cell(p.WorstCase(FailureKind.Hung))).AppendLine(" |");
             }
             sb.AppendLine();
-            sb.AppendLine("The data-plane budget is the call's -TimeoutSec (10 min by default) and the owed pause's is -OwedPauseTimeoutSec");
+            sb.AppendLine("The data-plane budget is the call's -Timeout (10 min by default) and the owed pause's is -OwedPauseTimeout");
             sb.AppendLine($"(5 min by default); the others come from {EndpointClientOptions.RetryBudgetVariable} ({Errors.Duration(EndpointClientOptions.DefaultRetryBudget)} by default). A start passes its");
-            sb.AppendLine("-TimeoutSec to its calls as a deadline: a Retry-After past it fails the start at once with RateLimited.");
+            sb.AppendLine("-Timeout to its calls as a deadline: a Retry-After past it fails the start at once with RateLimited.");
             return sb.ToString();
         }
 

@@ -57,7 +57,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
     [OutputType(typeof(InvokeResult))]
     public sealed class InvokeMertEndpoint : MertCmdlet
     {
-        /// <summary>No command deadline: -TimeoutSec bounds each request; a run of many files takes as long as it takes.</summary>
+        /// <summary>No command deadline: -Timeout bounds each request; a run of many files takes as long as it takes.</summary>
         protected override bool WaitsOnPurpose => true;
 
         private const string ByName = "ByName", ByInputObject = "ByInputObject", ByUrl = "ByUrl";
@@ -133,12 +133,23 @@ namespace MertEndpoint.PowerShell.Cmdlets
         /// <summary>Answers come out as they finish: a slow file never holds back the others.</summary>
         protected override bool OrderedOutput => false;
 
+        /// <summary>How long each request may take in all (default 10 min): a TimeSpan, or seconds. Not bound from the
+        /// pipeline: piped objects are files.</summary>
         [Parameter]
+        [Duration]
+        [ValidateDuration(1, 86400)]
+        public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(10);
+
+        /// <summary>-Timeout's old name, in seconds: hidden, kept for scripts written for it.</summary>
+        [Parameter(DontShow = true)]
         [ValidateRange(1, 86400)]
-        public int TimeoutSec { get; set; } = 600;
+        public int? TimeoutSec { get; set; }
+
+        private TimeSpan _timeout;
 
         protected override void BeginProcessing()
         {
+            _timeout = DurationOf(nameof(Timeout), Timeout, nameof(TimeoutSec), TimeoutSec, TimeSpan.FromSeconds(1));
             if (Body != null && (InFile != null || MyInvocation.ExpectingInput))
                 ThrowEndpointError(Errors.BodyWithFiles(), null);
             if (Body == null && InFile == null && !MyInvocation.ExpectingInput)
@@ -321,7 +332,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
         {
             var options = new DataPlaneOptions
             {
-                Timeout = TimeSpan.FromSeconds(TimeoutSec),
+                Timeout = _timeout,
                 InputName = item.Name,
             };
             DataPlaneResponse response;

@@ -13,6 +13,13 @@ namespace MertEndpoint.PowerShell.Cmdlets
         [ValidateNotNullOrEmpty]
         public string Name { get; set; } = string.Empty;
 
+        /// <summary>How long without requests before the service scales the endpoint to zero (whole minutes; only with
+        /// min replicas 0). Default <see cref="MertDefaults.ScaleToZeroTimeout"/> minutes.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [Duration]
+        [ValidateDuration(60, 10080 * 60, WholeMinutes = true)]
+        public System.TimeSpan IdleTimeout { get; set; } = System.TimeSpan.FromMinutes(MertDefaults.ScaleToZeroTimeout);
+
         public object GetDynamicParameters() => _create;
 
         protected override void ProcessRecord()
@@ -22,7 +29,8 @@ namespace MertEndpoint.PowerShell.Cmdlets
             if (!ShouldProcess(target.ToString(), $"Create endpoint ({_create.Describe(Usage.Prices.KnownPrice(Client, target.Namespace!, _create.InstanceType, _create.InstanceSize))})")) return;
             try
             {
-                var created = Await(Client.CreateAsync(target.Namespace!, _create.ToSpec(Name), StopToken));
+                var idle = Minutes(DurationOf(nameof(IdleTimeout), IdleTimeout, nameof(CreateParameters.ScaleToZeroTimeout), _create.ScaleToZeroTimeout, System.TimeSpan.FromMinutes(1)));
+                var created = Await(Client.CreateAsync(target.Namespace!, _create.ToSpec(Name, idle), StopToken));
                 Reporter.Summary(Errors.CreatedBills(target, created.Instance, Usage.Prices.KnownPrice(Client, created),
                     created.MinReplica == 0 ? created.ScaleToZeroTimeout : null));
                 DrainPosted();

@@ -11,7 +11,16 @@ namespace MertEndpoint.PowerShell.Cmdlets
     {
         [Parameter] [ValidateRange(0, 100)] public int? MinReplica { get; set; }
         [Parameter] [ValidateRange(1, 100)] public int? MaxReplica { get; set; }
-        [Parameter] [ValidateRange(1, 10080)] public int? ScaleToZeroTimeout { get; set; }
+
+        /// <summary>How long without requests before the service scales to zero (whole minutes; needs min replicas 0).</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [Duration]
+        [ValidateDuration(60, 10080 * 60, WholeMinutes = true)]
+        public System.TimeSpan? IdleTimeout { get; set; }
+
+        /// <summary>-IdleTimeout's old name, in minutes: hidden, kept for scripts written for it.</summary>
+        [Parameter(DontShow = true)] [ValidateRange(1, 10080)] public int? ScaleToZeroTimeout { get; set; }
+
         [Parameter] [ValidateNotNullOrEmpty] [ArgumentCompleter(typeof(HardwareCompleter))] public string? InstanceType { get; set; }
         [Parameter] [ValidateNotNullOrEmpty] [ArgumentCompleter(typeof(HardwareCompleter))] public string? InstanceSize { get; set; }
         [Parameter] [ValidateNotNullOrEmpty] public string? ImageUrl { get; set; }
@@ -28,7 +37,8 @@ namespace MertEndpoint.PowerShell.Cmdlets
             {
                 spec = new EndpointUpdateSpec
                 {
-                    MinReplica = MinReplica, MaxReplica = MaxReplica, ScaleToZeroTimeout = ScaleToZeroTimeout,
+                    MinReplica = MinReplica, MaxReplica = MaxReplica,
+                    ScaleToZeroTimeout = Minutes(DurationOf(nameof(IdleTimeout), IdleTimeout, nameof(ScaleToZeroTimeout), ScaleToZeroTimeout, System.TimeSpan.FromMinutes(1))),
                     InstanceType = InstanceType, InstanceSize = InstanceSize,
                     ImageUrl = ImageUrl, ImagePort = Port, HealthRoute = HealthRoute == null ? null : Inputs.Route(HealthRoute, nameof(HealthRoute)),
                     Repository = Repository, Revision = Revision, Env = CreateParameters.ToDictionary(Env, nameof(Env)),

@@ -20,7 +20,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
     [OutputType(typeof(EndpointInfo))]
     public sealed class StartMertEndpoint : FanOutCmdlet, IDynamicParameters
     {
-        /// <summary>No command deadline: -TimeoutSec bounds the wait.</summary>
+        /// <summary>No command deadline: -Timeout bounds the wait.</summary>
         protected override bool WaitsOnPurpose => true;
 
         private readonly CancellationTokenSource _abandon = new CancellationTokenSource();
@@ -29,10 +29,16 @@ namespace MertEndpoint.PowerShell.Cmdlets
 
         public StartMertEndpoint() => _stillBilling = new StillBillingReporter(this);
 
-        /// <summary>Seconds to wait for readiness (default 600).</summary>
-        [Parameter]
+        /// <summary>How long to wait for readiness (default 10 min): a TimeSpan, or seconds.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [Duration]
+        [ValidateDuration(1, 86400)]
+        public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(10);
+
+        /// <summary>-Timeout's old name, in seconds: hidden, kept for scripts written for it.</summary>
+        [Parameter(DontShow = true)]
         [ValidateRange(1, 86400)]
-        public int TimeoutSec { get; set; } = 600;
+        public int? TimeoutSec { get; set; }
 
         /// <summary>Return as soon as the service accepted the resume.</summary>
         [Parameter]
@@ -46,23 +52,41 @@ namespace MertEndpoint.PowerShell.Cmdlets
         [Parameter]
         public FailureAction OnFailure { get; set; } = FailureAction.Pause;
 
-        /// <summary>Safety net if this process dies: the service scales to zero after this many idle minutes.</summary>
-        [Parameter]
+        /// <summary>Safety net if this process dies: the service scales to zero after this long idle (whole minutes).</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [Duration]
+        [ValidateDuration(60, 10080 * 60, WholeMinutes = true)]
+        public TimeSpan? IdleTimeout { get; set; }
+
+        /// <summary>-IdleTimeout's old name, in minutes: hidden, kept for scripts written for it.</summary>
+        [Parameter(DontShow = true)]
         [ValidateRange(1, 10080)]
         public int? IdleTimeoutMinutes { get; set; }
 
-        /// <summary>How long the pause owed after a failed or cancelled start keeps trying (default 300 s).</summary>
-        [Parameter]
+        /// <summary>How long the pause owed after a failed or cancelled start keeps trying (default 5 min).</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [Duration]
+        [ValidateDuration(1, 3600)]
+        public TimeSpan OwedPauseTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+        /// <summary>-OwedPauseTimeout's old name, in seconds: hidden, kept for scripts written for it.</summary>
+        [Parameter(DontShow = true)]
         [ValidateRange(1, 3600)]
-        public int OwedPauseTimeoutSec { get; set; } = 300;
+        public int? OwedPauseTimeoutSec { get; set; }
+
+        private TimeSpan _longestOwedPause = TimeSpan.FromMinutes(5);
 
         public object? GetDynamicParameters() => CreateIfMissing ? _create ??= new CreateParameters() : null;
 
         /// <summary>A stopped command waits for the owed pauses of its cancelled starts.</summary>
-        protected override TimeSpan SettleBound => TimeSpan.FromSeconds(OwedPauseTimeoutSec + 35);
+        protected override TimeSpan SettleBound => _longestOwedPause + TimeSpan.FromSeconds(35);
 
         protected override void ProcessRecord()
         {
+            var timeout = DurationOf(nameof(Timeout), Timeout, nameof(TimeoutSec), TimeoutSec, TimeSpan.FromSeconds(1));
+            var idle = Minutes(DurationOf(nameof(IdleTimeout), IdleTimeout, nameof(IdleTimeoutMinutes), IdleTimeoutMinutes, TimeSpan.FromMinutes(1)));
+            var owedPause = DurationOf(nameof(OwedPauseTimeout), OwedPauseTimeout, nameof(OwedPauseTimeoutSec), OwedPauseTimeoutSec, TimeSpan.FromSeconds(1));
+            if (owedPause > _longestOwedPause) _longestOwedPause = owedPause;
             foreach (var target in Targets())
             {
                 string price = _create == null ? PriceInQuestion(target) : "";
@@ -73,7 +97,8 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 EndpointCreateSpec? spec;
                 try
                 {
-                    spec = _create?.ToSpec(target.Name!);
+                    // A new endpoint gets the idle timeout asked for (-ScaleToZeroTimeout is New-MertEndpoint's old name for it).
+                    spec = _create?.ToSpec(target.Name!, _create.ScaleToZeroTimeout ?? idle);
                 }
                 catch (EndpointException ex)
                 {
@@ -85,9 +110,9 @@ namespace MertEndpoint.PowerShell.Cmdlets
                     CreateIfMissing = spec,
                     NoWait = NoWait,
                     PauseOnFailure = OnFailure == FailureAction.Pause,
-                    IdleTimeoutMinutes = IdleTimeoutMinutes,
-                    Wait = WaitFor(TimeoutSec),
-                    OwedPause = new OwedPauseOptions { Timeout = TimeSpan.FromSeconds(OwedPauseTimeoutSec), Abandon = _abandon.Token },
+                    IdleTimeoutMinutes = idle,
+                    Wait = WaitFor(timeout),
+                    OwedPause = new OwedPauseOptions { Timeout = owedPause, Abandon = _abandon.Token },
                 };
                 Enqueue(async ct =>
                 {

@@ -19,14 +19,14 @@ namespace MertEndpoint.PowerShell.Cmdlets
     /// <summary>
     /// Starts an endpoint, runs a script block with it, and stops it afterwards in every case: the block succeeds,
     /// throws, calls exit, runs past -MaxDuration or is stopped with Ctrl+C, or the start fails. The stop is a pause
-    /// this command owes: it keeps trying within -OwedPauseTimeoutSec, and if it fails for good the command writes an
+    /// this command owes: it keeps trying within -OwedPauseTimeout, and if it fails for good the command writes an
     /// EndpointStillBilling error.
     /// </summary>
     [Cmdlet(VerbsOther.Use, "MertEndpoint", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByName)]
     [OutputType(typeof(object))]
     public sealed class UseMertEndpoint : EndpointTargetCmdlet
     {
-        /// <summary>No command deadline: -TimeoutSec and -MaxDuration bound it.</summary>
+        /// <summary>No command deadline: -Timeout and -MaxDuration bound it.</summary>
         protected override bool WaitsOnPurpose => true;
 
         private readonly CancellationTokenSource _abandon = new CancellationTokenSource();
@@ -55,33 +55,56 @@ namespace MertEndpoint.PowerShell.Cmdlets
         [Parameter]
         public SwitchParameter KeepIfRunning { get; set; }
 
-        [Parameter]
-        [ValidateRange(1, 86400)]
-        public int TimeoutSec { get; set; } = 600;
+        /// <summary>How long to wait for readiness (default 10 min): a TimeSpan, or seconds.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [Duration]
+        [ValidateDuration(1, 86400)]
+        public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(10);
 
-        /// <summary>Safety net if this process dies: the service scales to zero after this many idle minutes.</summary>
-        [Parameter]
+        /// <summary>-Timeout's old name, in seconds: hidden, kept for scripts written for it.</summary>
+        [Parameter(DontShow = true)]
+        [ValidateRange(1, 86400)]
+        public int? TimeoutSec { get; set; }
+
+        /// <summary>Safety net if this process dies: the service scales to zero after this long idle (whole minutes).</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [Duration]
+        [ValidateDuration(60, 10080 * 60, WholeMinutes = true)]
+        public TimeSpan? IdleTimeout { get; set; }
+
+        /// <summary>-IdleTimeout's old name, in minutes: hidden, kept for scripts written for it.</summary>
+        [Parameter(DontShow = true)]
         [ValidateRange(1, 10080)]
         public int? IdleTimeoutMinutes { get; set; }
 
         /// <summary>A cap on the run: the block is stopped after this long and the endpoint stopped.</summary>
-        [Parameter]
+        [Parameter(ValueFromPipelineByPropertyName = true)]
         [Duration]
         public TimeSpan? MaxDuration { get; set; }
 
-        /// <summary>How long the stop this command owes keeps trying through rate limiting and outages (default 300 s).</summary>
-        [Parameter]
-        [ValidateRange(1, 3600)]
-        public int OwedPauseTimeoutSec { get; set; } = 300;
+        /// <summary>How long the stop this command owes keeps trying through rate limiting and outages (default 5 min).</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [Duration]
+        [ValidateDuration(1, 3600)]
+        public TimeSpan OwedPauseTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
-        protected override void BeginProcessing()
-        {
-            if (MaxDuration <= TimeSpan.Zero || MaxDuration > Errors.LongestMaxDuration)
-                ThrowEndpointError(Errors.InvalidMaxDuration(MaxDuration), MaxDuration);
-        }
+        /// <summary>-OwedPauseTimeout's old name, in seconds: hidden, kept for scripts written for it.</summary>
+        [Parameter(DontShow = true)]
+        [ValidateRange(1, 3600)]
+        public int? OwedPauseTimeoutSec { get; set; }
+
+        // The durations of the current input, under whichever name they were given.
+        private TimeSpan _timeout;
+        private int? _idleMinutes;
+        private TimeSpan _owedPause;
 
         protected override void ProcessRecord()
         {
+            if (MaxDuration <= TimeSpan.Zero || MaxDuration > Errors.LongestMaxDuration)
+                ThrowEndpointError(Errors.InvalidMaxDuration(MaxDuration), MaxDuration);
+            _timeout = DurationOf(nameof(Timeout), Timeout, nameof(TimeoutSec), TimeoutSec, TimeSpan.FromSeconds(1));
+            _idleMinutes = Minutes(DurationOf(nameof(IdleTimeout), IdleTimeout, nameof(IdleTimeoutMinutes), IdleTimeoutMinutes, TimeSpan.FromMinutes(1)));
+            _owedPause = DurationOf(nameof(OwedPauseTimeout), OwedPauseTimeout, nameof(OwedPauseTimeoutSec), OwedPauseTimeoutSec, TimeSpan.FromSeconds(1));
             try
             {
                 foreach (var target in Targets())
@@ -101,9 +124,9 @@ namespace MertEndpoint.PowerShell.Cmdlets
         {
             var options = new StartOptions
             {
-                IdleTimeoutMinutes = IdleTimeoutMinutes,
-                Wait = WaitFor(TimeoutSec),
-                OwedPause = new OwedPauseOptions { Timeout = TimeSpan.FromSeconds(OwedPauseTimeoutSec), Abandon = _abandon.Token },
+                IdleTimeoutMinutes = _idleMinutes,
+                Wait = WaitFor(_timeout),
+                OwedPause = new OwedPauseOptions { Timeout = _owedPause, Abandon = _abandon.Token },
             };
             // Owed from here until the stop below has been tried: a SIGTERM or SIGHUP in between pays it (OwedPauses).
             // -KeepIfRunning owes nothing for an endpoint that was running before; that is known only after the start.
@@ -150,7 +173,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
         {
             try
             {
-                starting.Wait(TimeSpan.FromSeconds(OwedPauseTimeoutSec + 35)); // a cancelled start pauses itself; give it the time to
+                starting.Wait(_owedPause + TimeSpan.FromSeconds(35)); // a cancelled start pauses itself; give it the time to
             }
             catch (AggregateException ex)
             {
@@ -240,7 +263,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
             object noExit = lastExitCode is int before ? before : 0;
             SessionState.PSVariable.Set("global:LASTEXITCODE", noExit);
             using (var nested = NestedPipeline.Create(RunspaceMode.CurrentRunspace))
-            using (MaxDuration is TimeSpan limit ? new Timer(_ => { _maxDurationReached = true; _block?.BeginStop(null, null); BeginEarlyStop(); }, null, limit, Timeout.InfiniteTimeSpan) : null)
+            using (MaxDuration is TimeSpan limit ? new Timer(_ => { _maxDurationReached = true; _block?.BeginStop(null, null); BeginEarlyStop(); }, null, limit, System.Threading.Timeout.InfiniteTimeSpan) : null)
             {
                 // A local scope, so the caller's own $block, $endpoint and $MertEndpoint are left alone; $MertEndpoint is this
                 // runspace's (parallel runspaces never see each other's). The block also gets the endpoint as its argument.
@@ -316,7 +339,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
         /// </summary>
         private void WarnIfUnattendedWithoutIdleTimeout(EndpointInfo endpoint)
         {
-            if (IdleTimeoutMinutes != null || !(endpoint.MinReplica > 0 || endpoint.ScaleToZeroTimeout == null)) return;
+            if (_idleMinutes != null || !(endpoint.MinReplica > 0 || endpoint.ScaleToZeroTimeout == null)) return;
             bool unattended = Console.IsInputRedirected || Array.Exists(Environment.GetCommandLineArgs(),
                 a => a.StartsWith("-noni", StringComparison.OrdinalIgnoreCase) && "-noninteractive".StartsWith(a, StringComparison.OrdinalIgnoreCase));
             if (!unattended || Interlocked.Exchange(ref _warnedUnattended, 1) == 1) return;
@@ -340,7 +363,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 var step = _stopStep = Reporter.ForStep($"Stopping endpoint {target}", "Pausing");
                 var owed = new OwedPauseOptions
                 {
-                    Timeout = TimeSpan.FromSeconds(OwedPauseTimeoutSec),
+                    Timeout = _owedPause,
                     ScaleToZero = AfterAction == AfterAction.ScaleToZero,
                     Abandon = _abandon.Token,
                 };

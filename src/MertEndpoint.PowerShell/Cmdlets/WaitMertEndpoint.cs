@@ -1,3 +1,4 @@
+using System;
 using System.Management.Automation;
 
 namespace MertEndpoint.PowerShell.Cmdlets
@@ -7,18 +8,25 @@ namespace MertEndpoint.PowerShell.Cmdlets
     [OutputType(typeof(EndpointInfo))]
     public sealed class WaitMertEndpoint : FanOutCmdlet
     {
-        /// <summary>No command deadline: -TimeoutSec bounds the wait.</summary>
+        /// <summary>No command deadline: -Timeout bounds the wait.</summary>
         protected override bool WaitsOnPurpose => true;
 
-        [Parameter]
+        /// <summary>How long to wait (default 10 min): a TimeSpan, or seconds.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [Duration]
+        [ValidateDuration(1, 86400)]
+        public TimeSpan Timeout { get; set; } = TimeSpan.FromMinutes(10);
+
+        /// <summary>-Timeout's old name, in seconds: hidden, kept for scripts written for it.</summary>
+        [Parameter(DontShow = true)]
         [ValidateRange(1, 86400)]
-        public int TimeoutSec { get; set; } = 600;
+        public int? TimeoutSec { get; set; }
 
         protected override void ProcessRecord()
         {
+            var options = WaitFor(DurationOf(nameof(Timeout), Timeout, nameof(TimeoutSec), TimeoutSec, TimeSpan.FromSeconds(1)));
             foreach (var target in Targets())
             {
-                var options = WaitFor(TimeoutSec);
                 EnqueueEndpoint(target, async ct =>
                 {
                     try

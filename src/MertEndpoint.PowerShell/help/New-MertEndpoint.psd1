@@ -13,6 +13,7 @@
     )
     Parameters = @{
         Name = 'The name of the new endpoint: lowercase letters, digits and hyphens, at most 32 characters, not starting or ending with a hyphen.'
+        IdleTimeout = 'How long without requests before the service scales the endpoint to zero (only with -MinReplica 0). A duration in whole minutes: a TimeSpan (00:15:00), or seconds as a number or a string (900, ''900''). Default {default}. The old name -ScaleToZeroTimeout (minutes) still works.'
     }
     Synopsis = 'Creates an Inference Endpoint with the MERT defaults.'
     Links = @('Start-MertEndpoint', 'Wait-MertEndpoint', 'Set-MertEndpoint', 'Remove-MertEndpoint', 'Get-MertEndpointHardware')

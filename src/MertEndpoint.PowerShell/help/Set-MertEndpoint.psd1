@@ -3,7 +3,7 @@
     Description = 'A partial update: only the parameters you give are sent, so nothing else (environment, image, scaling) is wiped, and a parameter you leave out keeps its current value (no create default applies). Changing the image sends the whole image object, filled from the current endpoint. The endpoint goes to updating, then running.'
     Examples = @(
         @{
-            Code = 'Set-MertEndpoint mert-spike6-inference -MinReplica 0 -ScaleToZeroTimeout 15'
+            Code = 'Set-MertEndpoint mert-spike6-inference -MinReplica 0 -IdleTimeout 00:15:00'
             Remarks = 'Lets the service scale the endpoint to zero after 15 idle minutes.'
         }
         @{
@@ -22,7 +22,7 @@
         Port = 'A new port the container listens on. Sent with the whole image object.'
         Repository = 'A new model repository on the Hub.'
         Revision = 'A new model revision (commit, branch or tag).'
-        ScaleToZeroTimeout = 'Idle minutes before the service scales to zero; needs min replicas 0.'
+        IdleTimeout = 'How long without requests before the service scales to zero; needs min replicas 0. A duration in whole minutes: a TimeSpan (00:15:00), or seconds as a number or a string (900, ''900''). The old name -ScaleToZeroTimeout (minutes) still works.'
     }
     Synopsis = 'Changes settings of endpoints, sending only what was given.'
     Links = @('Get-MertEndpoint', 'New-MertEndpoint', 'Get-MertEndpointHardware')

@@ -7,11 +7,11 @@
             Remarks = 'Resumes the endpoint and returns it, with its URL, once its health route answers.'
         }
         @{
-            Code = 'Start-MertEndpoint mert-spike6-inference -CreateIfMissing -ImageUrl ''someone/mert-inference:latest'' -TimeoutSec 900'
+            Code = 'Start-MertEndpoint mert-spike6-inference -CreateIfMissing -ImageUrl ''someone/mert-inference:latest'' -Timeout 00:15:00'
             Remarks = 'Creates the endpoint if needed and waits up to 15 minutes.'
         }
         @{
-            Code = 'Start-MertEndpoint mert-spike6-inference -IdleTimeoutMinutes 15'
+            Code = 'Start-MertEndpoint mert-spike6-inference -IdleTimeout 00:15:00'
             Remarks = 'Starts the endpoint with a service-side idle timeout: it scales to zero after 15 idle minutes even if nobody stops it. Without one, Start-MertEndpoint warns that the endpoint bills until something stops it.'
         }
         @{
@@ -22,7 +22,7 @@
     Parameters = @{
         CreateIfMissing = 'Create the endpoint when it does not exist. Adds New-MertEndpoint''s parameters, all optional: without -ImageUrl the service deploys its default container for the task.'
         NoWait = 'Return as soon as the service accepted the resume; do not wait for readiness.'
-        OwedPauseTimeoutSec = 'How long the pause owed after a failed or cancelled start keeps trying through rate limiting (429, honouring Retry-After in full), 5xx answers and dropped connections (default {default}). If it still fails, the error EndpointStillBilling names the endpoint and the command that stops it. A second Ctrl+C gives it up.'
+        OwedPauseTimeout = 'How long the pause owed after a failed or cancelled start keeps trying through rate limiting (429, honouring Retry-After in full), 5xx answers and dropped connections: a TimeSpan (00:15:00), or seconds as a number or a string (900, ''900'') (default {default}; the old name -OwedPauseTimeoutSec takes seconds). If it still fails, the error EndpointStillBilling names the endpoint and the command that stops it. A second Ctrl+C gives it up.'
         OnFailure = 'What to do with an endpoint that this command resumed or created when the start times out or is cancelled: Pause (default) or Leave.'
     }
     Synopsis = 'Starts endpoints and waits until they really answer.'
