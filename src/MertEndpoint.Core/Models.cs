@@ -57,7 +57,7 @@ namespace MertEndpoint
         public decimal? PricePerHour { get; internal set; }
         /// <summary>"catalog" (the live price, when this session has read the catalog) or "built-in list price".</summary>
         public string? PriceSource { get; internal set; }
-        /// <summary>When the current billed streak (initializing or running) began; null when it does not bill.</summary>
+        /// <summary>When the current billed streak (initializing, running or updating) began; null when it does not bill.</summary>
         public DateTimeOffset? BilledSince { get; internal set; }
         /// <summary>How long it has been billing without a break, as of now.</summary>
         public TimeSpan? BilledFor => BilledSince.HasValue ? DateTimeOffset.UtcNow - BilledSince.Value : (TimeSpan?)null;

@@ -13,7 +13,8 @@ sealed class Meter
 
 static class Billing
 {
-    public static bool IsBilled(string state) => state is EndpointState.Initializing or EndpointState.Running;
+    /// <summary>Initializing, running and updating (an update boots a replica on the hardware, as a start does).</summary>
+    public static bool IsBilled(string state) => state is EndpointState.Initializing or EndpointState.Running or EndpointState.Updating;
 
     /// <summary>Bills the time since the last accrual at the endpoint's current state, replicas and price.
     /// Callers accrue before every state or spec change, so each span is billed at the right rate.</summary>

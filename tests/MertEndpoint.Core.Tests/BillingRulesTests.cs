@@ -6,14 +6,15 @@ namespace MertEndpoint.Tests;
 public class BillingRulesTests
 {
     [Fact]
-    public void Only_initializing_and_running_bill_by_status_and_by_the_service_word()
+    public void Only_initializing_running_and_updating_bill_by_status_and_by_the_service_word()
     {
         var billed = Enum.GetValues<EndpointStatus>().Where(BillingRules.Bills).ToList();
-        Assert.Equal([EndpointStatus.Initializing, EndpointStatus.Running], billed);
-        foreach (var word in new[] { "pending", "updating", "updateFailed", "paused", "failed", "scaledToZero", "", "someNewState" })
+        Assert.Equal([EndpointStatus.Initializing, EndpointStatus.Updating, EndpointStatus.Running], billed);
+        foreach (var word in new[] { "pending", "updateFailed", "paused", "failed", "scaledToZero", "", "someNewState" })
             Assert.False(BillingRules.Bills(word), word);
         Assert.True(BillingRules.Bills("initializing"));
         Assert.True(BillingRules.Bills("running"));
+        Assert.True(BillingRules.Bills("updating"));
         Assert.True(new UsageEvent { State = "running" }.IsBilled);
         Assert.False(new UsageEvent { State = "paused" }.IsBilled);
     }

@@ -484,10 +484,10 @@ public sealed class UsageHistoryTests : IDisposable
         var events = new[] { E(0, "running", 2), E(100, "updating"), E(110, "running"), E(200, "paused", 0) };
 
         var whole = Assert.Single(UsageService.Summarize(events, _t0, _t0.AddSeconds(300)));
-        Assert.Equal(TimeSpan.FromSeconds(100 * 2 + 90), whole.BilledTime);   // updating itself is not billed
+        Assert.Equal(TimeSpan.FromSeconds(100 * 2 + 10 + 90), whole.BilledTime);   // updating bills too
 
         var clipped = Assert.Single(UsageService.Summarize(events, _t0.AddSeconds(50), _t0.AddSeconds(150)));
-        Assert.Equal(TimeSpan.FromSeconds(50 * 2 + 40), clipped.BilledTime);
+        Assert.Equal(TimeSpan.FromSeconds(50 * 2 + 10 + 40), clipped.BilledTime);
 
         var live = Assert.Single(UsageService.Summarize(events.Take(3), _t0, _t0.AddSeconds(300)));
         Assert.True(live.CurrentlyBilling);

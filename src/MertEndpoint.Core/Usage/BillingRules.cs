@@ -10,8 +10,13 @@ namespace MertEndpoint
     /// </summary>
     internal static class BillingRules
     {
-        /// <summary>The service bills an endpoint while it is initializing or running.</summary>
-        public static bool Bills(EndpointStatus status) => status == EndpointStatus.Initializing || status == EndpointStatus.Running;
+        /// <summary>
+        /// The service bills an endpoint while it is initializing, running or updating. An update boots a replica on the
+        /// hardware as a start does (initializing bills), and the service does not say that it stops the meter meanwhile:
+        /// counting it keeps the estimate's upper bound from falling under the bill, and the guard's streak unbroken.
+        /// </summary>
+        public static bool Bills(EndpointStatus status) =>
+            status == EndpointStatus.Initializing || status == EndpointStatus.Running || status == EndpointStatus.Updating;
 
         /// <summary>The same rule on the service's own word for the state, as the usage history keeps it.</summary>
         public static bool Bills(string state) => Bills(Json.StatusOf(state));
