@@ -39,6 +39,8 @@
     Name patterns never paused, e.g. 'shared-*' or 'lab/*'.
 .PARAMETER KeepTag
     Endpoints carrying this tag are never paused (default 'keep-running').
+.PARAMETER ModulePath
+    Where to import MertEndpoint from: a path, or 'MertEndpoint' for the installed module.
 .PARAMETER MonthlyBudget
     USD. Once this UTC month's spend (as this module's usage history sees it) passes it, every endpoint that bills and
     is not exempt is paused, whatever its streak.
@@ -47,8 +49,6 @@
     variable MERT_GUARD_NOTIFY_URI. A secret: never logged.
 .PARAMETER NotifyFormat
     Slack (default: {"text": ...}) or Teams (an Adaptive Card for a Workflows webhook).
-.PARAMETER ModulePath
-    Where to import MertEndpoint from: a path, or 'MertEndpoint' for the installed module.
 .EXAMPLE
     pwsh -NoProfile -File ./examples/guard.ps1 -BilledLongerThan 02:00:00 -Exclude 'demo-*' -WhatIf
 
@@ -71,14 +71,14 @@ param(
     [string[]] $Exclude = @(),
     # Endpoints carrying this tag are never paused.
     [string] $KeepTag = 'keep-running',
+    [string] $ModulePath = (Join-Path $PSScriptRoot '../out/MertEndpoint'),
     # USD; once this UTC month's spend passes it, everything that bills and is not exempt is paused.
     [ValidateScript({ $_ -gt 0 })]
     [decimal] $MonthlyBudget,
     # A secret (never logged): where to post when the run exits 10 or 20.
     [string] $NotifyUri = $env:MERT_GUARD_NOTIFY_URI,
     [ValidateSet('Slack', 'Teams')]
-    [string] $NotifyFormat = 'Slack',
-    [string] $ModulePath = (Join-Path $PSScriptRoot '../out/MertEndpoint')
+    [string] $NotifyFormat = 'Slack'
 )
 # Anything unexpected ends the run with exit 20; per-endpoint errors are collected (-ErrorVariable) and logged below.
 $ErrorActionPreference = 'Stop'
