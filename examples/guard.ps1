@@ -86,7 +86,7 @@ $ExitNothingToDo = 0; $ExitStopped = 10; $ExitFailed = 20
 $invariant = [Globalization.CultureInfo]::InvariantCulture
 
 # The notification address is a secret: every form in which an error text might carry it (as given, normalized, its
-# path and query, unescaped) is masked in the log, before the module's own masking (tokens, known webhook hosts).
+# path and query, unescaped) is masked in every line of the log.
 $notifySecrets = @()
 $notifyProblem = $null
 if ($NotifyUri) {
@@ -104,12 +104,14 @@ if ($NotifyUri) {
     $notifySecrets = @($notifySecrets | Where-Object { $_ } | Sort-Object Length -Descending -Unique)
 }
 
-function Protect-GuardText([string] $Text) {
+# Text from outside (what a webhook answered) also goes through the module's masking (tokens, known webhook hosts),
+# once it is loaded; the guard's own lines do not, so an endpoint's name is never garbled.
+function Protect-GuardText([string] $Text, [switch] $FromOutside) {
     foreach ($secret in $notifySecrets) {
         $Text = [regex]::Replace($Text, [regex]::Escape($secret), '***', [Text.RegularExpressions.RegexOptions]::IgnoreCase)
     }
     $secrets = 'MertEndpoint.Secrets' -as [type]
-    if ($secrets) { $Text = $secrets::Mask($Text) }
+    if ($FromOutside -and $secrets) { $Text = $secrets::Mask($Text) }
     $Text
 }
 
@@ -119,7 +121,8 @@ function Write-GuardLog([string] $Line) { Write-Host ('{0:yyyy-MM-ddTHH:mm:ssZ} 
 # The message a person reads: host, exit code, counts, names; never the token, never an error's raw text.
 function Send-GuardNotice([int] $Code, [string] $What, [string[]] $Details) {
     $meaning = if ($Code -eq $ExitStopped) { 'it paused endpoints' } else { 'something could not be checked or paused; an endpoint may still be billing' }
-    $text = Protect-GuardText ((@("MertEndpoint guard on $([Environment]::MachineName), exit ${Code}: $meaning.", "$($What.Substring(0, 1).ToUpperInvariant())$($What.Substring(1)).") + @($Details | Where-Object { $_ })) -join ' ')
+    # Made of names and counts; masked like outside text all the same, so no token shape can leave this machine.
+    $text = Protect-GuardText -FromOutside ((@("MertEndpoint guard on $([Environment]::MachineName), exit ${Code}: $meaning.", "$($What.Substring(0, 1).ToUpperInvariant())$($What.Substring(1)).") + @($Details | Where-Object { $_ })) -join ' ')
     $body = if ($NotifyFormat -eq 'Teams') {
         [ordered]@{
             type        = 'message'
@@ -137,6 +140,8 @@ function Send-GuardNotice([int] $Code, [string] $What, [string[]] $Details) {
     else { [ordered]@{ text = $text } }
     $json = ConvertTo-Json $body -Depth 10 -Compress
     $ProgressPreference = 'SilentlyContinue'
+    # Windows PowerShell may still default to TLS 1.0, which Slack and Teams refuse.
+    if ($PSVersionTable.PSEdition -eq 'Desktop') { [Net.ServicePointManager]::SecurityProtocol = [Net.ServicePointManager]::SecurityProtocol -bor [Net.SecurityProtocolType]::Tls12 }
     try {
         $null = Invoke-WebRequest -Uri $NotifyUri -Method Post -Body ([Text.Encoding]::UTF8.GetBytes($json)) -ContentType 'application/json; charset=utf-8' -TimeoutSec 15 -UseBasicParsing -Verbose:$false
         Write-GuardLog "notified: posted the message ($NotifyFormat)."
@@ -147,7 +152,7 @@ function Send-GuardNotice([int] $Code, [string] $What, [string[]] $Details) {
         # What the webhook answered (Slack: 'invalid_payload', 'no_service'); masked like every line.
         $answer = if ($_.ErrorDetails) { "$($_.ErrorDetails.Message)".Trim() }
         if ($answer -and $reason.IndexOf($answer, [StringComparison]::OrdinalIgnoreCase) -lt 0) { $reason += " The answer: $answer" }
-        Write-GuardLog "notification failed: $reason"
+        Write-GuardLog "notification failed: $(Protect-GuardText $reason -FromOutside)"
         $false
     }
 }
