@@ -24,43 +24,54 @@ BeforeAll {
     while (@(Get-MertEndpoint -Namespace '*' -BilledLongerThan 00:00:04).Count -lt 4 -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 250 }
     $script:exempt = @('-Exclude', 'guard-sk*', '-BilledLongerThan', '00:00:02')
 
-    # The webhook a person reads: a real HTTP server on a free loopback port (HttpListener in a runspace of its own) that
-    # records each post and answers $hook.State.Status, with a body echoing the path when that is an error (as some
-    # services do), so a log that printed the answer unmasked would show the secret part.
+    # The webhook a person reads: a real HTTP server on a free loopback port (a TcpListener on port 0, served by a runspace
+    # of its own; no http.sys, so no URL reservation on Windows) that records each post and answers $hook.State.Status,
+    # with a body echoing the address when that is an error (as some services do), so a log that printed the answer
+    # unmasked would show the secret part.
     function Start-Webhook {
         $state = [hashtable]::Synchronized(@{ Status = 200; Posts = [Collections.ArrayList]::Synchronized([Collections.ArrayList]::new()) })
-        for ($attempt = 1; ; $attempt++) {
-            $probe = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
-            $probe.Start(); $port = $probe.LocalEndpoint.Port; $probe.Stop()
-            $listener = [Net.HttpListener]::new()
-            $listener.Prefixes.Add("http://127.0.0.1:$port/")
-            try { $listener.Start(); break } catch { $listener.Close(); if ($attempt -ge 5) { throw } }
-        }
+        $listener = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
+        $listener.Start()
         $runspace = [powershell]::Create()
         $null = $runspace.AddScript({
             param($listener, $state)
-            while ($listener.IsListening) {
-                try { $context = $listener.GetContext() } catch { break }
-                $request = $context.Request
-                $body = [IO.StreamReader]::new($request.InputStream, [Text.Encoding]::UTF8).ReadToEnd()
-                $null = $state.Posts.Add([pscustomobject]@{ Method = $request.HttpMethod; Path = $request.Url.AbsolutePath; ContentType = $request.ContentType; Body = $body })
-                $context.Response.StatusCode = $state.Status
-                if ($state.Status -ge 400) {
-                    $bytes = [Text.Encoding]::UTF8.GetBytes("no_service: nothing at $($request.Url.AbsoluteUri)")
-                    $context.Response.OutputStream.Write($bytes, 0, $bytes.Length)
+            while ($true) {
+                try { $client = $listener.AcceptTcpClient() } catch { break }
+                try {
+                    $stream = $client.GetStream()
+                    $stream.ReadTimeout = 10000
+                    # The head, byte by byte up to the blank line (a few hundred bytes), then exactly Content-Length bytes.
+                    $head = [Collections.Generic.List[byte]]::new()
+                    while ($head.Count -lt 4 -or [Text.Encoding]::ASCII.GetString($head.GetRange($head.Count - 4, 4).ToArray()) -ne "`r`n`r`n") {
+                        $b = $stream.ReadByte(); if ($b -lt 0) { throw 'closed before the end of the head' }; $head.Add([byte]$b)
+                    }
+                    $lines = [Text.Encoding]::ASCII.GetString($head.ToArray()) -split "`r`n"
+                    $method, $path, $null = $lines[0] -split ' '
+                    $headers = @{}
+                    foreach ($line in $lines[1..($lines.Count - 1)]) { if ($line -match '^([^:]+):\s*(.*)$') { $headers[$Matches[1].ToLowerInvariant()] = $Matches[2] } }
+                    if ($headers['expect'] -eq '100-continue') { $go = [Text.Encoding]::ASCII.GetBytes("HTTP/1.1 100 Continue`r`n`r`n"); $stream.Write($go, 0, $go.Length) }
+                    $body = [byte[]]::new([int]$headers['content-length'])
+                    for ($read = 0; $read -lt $body.Length; $read += $n) { $n = $stream.Read($body, $read, $body.Length - $read); if ($n -le 0) { throw 'closed before the end of the body' } }
+                    $null = $state.Posts.Add([pscustomobject]@{ Method = $method; Path = $path; ContentType = $headers['content-type']; Body = [Text.Encoding]::UTF8.GetString($body) })
+                    $status = [int]$state.Status
+                    $answer = [byte[]]::new(0); $reason = 'OK'
+                    if ($status -ge 400) { $answer = [Text.Encoding]::UTF8.GetBytes("no_service: nothing at http://$($headers['host'])$path"); $reason = 'Internal Server Error' }
+                    $out = [Text.Encoding]::ASCII.GetBytes("HTTP/1.1 $status $reason`r`nContent-Type: text/plain`r`nContent-Length: $($answer.Length)`r`nConnection: close`r`n`r`n")
+                    $stream.Write($out, 0, $out.Length); $stream.Write($answer, 0, $answer.Length); $stream.Flush()
                 }
-                $context.Response.Close()
+                catch { $null = $state.Posts.Add([pscustomobject]@{ Method = 'broken'; Path = $null; ContentType = $null; Body = "$_" }) }
+                finally { $client.Dispose() }
             }
         }).AddArgument($listener).AddArgument($state)
         $null = $runspace.BeginInvoke()
         # A path whose last part is what a leaked log line would show.
-        [pscustomobject]@{ Listener = $listener; Runspace = $runspace; State = $state; Uri = "http://127.0.0.1:$port/hooks/T000/SECRETPART" }
+        [pscustomobject]@{ Listener = $listener; Runspace = $runspace; State = $state; Uri = "http://127.0.0.1:$($listener.LocalEndpoint.Port)/hooks/T000/SECRETPART" }
     }
     $script:hook = Start-Webhook
 }
 
 AfterAll {
-    if ($script:hook) { $hook.Listener.Close(); $hook.Runspace.Dispose() }
+    if ($script:hook) { $hook.Listener.Stop(); $hook.Runspace.Dispose() }
     Stop-TestEmulator $script:emulator
 }
 
@@ -133,7 +144,7 @@ Describe 'The scheduled guard' {
         finally { $null = Invoke-MertEmulatorAdmin $emulator faults -Method DELETE }
         $r.ExitCode | Should -Be 20 -Because $r.Output
         $posts = @($hook.State.Posts)
-        $posts.Count | Should -Be 1 -Because $r.Output
+        $posts.Count | Should -Be 1 -Because "$($r.Output) $($posts | ConvertTo-Json)"
         $posts[0].Method | Should -Be 'POST'
         $posts[0].Path | Should -Be '/hooks/T000/SECRETPART'
         $posts[0].ContentType | Should -Match '^application/json'
@@ -157,7 +168,7 @@ Describe 'The scheduled guard' {
         (Get-MertEndpoint guard-skip).Status | Should -Be 'Paused'
         (Get-MertEndpoint guard-keep).Status | Should -Be 'Running'
         $posts = @($hook.State.Posts)
-        $posts.Count | Should -Be 1 -Because $r.Output
+        $posts.Count | Should -Be 1 -Because "$($r.Output) $($posts | ConvertTo-Json)"
         $posts[0].Body | Should -Not -Match $TestToken
         $card = $posts[0].Body | ConvertFrom-Json
         $card.type | Should -Be 'message'
@@ -180,7 +191,7 @@ Describe 'The scheduled guard' {
         try { $r = Invoke-Guard '-BilledLongerThan', '01:00:00', '-MonthlyBudget', '0.0001', '-NotifyUri', $hook.Uri }
         finally { $hook.State.Status = 200 }
         $r.ExitCode | Should -Be 20 -Because $r.Output
-        @($hook.State.Posts).Count | Should -Be 1 -Because $r.Output
+        @($hook.State.Posts).Count | Should -Be 1 -Because "$($r.Output) $($hook.State.Posts | ConvertTo-Json)"
         $r.Output | Should -Match 'paused emulator-user/guard-skip'
         $r.Output | Should -Match 'guard: notification failed: .*500'
         $r.Output | Should -Not -Match 'SECRETPART'
