@@ -23,15 +23,64 @@ BeforeAll {
     $deadline = [DateTime]::UtcNow.AddSeconds(60)
     while (@(Get-MertEndpoint -Namespace '*' -BilledLongerThan 00:00:04).Count -lt 4 -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 250 }
     $script:exempt = @('-Exclude', 'guard-sk*', '-BilledLongerThan', '00:00:02')
+
+    # The webhook a person reads: a real HTTP server on a free loopback port (a TcpListener on port 0, served by a runspace
+    # of its own; no http.sys, so no URL reservation on Windows) that records each post and answers $hook.State.Status,
+    # with a body echoing the address when that is an error (as some services do), so a log that printed the answer
+    # unmasked would show the secret part.
+    function Start-Webhook {
+        $state = [hashtable]::Synchronized(@{ Status = 200; Posts = [Collections.ArrayList]::Synchronized([Collections.ArrayList]::new()) })
+        $listener = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
+        $listener.Start()
+        $runspace = [powershell]::Create()
+        $null = $runspace.AddScript({
+            param($listener, $state)
+            while ($true) {
+                try { $client = $listener.AcceptTcpClient() } catch { break }
+                try {
+                    $stream = $client.GetStream()
+                    $stream.ReadTimeout = 10000
+                    # The head, byte by byte up to the blank line (a few hundred bytes), then exactly Content-Length bytes.
+                    $head = [Collections.Generic.List[byte]]::new()
+                    while ($head.Count -lt 4 -or [Text.Encoding]::ASCII.GetString($head.GetRange($head.Count - 4, 4).ToArray()) -ne "`r`n`r`n") {
+                        $b = $stream.ReadByte(); if ($b -lt 0) { throw 'closed before the end of the head' }; $head.Add([byte]$b)
+                    }
+                    $lines = [Text.Encoding]::ASCII.GetString($head.ToArray()) -split "`r`n"
+                    $method, $path, $null = $lines[0] -split ' '
+                    $headers = @{}
+                    foreach ($line in $lines[1..($lines.Count - 1)]) { if ($line -match '^([^:]+):\s*(.*)$') { $headers[$Matches[1].ToLowerInvariant()] = $Matches[2] } }
+                    if ($headers['expect'] -eq '100-continue') { $go = [Text.Encoding]::ASCII.GetBytes("HTTP/1.1 100 Continue`r`n`r`n"); $stream.Write($go, 0, $go.Length) }
+                    $body = [byte[]]::new([int]$headers['content-length'])
+                    for ($read = 0; $read -lt $body.Length; $read += $n) { $n = $stream.Read($body, $read, $body.Length - $read); if ($n -le 0) { throw 'closed before the end of the body' } }
+                    $null = $state.Posts.Add([pscustomobject]@{ Method = $method; Path = $path; ContentType = $headers['content-type']; Body = [Text.Encoding]::UTF8.GetString($body) })
+                    $status = [int]$state.Status
+                    $answer = [byte[]]::new(0); $reason = 'OK'
+                    if ($status -ge 400) { $answer = [Text.Encoding]::UTF8.GetBytes("no_service: nothing at http://$($headers['host'])$path"); $reason = 'Internal Server Error' }
+                    $out = [Text.Encoding]::ASCII.GetBytes("HTTP/1.1 $status $reason`r`nContent-Type: text/plain`r`nContent-Length: $($answer.Length)`r`nConnection: close`r`n`r`n")
+                    $stream.Write($out, 0, $out.Length); $stream.Write($answer, 0, $answer.Length); $stream.Flush()
+                }
+                catch { $null = $state.Posts.Add([pscustomobject]@{ Method = 'broken'; Path = $null; ContentType = $null; Body = "$_" }) }
+                finally { $client.Dispose() }
+            }
+        }).AddArgument($listener).AddArgument($state)
+        $null = $runspace.BeginInvoke()
+        # A path whose last part is what a leaked log line would show.
+        [pscustomobject]@{ Listener = $listener; Runspace = $runspace; State = $state; Uri = "http://127.0.0.1:$($listener.LocalEndpoint.Port)/hooks/T000/SECRETPART" }
+    }
+    $script:hook = Start-Webhook
 }
 
-AfterAll { Stop-TestEmulator $script:emulator }
+AfterAll {
+    if ($script:hook) { $hook.Listener.Stop(); $hook.Runspace.Dispose() }
+    Stop-TestEmulator $script:emulator
+}
 
 Describe 'The scheduled guard' {
-    It 'exits 0 and says so when nothing has billed for longer than the threshold' {
-        $r = Invoke-Guard '-BilledLongerThan', '01:00:00'
+    It 'exits 0 and says so when nothing has billed for longer than the threshold, and bothers nobody' {
+        $r = Invoke-Guard '-BilledLongerThan', '01:00:00', '-NotifyUri', $hook.Uri
         $r.ExitCode | Should -Be 0 -Because $r.Output
         $r.Output | Should -Match 'nothing has billed for longer than 01:00:00'
+        $hook.State.Posts | Should -BeNullOrEmpty -Because 'nothing is posted on exit 0'
     }
 
     It '-WhatIf lists what it would pause, with who last changed it, honours -Exclude and the keep-running tag, and pauses nothing' {
@@ -86,6 +135,67 @@ Describe 'The scheduled guard' {
         (Get-MertEndpoint guard-keep).Status | Should -Be 'Running'
         (Get-MertEndpoint guard-skip).Status | Should -Be 'Running'
         $r.Output | Should -Not -Match "`e\["
+    }
+
+    It 'tells a person in Slack''s shape when a check failed: the webhook from the environment, no token in the message, the address nowhere in the log' {
+        $hook.State.Posts.Clear(); $hook.State.Status = 200
+        Add-Fault $emulator @{ method = 'GET'; pathPrefix = '/v2/endpoint/lab'; status = 403; count = $null }
+        try { $r = Invoke-ChildPwsh -ArgumentList '-File', $guard, '-ModulePath', $module, '-BilledLongerThan', '01:00:00' -Environment @{ MERT_GUARD_NOTIFY_URI = $hook.Uri } }
+        finally { $null = Invoke-MertEmulatorAdmin $emulator faults -Method DELETE }
+        $r.ExitCode | Should -Be 20 -Because $r.Output
+        $posts = @($hook.State.Posts)
+        $posts.Count | Should -Be 1 -Because "$($r.Output) $($posts | ConvertTo-Json)"
+        $posts[0].Method | Should -Be 'POST'
+        $posts[0].Path | Should -Be '/hooks/T000/SECRETPART'
+        $posts[0].ContentType | Should -Match '^application/json'
+        $posts[0].Body | Should -Not -Match $TestToken
+        $posts[0].Body | Should -Not -Match 'hf_'
+        $text = ($posts[0].Body | ConvertFrom-Json).text
+        $text | Should -Match 'exit 20'
+        $text | Should -Match 'lab'
+        $text | Should -Match ([regex]::Escape([Environment]::MachineName))
+        $r.Output | Should -Match 'guard: notified: posted the message \(Slack\)'
+        $r.Output | Should -Not -Match 'SECRETPART'
+    }
+
+    It 'keeps a monthly budget: once this month''s spend passes it, pauses what bills whatever its streak, says so and tells a person in Teams'' shape' {
+        $hook.State.Posts.Clear(); $hook.State.Status = 200
+        # guard-skip has billed for seconds, far under the hour's threshold; guard-keep is tagged keep-running.
+        $r = Invoke-Guard '-BilledLongerThan', '01:00:00', '-MonthlyBudget', '0.0001', '-NotifyUri', $hook.Uri, '-NotifyFormat', 'Teams'
+        $r.ExitCode | Should -Be 10 -Because $r.Output
+        $r.Output | Should -Match 'budget: this month''s spend so far is up to \$[\d.]+ as this module''s usage history sees it, over the monthly budget of \$0\.0001'
+        $r.Output | Should -Match 'paused emulator-user/guard-skip'
+        (Get-MertEndpoint guard-skip).Status | Should -Be 'Paused'
+        (Get-MertEndpoint guard-keep).Status | Should -Be 'Running'
+        $posts = @($hook.State.Posts)
+        $posts.Count | Should -Be 1 -Because "$($r.Output) $($posts | ConvertTo-Json)"
+        $posts[0].Body | Should -Not -Match $TestToken
+        $card = $posts[0].Body | ConvertFrom-Json
+        $card.type | Should -Be 'message'
+        $card.attachments[0].contentType | Should -Be 'application/vnd.microsoft.card.adaptive'
+        $card.attachments[0].content.type | Should -Be 'AdaptiveCard'
+        $card.attachments[0].content.version | Should -Be '1.4'
+        $card.attachments[0].content.'$schema' | Should -Be 'http://adaptivecards.io/schemas/adaptive-card.json'
+        $block = $card.attachments[0].content.body[0]
+        $block.type | Should -Be 'TextBlock'
+        $block.wrap | Should -BeTrue
+        $block.text | Should -Match 'guard-skip'
+        $block.text | Should -Match 'budget'
+        $block.text | Should -Match 'exit 10'
+        $r.Output | Should -Not -Match 'SECRETPART'
+    }
+
+    It 'exits 20 when the notification could not be posted, after pausing, and masks the address in what it logs' {
+        $null = Start-MertEndpoint guard-skip -TimeoutSec 60
+        $hook.State.Posts.Clear(); $hook.State.Status = 500
+        try { $r = Invoke-Guard '-BilledLongerThan', '01:00:00', '-MonthlyBudget', '0.0001', '-NotifyUri', $hook.Uri }
+        finally { $hook.State.Status = 200 }
+        $r.ExitCode | Should -Be 20 -Because $r.Output
+        @($hook.State.Posts).Count | Should -Be 1 -Because "$($r.Output) $($hook.State.Posts | ConvertTo-Json)"
+        $r.Output | Should -Match 'paused emulator-user/guard-skip'
+        $r.Output | Should -Match 'guard: notification failed: .*500'
+        $r.Output | Should -Not -Match 'SECRETPART'
+        (Get-MertEndpoint guard-skip).Status | Should -Be 'Paused'
     }
 
     It 'exits 20, not PowerShell''s 1, when the module path is broken' {
