@@ -5,7 +5,7 @@
 .DESCRIPTION
     Run it from cron, a systemd timer, Task Scheduler or a CI schedule (docs/USAGE.md shows each; see also
     guard-workflow.yml). It looks at your namespace and every organization's (-Namespace '*'), pauses the endpoints
-    that have billed (initializing or running) for longer than -BilledLongerThan, and prints for each who last
+    that have billed (initializing, running or updating) for longer than -BilledLongerThan, and prints for each who last
     changed it (so you know whom to ask) and what it had cost. One namespace or endpoint that fails does not stop
     the others.
 
