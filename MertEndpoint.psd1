@@ -26,7 +26,9 @@
         'Get-MertEndpointReplica'
         'Test-MertEndpointSetup'
     )
-    FunctionsToExport      = @()
+    # The guard is a script function (guard.ps1 beside it is the script for schedulers).
+    NestedModules          = @('MertEndpoint.Guard.psm1')
+    FunctionsToExport      = @('Invoke-MertEndpointGuard')
     VariablesToExport      = @()
     AliasesToExport        = @()
     PrivateData            = @{

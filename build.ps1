@@ -117,6 +117,8 @@ function Install-BuiltModule([string] $Into, [string] $Artifacts) {
     }
     Add-ReadyToRunImages $dependencies (Join-Path $Into 'cache')
     Copy-Item (Join-Path $root 'src/MertEndpoint.PowerShell/*.ps1xml') $moduleOut
+    # The guard: Invoke-MertEndpointGuard (a nested script module) and guard.ps1, the script schedulers run.
+    Copy-Item (Join-Path $root 'src/MertEndpoint.PowerShell/Guard/*') $moduleOut
     $manifest = Get-Content -Raw (Join-Path $root 'MertEndpoint.psd1')
     $manifest = $manifest -replace "ModuleVersion(\s*)=(\s*)'[^']*'", "ModuleVersion`$1=`$2'$(Get-ProjectVersion)'"
     Set-Content -Path (Join-Path $moduleOut 'MertEndpoint.psd1') -Value $manifest -Encoding utf8

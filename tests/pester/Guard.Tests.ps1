@@ -1,9 +1,9 @@
-# examples/guard.ps1 as a scheduler runs it: a fresh pwsh -File, output redirected, judged by its exit code and log.
+# The guard script shipped in the module's folder (guard.ps1, over Invoke-MertEndpointGuard) as a scheduler runs it: a fresh pwsh -File, output redirected, judged by its exit code and log.
 BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
     . (Join-Path $PSScriptRoot 'ChildProcess.ps1')
     $script:emulator = Start-TestEmulator -BootSeconds 0.5
-    $script:guard = Join-Path $repoRoot 'examples/guard.ps1'
+    $script:guard = Join-Path $ModuleDir 'guard.ps1'
     $script:module = $ModuleDir
 
     function Invoke-Guard([string[]] $Arguments) {
@@ -91,6 +91,18 @@ Describe 'The scheduled guard' {
         $r.Output | Should -Match "exempt: emulator-user/guard-keep .*tagged 'keep-running'"
         $r.Output | Should -Match "exempt: emulator-user/guard-skip .*excluded by -Exclude 'guard-sk\*'"
         Get-RequestLog $emulator | Where-Object { $_.method -eq 'POST' -and $_.path -like '*/pause' } | Should -BeNullOrEmpty
+    }
+
+    It 'Invoke-MertEndpointGuard, the command in the module, returns what it did: the code, what is over, what it paused' {
+        # In this process (the module the tests imported), -WhatIf: the same run as the script's, as an object.
+        $r = Invoke-MertEndpointGuard -BilledLongerThan 00:00:02 -Exclude 'guard-sk*' -WhatIf 6>$null
+        $r.PSObject.TypeNames[0] | Should -Be 'MertEndpoint.GuardResult'
+        $r.ExitCode | Should -Be 0
+        @($r.Over | ForEach-Object { "$($_.Namespace)/$($_.Name)" }) | Should -Contain 'emulator-user/guard-over'
+        @($r.Over | ForEach-Object { "$($_.Namespace)/$($_.Name)" }) | Should -Contain 'lab/guard-lab'
+        $r.Paused | Should -BeNullOrEmpty
+        $r.Summary | Should -Match 'would be paused'
+        (Get-Command Invoke-MertEndpointGuard).Module.Name | Should -Be 'MertEndpoint'
     }
 
     It 'exits 20 and never claims all is well when a check failed' {

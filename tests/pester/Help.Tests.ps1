@@ -143,10 +143,12 @@ Describe 'Help details' {
 }
 
 Describe 'The about_MertEndpoint topic agrees with the module' {
-    It 'lists every cmdlet the built manifest exports, and no other' {
+    It 'lists every command the built manifest exports (the cmdlets and the guard function), and no other' {
         $manifest = Import-PowerShellDataFile (Join-Path $ModuleDir 'MertEndpoint.psd1')
-        $exported = @($manifest.CmdletsToExport)
-        $exported.Count | Should -Be $cmdlets.Count -Because 'the manifest exports every cmdlet the module loads'
+        @($manifest.CmdletsToExport).Count | Should -Be $cmdlets.Count -Because 'the manifest exports every cmdlet the module loads'
+        $functions = @(Get-Command -Module MertEndpoint -CommandType Function | ForEach-Object Name)
+        @($manifest.FunctionsToExport) | Should -Be $functions -Because 'the manifest exports every function the module loads'
+        $exported = @($manifest.CmdletsToExport) + @($manifest.FunctionsToExport)
         $listed = @(Get-AboutSection 'CMDLETS' | Where-Object { $_ -match '^\s+(\w+-\w+)\s' } | ForEach-Object { $Matches[1] })
         @($exported | Where-Object { $_ -notin $listed }) | Should -BeNullOrEmpty -Because 'every exported cmdlet belongs in the CMDLETS list'
         @($listed | Where-Object { $_ -notin $exported }) | Should -BeNullOrEmpty -Because 'the list names only exported cmdlets'

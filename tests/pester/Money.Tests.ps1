@@ -236,7 +236,7 @@ Describe 'Spend' {
         $null = New-TestEndpoint guard-old
         Start-Sleep -Seconds 12
         $null = New-TestEndpoint guard-new
-        $guard = Join-Path $repoRoot 'examples/guard.ps1'
+        $guard = Join-Path $ModuleDir 'guard.ps1'
         # The threshold sits halfway between the two ages, read just before each run: a loaded machine
         # may take seconds to start the guard's process, and that must not move guard-new over it.
         function Get-Midpoint {

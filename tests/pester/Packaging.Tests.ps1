@@ -45,16 +45,28 @@ Import-Module MertEndpoint
         $use.ExitCode | Should -Be 0 -Because $use.Output
         $base = ($use.Output -split "`n" | Where-Object { $_ -like 'base=*' }) -replace '^base=', ''
         $base.Trim() | Should -BeLike "$fakeHome*"
-        $use.Output | Should -Match "cmdlets=$((Import-PowerShellDataFile (Join-Path $repoRoot 'MertEndpoint.psd1')).CmdletsToExport.Count)"
+        $manifest = Import-PowerShellDataFile (Join-Path $repoRoot 'MertEndpoint.psd1')
+        $use.Output | Should -Match "cmdlets=$($manifest.CmdletsToExport.Count + $manifest.FunctionsToExport.Count)"
         $use.Output | Should -Match 'synopsis=\w'
         $use.Output | Should -Match 'a10g=[1-9]'
     }
 
-    It 'the scheduled guard runs against the installed module by name, as docs/USAGE.md shows' {
-        # Runs after the install above (Pester keeps the order of It blocks).
-        $guard = Invoke-ChildPwsh -Environment $isolated -ArgumentList '-File', (Join-Path $repoRoot 'examples/guard.ps1'), '-BilledLongerThan', '02:00:00', '-ModulePath', 'MertEndpoint'
+    It 'the scheduled guard ships in the package and runs from the installed module with no clone, as docs/USAGE.md shows' {
+        # Runs after the install above (Pester keeps the order of It blocks). The script is found the way the docs
+        # say, in the installed module's folder; nothing of this repository is on the command line.
+        $find = Invoke-ChildPwsh -Environment $isolated -ArgumentList '-Command', '(Get-Module -ListAvailable MertEndpoint)[0].ModuleBase'
+        $base = ($find.Output -split "`n" | Where-Object { $_.Trim() } | Select-Object -First 1).Trim()
+        $base | Should -BeLike "$fakeHome*"
+        $script = Join-Path $base 'guard.ps1'
+        $guard = Invoke-ChildPwsh -Environment $isolated -ArgumentList '-File', $script, '-BilledLongerThan', '02:00:00'
         $guard.ExitCode | Should -Be 0 -Because $guard.Output
         $guard.Output | Should -Match 'nothing has billed for longer than 02:00:00'
+        $guard.Output | Should -Match "run: MertEndpoint $([regex]::Escape("$((Import-PowerShellDataFile $ModuleManifest).ModuleVersion)"))"
+
+        # The command itself, for a scheduler's one-liner: its result carries the exit code.
+        $command = Invoke-ChildPwsh -Environment $isolated -ArgumentList '-Command', 'exit (Invoke-MertEndpointGuard -BilledLongerThan 02:00:00).ExitCode'
+        $command.ExitCode | Should -Be 0 -Because $command.Output
+        $command.Output | Should -Match 'guard: end: .*exit 0\.'
     }
 }
 

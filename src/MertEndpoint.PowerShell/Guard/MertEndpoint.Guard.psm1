@@ -1,0 +1,351 @@
+# The guard: Invoke-MertEndpointGuard, shipped with the module (a nested script module) so that an installed module
+# can be scheduled without a clone; guard.ps1 beside it is the thin script for schedulers (exit codes). Windows
+# PowerShell 5.1 and PowerShell 7 alike.
+
+$ExitNothingToDo = 0; $ExitStopped = 10; $ExitFailed = 20
+$invariant = [Globalization.CultureInfo]::InvariantCulture
+
+# Text from outside (what a webhook answered) also goes through the module's masking (tokens, known webhook hosts),
+# once it is loaded; the guard's own lines do not, so an endpoint's name is never garbled.
+function Protect-GuardText([string] $Text, [switch] $FromOutside) {
+    foreach ($secret in $notifySecrets) {
+        $Text = [regex]::Replace($Text, [regex]::Escape($secret), '***', [Text.RegularExpressions.RegexOptions]::IgnoreCase)
+    }
+    $secrets = 'MertEndpoint.Secrets' -as [type]
+    if ($FromOutside -and $secrets) { $Text = $secrets::Mask($Text) }
+    $Text
+}
+
+# Every line of the log starts with the UTC time (ISO 8601): appended every 15 minutes, the log says when.
+function Write-GuardLog([string] $Line) { Write-Host ('{0:yyyy-MM-ddTHH:mm:ssZ} guard: {1}' -f [DateTime]::UtcNow, (Protect-GuardText $Line)) }
+
+# The message a person reads: host, exit code, counts, names; never the token, never an error's raw text.
+function Send-GuardNotice([int] $Code, [string] $What, [string[]] $Details) {
+    $meaning = if ($Code -eq $ExitStopped) { 'it paused endpoints' } else { 'something could not be checked or paused; an endpoint may still be billing' }
+    # Made of names and counts; masked like outside text all the same, so no token shape can leave this machine.
+    $text = Protect-GuardText -FromOutside ((@("MertEndpoint guard on $([Environment]::MachineName), exit ${Code}: $meaning.", "$($What.Substring(0, 1).ToUpperInvariant())$($What.Substring(1)).") + @($Details | Where-Object { $_ })) -join ' ')
+    $body = if ($NotifyFormat -eq 'Teams') {
+        [ordered]@{
+            type        = 'message'
+            attachments = @([ordered]@{
+                    contentType = 'application/vnd.microsoft.card.adaptive'
+                    content     = [ordered]@{
+                        '$schema' = 'http://adaptivecards.io/schemas/adaptive-card.json'
+                        type      = 'AdaptiveCard'
+                        version   = '1.4'
+                        body      = @([ordered]@{ type = 'TextBlock'; text = $text; wrap = $true })
+                    }
+                })
+        }
+    }
+    else { [ordered]@{ text = $text } }
+    $json = ConvertTo-Json $body -Depth 10 -Compress
+    $ProgressPreference = 'SilentlyContinue'
+    # Windows PowerShell may still default to TLS 1.0, which Slack and Teams refuse.
+    if ($PSVersionTable.PSEdition -eq 'Desktop') { [Net.ServicePointManager]::SecurityProtocol = [Net.ServicePointManager]::SecurityProtocol -bor [Net.SecurityProtocolType]::Tls12 }
+    try {
+        $null = Invoke-WebRequest -Uri $NotifyUri -Method Post -Body ([Text.Encoding]::UTF8.GetBytes($json)) -ContentType 'application/json; charset=utf-8' -TimeoutSec 15 -UseBasicParsing -Verbose:$false
+        Write-GuardLog "notified: posted the message ($NotifyFormat)."
+        $true
+    }
+    catch {
+        $reason = $_.Exception.Message
+        # What the webhook answered (Slack: 'invalid_payload', 'no_service'); masked like every line.
+        $answer = if ($_.ErrorDetails) { "$($_.ErrorDetails.Message)".Trim() }
+        if ($answer -and $reason.IndexOf($answer, [StringComparison]::OrdinalIgnoreCase) -lt 0) { $reason += " The answer: $answer" }
+        Write-GuardLog "notification failed: $(Protect-GuardText $reason -FromOutside)"
+        $false
+    }
+}
+
+# Each run ends with one line (what was over the threshold, paused and not read, and the exit code) and the result
+# object. Before it, a person is told when the run paused something or could not check or pause (20 wins over 10: a notification that fails is a 20).
+function Complete-Guard([int] $Code, [string] $What, [string[]] $Details = @()) {
+    $notified = $false
+    if ($notifyProblem) {
+        # Nobody could be told: a broken address is a failure even on a quiet run, or nobody would notice it.
+        Write-GuardLog "notification failed: $notifyProblem."
+        $Code = $ExitFailed
+    }
+    elseif ($NotifyUri -and $Code -ne $ExitNothingToDo) {
+        if ($WhatIfPreference) { Write-GuardLog 'not notified: -WhatIf.' }
+        elseif (Send-GuardNotice $Code $What $Details) { $notified = $true }
+        else { $Code = $ExitFailed }
+    }
+    Write-GuardLog "end: $What; exit $Code."
+    # What a script tests; the variables are the run's own (Invoke-MertEndpointGuard's scope: $null when the run ended
+    # before it got to them).
+    [pscustomobject]@{
+        PSTypeName = 'MertEndpoint.GuardResult'
+        ExitCode   = $Code
+        Summary    = $What
+        Over       = @($over | Where-Object { $_ })
+        Paused     = @($stopped | Where-Object { $_ })
+        NotRead    = @($notRead | Where-Object { $_ })
+        Errors     = @(@($checkErrors) + @($stopErrors) + @($budgetErrors) | Where-Object { $_ })
+        MonthSpend = $spend
+        Notified   = $notified
+    }
+}
+
+# hh:mm:ss with hours past 24 (a day-old streak is 26:00:00, not 02:00:00).
+function Format-Duration([TimeSpan] $t) { '{0:00}:{1:mm\:ss}' -f [math]::Floor($t.TotalHours), $t }
+
+function Format-Usd([decimal] $Amount) { '$' + $Amount.ToString('0.00####', $invariant) }
+
+# A short list of names for the message: the first ten, then how many more.
+function Join-Names([string[]] $Names) {
+    $Names = @($Names | Where-Object { $_ } | Select-Object -Unique)
+    if ($Names.Count -le 10) { return $Names -join ', ' }
+    "$(($Names | Select-Object -First 10) -join ', ') and $($Names.Count - 10) more"
+}
+
+# The endpoint or namespace an error record is about.
+function Get-ErrorTarget($Record) {
+    $target = $Record.TargetObject
+    if ($target.Namespace -and $target.Name) { "$($target.Namespace)/$($target.Name)" }
+    elseif ($target.Namespace) { "$($target.Namespace)" }
+    else { 'unknown' }
+}
+
+function Invoke-MertEndpointGuard {
+    <#
+    .SYNOPSIS
+        The guard: pauses every endpoint that has been billing for longer than a threshold, except the ones exempted by
+        name or by tag; optionally keeps a monthly budget and tells a person through a webhook. Returns what it did.
+    .DESCRIPTION
+        Looks at your namespace and every organization's (-Namespace '*'), pauses the endpoints that have billed
+        (initializing, running or updating) for longer than -BilledLongerThan, and logs for each who last changed it (so
+        you know whom to ask) and what it had cost. One namespace or endpoint that fails does not stop the others. Every
+        log line (Write-Host: the information stream, tagged PSHOST) starts with the UTC time; a run starts with a 'run:'
+        line and ends with an 'end:' line. Output is plain text (no colour codes) when it is redirected.
+
+        Exemptions: -Exclude takes name patterns (matched against 'name' and 'namespace/name'); an endpoint tagged
+        -KeepTag (default 'keep-running') is never paused. Both are listed in the log.
+
+        Budget: with -MonthlyBudget, once this UTC month's spend across the namespaces it checks passes the amount, it
+        pauses every endpoint that bills and is not exempt, whatever its streak. The spend is the upper bound (CostHigh of
+        Get-MertEndpointCost) as this module's usage history sees it, not the service's invoice: time billed where no
+        process using this module looked is not in it.
+
+        Notification: with -NotifyUri (or the environment variable MERT_GUARD_NOTIFY_URI, so the address need not sit on
+        a command line) it posts a short message when the run's code is 10 or 20, never on 0 nor under -WhatIf: the host,
+        the code, the counts, the endpoints it paused, what it could not check or pause, the budget. The address is a
+        secret: it is never logged, and text that might carry it is masked. The token never goes there. A post that fails
+        (an answer other than 2xx, no connection, no answer within 15 s), or an address that is not https:// (plain
+        http:// only to this machine), makes the code 20.
+
+        The result's ExitCode is what a scheduler wants (guard.ps1 in the module's folder exits with it):
+           0  nothing needed stopping (or -WhatIf)
+          10  it paused something: an alert, the rest is fine
+          20  something could not be checked or stopped, the notification could not be posted, or the guard itself could
+              not run (e.g. a bad -ModulePath): an endpoint may still be billing
+    .PARAMETER BilledLongerThan
+        Pause endpoints whose current billing streak is longer than this (default 02:00:00).
+    .PARAMETER Namespace
+        The namespace to check, or '*' (default) for yours and every organization's.
+    .PARAMETER Exclude
+        Name patterns never paused, e.g. 'shared-*' or 'lab/*'.
+    .PARAMETER KeepTag
+        Endpoints carrying this tag are never paused (default 'keep-running').
+    .PARAMETER ModulePath
+        Import MertEndpoint from this path first (guard.ps1 passes the module's own folder). Not needed once it is loaded.
+    .PARAMETER MonthlyBudget
+        USD. Once this UTC month's spend (as this module's usage history sees it) passes it, every endpoint that bills and
+        is not exempt is paused, whatever its streak.
+    .PARAMETER NotifyUri
+        A Slack incoming webhook or a Teams Workflows webhook to post to when the code is 10 or 20. Default: the
+        environment variable MERT_GUARD_NOTIFY_URI. A secret: never logged.
+    .PARAMETER NotifyFormat
+        Slack (default: {"text": ...}) or Teams (an Adaptive Card for a Workflows webhook).
+    .OUTPUTS
+        MertEndpoint.GuardResult: ExitCode (0, 10 or 20), Summary (the end line), Over (the endpoints over the limit),
+        Paused, NotRead (namespaces whose listing was not read), Errors (the error records), MonthSpend (with
+        -MonthlyBudget) and Notified.
+    .EXAMPLE
+        Invoke-MertEndpointGuard -BilledLongerThan 02:00:00 -Exclude 'demo-*' -WhatIf
+
+        Lists what it would pause and pauses nothing.
+    .EXAMPLE
+        $r = Invoke-MertEndpointGuard -MonthlyBudget 200; $r.Paused | Format-Table Namespace, Name, UpdatedBy
+
+        Pauses what has billed for more than two hours, and everything not exempt once this month's spend passes $200;
+        then shows whom to tell.
+    .EXAMPLE
+        pwsh -NoProfile -Command 'exit (Invoke-MertEndpointGuard -NotifyFormat Teams).ExitCode'
+
+        From a scheduler, with the address in MERT_GUARD_NOTIFY_URI: the exit code is the guard's (a module that cannot
+        load gives PowerShell's own 1 here; guard.ps1 in the module's folder gives 20).
+    .LINK
+        Get-MertEndpoint
+    .LINK
+        Stop-MertEndpoint
+    .LINK
+        about_MertEndpoint
+    #>
+    [CmdletBinding(SupportsShouldProcess)]
+    [OutputType('MertEndpoint.GuardResult')]
+    param(
+        [TimeSpan] $BilledLongerThan = '02:00:00',
+        [string] $Namespace = '*',
+        # Name patterns never paused, e.g. 'shared-*' or 'lab/*'.
+        [string[]] $Exclude = @(),
+        # Endpoints carrying this tag are never paused.
+        [string] $KeepTag = 'keep-running',
+        # Import MertEndpoint from here first (the script for schedulers passes its own folder); by default it is loaded.
+        [string] $ModulePath,
+        # USD; once this UTC month's spend passes it, everything that bills and is not exempt is paused.
+        [ValidateScript({ $_ -gt 0 })]
+        [decimal] $MonthlyBudget,
+        # A secret (never logged): where to post when the run exits 10 or 20.
+        [string] $NotifyUri = $env:MERT_GUARD_NOTIFY_URI,
+        [ValidateSet('Slack', 'Teams')]
+        [string] $NotifyFormat = 'Slack'
+    )
+    # Anything unexpected ends the run with code 20; per-endpoint errors are collected (-ErrorVariable) and logged.
+    $ErrorActionPreference = 'Stop'
+    $over = $stopped = $notRead = $checkErrors = $stopErrors = $budgetErrors = $spend = $null
+
+    # The notification address is a secret: every form in which an error text might carry it (as given, normalized, its
+    # path and query, unescaped) is masked in every line of the log.
+    $notifySecrets = @()
+    $notifyProblem = $null
+    if ($NotifyUri) {
+        $parsed = $null
+        $notifySecrets = @($NotifyUri)
+        if ([uri]::TryCreate($NotifyUri, [UriKind]::Absolute, [ref] $parsed)) {
+            $notifySecrets += @($parsed.AbsoluteUri, $parsed.OriginalString, [uri]::UnescapeDataString($parsed.AbsoluteUri))
+            if ($parsed.PathAndQuery.Length -gt 1) { $notifySecrets += @($parsed.PathAndQuery, [uri]::UnescapeDataString($parsed.PathAndQuery)) }
+            if (-not ($parsed.Scheme -eq 'https' -or ($parsed.Scheme -eq 'http' -and $parsed.IsLoopback))) {
+                $notifyProblem = 'the notification address is not an https:// URL (plain http:// only to this machine); nothing was posted'
+            }
+        }
+        else { $notifyProblem = 'the notification address is not an absolute URL; nothing was posted' }
+        # Longest first, so a form containing another is masked whole.
+        $notifySecrets = @($notifySecrets | Where-Object { $_ } | Sort-Object Length -Descending -Unique)
+    }
+
+
+    $rendering = if (Get-Variable PSStyle -ErrorAction Ignore) { $PSStyle.OutputRendering }
+    try {
+        # A log file or a scheduler's mail should not be full of ANSI colour codes.
+        if ($null -ne $rendering -and [Console]::IsOutputRedirected) { $PSStyle.OutputRendering = 'PlainText' }
+
+        if ($ModulePath) {
+            try {
+                Import-Module $ModulePath -Global
+            }
+            catch {
+                Write-GuardLog "could not load the module from '$ModulePath': $($_.Exception.Message)"
+                return (Complete-Guard $ExitFailed 'nothing was checked; endpoints may still be billing' @("The module did not load from '$ModulePath'."))
+            }
+        }
+        # The module's own masking knows the address too, for anything it shows.
+        $secrets = 'MertEndpoint.Secrets' -as [type]
+        if ($NotifyUri -and $secrets) { $null = $secrets::Register($NotifyUri) }
+
+        $version = (Get-Module MertEndpoint).Version
+        $budgeted = $PSBoundParameters.ContainsKey('MonthlyBudget')
+        $options = @(
+            if ($budgeted) { "monthly budget $(Format-Usd $MonthlyBudget)" }
+            if ($NotifyUri) { "notify $NotifyFormat" }
+            if ($WhatIfPreference) { '-WhatIf' }
+        )
+        Write-GuardLog "run: MertEndpoint $version, namespace(s) $Namespace, threshold $(Format-Duration $BilledLongerThan)$(($options | ForEach-Object { ", $_" }) -join '')."
+
+        # The budget: this UTC month's spend, the upper bound as this module's usage history sees it. Passed, every endpoint
+        # that bills is over the limit, whatever its streak; a spend that could not be read in full is a failure (exit 20),
+        # and what was read still counts.
+        $overBudget = $false
+        $budgetNote = $null
+        $budgetErrors = @()
+        if ($budgeted) {
+            $now = [DateTime]::UtcNow
+            $monthStart = [DateTime]::new($now.Year, $now.Month, 1, 0, 0, 0, [DateTimeKind]::Utc)
+            $costs = @(Get-MertEndpointCost -Namespace $Namespace -Since $monthStart -ErrorAction SilentlyContinue -ErrorVariable budgetErrors -WarningAction SilentlyContinue -WarningVariable budgetWarnings)
+            foreach ($warning in $budgetWarnings) { Write-GuardLog "budget note: $warning" }
+            foreach ($e in $budgetErrors) { Write-GuardLog "budget: could not read the spend: $e" }
+            $spend = [decimal]0
+            foreach ($cost in $costs) { if ($null -ne $cost.CostHigh) { $spend += $cost.CostHigh } }
+            $unpriced = @($costs | Where-Object { $null -eq $_.CostHigh -and $_.BilledTimeHigh -gt [TimeSpan]::Zero })
+            if ($unpriced) { Write-GuardLog "budget note: no price for $(Join-Names ($unpriced | ForEach-Object { "$($_.Namespace)/$($_.Name)" })); their time is not in the spend." }
+            $seen = "this month's spend so far is up to $(Format-Usd $spend) as this module's usage history sees it"
+            $overBudget = $spend -gt $MonthlyBudget
+            if ($overBudget) {
+                Write-GuardLog "budget: $seen, over the monthly budget of $(Format-Usd $MonthlyBudget): every endpoint that bills and is not exempt is paused, whatever its streak."
+                $budgetNote = "Monthly budget $(Format-Usd $MonthlyBudget) passed: up to $(Format-Usd $spend) spent this month (as this module's usage history sees it)."
+            }
+            else { Write-GuardLog "budget: $seen$(if ($budgetErrors) { ' (not all of it read)' }), within the monthly budget of $(Format-Usd $MonthlyBudget)." }
+            if ($budgetErrors) { $budgetNote = "$budgetNote Could not read this month's spend in full." }
+        }
+
+        # Over the budget the limit is any billing at all.
+        $limit = if ($overBudget) { [TimeSpan]::Zero } else { $BilledLongerThan }
+        $overWhat = if ($overBudget) { 'billing past the monthly budget' } else { 'over the threshold' }
+        $over = @(Get-MertEndpoint -Namespace $Namespace -BilledLongerThan $limit -ErrorAction SilentlyContinue -ErrorVariable checkErrors -WarningVariable skipped -WarningAction SilentlyContinue)
+        foreach ($warning in $skipped) { Write-GuardLog "note: $warning" }
+        foreach ($e in $checkErrors) { Write-GuardLog "check failed: $e" }
+        # The namespaces whose listing was not read: a 401 (an organization without billing or access) is a note, any other
+        # failure an error; "nothing has billed" is said only of the namespaces that were read.
+        $notRead = @(@($skipped | ForEach-Object { if ("$_" -match "^Skipped namespace '([^']+)'") { $Matches[1] } }) +
+            @($checkErrors | ForEach-Object { if ($_.TargetObject.Namespace -and -not $_.TargetObject.Name) { $_.TargetObject.Namespace } })) | Select-Object -Unique
+        $unread = if ($notRead) { "not read: $($notRead -join ', ')" } else { 'every namespace read' }
+
+        $toStop = [System.Collections.Generic.List[object]]::new()
+        foreach ($endpoint in $over) {
+            $who = if ($endpoint.UpdatedBy) { "last changed by $($endpoint.UpdatedBy)" } else { 'last changed by (unknown)' }
+            $why = if ($overBudget) { 'over the monthly budget' } else { "threshold $BilledLongerThan" }
+            $line = "$($endpoint.Namespace)/$($endpoint.Name) is $($endpoint.Status), billed for $(Format-Duration $endpoint.BilledFor) ($why), $who"
+            $pattern = $Exclude | Where-Object { $endpoint.Name -like $_ -or "$($endpoint.Namespace)/$($endpoint.Name)" -like $_ } | Select-Object -First 1
+            if ($pattern) { Write-GuardLog "exempt: $line; excluded by -Exclude '$pattern'."; continue }
+            if ($KeepTag -and $endpoint.Tags -contains $KeepTag) { Write-GuardLog "exempt: $line; tagged '$KeepTag'."; continue }
+            Write-GuardLog "over: $line."
+            $toStop.Add($endpoint)
+        }
+
+        if ($toStop.Count -eq 0) {
+            $exempt = $over.Count
+            $nothing = if ($overBudget) { 'nothing is billing' } else { "nothing has billed for longer than $BilledLongerThan" }
+            if ($checkErrors.Count -gt 0) { Write-GuardLog "nothing to pause where the check worked; $($checkErrors.Count) check(s) failed, so endpoints there may still be billing." }
+            elseif ($exempt -gt 0) { Write-GuardLog "nothing to pause: only the $exempt exempt endpoint(s) above $(if ($overBudget) { 'are billing' } else { "have billed for longer than $BilledLongerThan" })." }
+            elseif ($notRead) { Write-GuardLog "nothing to pause in the namespaces read: $nothing there ($unread)." }
+            else { Write-GuardLog "nothing to pause: $nothing." }
+        }
+        $stopped = @($toStop | Stop-MertEndpoint -PassThru -WhatIf:$WhatIfPreference -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable stopErrors)
+
+        foreach ($e in $stopErrors) {
+            $still = if ("$($e.FullyQualifiedErrorId)" -like 'EndpointStillBilling*') { 'still billing after the pause: ' } else { '' }
+            Write-GuardLog "could not stop: $still$e"
+        }
+        foreach ($endpoint in $stopped) {
+            $cost = Get-MertEndpointCost -Name $endpoint.Name -Namespace $endpoint.Namespace -Since (Get-Date).AddDays(-1) -ErrorAction SilentlyContinue
+            $spent = if ($cost) { '{0} billed, about ${1:0.00}' -f (Format-Duration $cost.BilledTime), $cost.EstimatedCost } else { 'cost unknown' }
+            Write-GuardLog "paused $($endpoint.Namespace)/$($endpoint.Name); last 24 h: $spent. Tell $(if ($endpoint.UpdatedBy) { $endpoint.UpdatedBy } else { 'its owner' })."
+        }
+
+        $failures = $checkErrors.Count + $stopErrors.Count + $budgetErrors.Count
+        $what = "$($over.Count) $overWhat, $(if ($WhatIfPreference) { "$($toStop.Count) would be paused" } else { "$(@($stopped).Count) paused" }), $unread"
+        # What the message names: the endpoints paused, the namespaces and endpoints that could not be checked or paused.
+        $details = @(
+            if ($stopped) { "Paused: $(Join-Names ($stopped | ForEach-Object { "$($_.Namespace)/$($_.Name)" }))." }
+            if ($checkErrors) { "Could not check: $(Join-Names ($checkErrors | ForEach-Object { Get-ErrorTarget $_ }))." }
+            if ($stopErrors) { "Could not pause: $(Join-Names ($stopErrors | ForEach-Object { Get-ErrorTarget $_ }))." }
+            $budgetNote
+        )
+        if ($failures -gt 0) {
+            Write-GuardLog "$failures error(s): some endpoints could not be checked or stopped and may still be billing."
+            return (Complete-Guard $ExitFailed $what $details)
+        }
+        if ($WhatIfPreference -or $stopped.Count -eq 0) { return (Complete-Guard $ExitNothingToDo $what) }
+        return (Complete-Guard $ExitStopped $what $details)
+    }
+    catch {
+        Write-GuardLog "failed: $($_.Exception.Message)"
+        return (Complete-Guard $ExitFailed 'the run failed; endpoints may still be billing')
+    }
+    finally {
+        if ($null -ne $rendering) { $PSStyle.OutputRendering = $rendering }
+    }
+}
+
+Export-ModuleMember -Function Invoke-MertEndpointGuard
