@@ -95,7 +95,9 @@ Describe 'The scheduled guard' {
 
     It 'Invoke-MertEndpointGuard, the command in the module, returns what it did: the code, what is over, what it paused' {
         # In this process (the module the tests imported), -WhatIf: the same run as the script's, as an object.
-        $r = Invoke-MertEndpointGuard -BilledLongerThan 00:00:02 -Exclude 'guard-sk*' -WhatIf 6>$null
+        # A bare number is seconds, as for every MertEndpoint duration (PowerShell alone would read 2 ticks).
+        $r = Invoke-MertEndpointGuard -BilledLongerThan 2 -Exclude 'guard-sk*' -WhatIf -InformationVariable log 6>$null
+        "$log" | Should -Match 'run: MertEndpoint .*threshold 00:00:02'
         $r.PSObject.TypeNames[0] | Should -Be 'MertEndpoint.GuardResult'
         $r.ExitCode | Should -Be 0
         @($r.Over | ForEach-Object { "$($_.Namespace)/$($_.Name)" }) | Should -Contain 'emulator-user/guard-over'

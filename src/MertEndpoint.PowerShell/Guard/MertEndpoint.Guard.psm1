@@ -141,7 +141,8 @@ function Invoke-MertEndpointGuard {
           20  something could not be checked or stopped, the notification could not be posted, or the guard itself could
               not run (e.g. a bad -ModulePath): an endpoint may still be billing
     .PARAMETER BilledLongerThan
-        Pause endpoints whose current billing streak is longer than this (default 02:00:00).
+        Pause endpoints whose current billing streak is longer than this (default 02:00:00): a TimeSpan, a TimeSpan
+        string, or seconds as a number or a string (7200, '7200'), as every MertEndpoint duration.
     .PARAMETER Namespace
         The namespace to check, or '*' (default) for yours and every organization's.
     .PARAMETER Exclude
@@ -186,7 +187,9 @@ function Invoke-MertEndpointGuard {
     [CmdletBinding(SupportsShouldProcess)]
     [OutputType('MertEndpoint.GuardResult')]
     param(
-        [TimeSpan] $BilledLongerThan = '02:00:00',
+        # A duration as every MertEndpoint parameter takes one (a TimeSpan, '02:00:00', or seconds: 7200, '7200'); read
+        # once the module is loaded, by its own DurationAttribute.
+        [object] $BilledLongerThan = '02:00:00',
         [string] $Namespace = '*',
         # Name patterns never paused, e.g. 'shared-*' or 'lab/*'.
         [string[]] $Exclude = @(),
@@ -245,6 +248,9 @@ function Invoke-MertEndpointGuard {
         if ($NotifyUri -and $secrets) { $null = $secrets::Register($NotifyUri) }
 
         $version = (Get-Module MertEndpoint).Version
+        # PowerShell alone would read 7200 as ticks: the module's own reading of durations.
+        $BilledLongerThan = [MertEndpoint.PowerShell.DurationAttribute]::new().Transform($ExecutionContext, $BilledLongerThan)
+        if ($BilledLongerThan -isnot [TimeSpan] -or $BilledLongerThan -lt [TimeSpan]::Zero) { throw "-BilledLongerThan must be a duration of zero or more (got '$BilledLongerThan'), for example 02:00:00 or 7200 (seconds)." }
         $budgeted = $PSBoundParameters.ContainsKey('MonthlyBudget')
         $options = @(
             if ($budgeted) { "monthly budget $(Format-Usd $MonthlyBudget)" }

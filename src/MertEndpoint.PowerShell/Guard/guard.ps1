@@ -12,7 +12,8 @@
 #>
 [CmdletBinding(SupportsShouldProcess)]
 param(
-    [TimeSpan] $BilledLongerThan = '02:00:00',
+    # A TimeSpan, '02:00:00', or seconds (7200): read by the module, as every MertEndpoint duration.
+    [object] $BilledLongerThan = '02:00:00',
     [string] $Namespace = '*',
     [string[]] $Exclude = @(),
     [string] $KeepTag = 'keep-running',
