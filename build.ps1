@@ -304,10 +304,11 @@ function Invoke-Test {
     $suites = Join-Path $root 'tests/pester'
     $matrix = 'Lifecycle', 'Money', 'Core', 'Readiness' | ForEach-Object { Join-Path $suites "$_.Tests.ps1" }
     # The two passes run side by side (each its own pwsh and emulators on free ports, its own history files): they
-    # spend most of their time waiting on emulated boots, and together take about as long as the longer one. Two
-    # suites that do not depend on the readings run once, in the shorter pessimistic pass, to keep them level:
-    # Package during Test (a minute or two of compiling) and the demo in a sandbox.
-    $once = 'Concurrency', 'Demo' | ForEach-Object { Join-Path $suites "$_.Tests.ps1" }
+    # spend most of their time waiting on emulated boots, and together take about as long as the longer one. Suites
+    # that do not depend on the readings run once, in the shorter pessimistic pass, to keep them level: Package during
+    # Test (a minute or two of compiling), the demo in a sandbox, and the endings (signals to child processes, about
+    # 75 s; its emulator pins the default readings, Start-TestEmulator -DefaultReadings).
+    $once = 'Concurrency', 'Demo', 'Endings' | ForEach-Object { Join-Path $suites "$_.Tests.ps1" }
     Write-Host "== Pester: two passes side by side (status every 15 s; each log is printed when the pass ends)" -ForegroundColor Cyan
     $passes = @(
         Start-PesterPass -Pester $pester -Results $results -Mode 'default' -Paths @($suites) -Exclude $once

@@ -4,7 +4,8 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
     . (Join-Path $PSScriptRoot 'ChildProcess.ps1')
-    $script:emulator = Start-TestEmulator -BootSeconds 0.5
+    # How a process ends does not depend on the service's readings: pinned, so it may run in either Pester pass.
+    $script:emulator = Start-TestEmulator -BootSeconds 0.5 -DefaultReadings
 
     function Start-HeldChild {
         # A child pwsh that runs $Command and prints READY once the endpoint is held; returns the process and its
