@@ -174,6 +174,7 @@ public class DurationParameterTests
     [InlineData("Start-MertEndpoint s -IdleTimeout 600 -IdleTimeoutMinutes 10 -Confirm:$false", "-IdleTimeout and -IdleTimeoutMinutes")]
     [InlineData("Set-MertEndpoint s -IdleTimeout 600 -ScaleToZeroTimeout 10 -Confirm:$false", "-IdleTimeout and -ScaleToZeroTimeout")]
     [InlineData("New-MertEndpoint s -IdleTimeout 600 -ScaleToZeroTimeout 10 -Confirm:$false", "-IdleTimeout and -ScaleToZeroTimeout")]
+    [InlineData("Start-MertEndpoint s -CreateIfMissing -ImageUrl i:1 -IdleTimeout 600 -ScaleToZeroTimeout 10 -Confirm:$false", "-IdleTimeout and -ScaleToZeroTimeout")]
     [InlineData("Use-MertEndpoint s -OwedPauseTimeout 60 -OwedPauseTimeoutSec 60 -Confirm:$false { }", "-OwedPauseTimeout and -OwedPauseTimeoutSec")]
     [InlineData("Invoke-MertEndpoint s -Body @{} -Timeout 60 -TimeoutSec 60", "-Timeout and -TimeoutSec")]
     public async Task A_new_name_and_its_old_name_together_are_refused_before_any_request(string script, string named)

@@ -41,7 +41,7 @@ function Stop-TestEmulator {
 }
 
 function Get-Billing {
-    # The emulator's meter for one endpoint: billed seconds (initializing + running, per replica).
+    # The emulator's meter for one endpoint: billed seconds (initializing + running + updating, per replica).
     param($Emulator, [string] $Name)
     (Invoke-MertEmulatorAdmin $Emulator billing).endpoints | Where-Object name -eq $Name | Select-Object -First 1
 }

@@ -212,6 +212,13 @@ Describe 'The scheduled guard' {
         (Get-MertEndpoint guard-skip).Status | Should -Be 'Paused'
     }
 
+    It 'works with the module imported under a prefix (it finds the cmdlets by type, not by name)' {
+        $r = Invoke-ChildPwsh -ArgumentList '-Command', "Import-Module '$module' -Prefix Hf; exit (Invoke-HfMertEndpointGuard -BilledLongerThan 02:00:00 -WhatIf).ExitCode"
+        $r.ExitCode | Should -Be 0 -Because $r.Output
+        $r.Output | Should -Match 'guard: run: MertEndpoint \d'
+        $r.Output | Should -Match 'guard: end: .*exit 0\.'
+    }
+
     It 'exits 20, not PowerShell''s 1, when the module path is broken' {
         $r = Invoke-ChildPwsh -ArgumentList '-File', $guard, '-ModulePath', (Join-Path $TestDrive 'no-such-module')
         $r.ExitCode | Should -Be 20 -Because $r.Output

@@ -29,7 +29,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
         [Parameter]
         public EndpointStatus[]? Status { get; set; }
 
-        /// <summary>Only endpoints that have been billing (initializing or running) for longer than this: the scheduled guard.</summary>
+        /// <summary>Only endpoints that have been billing (initializing, running or updating) for longer than this: the scheduled guard.</summary>
         [Parameter]
         [Duration]
         public TimeSpan? BilledLongerThan { get; set; }

@@ -74,7 +74,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
         [ValidateRange(1, 3600)]
         public int? OwedPauseTimeoutSec { get; set; }
 
-        private TimeSpan _longestOwedPause = TimeSpan.FromMinutes(5);
+        private TimeSpan _longestOwedPause; // the longest owed pause asked for by the input so far
 
         public object? GetDynamicParameters() => CreateIfMissing ? _create ??= new CreateParameters() : null;
 
@@ -98,7 +98,8 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 try
                 {
                     // A new endpoint gets the idle timeout asked for (-ScaleToZeroTimeout is New-MertEndpoint's old name for it).
-                    spec = _create?.ToSpec(target.Name!, _create.ScaleToZeroTimeout ?? idle);
+                    spec = _create?.ToSpec(target.Name!, Minutes(DurationOf(nameof(IdleTimeout), IdleTimeout,
+                        nameof(CreateParameters.ScaleToZeroTimeout), _create.ScaleToZeroTimeout, TimeSpan.FromMinutes(1))) ?? idle);
                 }
                 catch (EndpointException ex)
                 {

@@ -247,9 +247,16 @@ function Invoke-MertEndpointGuard {
         $secrets = 'MertEndpoint.Secrets' -as [type]
         if ($NotifyUri -and $secrets) { $null = $secrets::Register($NotifyUri) }
 
-        $version = (Get-Module MertEndpoint).Version
+        # The cmdlets by their implementing types, not their names: the module may be imported with -Prefix.
+        $mert = @{}
+        foreach ($command in @(Get-Command -Module MertEndpoint -CommandType Cmdlet)) { $mert[$command.ImplementingType.Name] = $command }
+        foreach ($needed in 'GetMertEndpoint', 'StopMertEndpoint', 'GetMertEndpointCost') {
+            if (-not $mert[$needed]) { throw "The MertEndpoint module is not loaded (no $needed cmdlet): import it, or pass -ModulePath." }
+        }
+        $version = $mert['GetMertEndpoint'].Module.Version
         # PowerShell alone would read 7200 as ticks: the module's own reading of durations.
-        $BilledLongerThan = [MertEndpoint.PowerShell.DurationAttribute]::new().Transform($ExecutionContext, $BilledLongerThan)
+        try { $BilledLongerThan = [MertEndpoint.PowerShell.DurationAttribute]::new().Transform($ExecutionContext, $BilledLongerThan) }
+        catch { throw "-BilledLongerThan: $(if ($_.Exception.InnerException) { $_.Exception.InnerException.Message } else { $_.Exception.Message })" }
         if ($BilledLongerThan -isnot [TimeSpan] -or $BilledLongerThan -lt [TimeSpan]::Zero) { throw "-BilledLongerThan must be a duration of zero or more (got '$BilledLongerThan'), for example 02:00:00 or 7200 (seconds)." }
         $budgeted = $PSBoundParameters.ContainsKey('MonthlyBudget')
         $options = @(
@@ -268,7 +275,7 @@ function Invoke-MertEndpointGuard {
         if ($budgeted) {
             $now = [DateTime]::UtcNow
             $monthStart = [DateTime]::new($now.Year, $now.Month, 1, 0, 0, 0, [DateTimeKind]::Utc)
-            $costs = @(Get-MertEndpointCost -Namespace $Namespace -Since $monthStart -ErrorAction SilentlyContinue -ErrorVariable budgetErrors -WarningAction SilentlyContinue -WarningVariable budgetWarnings)
+            $costs = @(& $mert['GetMertEndpointCost'] -Namespace $Namespace -Since $monthStart -ErrorAction SilentlyContinue -ErrorVariable budgetErrors -WarningAction SilentlyContinue -WarningVariable budgetWarnings)
             foreach ($warning in $budgetWarnings) { Write-GuardLog "budget note: $warning" }
             foreach ($e in $budgetErrors) { Write-GuardLog "budget: could not read the spend: $e" }
             $spend = [decimal]0
@@ -288,7 +295,7 @@ function Invoke-MertEndpointGuard {
         # Over the budget the limit is any billing at all.
         $limit = if ($overBudget) { [TimeSpan]::Zero } else { $BilledLongerThan }
         $overWhat = if ($overBudget) { 'billing past the monthly budget' } else { 'over the threshold' }
-        $over = @(Get-MertEndpoint -Namespace $Namespace -BilledLongerThan $limit -ErrorAction SilentlyContinue -ErrorVariable checkErrors -WarningVariable skipped -WarningAction SilentlyContinue)
+        $over = @(& $mert['GetMertEndpoint'] -Namespace $Namespace -BilledLongerThan $limit -ErrorAction SilentlyContinue -ErrorVariable checkErrors -WarningVariable skipped -WarningAction SilentlyContinue)
         foreach ($warning in $skipped) { Write-GuardLog "note: $warning" }
         foreach ($e in $checkErrors) { Write-GuardLog "check failed: $e" }
         # The namespaces whose listing was not read: a 401 (an organization without billing or access) is a note, any other
@@ -317,14 +324,14 @@ function Invoke-MertEndpointGuard {
             elseif ($notRead) { Write-GuardLog "nothing to pause in the namespaces read: $nothing there ($unread)." }
             else { Write-GuardLog "nothing to pause: $nothing." }
         }
-        $stopped = @($toStop | Stop-MertEndpoint -PassThru -WhatIf:$WhatIfPreference -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable stopErrors)
+        $stopped = @($toStop | & $mert['StopMertEndpoint'] -PassThru -WhatIf:$WhatIfPreference -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable stopErrors)
 
         foreach ($e in $stopErrors) {
             $still = if ("$($e.FullyQualifiedErrorId)" -like 'EndpointStillBilling*') { 'still billing after the pause: ' } else { '' }
             Write-GuardLog "could not stop: $still$e"
         }
         foreach ($endpoint in $stopped) {
-            $cost = Get-MertEndpointCost -Name $endpoint.Name -Namespace $endpoint.Namespace -Since (Get-Date).AddDays(-1) -ErrorAction SilentlyContinue
+            $cost = & $mert['GetMertEndpointCost'] -Name $endpoint.Name -Namespace $endpoint.Namespace -Since (Get-Date).AddDays(-1) -ErrorAction SilentlyContinue
             $spent = if ($cost) { '{0} billed, about ${1:0.00}' -f (Format-Duration $cost.BilledTime), $cost.EstimatedCost } else { 'cost unknown' }
             Write-GuardLog "paused $($endpoint.Namespace)/$($endpoint.Name); last 24 h: $spent. Tell $(if ($endpoint.UpdatedBy) { $endpoint.UpdatedBy } else { 'its owner' })."
         }
