@@ -87,6 +87,9 @@ namespace MertEndpoint.PowerShell.Cmdlets
             var idle = Minutes(DurationOf(nameof(IdleTimeout), IdleTimeout, nameof(IdleTimeoutMinutes), IdleTimeoutMinutes, TimeSpan.FromMinutes(1)));
             var owedPause = DurationOf(nameof(OwedPauseTimeout), OwedPauseTimeout, nameof(OwedPauseTimeoutSec), OwedPauseTimeoutSec, TimeSpan.FromSeconds(1));
             if (owedPause > _longestOwedPause) _longestOwedPause = owedPause;
+            // A new endpoint gets the idle timeout asked for (-ScaleToZeroTimeout is New-MertEndpoint's old name for it).
+            var createIdle = _create == null ? null : Minutes(DurationOf(nameof(IdleTimeout), IdleTimeout,
+                nameof(CreateParameters.ScaleToZeroTimeout), _create.ScaleToZeroTimeout, TimeSpan.FromMinutes(1))) ?? idle;
             foreach (var target in Targets())
             {
                 string price = _create == null ? PriceInQuestion(target) : "";
@@ -97,9 +100,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 EndpointCreateSpec? spec;
                 try
                 {
-                    // A new endpoint gets the idle timeout asked for (-ScaleToZeroTimeout is New-MertEndpoint's old name for it).
-                    spec = _create?.ToSpec(target.Name!, Minutes(DurationOf(nameof(IdleTimeout), IdleTimeout,
-                        nameof(CreateParameters.ScaleToZeroTimeout), _create.ScaleToZeroTimeout, TimeSpan.FromMinutes(1))) ?? idle);
+                    spec = _create?.ToSpec(target.Name!, createIdle);
                 }
                 catch (EndpointException ex)
                 {

@@ -20,7 +20,8 @@ param(
     [string] $ModulePath = (Join-Path $PSScriptRoot 'MertEndpoint.psd1'),
     [ValidateScript({ $_ -gt 0 })]
     [decimal] $MonthlyBudget,
-    [string] $NotifyUri = $env:MERT_GUARD_NOTIFY_URI,
+    # Default: $env:MERT_GUARD_NOTIFY_URI (read by Invoke-MertEndpointGuard itself).
+    [string] $NotifyUri,
     [ValidateSet('Slack', 'Teams')]
     [string] $NotifyFormat = 'Slack'
 )
@@ -29,7 +30,6 @@ try {
     # module that cannot load is logged, notified and exits 20 like any other failure.
     Import-Module (Join-Path $PSScriptRoot 'MertEndpoint.Guard.psm1') -ErrorAction Stop
     $PSBoundParameters['ModulePath'] = $ModulePath
-    $PSBoundParameters['NotifyUri'] = $NotifyUri
     $result = Invoke-MertEndpointGuard @PSBoundParameters
     exit $result.ExitCode
 }
