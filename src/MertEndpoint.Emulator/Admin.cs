@@ -153,6 +153,14 @@ sealed class Admin(EndpointStore store, FaultRules faults, RequestLog log, TimeP
             faults.Clear();
             return Http.WriteJson(ctx, faults.Render());
         });
+        app.MapPost($"{Prefix}/backdate", async ctx =>
+        {
+            var body = await Http.ReadObject(ctx);
+            var seconds = Fields.Int(body, "seconds", "") ?? throw Http.BadRequest("Missing required field 'seconds'");
+            if (seconds < 0) throw Http.BadRequest("Field 'seconds' must be 0 or more");
+            await Http.WriteJson(ctx, store.Backdate(Fields.Str(body, "namespace", "", required: true)!, Fields.Str(body, "name", "", required: true)!,
+                TimeSpan.FromSeconds(seconds), Fields.Bool(body, "stamps", "") ?? false, Fields.Bool(body, "replicas", "") ?? false));
+        });
         app.MapPost($"{Prefix}/reset", ctx =>
         {
             store.Reset();

@@ -450,6 +450,35 @@ sealed class EndpointStore
         }
     }
 
+    /// <summary>Test set-up: moves an endpoint's service stamps (createdAt, updatedAt) and/or its replicas' start times
+    /// back by <paramref name="by"/>, as if that had happened earlier. The state machine and the meter are untouched.</summary>
+    public JsonObject Backdate(string ns, string name, TimeSpan by, bool stamps, bool replicas)
+    {
+        lock (_gate)
+        {
+            var e = Advance(Find(ns, name), Now);
+            if (stamps)
+            {
+                e.CreatedAt -= by;
+                e.UpdatedAt -= by;
+            }
+            if (replicas)
+                foreach (var r in e.Replicas)
+                {
+                    r.StartedAt -= by;
+                    if (r.InitializedAt is { } initialized) r.InitializedAt = initialized - by;
+                    if (r.ReadyAt is { } ready) r.ReadyAt = ready - by;
+                }
+            Changed(e, Now);
+            Save();
+            return new JsonObject
+            {
+                ["createdAt"] = Http.Timestamp(e.CreatedAt), ["updatedAt"] = Http.Timestamp(e.UpdatedAt),
+                ["replicas"] = new JsonArray(e.Replicas.Select(r => (JsonNode)r.ToJson()).ToArray()),
+            };
+        }
+    }
+
     public void Reset()
     {
         lock (_gate)

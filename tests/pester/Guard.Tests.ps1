@@ -233,3 +233,38 @@ Describe 'The scheduled guard' {
         $r.Output | Should -Match 'guard: failed: .*token'
     }
 }
+
+Describe 'What the guard pauses on: evidence of the streak, not the service''s stamps alone' {
+    It 'pauses one updated a moment ago whose replica started three hours ago; reports, and does not pause, one whose only old dates are createdAt and updatedAt' {
+        # Both created behind this module's back (straight at the service's API), so its usage history has never seen
+        # them; then the emulator moves their past back three hours: the replica's start of one, the stamps of the other
+        # (as an endpoint created hours ago that woke from scale-to-zero a moment ago, unstamped, shows).
+        $headers = @{ Authorization = "Bearer $TestToken" }
+        foreach ($name in 'replica-old', 'stamps-old') {
+            $body = @{ name = $name; type = 'protected'
+                compute = @{ accelerator = 'gpu'; instanceType = 'nvidia-a10g'; instanceSize = 'x1'; scaling = @{ minReplica = 0; maxReplica = 1 } }
+                model = @{ repository = 'm-a-p/MERT-v1-95M'; framework = 'custom'; image = @{ custom = @{ url = 'someone/mert:latest'; healthRoute = '/health' } } }
+                provider = @{ vendor = 'aws'; region = 'us-east-1' } } | ConvertTo-Json -Depth 10
+            $null = Invoke-RestMethod -Method Post -Uri "$($emulator.ApiUrl)/endpoint/emulator-user" -Headers $headers -Body $body -ContentType 'application/json'
+        }
+        Wait-Until { @((Invoke-RestMethod -Uri "$($emulator.ApiUrl)/endpoint/emulator-user" -Headers $headers).items |
+                    Where-Object { $_.name -in 'replica-old', 'stamps-old' -and $_.status.state -eq 'running' }).Count -eq 2 } -TimeoutSec 60
+        $old = Invoke-MertEmulatorAdmin $emulator backdate -Method POST -Body @{ namespace = 'emulator-user'; name = 'replica-old'; seconds = 3 * 3600; replicas = $true }
+        ([DateTimeOffset]$old.updatedAt) | Should -BeGreaterThan ([DateTimeOffset]::UtcNow.AddMinutes(-5)) -Because 'only the replica moved back'
+        $null = Invoke-MertEmulatorAdmin $emulator backdate -Method POST -Body @{ namespace = 'emulator-user'; name = 'stamps-old'; seconds = 3 * 3600; stamps = $true }
+
+        $r = Invoke-Guard '-BilledLongerThan', '02:00:00', '-NotifyUri', $hook.Uri
+        $r.ExitCode | Should -Be 10 -Because $r.Output
+        $r.Output | Should -Match 'over: emulator-user/replica-old is Running, billed for 03:'
+        $r.Output | Should -Match 'paused emulator-user/replica-old'
+        $r.Output | Should -Match "report: emulator-user/stamps-old is Running, billed for 03:.*updatedAt stamp.*not paused"
+        $r.Output | Should -Not -Match 'over: emulator-user/stamps-old'
+        $r.Output | Should -Match 'end: .*1 paused, 1 reported'
+        $pauses = @(Get-RequestLog $emulator | Where-Object { $_.method -eq 'POST' -and $_.path -like '*/pause' } | ForEach-Object path)
+        $pauses | Should -Contain '/v2/endpoint/emulator-user/replica-old/pause'
+        $pauses | Should -Not -Contain '/v2/endpoint/emulator-user/stamps-old/pause'
+        ($hook.State.Posts | Select-Object -Last 1).Body | Should -Match 'stamps-old'
+        (Get-MertEndpoint stamps-old).Status | Should -Be 'Running'
+        Get-MertEndpoint stamps-old, replica-old | Remove-MertEndpoint -Confirm:$false
+    }
+}
