@@ -20,9 +20,12 @@ namespace MertEndpoint
         internal const string CommandTimeoutVariable = "MERT_ENDPOINT_COMMAND_TIMEOUT_SEC";
         internal const string MaxDataAnswerVariable = "MERT_ENDPOINT_MAX_DATA_ANSWER_MB";
         internal const string TokenHostsVariable = "MERT_ENDPOINT_TOKEN_HOSTS";
+        internal const string SweepAccountMaxAgeVariable = "MERT_ENDPOINT_SWEEP_ACCOUNT_MAX_AGE_SEC";
 
         public static readonly TimeSpan DefaultRetryBudget = TimeSpan.FromSeconds(45);
         public static readonly TimeSpan DefaultCommandTimeout = TimeSpan.FromMinutes(5);
+        public static readonly TimeSpan DefaultSweepAccountMaxAge = TimeSpan.FromMinutes(15);
+        public static readonly TimeSpan MaxSweepAccountMaxAge = TimeSpan.FromHours(1);
         public const long DefaultMaxAnswerBytes = 32L * 1024 * 1024;
         public const int DefaultMaxLogLineBytes = 64 * 1024;
         public const long DefaultMaxDataAnswerBytes = 1024L * 1024 * 1024;
@@ -53,6 +56,11 @@ namespace MertEndpoint
         /// command fed by a pipeline takes as long as its input (each call within its budget).
         /// </summary>
         public TimeSpan CommandTimeout { get; set; } = DefaultCommandTimeout;
+        /// <summary>
+        /// How old the account lookup behind a sweep of every namespace ('*', the guard) may be before it is asked again
+        /// (MERT_ENDPOINT_SWEEP_ACCOUNT_MAX_AGE_SEC, 0 to 3600, default 15 min; the guard's -AccountCacheMaxAge sets it).
+        /// </summary>
+        public TimeSpan SweepAccountMaxAge { get; set; } = DefaultSweepAccountMaxAge;
         /// <summary>The largest control-plane answer read (32 MiB); a larger one is an error naming the cap.</summary>
         public long MaxAnswerBytes { get; set; } = DefaultMaxAnswerBytes;
         /// <summary>The longest log line read (64 KiB); a longer one is an error naming the cap.</summary>
@@ -82,6 +90,12 @@ namespace MertEndpoint
             if (PositiveNumber(RetryBudgetVariable) is double seconds) options.RetryBudget = TimeSpan.FromSeconds(seconds);
             if (PositiveNumber(CommandTimeoutVariable) is double limit) options.CommandTimeout = TimeSpan.FromSeconds(Math.Min(limit, 86400 * 7));
             if (PositiveNumber(MaxDataAnswerVariable) is double mb) options.MaxDataAnswerBytes = (long)(mb * 1024 * 1024);
+            string? age = Environment.GetEnvironmentVariable(SweepAccountMaxAgeVariable);
+            if (!string.IsNullOrWhiteSpace(age))
+                options.SweepAccountMaxAge = double.TryParse(age!.Trim(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double ageSeconds)
+                    && ageSeconds >= 0 && ageSeconds <= MaxSweepAccountMaxAge.TotalSeconds
+                    ? TimeSpan.FromSeconds(ageSeconds)
+                    : throw Errors.InvalidSetting(SweepAccountMaxAgeVariable, $"'{age.Trim()}' is not a number of seconds from 0 to {MaxSweepAccountMaxAge.TotalSeconds:0}");
             string? hosts = Environment.GetEnvironmentVariable(TokenHostsVariable);
             if (!string.IsNullOrWhiteSpace(hosts))
                 foreach (string host in hosts!.Split(new[] { ',', ';', ' ' }, StringSplitOptions.RemoveEmptyEntries)) options.TokenHosts.Add(host);

@@ -517,6 +517,10 @@ namespace MertEndpoint
             $"The account lookup (whoami) could not be refreshed ({ex.Message.TrimEnd('.')}); using its answer from {Span(age)} ago, "
             + "so an organization joined since then is not in '*'.";
 
+        /// <summary>A verbose line of -BilledLongerThan: the replica list that could prove a streak's length did not answer.</summary>
+        public static string StreakUnproven(EndpointId endpoint, EndpointException ex) =>
+            $"{endpoint}: its replica list could not be read ({ex.Message.TrimEnd('.')}), so how long it has billed rests on this module's sightings and the service's stamps.";
+
         /// <summary>A duration argument that is neither a number of seconds nor a TimeSpan.</summary>
         public static string InvalidDuration(string text) =>
             $"'{text}' is not a duration: give seconds (600, 1.5), a TimeSpan string (00:10:00 for ten minutes, 1.02:00:00 for a day and two hours) or a TimeSpan ([TimeSpan]::FromHours(2)).";

@@ -57,10 +57,23 @@ namespace MertEndpoint
         public decimal? PricePerHour { get; internal set; }
         /// <summary>"catalog" (the live price, when this session has read the catalog) or "built-in list price".</summary>
         public string? PriceSource { get; internal set; }
-        /// <summary>When the current billed streak (initializing, running or updating) began; null when it does not bill.</summary>
+        /// <summary>When the current billed streak (initializing, running or updating) began, as well as it is known; null when it does not bill.</summary>
         public DateTimeOffset? BilledSince { get; internal set; }
-        /// <summary>How long it has been billing without a break, as of now.</summary>
+        /// <summary>How long it has been billing without a break, as of now (from <see cref="BilledSince"/>).</summary>
         public TimeSpan? BilledFor => BilledSince.HasValue ? DateTimeOffset.UtcNow - BilledSince.Value : (TimeSpan?)null;
+        /// <summary>
+        /// How <see cref="BilledSince"/> is known: "action" (this module started it), "sighting" (seen by this module's
+        /// usage history, between two reads), "replica" (the start of its oldest replica), or "updatedAt" (only the
+        /// service's last-change stamp suggests it: the endpoint may have woken from scale-to-zero since, unstamped).
+        /// </summary>
+        public string? BilledSinceSource { get; internal set; }
+        /// <summary>
+        /// The latest the current streak can have begun, from evidence (this module's action, its first sighting, a
+        /// replica's start); null when only the service's stamps speak for it. The guard pauses on this, not on a guess.
+        /// </summary>
+        public DateTimeOffset? BilledSinceLatest { get; internal set; }
+        /// <summary>How long it has surely been billing, as of now (from <see cref="BilledSinceLatest"/>).</summary>
+        public TimeSpan? BilledForAtLeast => BilledSinceLatest.HasValue ? DateTimeOffset.UtcNow - BilledSinceLatest.Value : (TimeSpan?)null;
         /// <summary>"nvidia-a10g x1": the table's Instance column, so Where-Object Instance -eq 'nvidia-a10g x1' works.</summary>
         public string Instance => InstanceType + " " + InstanceSize;
         /// <summary>"ready/target": the table's Replicas column, so Sort-Object Replicas works.</summary>
@@ -86,16 +99,33 @@ namespace MertEndpoint
         }
 
         /// <summary>A copy carrying billing figures: models are never changed once handed out.</summary>
-        internal EndpointInfo WithBilling(decimal? pricePerHour, string? priceSource, DateTimeOffset? billedSince)
+        internal EndpointInfo WithBilling(decimal? pricePerHour, string? priceSource, BillingStreak streak)
         {
             var copy = (EndpointInfo)MemberwiseClone();
             copy.PricePerHour = pricePerHour;
             copy.PriceSource = priceSource;
-            copy.BilledSince = billedSince;
+            copy.BilledSince = streak.Since;
+            copy.BilledSinceLatest = streak.Latest;
+            copy.BilledSinceSource = streak.Since == null ? null : streak.Source;
             return copy;
         }
 
         public override string ToString() => $"{Namespace}/{Name}";
+    }
+
+    /// <summary>A billing streak's start as well as it is known, the latest it can have been, and how it is known.</summary>
+    internal readonly struct BillingStreak
+    {
+        public BillingStreak(DateTimeOffset? since, DateTimeOffset? latest, string? source)
+        {
+            Since = since;
+            Latest = latest;
+            Source = source;
+        }
+
+        public DateTimeOffset? Since { get; }
+        public DateTimeOffset? Latest { get; }
+        public string? Source { get; }
     }
 
     /// <summary>Environment variables as returned; written "A=1; B=2" where text is needed (Export-Csv).</summary>

@@ -88,6 +88,7 @@ namespace MertEndpoint.PowerShell
                 options.Observer = Usage.ObserverFor(HistoryProblemReporter);
                 var client = new EndpointClient(token, options);
                 StartDeadline(options.CommandTimeout);
+                _sweepAccountMaxAge = options.SweepAccountMaxAge;
                 return client;
             }
             catch (EndpointException ex)
@@ -316,8 +317,11 @@ namespace MertEndpoint.PowerShell
             return _namespaces[key] = ns;
         }
 
-        /// <summary>How old the account lookup behind '*' may be (the cache otherwise keeps it an hour in memory, a day on disk).</summary>
-        internal static readonly TimeSpan SweepAccountMaxAge = TimeSpan.FromMinutes(15);
+        /// <summary>
+        /// How old the account lookup behind '*' may be (the cache otherwise keeps it an hour in memory, a day on disk):
+        /// MERT_ENDPOINT_SWEEP_ACCOUNT_MAX_AGE_SEC, default 15 minutes, read with the client's other settings.
+        /// </summary>
+        private TimeSpan _sweepAccountMaxAge = EndpointClientOptions.DefaultSweepAccountMaxAge;
 
         /// <summary>The namespace asked for, or for '*' the token's user and every organization it belongs to (whoami, cached).</summary>
         protected IReadOnlyList<string> ResolveNamespaces(string? requested)
@@ -325,8 +329,9 @@ namespace MertEndpoint.PowerShell
             if (requested != "*") return new[] { ResolveNamespace(requested) };
             try
             {
-                // A sweep must see an organization joined since the cached answer: at most 15 minutes old.
-                var me = Await(Client.WhoAmIAsync(SweepAccountMaxAge, StopToken));
+                // A sweep must see an organization joined since the cached answer: at most 15 minutes old by default.
+                EndpointClient client = Client;
+                var me = Await(client.WhoAmIAsync(_sweepAccountMaxAge, StopToken));
                 return new[] { me.Name }.Concat(me.Orgs).Where(n => n.Length > 0).Distinct().ToList();
             }
             catch (EndpointException ex)

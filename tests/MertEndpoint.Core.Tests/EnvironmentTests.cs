@@ -11,7 +11,7 @@ public sealed class EnvScope : IDisposable
     public static readonly string[] Relevant =
     [
         "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH", "HF_HOME", "XDG_CACHE_HOME", "HOME", "USERPROFILE",
-        "MERT_ENDPOINT_API_URL", "HF_ENDPOINT", "MERT_ENDPOINT_NAMESPACE",
+        "MERT_ENDPOINT_API_URL", "HF_ENDPOINT", "MERT_ENDPOINT_NAMESPACE", "MERT_ENDPOINT_SWEEP_ACCOUNT_MAX_AGE_SEC",
     ];
 
     private readonly Dictionary<string, string?> _saved = Relevant.ToDictionary(v => v, Environment.GetEnvironmentVariable);
@@ -344,5 +344,28 @@ public class CommandTimeoutSettingTests
         Assert.Equal(TimeSpan.FromMinutes(5), EndpointClientOptions.FromEnvironment().CommandTimeout);
         env.Set("MERT_ENDPOINT_COMMAND_TIMEOUT_SEC", "12.5");
         Assert.Equal(TimeSpan.FromSeconds(12.5), EndpointClientOptions.FromEnvironment().CommandTimeout);
+    }
+}
+
+[Collection(nameof(EnvironmentCollection))]
+public class SweepAccountMaxAgeSettingTests
+{
+    [Fact]
+    public void MERT_ENDPOINT_SWEEP_ACCOUNT_MAX_AGE_SEC_sets_how_old_the_sweeps_account_lookup_may_be_from_0_to_an_hour()
+    {
+        using var env = new EnvScope();
+        env.Set("MERT_ENDPOINT_SWEEP_ACCOUNT_MAX_AGE_SEC", null);
+        Assert.Equal(TimeSpan.FromMinutes(15), EndpointClientOptions.FromEnvironment().SweepAccountMaxAge);
+        env.Set("MERT_ENDPOINT_SWEEP_ACCOUNT_MAX_AGE_SEC", "0");
+        Assert.Equal(TimeSpan.Zero, EndpointClientOptions.FromEnvironment().SweepAccountMaxAge);
+        env.Set("MERT_ENDPOINT_SWEEP_ACCOUNT_MAX_AGE_SEC", "3600");
+        Assert.Equal(TimeSpan.FromHours(1), EndpointClientOptions.FromEnvironment().SweepAccountMaxAge);
+        foreach (var bad in new[] { "3601", "-1", "soon" })
+        {
+            env.Set("MERT_ENDPOINT_SWEEP_ACCOUNT_MAX_AGE_SEC", bad);
+            var ex = Assert.Throws<EndpointException>(() => EndpointClientOptions.FromEnvironment());
+            Assert.Equal(EndpointErrorKind.InvalidConfiguration, ex.Kind);
+            Assert.Contains("MERT_ENDPOINT_SWEEP_ACCOUNT_MAX_AGE_SEC", ex.Message);
+        }
     }
 }

@@ -75,6 +75,10 @@ namespace MertEndpoint
         public bool CurrentlyBilling { get; internal set; }
         /// <summary>Start of the current billed streak, when it is billing; null otherwise.</summary>
         public DateTimeOffset? BilledSince { get; internal set; }
+        /// <summary>The latest the current streak can have begun (its first event's Latest): what the history proves.</summary>
+        internal DateTimeOffset? BilledSinceLatest { get; set; }
+        /// <summary>How the streak's start is known: "action", "sighting" or "updatedAt" (see <see cref="EndpointInfo.BilledSinceSource"/>).</summary>
+        internal string? BilledSinceSource { get; set; }
         /// <summary>
         /// The endpoint no longer exists: the history recorded its deletion, or the namespace's listing read for this
         /// report no longer has it. Its spend is past spend; a new endpoint of the same name starts afresh.

@@ -131,14 +131,19 @@ namespace MertEndpoint
         }
 
         /// <summary>
-        /// Copies of <paramref name="endpoints"/> carrying PricePerHour (the catalog, kept an hour) and BilledSince (the
-        /// usage history; without a recorded streak, the service's last state change).
+        /// Copies of <paramref name="endpoints"/> carrying PricePerHour (the catalog, kept an hour) and the billing streak:
+        /// BilledSince (the usage history; without a recorded streak, the service's last state change), how that is known
+        /// (BilledSinceSource) and the latest the streak can have begun (BilledSinceLatest, what the evidence proves).
         /// </summary>
         /// <param name="fetchPrices">False: no catalog request; prices from a catalog already at hand, else the list price.</param>
         /// <param name="historyProblems">Told (a warning) when the history cannot be read, the streaks then falling back to
         /// updatedAt; by default the client's reporter.</param>
+        /// <param name="proveLongerThan">The guard's threshold: an endpoint that bills and whose proven streak is not longer
+        /// than this has its replica list read (one request each, a few at a time), and the oldest replica's start, when it
+        /// is earlier, proves the streak that long (an update stamps updatedAt and leaves a running replica's start). Null:
+        /// no request beyond the ones given.</param>
         public async Task<IReadOnlyList<EndpointInfo>> WithBillingAsync(EndpointClient client, IReadOnlyList<EndpointInfo> endpoints,
-            CancellationToken ct = default, bool fetchPrices = true, Reporter? historyProblems = null)
+            CancellationToken ct = default, bool fetchPrices = true, Reporter? historyProblems = null, TimeSpan? proveLongerThan = null)
         {
             if (endpoints.Count == 0) return endpoints;
             await FlushAsync(ct).ConfigureAwait(false);
@@ -154,7 +159,8 @@ namespace MertEndpoint
                 events = Array.Empty<UsageEvent>();
             }
             var streaks = Summarize(events.Where(e => e.Api == client.ApiBase), DateTimeOffset.MinValue, now)
-                .ToDictionary(c => (c.Namespace, c.Name), c => c.BilledSince);
+                .Where(c => c.BilledSince != null)
+                .ToDictionary(c => (c.Namespace, c.Name));
             var catalogs = new Dictionary<string, IReadOnlyList<HardwareInfo>>(StringComparer.Ordinal);
             var result = new List<EndpointInfo>(endpoints.Count);
             foreach (EndpointInfo endpoint in endpoints)
@@ -163,13 +169,53 @@ namespace MertEndpoint
                     catalogs[endpoint.Namespace] = catalog = fetchPrices
                         ? await Prices.GetAsync(client, endpoint.Namespace, ct).ConfigureAwait(false)
                         : Prices.Cached(client, endpoint.Namespace);
-                bool billing = BillingRules.Bills(endpoint.Status);
-                DateTimeOffset? since = !billing ? null
-                    : streaks.TryGetValue((endpoint.Namespace, endpoint.Name), out var streak) && streak != null ? streak : endpoint.UpdatedAt;
                 var (price, source) = PriceCatalog.PriceOf(catalog, endpoint.InstanceType, endpoint.InstanceSize);
-                result.Add(endpoint.WithBilling(price, source, since));
+                var streak = new BillingStreak();
+                if (BillingRules.Bills(endpoint.Status))
+                    streak = streaks.TryGetValue((endpoint.Namespace, endpoint.Name), out EndpointCost? known)
+                        ? new BillingStreak(known.BilledSince, known.BilledSinceLatest, known.BilledSinceSource)
+                        : new BillingStreak(endpoint.UpdatedAt, null, "updatedAt");
+                result.Add(endpoint.WithBilling(price, source, streak));
             }
+            if (proveLongerThan is TimeSpan threshold) await ProveStreaksAsync(client, result, now - threshold, ct).ConfigureAwait(false);
             return result;
+        }
+
+        /// <summary>
+        /// For each endpoint that bills and whose streak is not proven to have begun before <paramref name="before"/>: the
+        /// oldest start in its replica list, when earlier, proves it (replicas are replaced on an update, but a replica
+        /// running bills from its start). A list that fails proves nothing (said in verbose output).
+        /// </summary>
+        private async Task ProveStreaksAsync(EndpointClient client, List<EndpointInfo> endpoints, DateTimeOffset before, CancellationToken ct)
+        {
+            var unproven = Enumerable.Range(0, endpoints.Count)
+                .Where(i => endpoints[i].BilledSince != null && !(endpoints[i].BilledSinceLatest < before)).ToList();
+            if (unproven.Count == 0) return;
+            using var slots = new SemaphoreSlim(ReplicaListsInFlight);
+            await Task.WhenAll(unproven.Select(async i =>
+            {
+                EndpointInfo endpoint = endpoints[i];
+                await slots.WaitAsync(ct).ConfigureAwait(false);
+                try
+                {
+                    IReadOnlyList<EndpointReplica> replicas = await client.GetReplicasAsync(endpoint.Namespace, endpoint.Name, ct).ConfigureAwait(false);
+                    DateTimeOffset? oldest = replicas.Where(r => r.StartedAt != null && r.FailedAt == null).Select(r => r.StartedAt).Min();
+                    if (oldest is DateTimeOffset started && !(endpoint.BilledSinceLatest <= started))
+                    {
+                        DateTimeOffset since = endpoint.BilledSince is DateTimeOffset s && s < started ? s : started;
+                        string source = since == started ? "replica" : endpoint.BilledSinceSource ?? "replica";
+                        endpoints[i] = endpoint.WithBilling(endpoint.PricePerHour, endpoint.PriceSource, new BillingStreak(since, started, source));
+                    }
+                }
+                catch (EndpointException ex)
+                {
+                    client.Reporter.Detail(Errors.StreakUnproven(endpoint.Id, ex));
+                }
+                finally
+                {
+                    slots.Release();
+                }
+            })).ConfigureAwait(false);
         }
 
         /// <summary>
@@ -232,13 +278,13 @@ namespace MertEndpoint
             {
                 var list = group.OrderBy(e => e.Time).ToList();
                 var billed = TimeSpan.Zero;
-                DateTimeOffset? streak = null;
+                UsageEvent? streak = null;
                 for (var i = 0; i < list.Count; i++)
                 {
                     var e = list[i];
                     // An update keeps the replicas up: the streak (what the guard measures) goes on through it.
                     if (!e.IsBilled) { if (e.State != "updating") streak = null; continue; }
-                    streak ??= e.Time;
+                    streak ??= e;
                     var end = i + 1 < list.Count ? list[i + 1].Time : until;
                     var from = e.Time < since ? since : e.Time;
                     var to = end > until ? until : end;
@@ -254,12 +300,27 @@ namespace MertEndpoint
                     InstanceType = lastEvent.InstanceType ?? list.LastOrDefault(e => e.InstanceType != null)?.InstanceType,
                     InstanceSize = lastEvent.InstanceSize ?? list.LastOrDefault(e => e.InstanceSize != null)?.InstanceSize,
                     CurrentlyBilling = lastEvent.IsBilled,
-                    BilledSince = lastEvent.IsBilled ? streak : null,
+                    BilledSince = lastEvent.IsBilled ? streak?.Time : null,
+                    BilledSinceLatest = lastEvent.IsBilled ? streak?.Latest ?? streak?.Time : null,
+                    BilledSinceSource = lastEvent.IsBilled && streak != null ? SourceOf(streak) : null,
                     Deleted = lastEvent.State == "deleted",
                 });
             }
             return costs;
         }
+
+        /// <summary>
+        /// How the start of a streak is known: "action" (this module's own start), "sighting" (seen, within the window
+        /// since the last sighting of another state), or "updatedAt" (first ever seen billing, and dated back by the
+        /// service's updatedAt stamp alone: a suggestion, not a proof; the proof is when it was first seen).
+        /// </summary>
+        private static string SourceOf(UsageEvent start) =>
+            start.Source == "action" ? "action"
+            : start.Earliest == null && start.Latest is DateTimeOffset seen && seen - start.Time > StampSuggests ? "updatedAt"
+            : "sighting";
+
+        /// <summary>How far before its first sighting a stamp must date a streak before it counts as only suggested by it.</summary>
+        private static readonly TimeSpan StampSuggests = TimeSpan.FromSeconds(5);
 
         /// <summary>
         /// The least and the most replica-time the endpoint can have billed, given when each change can have happened:

@@ -29,7 +29,10 @@ namespace MertEndpoint.PowerShell.Cmdlets
         [Parameter]
         public EndpointStatus[]? Status { get; set; }
 
-        /// <summary>Only endpoints that have been billing (initializing, running or updating) for longer than this: the scheduled guard.</summary>
+        /// <summary>
+        /// Only endpoints that have been billing (initializing, running or updating) for longer than this: the scheduled
+        /// guard. An endpoint whose streak is not proven that long has its replica list read (its oldest replica's start).
+        /// </summary>
         [Parameter]
         [Duration]
         public TimeSpan? BilledLongerThan { get; set; }
@@ -58,7 +61,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                     var id = Qualify(qualified, Namespace);
                     if (id == null || !IsValidName(id.Name!)) continue;
                     EnqueueEndpoint(id, async ct =>
-                        Keep((await Usage.WithBillingAsync(Client, new[] { await Client.GetAsync(id.Namespace!, id.Name!, ct).ConfigureAwait(false) }, ct, fetchPrices: false, historyProblems: HistoryProblemReporter).ConfigureAwait(false))[0]));
+                        Keep((await Usage.WithBillingAsync(Client, new[] { await Client.GetAsync(id.Namespace!, id.Name!, ct).ConfigureAwait(false) }, ct, fetchPrices: false, historyProblems: HistoryProblemReporter, proveLongerThan: BilledLongerThan).ConfigureAwait(false))[0]));
                 }
                 return;
             }
@@ -81,7 +84,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                     // Across all namespaces the name is matched in each listing, like a wildcard: found nowhere is no error.
                     if (all) EnqueueListing(ns, e => string.Equals(e.Name, name, StringComparison.Ordinal), all);
                     else EnqueueEndpoint(new EndpointId(ns, name), async ct =>
-                        Keep((await Usage.WithBillingAsync(Client, new[] { await Client.GetAsync(ns, name, ct).ConfigureAwait(false) }, ct, fetchPrices: false, historyProblems: HistoryProblemReporter).ConfigureAwait(false))[0]));
+                        Keep((await Usage.WithBillingAsync(Client, new[] { await Client.GetAsync(ns, name, ct).ConfigureAwait(false) }, ct, fetchPrices: false, historyProblems: HistoryProblemReporter, proveLongerThan: BilledLongerThan).ConfigureAwait(false))[0]));
                 }
             }
         }
@@ -94,7 +97,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 try
                 {
                     var matches = (await listing.ConfigureAwait(false)).Where(filter).ToList();
-                    var items = (await Usage.WithBillingAsync(Client, matches, ct, fetchPrices: false, historyProblems: HistoryProblemReporter).ConfigureAwait(false)).Where(e => Keep(e) != null).ToList();
+                    var items = (await Usage.WithBillingAsync(Client, matches, ct, fetchPrices: false, historyProblems: HistoryProblemReporter, proveLongerThan: BilledLongerThan).ConfigureAwait(false)).Where(e => Keep(e) != null).ToList();
                     return () => { foreach (var e in items) WriteObject(e); };
                 }
                 catch (EndpointException ex) when (quietOnDenied && ex.Kind == EndpointErrorKind.Unauthorized)

@@ -81,6 +81,7 @@ function Complete-Guard([int] $Code, [string] $What, [string[]] $Details = @()) 
         Summary    = $What
         Over       = @($over | Where-Object { $_ })
         Paused     = @($stopped | Where-Object { $_ })
+        Reported   = @($reported | Where-Object { $_ })
         NotRead    = @($notRead | Where-Object { $_ })
         Errors     = @(@($checkErrors) + @($stopErrors) + @($budgetErrors) | Where-Object { $_ })
         MonthSpend = $spend
@@ -120,6 +121,13 @@ function Invoke-MertEndpointGuard {
         log line (Write-Host: the information stream, tagged PSHOST) starts with the UTC time; a run starts with a 'run:'
         line and ends with an 'end:' line. Output is plain text (no colour codes) when it is redirected.
 
+        The streak: it pauses on evidence of how long an endpoint has billed at least (BilledForAtLeast): this module's
+        own start, its usage history's sightings (a run every 15 minutes sees each change within 15 minutes), or the start
+        of the endpoint's oldest replica (its replica list is read for an endpoint not yet proven over the threshold; an
+        update stamps updatedAt but leaves that start). An endpoint whose long streak rests only on the service's stamps
+        (updatedAt, createdAt: it may have woken from scale-to-zero since, unstamped) is reported ('report:' in the log,
+        Reported in the result, the notification), not paused.
+
         Exemptions: -Exclude takes name patterns (matched against 'name' and 'namespace/name'); an endpoint tagged
         -KeepTag (default 'keep-running') is never paused. Both are listed in the log.
 
@@ -137,7 +145,7 @@ function Invoke-MertEndpointGuard {
 
         The result's ExitCode is what a scheduler wants (guard.ps1 in the module's folder exits with it):
            0  nothing needed stopping (or -WhatIf)
-          10  it paused something: an alert, the rest is fine
+          10  it paused something, or reports an endpoint that may have billed too long: an alert, the rest is fine
           20  something could not be checked or stopped, the notification could not be posted, or the guard itself could
               not run (e.g. a bad -ModulePath): an endpoint may still be billing
     .PARAMETER BilledLongerThan
@@ -159,9 +167,13 @@ function Invoke-MertEndpointGuard {
         environment variable MERT_GUARD_NOTIFY_URI. A secret: never logged.
     .PARAMETER NotifyFormat
         Slack (default: {"text": ...}) or Teams (an Adaptive Card for a Workflows webhook).
+    .PARAMETER AccountCacheMaxAge
+        With -Namespace '*': the account lookup (your user and organizations) is asked again when its cached answer is
+        older than this (default 00:15:00, at most 01:00:00), so an organization joined since is swept. When the lookup
+        cannot be asked (a 429, an outage), the older answer is used and the log says how old it is.
     .OUTPUTS
         MertEndpoint.GuardResult: ExitCode (0, 10 or 20), Summary (the end line), Over (the endpoints over the limit),
-        Paused, NotRead (namespaces whose listing was not read), Errors (the error records), MonthSpend (with
+        Paused, Reported (over the threshold by the service's stamps alone: not paused), NotRead (namespaces whose listing was not read), Errors (the error records), MonthSpend (with
         -MonthlyBudget) and Notified.
     .EXAMPLE
         Invoke-MertEndpointGuard -BilledLongerThan 02:00:00 -Exclude 'demo-*' -WhatIf
@@ -203,11 +215,13 @@ function Invoke-MertEndpointGuard {
         # A secret (never logged): where to post when the run exits 10 or 20.
         [string] $NotifyUri = $env:MERT_GUARD_NOTIFY_URI,
         [ValidateSet('Slack', 'Teams')]
-        [string] $NotifyFormat = 'Slack'
+        [string] $NotifyFormat = 'Slack',
+        # How old the account lookup behind '*' may be before it is asked again (default 00:15:00, at most 01:00:00).
+        [object] $AccountCacheMaxAge = '00:15:00'
     )
     # Anything unexpected ends the run with code 20; per-endpoint errors are collected (-ErrorVariable) and logged.
     $ErrorActionPreference = 'Stop'
-    $over = $stopped = $notRead = $checkErrors = $stopErrors = $budgetErrors = $spend = $null
+    $over = $stopped = $reported = $notRead = $checkErrors = $stopErrors = $budgetErrors = $spend = $null
 
     # The notification address is a secret: every form in which an error text might carry it (as given, normalized, its
     # path and query, unescaped) is masked in every line of the log.
@@ -230,6 +244,8 @@ function Invoke-MertEndpointGuard {
 
 
     $rendering = if (Get-Variable PSStyle -ErrorAction Ignore) { $PSStyle.OutputRendering }
+    $accountAgeVariable = 'MERT_ENDPOINT_SWEEP_ACCOUNT_MAX_AGE_SEC'
+    $accountAgeBefore = [Environment]::GetEnvironmentVariable($accountAgeVariable)
     try {
         # A log file or a scheduler's mail should not be full of ANSI colour codes.
         if ($null -ne $rendering -and [Console]::IsOutputRedirected) { $PSStyle.OutputRendering = 'PlainText' }
@@ -258,6 +274,14 @@ function Invoke-MertEndpointGuard {
         try { $BilledLongerThan = [MertEndpoint.PowerShell.DurationAttribute]::new().Transform($ExecutionContext, $BilledLongerThan) }
         catch { throw "-BilledLongerThan: $(if ($_.Exception.InnerException) { $_.Exception.InnerException.Message } else { $_.Exception.Message })" }
         if ($BilledLongerThan -isnot [TimeSpan] -or $BilledLongerThan -lt [TimeSpan]::Zero) { throw "-BilledLongerThan must be a duration of zero or more (got '$BilledLongerThan'), for example 02:00:00 or 7200 (seconds)." }
+        # The account lookup behind '*' (which organizations to sweep): asked again once older than this. The cmdlets read
+        # it from their setting, set for this run only.
+        try { $AccountCacheMaxAge = [MertEndpoint.PowerShell.DurationAttribute]::new().Transform($ExecutionContext, $AccountCacheMaxAge) }
+        catch { throw "-AccountCacheMaxAge: $(if ($_.Exception.InnerException) { $_.Exception.InnerException.Message } else { $_.Exception.Message })" }
+        if ($AccountCacheMaxAge -isnot [TimeSpan] -or $AccountCacheMaxAge -lt [TimeSpan]::Zero -or $AccountCacheMaxAge -gt [TimeSpan]::FromHours(1)) {
+            throw "-AccountCacheMaxAge must be a duration from 0 to 01:00:00 (got '$AccountCacheMaxAge'), for example 00:15:00 or 900 (seconds)."
+        }
+        [Environment]::SetEnvironmentVariable($accountAgeVariable, $AccountCacheMaxAge.TotalSeconds.ToString($invariant))
         $budgeted = $PSBoundParameters.ContainsKey('MonthlyBudget')
         $options = @(
             if ($budgeted) { "monthly budget $(Format-Usd $MonthlyBudget)" }
@@ -305,6 +329,7 @@ function Invoke-MertEndpointGuard {
         $unread = if ($notRead) { "not read: $($notRead -join ', ')" } else { 'every namespace read' }
 
         $toStop = [System.Collections.Generic.List[object]]::new()
+        $reported = [System.Collections.Generic.List[object]]::new()
         foreach ($endpoint in $over) {
             $who = if ($endpoint.UpdatedBy) { "last changed by $($endpoint.UpdatedBy)" } else { 'last changed by (unknown)' }
             $why = if ($overBudget) { 'over the monthly budget' } else { "threshold $BilledLongerThan" }
@@ -312,6 +337,16 @@ function Invoke-MertEndpointGuard {
             $pattern = $Exclude | Where-Object { $endpoint.Name -like $_ -or "$($endpoint.Namespace)/$($endpoint.Name)" -like $_ } | Select-Object -First 1
             if ($pattern) { Write-GuardLog "exempt: $line; excluded by -Exclude '$pattern'."; continue }
             if ($KeepTag -and $endpoint.Tags -contains $KeepTag) { Write-GuardLog "exempt: $line; tagged '$KeepTag'."; continue }
+            # Paused on evidence only: this module's own start, its sightings, or the oldest replica's start prove how long
+            # it has billed at least. When only the service's stamps (updatedAt, createdAt) make the streak long, it may
+            # have woken from scale-to-zero since, unstamped: reported for a person to look at, not paused.
+            $proven = $endpoint.BilledForAtLeast
+            if (-not $overBudget -and -not ($null -ne $proven -and $proven -gt $limit)) {
+                $known = if ($null -ne $proven) { "only $(Format-Duration $proven) is proven" } else { 'nothing proves how long' }
+                Write-GuardLog "report: $line; its streak rests on the service's $($endpoint.BilledSinceSource) stamp and $known (it may have woken from scale-to-zero since): not paused, look at it."
+                $reported.Add($endpoint)
+                continue
+            }
             Write-GuardLog "over: $line."
             $toStop.Add($endpoint)
         }
@@ -320,6 +355,7 @@ function Invoke-MertEndpointGuard {
             $exempt = $over.Count
             $nothing = if ($overBudget) { 'nothing is billing' } else { "nothing has billed for longer than $BilledLongerThan" }
             if ($checkErrors.Count -gt 0) { Write-GuardLog "nothing to pause where the check worked; $($checkErrors.Count) check(s) failed, so endpoints there may still be billing." }
+            elseif ($reported.Count -gt 0) { Write-GuardLog "nothing to pause on evidence: $($reported.Count) endpoint(s) reported above may have billed for longer than $BilledLongerThan." }
             elseif ($exempt -gt 0) { Write-GuardLog "nothing to pause: only the $exempt exempt endpoint(s) above $(if ($overBudget) { 'are billing' } else { "have billed for longer than $BilledLongerThan" })." }
             elseif ($notRead) { Write-GuardLog "nothing to pause in the namespaces read: $nothing there ($unread)." }
             else { Write-GuardLog "nothing to pause: $nothing." }
@@ -337,10 +373,11 @@ function Invoke-MertEndpointGuard {
         }
 
         $failures = $checkErrors.Count + $stopErrors.Count + $budgetErrors.Count
-        $what = "$($over.Count) $overWhat, $(if ($WhatIfPreference) { "$($toStop.Count) would be paused" } else { "$(@($stopped).Count) paused" }), $unread"
+        $what = "$($over.Count) $overWhat, $(if ($WhatIfPreference) { "$($toStop.Count) would be paused" } else { "$(@($stopped).Count) paused" })$(if ($reported.Count) { ", $($reported.Count) reported" }), $unread"
         # What the message names: the endpoints paused, the namespaces and endpoints that could not be checked or paused.
         $details = @(
             if ($stopped) { "Paused: $(Join-Names ($stopped | ForEach-Object { "$($_.Namespace)/$($_.Name)" }))." }
+            if ($reported.Count) { "May have billed for longer than $BilledLongerThan, not paused (only the service's stamps say so): $(Join-Names ($reported | ForEach-Object { "$($_.Namespace)/$($_.Name)" }))." }
             if ($checkErrors) { "Could not check: $(Join-Names ($checkErrors | ForEach-Object { Get-ErrorTarget $_ }))." }
             if ($stopErrors) { "Could not pause: $(Join-Names ($stopErrors | ForEach-Object { Get-ErrorTarget $_ }))." }
             $budgetNote
@@ -349,7 +386,7 @@ function Invoke-MertEndpointGuard {
             Write-GuardLog "$failures error(s): some endpoints could not be checked or stopped and may still be billing."
             return (Complete-Guard $ExitFailed $what $details)
         }
-        if ($WhatIfPreference -or $stopped.Count -eq 0) { return (Complete-Guard $ExitNothingToDo $what) }
+        if ($WhatIfPreference -or ($stopped.Count -eq 0 -and $reported.Count -eq 0)) { return (Complete-Guard $ExitNothingToDo $what) }
         return (Complete-Guard $ExitStopped $what $details)
     }
     catch {
@@ -358,6 +395,7 @@ function Invoke-MertEndpointGuard {
     }
     finally {
         if ($null -ne $rendering) { $PSStyle.OutputRendering = $rendering }
+        [Environment]::SetEnvironmentVariable($accountAgeVariable, $accountAgeBefore)
     }
 }
 
