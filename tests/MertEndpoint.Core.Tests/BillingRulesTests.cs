@@ -72,4 +72,27 @@ public class BillingRulesTests
         Assert.Equal(MertDefaults.Task, MertDefaults.TaskFor("M-A-P/mert-v1-95m"));
         Assert.Null(MertDefaults.TaskFor("someone/other-model"));
     }
+
+    [Fact]
+    public void A_replica_count_near_ints_limit_never_makes_the_billed_time_or_the_cost_negative()
+    {
+        // A reading of int.MaxValue replicas for two hours: 7.2e10 ticks × 2.1e9 does not fit in a long.
+        var t0 = new DateTimeOffset(2026, 11, 27, 8, 0, 0, TimeSpan.Zero);
+        var events = new[]
+        {
+            new UsageEvent { Namespace = "a", Name = "e", State = "paused", Replicas = 0, Time = t0.AddMinutes(-10) },
+            new UsageEvent { Namespace = "a", Name = "e", State = "running", Replicas = int.MaxValue, Time = t0, Earliest = t0.AddMinutes(-1), Latest = t0.AddMinutes(1) },
+            new UsageEvent { Namespace = "a", Name = "e", State = "running", Replicas = int.MaxValue - 1, Time = t0.AddHours(1) },
+            new UsageEvent { Namespace = "a", Name = "e", State = "paused", Replicas = 0, Time = t0.AddHours(2), Earliest = t0.AddHours(2).AddMinutes(-1), Latest = t0.AddHours(2).AddMinutes(1) },
+        };
+
+        var cost = Assert.Single(UsageService.Summarize(events, t0.AddHours(-1), t0.AddHours(3)));
+
+        Assert.True(cost.BilledTimeLow > TimeSpan.Zero, $"low {cost.BilledTimeLow}");
+        Assert.True(cost.BilledTimeLow <= cost.BilledTime && cost.BilledTime <= cost.BilledTimeHigh, $"{cost.BilledTimeLow} {cost.BilledTime} {cost.BilledTimeHigh}");
+        // Beyond what a TimeSpan holds (29,000 years), held at its largest value rather than wrapped round.
+        Assert.Equal(TimeSpan.MaxValue, cost.BilledTimeHigh);
+        Assert.True(BillingRules.Cost(5.0m, cost.BilledTimeHigh) > 0);
+        Assert.True(BillingRules.Cost(5.0m, cost.BilledTimeLow) > 0);
+    }
 }
