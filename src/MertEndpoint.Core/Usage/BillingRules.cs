@@ -24,6 +24,17 @@ namespace MertEndpoint
         /// <summary>Replicas billed at once: every replica of a billed state, at least one (a reading of 0 while billing is the one starting up).</summary>
         public static int BilledReplicas(bool billed, int replicas) => billed ? Math.Max(1, replicas) : 0;
 
+        /// <summary>
+        /// Replica-time: a span billed at a number of replicas, checked: held at <see cref="TimeSpan.MaxValue"/> (about
+        /// 29,000 years) rather than wrapped round to a negative time, however many replicas a reading claims.
+        /// </summary>
+        public static TimeSpan ReplicaTime(TimeSpan span, long replicas) =>
+            span <= TimeSpan.Zero || replicas <= 0 ? TimeSpan.Zero
+            : span.Ticks > long.MaxValue / replicas ? TimeSpan.MaxValue : TimeSpan.FromTicks(span.Ticks * replicas);
+
+        /// <summary>The sum of two replica-times, held at <see cref="TimeSpan.MaxValue"/> as <see cref="ReplicaTime"/>.</summary>
+        public static TimeSpan Sum(TimeSpan a, TimeSpan b) => b > TimeSpan.Zero && a > TimeSpan.MaxValue - b ? TimeSpan.MaxValue : a + b;
+
         /// <summary>What replica-time costs at a price per replica-hour.</summary>
         public static decimal Cost(decimal pricePerHour, TimeSpan replicaTime) => pricePerHour * (decimal)replicaTime.TotalHours;
 

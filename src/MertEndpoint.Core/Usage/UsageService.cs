@@ -242,7 +242,7 @@ namespace MertEndpoint
                     var end = i + 1 < list.Count ? list[i + 1].Time : until;
                     var from = e.Time < since ? since : e.Time;
                     var to = end > until ? until : end;
-                    if (to > from) billed += TimeSpan.FromTicks((to - from).Ticks * BillingRules.BilledReplicas(true, e.Replicas));
+                    if (to > from) billed = BillingRules.Sum(billed, BillingRules.ReplicaTime(to - from, BillingRules.BilledReplicas(true, e.Replicas)));
                 }
                 if (list[0].Time > until) continue; // it did not exist yet in the period
                 (TimeSpan low, TimeSpan high) = Bounds(list, since, until);
@@ -280,7 +280,7 @@ namespace MertEndpoint
                     DateTimeOffset start = Boundary(list, i, high), end = i + 1 < list.Count ? Boundary(list, i + 1, high) : until;
                     if (start < since) start = since;
                     if (end > until) end = until;
-                    if (end > start) total += TimeSpan.FromTicks((end - start).Ticks * rate);
+                    if (end > start) total = BillingRules.Sum(total, BillingRules.ReplicaTime(end - start, rate));
                 }
                 return total;
             }
