@@ -120,6 +120,8 @@ public class BillingRulesTests
 
         var costs = UsageService.Summarize(events, t0, t0.AddHours(1)).ToDictionary(c => c.Name);
 
+        Assert.Equal(TimeSpan.FromMinutes(1), BillingRules.HighGranularity);
+
         // The first replica 8..101 s (93 s: 2 min), the second 8..75 s (67 s: 2 min).
         Assert.Equal(TimeSpan.FromMinutes(4), costs["two"].BilledTimeHigh);
         Assert.Equal(TimeSpan.FromSeconds(88 + 53), costs["two"].BilledTimeLow);   // 12..100 and 12..65: exact

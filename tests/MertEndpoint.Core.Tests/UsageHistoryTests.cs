@@ -236,11 +236,14 @@ public sealed class UsageHistoryTests : IDisposable
             new[] { At("paused", DateTimeOffset.MinValue, 0) }, null, _t0.AddSeconds(79), _t0.AddSeconds(80)));
         await usage.FlushAsync();
 
-        var cost = Assert.Single(UsageService.Summarize(new UsageHistory(PathOf()).Read(), _t0, _t0.AddMinutes(5)));
+        var events = new UsageHistory(PathOf()).Read();
+        var cost = Assert.Single(UsageService.Summarize(events, _t0, _t0.AddMinutes(5), TimeSpan.Zero)); // exact time: the windows alone
 
         Assert.Equal(TimeSpan.FromSeconds(2 * 30), cost.BilledTime);      // from the sighting to the answer
         Assert.Equal(TimeSpan.FromSeconds(2 * 29), cost.BilledTimeLow);   // started as late, stopped as early as can be
         Assert.Equal(2 * (TimeSpan.FromSeconds(60) + UsageHistory.ReadLag), cost.BilledTimeHigh);  // started right after the last paused sighting (less the read lag)
+        // As reported: each replica's 62 s counted as two started minutes.
+        Assert.Equal(TimeSpan.FromMinutes(2 * 2), Assert.Single(UsageService.Summarize(events, _t0, _t0.AddMinutes(5))).BilledTimeHigh);
     }
 
     [Fact]
@@ -371,7 +374,7 @@ public sealed class UsageHistoryTests : IDisposable
         // Bounded by that start (not before it, to the clocks' precision) and the sighting that showed it.
         Assert.InRange(rise.Earliest!.Value, _t0.AddSeconds(12.89), _t0.AddSeconds(13));
         Assert.Equal(_t0.AddSeconds(20), rise.Latest);
-        var cost = Assert.Single(UsageService.Summarize(events, _t0, _t0.AddSeconds(30)));
+        var cost = Assert.Single(UsageService.Summarize(events, _t0, _t0.AddSeconds(30), TimeSpan.Zero)); // exact time: the windows alone
         Assert.InRange(cost.BilledTime.TotalSeconds, 29.8 + 17 - 0.02, 29.8 + 17 + 0.02); // from the resume's answer, and the second replica
         // The start known to within the resume's round trip (0.2 s), the rise to 7.1 s (from its start to the sighting)
         // instead of the whole 12 s since the sighting before, less the read lag. With the 5 s lead unaccounted for, the

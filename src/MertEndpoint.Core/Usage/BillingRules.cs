@@ -35,6 +35,21 @@ namespace MertEndpoint
         /// <summary>The sum of two replica-times, held at <see cref="TimeSpan.MaxValue"/> as <see cref="ReplicaTime"/>.</summary>
         public static TimeSpan Sum(TimeSpan a, TimeSpan b) => b > TimeSpan.Zero && a > TimeSpan.MaxValue - b ? TimeSpan.MaxValue : a + b;
 
+        /// <summary>
+        /// What the upper bound of a cost counts a started unit of billed time as: a service that bills "per minute" may
+        /// count a minute begun as a whole one, so <c>CostHigh</c> rounds each billed interval of each replica (from its
+        /// start to its stop) up to whole minutes. <c>CostLow</c> and the estimate are exact time.
+        /// </summary>
+        public static readonly TimeSpan HighGranularity = TimeSpan.FromMinutes(1);
+
+        /// <summary>A span rounded up to a whole number of <paramref name="unit"/> (held at <see cref="TimeSpan.MaxValue"/>); a zero unit leaves it exact.</summary>
+        public static TimeSpan RoundUp(TimeSpan span, TimeSpan unit)
+        {
+            if (unit <= TimeSpan.Zero || span <= TimeSpan.Zero) return span < TimeSpan.Zero ? TimeSpan.Zero : span;
+            long units = span.Ticks / unit.Ticks + (span.Ticks % unit.Ticks != 0 ? 1 : 0);
+            return units > TimeSpan.MaxValue.Ticks / unit.Ticks ? TimeSpan.MaxValue : TimeSpan.FromTicks(units * unit.Ticks);
+        }
+
         /// <summary>What replica-time costs at a price per replica-hour.</summary>
         public static decimal Cost(decimal pricePerHour, TimeSpan replicaTime) => pricePerHour * (decimal)replicaTime.TotalHours;
 

@@ -225,7 +225,11 @@ namespace MertEndpoint
         /// Billed replica-time per endpoint between since and until: each billed event counts until the next event of
         /// the same endpoint, and the last one until 'until' (it is still billing as far as anyone saw).
         /// </summary>
-        public static IReadOnlyList<EndpointCost> Summarize(IEnumerable<UsageEvent> events, DateTimeOffset since, DateTimeOffset until)
+        public static IReadOnlyList<EndpointCost> Summarize(IEnumerable<UsageEvent> events, DateTimeOffset since, DateTimeOffset until) =>
+            Summarize(events, since, until, BillingRules.HighGranularity);
+
+        /// <param name="granularity">What the upper bound rounds each replica's billed interval up to; zero for exact time (tests of the windows alone).</param>
+        internal static IReadOnlyList<EndpointCost> Summarize(IEnumerable<UsageEvent> events, DateTimeOffset since, DateTimeOffset until, TimeSpan granularity)
         {
             var costs = new List<EndpointCost>();
             foreach (var group in events.GroupBy(e => (e.Namespace, e.Name)))
@@ -245,7 +249,7 @@ namespace MertEndpoint
                     if (to > from) billed = BillingRules.Sum(billed, BillingRules.ReplicaTime(to - from, BillingRules.BilledReplicas(true, e.Replicas)));
                 }
                 if (list[0].Time > until) continue; // it did not exist yet in the period
-                (TimeSpan low, TimeSpan high) = Bounds(list, since, until);
+                (TimeSpan low, TimeSpan high) = Bounds(list, since, until, granularity);
                 var lastEvent = list[list.Count - 1];
                 costs.Add(new EndpointCost
                 {
@@ -266,13 +270,17 @@ namespace MertEndpoint
         /// between the last sighting of the previous state (Earliest) and the first sighting of the new one (Latest).
         /// Each boundary is placed where it makes the total smallest (low) or largest (high): a change that lowers the
         /// billed rate (a pause) as early or as late as it can have happened, a change that raises it the other way.
+        /// The most also counts every started <paramref name="granularity"/> of each replica's billed interval whole
+        /// (see <see cref="BillingRules.HighGranularity"/>); the least is exact time.
         /// </summary>
-        private static (TimeSpan Low, TimeSpan High) Bounds(List<UsageEvent> list, DateTimeOffset since, DateTimeOffset until)
+        private static (TimeSpan Low, TimeSpan High) Bounds(List<UsageEvent> list, DateTimeOffset since, DateTimeOffset until, TimeSpan granularity)
         {
             static int Rate(UsageEvent e) => BillingRules.BilledReplicas(e.IsBilled, e.Replicas);
-            TimeSpan Total(bool high)
+
+            // The billed stretches, each at one rate, with every boundary placed for the low or the high reading, in the period.
+            List<(DateTimeOffset Start, DateTimeOffset End, int Rate)> Stretches(bool high)
             {
-                var total = TimeSpan.Zero;
+                var stretches = new List<(DateTimeOffset, DateTimeOffset, int)>();
                 for (var i = 0; i < list.Count; i++)
                 {
                     int rate = Rate(list[i]);
@@ -280,9 +288,9 @@ namespace MertEndpoint
                     DateTimeOffset start = Boundary(list, i, high), end = i + 1 < list.Count ? Boundary(list, i + 1, high) : until;
                     if (start < since) start = since;
                     if (end > until) end = until;
-                    if (end > start) total = BillingRules.Sum(total, BillingRules.ReplicaTime(end - start, rate));
+                    if (end > start) stretches.Add((start, end, rate));
                 }
-                return total;
+                return stretches;
             }
 
             static DateTimeOffset Boundary(List<UsageEvent> list, int i, bool high)
@@ -294,7 +302,40 @@ namespace MertEndpoint
                 return high == falls ? latest : earliest;
             }
 
-            return (Total(high: false), Total(high: true));
+            var low = TimeSpan.Zero;
+            foreach (var (start, end, rate) in Stretches(high: false)) low = BillingRules.Sum(low, BillingRules.ReplicaTime(end - start, rate));
+            return (low, PerReplica(Stretches(high: true), granularity));
+        }
+
+        /// <summary>
+        /// Replica-time with each replica's billed intervals rounded up to <paramref name="granularity"/>: replica k bills
+        /// wherever the rate is at least k, from its start to its stop, an update or a change of the other replicas in
+        /// between not stopping it. Every replica between two rates that occur has the same intervals, so this counts per
+        /// rate, not per replica (a reading of millions of replicas costs no more).
+        /// </summary>
+        private static TimeSpan PerReplica(List<(DateTimeOffset Start, DateTimeOffset End, int Rate)> stretches, TimeSpan granularity)
+        {
+            var total = TimeSpan.Zero;
+            int below = 0;
+            foreach (int level in stretches.Select(s => s.Rate).Distinct().OrderBy(r => r))
+            {
+                var time = TimeSpan.Zero;
+                DateTimeOffset? from = null, to = null;
+                foreach (var (start, end, _) in stretches.Where(s => s.Rate >= level).OrderBy(s => s.Start))
+                {
+                    if (to is DateTimeOffset t && start <= t)
+                    {
+                        if (end > t) to = end;
+                        continue;
+                    }
+                    if (from != null) time = BillingRules.Sum(time, BillingRules.RoundUp(to!.Value - from.Value, granularity));
+                    (from, to) = (start, end);
+                }
+                if (from != null) time = BillingRules.Sum(time, BillingRules.RoundUp(to!.Value - from.Value, granularity));
+                total = BillingRules.Sum(total, BillingRules.ReplicaTime(time, (long)level - below));
+                below = level;
+            }
+            return total;
         }
 
         /// <summary>Turns one answer into candidate events and queues them; never blocks on the file.</summary>
