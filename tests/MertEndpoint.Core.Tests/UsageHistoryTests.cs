@@ -138,6 +138,30 @@ public sealed class UsageHistoryTests : IDisposable
     }
 
     [Fact]
+    public async Task A_history_past_2_GB_is_read_in_pieces_and_an_overlong_line_is_skipped()
+    {
+        // A sparse file: a record, a 2.2 GB hole (one "line" of zero bytes, on no disk), a newline and a record. Read whole
+        // into one array, it threw OverflowException; read in pieces, the hole is one unreadable line among readable ones.
+        await Record(new UsageService(new UsageHistory(PathOf())), Seen(_t0, At("running", _t0)));
+        var last = "{\"t\":\"2026-11-27T08:00:30.0000000Z\",\"api\":\"" + Api + "\",\"ns\":\"" + Ns + "\",\"name\":\"mert\",\"state\":\"paused\",\"replicas\":0}\n";
+        using (var stream = new FileStream(PathOf(), FileMode.Open, FileAccess.ReadWrite))
+        {
+            stream.SetLength(stream.Length + (2200L << 20));
+            stream.Seek(0, SeekOrigin.End);
+            var bytes = System.Text.Encoding.UTF8.GetBytes("\n" + last);
+            stream.Write(bytes, 0, bytes.Length);
+        }
+        Assert.True(new FileInfo(PathOf()).Length > int.MaxValue);
+
+        var history = new UsageHistory(PathOf());
+        var events = history.Read();
+
+        Assert.Equal(new[] { "running", "paused" }, events.Select(e => e.State));
+        Assert.Equal(1, history.SkippedLines);
+        Assert.Equal(TimeSpan.FromSeconds(30), Assert.Single(UsageService.Summarize(events, _t0, _t0.AddHours(1))).BilledTime);
+    }
+
+    [Fact]
     public async Task Appending_to_a_version_1_file_keeps_its_last_record()
     {
         File.WriteAllText(PathOf(), "\n{\"t\":\"2026-11-27T08:00:00.0000000Z\",\"api\":\"https://api.example/v2\",\"ns\":\"alice\",\"name\":\"mert\",\"state\":\"running\",\"replicas\":1}");
