@@ -140,13 +140,13 @@ public sealed class UsageHistoryTests : IDisposable
     [Fact]
     public async Task A_history_past_2_GB_is_read_in_pieces_and_an_overlong_line_is_skipped()
     {
-        // A sparse file: a record, a 2.2 GB hole (one "line" of zero bytes, on no disk), a newline and a record. Read whole
+        // A sparse file: a record, a 2.1 GB hole (one "line" of zero bytes, on no disk), a newline and a record. Read whole
         // into one array, it threw OverflowException; read in pieces, the hole is one unreadable line among readable ones.
         await Record(new UsageService(new UsageHistory(PathOf())), Seen(_t0, At("running", _t0)));
         var last = "{\"t\":\"2026-11-27T08:00:30.0000000Z\",\"api\":\"" + Api + "\",\"ns\":\"" + Ns + "\",\"name\":\"mert\",\"state\":\"paused\",\"replicas\":0}\n";
         using (var stream = new FileStream(PathOf(), FileMode.Open, FileAccess.ReadWrite))
         {
-            stream.SetLength(stream.Length + (2200L << 20));
+            stream.SetLength(stream.Length + (2100L << 20));
             stream.Seek(0, SeekOrigin.End);
             var bytes = System.Text.Encoding.UTF8.GetBytes("\n" + last);
             stream.Write(bytes, 0, bytes.Length);
@@ -159,6 +159,24 @@ public sealed class UsageHistoryTests : IDisposable
         Assert.Equal(new[] { "running", "paused" }, events.Select(e => e.State));
         Assert.Equal(1, history.SkippedLines);
         Assert.Equal(TimeSpan.FromSeconds(30), Assert.Single(UsageService.Summarize(events, _t0, _t0.AddHours(1))).BilledTime);
+    }
+
+    [Fact]
+    public async Task A_line_being_written_is_left_for_the_next_read_and_a_compacted_header_says_the_body_size()
+    {
+        await Record(new UsageService(new UsageHistory(PathOf())), Seen(_t0, At("running", _t0)));
+        var line = "{\"t\":\"2026-11-27T08:00:30.0000000Z\",\"api\":\"" + Api + "\",\"ns\":\"" + Ns + "\",\"name\":\"mert\",\"state\":\"paused\",\"replicas\":0}\n";
+        File.AppendAllText(PathOf(), line[..40]);                      // a writer half-way through its line
+        var history = new UsageHistory(PathOf());
+        Assert.Single(history.Read());
+        Assert.Equal(0, history.SkippedLines);
+        File.AppendAllText(PathOf(), line[40..]);
+        Assert.Equal(new[] { "running", "paused" }, history.Read().Select(e => e.State));
+
+        await history.CompactAsync();
+        var header = JsonDocument.Parse(File.ReadLines(PathOf()).First()).RootElement;
+        Assert.Equal(new FileInfo(PathOf()).Length - File.ReadLines(PathOf()).First().Length - 1, header.GetProperty("compactedBytes").GetInt64());
+        Assert.Equal(new[] { "running", "paused" }, new UsageHistory(PathOf()).Read().Select(e => e.State));
     }
 
     [Fact]

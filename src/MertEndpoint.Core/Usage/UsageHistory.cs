@@ -346,7 +346,11 @@ namespace MertEndpoint
 
         // ---- reading ----
 
-        /// <summary>Reads what was appended since the last call (whole lines); from the top when the file was replaced.</summary>
+        /// <summary>
+        /// Reads what was appended since the last call (whole lines); from the top when the file was replaced. In pieces of
+        /// at most <see cref="MaxLineBytes"/>, so a file of any size reads: a line longer than that (no record is) is skipped
+        /// and counted like any unreadable line.
+        /// </summary>
         private void CatchUp()
         {
             using var stream = Open(FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
@@ -358,32 +362,59 @@ namespace MertEndpoint
             (string generation, long compacted) = ReadHeader(stream);
             if (generation != _generation || stream.Length < _offset) Reset(generation);
             _compactedBytes = compacted;
-            if (stream.Length == _offset) return;
+            long end = stream.Length;
+            if (end == _offset) return;
             stream.Seek(_offset, SeekOrigin.Begin);
-            var buffer = new byte[stream.Length - _offset];
-            int read = 0;
-            while (read < buffer.Length)
+            var buffer = new byte[(int)Math.Min(MaxLineBytes, end - _offset)];
+            long position = _offset;   // of buffer[0]
+            int filled = 0;
+            bool overlong = false;     // inside a line too long to hold: skipping to its newline
+            while (position + filled < end)
             {
-                int n = stream.Read(buffer, read, buffer.Length - read);
+                int n = stream.Read(buffer, filled, (int)Math.Min(buffer.Length - filled, end - position - filled));
                 if (n == 0) break;
-                read += n;
+                int scanned = filled, start = 0;
+                filled += n;
+                for (int i = IndexOfNewline(buffer, scanned, filled); i >= 0; i = IndexOfNewline(buffer, i + 1, filled))
+                {
+                    if (overlong) { SkippedLines++; overlong = false; }
+                    else Parse(buffer, start, i - start);
+                    start = i + 1;
+                }
+                if (start == 0 && filled == MaxLineBytes)
+                {
+                    // No newline in a whole buffer: a line no record can be. Skip it to its end.
+                    overlong = true;
+                    start = filled;
+                }
+                if (start > 0)
+                {
+                    Buffer.BlockCopy(buffer, start, buffer, 0, filled - start);
+                    filled -= start;
+                    position += start;
+                    _offset = position;
+                }
             }
-            int start = 0;
-            for (int i = 0; i < read; i++)
+            if (overlong)
             {
-                if (buffer[i] != (byte)'\n') continue;
-                Parse(buffer, start, i - start);
-                start = i + 1;
+                // An overlong last line without a newline: never a record; the next write starts on a fresh line.
+                SkippedLines++;
+                _offset = position + filled;
             }
             // A last line without a newline: a version 1 record (written "\n{...}") or a line being written right now.
             // Take it only when it is complete JSON; otherwise leave it for the next read.
-            if (start < read && TryParse(buffer, start, read - start, out UsageEvent? tail))
+            else if (filled > 0 && TryParse(buffer, 0, filled, out UsageEvent? tail))
             {
                 if (tail != null) Add(tail);
-                start = read;
+                _offset = position + filled;
             }
-            _offset += start;
         }
+
+        /// <summary>The longest line read as a record (a record is a few hundred bytes); a longer one is skipped as unreadable.</summary>
+        internal const int MaxLineBytes = 1 << 20;
+
+        private static int IndexOfNewline(byte[] buffer, int from, int to) =>
+            from >= to ? -1 : new ReadOnlySpan<byte>(buffer, from, to - from).IndexOf((byte)'\n') is int i && i >= 0 ? from + i : -1;
 
         private void Reset(string generation)
         {
@@ -481,8 +512,12 @@ namespace MertEndpoint
 
         private static string Stamp(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
 
-        private static string Header(string generation, long compactedBytes) =>
-            "{\"v\":2,\"generation\":\"" + generation + "\",\"compactedBytes\":" + compactedBytes.ToString(CultureInfo.InvariantCulture) + "}\n";
+        /// <param name="width">Pads the line to this many bytes with spaces before the closing brace (valid JSON), so a compaction can write the body's size over it afterwards.</param>
+        private static string Header(string generation, long compactedBytes, int width = 0)
+        {
+            string head = "{\"v\":2,\"generation\":\"" + generation + "\",\"compactedBytes\":" + compactedBytes.ToString(CultureInfo.InvariantCulture);
+            return head + new string(' ', Math.Max(0, width - head.Length - 2)) + "}\n";
+        }
 
         private void Append(string lines)
         {
@@ -528,15 +563,27 @@ namespace MertEndpoint
                 }
             }
             kept.Sort((a, b) => a.Time.CompareTo(b.Time));
-            var body = new StringBuilder();
-            foreach (UsageEvent e in kept) body.Append(Format(e)).Append('\n');
             string generation = Guid.NewGuid().ToString("N");
-            string text = Header(generation, Encoding.UTF8.GetByteCount(body.ToString())) + body;
             // Written beside it, then renamed over it in one step: a reader sees the old file or the new one, never half.
+            // Line by line (a history of any size), the header's body size written last over its padded place.
             string temp = Path + "." + generation.Substring(0, 8) + ".tmp";
-            File.WriteAllText(temp, text, new UTF8Encoding(false));
             try
             {
+                using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+                {
+                    byte[] header = Encoding.UTF8.GetBytes(Header(generation, 0, width: 96));
+                    file.Write(header, 0, header.Length);
+                    long body = 0;
+                    foreach (UsageEvent e in kept)
+                    {
+                        byte[] line = Encoding.UTF8.GetBytes(Format(e) + "\n");
+                        file.Write(line, 0, line.Length);
+                        body += line.Length;
+                    }
+                    file.Seek(0, SeekOrigin.Begin);
+                    header = Encoding.UTF8.GetBytes(Header(generation, body, width: header.Length));
+                    file.Write(header, 0, header.Length);
+                }
                 if (File.Exists(Path)) File.Replace(temp, Path, null);
                 else File.Move(temp, Path);
             }
