@@ -266,6 +266,58 @@ public sealed class UsageHistoryTests : IDisposable
     }
 
     [Fact]
+    public async Task A_write_that_cannot_take_the_lock_is_kept_said_and_written_with_the_next_one()
+    {
+        var history = new UsageHistory(PathOf()) { LockPatience = TimeSpan.FromMilliseconds(300) };
+        var usage = new UsageService(history);
+        var problems = new Lines();
+        await Record(usage, Seen(_t0, At("paused", _t0, 0)));
+        using (new FileStream(PathOf() + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None)) // another process holds it
+        {
+            usage.ObserverFor(problems).Observe(Seen(_t0.AddSeconds(10), At("running", _t0.AddSeconds(10))));
+            await usage.FlushAsync();
+        }
+        var said = Assert.Single(problems.Of("warning"));
+        Assert.Contains("lock", said);
+        Assert.Contains("kept", said);
+        Assert.Equal(new[] { "paused" }, new UsageHistory(PathOf()).Read().Select(e => e.State));
+
+        // The next write of this process (the same command or the next) writes it first.
+        await Record(usage, Seen(_t0.AddSeconds(40), At("paused", _t0.AddSeconds(40), 0)));
+
+        var events = new UsageHistory(PathOf()).Read();
+        Assert.Equal(new[] { "paused", "running", "paused" }, events.Select(e => e.State));
+        Assert.Equal(TimeSpan.FromSeconds(30), Assert.Single(UsageService.Summarize(events, _t0, _t0.AddMinutes(1))).BilledTime);
+    }
+
+    [Fact]
+    public async Task A_read_only_disk_is_named_as_such_at_once_and_what_it_refused_is_kept()
+    {
+        var history = new UsageHistory(PathOf());
+        var readOnly = true;
+        // What .NET throws on Unix for EROFS (an IOException carrying errno 30), on Windows ERROR_WRITE_PROTECT (19).
+        history.BeforeWriteOpen = _ =>
+        {
+            if (readOnly) throw new IOException("Read-only file system", OperatingSystem.IsWindows() ? unchecked((int)0x80070013) : 30);
+        };
+        var usage = new UsageService(history);
+        var problems = new Lines();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        usage.ObserverFor(problems).Observe(Seen(_t0, At("running", _t0)));
+        usage.ObserverFor(problems).Observe(Seen(_t0.AddSeconds(30), At("paused", _t0.AddSeconds(30), 0)));
+        await usage.FlushAsync();
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"{clock.Elapsed}: waited as if another process held the lock");
+        Assert.All(problems.Of("warning"), w => Assert.Contains("read-only", w));
+        Assert.Single(problems.Of("warning").Distinct()); // one text, so one warning per command
+        Assert.DoesNotContain("another process", problems.Of("warning")[0]);
+
+        readOnly = false; // the disk is writable again: the next write records what was kept
+        await Record(usage, Seen(_t0.AddSeconds(60), At("paused", _t0.AddSeconds(30), 0)));
+        Assert.Equal(new[] { "running", "paused" }, new UsageHistory(PathOf()).Read().Select(e => e.State));
+    }
+
+    [Fact]
     public async Task Bounds_hold_every_change_between_its_two_sightings()
     {
         // updatedAt is taken as nothing (the reading "it changes only on user actions"): every change the module did not

@@ -33,7 +33,6 @@ namespace MertEndpoint
         internal const string PathVariable = "MERT_ENDPOINT_HISTORY_PATH";
         internal const string CompactVariable = "MERT_ENDPOINT_HISTORY_COMPACT_BYTES";
         private const long DefaultCompactAboveBytes = 1 << 20;
-        private static readonly TimeSpan LockPatience = TimeSpan.FromSeconds(10);
         private static readonly TimeSpan StampTolerance = TimeSpan.FromSeconds(2);
         private static readonly TimeSpan StampRounding = TimeSpan.FromMilliseconds(2);
 
@@ -69,6 +68,12 @@ namespace MertEndpoint
 
         public string Path { get; }
         private string LockPath => Path + ".lock";
+
+        /// <summary>How long a write waits for another process's lock on the file.</summary>
+        internal TimeSpan LockPatience { get; set; } = TimeSpan.FromSeconds(10);
+
+        /// <summary>Tests only: called with the path before every file this history opens for writing, to fail as a disk can.</summary>
+        internal Action<string>? BeforeWriteOpen { get; set; }
 
         /// <summary>Lines skipped as unreadable so far (torn or foreign).</summary>
         public int SkippedLines { get; private set; }
@@ -521,6 +526,7 @@ namespace MertEndpoint
 
         private void Append(string lines)
         {
+            BeforeWriteOpen?.Invoke(Path);
             using var stream = new FileStream(Path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
             var text = new StringBuilder();
             if (stream.Length == 0)
@@ -614,6 +620,7 @@ namespace MertEndpoint
             {
                 try
                 {
+                    BeforeWriteOpen?.Invoke(LockPath);
                     return new FileStream(LockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
                 }
                 catch (IOException) when (DateTime.UtcNow < giveUp)
