@@ -145,11 +145,24 @@ namespace MertEndpoint
                 }
                 return null;
             }
-            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is TimeoutException)
+            catch (TimeoutException)
             {
-                return Errors.HistoryUnwritable(Path, ex);
+                return Errors.HistoryLockBusy(LockPath, LockPatience);
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                return IsReadOnlyDisk(ex) ? Errors.HistoryReadOnly(Path) : Errors.HistoryUnwritable(Path, ex);
             }
         }
+
+        /// <summary>
+        /// The disk refuses writes: EROFS (30 on Linux and macOS, which .NET carries as the IOException's HResult) or
+        /// Windows' ERROR_WRITE_PROTECT (19). Never another process's lock, so never worth waiting for.
+        /// </summary>
+        internal static bool IsReadOnlyDisk(Exception ex) =>
+            ex is IOException io && (System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Windows)
+                ? (io.HResult & 0xFFFF) == 19 && (io.HResult & unchecked((int)0xFFFF0000)) == unchecked((int)0x80070000)
+                : io.HResult == 30);
 
         /// <summary>Rewrites the file without repeated states (every billed sum stays the same), under the lock.</summary>
         public async Task CompactAsync(CancellationToken ct = default)
@@ -623,11 +636,12 @@ namespace MertEndpoint
                     BeforeWriteOpen?.Invoke(LockPath);
                     return new FileStream(LockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
                 }
-                catch (IOException) when (DateTime.UtcNow < giveUp)
+                // Held by another process: wait for it. A disk that refuses writes is no lock: said at once.
+                catch (IOException ex) when (!IsReadOnlyDisk(ex) && DateTime.UtcNow < giveUp)
                 {
                     await Task.Delay(5 + Math.Min(attempt, 20) * 2, ct).ConfigureAwait(false);
                 }
-                catch (IOException ex)
+                catch (IOException ex) when (!IsReadOnlyDisk(ex))
                 {
                     throw new TimeoutException($"another process held '{LockPath}' for more than {LockPatience.TotalSeconds:0} s", ex);
                 }

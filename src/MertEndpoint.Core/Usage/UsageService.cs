@@ -17,6 +17,10 @@ namespace MertEndpoint
     {
         private readonly object _gate = new();
         private Task _writes = Task.CompletedTask;
+        // Observations the history could not record (its lock held too long, a read-only disk): written first by the next
+        // write. Only the write chain touches it, one write at a time.
+        private List<UsageHistory.Observed> _unwritten = new();
+        private const int MaxUnwritten = 10000;
         // Control planes whose replica list refused us: not asked again by this process.
         private readonly ConcurrentDictionary<string, bool> _noReplicaList = new(StringComparer.Ordinal);
         private static readonly TimeSpan ReplicaListPatience = TimeSpan.FromSeconds(10);
@@ -56,8 +60,23 @@ namespace MertEndpoint
         {
             await previous.ConfigureAwait(false);
             if (lister != null) await ReadReplicaStartsAsync(batch, lister).ConfigureAwait(false);
-            string? failure = await History.RecordAsync(batch).ConfigureAwait(false);
-            if (failure != null) reporter.Warning(failure);
+            // What earlier writes could not record goes first, in the order it was seen (writes run one after another).
+            IReadOnlyList<UsageHistory.Observed> all = _unwritten.Count == 0 ? batch : _unwritten.Concat(batch).ToList();
+            string? failure = await History.RecordAsync(all).ConfigureAwait(false);
+            if (failure == null)
+            {
+                _unwritten.Clear();
+                return;
+            }
+            // Never dropped quietly: kept for the next write of this session (the same command or a later one), and said.
+            _unwritten = all.ToList();
+            int dropped = _unwritten.Count - MaxUnwritten;
+            if (dropped > 0)
+            {
+                _unwritten.RemoveRange(0, dropped);
+                reporter.Warning(Errors.HistoryKeptTooMany(History.Path, dropped));
+            }
+            reporter.Warning(failure);
         }
 
         /// <summary>
