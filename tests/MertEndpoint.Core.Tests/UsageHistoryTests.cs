@@ -318,6 +318,46 @@ public sealed class UsageHistoryTests : IDisposable
     }
 
     [Fact]
+    public async Task A_slow_read_of_the_old_state_widens_the_window_from_when_it_was_sent()
+    {
+        // The service may compute a read's answer any time between its sending and its answer (and show the state as of
+        // ReadLag before that): a read sent at 10 s and answered at 14 s proves the old state only as of 8 s. Counted from
+        // its answer, the window began at 12 s, after an initializing that began at 9 s, unseen: CostHigh under the meter.
+        var usage = new UsageService(new UsageHistory(PathOf()));
+        await Record(usage, Seen(_t0, At("paused", DateTimeOffset.MinValue, 0)));
+        usage.ObserverFor(Lines.Failing()).Observe(new EndpointObservation(Api, Ns, ObservationKind.Read,
+            new[] { At("paused", DateTimeOffset.MinValue, 0) }, null, _t0.AddSeconds(10), _t0.AddSeconds(14)));
+        await usage.FlushAsync();
+        await Record(usage, Seen(_t0.AddSeconds(30), At("running", DateTimeOffset.MinValue, 1)));
+        await Act(usage, At("paused", DateTimeOffset.MinValue, 0), _t0.AddSeconds(60));
+
+        var events = new UsageHistory(PathOf()).Read();
+        Assert.Equal(_t0.AddSeconds(10) - UsageHistory.ReadLag, events[1].Earliest);
+        var cost = Assert.Single(UsageService.Summarize(events, _t0, _t0.AddMinutes(5), TimeSpan.Zero));
+        Assert.True(cost.BilledTimeHigh >= TimeSpan.FromSeconds(60 - 9), $"{cost.BilledTimeHigh}: the meter ran from 9 s");
+        Assert.Equal(TimeSpan.FromSeconds(30), cost.BilledTime); // the estimate does not move
+    }
+
+    [Fact]
+    public async Task An_endpoint_first_seen_billing_can_have_billed_since_it_was_created()
+    {
+        // No process saw it before: created at 40 s, initializing unseen, running from 80 s (the service's stamp), first
+        // read at 100 s. Its window runs back to its creation (less the clocks' allowance), not to the stamp.
+        var usage = new UsageService(new UsageHistory(PathOf()));
+        var running = At("running", _t0.AddSeconds(80));
+        running.CreatedAt = _t0.AddSeconds(40);
+        await Record(usage, Seen(_t0.AddSeconds(100), running));
+        await Act(usage, At("paused", _t0.AddSeconds(120), 0), _t0.AddSeconds(120));
+
+        var events = new UsageHistory(PathOf()).Read();
+        Assert.Equal(_t0.AddSeconds(80), events[0].Time);                  // the estimate stays the stamp
+        Assert.True(events[0].Earliest <= _t0.AddSeconds(40), $"{events[0].Earliest}");
+        var cost = Assert.Single(UsageService.Summarize(events, _t0, _t0.AddMinutes(5), TimeSpan.Zero));
+        Assert.True(cost.BilledTimeHigh >= TimeSpan.FromSeconds(80), $"{cost.BilledTimeHigh}: the meter ran from 40 s");
+        Assert.Equal(TimeSpan.FromSeconds(40), cost.BilledTime);
+    }
+
+    [Fact]
     public async Task Bounds_hold_every_change_between_its_two_sightings()
     {
         // updatedAt is taken as nothing (the reading "it changes only on user actions"): every change the module did not
