@@ -204,23 +204,27 @@ namespace MertEndpoint
                     || (_previous.TryGetValue(key, out UsageEvent? before) && before.SameAs(o.Event))))
                 return None;
             bool repeat = last != null && last.SameAs(o.Event);
+            // A sighting proves the state it shows only as of when the read was sent (the service may answer from any moment
+            // between sending and answering, ReadLag late): a slow read must not narrow the window of the next change.
             if (repeat || (last == null && o.Event.State == "deleted"))
             {
-                _lastSeen[key] = o.ReceivedAt;
+                _lastSeen[key] = o.SentAt;
                 return None;
             }
             // A read shows the state as of up to ReadLag before its answer: the previous state is known to have held only
             // until then, so the change can be that much earlier than the last sighting (never before the last change).
             DateTimeOffset? sighting = Later(last?.Time, _lastSeen.TryGetValue(key, out var seen) ? seen : (DateTimeOffset?)null);
+            // Never seen before (no record, no sighting): it can have changed to this state, an initializing nobody saw
+            // included, any time since the service created it, on our clock as far as the two are told apart.
             DateTimeOffset? earliest = o.Kind != ObservationKind.Read ? o.SentAt
-                : sighting == null ? null
+                : sighting == null ? Created(o)
                 : Later(sighting.Value - ReadLag, last?.Earliest ?? last?.Time);
             DateTimeOffset latest = o.ReceivedAt;
             bool replicasAlone = o.Kind == ObservationKind.Read && last != null && last.State == o.Event.State && last.Replicas != o.Event.Replicas;
             if (replicasAlone && last!.IsBilled && o.Event.Replicas > last.Replicas && o.ReplicaStarts is { Count: > 0 } starts
                 && Rise(o, last, earliest ?? last.Time, latest, starts) is { } steps)
             {
-                _lastSeen[key] = o.ReceivedAt;
+                _lastSeen[key] = o.SentAt;
                 return steps;
             }
             // The service's updatedAt, on this machine's clock as far as the last action's answer tells the two apart.
@@ -236,7 +240,7 @@ namespace MertEndpoint
             if (!stampFits && replicasAlone && sighting is DateTimeOffset seenBefore && seenBefore < latest)
                 time = seenBefore + TimeSpan.FromTicks((latest - seenBefore).Ticks / 2);
             if (last != null && time <= last.Time) time = last.Time.AddTicks(1);
-            _lastSeen[key] = o.ReceivedAt;
+            _lastSeen[key] = o.SentAt;
             UsageEvent e = o.Event;
             e.Time = time;
             e.Earliest = earliest;
@@ -247,6 +251,15 @@ namespace MertEndpoint
         }
 
         private static readonly UsageEvent[] None = Array.Empty<UsageEvent>();
+
+        /// <summary>When the service created the endpoint, on our clock less the clocks' allowance; null when it did not say.</summary>
+        private DateTimeOffset? Created(Observed o)
+        {
+            if (o.CreatedAt is not DateTimeOffset created || !Plausible(created)) return null;
+            (TimeSpan ahead, TimeSpan spread) = ServiceOffset(o.Event.Api);
+            DateTimeOffset at = created - ahead - spread;
+            return at < o.ReceivedAt ? at : null;
+        }
 
         /// <summary>A service stamp that can be a real time (and moved by a clock difference without overflowing).</summary>
         private static bool Plausible(DateTimeOffset stamp) => stamp.Year > 2000 && stamp.Year < 9000;
@@ -661,6 +674,8 @@ namespace MertEndpoint
             public DateTimeOffset UpdatedAt { get; }
             public DateTimeOffset SentAt { get; }
             public DateTimeOffset ReceivedAt { get; }
+            /// <summary>The service's createdAt of the endpoint (its clock), when the answer carried one.</summary>
+            public DateTimeOffset? CreatedAt { get; set; }
             /// <summary>The start times (service clock) of the endpoint's replicas, read when this answer showed more of them than the history holds; else null.</summary>
             public IReadOnlyList<DateTimeOffset>? ReplicaStarts { get; set; }
         }

@@ -381,7 +381,7 @@ namespace MertEndpoint
                     {
                         Api = o.Api, Namespace = e.Namespace, Name = e.Name, State = e.StatusText, Replicas = e.TargetReplica,
                         Vendor = e.Vendor, Region = e.Region, InstanceType = e.InstanceType, InstanceSize = e.InstanceSize, Url = e.Url,
-                    }, o.Kind, e.UpdatedAt, o.SentAt, o.ReceivedAt));
+                    }, o.Kind, e.UpdatedAt, o.SentAt, o.ReceivedAt) { CreatedAt = e.CreatedAt > DateTimeOffset.MinValue ? e.CreatedAt : null });
                 }
                 if (batch.Count > 0) _service.Enqueue(batch, o.ListReplicas, _reporter);
             }
