@@ -358,6 +358,36 @@ public sealed class UsageHistoryTests : IDisposable
     }
 
     [Fact]
+    public async Task A_writer_whose_clock_runs_ahead_does_not_blind_the_others()
+    {
+        // Process A's clock runs 10 minutes ahead; B's is right. A resumes the endpoint at (true) 10 s, someone pauses
+        // it at 50 s, B sees it paused at 60 s. B's reading must be recorded (it was dropped as "older than the file"
+        // for 10 minutes), and the bounds must hold the 40 s the meter ran.
+        var ahead = TimeSpan.FromMinutes(10);
+        var clockB = new TestClock(_t0);
+        var b = new UsageService(new UsageHistory(PathOf()), clockB);
+        var a = new UsageService(new UsageHistory(PathOf()), new TestClock(_t0.AddSeconds(10) + ahead));
+        await Record(b, Seen(_t0, At("paused", DateTimeOffset.MinValue, 0)));
+        a.ObserverFor(Lines.Failing()).Observe(new EndpointObservation(Api, Ns, ObservationKind.Action,
+            new[] { At("initializing", _t0.AddSeconds(10), 1) }, null, _t0.AddSeconds(10) + ahead, _t0.AddSeconds(10) + ahead));
+        await a.FlushAsync();
+        clockB.Advance(TimeSpan.FromSeconds(40));
+        await Record(b, Seen(_t0.AddSeconds(40), At("initializing", _t0.AddSeconds(10), 1)));   // a repeat: A's record holds it
+        clockB.Advance(TimeSpan.FromSeconds(20));
+        await Record(b, Seen(_t0.AddSeconds(60), At("paused", _t0.AddSeconds(50), 0)));
+
+        foreach (var reader in new[] { b.History, new UsageHistory(PathOf()) })   // B itself, and a fresh process reading the file
+        {
+            var events = reader.Read();
+            Assert.Equal(new[] { "paused", "initializing", "paused" }, events.Select(e => e.State));
+            var cost = Assert.Single(UsageService.Summarize(events, _t0, _t0.AddMinutes(5), TimeSpan.Zero));
+            Assert.False(cost.CurrentlyBilling);
+            Assert.InRange(TimeSpan.FromSeconds(40), cost.BilledTimeLow, cost.BilledTimeHigh);
+            Assert.True(events.All(e => e.Time <= _t0.AddSeconds(60)), "A's record re-dated on B's clock, between its neighbours");
+        }
+    }
+
+    [Fact]
     public async Task Bounds_hold_every_change_between_its_two_sightings()
     {
         // updatedAt is taken as nothing (the reading "it changes only on user actions"): every change the module did not
