@@ -69,6 +69,15 @@ namespace MertEndpoint
         public string Path { get; }
         private string LockPath => Path + ".lock";
 
+        /// <summary>This process's clock, the one its observations are dated by (set by the <see cref="UsageService"/> that writes).</summary>
+        internal TimeProvider Clock { get; set; } = TimeProvider.System;
+
+        /// <summary>
+        /// A record dated more than this after now was written by a clock running ahead of this one (every record is dated
+        /// no later than its writer's now): it is not trusted to hide or to date what this process sees.
+        /// </summary>
+        internal static readonly TimeSpan FutureTolerance = TimeSpan.FromSeconds(5);
+
         /// <summary>How long a write waits for another process's lock on the file.</summary>
         internal TimeSpan LockPatience { get; set; } = TimeSpan.FromSeconds(10);
 
@@ -191,15 +200,21 @@ namespace MertEndpoint
         {
             string key = o.Event.Key;
             _last.TryGetValue(key, out UsageEvent? last);
+            // A last record dated after now (beyond what clocks differ by) was written by a clock running ahead: it hides
+            // nothing, and what this process sees is dated after the last record it can place (Add then re-dates the
+            // future one between its neighbours). Otherwise lastTime is the last record's time.
+            bool aheadOfUs = last != null && last.Time > Later(Clock.GetUtcNow(), o.ReceivedAt)!.Value + FutureTolerance;
+            UsageEvent? placed = aheadOfUs ? LastPlaceable(key) : last;
+            DateTimeOffset? lastTime = placed?.Time;
             // Another process recorded a change dated after this answer arrived: this view is older than the file's.
-            if (last != null && o.ReceivedAt < last.Time) return None;
+            if (last != null && !aheadOfUs && o.ReceivedAt < last.Time) return None;
             // A read right after the last action (by this process or any other) that shows the service as it was before
             // that action: an eventually consistent service answering late, not a change. Known by its updatedAt being older
             // than the one the action's own answer carried (both the service's clock; every action stamps it), or, with no
             // stamps to compare, by showing the very state the action ended. A late read may show any state of the last
             // moments (say initializing, when the pause came soon after running), so the stamp is the stronger test; a real
             // restart by someone else carries a newer stamp and is recorded.
-            if (last != null && last.Source == "action" && o.Kind == ObservationKind.Read && o.ReceivedAt - last.Time < StaleReadGrace
+            if (last != null && !aheadOfUs && last.Source == "action" && o.Kind == ObservationKind.Read && o.ReceivedAt - last.Time < StaleReadGrace
                 && ((last.ServiceStamp is DateTimeOffset acted && o.UpdatedAt > DateTimeOffset.MinValue && o.UpdatedAt < acted)
                     || (_previous.TryGetValue(key, out UsageEvent? before) && before.SameAs(o.Event))))
                 return None;
@@ -213,15 +228,15 @@ namespace MertEndpoint
             }
             // A read shows the state as of up to ReadLag before its answer: the previous state is known to have held only
             // until then, so the change can be that much earlier than the last sighting (never before the last change).
-            DateTimeOffset? sighting = Later(last?.Time, _lastSeen.TryGetValue(key, out var seen) ? seen : (DateTimeOffset?)null);
+            DateTimeOffset? sighting = Later(lastTime, _lastSeen.TryGetValue(key, out var seen) ? seen : (DateTimeOffset?)null);
             // Never seen before (no record, no sighting): it can have changed to this state, an initializing nobody saw
             // included, any time since the service created it, on our clock as far as the two are told apart.
             DateTimeOffset? earliest = o.Kind != ObservationKind.Read ? o.SentAt
                 : sighting == null ? Created(o)
-                : Later(sighting.Value - ReadLag, last?.Earliest ?? last?.Time);
+                : Later(sighting.Value - ReadLag, placed?.Earliest ?? placed?.Time);
             DateTimeOffset latest = o.ReceivedAt;
             bool replicasAlone = o.Kind == ObservationKind.Read && last != null && last.State == o.Event.State && last.Replicas != o.Event.Replicas;
-            if (replicasAlone && last!.IsBilled && o.Event.Replicas > last.Replicas && o.ReplicaStarts is { Count: > 0 } starts
+            if (replicasAlone && !aheadOfUs && last!.IsBilled && o.Event.Replicas > last.Replicas && o.ReplicaStarts is { Count: > 0 } starts
                 && Rise(o, last, earliest ?? last.Time, latest, starts) is { } steps)
             {
                 _lastSeen[key] = o.SentAt;
@@ -230,7 +245,7 @@ namespace MertEndpoint
             // The service's updatedAt, on this machine's clock as far as the last action's answer tells the two apart.
             DateTimeOffset stamp = Plausible(o.UpdatedAt) ? o.UpdatedAt - ServiceOffset(o.Event.Api).Ahead : DateTimeOffset.MinValue;
             bool stampFits = stamp > DateTimeOffset.MinValue && stamp <= latest + StampTolerance
-                && (last == null || stamp > last.Time) && (earliest == null || stamp >= earliest.Value - StampTolerance);
+                && (lastTime == null || stamp > lastTime.Value) && (earliest == null || stamp >= earliest.Value - StampTolerance);
             DateTimeOffset time = stampFits ? (stamp > latest ? latest : stamp) : latest;
             // A change in the replica count alone (the state holds) with nothing to date it is the service scaling under
             // load: no reading stamps it, and it is as likely to have come early in the window as late. Dated at the
@@ -239,7 +254,7 @@ namespace MertEndpoint
             // (BilledFor, the guard's -BilledLongerThan) is never placed before anyone saw it.
             if (!stampFits && replicasAlone && sighting is DateTimeOffset seenBefore && seenBefore < latest)
                 time = seenBefore + TimeSpan.FromTicks((latest - seenBefore).Ticks / 2);
-            if (last != null && time <= last.Time) time = last.Time.AddTicks(1);
+            if (lastTime != null && time <= lastTime.Value) time = lastTime.Value.AddTicks(1);
             _lastSeen[key] = o.SentAt;
             UsageEvent e = o.Event;
             e.Time = time;
@@ -311,11 +326,13 @@ namespace MertEndpoint
         /// </summary>
         internal (TimeSpan Ahead, TimeSpan Spread) ServiceOffset(string api)
         {
+            DateTimeOffset limit = Clock.GetUtcNow() + FutureTolerance;
             for (int i = _events.Count - 1; i >= 0; i--)
             {
                 UsageEvent a = _events[i];
+                // An action answered "after now" was timed by a clock running ahead of this one: it says nothing of ours.
                 if (a.Api != api || a.Source != "action" || a.ServiceStamp is not DateTimeOffset u || a.Earliest is not DateTimeOffset sent
-                    || a.Latest is not DateTimeOffset answered)
+                    || a.Latest is not DateTimeOffset answered || answered > limit)
                     continue;
                 // u - answered <= lead <= u - sent
                 TimeSpan low = u - answered, high = u - sent;
@@ -365,13 +382,61 @@ namespace MertEndpoint
 
         private static DateTimeOffset? Later(DateTimeOffset? a, DateTimeOffset? b) => a == null ? b : b == null ? a : (a > b ? a : b);
 
+        /// <summary>The latest record of an endpoint dated no later than now (within <see cref="FutureTolerance"/>); null when none.</summary>
+        private UsageEvent? LastPlaceable(string key)
+        {
+            DateTimeOffset limit = Clock.GetUtcNow() + FutureTolerance;
+            for (int i = _events.Count - 1; i >= 0; i--)
+                if (_events[i].Key == key && _events[i].Time <= limit) return _events[i];
+            return null;
+        }
+
         private void Add(UsageEvent e)
         {
+            if (_last.TryGetValue(e.Key, out UsageEvent? newest) && e.Time < newest.Time) Redate(e);
             _events.Add(e);
             if (!_last.TryGetValue(e.Key, out UsageEvent? last) || e.Time >= last.Time)
             {
                 if (last != null) _previous[e.Key] = last;
                 _last[e.Key] = e;
+            }
+        }
+
+        /// <summary>
+        /// <paramref name="e"/> is dated before records of its endpoint that were written before it: those were dated by a
+        /// clock running ahead (the file's order is the order changes were recorded, each write catching up first, and no
+        /// writer dates a change before the last one it read). Not trusted, they are known only to lie between the record
+        /// before them and <paramref name="e"/>: re-dated there (spread out, in their order), with that whole window as
+        /// their bounds, so a writer whose clock runs ahead neither hides later changes nor moves the bounds off the meter.
+        /// </summary>
+        private void Redate(UsageEvent e)
+        {
+            var ahead = new List<UsageEvent>();
+            UsageEvent? before = null;
+            for (int i = _events.Count - 1; i >= 0; i--)
+            {
+                UsageEvent x = _events[i];
+                if (x.Key != e.Key) continue;
+                if (x.Time < e.Time) { before = x; break; }
+                ahead.Add(x);
+            }
+            ahead.Reverse();
+            DateTimeOffset to = e.Earliest is DateTimeOffset lo && lo < e.Time && (before == null || lo > before.Time) ? lo : e.Time;
+            DateTimeOffset from = before?.Time ?? to;
+            long step = Math.Max(1, (to - from).Ticks / (ahead.Count + 1));
+            for (int k = 0; k < ahead.Count; k++)
+            {
+                UsageEvent x = ahead[k];
+                DateTimeOffset at = from.AddTicks(step * (k + 1));
+                x.Time = at < e.Time ? at : e.Time.AddTicks(k - ahead.Count);
+                x.Earliest = before?.Earliest is DateTimeOffset floor && floor < before.Time ? floor : before?.Time;
+                x.Latest = e.Latest is DateTimeOffset hi && hi > e.Time ? hi : e.Time;
+            }
+            if (ahead.Count > 0)
+            {
+                _last[e.Key] = ahead[ahead.Count - 1];
+                if (ahead.Count > 1) _previous[e.Key] = ahead[ahead.Count - 2];
+                else if (before != null) _previous[e.Key] = before;
             }
         }
 

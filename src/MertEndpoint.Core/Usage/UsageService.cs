@@ -33,6 +33,7 @@ namespace MertEndpoint
         {
             History = history ?? throw new ArgumentNullException(nameof(history));
             Clock = clock ?? TimeProvider.System;
+            History.Clock = Clock;
             Prices = new PriceCatalog(Clock);
         }
 
