@@ -84,6 +84,17 @@ public sealed class CostReportTests : IDisposable
         Assert.Null(costs["gone"].BilledSince);
         Assert.False(costs["kept"].Deleted);
         Assert.True(costs["kept"].CurrentlyBilling);
+
+        // Its billing ended for good: a report two hours later does not count it on, and the history itself says it is gone.
+        clock.Advance(TimeSpan.FromHours(2));
+        var later = (await clock.Drive(usage.GetCostAsync(client, Ns, _t0.AddHours(-1), _t0.AddHours(3)))).ToDictionary(c => c.Name);
+        Assert.True(later["gone"].Deleted);
+        Assert.Equal(costs["gone"].BilledTime, later["gone"].BilledTime);
+        Assert.True(later["gone"].BilledTimeHigh <= costs["gone"].BilledTimeHigh, $"{later["gone"].BilledTimeHigh} after {costs["gone"].BilledTimeHigh}");
+        Assert.True(later["gone"].BilledTimeLow <= TimeSpan.FromSeconds(1), $"{later["gone"].BilledTimeLow}: it can have gone right after its sighting");
+        Assert.Equal(TimeSpan.FromHours(3), later["kept"].BilledTime);
+        var gone = Assert.Single(UsageService.Summarize(usage.History.Read(), _t0, _t0.AddHours(3)), c => c.Name == "gone");
+        Assert.True(gone.Deleted);
     }
 
     private UsageEvent Seconds(UsageEvent e, double time, double lo, double hi)
