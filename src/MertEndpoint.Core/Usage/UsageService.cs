@@ -123,13 +123,17 @@ namespace MertEndpoint
         public async Task<IReadOnlyList<EndpointCost>> GetCostAsync(EndpointClient client, string ns, DateTimeOffset since, DateTimeOffset until,
             CancellationToken ct = default)
         {
+            DateTimeOffset asked = client.TimeProvider.GetUtcNow();
             IReadOnlyList<EndpointInfo> listed = await client.ListAsync(ns, ct).ConfigureAwait(false);
+            DateTimeOffset answered = client.TimeProvider.GetUtcNow();
             await FlushAsync(ct).ConfigureAwait(false);
+            // The listing just read is the service's word on what exists: one the history still has but the listing
+            // has not was deleted (from the web page, say) and bills no more. Recorded as a fact, so its billing ends in
+            // the history for good (between its last sighting and this listing), not only in this report.
+            var live = new HashSet<string>(listed.Select(e => e.Name), StringComparer.Ordinal);
+            if (RecordGone(client, ns, live, asked, answered)) await FlushAsync(ct).ConfigureAwait(false);
             var events = History.Read().Where(e => e.Api == client.ApiBase && e.Namespace == ns);
             var costs = Summarize(events, since, until);
-            // The listing just read is the service's word on what exists: one the history still has but the listing
-            // has not was deleted (from the web page, say) and bills no more.
-            var live = new HashSet<string>(listed.Select(e => e.Name), StringComparer.Ordinal);
             foreach (EndpointCost gone in costs.Where(c => !live.Contains(c.Name)))
             {
                 gone.Deleted = true;
@@ -148,6 +152,35 @@ namespace MertEndpoint
                 }
             }
             return costs;
+        }
+
+        /// <summary>
+        /// Queues a "deleted" fact for each endpoint of the namespace whose last record is not a deletion and that the
+        /// listing (sent at <paramref name="asked"/>) no longer has. Not for one recorded within
+        /// <see cref="UsageHistory.StaleReadGrace"/> of the listing: an eventually consistent listing may not show a
+        /// just-created endpoint yet. True when something was queued.
+        /// </summary>
+        private bool RecordGone(EndpointClient client, string ns, HashSet<string> live, DateTimeOffset asked, DateTimeOffset answered)
+        {
+            IReadOnlyList<UsageEvent> events;
+            try
+            {
+                events = History.Read();
+            }
+            catch (EndpointException)
+            {
+                return false; // said by the read that follows
+            }
+            var gone = events.Where(e => e.Api == client.ApiBase && e.Namespace == ns)
+                .GroupBy(e => e.Name, StringComparer.Ordinal)
+                .Select(g => g.OrderBy(e => e.Time).Last())
+                .Where(last => last.State != "deleted" && !live.Contains(last.Name) && last.Time < asked - UsageHistory.StaleReadGrace)
+                .Select(last => new UsageHistory.Observed(new UsageEvent { Api = client.ApiBase, Namespace = ns, Name = last.Name, State = "deleted" },
+                    ObservationKind.Read, DateTimeOffset.MinValue, asked, answered))
+                .ToList();
+            if (gone.Count == 0) return false;
+            Enqueue(gone, null, client.Reporter);
+            return true;
         }
 
         /// <summary>
