@@ -388,6 +388,22 @@ public sealed class UsageHistoryTests : IDisposable
     }
 
     [Fact]
+    public async Task An_action_dated_ahead_of_our_clock_is_not_taken_as_a_recent_one_of_ours()
+    {
+        // A's clock runs 10 minutes ahead: its pause, recorded "in the future", is not a pause B made moments ago.
+        var ahead = TimeSpan.FromMinutes(10);
+        var a = new UsageService(new UsageHistory(PathOf()), new TestClock(_t0 + ahead));
+        var b = new UsageService(new UsageHistory(PathOf()), new TestClock(_t0.AddSeconds(5)));
+        a.ObserverFor(Lines.Failing()).Observe(new EndpointObservation(Api, Ns, ObservationKind.Action,
+            new[] { At("paused", _t0, 0) }, null, _t0 + ahead, _t0 + ahead));
+        await a.FlushAsync();
+
+        Assert.False(b.StoppedByUsWithin(Api, Ns, "mert", TimeSpan.FromSeconds(30)));
+        Assert.False(b.ChangedByUsWithin(Api, Ns, "mert", TimeSpan.FromSeconds(30)));
+        Assert.True(a.StoppedByUsWithin(Api, Ns, "mert", TimeSpan.FromSeconds(30)));   // on A's own clock it is recent
+    }
+
+    [Fact]
     public async Task Bounds_hold_every_change_between_its_two_sightings()
     {
         // updatedAt is taken as nothing (the reading "it changes only on user actions"): every change the module did not
