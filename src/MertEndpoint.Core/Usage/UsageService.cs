@@ -252,7 +252,7 @@ namespace MertEndpoint
             try
             {
                 UsageEvent? last = History.Read().LastOrDefault(e => e.Api == api && e.Namespace == ns && e.Name == name);
-                return last?.Source == "action" && last.State is "paused" or "scaledToZero" && Clock.GetUtcNow() - last.Time < within;
+                return last?.Source == "action" && last.State is "paused" or "scaledToZero" && Recent(last, within);
             }
             catch (EndpointException)
             {
@@ -266,12 +266,19 @@ namespace MertEndpoint
             try
             {
                 UsageEvent? last = History.Read().LastOrDefault(e => e.Api == api && e.Namespace == ns && e.Name == name);
-                return last?.Source == "action" && Clock.GetUtcNow() - last.Time < within;
+                return last?.Source == "action" && Recent(last, within);
             }
             catch (EndpointException)
             {
                 return false;
             }
+        }
+
+        /// <summary>Recorded less than <paramref name="within"/> ago, and not after now: a record dated ahead of this clock (see <see cref="UsageHistory.FutureTolerance"/>) is no recent action of ours.</summary>
+        private bool Recent(UsageEvent e, TimeSpan within)
+        {
+            TimeSpan age = Clock.GetUtcNow() - e.Time;
+            return age < within && age >= -UsageHistory.FutureTolerance;
         }
 
         /// <summary>
