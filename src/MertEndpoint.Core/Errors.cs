@@ -692,7 +692,19 @@ namespace MertEndpoint
                 $"Could not read the usage history '{path}': {ex.Message}. Check the file, or point MERT_ENDPOINT_HISTORY_PATH elsewhere.", ex);
 
         public static string HistoryUnwritable(string path, Exception ex) =>
-            $"Could not write the usage history '{path}' ({ex.Message.TrimEnd('.')}): state changes seen now are not recorded, so cost reports will be incomplete. Check the file's permissions, or point MERT_ENDPOINT_HISTORY_PATH elsewhere.";
+            $"Could not write the usage history '{path}' ({ex.Message.TrimEnd('.')}): the state changes seen now are kept in memory and written with this session's next history write; until then cost reports are incomplete. Check the file's permissions, or point MERT_ENDPOINT_HISTORY_PATH elsewhere.";
+
+        /// <summary>A history write waited its whole patience for another process's lock.</summary>
+        public static string HistoryLockBusy(string lockPath, TimeSpan patience) =>
+            $"Could not take the lock '{lockPath}' of the usage history within {patience.TotalSeconds:0.#} s (another process holds it): the state changes seen now are kept in memory and written with this session's next history write; until then cost reports are incomplete.";
+
+        /// <summary>The history's disk refuses writes (EROFS, ERROR_WRITE_PROTECT).</summary>
+        public static string HistoryReadOnly(string path) =>
+            $"The usage history '{path}' is on a read-only disk: the state changes seen now are kept in memory and written with this session's next history write once it can be written; until then cost reports are incomplete. Point MERT_ENDPOINT_HISTORY_PATH at a writable place.";
+
+        /// <summary>Changes kept in memory after failed history writes passed the limit: the oldest were given up.</summary>
+        public static string HistoryKeptTooMany(string path, int dropped) =>
+            $"The usage history '{path}' could not be written for so long that {Plural(dropped, "older state reading")} kept in memory {(dropped == 1 ? "was" : "were")} given up; cost reports miss what {(dropped == 1 ? "it" : "they")} saw.";
 
         public static string CostIncomplete(string path) =>
             $"These cost figures are INCOMPLETE: the usage history '{path}' could not be written, so the states seen now (and any change since it failed) are missing from them. Fix the file or point MERT_ENDPOINT_HISTORY_PATH elsewhere, then run Get-MertEndpointCost again.";

@@ -84,5 +84,45 @@ public sealed class CostReportTests : IDisposable
         Assert.Null(costs["gone"].BilledSince);
         Assert.False(costs["kept"].Deleted);
         Assert.True(costs["kept"].CurrentlyBilling);
+
+        // Its billing ended for good: a report two hours later does not count it on, and the history itself says it is gone.
+        clock.Advance(TimeSpan.FromHours(2));
+        var later = (await clock.Drive(usage.GetCostAsync(client, Ns, _t0.AddHours(-1), _t0.AddHours(3)))).ToDictionary(c => c.Name);
+        Assert.True(later["gone"].Deleted);
+        Assert.Equal(costs["gone"].BilledTime, later["gone"].BilledTime);
+        Assert.True(later["gone"].BilledTimeHigh <= costs["gone"].BilledTimeHigh, $"{later["gone"].BilledTimeHigh} after {costs["gone"].BilledTimeHigh}");
+        Assert.True(later["gone"].BilledTimeLow <= TimeSpan.FromSeconds(1), $"{later["gone"].BilledTimeLow}: it can have gone right after its sighting");
+        Assert.Equal(TimeSpan.FromHours(4), later["kept"].BilledTime);   // the whole period: dated by its stamp, a day before
+        var gone = Assert.Single(UsageService.Summarize(usage.History.Read(), _t0, _t0.AddHours(3)), c => c.Name == "gone");
+        Assert.True(gone.Deleted);
+    }
+
+    private UsageEvent Seconds(UsageEvent e, double time, double lo, double hi)
+    {
+        (e.Time, e.Earliest, e.Latest) = (_t0.AddSeconds(time), _t0.AddSeconds(lo), _t0.AddSeconds(hi));
+        return e;
+    }
+
+    [Theory]
+    // paused last seen at 18 s, an initializing nobody saw from 30 s, running stamped at 45 s and seen at 50 s, our pause 99..100 s
+    [InlineData(18, 45, 50, 30, 99.5)]
+    // the same with no stamp: dated at its sighting
+    [InlineData(18, 50, 50, 30, 99.5)]
+    // first seen running, its window back to its creation at 5 s
+    [InlineData(5, 45, 50, 6, 99.5)]
+    public void An_initializing_nobody_saw_widens_the_bounds_and_never_moves_the_estimate(double lo, double time, double hi, double meterFrom, double meterTo)
+    {
+        var events = new[]
+        {
+            Seconds(Event("e", "running", 0), time, lo, hi),
+            Seconds(Event("e", "paused", 0, 0), 100, 99, 100),
+        };
+        var cost = Assert.Single(UsageService.Summarize(events, _t0, _t0.AddHours(1)));
+        var exact = Assert.Single(UsageService.Summarize(events, _t0, _t0.AddHours(1), TimeSpan.Zero));
+
+        Assert.Equal(TimeSpan.FromSeconds(100 - time), cost.BilledTime);
+        Assert.Equal(TimeSpan.FromSeconds(100 - lo), exact.BilledTimeHigh);
+        Assert.Equal(TimeSpan.FromSeconds(99 - hi), exact.BilledTimeLow);
+        Assert.InRange(TimeSpan.FromSeconds(meterTo - meterFrom), cost.BilledTimeLow, cost.BilledTimeHigh);
     }
 }

@@ -138,6 +138,48 @@ public sealed class UsageHistoryTests : IDisposable
     }
 
     [Fact]
+    public async Task A_history_past_2_GB_is_read_in_pieces_and_an_overlong_line_is_skipped()
+    {
+        // A sparse file: a record, a 2.1 GB hole (one "line" of zero bytes, on no disk), a newline and a record. Read whole
+        // into one array, it threw OverflowException; read in pieces, the hole is one unreadable line among readable ones.
+        await Record(new UsageService(new UsageHistory(PathOf())), Seen(_t0, At("running", _t0)));
+        var last = "{\"t\":\"2026-11-27T08:00:30.0000000Z\",\"api\":\"" + Api + "\",\"ns\":\"" + Ns + "\",\"name\":\"mert\",\"state\":\"paused\",\"replicas\":0}\n";
+        using (var stream = new FileStream(PathOf(), FileMode.Open, FileAccess.ReadWrite))
+        {
+            stream.SetLength(stream.Length + (2100L << 20));
+            stream.Seek(0, SeekOrigin.End);
+            var bytes = System.Text.Encoding.UTF8.GetBytes("\n" + last);
+            stream.Write(bytes, 0, bytes.Length);
+        }
+        Assert.True(new FileInfo(PathOf()).Length > int.MaxValue);
+
+        var history = new UsageHistory(PathOf());
+        var events = history.Read();
+
+        Assert.Equal(new[] { "running", "paused" }, events.Select(e => e.State));
+        Assert.Equal(1, history.SkippedLines);
+        Assert.Equal(TimeSpan.FromSeconds(30), Assert.Single(UsageService.Summarize(events, _t0, _t0.AddHours(1))).BilledTime);
+    }
+
+    [Fact]
+    public async Task A_line_being_written_is_left_for_the_next_read_and_a_compacted_header_says_the_body_size()
+    {
+        await Record(new UsageService(new UsageHistory(PathOf())), Seen(_t0, At("running", _t0)));
+        var line = "{\"t\":\"2026-11-27T08:00:30.0000000Z\",\"api\":\"" + Api + "\",\"ns\":\"" + Ns + "\",\"name\":\"mert\",\"state\":\"paused\",\"replicas\":0}\n";
+        File.AppendAllText(PathOf(), line[..40]);                      // a writer half-way through its line
+        var history = new UsageHistory(PathOf());
+        Assert.Single(history.Read());
+        Assert.Equal(0, history.SkippedLines);
+        File.AppendAllText(PathOf(), line[40..]);
+        Assert.Equal(new[] { "running", "paused" }, history.Read().Select(e => e.State));
+
+        await history.CompactAsync();
+        var header = JsonDocument.Parse(File.ReadLines(PathOf()).First()).RootElement;
+        Assert.Equal(new FileInfo(PathOf()).Length - File.ReadLines(PathOf()).First().Length - 1, header.GetProperty("compactedBytes").GetInt64());
+        Assert.Equal(new[] { "running", "paused" }, new UsageHistory(PathOf()).Read().Select(e => e.State));
+    }
+
+    [Fact]
     public async Task Appending_to_a_version_1_file_keeps_its_last_record()
     {
         File.WriteAllText(PathOf(), "\n{\"t\":\"2026-11-27T08:00:00.0000000Z\",\"api\":\"https://api.example/v2\",\"ns\":\"alice\",\"name\":\"mert\",\"state\":\"running\",\"replicas\":1}");
@@ -224,6 +266,144 @@ public sealed class UsageHistoryTests : IDisposable
     }
 
     [Fact]
+    public async Task A_write_that_cannot_take_the_lock_is_kept_said_and_written_with_the_next_one()
+    {
+        var history = new UsageHistory(PathOf()) { LockPatience = TimeSpan.FromMilliseconds(300) };
+        var usage = new UsageService(history);
+        var problems = new Lines();
+        await Record(usage, Seen(_t0, At("paused", _t0, 0)));
+        using (new FileStream(PathOf() + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None)) // another process holds it
+        {
+            usage.ObserverFor(problems).Observe(Seen(_t0.AddSeconds(10), At("running", _t0.AddSeconds(10))));
+            await usage.FlushAsync();
+        }
+        var said = Assert.Single(problems.Of("warning"));
+        Assert.Contains("lock", said);
+        Assert.Contains("kept", said);
+        Assert.Equal(new[] { "paused" }, new UsageHistory(PathOf()).Read().Select(e => e.State));
+
+        // The next write of this process (the same command or the next) writes it first.
+        await Record(usage, Seen(_t0.AddSeconds(40), At("paused", _t0.AddSeconds(40), 0)));
+
+        var events = new UsageHistory(PathOf()).Read();
+        Assert.Equal(new[] { "paused", "running", "paused" }, events.Select(e => e.State));
+        Assert.Equal(TimeSpan.FromSeconds(30), Assert.Single(UsageService.Summarize(events, _t0, _t0.AddMinutes(1))).BilledTime);
+    }
+
+    [Fact]
+    public async Task A_read_only_disk_is_named_as_such_at_once_and_what_it_refused_is_kept()
+    {
+        var history = new UsageHistory(PathOf());
+        var readOnly = true;
+        // What .NET throws on Unix for EROFS (an IOException carrying errno 30), on Windows ERROR_WRITE_PROTECT (19).
+        history.BeforeWriteOpen = _ =>
+        {
+            if (readOnly) throw new IOException("Read-only file system", OperatingSystem.IsWindows() ? unchecked((int)0x80070013) : 30);
+        };
+        var usage = new UsageService(history);
+        var problems = new Lines();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        usage.ObserverFor(problems).Observe(Seen(_t0, At("running", _t0)));
+        usage.ObserverFor(problems).Observe(Seen(_t0.AddSeconds(30), At("paused", _t0.AddSeconds(30), 0)));
+        await usage.FlushAsync();
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"{clock.Elapsed}: waited as if another process held the lock");
+        Assert.All(problems.Of("warning"), w => Assert.Contains("read-only", w));
+        Assert.Single(problems.Of("warning").Distinct()); // one text, so one warning per command
+        Assert.DoesNotContain("another process", problems.Of("warning")[0]);
+
+        readOnly = false; // the disk is writable again: the next write records what was kept
+        await Record(usage, Seen(_t0.AddSeconds(60), At("paused", _t0.AddSeconds(30), 0)));
+        Assert.Equal(new[] { "running", "paused" }, new UsageHistory(PathOf()).Read().Select(e => e.State));
+    }
+
+    [Fact]
+    public async Task A_slow_read_of_the_old_state_widens_the_window_from_when_it_was_sent()
+    {
+        // The service may compute a read's answer any time between its sending and its answer (and show the state as of
+        // ReadLag before that): a read sent at 10 s and answered at 14 s proves the old state only as of 8 s. Counted from
+        // its answer, the window began at 12 s, after an initializing that began at 9 s, unseen: CostHigh under the meter.
+        var usage = new UsageService(new UsageHistory(PathOf()));
+        await Record(usage, Seen(_t0, At("paused", DateTimeOffset.MinValue, 0)));
+        usage.ObserverFor(Lines.Failing()).Observe(new EndpointObservation(Api, Ns, ObservationKind.Read,
+            new[] { At("paused", DateTimeOffset.MinValue, 0) }, null, _t0.AddSeconds(10), _t0.AddSeconds(14)));
+        await usage.FlushAsync();
+        await Record(usage, Seen(_t0.AddSeconds(30), At("running", DateTimeOffset.MinValue, 1)));
+        await Act(usage, At("paused", DateTimeOffset.MinValue, 0), _t0.AddSeconds(60));
+
+        var events = new UsageHistory(PathOf()).Read();
+        Assert.Equal(_t0.AddSeconds(10) - UsageHistory.ReadLag, events[1].Earliest);
+        var cost = Assert.Single(UsageService.Summarize(events, _t0, _t0.AddMinutes(5), TimeSpan.Zero));
+        Assert.True(cost.BilledTimeHigh >= TimeSpan.FromSeconds(60 - 9), $"{cost.BilledTimeHigh}: the meter ran from 9 s");
+        Assert.Equal(TimeSpan.FromSeconds(30), cost.BilledTime); // the estimate does not move
+    }
+
+    [Fact]
+    public async Task An_endpoint_first_seen_billing_can_have_billed_since_it_was_created()
+    {
+        // No process saw it before: created at 40 s, initializing unseen, running from 80 s (the service's stamp), first
+        // read at 100 s. Its window runs back to its creation (less the clocks' allowance), not to the stamp.
+        var usage = new UsageService(new UsageHistory(PathOf()));
+        var running = At("running", _t0.AddSeconds(80));
+        running.CreatedAt = _t0.AddSeconds(40);
+        await Record(usage, Seen(_t0.AddSeconds(100), running));
+        await Act(usage, At("paused", _t0.AddSeconds(120), 0), _t0.AddSeconds(120));
+
+        var events = new UsageHistory(PathOf()).Read();
+        Assert.Equal(_t0.AddSeconds(80), events[0].Time);                  // the estimate stays the stamp
+        Assert.True(events[0].Earliest <= _t0.AddSeconds(40), $"{events[0].Earliest}");
+        var cost = Assert.Single(UsageService.Summarize(events, _t0, _t0.AddMinutes(5), TimeSpan.Zero));
+        Assert.True(cost.BilledTimeHigh >= TimeSpan.FromSeconds(80), $"{cost.BilledTimeHigh}: the meter ran from 40 s");
+        Assert.Equal(TimeSpan.FromSeconds(40), cost.BilledTime);
+    }
+
+    [Fact]
+    public async Task A_writer_whose_clock_runs_ahead_does_not_blind_the_others()
+    {
+        // Process A's clock runs 10 minutes ahead; B's is right. A resumes the endpoint at (true) 10 s, someone pauses
+        // it at 50 s, B sees it paused at 60 s. B's reading must be recorded (it was dropped as "older than the file"
+        // for 10 minutes), and the bounds must hold the 40 s the meter ran.
+        var ahead = TimeSpan.FromMinutes(10);
+        var clockB = new TestClock(_t0);
+        var b = new UsageService(new UsageHistory(PathOf()), clockB);
+        var a = new UsageService(new UsageHistory(PathOf()), new TestClock(_t0.AddSeconds(10) + ahead));
+        await Record(b, Seen(_t0, At("paused", DateTimeOffset.MinValue, 0)));
+        a.ObserverFor(Lines.Failing()).Observe(new EndpointObservation(Api, Ns, ObservationKind.Action,
+            new[] { At("initializing", _t0.AddSeconds(10), 1) }, null, _t0.AddSeconds(10) + ahead, _t0.AddSeconds(10) + ahead));
+        await a.FlushAsync();
+        clockB.Advance(TimeSpan.FromSeconds(40));
+        await Record(b, Seen(_t0.AddSeconds(40), At("initializing", _t0.AddSeconds(10), 1)));   // a repeat: A's record holds it
+        clockB.Advance(TimeSpan.FromSeconds(20));
+        await Record(b, Seen(_t0.AddSeconds(60), At("paused", _t0.AddSeconds(50), 0)));
+
+        foreach (var reader in new[] { b.History, new UsageHistory(PathOf()) })   // B itself, and a fresh process reading the file
+        {
+            var events = reader.Read();
+            Assert.Equal(new[] { "paused", "initializing", "paused" }, events.Select(e => e.State));
+            var cost = Assert.Single(UsageService.Summarize(events, _t0, _t0.AddMinutes(5), TimeSpan.Zero));
+            Assert.False(cost.CurrentlyBilling);
+            Assert.InRange(TimeSpan.FromSeconds(40), cost.BilledTimeLow, cost.BilledTimeHigh);
+            Assert.True(events.All(e => e.Time <= _t0.AddSeconds(60)), "A's record re-dated on B's clock, between its neighbours");
+        }
+    }
+
+    [Fact]
+    public async Task An_action_dated_ahead_of_our_clock_is_not_taken_as_a_recent_one_of_ours()
+    {
+        // A's clock runs 10 minutes ahead: its pause, recorded "in the future", is not a pause B made moments ago.
+        var ahead = TimeSpan.FromMinutes(10);
+        var a = new UsageService(new UsageHistory(PathOf()), new TestClock(_t0 + ahead));
+        var b = new UsageService(new UsageHistory(PathOf()), new TestClock(_t0.AddSeconds(5)));
+        a.ObserverFor(Lines.Failing()).Observe(new EndpointObservation(Api, Ns, ObservationKind.Action,
+            new[] { At("paused", _t0, 0) }, null, _t0 + ahead, _t0 + ahead));
+        await a.FlushAsync();
+
+        Assert.False(b.StoppedByUsWithin(Api, Ns, "mert", TimeSpan.FromSeconds(30)));
+        Assert.False(b.ChangedByUsWithin(Api, Ns, "mert", TimeSpan.FromSeconds(30)));
+        Assert.True(a.StoppedByUsWithin(Api, Ns, "mert", TimeSpan.FromSeconds(30)));   // on A's own clock it is recent
+    }
+
+    [Fact]
     public async Task Bounds_hold_every_change_between_its_two_sightings()
     {
         // updatedAt is taken as nothing (the reading "it changes only on user actions"): every change the module did not
@@ -236,11 +416,14 @@ public sealed class UsageHistoryTests : IDisposable
             new[] { At("paused", DateTimeOffset.MinValue, 0) }, null, _t0.AddSeconds(79), _t0.AddSeconds(80)));
         await usage.FlushAsync();
 
-        var cost = Assert.Single(UsageService.Summarize(new UsageHistory(PathOf()).Read(), _t0, _t0.AddMinutes(5)));
+        var events = new UsageHistory(PathOf()).Read();
+        var cost = Assert.Single(UsageService.Summarize(events, _t0, _t0.AddMinutes(5), TimeSpan.Zero)); // exact time: the windows alone
 
         Assert.Equal(TimeSpan.FromSeconds(2 * 30), cost.BilledTime);      // from the sighting to the answer
         Assert.Equal(TimeSpan.FromSeconds(2 * 29), cost.BilledTimeLow);   // started as late, stopped as early as can be
         Assert.Equal(2 * (TimeSpan.FromSeconds(60) + UsageHistory.ReadLag), cost.BilledTimeHigh);  // started right after the last paused sighting (less the read lag)
+        // As reported: each replica's 62 s counted as two started minutes.
+        Assert.Equal(TimeSpan.FromMinutes(2 * 2), Assert.Single(UsageService.Summarize(events, _t0, _t0.AddMinutes(5))).BilledTimeHigh);
     }
 
     [Fact]
@@ -371,7 +554,7 @@ public sealed class UsageHistoryTests : IDisposable
         // Bounded by that start (not before it, to the clocks' precision) and the sighting that showed it.
         Assert.InRange(rise.Earliest!.Value, _t0.AddSeconds(12.89), _t0.AddSeconds(13));
         Assert.Equal(_t0.AddSeconds(20), rise.Latest);
-        var cost = Assert.Single(UsageService.Summarize(events, _t0, _t0.AddSeconds(30)));
+        var cost = Assert.Single(UsageService.Summarize(events, _t0, _t0.AddSeconds(30), TimeSpan.Zero)); // exact time: the windows alone
         Assert.InRange(cost.BilledTime.TotalSeconds, 29.8 + 17 - 0.02, 29.8 + 17 + 0.02); // from the resume's answer, and the second replica
         // The start known to within the resume's round trip (0.2 s), the rise to 7.1 s (from its start to the sighting)
         // instead of the whole 12 s since the sighting before, less the read lag. With the 5 s lead unaccounted for, the

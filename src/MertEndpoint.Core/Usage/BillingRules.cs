@@ -24,6 +24,32 @@ namespace MertEndpoint
         /// <summary>Replicas billed at once: every replica of a billed state, at least one (a reading of 0 while billing is the one starting up).</summary>
         public static int BilledReplicas(bool billed, int replicas) => billed ? Math.Max(1, replicas) : 0;
 
+        /// <summary>
+        /// Replica-time: a span billed at a number of replicas, checked: held at <see cref="TimeSpan.MaxValue"/> (about
+        /// 29,000 years) rather than wrapped round to a negative time, however many replicas a reading claims.
+        /// </summary>
+        public static TimeSpan ReplicaTime(TimeSpan span, long replicas) =>
+            span <= TimeSpan.Zero || replicas <= 0 ? TimeSpan.Zero
+            : span.Ticks > long.MaxValue / replicas ? TimeSpan.MaxValue : TimeSpan.FromTicks(span.Ticks * replicas);
+
+        /// <summary>The sum of two replica-times, held at <see cref="TimeSpan.MaxValue"/> as <see cref="ReplicaTime"/>.</summary>
+        public static TimeSpan Sum(TimeSpan a, TimeSpan b) => b > TimeSpan.Zero && a > TimeSpan.MaxValue - b ? TimeSpan.MaxValue : a + b;
+
+        /// <summary>
+        /// What the upper bound of a cost counts a started unit of billed time as: a service that bills "per minute" may
+        /// count a minute begun as a whole one, so <c>CostHigh</c> rounds each billed interval of each replica (from its
+        /// start to its stop) up to whole minutes. <c>CostLow</c> and the estimate are exact time.
+        /// </summary>
+        public static readonly TimeSpan HighGranularity = TimeSpan.FromMinutes(1);
+
+        /// <summary>A span rounded up to a whole number of <paramref name="unit"/> (held at <see cref="TimeSpan.MaxValue"/>); a zero unit leaves it exact.</summary>
+        public static TimeSpan RoundUp(TimeSpan span, TimeSpan unit)
+        {
+            if (unit <= TimeSpan.Zero || span <= TimeSpan.Zero) return span < TimeSpan.Zero ? TimeSpan.Zero : span;
+            long units = span.Ticks / unit.Ticks + (span.Ticks % unit.Ticks != 0 ? 1 : 0);
+            return units > TimeSpan.MaxValue.Ticks / unit.Ticks ? TimeSpan.MaxValue : TimeSpan.FromTicks(units * unit.Ticks);
+        }
+
         /// <summary>What replica-time costs at a price per replica-hour.</summary>
         public static decimal Cost(decimal pricePerHour, TimeSpan replicaTime) => pricePerHour * (decimal)replicaTime.TotalHours;
 

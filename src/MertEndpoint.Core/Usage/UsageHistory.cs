@@ -33,7 +33,6 @@ namespace MertEndpoint
         internal const string PathVariable = "MERT_ENDPOINT_HISTORY_PATH";
         internal const string CompactVariable = "MERT_ENDPOINT_HISTORY_COMPACT_BYTES";
         private const long DefaultCompactAboveBytes = 1 << 20;
-        private static readonly TimeSpan LockPatience = TimeSpan.FromSeconds(10);
         private static readonly TimeSpan StampTolerance = TimeSpan.FromSeconds(2);
         private static readonly TimeSpan StampRounding = TimeSpan.FromMilliseconds(2);
 
@@ -69,6 +68,21 @@ namespace MertEndpoint
 
         public string Path { get; }
         private string LockPath => Path + ".lock";
+
+        /// <summary>This process's clock, the one its observations are dated by (set by the <see cref="UsageService"/> that writes).</summary>
+        internal TimeProvider Clock { get; set; } = TimeProvider.System;
+
+        /// <summary>
+        /// A record dated more than this after now was written by a clock running ahead of this one (every record is dated
+        /// no later than its writer's now): it is not trusted to hide or to date what this process sees.
+        /// </summary>
+        internal static readonly TimeSpan FutureTolerance = TimeSpan.FromSeconds(5);
+
+        /// <summary>How long a write waits for another process's lock on the file.</summary>
+        internal TimeSpan LockPatience { get; set; } = TimeSpan.FromSeconds(10);
+
+        /// <summary>Tests only: called with the path before every file this history opens for writing, to fail as a disk can.</summary>
+        internal Action<string>? BeforeWriteOpen { get; set; }
 
         /// <summary>Lines skipped as unreadable so far (torn or foreign).</summary>
         public int SkippedLines { get; private set; }
@@ -140,11 +154,24 @@ namespace MertEndpoint
                 }
                 return null;
             }
-            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is TimeoutException)
+            catch (TimeoutException)
             {
-                return Errors.HistoryUnwritable(Path, ex);
+                return Errors.HistoryLockBusy(LockPath, LockPatience);
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                return IsReadOnlyDisk(ex) ? Errors.HistoryReadOnly(Path) : Errors.HistoryUnwritable(Path, ex);
             }
         }
+
+        /// <summary>
+        /// The disk refuses writes: EROFS (30 on Linux and macOS, which .NET carries as the IOException's HResult) or
+        /// Windows' ERROR_WRITE_PROTECT (19). Never another process's lock, so never worth waiting for.
+        /// </summary>
+        internal static bool IsReadOnlyDisk(Exception ex) =>
+            ex is IOException io && (System.Runtime.InteropServices.RuntimeInformation.IsOSPlatform(System.Runtime.InteropServices.OSPlatform.Windows)
+                ? (io.HResult & 0xFFFF) == 19 && (io.HResult & unchecked((int)0xFFFF0000)) == unchecked((int)0x80070000)
+                : io.HResult == 30);
 
         /// <summary>Rewrites the file without repeated states (every billed sum stays the same), under the lock.</summary>
         public async Task CompactAsync(CancellationToken ct = default)
@@ -173,42 +200,52 @@ namespace MertEndpoint
         {
             string key = o.Event.Key;
             _last.TryGetValue(key, out UsageEvent? last);
+            // A last record dated after now (beyond what clocks differ by) was written by a clock running ahead: it hides
+            // nothing, and what this process sees is dated after the last record it can place (Add then re-dates the
+            // future one between its neighbours). Otherwise lastTime is the last record's time.
+            bool aheadOfUs = last != null && last.Time > Later(Clock.GetUtcNow(), o.ReceivedAt)!.Value + FutureTolerance;
+            UsageEvent? placed = aheadOfUs ? LastPlaceable(key) : last;
+            DateTimeOffset? lastTime = placed?.Time;
             // Another process recorded a change dated after this answer arrived: this view is older than the file's.
-            if (last != null && o.ReceivedAt < last.Time) return None;
+            if (last != null && !aheadOfUs && o.ReceivedAt < last.Time) return None;
             // A read right after the last action (by this process or any other) that shows the service as it was before
             // that action: an eventually consistent service answering late, not a change. Known by its updatedAt being older
             // than the one the action's own answer carried (both the service's clock; every action stamps it), or, with no
             // stamps to compare, by showing the very state the action ended. A late read may show any state of the last
             // moments (say initializing, when the pause came soon after running), so the stamp is the stronger test; a real
             // restart by someone else carries a newer stamp and is recorded.
-            if (last != null && last.Source == "action" && o.Kind == ObservationKind.Read && o.ReceivedAt - last.Time < StaleReadGrace
+            if (last != null && !aheadOfUs && last.Source == "action" && o.Kind == ObservationKind.Read && o.ReceivedAt - last.Time < StaleReadGrace
                 && ((last.ServiceStamp is DateTimeOffset acted && o.UpdatedAt > DateTimeOffset.MinValue && o.UpdatedAt < acted)
                     || (_previous.TryGetValue(key, out UsageEvent? before) && before.SameAs(o.Event))))
                 return None;
             bool repeat = last != null && last.SameAs(o.Event);
+            // A sighting proves the state it shows only as of when the read was sent (the service may answer from any moment
+            // between sending and answering, ReadLag late): a slow read must not narrow the window of the next change.
             if (repeat || (last == null && o.Event.State == "deleted"))
             {
-                _lastSeen[key] = o.ReceivedAt;
+                _lastSeen[key] = o.SentAt;
                 return None;
             }
             // A read shows the state as of up to ReadLag before its answer: the previous state is known to have held only
             // until then, so the change can be that much earlier than the last sighting (never before the last change).
-            DateTimeOffset? sighting = Later(last?.Time, _lastSeen.TryGetValue(key, out var seen) ? seen : (DateTimeOffset?)null);
+            DateTimeOffset? sighting = Later(lastTime, _lastSeen.TryGetValue(key, out var seen) ? seen : (DateTimeOffset?)null);
+            // Never seen before (no record, no sighting): it can have changed to this state, an initializing nobody saw
+            // included, any time since the service created it, on our clock as far as the two are told apart.
             DateTimeOffset? earliest = o.Kind != ObservationKind.Read ? o.SentAt
-                : sighting == null ? null
-                : Later(sighting.Value - ReadLag, last?.Earliest ?? last?.Time);
+                : sighting == null ? Created(o)
+                : Later(sighting.Value - ReadLag, placed?.Earliest ?? placed?.Time);
             DateTimeOffset latest = o.ReceivedAt;
             bool replicasAlone = o.Kind == ObservationKind.Read && last != null && last.State == o.Event.State && last.Replicas != o.Event.Replicas;
-            if (replicasAlone && last!.IsBilled && o.Event.Replicas > last.Replicas && o.ReplicaStarts is { Count: > 0 } starts
+            if (replicasAlone && !aheadOfUs && last!.IsBilled && o.Event.Replicas > last.Replicas && o.ReplicaStarts is { Count: > 0 } starts
                 && Rise(o, last, earliest ?? last.Time, latest, starts) is { } steps)
             {
-                _lastSeen[key] = o.ReceivedAt;
+                _lastSeen[key] = o.SentAt;
                 return steps;
             }
             // The service's updatedAt, on this machine's clock as far as the last action's answer tells the two apart.
             DateTimeOffset stamp = Plausible(o.UpdatedAt) ? o.UpdatedAt - ServiceOffset(o.Event.Api).Ahead : DateTimeOffset.MinValue;
             bool stampFits = stamp > DateTimeOffset.MinValue && stamp <= latest + StampTolerance
-                && (last == null || stamp > last.Time) && (earliest == null || stamp >= earliest.Value - StampTolerance);
+                && (lastTime == null || stamp > lastTime.Value) && (earliest == null || stamp >= earliest.Value - StampTolerance);
             DateTimeOffset time = stampFits ? (stamp > latest ? latest : stamp) : latest;
             // A change in the replica count alone (the state holds) with nothing to date it is the service scaling under
             // load: no reading stamps it, and it is as likely to have come early in the window as late. Dated at the
@@ -217,8 +254,8 @@ namespace MertEndpoint
             // (BilledFor, the guard's -BilledLongerThan) is never placed before anyone saw it.
             if (!stampFits && replicasAlone && sighting is DateTimeOffset seenBefore && seenBefore < latest)
                 time = seenBefore + TimeSpan.FromTicks((latest - seenBefore).Ticks / 2);
-            if (last != null && time <= last.Time) time = last.Time.AddTicks(1);
-            _lastSeen[key] = o.ReceivedAt;
+            if (lastTime != null && time <= lastTime.Value) time = lastTime.Value.AddTicks(1);
+            _lastSeen[key] = o.SentAt;
             UsageEvent e = o.Event;
             e.Time = time;
             e.Earliest = earliest;
@@ -229,6 +266,15 @@ namespace MertEndpoint
         }
 
         private static readonly UsageEvent[] None = Array.Empty<UsageEvent>();
+
+        /// <summary>When the service created the endpoint, on our clock less the clocks' allowance; null when it did not say.</summary>
+        private DateTimeOffset? Created(Observed o)
+        {
+            if (o.CreatedAt is not DateTimeOffset created || !Plausible(created)) return null;
+            (TimeSpan ahead, TimeSpan spread) = ServiceOffset(o.Event.Api);
+            DateTimeOffset at = created - ahead - spread;
+            return at < o.ReceivedAt ? at : null;
+        }
 
         /// <summary>A service stamp that can be a real time (and moved by a clock difference without overflowing).</summary>
         private static bool Plausible(DateTimeOffset stamp) => stamp.Year > 2000 && stamp.Year < 9000;
@@ -280,11 +326,13 @@ namespace MertEndpoint
         /// </summary>
         internal (TimeSpan Ahead, TimeSpan Spread) ServiceOffset(string api)
         {
+            DateTimeOffset limit = Clock.GetUtcNow() + FutureTolerance;
             for (int i = _events.Count - 1; i >= 0; i--)
             {
                 UsageEvent a = _events[i];
+                // An action answered "after now" was timed by a clock running ahead of this one: it says nothing of ours.
                 if (a.Api != api || a.Source != "action" || a.ServiceStamp is not DateTimeOffset u || a.Earliest is not DateTimeOffset sent
-                    || a.Latest is not DateTimeOffset answered)
+                    || a.Latest is not DateTimeOffset answered || answered > limit)
                     continue;
                 // u - answered <= lead <= u - sent
                 TimeSpan low = u - answered, high = u - sent;
@@ -334,8 +382,18 @@ namespace MertEndpoint
 
         private static DateTimeOffset? Later(DateTimeOffset? a, DateTimeOffset? b) => a == null ? b : b == null ? a : (a > b ? a : b);
 
+        /// <summary>The latest record of an endpoint dated no later than now (within <see cref="FutureTolerance"/>); null when none.</summary>
+        private UsageEvent? LastPlaceable(string key)
+        {
+            DateTimeOffset limit = Clock.GetUtcNow() + FutureTolerance;
+            for (int i = _events.Count - 1; i >= 0; i--)
+                if (_events[i].Key == key && _events[i].Time <= limit) return _events[i];
+            return null;
+        }
+
         private void Add(UsageEvent e)
         {
+            if (_last.TryGetValue(e.Key, out UsageEvent? newest) && e.Time < newest.Time) Redate(e);
             _events.Add(e);
             if (!_last.TryGetValue(e.Key, out UsageEvent? last) || e.Time >= last.Time)
             {
@@ -344,9 +402,51 @@ namespace MertEndpoint
             }
         }
 
+        /// <summary>
+        /// <paramref name="e"/> is dated before records of its endpoint that were written before it: those were dated by a
+        /// clock running ahead (the file's order is the order changes were recorded, each write catching up first, and no
+        /// writer dates a change before the last one it read). Not trusted, they are known only to lie between the record
+        /// before them and <paramref name="e"/>: re-dated there (spread out, in their order), with that whole window as
+        /// their bounds, so a writer whose clock runs ahead neither hides later changes nor moves the bounds off the meter.
+        /// </summary>
+        private void Redate(UsageEvent e)
+        {
+            var ahead = new List<UsageEvent>();
+            UsageEvent? before = null;
+            for (int i = _events.Count - 1; i >= 0; i--)
+            {
+                UsageEvent x = _events[i];
+                if (x.Key != e.Key) continue;
+                if (x.Time < e.Time) { before = x; break; }
+                ahead.Add(x);
+            }
+            ahead.Reverse();
+            DateTimeOffset to = e.Earliest is DateTimeOffset lo && lo < e.Time && (before == null || lo > before.Time) ? lo : e.Time;
+            DateTimeOffset from = before?.Time ?? to;
+            long step = Math.Max(1, (to - from).Ticks / (ahead.Count + 1));
+            for (int k = 0; k < ahead.Count; k++)
+            {
+                UsageEvent x = ahead[k];
+                DateTimeOffset at = from.AddTicks(step * (k + 1));
+                x.Time = at < e.Time ? at : e.Time.AddTicks(k - ahead.Count);
+                x.Earliest = before?.Earliest is DateTimeOffset floor && floor < before.Time ? floor : before?.Time;
+                x.Latest = e.Latest is DateTimeOffset hi && hi > e.Time ? hi : e.Time;
+            }
+            if (ahead.Count > 0)
+            {
+                _last[e.Key] = ahead[ahead.Count - 1];
+                if (ahead.Count > 1) _previous[e.Key] = ahead[ahead.Count - 2];
+                else if (before != null) _previous[e.Key] = before;
+            }
+        }
+
         // ---- reading ----
 
-        /// <summary>Reads what was appended since the last call (whole lines); from the top when the file was replaced.</summary>
+        /// <summary>
+        /// Reads what was appended since the last call (whole lines); from the top when the file was replaced. In pieces of
+        /// at most <see cref="MaxLineBytes"/>, so a file of any size reads: a line longer than that (no record is) is skipped
+        /// and counted like any unreadable line.
+        /// </summary>
         private void CatchUp()
         {
             using var stream = Open(FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
@@ -358,32 +458,59 @@ namespace MertEndpoint
             (string generation, long compacted) = ReadHeader(stream);
             if (generation != _generation || stream.Length < _offset) Reset(generation);
             _compactedBytes = compacted;
-            if (stream.Length == _offset) return;
+            long end = stream.Length;
+            if (end == _offset) return;
             stream.Seek(_offset, SeekOrigin.Begin);
-            var buffer = new byte[stream.Length - _offset];
-            int read = 0;
-            while (read < buffer.Length)
+            var buffer = new byte[(int)Math.Min(MaxLineBytes, end - _offset)];
+            long position = _offset;   // of buffer[0]
+            int filled = 0;
+            bool overlong = false;     // inside a line too long to hold: skipping to its newline
+            while (position + filled < end)
             {
-                int n = stream.Read(buffer, read, buffer.Length - read);
+                int n = stream.Read(buffer, filled, (int)Math.Min(buffer.Length - filled, end - position - filled));
                 if (n == 0) break;
-                read += n;
+                int scanned = filled, start = 0;
+                filled += n;
+                for (int i = IndexOfNewline(buffer, scanned, filled); i >= 0; i = IndexOfNewline(buffer, i + 1, filled))
+                {
+                    if (overlong) { SkippedLines++; overlong = false; }
+                    else Parse(buffer, start, i - start);
+                    start = i + 1;
+                }
+                if (start == 0 && filled == MaxLineBytes)
+                {
+                    // No newline in a whole buffer: a line no record can be. Skip it to its end.
+                    overlong = true;
+                    start = filled;
+                }
+                if (start > 0)
+                {
+                    Buffer.BlockCopy(buffer, start, buffer, 0, filled - start);
+                    filled -= start;
+                    position += start;
+                    _offset = position;
+                }
             }
-            int start = 0;
-            for (int i = 0; i < read; i++)
+            if (overlong)
             {
-                if (buffer[i] != (byte)'\n') continue;
-                Parse(buffer, start, i - start);
-                start = i + 1;
+                // An overlong last line without a newline: never a record; the next write starts on a fresh line.
+                SkippedLines++;
+                _offset = position + filled;
             }
             // A last line without a newline: a version 1 record (written "\n{...}") or a line being written right now.
             // Take it only when it is complete JSON; otherwise leave it for the next read.
-            if (start < read && TryParse(buffer, start, read - start, out UsageEvent? tail))
+            else if (filled > 0 && TryParse(buffer, 0, filled, out UsageEvent? tail))
             {
                 if (tail != null) Add(tail);
-                start = read;
+                _offset = position + filled;
             }
-            _offset += start;
         }
+
+        /// <summary>The longest line read as a record (a record is a few hundred bytes); a longer one is skipped as unreadable.</summary>
+        internal const int MaxLineBytes = 1 << 20;
+
+        private static int IndexOfNewline(byte[] buffer, int from, int to) =>
+            from >= to ? -1 : new ReadOnlySpan<byte>(buffer, from, to - from).IndexOf((byte)'\n') is int i && i >= 0 ? from + i : -1;
 
         private void Reset(string generation)
         {
@@ -481,11 +608,16 @@ namespace MertEndpoint
 
         private static string Stamp(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
 
-        private static string Header(string generation, long compactedBytes) =>
-            "{\"v\":2,\"generation\":\"" + generation + "\",\"compactedBytes\":" + compactedBytes.ToString(CultureInfo.InvariantCulture) + "}\n";
+        /// <param name="width">Pads the line to this many bytes with spaces before the closing brace (valid JSON), so a compaction can write the body's size over it afterwards.</param>
+        private static string Header(string generation, long compactedBytes, int width = 0)
+        {
+            string head = "{\"v\":2,\"generation\":\"" + generation + "\",\"compactedBytes\":" + compactedBytes.ToString(CultureInfo.InvariantCulture);
+            return head + new string(' ', Math.Max(0, width - head.Length - 2)) + "}\n";
+        }
 
         private void Append(string lines)
         {
+            BeforeWriteOpen?.Invoke(Path);
             using var stream = new FileStream(Path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
             var text = new StringBuilder();
             if (stream.Length == 0)
@@ -528,15 +660,27 @@ namespace MertEndpoint
                 }
             }
             kept.Sort((a, b) => a.Time.CompareTo(b.Time));
-            var body = new StringBuilder();
-            foreach (UsageEvent e in kept) body.Append(Format(e)).Append('\n');
             string generation = Guid.NewGuid().ToString("N");
-            string text = Header(generation, Encoding.UTF8.GetByteCount(body.ToString())) + body;
             // Written beside it, then renamed over it in one step: a reader sees the old file or the new one, never half.
+            // Line by line (a history of any size), the header's body size written last over its padded place.
             string temp = Path + "." + generation.Substring(0, 8) + ".tmp";
-            File.WriteAllText(temp, text, new UTF8Encoding(false));
             try
             {
+                using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+                {
+                    byte[] header = Encoding.UTF8.GetBytes(Header(generation, 0, width: 96));
+                    file.Write(header, 0, header.Length);
+                    long body = 0;
+                    foreach (UsageEvent e in kept)
+                    {
+                        byte[] line = Encoding.UTF8.GetBytes(Format(e) + "\n");
+                        file.Write(line, 0, line.Length);
+                        body += line.Length;
+                    }
+                    file.Seek(0, SeekOrigin.Begin);
+                    header = Encoding.UTF8.GetBytes(Header(generation, body, width: header.Length));
+                    file.Write(header, 0, header.Length);
+                }
                 if (File.Exists(Path)) File.Replace(temp, Path, null);
                 else File.Move(temp, Path);
             }
@@ -567,13 +711,15 @@ namespace MertEndpoint
             {
                 try
                 {
+                    BeforeWriteOpen?.Invoke(LockPath);
                     return new FileStream(LockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
                 }
-                catch (IOException) when (DateTime.UtcNow < giveUp)
+                // Held by another process: wait for it. A disk that refuses writes is no lock: said at once.
+                catch (IOException ex) when (!IsReadOnlyDisk(ex) && DateTime.UtcNow < giveUp)
                 {
                     await Task.Delay(5 + Math.Min(attempt, 20) * 2, ct).ConfigureAwait(false);
                 }
-                catch (IOException ex)
+                catch (IOException ex) when (!IsReadOnlyDisk(ex))
                 {
                     throw new TimeoutException($"another process held '{LockPath}' for more than {LockPatience.TotalSeconds:0} s", ex);
                 }
@@ -593,6 +739,8 @@ namespace MertEndpoint
             public DateTimeOffset UpdatedAt { get; }
             public DateTimeOffset SentAt { get; }
             public DateTimeOffset ReceivedAt { get; }
+            /// <summary>The service's createdAt of the endpoint (its clock), when the answer carried one.</summary>
+            public DateTimeOffset? CreatedAt { get; set; }
             /// <summary>The start times (service clock) of the endpoint's replicas, read when this answer showed more of them than the history holds; else null.</summary>
             public IReadOnlyList<DateTimeOffset>? ReplicaStarts { get; set; }
         }

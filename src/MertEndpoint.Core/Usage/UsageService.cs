@@ -17,6 +17,10 @@ namespace MertEndpoint
     {
         private readonly object _gate = new();
         private Task _writes = Task.CompletedTask;
+        // Observations the history could not record (its lock held too long, a read-only disk): written first by the next
+        // write. Only the write chain touches it, one write at a time.
+        private List<UsageHistory.Observed> _unwritten = new();
+        private const int MaxUnwritten = 10000;
         // Control planes whose replica list refused us: not asked again by this process.
         private readonly ConcurrentDictionary<string, bool> _noReplicaList = new(StringComparer.Ordinal);
         private static readonly TimeSpan ReplicaListPatience = TimeSpan.FromSeconds(10);
@@ -29,6 +33,7 @@ namespace MertEndpoint
         {
             History = history ?? throw new ArgumentNullException(nameof(history));
             Clock = clock ?? TimeProvider.System;
+            History.Clock = Clock;
             Prices = new PriceCatalog(Clock);
         }
 
@@ -56,8 +61,23 @@ namespace MertEndpoint
         {
             await previous.ConfigureAwait(false);
             if (lister != null) await ReadReplicaStartsAsync(batch, lister).ConfigureAwait(false);
-            string? failure = await History.RecordAsync(batch).ConfigureAwait(false);
-            if (failure != null) reporter.Warning(failure);
+            // What earlier writes could not record goes first, in the order it was seen (writes run one after another).
+            IReadOnlyList<UsageHistory.Observed> all = _unwritten.Count == 0 ? batch : _unwritten.Concat(batch).ToList();
+            string? failure = await History.RecordAsync(all).ConfigureAwait(false);
+            if (failure == null)
+            {
+                _unwritten.Clear();
+                return;
+            }
+            // Never dropped quietly: kept for the next write of this session (the same command or a later one), and said.
+            _unwritten = all.ToList();
+            int dropped = _unwritten.Count - MaxUnwritten;
+            if (dropped > 0)
+            {
+                _unwritten.RemoveRange(0, dropped);
+                reporter.Warning(Errors.HistoryKeptTooMany(History.Path, dropped));
+            }
+            reporter.Warning(failure);
         }
 
         /// <summary>
@@ -103,13 +123,17 @@ namespace MertEndpoint
         public async Task<IReadOnlyList<EndpointCost>> GetCostAsync(EndpointClient client, string ns, DateTimeOffset since, DateTimeOffset until,
             CancellationToken ct = default)
         {
+            DateTimeOffset asked = client.TimeProvider.GetUtcNow();
             IReadOnlyList<EndpointInfo> listed = await client.ListAsync(ns, ct).ConfigureAwait(false);
+            DateTimeOffset answered = client.TimeProvider.GetUtcNow();
             await FlushAsync(ct).ConfigureAwait(false);
+            // The listing just read is the service's word on what exists: one the history still has but the listing
+            // has not was deleted (from the web page, say) and bills no more. Recorded as a fact, so its billing ends in
+            // the history for good (between its last sighting and this listing), not only in this report.
+            var live = new HashSet<string>(listed.Select(e => e.Name), StringComparer.Ordinal);
+            if (RecordGone(client, ns, live, asked, answered)) await FlushAsync(ct).ConfigureAwait(false);
             var events = History.Read().Where(e => e.Api == client.ApiBase && e.Namespace == ns);
             var costs = Summarize(events, since, until);
-            // The listing just read is the service's word on what exists: one the history still has but the listing
-            // has not was deleted (from the web page, say) and bills no more.
-            var live = new HashSet<string>(listed.Select(e => e.Name), StringComparer.Ordinal);
             foreach (EndpointCost gone in costs.Where(c => !live.Contains(c.Name)))
             {
                 gone.Deleted = true;
@@ -128,6 +152,35 @@ namespace MertEndpoint
                 }
             }
             return costs;
+        }
+
+        /// <summary>
+        /// Queues a "deleted" fact for each endpoint of the namespace whose last record is not a deletion and that the
+        /// listing (sent at <paramref name="asked"/>) no longer has. Not for one recorded within
+        /// <see cref="UsageHistory.StaleReadGrace"/> of the listing: an eventually consistent listing may not show a
+        /// just-created endpoint yet. True when something was queued.
+        /// </summary>
+        private bool RecordGone(EndpointClient client, string ns, HashSet<string> live, DateTimeOffset asked, DateTimeOffset answered)
+        {
+            IReadOnlyList<UsageEvent> events;
+            try
+            {
+                events = History.Read();
+            }
+            catch (EndpointException)
+            {
+                return false; // said by the read that follows
+            }
+            var gone = events.Where(e => e.Api == client.ApiBase && e.Namespace == ns)
+                .GroupBy(e => e.Name, StringComparer.Ordinal)
+                .Select(g => g.OrderBy(e => e.Time).Last())
+                .Where(last => last.State != "deleted" && !live.Contains(last.Name) && last.Time < asked - UsageHistory.StaleReadGrace)
+                .Select(last => new UsageHistory.Observed(new UsageEvent { Api = client.ApiBase, Namespace = ns, Name = last.Name, State = "deleted" },
+                    ObservationKind.Read, DateTimeOffset.MinValue, asked, answered))
+                .ToList();
+            if (gone.Count == 0) return false;
+            Enqueue(gone, null, client.Reporter);
+            return true;
         }
 
         /// <summary>
@@ -245,7 +298,7 @@ namespace MertEndpoint
             try
             {
                 UsageEvent? last = History.Read().LastOrDefault(e => e.Api == api && e.Namespace == ns && e.Name == name);
-                return last?.Source == "action" && last.State is "paused" or "scaledToZero" && Clock.GetUtcNow() - last.Time < within;
+                return last?.Source == "action" && last.State is "paused" or "scaledToZero" && Recent(last, within);
             }
             catch (EndpointException)
             {
@@ -259,7 +312,7 @@ namespace MertEndpoint
             try
             {
                 UsageEvent? last = History.Read().LastOrDefault(e => e.Api == api && e.Namespace == ns && e.Name == name);
-                return last?.Source == "action" && Clock.GetUtcNow() - last.Time < within;
+                return last?.Source == "action" && Recent(last, within);
             }
             catch (EndpointException)
             {
@@ -267,11 +320,22 @@ namespace MertEndpoint
             }
         }
 
+        /// <summary>Recorded less than <paramref name="within"/> ago, and not after now: a record dated ahead of this clock (see <see cref="UsageHistory.FutureTolerance"/>) is no recent action of ours.</summary>
+        private bool Recent(UsageEvent e, TimeSpan within)
+        {
+            TimeSpan age = Clock.GetUtcNow() - e.Time;
+            return age < within && age >= -UsageHistory.FutureTolerance;
+        }
+
         /// <summary>
         /// Billed replica-time per endpoint between since and until: each billed event counts until the next event of
         /// the same endpoint, and the last one until 'until' (it is still billing as far as anyone saw).
         /// </summary>
-        public static IReadOnlyList<EndpointCost> Summarize(IEnumerable<UsageEvent> events, DateTimeOffset since, DateTimeOffset until)
+        public static IReadOnlyList<EndpointCost> Summarize(IEnumerable<UsageEvent> events, DateTimeOffset since, DateTimeOffset until) =>
+            Summarize(events, since, until, BillingRules.HighGranularity);
+
+        /// <param name="granularity">What the upper bound rounds each replica's billed interval up to; zero for exact time (tests of the windows alone).</param>
+        internal static IReadOnlyList<EndpointCost> Summarize(IEnumerable<UsageEvent> events, DateTimeOffset since, DateTimeOffset until, TimeSpan granularity)
         {
             var costs = new List<EndpointCost>();
             foreach (var group in events.GroupBy(e => (e.Namespace, e.Name)))
@@ -288,10 +352,10 @@ namespace MertEndpoint
                     var end = i + 1 < list.Count ? list[i + 1].Time : until;
                     var from = e.Time < since ? since : e.Time;
                     var to = end > until ? until : end;
-                    if (to > from) billed += TimeSpan.FromTicks((to - from).Ticks * BillingRules.BilledReplicas(true, e.Replicas));
+                    if (to > from) billed = BillingRules.Sum(billed, BillingRules.ReplicaTime(to - from, BillingRules.BilledReplicas(true, e.Replicas)));
                 }
                 if (list[0].Time > until) continue; // it did not exist yet in the period
-                (TimeSpan low, TimeSpan high) = Bounds(list, since, until);
+                (TimeSpan low, TimeSpan high) = Bounds(list, since, until, granularity);
                 var lastEvent = list[list.Count - 1];
                 costs.Add(new EndpointCost
                 {
@@ -327,13 +391,17 @@ namespace MertEndpoint
         /// between the last sighting of the previous state (Earliest) and the first sighting of the new one (Latest).
         /// Each boundary is placed where it makes the total smallest (low) or largest (high): a change that lowers the
         /// billed rate (a pause) as early or as late as it can have happened, a change that raises it the other way.
+        /// The most also counts every started <paramref name="granularity"/> of each replica's billed interval whole
+        /// (see <see cref="BillingRules.HighGranularity"/>); the least is exact time.
         /// </summary>
-        private static (TimeSpan Low, TimeSpan High) Bounds(List<UsageEvent> list, DateTimeOffset since, DateTimeOffset until)
+        private static (TimeSpan Low, TimeSpan High) Bounds(List<UsageEvent> list, DateTimeOffset since, DateTimeOffset until, TimeSpan granularity)
         {
             static int Rate(UsageEvent e) => BillingRules.BilledReplicas(e.IsBilled, e.Replicas);
-            TimeSpan Total(bool high)
+
+            // The billed stretches, each at one rate, with every boundary placed for the low or the high reading, in the period.
+            List<(DateTimeOffset Start, DateTimeOffset End, int Rate)> Stretches(bool high)
             {
-                var total = TimeSpan.Zero;
+                var stretches = new List<(DateTimeOffset, DateTimeOffset, int)>();
                 for (var i = 0; i < list.Count; i++)
                 {
                     int rate = Rate(list[i]);
@@ -341,9 +409,9 @@ namespace MertEndpoint
                     DateTimeOffset start = Boundary(list, i, high), end = i + 1 < list.Count ? Boundary(list, i + 1, high) : until;
                     if (start < since) start = since;
                     if (end > until) end = until;
-                    if (end > start) total += TimeSpan.FromTicks((end - start).Ticks * rate);
+                    if (end > start) stretches.Add((start, end, rate));
                 }
-                return total;
+                return stretches;
             }
 
             static DateTimeOffset Boundary(List<UsageEvent> list, int i, bool high)
@@ -355,7 +423,40 @@ namespace MertEndpoint
                 return high == falls ? latest : earliest;
             }
 
-            return (Total(high: false), Total(high: true));
+            var low = TimeSpan.Zero;
+            foreach (var (start, end, rate) in Stretches(high: false)) low = BillingRules.Sum(low, BillingRules.ReplicaTime(end - start, rate));
+            return (low, PerReplica(Stretches(high: true), granularity));
+        }
+
+        /// <summary>
+        /// Replica-time with each replica's billed intervals rounded up to <paramref name="granularity"/>: replica k bills
+        /// wherever the rate is at least k, from its start to its stop, an update or a change of the other replicas in
+        /// between not stopping it. Every replica between two rates that occur has the same intervals, so this counts per
+        /// rate, not per replica (a reading of millions of replicas costs no more).
+        /// </summary>
+        private static TimeSpan PerReplica(List<(DateTimeOffset Start, DateTimeOffset End, int Rate)> stretches, TimeSpan granularity)
+        {
+            var total = TimeSpan.Zero;
+            int below = 0;
+            foreach (int level in stretches.Select(s => s.Rate).Distinct().OrderBy(r => r))
+            {
+                var time = TimeSpan.Zero;
+                DateTimeOffset? from = null, to = null;
+                foreach (var (start, end, _) in stretches.Where(s => s.Rate >= level).OrderBy(s => s.Start))
+                {
+                    if (to is DateTimeOffset t && start <= t)
+                    {
+                        if (end > t) to = end;
+                        continue;
+                    }
+                    if (from != null) time = BillingRules.Sum(time, BillingRules.RoundUp(to!.Value - from.Value, granularity));
+                    (from, to) = (start, end);
+                }
+                if (from != null) time = BillingRules.Sum(time, BillingRules.RoundUp(to!.Value - from.Value, granularity));
+                total = BillingRules.Sum(total, BillingRules.ReplicaTime(time, (long)level - below));
+                below = level;
+            }
+            return total;
         }
 
         /// <summary>Turns one answer into candidate events and queues them; never blocks on the file.</summary>
@@ -382,7 +483,7 @@ namespace MertEndpoint
                     {
                         Api = o.Api, Namespace = e.Namespace, Name = e.Name, State = e.StatusText, Replicas = e.TargetReplica,
                         Vendor = e.Vendor, Region = e.Region, InstanceType = e.InstanceType, InstanceSize = e.InstanceSize, Url = e.Url,
-                    }, o.Kind, e.UpdatedAt, o.SentAt, o.ReceivedAt));
+                    }, o.Kind, e.UpdatedAt, o.SentAt, o.ReceivedAt) { CreatedAt = e.CreatedAt > DateTimeOffset.MinValue ? e.CreatedAt : null });
                 }
                 if (batch.Count > 0) _service.Enqueue(batch, o.ListReplicas, _reporter);
             }
