@@ -366,7 +366,7 @@ namespace MertEndpoint
                     CurrentlyBilling = lastEvent.IsBilled,
                     BilledSince = lastEvent.IsBilled ? streak?.Time : null,
                     BilledSinceLatest = lastEvent.IsBilled ? streak?.Latest ?? streak?.Time : null,
-                    BilledSinceSource = lastEvent.IsBilled && streak != null ? SourceOf(streak) : null,
+                    BilledSinceSource = lastEvent.IsBilled && streak != null ? SourceOf(streak, ReferenceEquals(streak, list[0])) : null,
                     Deleted = lastEvent.State == "deleted",
                 });
             }
@@ -375,12 +375,12 @@ namespace MertEndpoint
 
         /// <summary>
         /// How the start of a streak is known: "action" (this module's own start), "sighting" (seen, within the window
-        /// since the last sighting of another state), or "updatedAt" (first ever seen billing, and dated back by the
+        /// since the last sighting of another state), or "updatedAt" (the endpoint's first record, seen billing, dated back by the
         /// service's updatedAt stamp alone: a suggestion, not a proof; the proof is when it was first seen).
         /// </summary>
-        private static string SourceOf(UsageEvent start) =>
+        private static string SourceOf(UsageEvent start, bool firstRecord) =>
             start.Source == "action" ? "action"
-            : start.Earliest == null && start.Latest is DateTimeOffset seen && seen - start.Time > StampSuggests ? "updatedAt"
+            : (firstRecord || start.Earliest == null) && start.Latest is DateTimeOffset seen && seen - start.Time > StampSuggests ? "updatedAt"
             : "sighting";
 
         /// <summary>How far before its first sighting a stamp must date a streak before it counts as only suggested by it.</summary>
