@@ -111,6 +111,9 @@ public sealed class FakeService : HttpMessageHandler
         return response;
     }
 
+    /// <summary>Carries the request out as the service would (for intercepts that then answer something else).</summary>
+    public HttpResponseMessage Serve(Seen r) => Answer(r);
+
     private HttpResponseMessage Answer(Seen r)
     {
         if (r.Host.EndsWith(".aws.endpoints.huggingface.cloud", StringComparison.Ordinal)) return DataPlane(r); // the control plane is api.endpoints...

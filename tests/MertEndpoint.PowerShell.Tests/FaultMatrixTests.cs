@@ -1,0 +1,58 @@
+namespace MertEndpoint.PowerShell.Tests;
+
+/// <summary>
+/// Cells of the fault matrix (docs/ERRORS.md, "The fault matrix"): a fault shape against a command that owes a pause or
+/// changes state. Each test was committed failing before its fix. The signal cells run real child processes (Pester's
+/// Endings.Tests.ps1); these run in-process on the fake service.
+/// </summary>
+public class FaultMatrixTests
+{
+    [Fact]
+    public async Task New_whose_create_is_carried_out_but_answered_202_with_an_empty_body_reads_the_endpoint_back()
+    {
+        using var host = new CmdletHost();
+        host.Service.Intercept = r => r.Is("POST", "/endpoint/alice")
+            ? (host.Service.Serve(r) is var served && served.IsSuccessStatusCode ? FakeService.Json(202, "{}") : served)
+            : null;
+        var run = (await host.RunAsync("New-MertEndpoint made -ImageUrl someone/mert:1 -Confirm:$false")).Succeeded();
+        var created = Assert.IsType<EndpointInfo>(Assert.Single(run.Output).BaseObject);
+        Assert.Equal("made", created.Name);
+        Assert.Equal("alice", created.Namespace);
+        Assert.Equal(EndpointStatus.Initializing, created.Status);
+        Assert.Contains(host.Service.Requests, r => r.Is("GET", "/alice/made"));
+    }
+
+    [Fact]
+    public async Task Use_whose_block_is_stuck_in_an_uncancellable_call_pauses_at_once_when_stopped()
+    {
+        using var host = new CmdletHost();
+        host.Service.Add("u", state: "paused");
+        using var gate = new ManualResetEventSlim(false);
+        using var ps = host.Create("param($gate) Use-MertEndpoint u -Confirm:$false { 'in block'; $gate.Wait() }", gate);
+        var output = new PSDataCollection<PSObject>();
+        var invoking = Task.Factory.StartNew(() => ps.Invoke(null, output), TaskCreationOptions.LongRunning);
+        await host.Clock.Until(() => output.Count > 0).WaitAsync(CmdletHost.Bound);
+
+        var stopping = Task.Run(ps.Stop);
+        bool pausedWhileStuck;
+        try
+        {
+            // The block cannot be interrupted: the pause goes out while it is still stuck, not after it returns.
+            await host.Clock.Until(() => host.Service.StateOf("u") == "paused", TimeSpan.FromMinutes(2)).WaitAsync(TimeSpan.FromSeconds(10));
+            pausedWhileStuck = !gate.IsSet;
+        }
+        catch (TimeoutException)
+        {
+            pausedWhileStuck = false;
+        }
+        finally
+        {
+            gate.Set(); // a failed assertion must not leave the pipeline stuck
+        }
+        await host.Clock.Drive(stopping).WaitAsync(CmdletHost.Bound);
+        await CmdletHost.AssertStopped(ps, invoking);
+
+        Assert.True(pausedWhileStuck, "no pause went out while the block was stuck: " + string.Join(", ", host.Service.Writes));
+        Assert.Equal(["resume", "pause"], host.Service.Writes.Select(r => r.Path.Split('/')[^1]));
+    }
+}
