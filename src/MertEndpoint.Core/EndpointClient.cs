@@ -211,6 +211,9 @@ namespace MertEndpoint
                     if (response.StatusCode == HttpStatusCode.Conflict && mayExist)
                         return Attempt<EndpointInfo>.Done(await check.GetAsync(ns, spec.Name, t).ConfigureAwait(false));
                     Attempt<EndpointInfo> outcome = await _transport.OutcomeAsync(response, target, e => Json.ToEndpoint(e, ns)).ConfigureAwait(false);
+                    // A 2xx whose body is not this endpoint (`{}`, another shape) says nothing of what exists: read it back.
+                    if (outcome.Failure == null && !string.Equals(outcome.Value.Name, spec.Name, StringComparison.Ordinal))
+                        outcome = Attempt<EndpointInfo>.Done(await check.GetAsync(ns, spec.Name, t).ConfigureAwait(false));
                     if (outcome.Failure == null) Tell(ns, ObservationKind.Action, new[] { outcome.Value }, sent);
                     // 429 is refused before any work; a 5xx may come after it.
                     else if (outcome.Failure.Kind == FailureKind.Status && outcome.Failure.Status >= 500) mayExist = true;

@@ -104,7 +104,7 @@ public class CreateTests
     [Fact]
     public async Task Default_image_and_no_scale_to_zero_timeout_with_a_minimum_replica()
     {
-        var handler = new FakeHandler(_clock, Respond.With(202, Endpoint()));
+        var handler = new FakeHandler(_clock, Respond.With(202, Endpoint("plain")));
 
         await Client(_clock, handler).CreateAsync(Ns, new() { Name = "plain", MinReplica = 1, Revision = null });
 

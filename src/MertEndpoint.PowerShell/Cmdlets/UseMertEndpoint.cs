@@ -289,6 +289,13 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 // of a nested pipeline in this runspace go to the host as the block writes them.
                 var errors = nested.Streams.Error;
                 errors.DataAdded += (s, e) => WriteError(errors[e.Index]);
+                // PowerShell.Stop() on the caller's pipeline (Ctrl+C, Stop-Job, a host stopping it) stops this nested one
+                // first and waits for it, before this command's StopProcessing: a block stuck in a call that ignores the
+                // stop would hold the pause back for as long as it is stuck. The pause goes out as the block is told to stop.
+                nested.InvocationStateChanged += (s, e) =>
+                {
+                    if (e.InvocationStateInfo.State == PSInvocationState.Stopping) BeginEarlyStop();
+                };
                 _block = nested;
                 try
                 {
