@@ -554,6 +554,11 @@ namespace MertEndpoint
         public static string PausingAfterCancel(TimeSpan bound) =>
             $"the start was cancelled; pausing it again, trying for up to {Duration(bound)} (Ctrl+C again gives up).";
 
+        /// <summary>Said on the host when Use's owed stop is done while its block, told to stop, has not returned.</summary>
+        public static string PausedBeforeBlockReturned(EndpointId id, EndpointInfo? endpoint, bool scaleToZero) =>
+            $"{id}: {(endpoint == null ? "it no longer exists, so nothing bills" : (scaleToZero ? "scaled to zero" : "paused") + $" (a read shows it {endpoint.StatusText})")}; "
+            + "the script block was told to stop but has not returned yet (a call that ignores being stopped): waiting for it.";
+
         public const string NothingToPause = "It no longer exists (404), so there is nothing to pause and nothing bills.";
 
         /// <summary>

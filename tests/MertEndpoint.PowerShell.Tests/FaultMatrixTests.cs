@@ -38,7 +38,9 @@ public class FaultMatrixTests
         try
         {
             // The block cannot be interrupted: the pause goes out while it is still stuck, not after it returns.
-            await host.Clock.Until(() => host.Service.StateOf("u") == "paused", TimeSpan.FromMinutes(2)).WaitAsync(TimeSpan.FromSeconds(10));
+            // ... and the host says so while the block is still stuck, not when it returns (it may never).
+            await host.Clock.Until(() => host.Service.StateOf("u") == "paused" && host.Host.HostLines.Any(l => l.Contains("has not returned yet", StringComparison.Ordinal)),
+                TimeSpan.FromMinutes(2)).WaitAsync(TimeSpan.FromSeconds(10));
             pausedWhileStuck = !gate.IsSet;
         }
         catch (TimeoutException)
@@ -54,5 +56,6 @@ public class FaultMatrixTests
 
         Assert.True(pausedWhileStuck, "no pause went out while the block was stuck: " + string.Join(", ", host.Service.Writes));
         Assert.Equal(["resume", "pause"], host.Service.Writes.Select(r => r.Path.Split('/')[^1]));
+        Assert.Contains(host.Host.HostLines, l => l.StartsWith("WARNING: alice/u: paused (a read shows it paused); the script block was told to stop", StringComparison.Ordinal));
     }
 }

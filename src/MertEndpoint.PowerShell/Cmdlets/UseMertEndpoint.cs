@@ -358,7 +358,17 @@ namespace MertEndpoint.PowerShell.Cmdlets
         /// <summary>The block is told to end (-MaxDuration, Ctrl+C): the stop it owes goes out now, not when it returns.</summary>
         private void BeginEarlyStop()
         {
-            if (_owesStop is EndpointId target) BeginStop(target);
+            if (!(_owesStop is EndpointId target)) return;
+            var block = _block;
+            // When the stop is done and the block still has not returned, the user hears it now, not when it returns.
+            BeginStop(target).ContinueWith(done =>
+            {
+                if (block == null || !ReferenceEquals(_block, block)) return;
+                if (done.Status == TaskStatus.RanToCompletion)
+                    WriteToHostNow(Errors.PausedBeforeBlockReturned(target, done.Result, AfterAction == AfterAction.ScaleToZero), warning: true);
+                else if (done.Exception?.InnerException is EndpointException billing)
+                    WriteToHostNow(Secrets.Mask(billing.Message), warning: false);
+            }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
 
         /// <summary>The owed stop of <paramref name="target"/>, begun once (any thread); later calls get the same task.</summary>
