@@ -111,6 +111,23 @@ Describe 'A process told to end pays the pause it owes' -Skip:($IsWindows) {
         Stop-MertEndpoint sig-fail -Confirm:$false
     }
 
+    It 'SIGTERM during Start-MertEndpoint''s wait: the endpoint it resumed is paused, stderr names it, exit 143' {
+        $null = New-TestEndpoint sig-start
+        Stop-MertEndpoint sig-start -Confirm:$false
+        # The container never answers its health route: the start waits, holding the endpoint it resumed.
+        Add-Fault $emulator @{ method = 'GET'; pathPrefix = '/endpoints/emulator-user/sig-start/health'; status = 503; count = $null }
+        try {
+            $child = Start-HeldChild "Start-MertEndpoint sig-start -Verbose 4>&1 | ForEach-Object { if (`"`$_`" -match '^Resumed ') { 'READY' } }"
+            Wait-ChildLine $child '^READY$'
+            $r = Send-Signal $child TERM
+        }
+        finally { $null = Invoke-MertEmulatorAdmin $emulator faults -Method DELETE }
+        $r.ExitCode | Should -Be 143 -Because $r.Output
+        $r.Err | Should -Match 'sig-start.*: paused on SIGTERM'
+        $r.Output | Should -Not -Match $script:TestToken
+        Wait-Until { (Get-MertEndpoint sig-start).Status -eq 'Paused' }
+    }
+
     It 'owing nothing (-AfterAction Leave), SIGTERM takes its usual course: nothing paused, no line' {
         $null = New-TestEndpoint sig-leave
         $child = Start-HeldChild "Use-MertEndpoint sig-leave -AfterAction Leave { 'READY'; Start-Sleep 120 }"
