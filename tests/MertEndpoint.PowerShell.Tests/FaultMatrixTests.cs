@@ -59,3 +59,26 @@ public class FaultMatrixTests
         Assert.Contains(host.Host.HostLines, l => l.StartsWith("WARNING: alice/u: paused (a read shows it paused); the script block was told to stop", StringComparison.Ordinal));
     }
 }
+
+public class FaultMatrixStopTests
+{
+    [Fact]
+    public async Task Stop_whose_pipeline_is_stopped_while_the_pause_hangs_says_the_endpoint_may_still_bill()
+    {
+        using var host = new CmdletHost();
+        host.Service.Add("slow");
+        host.Service.Hold(r => r.Is("POST", "/pause"));
+        using var ps = host.Create("Stop-MertEndpoint slow -Confirm:$false");
+        var invoking = Task.Factory.StartNew(() => ps.Invoke(), TaskCreationOptions.LongRunning);
+        await PipelineTests.Until(() => host.Service.Held == 1);
+
+        await Task.Run(ps.Stop).WaitAsync(CmdletHost.Bound);
+
+        await CmdletHost.AssertStopped(ps, invoking);
+        Assert.Equal("running", host.Service.StateOf("slow"));
+        // Ctrl+C abandoned the pause: the user hears that it may still bill and what to run, not nothing.
+        Assert.Contains(host.Host.HostLines, l => l.Contains("alice/slow", StringComparison.Ordinal) || l.Contains("'slow'", StringComparison.Ordinal));
+        Assert.Contains(host.Host.HostLines, l => l.Contains("MAY STILL BE BILLING", StringComparison.Ordinal)
+            && l.Contains("Stop-MertEndpoint slow", StringComparison.Ordinal));
+    }
+}
