@@ -28,6 +28,11 @@ namespace MertEndpoint
             $"MertEndpoint: {Capital(id.Subject)} MAY STILL BE BILLING: the pause sent on {why} failed ({Innermost(failure).Message.TrimEnd('.')}). "
             + $"Stop it now: Stop-MertEndpoint{id.Arguments}";
 
+        /// <summary>A pause or scale to zero the user asked for, abandoned by a stop (Ctrl+C) before a read confirmed it.</summary>
+        public static string StopAbandoned(EndpointId id, bool scaleToZero) =>
+            $"{Capital(id.Subject)} MAY STILL BE BILLING: the {(scaleToZero ? "scale to zero" : "pause")} was stopped before a read confirmed it, "
+            + $"so whether it landed is not known. Check it: Get-MertEndpoint{id.Arguments}; stop it: Stop-MertEndpoint{id.Arguments}{(scaleToZero ? " -ScaleToZero" : "")}";
+
         public static string SignalPauseUnknown(EndpointId id, string why) =>
             $"MertEndpoint: {Capital(id.Subject)} MAY STILL BE BILLING: the pause sent on {why} had no answer before the process had to end. "
             + $"Stop it now: Stop-MertEndpoint{id.Arguments}";

@@ -23,7 +23,17 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 EnqueueEndpoint(target, async ct =>
                 {
                     // One call, never skipped because of a piped object's state: that state may be stale.
-                    var result = await Lifecycle.StopAsync(target.Namespace!, target.Name!, ScaleToZero, ct).ConfigureAwait(false);
+                    StopResult result;
+                    try
+                    {
+                        result = await Lifecycle.StopAsync(target.Namespace!, target.Name!, ScaleToZero, ct).ConfigureAwait(false);
+                    }
+                    catch (System.OperationCanceledException) when (StopRequested)
+                    {
+                        // Ctrl+C (or a command downstream) abandoned it: the request may or may not have landed. Said at once.
+                        Reporter.Notice(Errors.StopAbandoned(target, ScaleToZero));
+                        throw;
+                    }
                     if (ScaleToZero && !result.Changed && result.Endpoint.StatusText == "paused") Reporter.Warning(Errors.ScaleToZeroOfPaused(target));
                     else Reporter.Detail(result.Changed ? $"{target} is now {result.Endpoint.StatusText}."
                         : $"{target} is already {result.Endpoint.StatusText}; nothing to do.");
