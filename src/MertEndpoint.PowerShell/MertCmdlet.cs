@@ -151,6 +151,29 @@ namespace MertEndpoint.PowerShell
         /// A line for the user now, from any thread, when the pipeline can no longer be written (the command is
         /// stopping): on the host, or on stderr without one (a thread job, a hosted runspace).
         /// </summary>
+        /// <summary>
+        /// A MAY STILL BE BILLING line, now, from any thread, when the pipeline can no longer carry it: the host's error
+        /// line; any host but the console's (a thread job without -StreamingHost, a hosted runspace) may drop it without a
+        /// word, so stderr says it too.
+        /// </summary>
+        internal void WriteStillBillingNow(string line)
+        {
+            line = Secrets.Mask(line);
+            bool shown = false;
+            try
+            {
+                var ui = Host?.UI;
+                if (ui != null)
+                {
+                    ui.WriteErrorLine(line);
+                    shown = Host!.Name == "ConsoleHost";
+                }
+            }
+            catch (Exception) { /* stderr below */ }
+            if (shown) return;
+            try { Console.Error.WriteLine("MertEndpoint: " + line); Console.Error.Flush(); } catch (Exception) { /* nothing left to tell */ }
+        }
+
         internal void WriteToHostNow(string line, bool warning)
         {
             try

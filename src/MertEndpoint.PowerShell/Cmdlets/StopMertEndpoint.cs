@@ -31,7 +31,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                     catch (System.OperationCanceledException) when (StopRequested)
                     {
                         // Ctrl+C (or a command downstream) abandoned it: the request may or may not have landed. Said at once.
-                        Reporter.Notice(Errors.StopAbandoned(target, ScaleToZero));
+                        WriteStillBillingNow(Errors.StopAbandoned(target, ScaleToZero));
                         throw;
                     }
                     if (ScaleToZero && !result.Changed && result.Endpoint.StatusText == "paused") Reporter.Warning(Errors.ScaleToZeroOfPaused(target));

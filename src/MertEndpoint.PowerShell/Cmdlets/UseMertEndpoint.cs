@@ -367,7 +367,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 if (done.Status == TaskStatus.RanToCompletion)
                     WriteToHostNow(Errors.PausedBeforeBlockReturned(target, done.Result, AfterAction == AfterAction.ScaleToZero), warning: true);
                 else if (done.Exception?.InnerException is EndpointException billing)
-                    WriteToHostNow(Secrets.Mask(billing.Message), warning: false);
+                    WriteStillBillingNow(billing.Message);
             }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
 
@@ -436,13 +436,13 @@ namespace MertEndpoint.PowerShell.Cmdlets
     /// </summary>
     internal sealed class StillBillingReporter
     {
-        private readonly PSCmdlet _cmdlet;
+        private readonly MertCmdlet _cmdlet;
         private readonly System.Collections.Concurrent.ConcurrentDictionary<ErrorRecord, bool> _unreported =
             new System.Collections.Concurrent.ConcurrentDictionary<ErrorRecord, bool>();
         private readonly System.Collections.Concurrent.ConcurrentDictionary<ErrorRecord, bool> _added =
             new System.Collections.Concurrent.ConcurrentDictionary<ErrorRecord, bool>();
 
-        public StillBillingReporter(PSCmdlet cmdlet) => _cmdlet = cmdlet;
+        public StillBillingReporter(MertCmdlet cmdlet) => _cmdlet = cmdlet;
 
         /// <summary>Notes one from a worker thread, so that <see cref="ReportRest"/> finds it if the pipeline never gets to write it.</summary>
         public ErrorRecord Add(ErrorRecord record)
@@ -481,20 +481,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 if (_cmdlet.SessionState.PSVariable.GetValue("global:Error") is System.Collections.ArrayList errors) errors.Insert(0, record);
             }
             catch (Exception) { /* the host line below still says it */ }
-            // A console shows the host's line. Any other host (a thread job started without -StreamingHost, a hosted
-            // runspace) may drop it without a word, and the job's $Error is not the caller's: stderr then says it too.
-            bool shown = false;
-            try
-            {
-                _cmdlet.Host.UI.WriteErrorLine(record.Exception.Message);
-                shown = _cmdlet.Host.Name == "ConsoleHost";
-            }
-            catch (Exception) { /* stderr below */ }
-            if (!shown)
-            {
-                try { Console.Error.WriteLine("MertEndpoint: " + record.Exception.Message); Console.Error.Flush(); }
-                catch (Exception) { /* nothing left to tell */ }
-            }
+            _cmdlet.WriteStillBillingNow(record.Exception.Message);
         }
     }
 
