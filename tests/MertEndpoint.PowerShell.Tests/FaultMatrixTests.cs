@@ -81,4 +81,21 @@ public class FaultMatrixStopTests
         Assert.Contains(host.Host.HostLines, l => l.Contains("MAY STILL BE BILLING", StringComparison.Ordinal)
             && l.Contains("Stop-MertEndpoint slow", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task New_whose_pipeline_is_stopped_while_the_create_is_unanswered_says_it_may_exist_and_bill()
+    {
+        using var host = new CmdletHost();
+        host.Service.Hold(r => r.Is("POST", "/endpoint/alice"));
+        using var ps = host.Create("New-MertEndpoint fresh -ImageUrl someone/mert:1 -Confirm:$false");
+        var invoking = Task.Factory.StartNew(() => ps.Invoke(), TaskCreationOptions.LongRunning);
+        await PipelineTests.Until(() => host.Service.Held == 1);
+
+        await Task.Run(ps.Stop).WaitAsync(CmdletHost.Bound);
+
+        await CmdletHost.AssertStopped(ps, invoking);
+        // The create may have reached the service: the user hears that it may exist and bill, and how to check and remove it.
+        Assert.Contains(host.Host.HostLines, l => l.Contains("'fresh' in namespace 'alice'", StringComparison.Ordinal)
+            && l.Contains("MAY BE BILLING", StringComparison.Ordinal) && l.Contains("Remove-MertEndpoint fresh -Namespace alice", StringComparison.Ordinal));
+    }
 }
