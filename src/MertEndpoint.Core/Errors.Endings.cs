@@ -33,6 +33,11 @@ namespace MertEndpoint
             $"{Capital(id.Subject)} MAY STILL BE BILLING: the {(scaleToZero ? "scale to zero" : "pause")} was stopped before a read confirmed it, "
             + $"so whether it landed is not known. Check it: Get-MertEndpoint{id.Arguments}; stop it: Stop-MertEndpoint{id.Arguments}{(scaleToZero ? " -ScaleToZero" : "")}";
 
+        /// <summary>A create abandoned by a stop (Ctrl+C) before its answer: it may have reached the service.</summary>
+        public static string CreateAbandoned(EndpointId id) =>
+            $"{Capital(id.Subject)} MAY BE BILLING: the create was stopped before the service answered, so it may exist. "
+            + $"Check it: Get-MertEndpoint{id.Arguments}; remove it: Remove-MertEndpoint{id.Arguments}";
+
         public static string SignalPauseUnknown(EndpointId id, string why) =>
             $"MertEndpoint: {Capital(id.Subject)} MAY STILL BE BILLING: the pause sent on {why} had no answer before the process had to end. "
             + $"Stop it now: Stop-MertEndpoint{id.Arguments}";

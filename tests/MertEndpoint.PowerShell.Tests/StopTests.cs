@@ -53,7 +53,8 @@ public class StopTests
         // How it ended: said on the host once the pause gave up.
         Assert.Contains(host.Host.HostLines, l => l.StartsWith("ERROR: ", StringComparison.Ordinal)
             && l.Contains("'f' in namespace 'alice' MAY STILL BE BILLING", StringComparison.Ordinal));
-        Assert.Equal("initializing", host.Service.StateOf("f"));
+        // Never paused: still booting, or booted meanwhile (fake time runs on while the stop settles).
+        Assert.Contains(host.Service.StateOf("f"), new[] { "initializing", "running" });
     }
 
     [Fact]

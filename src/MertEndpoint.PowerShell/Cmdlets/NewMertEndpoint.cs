@@ -30,7 +30,16 @@ namespace MertEndpoint.PowerShell.Cmdlets
             try
             {
                 var idle = Minutes(DurationOf(nameof(IdleTimeout), IdleTimeout, nameof(CreateParameters.ScaleToZeroTimeout), _create.ScaleToZeroTimeout, System.TimeSpan.FromMinutes(1)));
-                var created = Await(Client.CreateAsync(target.Namespace!, _create.ToSpec(Name, idle), StopToken));
+                EndpointInfo created;
+                try
+                {
+                    created = Await(Client.CreateAsync(target.Namespace!, _create.ToSpec(Name, idle), StopToken));
+                }
+                catch (System.Exception ex) when (StopRequested && (ex is PipelineStoppedException || ex is System.OperationCanceledException))
+                {
+                    WriteStillBillingNow(Errors.CreateAbandoned(target)); // it may have landed: said at once, with what to run
+                    throw;
+                }
                 Reporter.Summary(Errors.CreatedBills(target, created.Instance, Usage.Prices.KnownPrice(Client, created),
                     created.MinReplica == 0 ? created.ScaleToZeroTimeout : null));
                 DrainPosted();

@@ -202,7 +202,8 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 _owesStop = null;
                 TimeSpan blockRan = Factory.Since(blockBegan);
                 string after = StopAfterwards(target, started, outcome != BlockOutcome.Failed, out bool stopped);
-                Summarize(target, started, ready, BlockEnding(outcome, exitCode, blockRan), after, stopped ? Factory.Since(began) : (TimeSpan?)null);
+                Summarize(target, started, ready, BlockEnding(outcome, exitCode, blockRan), after, stopped ? Factory.Since(began) : (TimeSpan?)null,
+                    outcome == BlockOutcome.Stopped);
             }
             if (outcome == BlockOutcome.TooLong)
             {
@@ -233,11 +234,19 @@ namespace MertEndpoint.PowerShell.Cmdlets
         /// The one line that says what the run did (information stream; on the host after Ctrl+C). Billed time runs from
         /// the command's start (the resume, or an endpoint already running) to the confirmed stop. Never throws.
         /// </summary>
-        private void Summarize(EndpointId target, StartResult started, TimeSpan ready, string block, string after, TimeSpan? billed)
+        private void Summarize(EndpointId target, StartResult started, TimeSpan ready, string block, string after, TimeSpan? billed, bool blockStopped)
         {
+            string line = Errors.UseSummary(target, started.StartedHere, ready, block, after, billed, Usage.Prices.KnownPrice(Client, started.Endpoint));
+            // A stop of the caller's pipeline stops the block first and this command only after: the pipeline is going
+            // down even if this command has not heard yet, so the line goes to the host now (posted, it could be lost).
+            if (blockStopped && !StopRequested)
+            {
+                WriteToHostNow(Secrets.Mask(line), warning: false);
+                return;
+            }
             try
             {
-                Reporter.Summary(Errors.UseSummary(target, started.StartedHere, ready, block, after, billed, Usage.Prices.KnownPrice(Client, started.Endpoint)));
+                Reporter.Summary(line);
                 if (!Stopping) DrainPosted();
             }
             catch (Exception ex) when (ex is PipelineStoppedException || ex is InvalidOperationException)
@@ -356,18 +365,28 @@ namespace MertEndpoint.PowerShell.Cmdlets
         private bool OwesStop(StartResult started) => AfterAction != AfterAction.Leave && !(KeepIfRunning && started.WasRunning);
 
         /// <summary>The block is told to end (-MaxDuration, Ctrl+C): the stop it owes goes out now, not when it returns.</summary>
+        /// <summary>How long a block told to stop may take to return before the host hears that the stop is done without it.</summary>
+        private static readonly TimeSpan StuckBlockNotice = TimeSpan.FromSeconds(1);
+
         private void BeginEarlyStop()
         {
             if (!(_owesStop is EndpointId target)) return;
             var block = _block;
-            // When the stop is done and the block still has not returned, the user hears it now, not when it returns.
+            // When the stop is done and the block, told to stop, still has not returned a moment later (a call that ignores
+            // being stopped), the user hears it now, not when the block returns (it may never).
             BeginStop(target).ContinueWith(done =>
             {
-                if (block == null || !ReferenceEquals(_block, block)) return;
-                if (done.Status == TaskStatus.RanToCompletion)
-                    WriteToHostNow(Errors.PausedBeforeBlockReturned(target, done.Result, AfterAction == AfterAction.ScaleToZero), warning: true);
-                else if (done.Exception?.InnerException is EndpointException billing)
-                    WriteStillBillingNow(billing.Message);
+                if (block == null) return;
+                Timer? later = null;
+                later = new Timer(_ =>
+                {
+                    later?.Dispose();
+                    if (!ReferenceEquals(_block, block)) return;
+                    if (done.Status == TaskStatus.RanToCompletion)
+                        WriteToHostNow(Errors.PausedBeforeBlockReturned(target, done.Result, AfterAction == AfterAction.ScaleToZero), warning: true);
+                    else if (done.Exception?.InnerException is EndpointException billing)
+                        WriteStillBillingNow(billing.Message);
+                }, null, StuckBlockNotice, System.Threading.Timeout.InfiniteTimeSpan);
             }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
 
