@@ -36,9 +36,10 @@ namespace MertEndpoint
         /// Holds the usage history (usage.jsonl) and the token lookups (accounts/); null: the environment's
         /// (MERT_ENDPOINT_HISTORY_PATH, MERT_ENDPOINT_CACHE_DIR, else the per-user data directory).
         /// </param>
-        public ClientFactory(HttpMessageHandler? handler = null, TimeProvider? clock = null, string? dataDirectory = null)
+        public ClientFactory(HttpMessageHandler? handler = null, TimeProvider? clock = null, string? dataDirectory = null, RetryAfterGate? retryAfterGate = null)
         {
             Handler = handler;
+            RetryAfterGate = retryAfterGate ?? RetryAfterGate.Process;
             Clock = clock ?? TimeProvider.System;
             _dataDirectory = dataDirectory;
             string? cacheDir = Environment.GetEnvironmentVariable(CacheDirVariable);
@@ -47,6 +48,9 @@ namespace MertEndpoint
         }
 
         public HttpMessageHandler? Handler { get; }
+
+        /// <summary>The Retry-After holds its clients share: the process's, unless a test gives its runspace its own.</summary>
+        public RetryAfterGate RetryAfterGate { get; }
         public TimeProvider Clock { get; }
 
         /// <summary>Token lookups (whoami, rate limited): an hour in memory, a day on disk; shared by every client of this factory.</summary>
@@ -88,6 +92,7 @@ namespace MertEndpoint
             options.Handler = Handler;
             options.TimeProvider = Clock;
             options.Accounts = Accounts;
+            options.RetryAfterGate = RetryAfterGate;
             return options;
         }
     }

@@ -25,7 +25,8 @@ public sealed class CmdletHost : IDisposable
         Service = new FakeService(Clock);
         DataDirectory = Directory.CreateTempSubdirectory("mert-inproc-").FullName;
         Host = new TestHost(withUserInterface);
-        Factory = new ClientFactory(Service, Clock, DataDirectory);
+        // A Retry-After gate of its own: a 429 in one test holds no other test's requests (the process's gate is shared).
+        Factory = new ClientFactory(Service, Clock, DataDirectory, new RetryAfterGate());
 
         var state = InitialSessionState.CreateDefault2();
         foreach (var type in typeof(MertCmdlet).Assembly.GetExportedTypes())

@@ -98,4 +98,48 @@ public class FaultMatrixStopTests
         Assert.Contains(host.Host.HostLines, l => l.Contains("'fresh' in namespace 'alice'", StringComparison.Ordinal)
             && l.Contains("MAY BE BILLING", StringComparison.Ordinal) && l.Contains("Remove-MertEndpoint fresh -Namespace alice", StringComparison.Ordinal));
     }
+
+    private static HttpResponseMessage TooMany(int seconds)
+    {
+        var response = FakeService.Json(429, FakeService.Error("Rate limit reached"));
+        response.Headers.RetryAfter = new System.Net.Http.Headers.RetryConditionHeaderValue(TimeSpan.FromSeconds(seconds));
+        return response;
+    }
+
+    [Fact]
+    public async Task Use_whose_owed_pause_is_answered_429_waits_the_Retry_After_in_full_and_pauses()
+    {
+        using var host = new CmdletHost();
+        host.Service.Add("u", state: "paused");
+        int refused = 0;
+        DateTimeOffset? firstRefusal = null, paused = null;
+        host.Service.Intercept = r =>
+        {
+            if (!r.Is("POST", "/pause")) return null;
+            if (Interlocked.Increment(ref refused) <= 2) { firstRefusal ??= r.Time; return TooMany(45); }
+            paused = r.Time;
+            return null;
+        };
+        var run = (await host.RunAsync("Use-MertEndpoint u -Confirm:$false { 'ran' }")).Succeeded();
+        Assert.Equal(["ran"], run.Output.Select(o => o.ToString()));
+        Assert.Equal("paused", host.Service.StateOf("u"));
+        // Never sent before the server said: two refusals of 45 s each, then the pause that went through.
+        Assert.True(paused - firstRefusal >= TimeSpan.FromSeconds(90), $"the pause went out {paused - firstRefusal} after the first refusal");
+    }
+
+    [Fact]
+    public async Task Stop_answered_429_with_a_Retry_After_past_its_budget_fails_at_once_naming_the_wait()
+    {
+        using var host = new CmdletHost();
+        host.Service.Add("busy");
+        host.Service.Intercept = r => r.Is("POST", "/pause") ? TooMany(3600) : null;
+        var began = host.Clock.GetUtcNow();
+        var run = await host.RunAsync("Stop-MertEndpoint busy -Confirm:$false");
+        var error = Assert.Single(run.AllErrors);
+        Assert.Equal("RateLimited", error.FullyQualifiedErrorId.Split(',')[0]);
+        Assert.Matches("(60 min|1 h|3600 s)", error.Exception.Message);
+        Assert.Single(host.Service.Requests, r => r.Is("POST", "/pause"));
+        Assert.True(host.Clock.GetUtcNow() - began < TimeSpan.FromSeconds(5), "it waited instead of failing at once");
+        Assert.Equal("running", host.Service.StateOf("busy"));
+    }
 }
