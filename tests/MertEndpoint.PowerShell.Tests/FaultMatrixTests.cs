@@ -142,4 +142,61 @@ public class FaultMatrixStopTests
         Assert.True(host.Clock.GetUtcNow() - began < TimeSpan.FromSeconds(5), "it waited instead of failing at once");
         Assert.Equal("running", host.Service.StateOf("busy"));
     }
+
+    /// <summary>Carries the first request matching out, then loses its answer (the connection drops).</summary>
+    private static Func<Seen, HttpResponseMessage?> LoseFirstAnswer(FakeService service, string method, string pathEnd)
+    {
+        int lost = 0;
+        return r =>
+        {
+            if (!r.Is(method, pathEnd) || Interlocked.Exchange(ref lost, 1) == 1) return null;
+            service.Serve(r).Dispose();
+            throw new HttpRequestException("The response ended prematurely.");
+        };
+    }
+
+    [Fact]
+    public async Task Start_whose_resume_answer_is_lost_after_it_landed_waits_for_running()
+    {
+        using var host = new CmdletHost();
+        host.Service.Add("s", state: "paused");
+        host.Service.Intercept = LoseFirstAnswer(host.Service, "POST", "/resume");
+        var run = (await host.RunAsync("Start-MertEndpoint s -Confirm:$false")).Succeeded();
+        Assert.Equal(EndpointStatus.Running, Assert.IsType<EndpointInfo>(Assert.Single(run.Output).BaseObject).Status);
+        Assert.Equal("running", host.Service.StateOf("s"));
+        Assert.DoesNotContain(host.Service.Writes, w => w.Is("POST", "/pause"));
+    }
+
+    [Fact]
+    public async Task Start_whose_resume_is_answered_200_empty_but_not_carried_out_still_ends_running()
+    {
+        using var host = new CmdletHost();
+        host.Service.Add("s", state: "paused");
+        int lied = 0;
+        host.Service.Intercept = r => r.Is("POST", "/resume") && Interlocked.Exchange(ref lied, 1) == 0 ? FakeService.Json(200, "{}") : null;
+        var run = await host.RunAsync("Start-MertEndpoint s -Timeout 00:05:00 -Confirm:$false");
+        // Either the start notices (a read shows it paused) and resumes it, or it fails naming the endpoint: never a
+        // "running" object while the service says paused.
+        if (run.AllErrors.Count == 0)
+        {
+            Assert.Equal("running", host.Service.StateOf("s"));
+            Assert.Equal(EndpointStatus.Running, Assert.IsType<EndpointInfo>(Assert.Single(run.Output).BaseObject).Status);
+        }
+        else
+        {
+            Assert.Empty(run.Output);
+            Assert.Contains("'s' in namespace 'alice'", run.AllErrors[0].Exception.Message);
+        }
+    }
+
+    [Fact]
+    public async Task Stop_whose_pause_answer_is_lost_after_it_landed_is_paused_without_an_error()
+    {
+        using var host = new CmdletHost();
+        host.Service.Add("p");
+        host.Service.Intercept = LoseFirstAnswer(host.Service, "POST", "/pause");
+        var run = (await host.RunAsync("Stop-MertEndpoint p -PassThru -Confirm:$false")).Succeeded();
+        Assert.Equal(EndpointStatus.Paused, Assert.IsType<EndpointInfo>(Assert.Single(run.Output).BaseObject).Status);
+        Assert.Equal("paused", host.Service.StateOf("p"));
+    }
 }
