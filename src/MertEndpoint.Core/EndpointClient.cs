@@ -262,8 +262,8 @@ namespace MertEndpoint
             }
             string body = Json.UpdateBody(spec, image);
             if (body == "{}") return await GetAsync(ns, name, ct).ConfigureAwait(false);
-            return (await ObservedAsync(ns, ObservationKind.Action, ct, t => One(_transport.SendAsync(HttpMethod.Put, Api(ns, name), body, target,
-                e => Json.ToEndpoint(e, ns), Call(Policies.ControlWrite), t))).ConfigureAwait(false))[0];
+            return await ChangeAsync(ns, name, ct, t => _transport.SendAsync(HttpMethod.Put, Api(ns, name), body, target,
+                e => Json.ToEndpoint(e, ns), Call(Policies.ControlWrite), t)).ConfigureAwait(false);
         }
 
         public async Task DeleteAsync(string ns, string name, CancellationToken ct = default)
@@ -360,10 +360,22 @@ namespace MertEndpoint
             if (name == null || !NamePattern.IsMatch(name)) throw Errors.InvalidName(name);
         }
 
-        private async Task<EndpointInfo> ActionAsync(string ns, string name, string route, string verb, CancellationToken ct) =>
-            (await ObservedAsync(ns, ObservationKind.Action, ct, t => One(_transport.SendAsync(HttpMethod.Post,
-                new Uri(Api(ns, name).AbsoluteUri + "/" + route), null, new Target(verb, RequireNs(ns), RequireName(name)),
-                e => Json.ToEndpoint(e, ns), Call(Policies.ControlWrite), t))).ConfigureAwait(false))[0];
+        private Task<EndpointInfo> ActionAsync(string ns, string name, string route, string verb, CancellationToken ct) =>
+            ChangeAsync(ns, name, ct, t => _transport.SendAsync(HttpMethod.Post, new Uri(Api(ns, name).AbsoluteUri + "/" + route), null,
+                new Target(verb, RequireNs(ns), RequireName(name)), e => Json.ToEndpoint(e, ns), Call(Policies.ControlWrite), t));
+
+        /// <summary>
+        /// A change (an action, an update) and what it answered, told to the observer as this module's action. A 2xx
+        /// whose body is not this endpoint (`{}`, another shape) says nothing of its state: the endpoint is read back.
+        /// </summary>
+        private async Task<EndpointInfo> ChangeAsync(string ns, string name, CancellationToken ct, Func<CancellationToken, Task<EndpointInfo>> send)
+        {
+            DateTimeOffset sent = _transport.Now;
+            EndpointInfo answered = await send(ct).ConfigureAwait(false);
+            if (!string.Equals(answered.Name, name, StringComparison.Ordinal)) answered = await GetAsync(ns, name, ct).ConfigureAwait(false);
+            Tell(ns, ObservationKind.Action, new[] { answered }, sent);
+            return answered;
+        }
 
         /// <summary>Runs a control-plane call and tells the observer what it answered, with when it was asked.</summary>
         private async Task<IReadOnlyList<EndpointInfo>> ObservedAsync(string ns, ObservationKind kind, CancellationToken ct,

@@ -185,7 +185,7 @@ public class RequestPolicyTests
     public async Task A_fan_out_of_100_stops_sends_one_request_into_the_rate_limit_and_none_before_its_Retry_After()
     {
         var t0 = _clock.GetUtcNow();
-        var handler = new FakeHandler(_clock, r => r.Time < t0.AddSeconds(45) ? RateLimited(45) : Respond.Make(200, Endpoint(state: "paused", url: null)));
+        var handler = new FakeHandler(_clock, r => r.Time < t0.AddSeconds(45) ? RateLimited(45) : Respond.Make(200, Endpoint(name: r.Path.Split('/')[4], state: "paused", url: null)));
         var client = Worst(handler, o => o.RetryBudget = TimeSpan.FromMinutes(2));
         var lifecycle = new EndpointLifecycle(client);
 

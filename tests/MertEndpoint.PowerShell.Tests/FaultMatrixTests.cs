@@ -175,18 +175,11 @@ public class FaultMatrixStopTests
         int lied = 0;
         host.Service.Intercept = r => r.Is("POST", "/resume") && Interlocked.Exchange(ref lied, 1) == 0 ? FakeService.Json(200, "{}") : null;
         var run = await host.RunAsync("Start-MertEndpoint s -Timeout 00:05:00 -Confirm:$false");
-        // Either the start notices (a read shows it paused) and resumes it, or it fails naming the endpoint: never a
-        // "running" object while the service says paused.
-        if (run.AllErrors.Count == 0)
-        {
-            Assert.Equal("running", host.Service.StateOf("s"));
-            Assert.Equal(EndpointStatus.Running, Assert.IsType<EndpointInfo>(Assert.Single(run.Output).BaseObject).Status);
-        }
-        else
-        {
-            Assert.Empty(run.Output);
-            Assert.Contains("'s' in namespace 'alice'", run.AllErrors[0].Exception.Message);
-        }
+        // The read back shows it paused: the start resumes it again (a late read) or waits it out; never a "running"
+        // object while the service says paused, never an error about an empty name.
+        run.Succeeded();
+        Assert.Equal("running", host.Service.StateOf("s"));
+        Assert.Equal(EndpointStatus.Running, Assert.IsType<EndpointInfo>(Assert.Single(run.Output).BaseObject).Status);
     }
 
     [Fact]

@@ -164,6 +164,13 @@ namespace MertEndpoint
                             owedOnSignal ??= OwedPauses.Register(Client, id);
                             Did(before, ns, name, stopped: false);
                             endpoint = seen = await client.ResumeAsync(ns, name, bounded.Token).ConfigureAwait(false);
+                            if (endpoint.Status is EndpointStatus.Paused or EndpointStatus.ScaledToZero)
+                            {
+                                // Answered, but what it answered (or the read its empty answer needed) still shows it stopped:
+                                // send it once more. A resume that did land is answered "already running", which reads it.
+                                log($"The resume of {id} was answered, but the endpoint still shows '{endpoint.StatusText}'; sending it again.");
+                                endpoint = seen = await client.ResumeAsync(ns, name, bounded.Token).ConfigureAwait(false);
+                            }
                             log($"Resumed {id}; state is now '{endpoint.StatusText}'.");
                             endpoint = seen = await RestoreScalingAsync(client, before, endpoint, options.IdleTimeoutMinutes, log, bounded.Token).ConfigureAwait(false);
                             break;
