@@ -192,4 +192,21 @@ public class FaultMatrixStopTests
         Assert.Equal(EndpointStatus.Paused, Assert.IsType<EndpointInfo>(Assert.Single(run.Output).BaseObject).Status);
         Assert.Equal("paused", host.Service.StateOf("p"));
     }
+
+    [Fact]
+    public async Task Remove_whose_pipeline_is_stopped_while_the_delete_is_unanswered_says_the_endpoint_may_still_exist_and_bill()
+    {
+        using var host = new CmdletHost();
+        host.Service.Add("old");
+        host.Service.Hold(r => r.Method == HttpMethod.Delete);
+        using var ps = host.Create("Remove-MertEndpoint old -Confirm:$false");
+        var invoking = Task.Factory.StartNew(() => ps.Invoke(), TaskCreationOptions.LongRunning);
+        await PipelineTests.Until(() => host.Service.Held == 1);
+
+        await Task.Run(ps.Stop).WaitAsync(CmdletHost.Bound);
+
+        await CmdletHost.AssertStopped(ps, invoking);
+        Assert.Contains(host.Host.HostLines, l => l.Contains("'old' in namespace 'alice'", StringComparison.Ordinal)
+            && l.Contains("MAY STILL EXIST", StringComparison.Ordinal) && l.Contains("Get-MertEndpoint old -Namespace alice", StringComparison.Ordinal));
+    }
 }

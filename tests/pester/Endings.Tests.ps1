@@ -128,6 +128,22 @@ Describe 'A process told to end pays the pause it owes' -Skip:($IsWindows) {
         Wait-Until { (Get-MertEndpoint sig-start).Status -eq 'Paused' }
     }
 
+    It 'SIGTERM while Stop-MertEndpoint''s pause is unanswered: the pause is sent again at once, stderr says how it ended, exit 143' {
+        $null = New-TestEndpoint sig-stop
+        # The first pause is held 20 s by the service (it lands only after that): the process is told to end meanwhile.
+        Add-Fault $emulator @{ method = 'POST'; pathPrefix = '/v2/endpoint/emulator-user/sig-stop/pause'; delayMs = 20000; count = 1 }
+        try {
+            $child = Start-HeldChild "'READY'; Stop-MertEndpoint sig-stop -Confirm:`$false"
+            Wait-ChildLine $child '^READY$'
+            Wait-Until { @(Get-RequestLog $emulator | Where-Object { $_.method -eq 'POST' -and $_.path -like '*/sig-stop/pause' }).Count -ge 1 }
+            $r = Send-Signal $child TERM
+        }
+        finally { $null = Invoke-MertEmulatorAdmin $emulator faults -Method DELETE }
+        $r.ExitCode | Should -Be 143 -Because $r.Output
+        $r.Err | Should -Match 'sig-stop.*: paused on SIGTERM'
+        Wait-Until { (Get-MertEndpoint sig-stop).Status -eq 'Paused' }
+    }
+
     It 'owing nothing (-AfterAction Leave), SIGTERM takes its usual course: nothing paused, no line' {
         $null = New-TestEndpoint sig-leave
         $child = Start-HeldChild "Use-MertEndpoint sig-leave -AfterAction Leave { 'READY'; Start-Sleep 120 }"
