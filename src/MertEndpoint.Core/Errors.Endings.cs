@@ -38,6 +38,11 @@ namespace MertEndpoint
             $"{Capital(id.Subject)} MAY BE BILLING: the create was stopped before the service answered, so it may exist. "
             + $"Check it: Get-MertEndpoint{id.Arguments}; remove it: Remove-MertEndpoint{id.Arguments}";
 
+        /// <summary>A delete abandoned by a stop (Ctrl+C) before its answer: the endpoint may still be there, and bill.</summary>
+        public static string DeleteAbandoned(EndpointId id) =>
+            $"{Capital(id.Subject)} MAY STILL EXIST (and bill, if it runs): the delete was stopped before the service answered. "
+            + $"Check it: Get-MertEndpoint{id.Arguments}; delete it: Remove-MertEndpoint{id.Arguments}";
+
         public static string SignalPauseUnknown(EndpointId id, string why) =>
             $"MertEndpoint: {Capital(id.Subject)} MAY STILL BE BILLING: the pause sent on {why} had no answer before the process had to end. "
             + $"Stop it now: Stop-MertEndpoint{id.Arguments}";

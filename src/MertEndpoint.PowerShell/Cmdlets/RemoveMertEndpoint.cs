@@ -26,7 +26,15 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 if (!ShouldProcess(target.ToString(), action) || !Confirmed(target)) continue;
                 EnqueueEndpoint(target, async ct =>
                 {
-                    await Client.DeleteAsync(target.Namespace!, target.Name!, ct).ConfigureAwait(false);
+                    try
+                    {
+                        await Client.DeleteAsync(target.Namespace!, target.Name!, ct).ConfigureAwait(false);
+                    }
+                    catch (System.OperationCanceledException) when (StopRequested)
+                    {
+                        WriteStillBillingNow(Errors.DeleteAbandoned(target)); // it may not have landed: said at once
+                        throw;
+                    }
                     Reporter.Detail($"Deleted {target}.");
                     return null;
                 });

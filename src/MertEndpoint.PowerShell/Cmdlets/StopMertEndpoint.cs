@@ -24,6 +24,8 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 {
                     // One call, never skipped because of a piped object's state: that state may be stale.
                     StopResult result;
+                    // While the pause is out, a SIGTERM or SIGHUP sends it once more at once and says how it ended.
+                    using (OwedPauses.Register(Client, target, ScaleToZero))
                     try
                     {
                         result = await Lifecycle.StopAsync(target.Namespace!, target.Name!, ScaleToZero, ct).ConfigureAwait(false);
