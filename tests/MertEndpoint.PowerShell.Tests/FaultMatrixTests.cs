@@ -209,4 +209,131 @@ public class FaultMatrixStopTests
         Assert.Contains(host.Host.HostLines, l => l.Contains("'old' in namespace 'alice'", StringComparison.Ordinal)
             && l.Contains("MAY STILL EXIST", StringComparison.Ordinal) && l.Contains("Get-MertEndpoint old -Namespace alice", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task Stop_answered_500_every_time_is_ServiceUnavailable_naming_the_endpoint_which_still_runs()
+    {
+        using var host = new CmdletHost();
+        host.Service.Add("down");
+        host.Service.Intercept = r => r.Is("POST", "/pause") ? FakeService.Json(500, FakeService.Error("internal error")) : null;
+        var run = await host.RunAsync("Stop-MertEndpoint down -Confirm:$false");
+        var error = Assert.Single(run.AllErrors);
+        Assert.Equal("ServiceUnavailable", error.FullyQualifiedErrorId.Split(',')[0]);
+        Assert.Contains("'down' in namespace 'alice'", error.Exception.Message);
+        Assert.Equal("running", host.Service.StateOf("down"));
+    }
+
+    [Fact]
+    public async Task Stop_whose_pause_hangs_past_the_command_deadline_is_CommandTimedOut_and_says_it_may_still_bill()
+    {
+        using var host = new CmdletHost();
+        host.Factory.CommandTimeout = TimeSpan.FromSeconds(30);
+        host.Service.Add("hung");
+        host.Service.Hold(r => r.Is("POST", "/pause"));
+        using var ps = host.Create("Stop-MertEndpoint hung -Confirm:$false");
+        var invoking = Task.Factory.StartNew(() => ps.Invoke(), TaskCreationOptions.LongRunning);
+        await PipelineTests.Until(() => host.Service.Held == 1);
+        host.Clock.Advance(TimeSpan.FromSeconds(30));
+
+        ErrorRecord? error = null;
+        try { await invoking.WaitAsync(CmdletHost.Bound); }
+        catch (RuntimeException ex) { error = ex.ErrorRecord; }
+        error ??= ps.Streams.Error.FirstOrDefault();
+        Assert.NotNull(error);
+        Assert.StartsWith("CommandTimedOut,", error.FullyQualifiedErrorId);
+        Assert.Contains(host.Host.HostLines, l => l.Contains("'hung' in namespace 'alice' MAY STILL BE BILLING", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Start_whose_owed_pause_is_answered_200_empty_but_not_carried_out_says_it_may_still_bill()
+    {
+        using var host = new CmdletHost();
+        host.Service.Add("slow", state: "paused", boot: TimeSpan.FromHours(1));
+        host.Service.Intercept = r => r.Is("POST", "/pause") ? FakeService.Json(200, "{}") : null;
+        var run = await host.RunAsync("Start-MertEndpoint slow -Timeout 00:00:05 -Confirm:$false");
+        var error = Assert.Single(run.AllErrors);
+        Assert.Contains("MAY STILL BE BILLING", error.Exception.Message);
+        Assert.Contains("Stop-MertEndpoint slow -Namespace alice", error.Exception.Message);
+        Assert.DoesNotContain("paused again", error.Exception.Message);
+        Assert.Equal("initializing", host.Service.StateOf("slow"));
+    }
+
+    [Fact]
+    public async Task Start_of_several_ended_downstream_by_Select_First_pauses_again_the_ones_still_booting()
+    {
+        using var host = new CmdletHost();
+        host.Service.Add("quick", state: "paused", boot: TimeSpan.FromSeconds(10));
+        host.Service.Add("slow", state: "paused", boot: TimeSpan.FromHours(1));
+        var run = await host.RunAsync("Start-MertEndpoint quick, slow -Confirm:$false | Select-Object -First 1");
+        Assert.Equal(["quick"], run.Names);
+        Assert.Equal("running", host.Service.StateOf("quick"));
+        Assert.Equal("paused", host.Service.StateOf("slow"));
+    }
+
+    [Fact]
+    public async Task Use_whose_final_pause_answer_is_lost_after_it_landed_says_paused_without_an_error()
+    {
+        using var host = new CmdletHost();
+        host.Service.Add("u", state: "paused");
+        host.Service.Intercept = LoseFirstAnswer(host.Service, "POST", "/pause");
+        var run = (await host.RunAsync("Use-MertEndpoint u -Confirm:$false { 'ran' }")).Succeeded();
+        Assert.Equal(["ran"], run.Output.Select(o => o.ToString()));
+        Assert.Equal("paused", host.Service.StateOf("u"));
+        Assert.Contains(run.Information, l => l.Contains("; paused after", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Use_whose_final_pause_hangs_ends_in_EndpointStillBilling_within_its_OwedPauseTimeout()
+    {
+        using var host = new CmdletHost();
+        host.Service.Add("u", state: "paused");
+        var hold = host.Service.Hold(r => r.Is("POST", "/pause"));
+        using var ps = host.Create("Use-MertEndpoint u -OwedPauseTimeout 00:00:30 -Confirm:$false { 'ran' }");
+        var output = new PSDataCollection<PSObject>();
+        var invoking = Task.Factory.StartNew(() => ps.Invoke(null, output), TaskCreationOptions.LongRunning);
+        try
+        {
+            // A request that never answers ends only at its attempt timeout, a timer the fake clock must be moved past.
+            var deadline = DateTime.UtcNow + CmdletHost.Bound;
+            while (!invoking.IsCompleted && DateTime.UtcNow < deadline)
+            {
+                host.Clock.Advance(TimeSpan.FromSeconds(1));
+                await Task.Delay(2);
+            }
+        }
+        finally
+        {
+            hold.TrySetResult(); // a failed test must not leave the pipeline waiting
+        }
+        await invoking.WaitAsync(CmdletHost.Bound);
+        Assert.Equal(["ran"], output.Select(o => o.ToString()));
+        var error = Assert.Single(ps.Streams.Error);
+        Assert.Equal("EndpointStillBilling", error.FullyQualifiedErrorId.Split(',')[0]);
+        Assert.Contains("Stop-MertEndpoint u -Namespace alice", error.Exception.Message);
+    }
+
+    [Fact]
+    public async Task New_whose_create_answer_is_lost_after_it_landed_outputs_the_endpoint_once()
+    {
+        using var host = new CmdletHost();
+        host.Service.Intercept = LoseFirstAnswer(host.Service, "POST", "/endpoint/alice");
+        var run = (await host.RunAsync("New-MertEndpoint once -ImageUrl someone/mert:1 -Confirm:$false")).Succeeded();
+        Assert.Equal(["once"], run.Names);
+        Assert.Single(host.Service.Requests, r => r.Is("POST", "/endpoint/alice"));
+    }
+
+    [Theory]
+    [InlineData(500, "ServiceUnavailable")]
+    [InlineData(429, "RateLimited")]
+    public async Task Remove_answered_an_error_every_time_names_the_endpoint_which_still_exists(int status, string id)
+    {
+        using var host = new CmdletHost();
+        host.Service.Add("keep");
+        host.Service.Intercept = r => r.Method == HttpMethod.Delete ? (status == 429 ? TooMany(3600) : FakeService.Json(status, FakeService.Error("no"))) : null;
+        var run = await host.RunAsync("Remove-MertEndpoint keep -Confirm:$false");
+        var error = Assert.Single(run.AllErrors);
+        Assert.Equal(id, error.FullyQualifiedErrorId.Split(',')[0]);
+        Assert.Contains("'keep' in namespace 'alice'", error.Exception.Message);
+        Assert.True(host.Service.Exists("keep"));
+    }
 }
