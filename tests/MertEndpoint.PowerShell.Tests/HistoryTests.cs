@@ -102,4 +102,18 @@ public class HistoryTests
         var run = (await host.RunAsync("param($since) Get-MertEndpointHistory h -Since $since; Get-MertEndpointHistory h -Since $since -ColdStart", later)).Succeeded();
         Assert.Equal(new[] { "running", "paused" }, run.Output.Select(o => ((EndpointStateChange)o.BaseObject).State));
     }
+
+    [Fact]
+    public async Task A_history_that_cannot_be_read_ends_the_command_with_its_error_and_no_history_is_no_output()
+    {
+        using var host = new CmdletHost();
+        Assert.Empty((await host.RunAsync("Get-MertEndpointHistory; Get-MertEndpointHistory -ColdStart")).Succeeded().Output);
+
+        Directory.CreateDirectory(Path.Combine(host.DataDirectory, "usage.jsonl")); // a folder where the file should be
+        var run = await host.RunAsync("Get-MertEndpointHistory");
+
+        var error = Assert.Single(run.AllErrors);
+        Assert.Equal("InvalidConfiguration", error.FullyQualifiedErrorId.Split(',')[0]);
+        Assert.StartsWith("Could not read the usage history", error.Exception.Message);
+    }
 }
