@@ -8,7 +8,7 @@
     Description            = 'Manage Hugging Face Inference Endpoints so that a paid GPU endpoint runs only while work needs it: start and wait until it answers, pause afterwards, see status and spend.'
     PowerShellVersion      = '5.1'
     CompatiblePSEditions   = @('Core', 'Desktop')
-    FormatsToProcess       = @('MertEndpoint.Format.ps1xml', 'MertEndpoint.Invoke.Format.ps1xml', 'MertEndpoint.Insight.Format.ps1xml')
+    FormatsToProcess       = @('MertEndpoint.Format.ps1xml', 'MertEndpoint.Invoke.Format.ps1xml', 'MertEndpoint.Insight.Format.ps1xml', 'MertEndpoint.History.Format.ps1xml')
     CmdletsToExport        = @(
         'Get-MertEndpoint'
         'New-MertEndpoint'
@@ -20,6 +20,7 @@
         'Use-MertEndpoint'
         'Get-MertEndpointHardware'
         'Get-MertEndpointCost'
+        'Get-MertEndpointHistory'
         'Invoke-MertEndpoint'
         'Get-MertEndpointLog'
         'Get-MertEndpointMetric'

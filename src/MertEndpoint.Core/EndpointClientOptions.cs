@@ -31,6 +31,8 @@ namespace MertEndpoint
         public const long DefaultMaxDataAnswerBytes = 1024L * 1024 * 1024;
 
         public Uri ApiBaseUri { get; set; } = DefaultApiBaseUri;
+        /// <summary>The control plane as the usage history names it (<see cref="EndpointClient.ApiBase"/>): a client of these options reads and writes its records.</summary>
+        internal string ApiBase => ApiBaseUri.AbsoluteUri.TrimEnd('/');
         public Uri HubBaseUri { get; set; } = DefaultHubBaseUri;
         /// <summary>Null means the system clock.</summary>
         public TimeProvider? TimeProvider { get; set; }
@@ -158,7 +160,7 @@ namespace MertEndpoint
         {
             EndpointClientOptions.ValidateBaseUri(o.ApiBaseUri, nameof(o.ApiBaseUri));
             EndpointClientOptions.ValidateBaseUri(o.HubBaseUri, nameof(o.HubBaseUri));
-            ApiBase = o.ApiBaseUri.AbsoluteUri.TrimEnd('/');
+            ApiBase = o.ApiBase;
             HubBase = o.HubBaseUri.AbsoluteUri.TrimEnd('/');
             Clock = o.TimeProvider ?? TimeProvider.System;
             Observer = o.Observer;

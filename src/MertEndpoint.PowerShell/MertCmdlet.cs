@@ -46,8 +46,9 @@ namespace MertEndpoint.PowerShell
         public virtual string? Namespace { get; set; }
 
         /// <summary>The Hugging Face token. Defaults to HF_TOKEN, HUGGING_FACE_HUB_TOKEN, then the token file.</summary>
+        /// <remarks>Virtual so that a command that sends nothing (it reads the usage history only) can leave it out: an override without [Parameter].</remarks>
         [Parameter]
-        public SecureString? Token { get; set; }
+        public virtual SecureString? Token { get; set; }
 
         protected CancellationToken StopToken => _stop.Token;
 

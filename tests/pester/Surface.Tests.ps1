@@ -20,6 +20,8 @@ BeforeAll {
         EndpointCost = @(Get-MertEndpointCost $east)
         HardwareInfo = @(Get-MertEndpointHardware -InstanceType nvidia-a10g)
         InvokeResult = @(Invoke-MertEndpoint $east -InFile (Join-Path $files 'one.wav'))
+        EndpointStateChange = @(Get-MertEndpointHistory $east)
+        ColdStart = @(Get-MertEndpointHistory $east -ColdStart)
     }
     # A run log: with -OutDirectory the answer is in a file and Response is null.
     $script:runLog = @(Invoke-MertEndpoint $east -InFile (Join-Path $files 'one.wav') -OutDirectory (Join-Path $files 'out') -BaseDirectory $files)
@@ -83,7 +85,20 @@ Describe 'Views' {
         $text | Should -Match '(?m) one\.wav\s*$'
     }
 
-    It 'every heading of the <_> view is a property of the object' -ForEach 'EndpointInfo', 'EndpointCost', 'HardwareInfo', 'InvokeResult' {
+    It 'Get-MertEndpointHistory at <_> columns shows each endpoint''s changes and its cold start under its full name' -ForEach 80, 120 {
+        foreach ($text in ($outputs.EndpointStateChange | Out-String -Width $_), ($outputs.ColdStart | Out-String -Width $_)) {
+            $text | Should -Match "Endpoint: emulator-user/$east\b"
+            ($text -split "`n" | Measure-Object -Property Length -Maximum).Maximum | Should -BeLessOrEqual $_
+        }
+        $changes = $outputs.EndpointStateChange | Out-String -Width $_
+        # The create (the emulator answers pending), then running.
+        $changes | Should -Match '(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d pending +1 action +\d\d:\d\d:\d\d +\d\d:\d\d:\d\d\s*$'
+        $changes | Should -Match '(?m) running +1 \w+ +\d\d:\d\d:\d\d +\d\d:\d\d:\d\d\s*$'
+        # The create booted for the emulator's half second: shown to the tenth.
+        $outputs.ColdStart | Out-String -Width $_ | Should -Match '(?m) running +00:00:\d\d\.\d +00:00:\d\d\.\d +00:00:\d\d\.\d action\s*$'
+    }
+
+    It 'every heading of the <_> view is a property of the object' -ForEach 'EndpointInfo', 'EndpointCost', 'HardwareInfo', 'InvokeResult', 'EndpointStateChange', 'ColdStart' {
         $sample = $outputs[$_][0]
         foreach ($width in 80, 120) {
             foreach ($heading in Get-Headings ($sample | Out-String -Width $width)) {
@@ -113,7 +128,7 @@ Describe 'Views' {
 }
 
 Describe 'Data out' {
-    It 'ConvertTo-Json of <_> shows no .NET type names' -ForEach 'EndpointInfo', 'EndpointCost', 'HardwareInfo', 'InvokeResult' {
+    It 'ConvertTo-Json of <_> shows no .NET type names' -ForEach 'EndpointInfo', 'EndpointCost', 'HardwareInfo', 'InvokeResult', 'EndpointStateChange', 'ColdStart' {
         $json = $outputs[$_] | ConvertTo-Json -Depth 4
         $json | Should -Not -Match 'System\.|MertEndpoint\.'
         $null = $json | ConvertFrom-Json   # and it reads back
@@ -127,7 +142,7 @@ Describe 'Data out' {
         $round.UpdatedBy | Should -Be 'emulator-user'
     }
 
-    It 'Export-Csv of <_> shows no .NET type names' -ForEach 'EndpointInfo', 'EndpointCost', 'HardwareInfo' {
+    It 'Export-Csv of <_> shows no .NET type names' -ForEach 'EndpointInfo', 'EndpointCost', 'HardwareInfo', 'EndpointStateChange', 'ColdStart' {
         $csv = $outputs[$_] | ConvertTo-Csv
         $csv | Should -Not -Match 'System\.|MertEndpoint\.'
     }

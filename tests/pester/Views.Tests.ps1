@@ -95,6 +95,27 @@ Describe 'The cost report filters the way it looks' {
     }
 }
 
+Describe 'The usage history filters the way it looks' {
+    It 'State, Replicas, Source and Outcome show the property''s value, and Where-Object by them selects what the table shows' {
+        $changes = @(Get-MertEndpointHistory v-off)
+        $rows = @(ConvertFrom-Table $changes)
+        $rows.Count | Should -Be $changes.Count
+        for ($i = 0; $i -lt $rows.Count; $i++) {
+            foreach ($heading in 'State', 'Replicas', 'Source') { $rows[$i].$heading | Should -Be "$($changes[$i].$heading)" -Because "row $i $heading" }
+            $rows[$i].Time | Should -Be $changes[$i].Time.ToLocalTime().ToString('yyyy-MM-dd HH:mm:ss')
+        }
+        @($rows | Where-Object State -eq paused).Count | Should -Be @($changes | Where-Object State -eq paused).Count
+        @($changes | Where-Object State -eq paused).Source | Should -Be @('action')
+
+        $starts = @(Get-MertEndpointHistory v-off -ColdStart)
+        $start = @(ConvertFrom-Table $starts)
+        $start.Count | Should -Be 1
+        $start[0].Outcome | Should -Be 'running'
+        @($starts | Where-Object Outcome -eq running).Count | Should -Be 1
+        $start[0].BootTime | Should -Be ('{0:00}:{1:mm\:ss\.f}' -f [math]::Floor($starts[0].BootTime.TotalHours), $starts[0].BootTime)
+    }
+}
+
 Describe 'The metric summary totals only counts, and filters the way it looks' {
     BeforeAll {
         $script:summary = @(Get-MertEndpointMetric v-on -Metric request-count, success-rate, median-latency, p95-latency -Summary `

@@ -40,6 +40,8 @@
     OutputTypes = @{
         'MertEndpoint.EndpointInfo' = 'An endpoint: Name, Namespace, Status (an enum; StatusText is the service''s word), Url, Instance, replicas, model, image, CreatedBy and UpdatedBy, PricePerHour, BilledSince and BilledFor.'
         'MertEndpoint.EndpointCost' = 'Billed time and estimated spend of one endpoint over the period: BilledTime, PricePerHour (PriceSource says where it came from), EstimatedCost with its bounds (BilledTimeLow/High, CostLow/High), CurrentlyBilling, BilledSince, and Requests and CostPer1000Requests where metrics answer.'
+        'MertEndpoint.EndpointStateChange' = 'One state change of an endpoint from the usage history: Namespace, Name, State, PreviousState, Replicas, Time with its bounds Earliest and Latest, and Source (action, updatedAt, sighting, estimate or unknown: how it is known).'
+        'MertEndpoint.ColdStart' = 'One cold start from the usage history: Namespace, Name, PreviousState, Started and Ended with their bounds, Outcome (running, or the state that ended the boot), BootTime with BootTimeLow and BootTimeHigh, Source (how the start is known), Replicas and the instance.'
         'MertEndpoint.HardwareInfo' = 'One offer of the provider catalog: Vendor, Region, InstanceType, InstanceSize, Accelerator, GPU memory, PricePerHour (USD per replica-hour) and quota.'
         'MertEndpoint.InvokeResult' = 'One answered request: InputPath, OutputPath, StatusCode, Duration (Seconds), BytesSent and Response (the parsed answer, or its text with -Raw; null with -OutDirectory).'
         'MertEndpoint.EndpointLogLine' = 'One log line: Time, Replica, Message, Namespace and Name; as text it is the message, so Select-String works on it.'

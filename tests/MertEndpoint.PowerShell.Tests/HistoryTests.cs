@@ -1,0 +1,119 @@
+namespace MertEndpoint.PowerShell.Tests;
+
+/// <summary>
+/// Get-MertEndpointHistory on the fake service and the fake clock: what a start and a stop leave in the usage history,
+/// read back as state changes and cold starts, from the file alone.
+/// </summary>
+public class HistoryTests
+{
+    private static readonly TimeSpan Boot = TimeSpan.FromSeconds(30);
+
+    /// <summary>A host where each endpoint ("ns/name") was paused, started (booting for <see cref="Boot"/>) and stopped.</summary>
+    private static async Task<CmdletHost> AfterOneCycle(params string[] endpoints)
+    {
+        var host = new CmdletHost();
+        host.Service.BootTime = Boot;
+        foreach (var (ns, name) in endpoints.Select(e => (e.Split('/')[0], e.Split('/')[1])))
+        {
+            host.Service.Add(name, state: "paused", ns: ns);
+            (await host.RunAsync($"Start-MertEndpoint {name} -Namespace {ns} -Confirm:$false; Stop-MertEndpoint {name} -Namespace {ns} -Confirm:$false")).Succeeded();
+        }
+        return host;
+    }
+
+    [Fact]
+    public async Task A_start_and_a_stop_show_one_cold_start_whose_boot_time_is_the_services_within_its_bounds()
+    {
+        using var host = await AfterOneCycle("alice/h");
+        int requests = host.Service.Requests.Count;
+
+        var run = (await host.RunAsync("Get-MertEndpointHistory h -ColdStart")).Succeeded();
+
+        var start = Assert.IsType<ColdStart>(Assert.Single(run.Output).BaseObject);
+        Assert.Equal(("alice", "h", "paused", "running", "action"), (start.Namespace, start.Name, start.PreviousState, start.Outcome, start.Source));
+        Assert.InRange(Boot, start.BootTimeLow!.Value, start.BootTimeHigh!.Value);
+        // The estimate: from the resume's answer to the first sighting of running, which the readiness probe makes within a second.
+        Assert.InRange(start.BootTime!.Value, Boot, Boot + TimeSpan.FromSeconds(1));
+        Assert.True(start.BootTimeHigh - start.BootTimeLow < TimeSpan.FromSeconds(15), $"{start.BootTimeLow} to {start.BootTimeHigh}");
+        Assert.InRange(start.Started!.Value, start.StartedEarliest!.Value, start.StartedLatest!.Value);
+        Assert.Equal(host.Service.Requests.Single(r => r.Is("POST", "/resume")).Time, start.StartedEarliest);
+        Assert.Equal(requests, host.Service.Requests.Count);
+    }
+
+    [Fact]
+    public async Task The_changes_come_in_order_with_their_bounds_replicas_and_how_each_is_known()
+    {
+        using var host = await AfterOneCycle("alice/h");
+
+        var run = (await host.RunAsync("Get-MertEndpointHistory h")).Succeeded();
+
+        var changes = run.Output.Select(o => Assert.IsType<EndpointStateChange>(o.BaseObject)).ToList();
+        // The first sighting is dated back by the service's updatedAt (the fake stamps a day before); the rest by this module's
+        // actions and its sightings.
+        Assert.Equal(new[] { "-/paused/0/updatedAt", "paused/initializing/1/action", "initializing/running/1/sighting", "running/paused/0/action" },
+            changes.Select(c => $"{c.PreviousState ?? "-"}/{c.State}/{c.Replicas}/{c.Source}"));
+        Assert.All(changes, c => Assert.InRange(c.Time, c.Earliest, c.Latest));
+        Assert.Equal(changes.OrderBy(c => c.Time).Select(c => c.Time), changes.Select(c => c.Time));
+        Assert.InRange(changes[2].Time - changes[1].Time, Boot, Boot + TimeSpan.FromSeconds(1));
+    }
+
+    [Fact]
+    public async Task Takes_Name_and_Namespace_from_Get_MertEndpoint_by_property_name_and_wildcards_in_both()
+    {
+        using var host = await AfterOneCycle("alice/h", "lab/h2");
+
+        var piped = (await host.RunAsync("Get-MertEndpoint h2 -Namespace lab | Get-MertEndpointHistory -ColdStart")).Succeeded();
+        Assert.Equal("lab/h2", Assert.IsType<ColdStart>(Assert.Single(piped.Output).BaseObject).Endpoint);
+
+        var all = (await host.RunAsync("Get-MertEndpointHistory -ColdStart")).Succeeded();
+        Assert.Equal(new[] { "alice/h", "lab/h2" }, all.Output.Select(o => ((ColdStart)o.BaseObject).Endpoint));
+        var matched = (await host.RunAsync("Get-MertEndpointHistory 'H*' -Namespace 'l*'")).Succeeded();
+        Assert.Equal(4, matched.Output.Count);
+        Assert.All(matched.Output, o => Assert.Equal("lab/h2", ((EndpointStateChange)o.BaseObject).Endpoint));
+        Assert.Empty((await host.RunAsync("Get-MertEndpointHistory other")).Succeeded().Output);
+    }
+
+    [Fact]
+    public async Task Reads_the_file_only_no_token_no_request()
+    {
+        using var host = await AfterOneCycle("alice/h");
+        int requests = host.Service.Requests.Count;
+        Assert.False(host.Invoke("(Get-Command Get-MertEndpointHistory).Parameters.ContainsKey('Token')").Single().BaseObject is true);
+
+        // No token anywhere this runspace looks: the default parameter value gone, and the environment's never read.
+        var run = (await host.RunAsync("$PSDefaultParameterValues.Clear(); Get-MertEndpointHistory h -ColdStart")).Succeeded();
+
+        Assert.Single(run.Output);
+        Assert.Equal(requests, host.Service.Requests.Count);
+    }
+
+    [Fact]
+    public async Task The_period_follows_Get_MertEndpointCost_since_must_be_before_until_and_a_start_before_it_is_left_out()
+    {
+        using var host = await AfterOneCycle("alice/h");
+
+        var inverted = await host.RunAsync("Get-MertEndpointHistory h -Since (Get-Date).AddDays(-1) -Until (Get-Date).AddDays(-2)");
+        Assert.Equal("InvalidPeriod", Assert.Single(inverted.AllErrors).FullyQualifiedErrorId.Split(',')[0]);
+        var outOfRange = await host.RunAsync("Get-MertEndpointHistory h -Until ([datetime]::MaxValue)");
+        Assert.Equal("InvalidPeriod", Assert.Single(outOfRange.AllErrors).FullyQualifiedErrorId.Split(',')[0]);
+
+        // From a second after the resume: the cold start is left out, the running and the pause are in.
+        var later = host.Service.Requests.Single(r => r.Is("POST", "/resume")).Time.AddSeconds(1).UtcDateTime;
+        var run = (await host.RunAsync("param($since) Get-MertEndpointHistory h -Since $since; Get-MertEndpointHistory h -Since $since -ColdStart", later)).Succeeded();
+        Assert.Equal(new[] { "running", "paused" }, run.Output.Select(o => ((EndpointStateChange)o.BaseObject).State));
+    }
+
+    [Fact]
+    public async Task A_history_that_cannot_be_read_ends_the_command_with_its_error_and_no_history_is_no_output()
+    {
+        using var host = new CmdletHost();
+        Assert.Empty((await host.RunAsync("Get-MertEndpointHistory; Get-MertEndpointHistory -ColdStart")).Succeeded().Output);
+
+        Directory.CreateDirectory(Path.Combine(host.DataDirectory, "usage.jsonl")); // a folder where the file should be
+        var run = await host.RunAsync("Get-MertEndpointHistory");
+
+        var error = Assert.Single(run.AllErrors);
+        Assert.Equal("InvalidConfiguration", error.FullyQualifiedErrorId.Split(',')[0]);
+        Assert.StartsWith("Could not read the usage history", error.Exception.Message);
+    }
+}
