@@ -118,3 +118,69 @@ Describe 'The documents hold no secret' {
         @($files | Select-String -Pattern '\bhf_[A-Za-z0-9]{30,}\b' -CaseSensitive) | Should -BeNullOrEmpty
     }
 }
+
+Describe 'The fault matrix in docs/ERRORS.md' {
+    BeforeAll {
+        function Get-MatrixCell {
+            # Every table row of the section "The fault matrix": its cells (a `\|` inside a cell stays in it).
+            param([string] $Text)
+            $start = $Text.IndexOf("`n## The fault matrix")
+            if ($start -lt 0) { return @() }
+            $end = $Text.IndexOf("`n## ", $start + 5)
+            $section = if ($end -lt 0) { $Text.Substring($start) } else { $Text.Substring($start, $end - $start) }
+            foreach ($line in $section -split "`n") {
+                if ($line -notmatch '^\|' -or $line -match '^\|\s*-' -or $line -match '^\|\s*(fault|command and fault)\s*\|') { continue }
+                , @(($line.Trim().Trim('|') -split '(?<!\\)\|') | ForEach-Object { $_.Trim() })
+            }
+        }
+
+        function Test-NamedTest {
+            # `file::name`: the file under tests/ holds that xunit method or that Pester It, exactly.
+            param([string] $Reference)
+            if ($Reference -notmatch '^(?<file>[\w.]+\.(cs|ps1))::(?<name>.+)$') { return "not a file::name reference: $Reference" }
+            $name = $Matches.name -replace '\\\|', '|'
+            $file = @(Get-ChildItem (Join-Path $root 'tests') -Recurse -Filter $Matches.file | Where-Object FullName -NotMatch '[\\/](bin|obj)[\\/]')
+            if ($file.Count -ne 1) { return "no single file $($Matches.file) under tests/ ($($file.Count))" }
+            $content = Get-Content $file[0].FullName -Raw
+            $needle = if ($file[0].Extension -eq '.cs') { "Task $name(" } else { "It '$name'" }
+            if (-not $content.Contains($needle)) { return "$($file[0].Name) has no test '$name'" }
+        }
+    }
+
+    It 'names in every cell a test that exists, or says why it is not tested' {
+        $rows = @(Get-MatrixCell (Get-Content (Join-Path $root 'docs/ERRORS.md') -Raw))
+        $rows.Count | Should -BeGreaterThan 30 -Because 'the matrix has a row per command and fault shape'
+        $problems = foreach ($row in $rows) {
+            $tests = $row[-1]
+            if ($tests -eq 'not tested') {
+                if ($row[-2] -notmatch '^not tested: \S') { "'$($row[0])': 'not tested' without the reason" }
+                continue
+            }
+            $references = @([regex]::Matches($tests, '`([^`]+)`') | ForEach-Object { $_.Groups[1].Value })
+            if ($references.Count -eq 0) { "'$($row[0])': no test named" }
+            foreach ($reference in $references) { Test-NamedTest $reference }
+        }
+        @($problems) | Should -BeNullOrEmpty
+    }
+
+    It 'the check finds a missing test, a missing file and an unnamed cell' {
+        $text = @'
+x
+## The fault matrix
+| fault | what you see | test |
+| --- | --- | --- |
+| a | seen | `FaultMatrixTests.cs::No_such_test_anywhere` |
+| b | seen | `NoSuchFile.cs::X` |
+| c | seen | nothing named |
+| d | not tested: the reason | not tested |
+## Next
+'@
+        $rows = @(Get-MatrixCell $text)
+        $rows.Count | Should -Be 4
+        Test-NamedTest '`x`' | Should -Match 'not a file::name'
+        Test-NamedTest 'FaultMatrixTests.cs::No_such_test_anywhere' | Should -Match 'has no test'
+        Test-NamedTest 'NoSuchFile.cs::X' | Should -Match 'no single file'
+        Test-NamedTest 'FaultMatrixTests.cs::New_whose_create_answer_is_lost_after_it_landed_outputs_the_endpoint_once' | Should -BeNullOrEmpty
+        $rows[2][-1] | Should -Be 'nothing named'
+    }
+}
