@@ -128,9 +128,10 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 Wait = WaitFor(_timeout),
                 OwedPause = new OwedPauseOptions { Timeout = _owedPause, Abandon = _abandon.Token },
             };
-            // Owed from here until the stop below has been tried: a SIGTERM or SIGHUP in between pays it (OwedPauses).
-            // -KeepIfRunning owes nothing for an endpoint that was running before; that is known only after the start.
-            using var owed = AfterAction == AfterAction.Leave ? null : OwedPauses.Register(Client, target, AfterAction == AfterAction.ScaleToZero);
+            // The start owes its pause to a signal from its resume or create until it returns (StartAsync); from then until
+            // the stop below has been tried, this command owes it. -KeepIfRunning owes nothing for an endpoint that was
+            // running before, so a signal during the start of a shared endpoint never pauses it.
+            IDisposable? owed = null;
             long began = Factory.Timestamp();
             var starting = Lifecycle.StartAsync(target.Namespace!, target.Name!, options, StopToken);
             var settled = false; // the start's outcome was handled here (ran the block, or reported its failure)
@@ -157,7 +158,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                     if (!Stopping) DrainPosted();
                 }
                 settled = true;
-                if (KeepIfRunning && started.WasRunning) owed?.Dispose();
+                if (OwesStop(started)) owed = OwedPauses.Register(Client, target, AfterAction == AfterAction.ScaleToZero);
                 WarnIfUnattendedWithoutIdleTimeout(started.Endpoint);
                 Run(target, started, began);
             }
@@ -166,6 +167,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 // Ctrl+C can land while the start's progress is still being written, before its outcome was seen here:
                 // wait for it, and stop what it started or say that its own pause failed.
                 if (!settled) StopIfStarted(target, starting);
+                owed?.Dispose();
             }
         }
 
