@@ -24,7 +24,7 @@
         }
     )
     Parameters = @{
-        BilledLongerThan = 'Only endpoints that have been billing (initializing, running or updating) for longer than this: a TimeSpan, a TimeSpan string such as 02:00:00, or seconds (7200, ''7200''). The start of billing comes from the usage history, else the service''s last state change. This is the scheduled guard: pipe the result to Stop-MertEndpoint.'
+        BilledLongerThan = 'Only endpoints that have been billing (initializing, running or updating) for longer than this: a TimeSpan, a TimeSpan string such as 02:00:00, or seconds (7200, ''7200''). The start of billing comes from this module''s own start, its sightings in the usage history, or (for an endpoint not yet proven over the limit that way) the oldest replica''s start, read from the service''s replica list; the result carries BilledForAtLeast, BilledSinceLatest and BilledSinceSource. An endpoint whose long streak rests only on the service''s updatedAt or createdAt is still listed, with BilledSinceSource saying so. This is the scheduled guard: pipe the result to Stop-MertEndpoint.'
         Name = 'Names of endpoints; wildcards are allowed. Binds from the pipeline by value and by property name.'
         Namespace = 'The user or organization to list, or * for the token''s user and every organization it belongs to (fetched concurrently; an organization that answers 401 becomes a warning; a 403 or an unreadable listing is an error naming the namespace). Default: $env:MERT_ENDPOINT_NAMESPACE, else the user of the token.'
         Status = 'Only endpoints in one of these states: Running, Paused, ScaledToZero, Pending, Initializing, Updating, Failed, UpdateFailed, Unknown.'
