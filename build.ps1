@@ -217,7 +217,8 @@ Import-Module '$Pester'
 `$c.Run.PassThru = `$true
 `$c.Output.Verbosity = 'Detailed'
 `$r = Invoke-Pester -Configuration `$c
-@{ passed = `$r.PassedCount; failed = `$r.FailedCount + `$r.FailedBlocksCount + `$r.FailedContainersCount } | ConvertTo-Json | Set-Content '$summary'
+`$files = @(`$r.Containers | ForEach-Object { @{ file = [IO.Path]::GetFileName([string]`$_.Item); seconds = [math]::Round(`$_.Duration.TotalSeconds, 1) } })
+@{ passed = `$r.PassedCount; failed = `$r.FailedCount + `$r.FailedBlocksCount + `$r.FailedContainersCount; files = `$files } | ConvertTo-Json -Depth 4 | Set-Content '$summary'
 "@
     $process = Start-Logged ($pwsh + @('-NoProfile', '-NonInteractive', '-Command', $script)) $log
     [pscustomobject]@{ Name = "Pester $Mode"; Mode = $Mode; Process = $process; Summary = $summary; Log = $log
@@ -235,8 +236,84 @@ function Complete-PesterPass {
         return [pscustomobject]@{ passed = 0; failed = 1 }
     }
     $p = Get-Content -Raw $Pass.Summary | ConvertFrom-Json
+    # Where the pass's time went, slowest file first (what keeps the two passes level).
+    if ($p.PSObject.Properties['files']) {
+        Write-Host ("Pester ({0}) by file: {1}" -f $Pass.Mode, ((@($p.files) | Sort-Object seconds -Descending | ForEach-Object { '{0} {1:0} s' -f $_.file, $_.seconds }) -join ', '))
+    }
     Write-Host ("Pester ({0}): {1} passed, {2} failed in {3:0} s" -f $Pass.Mode, $p.passed, $p.failed, $seconds)
     $p
+}
+
+function Start-XunitRuns {
+    # The xunit projects, one after the other in a pwsh of their own started in the background (they run while the
+    # Pester passes run): each project's console log and .trx go to the results, and the seconds it took beside its log.
+    param([object[]] $Projects, [string] $Results, [string] $Artifacts)
+    $plan = @(foreach ($project in $Projects) {
+            $trx = "$($project.BaseName).trx"
+            $log = Join-Path $Results "$($project.BaseName).log"
+            [pscustomobject]@{ Name = $project.BaseName; Log = $log; Trx = Join-Path $Results $trx; Seconds = "$log.seconds"
+                Arguments = @('test', $project.FullName, '-c', $Configuration, '--no-build', '--nologo', '-v:q', '--artifacts-path', $Artifacts,
+                    '--results-directory', $Results, '--logger', "trx;LogFileName=$trx", '--logger', 'console;verbosity=normal') }
+        })
+    $planFile = Join-Path $Results 'xunit-plan.json'
+    ConvertTo-Json -InputObject $plan -Depth 4 | Set-Content $planFile
+    # Start-Process with -PassThru and WaitForExit, not -Wait: -Wait would also wait for build servers dotnet leaves running.
+    # No double quotes in the script: Start-Process passes it on the command line, where they would be taken as quoting.
+    $script = @"
+foreach (`$run in @(Get-Content -Raw '$($planFile -replace "'", "''")' | ConvertFrom-Json)) {
+    `$watch = [Diagnostics.Stopwatch]::StartNew()
+    `$p = Start-Process -FilePath dotnet -ArgumentList `$run.Arguments -PassThru -NoNewWindow -RedirectStandardOutput `$run.Log -RedirectStandardError (`$run.Log + '.err')
+    `$p.WaitForExit()
+    Set-Content `$run.Seconds `$watch.Elapsed.TotalSeconds.ToString([cultureinfo]::InvariantCulture)
+}
+"@
+    # At a lower CPU priority (nice 10 on Linux and macOS, BelowNormal on Windows; the test processes inherit it): the
+    # xunit tests run on fake clocks and mind no delay, while some Pester tests compare the module's timings with the
+    # emulator's meter and would feel the competition.
+    $command = $pwsh + @('-NoProfile', '-NonInteractive', '-Command', $script)
+    if (-not $IsWindows) { $command = @('nice', '-n', '10') + $command }
+    $log = Join-Path $Results 'xunit.log'
+    $process = Start-Logged $command $log
+    if ($IsWindows) { try { $process.PriorityClass = 'BelowNormal' } catch { } } # an xunit run that ended already has none to set
+    [pscustomobject]@{ Name = 'xunit'; Projects = $plan; Process = $process
+        Log = $log; Watch = [Diagnostics.Stopwatch]::StartNew(); Status = ${function:Get-XunitStatus} }
+}
+
+function Get-XunitStatus($Run) {
+    # The project running and the Passed / Failed lines of the console logs so far.
+    $passed = 0; $failed = 0; $index = 0; $current = $null
+    foreach ($project in $Run.Projects) {
+        if (-not (Test-Path $project.Log)) { break }
+        $index++; $current = $project.Name
+        $lines = @(Read-SharedText $project.Log)
+        $passed += @($lines | Where-Object { $_ -match '^\s+Passed ' }).Count
+        $failed += @($lines | Where-Object { $_ -match '^\s+Failed ' }).Count
+    }
+    if (-not $current) { return 'starting' }
+    "$current ($index of $(@($Run.Projects).Count)); $passed passed, $failed failed so far"
+}
+
+function Complete-XunitRuns {
+    # Prints each project's log (without the line per passed test: failures, their messages, the summary) in order,
+    # and returns each project's counts from its .trx.
+    param($Run)
+    foreach ($file in $Run.Log, "$($Run.Log).err") { Read-SharedText $file | Where-Object { $_ } | Out-Host } # the chain's own words, if any
+    $index = 0
+    foreach ($project in $Run.Projects) {
+        $index++
+        Write-Host "== xunit $($project.Name) ($index of $(@($Run.Projects).Count))" -ForegroundColor Cyan
+        foreach ($file in $project.Log, "$($project.Log).err") { Read-SharedText $file | Where-Object { $_ -and $_ -notmatch '^\s+Passed ' } | Out-Host }
+        if (-not (Test-Path $project.Trx)) {
+            Write-Host "$($project.Name): no results (the test run crashed)" -ForegroundColor Red
+            [pscustomobject]@{ passed = 0; failed = 1 }
+            continue
+        }
+        $counters = ([xml](Get-Content -Raw $project.Trx)).TestRun.ResultSummary.Counters
+        $seconds = if (Test-Path $project.Seconds) { [double]::Parse((Get-Content -Raw $project.Seconds).Trim(), [cultureinfo]::InvariantCulture) } else { 0 }
+        Write-Host ("{0}: {1} passed, {2} failed in {3:0} s" -f $project.Name, $counters.passed, $counters.failed, $seconds)
+        [pscustomobject]@{ passed = [int]$counters.passed
+            failed = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted }
+    }
 }
 
 function Install-TestTools([string] $Tools) {
@@ -275,29 +352,6 @@ function Invoke-Test {
     $null = New-Item -ItemType Directory -Force -Path $results
     $passed = 0; $failed = 0
 
-    $index = 0
-    foreach ($project in $testProjects) {
-        $index++
-        Write-Host "== xunit $($project.BaseName) ($index of $($testProjects.Count); so far $passed passed, $failed failed)" -ForegroundColor Cyan
-        $trx = "$($project.BaseName).trx"
-        $log = Join-Path $results "$($project.BaseName).log"
-        $command = @('dotnet', 'test', $project.FullName, '-c', $Configuration, '--no-build', '--nologo', '-v:q', '--artifacts-path', $artifacts,
-            '--results-directory', $results, '--logger', "trx;LogFileName=$trx", '--logger', 'console;verbosity=normal')
-        $run = [pscustomobject]@{ Name = "xunit $($project.BaseName)"; Process = (Start-Logged $command $log); Log = $log
-            Watch = [Diagnostics.Stopwatch]::StartNew()
-            Status = { param($r) $l = Read-SharedText $r.Log
-                "$(@($l | Where-Object { $_ -match '^\s+Passed ' }).Count) passed, $(@($l | Where-Object { $_ -match '^\s+Failed ' }).Count) failed so far" } }
-        Wait-Logged @($run)
-        # The log without the line per passed test: failures, their messages, the summary.
-        foreach ($file in $log, "$log.err") { Read-SharedText $file | Where-Object { $_ -and $_ -notmatch '^\s+Passed ' } | Out-Host }
-        $file = Join-Path $results $trx
-        if (-not (Test-Path $file)) { Write-Host "$($project.BaseName): no results (the test run crashed)" -ForegroundColor Red; $failed++; continue }
-        $counters = ([xml](Get-Content -Raw $file)).TestRun.ResultSummary.Counters
-        $passed += [int]$counters.passed
-        $failed += [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
-        Write-Host ("{0}: {1} passed, {2} failed in {3:0} s" -f $project.BaseName, $counters.passed, $counters.failed, $run.Watch.Elapsed.TotalSeconds)
-    }
-
     # Every Pester suite under the emulator's default readings, then the suites whose promises depend on the readings
     # (lifecycle, money, readiness) once more under the pessimistic ones (docs/EMULATOR.md, "Emulator fidelity").
     $pester = Get-PesterModulePath
@@ -306,16 +360,22 @@ function Invoke-Test {
     # The two passes run side by side (each its own pwsh and emulators on free ports, its own history files): they
     # spend most of their time waiting on emulated boots, and together take about as long as the longer one. Suites
     # that do not depend on the readings run once, in the shorter pessimistic pass, to keep them level: Package during
-    # Test (a minute or two of compiling), the demo in a sandbox, and the endings (signals to child processes, about
-    # 75 s; its emulator pins the default readings, Start-TestEmulator -DefaultReadings).
-    $once = 'Concurrency', 'Demo', 'Endings' | ForEach-Object { Join-Path $suites "$_.Tests.ps1" }
-    Write-Host "== Pester: two passes side by side (status every 15 s; each log is printed when the pass ends)" -ForegroundColor Cyan
-    $passes = @(
+    # Test (a minute or two of compiling), the demo in a sandbox, the endings (signals to child processes, about
+    # 75 s) and the install from a local feed (about 30 s); the emulators of the last two pin the default readings
+    # (Start-TestEmulator -DefaultReadings). Each pass prints its time per file at its end, to rebalance by.
+    $once = 'Concurrency', 'Demo', 'Endings', 'Packaging' | ForEach-Object { Join-Path $suites "$_.Tests.ps1" }
+    # The xunit projects run meanwhile, one after the other in a pwsh of their own at a lower priority (about 40 s
+    # together on an idle machine), so they add nothing to the wall time; their logs are printed first, in order, once
+    # everything has ended.
+    Write-Host "== xunit ($($testProjects.Count) projects, one after the other) and Pester (two passes) side by side; status every 15 s, each log printed when all have ended" -ForegroundColor Cyan
+    $runs = @(
+        Start-XunitRuns -Projects $testProjects -Results $results -Artifacts $artifacts
         Start-PesterPass -Pester $pester -Results $results -Mode 'default' -Paths @($suites) -Exclude $once
         Start-PesterPass -Pester $pester -Results $results -Mode 'pessimistic' -Paths ($matrix + $once)
     )
-    Wait-Logged $passes
-    foreach ($pass in $passes) {
+    Wait-Logged $runs
+    foreach ($p in Complete-XunitRuns $runs[0]) { $passed += $p.passed; $failed += $p.failed }
+    foreach ($pass in $runs | Select-Object -Skip 1) {
         $p = Complete-PesterPass $pass
         $passed += $p.passed; $failed += $p.failed
     }
