@@ -459,6 +459,24 @@ namespace MertEndpoint.PowerShell
             return new DateTimeOffset(utc);
         }
 
+        /// <summary>
+        /// -Since and -Until as a period: -Until defaults to now, -Since to <paramref name="defaultLength"/> before it. False
+        /// (after writing InvalidPeriod, or PeriodOutOfRange for a bound out of range) when there is no such period.
+        /// </summary>
+        protected bool TryPeriod(DateTime? sinceValue, DateTime? untilValue, TimeSpan defaultLength, out DateTimeOffset since, out DateTimeOffset until)
+        {
+            since = until = default;
+            try
+            {
+                until = PeriodBound(untilValue, "Until") ?? Factory.Now;
+                since = PeriodBound(sinceValue, "Since") ?? until - defaultLength;
+            }
+            catch (PeriodRefused) { return false; }
+            if (since < until) return true;
+            WriteEndpointError(Errors.InvalidPeriod(since, until), null);
+            return false;
+        }
+
         /// <summary>Thrown by <see cref="PeriodBound"/> once its error is written: the command then ends quietly.</summary>
         protected sealed class PeriodRefused : Exception { }
 

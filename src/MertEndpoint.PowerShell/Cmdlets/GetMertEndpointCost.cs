@@ -34,18 +34,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
 
         protected override void ProcessRecord()
         {
-            DateTimeOffset until, since;
-            try
-            {
-                until = PeriodBound(Until, nameof(Until)) ?? Factory.Now;
-                since = PeriodBound(Since, nameof(Since)) ?? until.AddDays(-30);
-            }
-            catch (PeriodRefused) { return; }
-            if (since >= until)
-            {
-                WriteEndpointError(Errors.InvalidPeriod(since, until), null);
-                return;
-            }
+            if (!TryPeriod(Since, Until, System.TimeSpan.FromDays(30), out DateTimeOffset since, out DateTimeOffset until)) return;
             var patterns = Name?.Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToList();
             var reported = ResolveNamespaces(Namespace);
             foreach (var ns in reported)

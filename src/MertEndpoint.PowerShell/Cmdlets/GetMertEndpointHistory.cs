@@ -59,18 +59,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
 
         protected override void ProcessRecord()
         {
-            DateTimeOffset until, since;
-            try
-            {
-                until = PeriodBound(Until, nameof(Until)) ?? Factory.Now;
-                since = PeriodBound(Since, nameof(Since)) ?? until.AddDays(-30);
-            }
-            catch (PeriodRefused) { return; }
-            if (since >= until)
-            {
-                WriteEndpointError(Errors.InvalidPeriod(since, until), null);
-                return;
-            }
+            if (!TryPeriod(Since, Until, System.TimeSpan.FromDays(30), out DateTimeOffset since, out DateTimeOffset until)) return;
             // The default namespace without asking whoami: the environment's, else every namespace the history holds.
             string? ns = Namespace ?? Environment.GetEnvironmentVariable(EndpointClient.NamespaceVariable)?.Trim();
             if (ns?.Length == 0) ns = null;

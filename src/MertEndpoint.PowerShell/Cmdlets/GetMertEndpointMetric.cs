@@ -40,18 +40,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
 
         protected override void ProcessRecord()
         {
-            DateTimeOffset until, since;
-            try
-            {
-                until = PeriodBound(Until, nameof(Until)) ?? Factory.Now;
-                since = PeriodBound(Since, nameof(Since)) ?? until.AddHours(-1);
-            }
-            catch (PeriodRefused) { return; }
-            if (since >= until)
-            {
-                WriteEndpointError(Errors.InvalidPeriod(since, until), null);
-                return;
-            }
+            if (!TryPeriod(Since, Until, System.TimeSpan.FromHours(1), out DateTimeOffset since, out DateTimeOffset until)) return;
             var step = Step ?? MetricReader.DefaultStep(until - since);
             foreach (var target in Targets())
             {
