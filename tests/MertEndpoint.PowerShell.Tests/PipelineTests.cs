@@ -103,6 +103,11 @@ public class PipelineTests
         Assert.Equal(["fan-04"], run.Names);
         Assert.Equal(2, host.Service.CancelledWhileHeld);
         Assert.Equal(0, host.Service.Held);
+        // The pauses it cancelled are named, each with the commands to check and stop it: nothing is left unsaid.
+        foreach (var n in new[] { "fan-05", "fan-06" })
+            Assert.Contains(host.Host.HostLines, l => l.Contains($"'{n}' in namespace 'alice' MAY STILL BE BILLING", StringComparison.Ordinal)
+                && l.Contains($"Stop-MertEndpoint {n} -Namespace alice", StringComparison.Ordinal));
+        Assert.DoesNotContain(host.Host.HostLines, l => l.Contains("'fan-04'", StringComparison.Ordinal));
     }
 
     [Fact]
