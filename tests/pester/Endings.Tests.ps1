@@ -50,7 +50,13 @@ BeforeAll {
         # To the pwsh process itself; returns its exit code and everything it wrote, within a generous bound.
         param($Child, [string] $Signal)
         & kill -s $Signal $Child.Process.Id
-        if (-not $Child.Process.WaitForExit(30000)) { $Child.Process.Kill($true); throw "The child did not end within 30 s of $Signal." }
+        if (-not $Child.Process.WaitForExit(30000)) {
+            # Say what the child had written: the only evidence of where it was stuck.
+            $Child.Process.Kill($true)
+            $null = $Child.Err.Wait(5000)
+            Read-ChildOutput $Child
+            throw "The child did not end within 30 s of $Signal. stdout: $(@($Child.Out) -join ' / ') stderr: $(if ($Child.Err.IsCompleted) { $Child.Err.Result })"
+        }
         if (-not $Child.Err.Wait(10000)) { throw 'The child closed, but its stderr did not.' }
         $deadline = [DateTime]::UtcNow.AddSeconds(10)
         while ($Child.Pending -and [DateTime]::UtcNow -lt $deadline) { Read-ChildOutput $Child; Start-Sleep -Milliseconds 50 }
