@@ -1,14 +1,22 @@
 <#
 .SYNOPSIS
-    The one entry point: Build, Test, Demo, Bench, Package.
+    The one entry point: Build, Test, Demo, Bench, Package; Record and Readings (docs/RECORDING.md).
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 Test
 #>
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Package')]
+    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Package', 'Record', 'Readings')]
     [string] $Task = 'Build',
+
+    # Readings: the recording to read (Record writes one with -Out).
+    [Parameter(Position = 1)]
+    [string] $Path,
+
+    # Record: where the recording goes; -Force starts without asking and replaces the file.
+    [string] $Out,
+    [switch] $Force,
 
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release'
@@ -353,10 +361,19 @@ function Invoke-Package {
     Write-Host "Install: Register-PSResourceRepository -Name MertLocal -Uri '$repo' -Trusted; Install-PSResource MertEndpoint -Repository MertLocal"
 }
 
+function Invoke-RecordingTool {
+    # build/Recording: the scripted session and the readings of a recording (docs/RECORDING.md).
+    Invoke-Native dotnet build (Join-Path $root 'build/Recording/MertEndpoint.Recording.csproj') -c Release -nologo '-v:q' '-clp:NoSummary;ErrorsOnly'
+    & dotnet (Join-Path $root 'build/Recording/bin/Release/net10.0/MertEndpoint.Recording.dll') @args
+    if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+}
+
 switch ($Task) {
     'Build' { Invoke-Build }
     'Test' { Invoke-Test }
     'Demo' { Invoke-Demo }
     'Bench' { Invoke-Bench }
     'Package' { Invoke-Package }
+    'Record' { if (-not $Out) { throw 'Record needs -Out <file>.' }; Invoke-RecordingTool record --out $Out @(if ($Force) { '--force' }) }
+    'Readings' { if (-not $Path) { throw 'Readings needs the recording: ./build.ps1 Readings <file>.' }; Invoke-RecordingTool readings $Path }
 }
