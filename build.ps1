@@ -14,8 +14,10 @@ param(
     [Parameter(Position = 1)]
     [string] $Path,
 
-    # Record: where the recording goes; -Force starts without asking and replaces the file.
-    [string] $Out,
+    # Record: where the recording goes (-Out; the variable $out is Build's folder); -Force starts without asking and
+    # replaces the file.
+    [Alias('Out')]
+    [string] $RecordingFile,
     [switch] $Force,
 
     [ValidateSet('Debug', 'Release')]
@@ -361,10 +363,11 @@ function Invoke-Package {
     Write-Host "Install: Register-PSResourceRepository -Name MertLocal -Uri '$repo' -Trusted; Install-PSResource MertEndpoint -Repository MertLocal"
 }
 
-function Invoke-RecordingTool {
-    # build/Recording: the scripted session and the readings of a recording (docs/RECORDING.md).
-    Invoke-Native dotnet build (Join-Path $root 'build/Recording/MertEndpoint.Recording.csproj') -c Release -nologo '-v:q' '-clp:NoSummary;ErrorsOnly'
-    & dotnet (Join-Path $root 'build/Recording/bin/Release/net10.0/MertEndpoint.Recording.dll') @args
+function Invoke-RecordingTool([string[]] $ToolArguments) {
+    # build/Recording: the scripted session and the readings of a recording (docs/RECORDING.md). The arguments come as
+    # one array: '--out' passed through a function's $args would reach the tool changed.
+    $null = Invoke-Native dotnet build (Join-Path $root 'build/Recording/MertEndpoint.Recording.csproj') -c Release -nologo '-v:q' '-clp:NoSummary;ErrorsOnly'
+    & dotnet (Join-Path $root 'build/Recording/bin/Release/net10.0/MertEndpoint.Recording.dll') @ToolArguments
     if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
 }
 
@@ -374,6 +377,6 @@ switch ($Task) {
     'Demo' { Invoke-Demo }
     'Bench' { Invoke-Bench }
     'Package' { Invoke-Package }
-    'Record' { if (-not $Out) { throw 'Record needs -Out <file>.' }; Invoke-RecordingTool record --out $Out @(if ($Force) { '--force' }) }
-    'Readings' { if (-not $Path) { throw 'Readings needs the recording: ./build.ps1 Readings <file>.' }; Invoke-RecordingTool readings $Path }
+    'Record' { if (-not $RecordingFile) { throw 'Record needs -Out <file>.' }; Invoke-RecordingTool (@('record', '--out', $RecordingFile) + @(if ($Force) { '--force' })) }
+    'Readings' { if (-not $Path) { throw 'Readings needs the recording: ./build.ps1 Readings <file>.' }; Invoke-RecordingTool @('readings', $Path) }
 }

@@ -63,7 +63,12 @@ static async Task<int> RecordAsync(string[] args)
         if (Interlocked.Increment(ref interrupts) == 1) { e.Cancel = true; Console.Error.WriteLine("Interrupted: cleaning up (pause, delete)..."); cts.Cancel(); }
     };
     Console.CancelKeyPress += onCancel;
-    using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; cts.Cancel(); });
+    using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c =>
+    {
+        c.Cancel = true;
+        Console.Error.WriteLine("Terminated: cleaning up (pause, delete)...");
+        cts.Cancel();
+    });
 
     var session = new RecordedSession(client, recorder, options, Console.Out);
     int code = 0;
@@ -76,6 +81,11 @@ static async Task<int> RecordAsync(string[] args)
             Console.Write("Start it? [y/N] ");
             return (Console.ReadLine() ?? "").Trim().StartsWith('y');
         }, cts.Token);
+    }
+    catch (OperationCanceledException) when (cts.IsCancellationRequested)
+    {
+        Console.Error.WriteLine("The session was interrupted; what it recorded so far is saved.");
+        code = 130;
     }
     catch (Exception ex)
     {

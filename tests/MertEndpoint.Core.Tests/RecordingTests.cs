@@ -48,15 +48,10 @@ public abstract partial class EmulatorRecording : IAsyncLifetime
         _process.Start();
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
-        var baseUri = await listening.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        _baseUri = await listening.Task.WaitAsync(TimeSpan.FromSeconds(20));
 
         var recorder = new RecordingHandler();
-        var options = new EndpointClientOptions
-        {
-            ApiBaseUri = new Uri(baseUri, "/v2"), HubBaseUri = baseUri, Handler = recorder, RetryAfterGate = new RetryAfterGate(),
-            Accounts = new AccountCache(directory: Path.Combine(Path.GetTempPath(), "mert-rec-" + Guid.NewGuid().ToString("n"))),
-        };
-        var client = new EndpointClient(Token, options);
+        var client = Client(recorder);
         var log = new StringWriter();
         var session = new RecordedSession(client, recorder, new SessionOptions { FastReads = FastReads, ScaleToZero = ScaleToZero }, log);
         await session.RunAsync(_ => true, CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(3));
@@ -66,6 +61,37 @@ public abstract partial class EmulatorRecording : IAsyncLifetime
         SessionLog = log.ToString();
         (Har, Replaced) = HarWriter.Write(recorder.Exchanges);
         Readings = MertEndpoint.Recording.Readings.FromHar(Har);
+    }
+
+    private Uri _baseUri = null!;
+
+    /// <summary>A client of this emulator, recording through <paramref name="recorder"/>.</summary>
+    public EndpointClient Client(RecordingHandler recorder) => new(Token, new EndpointClientOptions
+    {
+        ApiBaseUri = new Uri(_baseUri, "/v2"), HubBaseUri = _baseUri, Handler = recorder, RetryAfterGate = new RetryAfterGate(),
+        Accounts = new AccountCache(directory: Path.Combine(Path.GetTempPath(), "mert-rec-" + Guid.NewGuid().ToString("n"))),
+    });
+
+    /// <summary>
+    /// A session interrupted (Ctrl+C and SIGTERM cancel this token in build.ps1 Record) once its endpoint exists: it must
+    /// say it cleaned up, and the namespace must be empty once reads have caught up (the stale-read lag is at most 1.5 s).
+    /// </summary>
+    public async Task InterruptedSessionLeavesNothingAsync()
+    {
+        var recorder = new RecordingHandler();
+        var client = Client(recorder);
+        var log = new StringWriter();
+        using var cts = new CancellationTokenSource();
+        var session = new RecordedSession(client, recorder, new SessionOptions { FastReads = FastReads, ScaleToZero = false }, log);
+        var run = session.RunAsync(_ => true, cts.Token);
+        await Bounded.Until(() => recorder.Exchanges.Any(e => e.Method == "POST" && e.Status == 202), "the create's answer");
+        await Task.Delay(300);
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run.WaitAsync(TimeSpan.FromMinutes(1)));
+        Assert.Contains("clean-up: deleted", log.ToString());
+        Assert.False(session.LeftBehind);
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        Assert.Empty(await client.ListAsync(User));
     }
 
     public async Task DisposeAsync()
@@ -129,6 +155,9 @@ public sealed class RecordingDefaultsTests(DefaultRecording recording) : IClassF
     }
 
     [Fact]
+    public Task An_interrupted_session_pauses_and_deletes_what_it_created() => recording.InterruptedSessionLeavesNothingAsync();
+
+    [Fact]
     public void Readings_come_from_the_answers_in_the_file()
     {
         // The same file with every "initializing" answer made to say "pending": nothing shows the boot's second step any more.
@@ -141,6 +170,9 @@ public sealed class RecordingDefaultsTests(DefaultRecording recording) : IClassF
 
 public sealed class RecordingPessimisticTests(PessimisticRecording recording) : IClassFixture<PessimisticRecording>
 {
+    [Fact]
+    public Task An_interrupted_session_pauses_and_deletes_what_it_created() => recording.InterruptedSessionLeavesNothingAsync();
+
     [Fact]
     public void Readings_of_the_pessimistic_switches_are_those_switches()
     {
