@@ -123,6 +123,12 @@ public sealed class PessimisticRecording : EmulatorRecording
     protected override bool ScaleToZero => false;
 }
 
+/// <summary>The other value of each switch the pessimistic set leaves at its default and the session can show.</summary>
+public sealed class OtherValuesRecording : EmulatorRecording
+{
+    protected override string[] Switches => ["--resume-scaling", "keep", "--scale-to-zero-status", "502", "--metrics-shape", "columnar"];
+}
+
 public sealed class RecordingDefaultsTests(DefaultRecording recording) : IClassFixture<DefaultRecording>
 {
     [Fact]
@@ -192,5 +198,19 @@ public sealed class RecordingPessimisticTests(PessimisticRecording recording) : 
         foreach (var secret in new[] { recording.Token, recording.User, recording.Org })
             foreach (var form in RecordingScan.Forms(secret))
                 Assert.False(recording.Har.Contains(form, StringComparison.OrdinalIgnoreCase), $"'{form}' (a form of a secret) is in the recording");
+    }
+}
+
+public sealed class RecordingOtherValuesTests(OtherValuesRecording recording) : IClassFixture<OtherValuesRecording>
+{
+    [Fact]
+    public void Readings_of_keep_502_and_columnar_are_those_values()
+    {
+        Assert.True("keep" == recording.Value("resume-scaling"), recording.Explain());
+        Assert.True("502" == recording.Value("scale-to-zero-status"), recording.Explain());
+        Assert.True("columnar" == recording.Value("metrics-shape"), recording.Explain());
+        // The switches left at their defaults still read as the defaults.
+        Assert.True("transitions" == recording.Value("updated-at"), recording.Explain());
+        Assert.True("0" == recording.Value("stale-read-ms"), recording.Explain());
     }
 }
