@@ -108,8 +108,9 @@ public static partial class Readings
         var create = s.Of(Kind.Create).FirstOrDefault();
         var first = s.Views.FirstOrDefault(e => e.Url_ != null);
         if (s.Name == null || create == null || first == null) return new("url-scheme", Unknown, "no create request and answer with a url");
-        var url = new Uri(first.Url_!);
-        bool named = url.Host.Split('.').Contains(s.Name) || url.AbsolutePath.Split('/').Contains(s.Name);
+        // A placeholder inside the host ("<org-1>" for an org named like a part of it) makes the URL unparsable: split the text.
+        string[] parts = first.Url_!.Split(['/', '.', ':', '?'], StringSplitOptions.RemoveEmptyEntries);
+        bool named = parts.Contains(s.Name);
         var urls = s.Views.Select(e => e.Url_).Where(u => u != null).Distinct().ToList();
         string kept = urls.Count == 1 ? "the same url in every answer" : $"{urls.Count} different urls";
         return new("url-scheme", named ? "path" : "random",
