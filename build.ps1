@@ -1,14 +1,24 @@
 <#
 .SYNOPSIS
-    The one entry point: Build, Test, Demo, Bench, Package.
+    The one entry point: Build, Test, Demo, Bench, Package; Record and Readings (docs/RECORDING.md).
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 Test
 #>
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Package')]
+    [ValidateSet('Build', 'Test', 'Demo', 'Bench', 'Package', 'Record', 'Readings')]
     [string] $Task = 'Build',
+
+    # Readings: the recording to read (Record writes one with -Out).
+    [Parameter(Position = 1)]
+    [string] $Path,
+
+    # Record: where the recording goes (-Out; the variable $out is Build's folder); -Force starts without asking and
+    # replaces the file.
+    [Alias('Out')]
+    [string] $RecordingFile,
+    [switch] $Force,
 
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release'
@@ -413,10 +423,20 @@ function Invoke-Package {
     Write-Host "Install: Register-PSResourceRepository -Name MertLocal -Uri '$repo' -Trusted; Install-PSResource MertEndpoint -Repository MertLocal"
 }
 
+function Invoke-RecordingTool([string[]] $ToolArguments) {
+    # build/Recording: the scripted session and the readings of a recording (docs/RECORDING.md). The arguments come as
+    # one array: '--out' passed through a function's $args would reach the tool changed.
+    $null = Invoke-Native dotnet build (Join-Path $root 'build/Recording/MertEndpoint.Recording.csproj') -c Release -nologo '-v:q' '-clp:NoSummary;ErrorsOnly'
+    & dotnet (Join-Path $root 'build/Recording/bin/Release/net10.0/MertEndpoint.Recording.dll') @ToolArguments
+    if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+}
+
 switch ($Task) {
     'Build' { Invoke-Build }
     'Test' { Invoke-Test }
     'Demo' { Invoke-Demo }
     'Bench' { Invoke-Bench }
     'Package' { Invoke-Package }
+    'Record' { if (-not $RecordingFile) { throw 'Record needs -Out <file>.' }; Invoke-RecordingTool (@('record', '--out', $RecordingFile) + @(if ($Force) { '--force' })) }
+    'Readings' { if (-not $Path) { throw 'Readings needs the recording: ./build.ps1 Readings <file>.' }; Invoke-RecordingTool @('readings', $Path) }
 }

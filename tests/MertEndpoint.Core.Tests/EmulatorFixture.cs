@@ -93,7 +93,7 @@ public sealed partial class EmulatorFixture : IAsyncLifetime
     /// src/MertEndpoint.Emulator/bin/&lt;Configuration&gt;/net10.0/MertEndpoint.Emulator.dll under the repository root,
     /// preferring the configuration this test assembly was built with.
     /// </summary>
-    private static string LocateEmulator()
+    internal static string LocateEmulator()
     {
         var given = Environment.GetEnvironmentVariable("MERT_EMULATOR_DLL");
         if (!string.IsNullOrEmpty(given))
