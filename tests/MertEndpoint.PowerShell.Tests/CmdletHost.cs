@@ -105,6 +105,17 @@ public sealed class CmdletHost : IDisposable
         Assert.Equal(PSInvocationState.Stopped, ps.InvocationStateInfo.State);
     }
 
+    /// <summary>
+    /// Waits (bounded) for a pipeline to end and returns its first error: the terminating one if it threw, else the first
+    /// in its error stream; null when it ended without one.
+    /// </summary>
+    public static async Task<ErrorRecord?> FirstError(System.Management.Automation.PowerShell ps, Task invoking)
+    {
+        try { await invoking.WaitAsync(Bound); }
+        catch (RuntimeException ex) { return ex.ErrorRecord; }
+        return ps.Streams.Error.FirstOrDefault();
+    }
+
     public void Dispose()
     {
         _runspace.Dispose();

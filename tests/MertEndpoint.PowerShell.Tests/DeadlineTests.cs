@@ -21,10 +21,7 @@ public class DeadlineTests
         // The listing never answers; 30 s of fake time pass (a deadline is not a wait the test clock runs to by itself).
         host.Clock.Advance(TimeSpan.FromSeconds(30));
 
-        ErrorRecord? error = null;
-        try { await invoking.WaitAsync(CmdletHost.Bound); }
-        catch (RuntimeException ex) { error = ex.ErrorRecord; }
-        error ??= ps.Streams.Error.FirstOrDefault();
+        var error = await CmdletHost.FirstError(ps, invoking);
         Assert.NotNull(error);
         Assert.StartsWith("CommandTimedOut,", error.FullyQualifiedErrorId);
         Assert.Equal(ErrorCategory.OperationTimeout, error.CategoryInfo.Category);

@@ -235,10 +235,7 @@ public class FaultMatrixStopTests
         await PipelineTests.Until(() => host.Service.Held == 1);
         host.Clock.Advance(TimeSpan.FromSeconds(30));
 
-        ErrorRecord? error = null;
-        try { await invoking.WaitAsync(CmdletHost.Bound); }
-        catch (RuntimeException ex) { error = ex.ErrorRecord; }
-        error ??= ps.Streams.Error.FirstOrDefault();
+        var error = await CmdletHost.FirstError(ps, invoking);
         Assert.NotNull(error);
         Assert.StartsWith("CommandTimedOut,", error.FullyQualifiedErrorId);
         Assert.Contains(host.Host.HostLines, l => l.Contains("'hung' in namespace 'alice' MAY STILL BE BILLING", StringComparison.Ordinal));

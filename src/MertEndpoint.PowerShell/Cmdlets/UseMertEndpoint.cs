@@ -241,7 +241,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
             string line = Errors.UseSummary(target, started.StartedHere, ready, block, after, billed, Usage.Prices.KnownPrice(Client, started.Endpoint));
             // A stop of the caller's pipeline stops the block first and this command only after: the pipeline is going
             // down even if this command has not heard yet, so the line goes to the host now (posted, it could be lost).
-            if (blockStopped && !StopRequested)
+            if (blockStopped || StopRequested)
             {
                 WriteToHostNow(Secrets.Mask(line), warning: false);
                 return;
@@ -250,6 +250,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
             {
                 Reporter.Summary(line);
                 if (!Stopping) DrainPosted();
+                else WriteToHostNow(Secrets.Mask(line), warning: false); // the stop came after posting: it is never drained now
             }
             catch (Exception ex) when (ex is PipelineStoppedException || ex is InvalidOperationException)
             {
