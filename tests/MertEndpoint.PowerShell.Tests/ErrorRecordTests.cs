@@ -61,6 +61,25 @@ public class ErrorRecordTests
     }
 
     [Fact]
+    public async Task A_409_on_a_pause_is_EndpointConflict_saying_to_wait_and_try_again_not_EndpointAlreadyExists()
+    {
+        using var host = new CmdletHost();
+        host.Service.Add("busy");
+        int conflicts = 0;
+        host.Service.Intercept = r => r.Is("POST", "/busy/pause") && Interlocked.Increment(ref conflicts) == 1
+            ? FakeService.Json(409, FakeService.Error("the endpoint is being updated")) : null;
+        var run = await host.RunAsync("Stop-MertEndpoint busy -Confirm:$false");
+        var error = Assert.Single(run.AllErrors);
+        Assert.Equal("EndpointConflict,MertEndpoint.PowerShell.Cmdlets.StopMertEndpoint", error.FullyQualifiedErrorId);
+        Assert.Equal(ErrorCategory.ResourceBusy, error.CategoryInfo.Category);
+        Assert.Contains("Could not pause endpoint 'busy' in namespace 'alice'", error.Exception.Message);
+        Assert.Contains("changing state", error.Exception.Message);
+        Assert.Contains("try again", error.Exception.Message);
+        Assert.Equal(409, Assert.IsType<EndpointException>(error.Exception).StatusCode);
+        Assert.Equal(1, conflicts);
+    }
+
+    [Fact]
     public async Task An_invalid_name_is_refused_before_any_request()
     {
         using var host = new CmdletHost();

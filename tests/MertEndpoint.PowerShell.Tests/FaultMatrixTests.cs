@@ -120,11 +120,14 @@ public class FaultMatrixStopTests
             paused = r.Time;
             return null;
         };
-        var run = (await host.RunAsync("Use-MertEndpoint u -Confirm:$false { 'ran' }")).Succeeded();
+        var run = (await host.RunAsync("Use-MertEndpoint u -Confirm:$false -Verbose { 'ran' }")).Succeeded();
         Assert.Equal(["ran"], run.Output.Select(o => o.ToString()));
         Assert.Equal("paused", host.Service.StateOf("u"));
-        // Never sent before the server said: two refusals of 45 s each, then the pause that went through.
+        // Never sent before the server said: two refusals of 45 s each, then the pause that went through; three in all.
         Assert.True(paused - firstRefusal >= TimeSpan.FromSeconds(90), $"the pause went out {paused - firstRefusal} after the first refusal");
+        Assert.Equal(3, host.Service.Requests.Count(r => r.Is("POST", "/u/pause")));
+        // And it says so each time it waits: a wait this long as a warning (a short one is a verbose line).
+        Assert.Equal(2, run.Warnings.Count(w => w.Contains("alice/u: The service answered 429 (Retry-After); trying again in 45 s", StringComparison.Ordinal)));
     }
 
     [Fact]

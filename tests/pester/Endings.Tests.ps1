@@ -190,13 +190,17 @@ Describe 'A block that ignores being stopped: pause first, then wait for it' {
     It '-MaxDuration with a block stuck in a .NET call: the endpoint is paused at the limit, not when the call returns' {
         $null = New-TestEndpoint stuck-block
         Stop-MertEndpoint stuck-block -Confirm:$false
-        $child = Start-HeldChild "Use-MertEndpoint stuck-block -MaxDuration 00:00:02 { 'READY'; [Threading.Thread]::Sleep(25000) }; exit 5"
-        Wait-ChildLine $child '^READY$'
-        $ready = [Diagnostics.Stopwatch]::StartNew()
-        Wait-Until -TimeoutSec 15 { (Get-MertEndpoint stuck-block).Status -eq 'Paused' }
-        $ready.Elapsed.TotalSeconds | Should -BeLessThan 15
-        $child.Process.HasExited | Should -BeFalse -Because 'the block is still in its 25 s sleep: the pause did not wait for it'
-        if (-not $child.Process.WaitForExit(60000)) { $child.Process.Kill($true); throw 'The child did not end within 60 s.' }
+        # The block blocks in a .NET call that ignores being stopped (a read of stdin) until the test writes a line.
+        $child = Start-HeldChild "Use-MertEndpoint stuck-block -MaxDuration 00:00:02 { 'READY'; `$null = [Console]::In.ReadLine(); 'RELEASED' }; exit 5"
+        try {
+            Wait-ChildLine $child '^READY$'
+            Wait-Until -TimeoutSec 30 { (Get-MertEndpoint stuck-block).Status -eq 'Paused' }
+            $child.Process.HasExited | Should -BeFalse -Because 'the block is still in its read: the pause did not wait for it'
+            $child.Process.StandardInput.WriteLine('go')
+            if (-not $child.Process.WaitForExit(60000)) { throw 'The child did not end within 60 s of its block being released.' }
+            $child.Process.ExitCode | Should -Be 5
+        }
+        finally { if (-not $child.Process.HasExited) { $child.Process.Kill($true) } }
     }
 }
 

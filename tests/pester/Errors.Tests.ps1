@@ -56,17 +56,6 @@ Describe 'Each error id of the contract comes from a real condition' {
         Assert-Error $err EndpointAlreadyExists ResourceExists
     }
 
-    It 'EndpointConflict, not EndpointAlreadyExists, for a 409 on a pause, saying to wait and try again' {
-        $null = New-MertEndpoint busy -ImageUrl 'someone/img:1' -Confirm:$false
-        Add-Fault $emulator @{ method = 'POST'; pathPrefix = '/v2/endpoint/emulator-user/busy/pause'; status = 409; count = 1 }
-        Stop-MertEndpoint busy -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable err
-        Assert-Error $err EndpointConflict ResourceBusy
-        $err[0].Exception.Message | Should -Match 'Could not pause endpoint ''busy'' in namespace ''emulator-user'''
-        $err[0].Exception.Message | Should -Match 'changing state'
-        $err[0].Exception.Message | Should -Match 'try again'
-        $err[0].Exception.StatusCode | Should -Be 409
-    }
-
     It 'InvalidToken for a token with a character no header can carry, naming its source, with no request sent' {
         $before = (Get-RequestLog $emulator).Count
         # Terminating, as any missing or unusable token is: nothing can run.

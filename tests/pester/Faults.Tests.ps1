@@ -114,16 +114,6 @@ try { Use-MertEndpoint f-throw -OwedPauseTimeoutSec 3 { throw 'job crashed' } } 
         }
     }
 
-    It 'item 2: the final pause of Use keeps trying through 429s, honouring Retry-After, and says so' {
-        New-PausedEndpoint f-429
-        $before = @(Get-Requests POST '*/f-429/pause').Count
-        Add-PauseFault f-429 429 -RetryAfter 2 -Count 2
-        $verbose = Use-MertEndpoint f-429 -OwedPauseTimeoutSec 30 { 'ok' } -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
-        (Get-MertEndpoint f-429).Status | Should -Be 'Paused'
-        @($verbose | Where-Object { "$_" -match 'trying again in 2 s' }).Count | Should -Be 2
-        @(Get-Requests POST '*/f-429/pause').Count - $before | Should -Be 3
-    }
-
     It 'item 4: exit 3 inside a Use block leaves with 3 after the endpoint is paused' {
         New-PausedEndpoint f-exit
         $child = Invoke-Child "Use-MertEndpoint f-exit { 'in block'; exit 3 }`n'REACHED-THE-END'"

@@ -6,9 +6,12 @@ BeforeAll {
     $script:guard = Join-Path $ModuleDir 'guard.ps1'
     $script:module = $ModuleDir
 
-    function Invoke-Guard([string[]] $Arguments) {
-        Invoke-ChildPwsh -ArgumentList (@('-File', $guard, '-ModulePath', $module) + $Arguments)
+    function Invoke-Guard([string[]] $Arguments, [hashtable] $Environment = @{}) {
+        Invoke-ChildPwsh -ArgumentList (@('-File', $guard, '-ModulePath', $module) + $Arguments) -Environment $Environment
     }
+    # For a fault that lasts: each call gives up after 3 s of retries instead of the default 45 s budget (what the
+    # guard does once a call has failed is the point here, not how long the call kept trying).
+    $script:shortRetries = @{ MERT_ENDPOINT_RETRY_BUDGET_SEC = '3' }
 
     $null = New-MertEndpoint guard-over -ImageUrl someone/mert:latest -Confirm:$false
     $null = New-MertEndpoint guard-keep -ImageUrl someone/mert:latest -Tag keep-running -Confirm:$false
@@ -109,7 +112,7 @@ Describe 'The scheduled guard' {
 
     It 'exits 20 and never claims all is well when a check failed' {
         Add-Fault $emulator @{ method = 'GET'; pathPrefix = '/v2/endpoint/lab'; status = 503; count = $null }
-        try { $r = Invoke-Guard '-BilledLongerThan', '01:00:00' }
+        try { $r = Invoke-Guard '-BilledLongerThan', '01:00:00' -Environment $shortRetries }
         finally { $null = Invoke-MertEmulatorAdmin $emulator faults -Method DELETE }
         $r.ExitCode | Should -Be 20 -Because $r.Output
         $r.Output | Should -Match 'check failed: .*lab'
@@ -132,7 +135,7 @@ Describe 'The scheduled guard' {
 
     It 'exits 20 when an endpoint could not be stopped, and still pauses the others' {
         Add-Fault $emulator @{ method = 'POST'; pathPrefix = '/v2/endpoint/lab/guard-lab/pause'; status = 500; count = $null }
-        try { $r = Invoke-Guard $exempt }
+        try { $r = Invoke-Guard $exempt -Environment $shortRetries }
         finally { $null = Invoke-MertEmulatorAdmin $emulator faults -Method DELETE }
         $r.ExitCode | Should -Be 20 -Because $r.Output
         $r.Output | Should -Match 'could not stop: .*guard-lab'
