@@ -99,6 +99,25 @@ public class FaultMatrixStopTests
             && l.Contains("MAY BE BILLING", StringComparison.Ordinal) && l.Contains("Remove-MertEndpoint fresh -Namespace alice", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task A_read_that_waits_on_a_long_Retry_After_says_so_as_a_warning_and_a_short_retry_in_verbose()
+    {
+        using var host = new CmdletHost();
+        host.Service.Add("w");
+        int limited = 0;
+        host.Service.Intercept = r => r.Is("GET", "/alice/w") && Interlocked.Increment(ref limited) == 1 ? TooMany(6) : null;
+        var waited = (await host.RunAsync("Get-MertEndpoint w")).Succeeded();
+        Assert.Equal(["w"], waited.Names);
+        Assert.Contains(waited.Warnings, w => w.Contains("answered 429 (Retry-After); trying again in 6 s", StringComparison.Ordinal));
+
+        int failed = 0;
+        host.Service.Intercept = r => r.Is("GET", "/alice/w") && Interlocked.Increment(ref failed) == 1 ? FakeService.Json(503, FakeService.Error("busy")) : null;
+        var quick = (await host.RunAsync("Get-MertEndpoint w -Verbose")).Succeeded();
+        Assert.Equal(["w"], quick.Names);
+        Assert.Empty(quick.Warnings);
+        Assert.Contains(quick.Verbose, v => v.Contains("answered 503; trying again in", StringComparison.Ordinal));
+    }
+
     private static HttpResponseMessage TooMany(int seconds)
     {
         var response = FakeService.Json(429, FakeService.Error("Rate limit reached"));

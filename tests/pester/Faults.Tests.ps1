@@ -154,18 +154,6 @@ Describe '-TimeoutSec bounds the whole command' {
         "$($slowErrors[0])" | Should -Match 'Try again after \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC'
     }
 
-    It 'an ordinary command that waits on a long Retry-After says so as a warning, a short retry in verbose' {
-        $null = New-TestEndpoint f-wait
-        Add-Fault $emulator @{ method = 'GET'; pathPrefix = '/v2/endpoint/emulator-user/f-wait'; status = 429; retryAfterSeconds = 6; count = 1 }
-        $e = Get-MertEndpoint f-wait -WarningVariable waited -WarningAction SilentlyContinue
-        $e.Name | Should -Be 'f-wait'
-        "$waited" | Should -Match 'answered 429 \(Retry-After\); trying again in 6 s'
-        Add-Fault $emulator @{ method = 'GET'; pathPrefix = '/v2/endpoint/emulator-user/f-wait'; status = 503; count = 1 }
-        $verbose = Get-MertEndpoint f-wait -Verbose -WarningVariable quick 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
-        @($quick).Count | Should -Be 0
-        "$verbose" | Should -Match 'answered 503; trying again in'
-    }
-
     It 'item 5: a hung control plane cannot stretch it either' {
         $null = New-TestEndpoint f-hung
         Add-Fault $emulator @{ method = 'GET'; pathPrefix = '/v2/endpoint/emulator-user/f-hung'; status = $null; delayMs = 600000; count = $null }
