@@ -75,7 +75,9 @@ public static partial class Readings
             if (!IsTimed(a.State!, b.State!)) continue;
             if (s.Entries.Skip(a.Index + 1).Take(b.Index - a.Index - 1).Any(s.IsAction)) continue;
             if (a.UpdatedAt == null || b.UpdatedAt == null) continue;
-            if (a.UpdatedAt != b.UpdatedAt) moved ??= (a, b); else kept ??= (a, b);
+            // Instants, not text: the same stamp may come back with fewer digits ("...53.263079138Z", then "...53.263Z").
+            if (Stamp(a.UpdatedAt) is not DateTimeOffset ta || Stamp(b.UpdatedAt) is not DateTimeOffset tb) continue;
+            if (tb - ta > StampTolerance) moved ??= (a, b); else if ((tb - ta).Duration() <= StampTolerance) kept ??= (a, b);
         }
         if (moved is var (ma, mb))
             return new("updated-at", "transitions", $"{ma.At} {ma.State} updatedAt {ma.UpdatedAt}; {mb.At} {mb.State} updatedAt {mb.UpdatedAt} (moved with a timed transition)"
@@ -84,6 +86,22 @@ public static partial class Readings
             return new("updated-at", "actions", $"{ka.At} {ka.State} updatedAt {ka.UpdatedAt}; {kb.At} {kb.State} same updatedAt (a timed transition did not move it)");
         return new("updated-at", Unknown, "no two reads in a row show a timed transition (pending/initializing/updating to the next state)");
     }
+
+    /// <summary>How far apart two stamps of the same instant may be: one written to the millisecond, one to the nanosecond.</summary>
+    private static readonly TimeSpan StampTolerance = TimeSpan.FromMilliseconds(1);
+
+    /// <summary>An RFC 3339 stamp with any number of fraction digits (.NET reads at most seven).</summary>
+    internal static DateTimeOffset? Stamp(string text)
+    {
+        var m = StampText().Match(text);
+        if (!m.Success) return null;
+        string fraction = m.Groups["f"].Value;
+        string trimmed = m.Groups["s"].Value + (fraction.Length > 0 ? "." + fraction[..Math.Min(7, fraction.Length)] : "") + m.Groups["z"].Value;
+        return DateTimeOffset.TryParse(trimmed, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) ? t : null;
+    }
+
+    [GeneratedRegex(@"^(?<s>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(?<f>\d+))?(?<z>Z|[+-]\d\d:\d\d)$")]
+    private static partial Regex StampText();
 
     private static bool IsTimed(string a, string b) => (a, b) is ("pending", "initializing") or ("pending", "running")
         or ("initializing", "running") or ("updating", "running") or ("initializing", "failed") or ("updating", "updateFailed");

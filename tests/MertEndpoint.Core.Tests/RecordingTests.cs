@@ -13,8 +13,7 @@ namespace MertEndpoint.Tests;
 public abstract partial class EmulatorRecording : IAsyncLifetime
 {
     private static readonly string Letters = "abcdefghijklmnopqrstuvwxyz0123456789";
-    private Process? _process;
-    private readonly StringBuilder _output = new();
+    private EmulatorProcess? _emulator;
 
     // Random per run: the redaction test scans for exactly these.
     public string Token { get; } = "hf_" + RecordingScan.Random(34, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz");
@@ -32,23 +31,8 @@ public abstract partial class EmulatorRecording : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in new[] { EmulatorFixture.LocateEmulator(), "--urls", "http://127.0.0.1:0", "--boot-seconds", "1",
-            "--token", Token, "--user", User, "--org", Org }.Concat(Switches))
-            start.ArgumentList.Add(arg);
-        var listening = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _process = new Process { StartInfo = start };
-        _process.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data == null) return;
-            lock (_output) _output.AppendLine(e.Data);
-            if (Listening().Match(e.Data) is { Success: true } m) listening.TrySetResult(new Uri(m.Groups[1].Value));
-        };
-        _process.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (_output) _output.AppendLine(e.Data); };
-        _process.Start();
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-        _baseUri = await listening.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        _emulator = await EmulatorProcess.StartAsync(new[] { "--boot-seconds", "1", "--token", Token, "--user", User, "--org", Org }.Concat(Switches));
+        _baseUri = _emulator.BaseUri;
 
         var recorder = new RecordingHandler();
         var client = Client(recorder);
@@ -96,20 +80,12 @@ public abstract partial class EmulatorRecording : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        if (_process is { HasExited: false })
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
-        }
-        _process?.Dispose();
+        if (_emulator != null) await _emulator.DisposeAsync();
     }
 
     public string Value(string name) => Readings.Single(r => r.Switch == name).Value;
 
     public string Explain() => string.Join("\n", Readings) + "\n--- session\n" + SessionLog;
-
-    [GeneratedRegex(@"Emulator listening on (http://\S+)")]
-    private static partial Regex Listening();
 }
 
 public sealed class DefaultRecording : EmulatorRecording

@@ -259,7 +259,7 @@ public class RequestPolicyTests
         }
     }
 
-    private static string? FindRepoRoot()
+    internal static string? FindRepoRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
             if (File.Exists(Path.Combine(dir.FullName, "MertEndpoint.PowerShell.sln"))) return dir.FullName;
