@@ -19,14 +19,15 @@ public sealed class CmdletHost : IDisposable
 
     private readonly Runspace _runspace;
 
-    public CmdletHost(bool withUserInterface = true)
+    /// <param name="service">Another service than the fake one (a recording played back); the fake one stays idle.</param>
+    public CmdletHost(bool withUserInterface = true, HttpMessageHandler? service = null)
     {
         Clock = new TestClock();
         Service = new FakeService(Clock);
         DataDirectory = Directory.CreateTempSubdirectory("mert-inproc-").FullName;
         Host = new TestHost(withUserInterface);
         // A Retry-After gate of its own: a 429 in one test holds no other test's requests (the process's gate is shared).
-        Factory = new ClientFactory(Service, Clock, DataDirectory, new RetryAfterGate());
+        Factory = new ClientFactory(service ?? Service, Clock, DataDirectory, new RetryAfterGate());
 
         var state = InitialSessionState.CreateDefault2();
         foreach (var type in typeof(MertCmdlet).Assembly.GetExportedTypes())
