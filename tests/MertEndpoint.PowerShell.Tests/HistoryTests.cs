@@ -9,7 +9,7 @@ public class HistoryTests
     private static readonly TimeSpan Boot = TimeSpan.FromSeconds(30);
 
     /// <summary>A host where each endpoint ("ns/name") was paused, started (booting for <see cref="Boot"/>) and stopped.</summary>
-    private static async Task<CmdletHost> AfterOneCycle(params string[] endpoints)
+    internal static async Task<CmdletHost> AfterOneCycle(params string[] endpoints)
     {
         var host = new CmdletHost();
         host.Service.BootTime = Boot;
@@ -74,6 +74,26 @@ public class HistoryTests
     }
 
     [Fact]
+    public async Task Takes_ns_slash_name_as_Get_MertEndpoint_does_and_refuses_one_that_contradicts_Namespace()
+    {
+        using var host = await AfterOneCycle("alice/h", "lab/h2");
+
+        var qualified = (await host.RunAsync("Get-MertEndpointHistory lab/h2 -ColdStart")).Succeeded();
+        Assert.Equal("lab/h2", Assert.IsType<ColdStart>(Assert.Single(qualified.Output).BaseObject).Endpoint);
+        // The namespace part counts: 'alice/h*' is not lab's h2, though 'h*' alone would be.
+        var wild = (await host.RunAsync("Get-MertEndpointHistory 'alice/h*' -ColdStart")).Succeeded();
+        Assert.Equal("alice/h", Assert.IsType<ColdStart>(Assert.Single(wild.Output).BaseObject).Endpoint);
+        var both = (await host.RunAsync("Get-MertEndpointHistory 'l*/h2', 'alice/h' -ColdStart")).Succeeded();
+        Assert.Equal(new[] { "alice/h", "lab/h2" }, both.Output.Select(o => ((ColdStart)o.BaseObject).Endpoint));
+
+        var conflict = await host.RunAsync("Get-MertEndpointHistory lab/h2 -Namespace alice -ColdStart");
+        var error = Assert.Single(conflict.AllErrors);
+        Assert.Equal("InvalidArgument", error.FullyQualifiedErrorId.Split(',')[0]);
+        Assert.Contains("'lab/h2' names namespace 'lab', but -Namespace says 'alice'", error.Exception.Message);
+        Assert.Empty(conflict.Output);
+    }
+
+    [Fact]
     public async Task Reads_the_file_only_no_token_no_request()
     {
         using var host = await AfterOneCycle("alice/h");
@@ -115,5 +135,27 @@ public class HistoryTests
         var error = Assert.Single(run.AllErrors);
         Assert.Equal("InvalidConfiguration", error.FullyQualifiedErrorId.Split(',')[0]);
         Assert.StartsWith("Could not read the usage history", error.Exception.Message);
+    }
+}
+
+/// <summary>Tests that set the process's environment: alone, after the parallel ones (every runspace reads it).</summary>
+[CollectionDefinition(nameof(ProcessEnvironment), DisableParallelization = true)]
+public class ProcessEnvironment;
+
+[Collection(nameof(ProcessEnvironment))]
+public class EnvironmentDefaultTests
+{
+    [Fact]
+    public async Task Get_MertEndpointHistorys_default_namespace_is_MERT_ENDPOINT_NAMESPACE_when_set()
+    {
+        using var host = await HistoryTests.AfterOneCycle("alice/h", "lab/h2");
+        string? before = Environment.GetEnvironmentVariable("MERT_ENDPOINT_NAMESPACE");
+        try
+        {
+            Environment.SetEnvironmentVariable("MERT_ENDPOINT_NAMESPACE", "lab");
+            var scoped = (await host.RunAsync("Get-MertEndpointHistory -ColdStart")).Succeeded();
+            Assert.Equal("lab/h2", Assert.IsType<ColdStart>(Assert.Single(scoped.Output).BaseObject).Endpoint);
+        }
+        finally { Environment.SetEnvironmentVariable("MERT_ENDPOINT_NAMESPACE", before); }
     }
 }

@@ -64,7 +64,22 @@ namespace MertEndpoint.PowerShell.Cmdlets
             string? ns = Namespace ?? Environment.GetEnvironmentVariable(EndpointClient.NamespaceVariable)?.Trim();
             if (ns?.Length == 0) ns = null;
             var namespacePattern = ns == null ? null : new WildcardPattern(ns, WildcardOptions.IgnoreCase);
-            var patterns = Name?.Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToList();
+            // Each name, or "ns/name" as Get-MertEndpoint takes it (wildcards in either part): a namespace of its own, which
+            // must not contradict -Namespace.
+            var patterns = new List<(WildcardPattern? Namespace, WildcardPattern Name)>();
+            foreach (string n in Name ?? Array.Empty<string>())
+            {
+                int slash = n.IndexOf('/');
+                if (slash < 0) { patterns.Add((namespacePattern, new WildcardPattern(n, WildcardOptions.IgnoreCase))); continue; }
+                string qualifier = n.Substring(0, slash);
+                if (Namespace != null && !string.Equals(Namespace, qualifier, StringComparison.OrdinalIgnoreCase))
+                {
+                    WriteEndpointError(Errors.QualifiedNameConflict(n, Namespace), null);
+                    continue;
+                }
+                patterns.Add((new WildcardPattern(qualifier, WildcardOptions.IgnoreCase), new WildcardPattern(n.Substring(slash + 1), WildcardOptions.IgnoreCase)));
+            }
+            if (Name != null && patterns.Count == 0) return;
             IReadOnlyList<UsageEvent> events;
             try
             {
@@ -75,8 +90,9 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 ThrowEndpointError(ex, null);
                 return;
             }
-            var wanted = events.Where(e => e.Api == _api && (namespacePattern == null || namespacePattern.IsMatch(e.Namespace))
-                && (patterns == null || patterns.Any(p => p.IsMatch(e.Name)))).ToList();
+            var wanted = events.Where(e => e.Api == _api && (Name == null
+                ? namespacePattern == null || namespacePattern.IsMatch(e.Namespace)
+                : patterns.Any(p => (p.Namespace == null || p.Namespace.IsMatch(e.Namespace)) && p.Name.IsMatch(e.Name)))).ToList();
             if (wanted.Count == 0) WriteVerbose($"The usage history '{Usage.History.Path}' holds nothing for {string.Join(", ", Name ?? new[] { "*" })} in {ns ?? "any namespace"}.");
             // Without -Until, everything recorded so far: a change recorded just now can be dated a tick after now (after the
             // change before it), or by a writer whose clock runs a little ahead.
