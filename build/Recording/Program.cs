@@ -55,7 +55,8 @@ static async Task<int> RecordAsync(string[] args)
     var client = new EndpointClient(token, clientOptions);
     Console.WriteLine($"Recording against {clientOptions.ApiBaseUri} (whoami at {clientOptions.HubBaseUri}).");
 
-    // Ctrl+C and SIGTERM cancel the session; its clean-up (pause, delete) still runs. A second Ctrl+C is not caught.
+    // Ctrl+C, SIGTERM (a scheduler, a container's stop) and SIGHUP (a closed terminal or SSH session) cancel the session;
+    // its clean-up (pause, delete) still runs. A second Ctrl+C is not caught.
     using var cts = new CancellationTokenSource();
     int interrupts = 0;
     ConsoleCancelEventHandler onCancel = (_, e) =>
@@ -63,12 +64,14 @@ static async Task<int> RecordAsync(string[] args)
         if (Interlocked.Increment(ref interrupts) == 1) { e.Cancel = true; Console.Error.WriteLine("Interrupted: cleaning up (pause, delete)..."); cts.Cancel(); }
     };
     Console.CancelKeyPress += onCancel;
-    using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c =>
+    Action<PosixSignalContext> onSignal = c =>
     {
         c.Cancel = true;
-        Console.Error.WriteLine("Terminated: cleaning up (pause, delete)...");
+        Console.Error.WriteLine($"{(c.Signal == PosixSignal.SIGHUP ? "Hung up" : "Terminated")}: cleaning up (pause, delete)...");
         cts.Cancel();
-    });
+    };
+    using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, onSignal);
+    using var hangUp = PosixSignalRegistration.Create(PosixSignal.SIGHUP, onSignal);
 
     var session = new RecordedSession(client, recorder, options, Console.Out);
     int code = 0;
