@@ -291,6 +291,31 @@ public sealed class UsageHistoryTests : IDisposable
     }
 
     [Fact]
+    public async Task A_write_that_cannot_take_the_lock_outlives_its_process_and_the_next_writer_writes_it()
+    {
+        var first = new UsageService(new UsageHistory(PathOf()) { LockPatience = TimeSpan.FromMilliseconds(300) });
+        var problems = new Lines();
+        await Record(first, Seen(_t0, At("paused", _t0, 0)));
+        using (new FileStream(PathOf() + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None)) // another process holds it
+        {
+            first.ObserverFor(problems).Observe(Seen(_t0.AddSeconds(10), At("running", _t0.AddSeconds(10))));
+            await first.FlushAsync();
+        }
+        Assert.Contains("kept", Assert.Single(problems.Of("warning")));
+        // The process of the first service ends here (a pwsh -c ... that is done); another process writes next.
+        var second = new UsageService(new UsageHistory(PathOf()));
+        await Record(second, Seen(_t0.AddSeconds(40), At("paused", _t0.AddSeconds(40), 0)));
+
+        var events = new UsageHistory(PathOf()).Read();
+        Assert.Equal(new[] { "paused", "running", "paused" }, events.Select(e => e.State));
+        Assert.Equal(TimeSpan.FromSeconds(30), Assert.Single(UsageService.Summarize(events, _t0, _t0.AddMinutes(1))).BilledTime);
+        // Written once: the first service, writing again, does not write it a second time.
+        await Record(first, Seen(_t0.AddSeconds(50), At("paused", _t0.AddSeconds(50), 0)));
+        Assert.Equal(3, new UsageHistory(PathOf()).Read().Count);
+        Assert.DoesNotContain(Directory.GetFiles(_dir, "*", SearchOption.AllDirectories), f => f.Contains(".pending", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_read_only_disk_is_named_as_such_at_once_and_what_it_refused_is_kept()
     {
         var history = new UsageHistory(PathOf());
