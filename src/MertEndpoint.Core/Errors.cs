@@ -700,8 +700,8 @@ namespace MertEndpoint
             $"Could not write the usage history '{path}' ({ex.Message.TrimEnd('.')}): the state changes seen now are kept in memory and written with this session's next history write; until then cost reports are incomplete. Check the file's permissions, or point MERT_ENDPOINT_HISTORY_PATH elsewhere.";
 
         /// <summary>A history write waited its whole patience for another process's lock.</summary>
-        public static string HistoryLockBusy(string lockPath, TimeSpan patience) =>
-            $"Could not take the lock '{lockPath}' of the usage history within {patience.TotalSeconds:0.#} s (another process holds it): the state changes seen now are kept in memory and written with this session's next history write; until then cost reports are incomplete.";
+        public static string HistoryLockBusy(string lockPath, TimeSpan patience, string spool) =>
+            $"Could not take the lock '{lockPath}' of the usage history within {patience.TotalSeconds:0.#} s (another process holds it): the state changes seen now are kept in '{spool}' (in memory if that cannot be written either) and written with the next history write, of this process or another; until then cost reports are incomplete.";
 
         /// <summary>The history's disk refuses writes (EROFS, ERROR_WRITE_PROTECT).</summary>
         public static string HistoryReadOnly(string path) =>

@@ -139,8 +139,10 @@ namespace MertEndpoint
                     lock (_gate)
                     {
                         CatchUp();
+                        // What writers before could not write (in any process) goes first, in the order it was seen.
+                        List<Observed> spooled = TakeSpooled(out List<string> spoolFiles);
                         var lines = new StringBuilder();
-                        foreach (Observed o in candidates)
+                        foreach (Observed o in spooled.Count == 0 ? candidates : spooled.Concat(candidates))
                         {
                             foreach (UsageEvent e in Date(o))
                             {
@@ -149,6 +151,7 @@ namespace MertEndpoint
                             }
                         }
                         if (lines.Length > 0) Append(lines.ToString());
+                        foreach (string f in spoolFiles) TryDelete(f);
                         if (NeedsCompaction()) CompactLocked();
                     }
                 }
@@ -156,11 +159,101 @@ namespace MertEndpoint
             }
             catch (TimeoutException)
             {
-                return Errors.HistoryLockBusy(LockPath, LockPatience);
+                return Errors.HistoryLockBusy(LockPath, LockPatience, SpoolDirectory);
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {
                 return IsReadOnlyDisk(ex) ? Errors.HistoryReadOnly(Path) : Errors.HistoryUnwritable(Path, ex);
+            }
+        }
+
+        // ---- the spool: observations a write could not record, kept on disk for the next writer ----
+
+        /// <summary>
+        /// Beside the history (<c>usage.jsonl.pending/</c>): one file per write that could not take the lock, written without
+        /// it (a new file of its own, renamed into place whole), read and removed under the lock by the next write, whichever
+        /// process makes it. So a reading is not lost with the process that saw it.
+        /// </summary>
+        internal string SpoolDirectory => Path + ".pending";
+
+        /// <summary>Puts observations in the spool; false when the disk refuses that too (they stay in memory then).</summary>
+        internal bool TrySpool(IReadOnlyList<Observed> observations)
+        {
+            if (observations.Count == 0) return true;
+            try
+            {
+                Directory.CreateDirectory(SpoolDirectory);
+                string name = Clock.GetUtcNow().UtcTicks.ToString("D19", CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N");
+                string partial = System.IO.Path.Combine(SpoolDirectory, name + ".tmp");
+                File.WriteAllText(partial, string.Concat(observations.Select(o => FormatObserved(o) + "\n")));
+                File.Move(partial, System.IO.Path.Combine(SpoolDirectory, name + ".jsonl"));
+                return true;
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                return false;
+            }
+        }
+
+        private List<Observed> TakeSpooled(out List<string> files)
+        {
+            var observed = new List<Observed>();
+            files = new List<string>();
+            if (!Directory.Exists(SpoolDirectory)) return observed;
+            files = Directory.GetFiles(SpoolDirectory, "*.jsonl").OrderBy(f => f, StringComparer.Ordinal).ToList();
+            foreach (string file in files)
+            {
+                string[] lines;
+                try { lines = File.ReadAllLines(file); }
+                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { continue; }
+                foreach (string line in lines)
+                    if (ParseObserved(line) is Observed o) observed.Add(o);
+            }
+            return observed;
+        }
+
+        private static void TryDelete(string file)
+        {
+            try { File.Delete(file); }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { }
+        }
+
+        private static string FormatObserved(Observed o) => JsonSerializer.Serialize(new Dictionary<string, object?>
+        {
+            ["kind"] = o.Kind.ToString(), ["u"] = Stamp(o.UpdatedAt), ["sent"] = Stamp(o.SentAt), ["received"] = Stamp(o.ReceivedAt),
+            ["created"] = o.CreatedAt is DateTimeOffset c ? Stamp(c) : null,
+            ["starts"] = o.ReplicaStarts?.Select(Stamp).ToArray(),
+            ["api"] = o.Event.Api, ["ns"] = o.Event.Namespace, ["name"] = o.Event.Name, ["state"] = o.Event.State, ["replicas"] = o.Event.Replicas,
+            ["vendor"] = o.Event.Vendor, ["region"] = o.Event.Region, ["type"] = o.Event.InstanceType, ["size"] = o.Event.InstanceSize, ["url"] = o.Event.Url,
+        });
+
+        private static Observed? ParseObserved(string line)
+        {
+            try
+            {
+                using JsonDocument doc = JsonDocument.Parse(line);
+                JsonElement r = doc.RootElement;
+                if (!Enum.TryParse(Str(r, "kind"), out ObservationKind kind) || Time(Str(r, "u")) is not DateTimeOffset u
+                    || Time(Str(r, "sent")) is not DateTimeOffset sent || Time(Str(r, "received")) is not DateTimeOffset received
+                    || Str(r, "api") is not string api || Str(r, "ns") is not string ns || Str(r, "name") is not string name || Str(r, "state") is not string state)
+                    return null;
+                var e = new UsageEvent
+                {
+                    Api = api, Namespace = ns, Name = name, State = state,
+                    Replicas = r.TryGetProperty("replicas", out JsonElement rep) && rep.ValueKind == JsonValueKind.Number && rep.TryGetInt32(out int n) ? n : 0,
+                    Vendor = Str(r, "vendor"), Region = Str(r, "region"), InstanceType = Str(r, "type"), InstanceSize = Str(r, "size"), Url = Str(r, "url"),
+                };
+                return new Observed(e, kind, u, sent, received)
+                {
+                    CreatedAt = Time(Str(r, "created")),
+                    ReplicaStarts = r.TryGetProperty("starts", out JsonElement starts) && starts.ValueKind == JsonValueKind.Array
+                        ? starts.EnumerateArray().Select(x => Time(x.ValueKind == JsonValueKind.String ? x.GetString() : null)).OfType<DateTimeOffset>().ToList()
+                        : null,
+                };
+            }
+            catch (JsonException)
+            {
+                return null;
             }
         }
 

@@ -69,7 +69,14 @@ namespace MertEndpoint
                 _unwritten.Clear();
                 return;
             }
-            // Never dropped quietly: kept for the next write of this session (the same command or a later one), and said.
+            // Never dropped quietly: put in the history's spool for whichever write comes next, in any process (this one
+            // may end first); kept in memory for this session's next write when the disk refuses the spool too. And said.
+            if (History.TrySpool(all))
+            {
+                _unwritten.Clear();
+                reporter.Warning(failure);
+                return;
+            }
             _unwritten = all.ToList();
             int dropped = _unwritten.Count - MaxUnwritten;
             if (dropped > 0)
