@@ -15,13 +15,16 @@ public sealed class RecordSignalTests
     private const string Token = "hf_recordsignal_token";
 
     [Theory]
-    [InlineData("INT")]
-    [InlineData("TERM")]
-    [InlineData("HUP")]
-    public async Task Record_told_to_end_once_its_endpoint_exists_deletes_it_and_says_so(string signal)
+    [InlineData("INT", false)]
+    [InlineData("TERM", false)]
+    [InlineData("HUP", false)]
+    [InlineData("INT", true)]
+    public async Task Record_told_to_end_once_its_endpoint_exists_deletes_it_and_says_so(string signal, bool pessimistic)
     {
         Assert.False(OperatingSystem.IsWindows(), "Signals are a Unix matter; this test runs on Linux and macOS.");
-        await using var emulator = await EmulatorProcess.StartAsync(["--boot-seconds", "1", "--token", Token]);
+        // The pessimistic readings too: stale reads (1.5 s) must not make the clean-up think the endpoint is gone.
+        string[] readings = pessimistic ? ["--updated-at", "actions", "--url-from", "running", "--url-scheme", "random", "--stale-read-ms", "1500"] : [];
+        await using var emulator = await EmulatorProcess.StartAsync(["--boot-seconds", "1", "--token", Token, .. readings]);
         string folder = Directory.CreateTempSubdirectory("mert-record-signal-").FullName;
         string har = Path.Combine(folder, "session.har");
         string tool = Path.Combine(AppContext.BaseDirectory, "MertEndpoint.Recording.dll");
@@ -65,6 +68,7 @@ public sealed class RecordSignalTests
         Assert.True(File.Exists(har), $"SIG{signal}: nothing saved\n{said}");
         using var http = new HttpClient { BaseAddress = emulator.BaseUri };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
+        if (pessimistic) await Task.Delay(TimeSpan.FromSeconds(2)); // reads lag 1.5 s behind the delete
         using var list = JsonDocument.Parse(await http.GetStringAsync("/v2/endpoint/emulator-user"));
         Assert.Equal(0, list.RootElement.GetProperty("items").GetArrayLength());
         Directory.Delete(folder, recursive: true);
