@@ -91,6 +91,19 @@ public class UseTests
     }
 
     [Fact]
+    public async Task MaxDuration_stops_a_block_that_hangs_and_pauses_the_endpoint()
+    {
+        using var host = new CmdletHost();
+        host.Service.Add("u", state: "paused");
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var run = await host.RunAsync("Use-MertEndpoint u -MaxDuration '00:00:02' -Confirm:$false { 'started'; Start-Sleep -Seconds 120; 'never' }");
+        Assert.Equal(["started"], run.Output.Select(o => o.ToString()));
+        Assert.StartsWith("MaxDurationExceeded,", Assert.Single(run.AllErrors).FullyQualifiedErrorId);
+        Assert.Equal("paused", host.Service.StateOf("u"));
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(60), $"took {watch.Elapsed}: the block's sleep was not stopped");
+    }
+
+    [Fact]
     public async Task WhatIf_runs_nothing_and_sends_nothing()
     {
         using var host = new CmdletHost();

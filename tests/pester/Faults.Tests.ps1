@@ -127,14 +127,6 @@ try { Use-MertEndpoint f-throw -OwedPauseTimeoutSec 3 { throw 'job crashed' } } 
         $child.ExitCode | Should -Be 0
         $child.Output | Should -Match 'REACHED-THE-END'
     }
-
-    It '-MaxDuration stops a hung block and pauses the endpoint' {
-        New-PausedEndpoint f-max
-        $out = Use-MertEndpoint f-max -MaxDuration '00:00:02' { 'started'; Start-Sleep -Seconds 120; 'never' } -ErrorVariable maxErrors -ErrorAction SilentlyContinue
-        $out | Should -Be 'started'
-        $maxErrors[0].FullyQualifiedErrorId | Should -BeLike 'MaxDurationExceeded,*'
-        (Get-MertEndpoint f-max).Status | Should -Be 'Paused'
-    }
 }
 
 Describe '-TimeoutSec bounds the whole command' {
