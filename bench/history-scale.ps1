@@ -17,6 +17,7 @@
     The steady state is measured on a file that is past its compaction (the header's compactedBytes is its body);
     a generated file that has grown past MERT_ENDPOINT_HISTORY_COMPACT_BYTES (default 1 MiB) since its last
     compaction is compacted by the first command that writes, measured separately (-FirstRuns, on fresh copies).
+    Arrays go in through -Command: dotnet pwsh -NoProfile -Command './bench/history-scale.ps1 -Sizes 1000,100000'
 
     The answers are checked against a simple model in this script over the whole generated log: BilledSince of
     one endpoint, its 30-day billed time (the estimate, from the recorded times; and the true billed time, from
@@ -88,9 +89,9 @@ public static class HistoryScale
 
     static int Rate(string state, int replicas) => state == "initializing" || state == "running" || state == "updating" ? Math.Max(1, replicas) : 0;
 
-    /// <param name="compacted">Write the header's compactedBytes as the body's size (a file just compacted), else 0 (grown since).</param>
+    /// <summary>The header says compactedBytes 0: a file grown since its last compaction, as an appending module leaves it.</summary>
     public static ScaleResult Generate(string path, string api, string ns, string[] names, string[] urls, long total, DateTime end,
-        int seed, string checkName, DateTime since, DateTime until, bool compacted)
+        int seed, string checkName, DateTime since, DateTime until)
     {
         var rng = new Random(seed);
         long slots = (long)(TimeSpan.FromDays(365).Ticks / Slot.Ticks);
@@ -106,10 +107,8 @@ public static class HistoryScale
         {
             string generation = Guid.NewGuid().ToString("N");
             string head = "{\"v\":2,\"generation\":\"" + generation + "\",\"compactedBytes\":";
-            int width = 96;   // padded as a compaction writes it, so the size can go over it afterwards
-            byte[] header = Encoding.UTF8.GetBytes(head + "0" + new string(' ', width - head.Length - 3) + "}\n");
+            byte[] header = Encoding.UTF8.GetBytes(head + "0}\n");   // as the module's first append writes it
             file.Write(header, 0, header.Length);
-            long body = 0;
             Action<Ep, DateTime, DateTime?, DateTime, string, DateTime?, DateTime> record = (e, t, lo, hi, src, u, written) =>
             {
                 lines.Add(new Line { Written = written, Text = Format(api, ns, e, t, lo, hi, src, u) });
@@ -215,17 +214,9 @@ public static class HistoryScale
                     {
                         byte[] bytes = Encoding.UTF8.GetBytes(l.Text + "\n");
                         file.Write(bytes, 0, bytes.Length);
-                        body += bytes.Length;
                     }
                     lines.Clear();
                 }
-            }
-            if (compacted)
-            {
-                file.Seek(0, SeekOrigin.Begin);
-                header = Encoding.UTF8.GetBytes(head + body.ToString(CultureInfo.InvariantCulture));
-                header = Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(header) + new string(' ', width - header.Length - 2) + "}\n");
-                file.Write(header, 0, header.Length);
             }
             result.Bytes = file.Length;
         }
@@ -307,7 +298,7 @@ try {
     foreach ($size in $Sizes) {
         $path = Join-Path $dir "history-$size.jsonl"
         $sw = [Diagnostics.Stopwatch]::StartNew()
-        $g = [HistoryScale]::Generate($path, $api, 'emulator-user', [string[]] $names, [string[]] $urls, $size, $end, $Seed, $checkName, $since, $until, $false)
+        $g = [HistoryScale]::Generate($path, $api, 'emulator-user', [string[]] $names, [string[]] $urls, $size, $end, $Seed, $checkName, $since, $until)
         '{0,9:N0} events generated in {1:0.0} s: {2:N1} MB, {3:N0} actions, {4:N0} reads ({5:N0} dated by the service stamp, {6:N0} replica changes at the midpoint); {7}: {8} events' -f `
             $g.Events, $sw.Elapsed.TotalSeconds, ($g.Bytes / 1MB), $g.Actions, $g.Reads, $g.ByStamp, $g.Midpoints, $checkName, $g.Check.Events
         $files[[string]$size] = [pscustomobject]@{ Path = $path; Gen = $g }
