@@ -530,8 +530,8 @@ namespace MertEndpoint
             $"{Convert.ToString(given, CultureInfo.InvariantCulture)} is not more than zero: give an amount in USD, for example 200.";
 
         /// <summary>Invoke-MertEndpointGuard runs the guard's script from the module's folder; it is not there.</summary>
-        public static string GuardScriptMissing(string path) =>
-            $"The guard's script '{path}' is missing: the module's folder is incomplete. Reinstall the module.";
+        public static EndpointException GuardScriptMissing(string path) =>
+            new(EndpointErrorKind.InvalidConfiguration, $"The guard's script '{path}' is missing: the module's folder is incomplete. Reinstall the module.");
 
         /// <summary>A duration outside what its parameter takes (the bounds as a person writes them).</summary>
         public static string DurationOutOfRange(TimeSpan given, TimeSpan min, TimeSpan max) =>

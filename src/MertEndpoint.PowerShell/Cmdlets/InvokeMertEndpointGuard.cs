@@ -66,7 +66,7 @@ namespace MertEndpoint.PowerShell
         protected override void EndProcessing()
         {
             string script = Path.Combine(Path.GetDirectoryName(typeof(InvokeMertEndpointGuard).Assembly.Location) ?? ".", ScriptName);
-            if (!File.Exists(script)) throw new FileNotFoundException(Errors.GuardScriptMissing(script), script);
+            if (!File.Exists(script)) ThrowTerminatingError(MertCmdlet.ToErrorRecord(Errors.GuardScriptMissing(script), null));
 
             var parameters = new Hashtable(StringComparer.OrdinalIgnoreCase);
             foreach (KeyValuePair<string, object> given in MyInvocation.BoundParameters)

@@ -26,5 +26,7 @@
     # Defaults computed when the command runs (a fresh cmdlet holds none).
     DefaultValues = @{
         NotifyUri = '$env:MERT_GUARD_NOTIFY_URI'
+        # Common.psd1's Namespace default (the token's user) is the other cmdlets'; the guard sweeps every namespace.
+        Namespace = '*'
     }
 }
