@@ -8,7 +8,8 @@
     Description            = 'Manage Hugging Face Inference Endpoints so that a paid GPU endpoint runs only while work needs it: start and wait until it answers, pause afterwards, see status and spend.'
     PowerShellVersion      = '5.1'
     CompatiblePSEditions   = @('Core', 'Desktop')
-    FormatsToProcess       = @('MertEndpoint.Format.ps1xml', 'MertEndpoint.Invoke.Format.ps1xml', 'MertEndpoint.Insight.Format.ps1xml', 'MertEndpoint.History.Format.ps1xml')
+    # One format file: each file more is read and checked at every import.
+    FormatsToProcess       = @('MertEndpoint.Format.ps1xml')
     CmdletsToExport        = @(
         'Get-MertEndpoint'
         'New-MertEndpoint'
@@ -26,10 +27,11 @@
         'Get-MertEndpointMetric'
         'Get-MertEndpointReplica'
         'Test-MertEndpointSetup'
+        'Invoke-MertEndpointGuard'
     )
-    # The guard is a script function (guard.ps1 beside it is the script for schedulers).
-    NestedModules          = @('MertEndpoint.Guard.psm1')
-    FunctionsToExport      = @('Invoke-MertEndpointGuard')
+    # No script at import: Invoke-MertEndpointGuard is a cmdlet that reads the guard's script (MertEndpoint.Guard.psm1,
+    # beside guard.ps1 for schedulers) when it runs.
+    FunctionsToExport      = @()
     VariablesToExport      = @()
     AliasesToExport        = @()
     PrivateData            = @{

@@ -127,7 +127,8 @@ function Install-BuiltModule([string] $Into, [string] $Artifacts) {
     }
     Add-ReadyToRunImages $dependencies (Join-Path $Into 'cache')
     Copy-Item (Join-Path $root 'src/MertEndpoint.PowerShell/*.ps1xml') $moduleOut
-    # The guard: Invoke-MertEndpointGuard (a nested script module) and guard.ps1, the script schedulers run.
+    # The guard's script (MertEndpoint.Guard.psm1: Invoke-MertEndpointGuard reads it when it runs, never at import) and
+    # guard.ps1, the script schedulers run.
     Copy-Item (Join-Path $root 'src/MertEndpoint.PowerShell/Guard/*') $moduleOut
     $manifest = Get-Content -Raw (Join-Path $root 'MertEndpoint.psd1')
     $manifest = $manifest -replace "ModuleVersion(\s*)=(\s*)'[^']*'", "ModuleVersion`$1=`$2'$(Get-ProjectVersion)'"

@@ -192,8 +192,9 @@ foreach ($command in Get-Command -Module $module.Name -CommandType Cmdlet | Sort
     $w.WriteEndElement()
 
     $w.WriteStartElement('command', 'returnValues', $cmd)
-    foreach ($type in $command.OutputType.Type) {
-        $described = if ($type -eq [void]) { 'None' } else { $type.FullName }
+    # A type by name only (the guard's PSCustomObject, MertEndpoint.GuardResult) has no .NET type: its name stands.
+    foreach ($output in $command.OutputType) {
+        $described = if ($output.Type -eq [void]) { 'None' } elseif ($output.Type) { $output.Type.FullName } else { $output.Name }
         $text = $common.OutputTypes[$described]
         if (-not $text) { $problems.Add("$($command.Name): Common.psd1 OutputTypes has no description of $described") }
         if ($h.OutputsNote) { $text = "$text $($h.OutputsNote)" }

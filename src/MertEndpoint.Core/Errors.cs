@@ -525,6 +525,14 @@ namespace MertEndpoint
         public static string InvalidDuration(string text) =>
             $"'{text}' is not a duration: give seconds (600, 1.5), a TimeSpan string (00:10:00 for ten minutes, 1.02:00:00 for a day and two hours) or a TimeSpan ([TimeSpan]::FromHours(2)).";
 
+        /// <summary>An amount that must be more than zero (the guard's -MonthlyBudget).</summary>
+        public static string NotPositive(object? given) =>
+            $"{Convert.ToString(given, CultureInfo.InvariantCulture)} is not more than zero: give an amount in USD, for example 200.";
+
+        /// <summary>Invoke-MertEndpointGuard runs the guard's script from the module's folder; it is not there.</summary>
+        public static EndpointException GuardScriptMissing(string path) =>
+            new(EndpointErrorKind.InvalidConfiguration, $"The guard's script '{path}' is missing: the module's folder is incomplete. Reinstall the module.");
+
         /// <summary>A duration outside what its parameter takes (the bounds as a person writes them).</summary>
         public static string DurationOutOfRange(TimeSpan given, TimeSpan min, TimeSpan max) =>
             $"{given} is out of range: give a duration from {min} to {max} (a bare number is seconds: 600 is ten minutes).";

@@ -143,11 +143,13 @@ Describe 'Help details' {
 }
 
 Describe 'The about_MertEndpoint topic agrees with the module' {
-    It 'lists every command the built manifest exports (the cmdlets and the guard function), and no other' {
+    It 'lists every command the built manifest exports (cmdlets only, the guard included), and no other' {
         $manifest = Import-PowerShellDataFile (Join-Path $ModuleDir 'MertEndpoint.psd1')
         @($manifest.CmdletsToExport).Count | Should -Be $cmdlets.Count -Because 'the manifest exports every cmdlet the module loads'
-        $functions = @(Get-Command -Module MertEndpoint -CommandType Function | ForEach-Object Name)
-        @($manifest.FunctionsToExport) | Should -Be $functions -Because 'the manifest exports every function the module loads'
+        # No script at import (a fresh process's first call waits for it): no function, no nested module.
+        @(Get-Command -Module MertEndpoint -CommandType Function, Alias).Count | Should -Be 0
+        @($manifest.FunctionsToExport).Count | Should -Be 0
+        $manifest.NestedModules | Should -BeNullOrEmpty
         $exported = @($manifest.CmdletsToExport) + @($manifest.FunctionsToExport)
         $listed = @(Get-AboutSection 'CMDLETS' | Where-Object { $_ -match '^\s+(\w+-\w+)\s' } | ForEach-Object { $Matches[1] })
         @($exported | Where-Object { $_ -notin $listed }) | Should -BeNullOrEmpty -Because 'every exported cmdlet belongs in the CMDLETS list'
@@ -276,6 +278,45 @@ Describe 'Parameter help of <_> agrees with its attributes' -ForEach $cmdletName
     }
 }
 
+Describe 'The guard cmdlet and the script it runs' {
+    It 'Invoke-MertEndpointGuard takes the parameters of the guard script''s function: names, types, positions, defaults, value sets' {
+        # The cmdlet passes its parameters on to the function in MertEndpoint.Guard.psm1 (guard.ps1 calls that function
+        # directly), so the two must not drift apart. A module object of the script, not imported: nothing is shadowed.
+        $script = [psmoduleinfo]::new([scriptblock]::Create((Get-Content -Raw (Join-Path $ModuleDir 'MertEndpoint.Guard.psm1'))))
+        $function = $script.ExportedFunctions['Invoke-MertEndpointGuard']
+        $function | Should -Not -BeNullOrEmpty
+        $cmdlet = Get-Command Invoke-MertEndpointGuard -CommandType Cmdlet
+        $common = [System.Management.Automation.Cmdlet]::CommonParameters + [System.Management.Automation.Cmdlet]::OptionalCommonParameters
+        $own = { param($c) @($c.Parameters.Values | Where-Object Name -notin $common) }
+        @((& $own $cmdlet).Name) | Should -Be @((& $own $function).Name)
+        $cmdlet.Parameters.ContainsKey('WhatIf') | Should -BeTrue
+        $function.Parameters.ContainsKey('WhatIf') | Should -BeTrue
+        $instance = [Activator]::CreateInstance($cmdlet.ImplementingType)
+        $defaults = @{}
+        foreach ($p in $function.ScriptBlock.Ast.Body.ParamBlock.Parameters) { $defaults[$p.Name.VariablePath.UserPath] = $p.DefaultValue }
+        foreach ($p in & $own $function) {
+            $mine = $cmdlet.Parameters[$p.Name]
+            $mine.ParameterType | Should -Be $p.ParameterType -Because "-$($p.Name)"
+            $mine.ParameterSets['__AllParameterSets'].Position | Should -Be $p.ParameterSets['__AllParameterSets'].Position -Because "-$($p.Name)"
+            $mine.ParameterSets['__AllParameterSets'].IsMandatory | Should -Be $p.ParameterSets['__AllParameterSets'].IsMandatory -Because "-$($p.Name)"
+            @($mine.Aliases) | Should -Be @($p.Aliases) -Because "-$($p.Name)"
+            $set = { param($q) @($q.Attributes | Where-Object { $_ -is [System.Management.Automation.ValidateSetAttribute] } | ForEach-Object ValidValues) }
+            @(& $set $mine) | Should -Be @(& $set $p) -Because "-$($p.Name)"
+            # Constant defaults ('02:00:00', @()) must agree; a computed one ($env:MERT_GUARD_NOTIFY_URI) is the script's alone.
+            $ast = $defaults[$p.Name]
+            $value = $instance.GetType().GetProperty($p.Name).GetValue($instance)
+            if ($null -eq $ast) {
+                if ($p.ParameterType -eq [string]) { $value | Should -BeNullOrEmpty -Because "-$($p.Name) has no default in the script" }
+            }
+            elseif ($ast -is [System.Management.Automation.Language.StringConstantExpressionAst]) { $value | Should -Be $ast.Value -Because "-$($p.Name)" }
+            elseif ($ast.Extent.Text -eq '@()') { @($value).Count | Should -Be 0 -Because "-$($p.Name)" }
+            else { $ast.Extent.Text | Should -Match '^\$env:' -Because "-$($p.Name): a default computed when it runs, left to the script" }
+        }
+        # -MonthlyBudget: more than zero in both.
+        { Invoke-MertEndpointGuard -MonthlyBudget 0 } | Should -Throw -ErrorId 'ParameterArgumentValidationError,*'
+    }
+}
+
 Describe 'Error ids' {
     BeforeAll {
         # Every id the module can emit is a member of EndpointErrorKind: Errors makes every error, and
@@ -297,7 +338,7 @@ Describe 'Error ids' {
     }
 
     It 'found the ids the code emits' {
-        $cmdlets.Count | Should -Be 16
+        $cmdlets.Count | Should -Be 17
         $emitted.Count | Should -BeGreaterThan 30
         foreach ($id in 'WaitTimeout', 'NothingToSend', 'FileNotFound', 'InvalidPeriod', 'InvalidToken', 'EndpointConflict') { $emitted.Keys | Should -Contain $id }
     }

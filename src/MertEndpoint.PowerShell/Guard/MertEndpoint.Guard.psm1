@@ -1,6 +1,10 @@
-# The guard: Invoke-MertEndpointGuard, shipped with the module (a nested script module) so that an installed module
-# can be scheduled without a clone; guard.ps1 beside it is the thin script for schedulers (exit codes). Windows
-# PowerShell 5.1 and PowerShell 7 alike.
+# The guard's logic: Invoke-MertEndpointGuard as a script function, shipped in the module's folder so that an installed
+# module can be scheduled without a clone. Importing MertEndpoint does not read this file: the cmdlet
+# Invoke-MertEndpointGuard (Cmdlets/InvokeMertEndpointGuard.cs) loads it into a module scope of its own when it runs and
+# passes on the parameters it was given; guard.ps1, the thin script for schedulers (exit codes), imports it directly, so
+# that a module that cannot load is logged and notified like any other failure. Its help (what it does, the log, the
+# codes, each parameter) is the cmdlet's: help/Invoke-MertEndpointGuard.psd1. Its parameters and the cmdlet's are the
+# same (names, types, positions, defaults, validation). Windows PowerShell 5.1 and PowerShell 7 alike.
 
 $ExitNothingToDo = 0; $ExitStopped = 10; $ExitFailed = 20
 $invariant = [Globalization.CultureInfo]::InvariantCulture
@@ -110,92 +114,7 @@ function Get-ErrorTarget($Record) {
 }
 
 function Invoke-MertEndpointGuard {
-    <#
-    .SYNOPSIS
-        The guard: pauses every endpoint that has been billing for longer than a threshold, except the ones exempted by
-        name or by tag; optionally keeps a monthly budget and tells a person through a webhook. Returns what it did.
-    .DESCRIPTION
-        Looks at your namespace and every organization's (-Namespace '*'), pauses the endpoints that have billed
-        (initializing, running or updating) for longer than -BilledLongerThan, and logs for each who last changed it (so
-        you know whom to ask) and what it had cost. One namespace or endpoint that fails does not stop the others. Every
-        log line (Write-Host: the information stream, tagged PSHOST) starts with the UTC time; a run starts with a 'run:'
-        line and ends with an 'end:' line. Output is plain text (no colour codes) when it is redirected.
-
-        The streak: it pauses on evidence of how long an endpoint has billed at least (BilledForAtLeast): this module's
-        own start, its usage history's sightings (a run every 15 minutes sees each change within 15 minutes), or the start
-        of the endpoint's oldest replica (its replica list is read for an endpoint not yet proven over the threshold; an
-        update stamps updatedAt but leaves that start). An endpoint whose long streak rests only on the service's stamps
-        (updatedAt, createdAt: it may have woken from scale-to-zero since, unstamped) is reported ('report:' in the log,
-        Reported in the result, the notification), not paused.
-
-        Exemptions: -Exclude takes name patterns (matched against 'name' and 'namespace/name'); an endpoint tagged
-        -KeepTag (default 'keep-running') is never paused. Both are listed in the log.
-
-        Budget: with -MonthlyBudget, once this UTC month's spend across the namespaces it checks passes the amount, it
-        pauses every endpoint that bills and is not exempt, whatever its streak. The spend is the upper bound (CostHigh of
-        Get-MertEndpointCost) as this module's usage history sees it, not the service's invoice: time billed where no
-        process using this module looked is not in it.
-
-        Notification: with -NotifyUri (or the environment variable MERT_GUARD_NOTIFY_URI, so the address need not sit on
-        a command line) it posts a short message when the run's code is 10 or 20, never on 0 nor under -WhatIf: the host,
-        the code, the counts, the endpoints it paused, what it could not check or pause, the budget. The address is a
-        secret: it is never logged, and text that might carry it is masked. The token never goes there. A post that fails
-        (an answer other than 2xx, no connection, no answer within 15 s), or an address that is not https:// (plain
-        http:// only to this machine), makes the code 20.
-
-        The result's ExitCode is what a scheduler wants (guard.ps1 in the module's folder exits with it):
-           0  nothing needed stopping (or -WhatIf)
-          10  it paused something, or reports an endpoint that may have billed too long: an alert, the rest is fine
-          20  something could not be checked or stopped, the notification could not be posted, or the guard itself could
-              not run (e.g. a bad -ModulePath): an endpoint may still be billing
-    .PARAMETER BilledLongerThan
-        Pause endpoints whose current billing streak is longer than this (default 02:00:00): a TimeSpan, a TimeSpan
-        string, or seconds as a number or a string (7200, '7200'), as every MertEndpoint duration.
-    .PARAMETER Namespace
-        The namespace to check, or '*' (default) for yours and every organization's.
-    .PARAMETER Exclude
-        Name patterns never paused, e.g. 'shared-*' or 'lab/*'.
-    .PARAMETER KeepTag
-        Endpoints carrying this tag are never paused (default 'keep-running').
-    .PARAMETER ModulePath
-        Import MertEndpoint from this path first (guard.ps1 passes the module's own folder). Not needed once it is loaded.
-    .PARAMETER MonthlyBudget
-        USD. Once this UTC month's spend (as this module's usage history sees it) passes it, every endpoint that bills and
-        is not exempt is paused, whatever its streak.
-    .PARAMETER NotifyUri
-        A Slack incoming webhook or a Teams Workflows webhook to post to when the code is 10 or 20. Default: the
-        environment variable MERT_GUARD_NOTIFY_URI. A secret: never logged.
-    .PARAMETER NotifyFormat
-        Slack (default: {"text": ...}) or Teams (an Adaptive Card for a Workflows webhook).
-    .PARAMETER AccountCacheMaxAge
-        With -Namespace '*': the account lookup (your user and organizations) is asked again when its cached answer is
-        older than this (default 00:15:00, at most 01:00:00), so an organization joined since is swept. When the lookup
-        cannot be asked (a 429, an outage), the older answer is used and the log says how old it is.
-    .OUTPUTS
-        MertEndpoint.GuardResult: ExitCode (0, 10 or 20), Summary (the end line), Over (the endpoints over the limit),
-        Paused, Reported (over the threshold by the service's stamps alone: not paused), NotRead (namespaces whose listing was not read), Errors (the error records), MonthSpend (with
-        -MonthlyBudget) and Notified.
-    .EXAMPLE
-        Invoke-MertEndpointGuard -BilledLongerThan 02:00:00 -Exclude 'demo-*' -WhatIf
-
-        Lists what it would pause and pauses nothing.
-    .EXAMPLE
-        $r = Invoke-MertEndpointGuard -MonthlyBudget 200; $r.Paused | Format-Table Namespace, Name, UpdatedBy
-
-        Pauses what has billed for more than two hours, and everything not exempt once this month's spend passes $200;
-        then shows whom to tell.
-    .EXAMPLE
-        pwsh -NoProfile -Command 'exit (Invoke-MertEndpointGuard -NotifyFormat Teams).ExitCode'
-
-        From a scheduler, with the address in MERT_GUARD_NOTIFY_URI: the exit code is the guard's (a module that cannot
-        load gives PowerShell's own 1 here; guard.ps1 in the module's folder gives 20).
-    .LINK
-        Get-MertEndpoint
-    .LINK
-        Stop-MertEndpoint
-    .LINK
-        about_MertEndpoint
-    #>
+    # The help is the cmdlet's (help/Invoke-MertEndpointGuard.psd1): Get-Help Invoke-MertEndpointGuard -Full.
     [CmdletBinding(SupportsShouldProcess)]
     [OutputType('MertEndpoint.GuardResult')]
     param(

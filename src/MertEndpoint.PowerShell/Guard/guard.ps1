@@ -26,8 +26,9 @@ param(
     [string] $NotifyFormat = 'Slack'
 )
 try {
-    # The guard's own script module, from beside this script: it imports the module from -ModulePath itself, so a
-    # module that cannot load is logged, notified and exits 20 like any other failure.
+    # The guard's own script module, from beside this script (the one the cmdlet Invoke-MertEndpointGuard runs): it
+    # imports the module from -ModulePath itself, so a module that cannot load is logged, notified and exits 20 like any
+    # other failure. Its function shadows the cmdlet here, in this script's session only.
     Import-Module (Join-Path $PSScriptRoot 'MertEndpoint.Guard.psm1') -ErrorAction Stop
     $PSBoundParameters['ModulePath'] = $ModulePath
     $result = Invoke-MertEndpointGuard @PSBoundParameters

@@ -49,6 +49,7 @@
         'MertEndpoint.MetricSummary' = 'One metric over the period (-Summary): Metric, Points, Total, Average, Minimum, P50, P95 and Maximum.'
         'MertEndpoint.EndpointReplica' = 'One replica: Replica (its id), State, StartedAt, ReadyAt and FailedAt, with Namespace and Name for piping to Get-MertEndpointLog.'
         'MertEndpoint.SetupReport' = 'The setup check: Ok (true when nothing is missing), TokenSource (where the token came from, never the token), User, AccountType, Organizations, Namespace and NamespaceSource, Listings (each namespace: Role, Readable, Endpoints, Problem), Hardware (the default), its PricePerHour and Quota, ApiUrl, HubUrl, HistoryPath and HistoryBytes, and Problems (the message of each SetupIncomplete error).'
+        'MertEndpoint.GuardResult' = 'What one run of the guard did (a PSCustomObject with that type name):'
         'System.Object' = 'Whatever the script block outputs, streamed as it is written.'
         'None' = 'Nothing.'
     }
