@@ -218,7 +218,11 @@ namespace MertEndpoint
                 (historyProblems ?? client.Reporter).Warning(ex.Message);
                 events = Array.Empty<UsageEvent>();
             }
-            var streaks = Summarize(events.Where(e => e.Api == client.ApiBase), DateTimeOffset.MinValue, now)
+            // Only the endpoints that bill need their streak, and each only its own history (a summary of every endpoint
+            // ever seen cost a Get of one endpoint seconds with a large history: bench/history-scale.ps1).
+            var billing = new HashSet<(string, string)>(endpoints.Where(e => BillingRules.Bills(e.Status)).Select(e => (e.Namespace, e.Name)));
+            var streaks = (billing.Count == 0 ? Array.Empty<EndpointCost>()
+                    : Summarize(events.Where(e => e.Api == client.ApiBase && billing.Contains((e.Namespace, e.Name))), DateTimeOffset.MinValue, now))
                 .Where(c => c.BilledSince != null)
                 .ToDictionary(c => (c.Namespace, c.Name));
             var catalogs = new Dictionary<string, IReadOnlyList<HardwareInfo>>(StringComparer.Ordinal);
