@@ -658,18 +658,17 @@ namespace MertEndpoint
                 JsonElement r = doc.RootElement;
                 if (r.ValueKind != JsonValueKind.Object) return false;
                 if (r.TryGetProperty("generation", out _)) return true;
-                string? t = Str(r, "t"), api = Str(r, "api"), ns = Str(r, "ns"), name = Str(r, "name"), state = Str(r, "state");
-                if (t == null || api == null || ns == null || name == null || state == null) return false;
-                if (!DateTimeOffset.TryParse(t, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out DateTimeOffset time))
-                    return false;
-                string? lo = Str(r, "lo"), hi = Str(r, "hi");
+                // The strings of a history repeat (a few endpoints, states, regions): each is kept once (Shared), so a large
+                // history costs memory per event, not per string; times are read straight from the JSON's bytes.
+                string? api = Shared(r, "api"), ns = Shared(r, "ns"), name = Shared(r, "name"), state = Shared(r, "state");
+                if (api == null || ns == null || name == null || state == null || StampOf(r, "t") is not DateTimeOffset time) return false;
                 e = new UsageEvent
                 {
                     Time = time, Api = api, Namespace = ns, Name = name, State = state,
                     Replicas = r.TryGetProperty("replicas", out JsonElement rep) && rep.ValueKind == JsonValueKind.Number && rep.TryGetInt32(out int n) ? n : 0,
-                    Vendor = Str(r, "vendor"), Region = Str(r, "region"), InstanceType = Str(r, "type"), InstanceSize = Str(r, "size"),
-                    Source = Str(r, "src"), Url = Str(r, "url"),
-                    Earliest = Time(lo), Latest = Time(hi), ServiceStamp = Time(Str(r, "u")),
+                    Vendor = Shared(r, "vendor"), Region = Shared(r, "region"), InstanceType = Shared(r, "type"), InstanceSize = Shared(r, "size"),
+                    Source = Shared(r, "src"), Url = Shared(r, "url"),
+                    Earliest = StampOf(r, "lo"), Latest = StampOf(r, "hi"), ServiceStamp = StampOf(r, "u"),
                 };
                 return true;
             }
@@ -677,6 +676,25 @@ namespace MertEndpoint
             {
                 return false;
             }
+        }
+
+        /// <summary>A time field: by System.Text.Json's own ISO 8601 reader, else (another form an older writer used) by text.</summary>
+        private static DateTimeOffset? StampOf(JsonElement r, string name)
+        {
+            if (!r.TryGetProperty(name, out JsonElement v) || v.ValueKind != JsonValueKind.String) return null;
+            return v.TryGetDateTimeOffset(out DateTimeOffset t) ? t.ToUniversalTime() : Time(v.GetString());
+        }
+
+        /// <summary>The strings the history's events share, one copy each (bounded: past the limit a string is not kept).</summary>
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> Strings = new(StringComparer.Ordinal);
+        private const int MaxSharedStrings = 100000;
+
+        private static string? Shared(JsonElement r, string name)
+        {
+            string? value = Str(r, name);
+            if (value == null) return null;
+            if (Strings.TryGetValue(value, out string? shared)) return shared;
+            return Strings.Count < MaxSharedStrings ? Strings.GetOrAdd(value, value) : value;
         }
 
         private static DateTimeOffset? Time(string? text) =>
