@@ -43,6 +43,8 @@ namespace MertEndpoint
         private long _offset;
         private long _compactedBytes;
         private readonly List<UsageEvent> _events = new();
+        // What Read last returned, oldest first: the same list until an event is added or re-dated (a cost report reads twice).
+        private IReadOnlyList<UsageEvent>? _sorted;
         private readonly Dictionary<string, UsageEvent> _last = new(StringComparer.Ordinal);
         // The last time this process saw each endpoint in the state the file holds: the earliest a change it did not
         // cause can have happened.
@@ -120,7 +122,7 @@ namespace MertEndpoint
                 {
                     throw Errors.HistoryUnreadable(Path, ex);
                 }
-                return _events.OrderBy(e => e.Time).ToList();
+                return _sorted ??= _events.OrderBy(e => e.Time).ToList();
             }
         }
 
@@ -486,6 +488,7 @@ namespace MertEndpoint
 
         private void Add(UsageEvent e)
         {
+            _sorted = null;
             if (_last.TryGetValue(e.Key, out UsageEvent? newest) && e.Time < newest.Time) Redate(e);
             _events.Add(e);
             if (!_last.TryGetValue(e.Key, out UsageEvent? last) || e.Time >= last.Time)
@@ -504,6 +507,7 @@ namespace MertEndpoint
         /// </summary>
         private void Redate(UsageEvent e)
         {
+            _sorted = null;
             var ahead = new List<UsageEvent>();
             UsageEvent? before = null;
             for (int i = _events.Count - 1; i >= 0; i--)
@@ -607,6 +611,7 @@ namespace MertEndpoint
 
         private void Reset(string generation)
         {
+            _sorted = null;
             _generation = generation;
             _offset = 0;
             _events.Clear();
