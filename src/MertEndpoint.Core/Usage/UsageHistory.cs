@@ -659,21 +659,45 @@ namespace MertEndpoint
             if (start >= end || (end - start == 1 && buffer[start] == '\r')) return true;
             try
             {
-                using var doc = JsonDocument.Parse(new ReadOnlyMemory<byte>(buffer, start, end - start));
-                JsonElement r = doc.RootElement;
-                if (r.ValueKind != JsonValueKind.Object) return false;
-                if (r.TryGetProperty("generation", out _)) return true;
-                // The strings of a history repeat (a few endpoints, states, regions): each is kept once (Shared), so a large
-                // history costs memory per event, not per string; times are read straight from the JSON's bytes.
-                string? api = Shared(r, "api"), ns = Shared(r, "ns"), name = Shared(r, "name"), state = Shared(r, "state");
-                if (api == null || ns == null || name == null || state == null || StampOf(r, "t") is not DateTimeOffset time) return false;
+                // One pass over the line's bytes (no document per line: a history holds a million of them). A field of
+                // another type than its own, or one this version does not know, is as good as absent; a line that is not
+                // one whole JSON object is not a record.
+                var reader = new Utf8JsonReader(new ReadOnlySpan<byte>(buffer, start, end - start));
+                if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
+                DateTimeOffset? time = null, lo = null, hi = null, stamp = null;
+                string? api = null, ns = null, name = null, state = null, vendor = null, region = null, type = null, size = null, source = null, url = null;
+                int replicas = 0;
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    ReadOnlySpan<byte> field = reader.ValueSpan;
+                    bool escaped = reader.ValueIsEscaped;
+                    string? escapedName = escaped ? reader.GetString() : null;
+                    if (!reader.Read()) return false;
+                    if (reader.TokenType == JsonTokenType.StartObject || reader.TokenType == JsonTokenType.StartArray) { reader.Skip(); continue; }
+                    if (Is(field, escapedName, "generation")) return true; // the header
+                    else if (Is(field, escapedName, "t")) time = StampOf(ref reader);
+                    else if (Is(field, escapedName, "lo")) lo = StampOf(ref reader);
+                    else if (Is(field, escapedName, "hi")) hi = StampOf(ref reader);
+                    else if (Is(field, escapedName, "u")) stamp = StampOf(ref reader);
+                    else if (Is(field, escapedName, "api")) api = Shared(ref reader);
+                    else if (Is(field, escapedName, "ns")) ns = Shared(ref reader);
+                    else if (Is(field, escapedName, "name")) name = Shared(ref reader);
+                    else if (Is(field, escapedName, "state")) state = Shared(ref reader);
+                    else if (Is(field, escapedName, "vendor")) vendor = Shared(ref reader);
+                    else if (Is(field, escapedName, "region")) region = Shared(ref reader);
+                    else if (Is(field, escapedName, "type")) type = Shared(ref reader);
+                    else if (Is(field, escapedName, "size")) size = Shared(ref reader);
+                    else if (Is(field, escapedName, "src")) source = Shared(ref reader);
+                    else if (Is(field, escapedName, "url")) url = Shared(ref reader);
+                    else if (Is(field, escapedName, "replicas")) replicas = reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int n) ? n : 0;
+                }
+                if (reader.TokenType != JsonTokenType.EndObject || reader.Read()) return false; // cut short, or more after it
+                if (api == null || ns == null || name == null || state == null || time is not DateTimeOffset at) return false;
                 e = new UsageEvent
                 {
-                    Time = time, Api = api, Namespace = ns, Name = name, State = state,
-                    Replicas = r.TryGetProperty("replicas", out JsonElement rep) && rep.ValueKind == JsonValueKind.Number && rep.TryGetInt32(out int n) ? n : 0,
-                    Vendor = Shared(r, "vendor"), Region = Shared(r, "region"), InstanceType = Shared(r, "type"), InstanceSize = Shared(r, "size"),
-                    Source = Shared(r, "src"), Url = Shared(r, "url"),
-                    Earliest = StampOf(r, "lo"), Latest = StampOf(r, "hi"), ServiceStamp = StampOf(r, "u"),
+                    Time = at, Api = api, Namespace = ns, Name = name, State = state, Replicas = replicas,
+                    Vendor = vendor, Region = region, InstanceType = type, InstanceSize = size, Source = source, Url = url,
+                    Earliest = lo, Latest = hi, ServiceStamp = stamp,
                 };
                 return true;
             }
@@ -683,20 +707,32 @@ namespace MertEndpoint
             }
         }
 
-        /// <summary>A time field: by System.Text.Json's own ISO 8601 reader, else (another form an older writer used) by text.</summary>
-        private static DateTimeOffset? StampOf(JsonElement r, string name)
+        /// <summary>The field's name is <paramref name="known"/> (compared on its bytes unless it came escaped).</summary>
+        private static bool Is(ReadOnlySpan<byte> field, string? escapedName, string known) =>
+            escapedName != null ? escapedName == known : Ascii(field, known);
+
+        private static bool Ascii(ReadOnlySpan<byte> bytes, string text)
         {
-            if (!r.TryGetProperty(name, out JsonElement v) || v.ValueKind != JsonValueKind.String) return null;
-            return v.TryGetDateTimeOffset(out DateTimeOffset t) ? t.ToUniversalTime() : Time(v.GetString());
+            if (bytes.Length != text.Length) return false;
+            for (int k = 0; k < bytes.Length; k++) if (bytes[k] != text[k]) return false;
+            return true;
         }
+
+        /// <summary>A time field: by System.Text.Json's own ISO 8601 reader, else (another form an older writer used) by text.</summary>
+        private static DateTimeOffset? StampOf(ref Utf8JsonReader reader)
+        {
+            if (reader.TokenType != JsonTokenType.String) return null;
+            return reader.TryGetDateTimeOffset(out DateTimeOffset t) ? t.ToUniversalTime() : Time(reader.GetString());
+        }
+
+        private static string? Shared(ref Utf8JsonReader reader) => reader.TokenType == JsonTokenType.String ? Shared(reader.GetString()) : null;
 
         /// <summary>The strings the history's events share, one copy each (bounded: past the limit a string is not kept).</summary>
         private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> Strings = new(StringComparer.Ordinal);
         private const int MaxSharedStrings = 100000;
 
-        private static string? Shared(JsonElement r, string name)
+        private static string? Shared(string? value)
         {
-            string? value = Str(r, name);
             if (value == null) return null;
             if (Strings.TryGetValue(value, out string? shared)) return shared;
             return Strings.Count < MaxSharedStrings ? Strings.GetOrAdd(value, value) : value;
