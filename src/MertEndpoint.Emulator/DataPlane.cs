@@ -48,7 +48,7 @@ sealed class DataPlane(EmulatorOptions options, EndpointStore store, ControlPlan
         {
             // A replica answered (not the proxy in front of it): an access line and a metrics point.
             if (ctx.Items[ServedKey] is DateTimeOffset started && !ctx.RequestAborted.IsCancellationRequested)
-                store.Served(ns, name, ctx.Request.Method, path, ctx.Response.StatusCode, (time.GetUtcNow() - started).TotalMilliseconds);
+                store.Served(ns, name, ctx.Request.Method, path, ctx.Response.StatusCode, (time.GetUtcNow() - started).TotalMilliseconds, started);
         }
     }
 

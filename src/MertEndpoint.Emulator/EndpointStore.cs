@@ -373,17 +373,18 @@ sealed class EndpointStore
     }
 
     /// <summary>A replica answered a request: one access line on a serving replica (round robin), and a point for the metrics.</summary>
-    public void Served(string ns, string name, string method, string path, int status, double milliseconds)
+    /// <param name="at">When the replica took the request: its access line and its metrics point carry that time, not the
+    /// moment this runs (after the answer went out, when a test's clock may have moved on).</param>
+    public void Served(string ns, string name, string method, string path, int status, double milliseconds, DateTimeOffset at)
     {
         lock (_gate)
         {
             if (Live(ns).FirstOrDefault(e => e.Spec.Name == name) is not { } e) return;
-            var now = Now;
-            Advance(e, now);
+            Advance(e, Now);
             var serving = e.Replicas.Where(r => r.ReadyAt is not null && r.FailedAt is null).ToList();
             var replica = serving.Count > 0 ? serving[e.NextReplica++ % serving.Count].Id : e.Replicas.FirstOrDefault()?.Id ?? "";
-            Log(e, now, replica, ContainerScript.Access(method, path, status, milliseconds));
-            e.Served.Add(new ServedRequest(now, status, milliseconds));
+            Log(e, at, replica, ContainerScript.Access(method, path, status, milliseconds));
+            e.Served.Add(new ServedRequest(at, status, milliseconds));
             Trim(e.Served, MaxServed);
         }
     }
