@@ -704,8 +704,8 @@ namespace MertEndpoint
             new(EndpointErrorKind.InvalidConfiguration,
                 $"Could not read the usage history '{path}': {ex.Message}. Check the file, or point MERT_ENDPOINT_HISTORY_PATH elsewhere.", ex);
 
-        public static string HistoryUnwritable(string path, Exception ex) =>
-            $"Could not write the usage history '{path}' ({ex.Message.TrimEnd('.')}): the state changes seen now are kept in memory and written with this session's next history write; until then cost reports are incomplete. Check the file's permissions, or point MERT_ENDPOINT_HISTORY_PATH elsewhere.";
+        public static string HistoryUnwritable(string path, Exception ex, string spool) =>
+            $"Could not write the usage history '{path}' ({ex.Message.TrimEnd('.')}): the state changes seen now are kept in '{spool}' (in memory if that cannot be written either) and written with the next history write, of this process or another; until then cost reports are incomplete. Check the file's permissions, or point MERT_ENDPOINT_HISTORY_PATH elsewhere.";
 
         /// <summary>A history write waited its whole patience for another process's lock.</summary>
         public static string HistoryLockBusy(string lockPath, TimeSpan patience, string spool) =>

@@ -316,6 +316,26 @@ public sealed class UsageHistoryTests : IDisposable
     }
 
     [Fact]
+    public async Task A_spooled_reading_is_dated_as_if_it_had_been_written_at_once()
+    {
+        static UsageHistory.Observed Resume(DateTimeOffset t0) => new(
+            new UsageEvent { Api = Api, Namespace = Ns, Name = "mert", State = "initializing", Replicas = 2, Vendor = "aws", Region = "us-east-1",
+                InstanceType = "nvidia-a10g", InstanceSize = "x1", Url = "https://x.example" },
+            ObservationKind.Action, t0.AddSeconds(1), t0, t0.AddSeconds(2))
+        { CreatedAt = t0.AddDays(-1), ReplicaStarts = [t0.AddSeconds(1.5)] };
+        string Line(UsageEvent e) => $"{e.Time:O} {e.Earliest:O} {e.Latest:O} {e.State} {e.Replicas} {e.Source} {e.ServiceStamp:O} {e.Vendor} {e.Region} {e.InstanceType} {e.InstanceSize} {e.Url}";
+
+        var direct = new UsageHistory(PathOf("direct.jsonl"));
+        Assert.Null(await direct.RecordAsync([Resume(_t0)]));
+        var spooling = new UsageHistory(PathOf("spooled.jsonl"));
+        Assert.True(spooling.TrySpool([Resume(_t0)]));
+        Assert.Null(await new UsageHistory(PathOf("spooled.jsonl")).RecordAsync([Resume(_t0.AddSeconds(30))])); // another process writes next
+
+        var spooled = new UsageHistory(PathOf("spooled.jsonl")).Read();
+        Assert.Equal(Line(Assert.Single(new UsageHistory(PathOf("direct.jsonl")).Read())), Line(spooled[0]));
+    }
+
+    [Fact]
     public async Task A_read_only_disk_is_named_as_such_at_once_and_what_it_refused_is_kept()
     {
         var history = new UsageHistory(PathOf());

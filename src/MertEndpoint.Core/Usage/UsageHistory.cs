@@ -165,7 +165,7 @@ namespace MertEndpoint
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {
-                return IsReadOnlyDisk(ex) ? Errors.HistoryReadOnly(Path) : Errors.HistoryUnwritable(Path, ex);
+                return IsReadOnlyDisk(ex) ? Errors.HistoryReadOnly(Path) : Errors.HistoryUnwritable(Path, ex, SpoolDirectory);
             }
         }
 
@@ -220,32 +220,31 @@ namespace MertEndpoint
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { }
         }
 
-        private static string FormatObserved(Observed o) => JsonSerializer.Serialize(new Dictionary<string, object?>
+        // A spooled observation is a history line (its event, undated) with what dating it needs beside it.
+        private static string FormatObserved(Observed o)
         {
-            ["kind"] = o.Kind.ToString(), ["u"] = Stamp(o.UpdatedAt), ["sent"] = Stamp(o.SentAt), ["received"] = Stamp(o.ReceivedAt),
-            ["created"] = o.CreatedAt is DateTimeOffset c ? Stamp(c) : null,
-            ["starts"] = o.ReplicaStarts?.Select(Stamp).ToArray(),
-            ["api"] = o.Event.Api, ["ns"] = o.Event.Namespace, ["name"] = o.Event.Name, ["state"] = o.Event.State, ["replicas"] = o.Event.Replicas,
-            ["vendor"] = o.Event.Vendor, ["region"] = o.Event.Region, ["type"] = o.Event.InstanceType, ["size"] = o.Event.InstanceSize, ["url"] = o.Event.Url,
-        });
+            Dictionary<string, object?> line = Fields(o.Event);
+            line["kind"] = o.Kind.ToString();
+            line["updated"] = Stamp(o.UpdatedAt);
+            line["sent"] = Stamp(o.SentAt);
+            line["received"] = Stamp(o.ReceivedAt);
+            line["created"] = o.CreatedAt is DateTimeOffset c ? Stamp(c) : null;
+            line["starts"] = o.ReplicaStarts?.Select(Stamp).ToArray();
+            return JsonSerializer.Serialize(line);
+        }
 
         private static Observed? ParseObserved(string line)
         {
+            byte[] bytes = Encoding.UTF8.GetBytes(line);
+            if (!TryParse(bytes, 0, bytes.Length, out UsageEvent? e) || e == null) return null;
             try
             {
-                using JsonDocument doc = JsonDocument.Parse(line);
+                using JsonDocument doc = JsonDocument.Parse(bytes);
                 JsonElement r = doc.RootElement;
-                if (!Enum.TryParse(Str(r, "kind"), out ObservationKind kind) || Time(Str(r, "u")) is not DateTimeOffset u
-                    || Time(Str(r, "sent")) is not DateTimeOffset sent || Time(Str(r, "received")) is not DateTimeOffset received
-                    || Str(r, "api") is not string api || Str(r, "ns") is not string ns || Str(r, "name") is not string name || Str(r, "state") is not string state)
+                if (!Enum.TryParse(Str(r, "kind"), out ObservationKind kind) || Time(Str(r, "updated")) is not DateTimeOffset updated
+                    || Time(Str(r, "sent")) is not DateTimeOffset sent || Time(Str(r, "received")) is not DateTimeOffset received)
                     return null;
-                var e = new UsageEvent
-                {
-                    Api = api, Namespace = ns, Name = name, State = state,
-                    Replicas = r.TryGetProperty("replicas", out JsonElement rep) && rep.ValueKind == JsonValueKind.Number && rep.TryGetInt32(out int n) ? n : 0,
-                    Vendor = Str(r, "vendor"), Region = Str(r, "region"), InstanceType = Str(r, "type"), InstanceSize = Str(r, "size"), Url = Str(r, "url"),
-                };
-                return new Observed(e, kind, u, sent, received)
+                return new Observed(e, kind, updated, sent, received)
                 {
                     CreatedAt = Time(Str(r, "created")),
                     ReplicaStarts = r.TryGetProperty("starts", out JsonElement starts) && starts.ValueKind == JsonValueKind.Array
@@ -746,7 +745,9 @@ namespace MertEndpoint
 
         // ---- writing ----
 
-        private static string Format(UsageEvent e) => JsonSerializer.Serialize(new Dictionary<string, object?>
+        private static string Format(UsageEvent e) => JsonSerializer.Serialize(Fields(e));
+
+        private static Dictionary<string, object?> Fields(UsageEvent e) => new()
         {
             ["v"] = 2,
             ["t"] = Stamp(e.Time),
@@ -756,7 +757,7 @@ namespace MertEndpoint
             ["vendor"] = e.Vendor, ["region"] = e.Region, ["type"] = e.InstanceType, ["size"] = e.InstanceSize, ["src"] = e.Source,
             ["url"] = e.Url,
             ["u"] = e.ServiceStamp is DateTimeOffset u ? Stamp(u) : null,
-        });
+        };
 
         private static string Stamp(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
 
