@@ -28,7 +28,7 @@ namespace MertEndpoint
     /// sum for every period exactly as it was. The token is never written.
     /// </para>
     /// </summary>
-    public sealed class UsageHistory
+    public sealed partial class UsageHistory
     {
         internal const string PathVariable = "MERT_ENDPOINT_HISTORY_PATH";
         internal const string CompactVariable = "MERT_ENDPOINT_HISTORY_COMPACT_BYTES";
@@ -45,12 +45,16 @@ namespace MertEndpoint
         private readonly List<UsageEvent> _events = new();
         // What Read last returned, oldest first: the same list until an event is added or re-dated (a cost report reads twice).
         private IReadOnlyList<UsageEvent>? _sorted;
-        private readonly Dictionary<string, UsageEvent> _last = new(StringComparer.Ordinal);
+        // What each endpoint's latest records say (its last and previous record, its billing streak, its URL): all that
+        // dating a new observation and every command but a cost report ask. Kept whole when the file is read from its top,
+        // or read from the index (see HistoryIndex.cs) with only what was appended after it in _events.
+        private readonly Dictionary<string, EndpointTail> _tails = new(StringComparer.Ordinal);
+        // Per control plane, its last actions whose answers carried the service's stamp (the service's clock against ours).
+        private readonly Dictionary<string, List<UsageEvent>> _stamped = new(StringComparer.Ordinal);
+        private const int StampedKept = 32;
         // The last time this process saw each endpoint in the state the file holds: the earliest a change it did not
         // cause can have happened.
         private readonly Dictionary<string, DateTimeOffset> _lastSeen = new(StringComparer.Ordinal);
-        // The change before the last one of each endpoint (what a late read right after an action still shows).
-        private readonly Dictionary<string, UsageEvent> _previous = new(StringComparer.Ordinal);
 
         /// <summary>
         /// How far behind the service a read may be (an eventually consistent control plane): the earliest a change can
@@ -116,12 +120,13 @@ namespace MertEndpoint
             {
                 try
                 {
-                    CatchUp();
+                    CatchUp(whole: true);
                 }
                 catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
                 {
                     throw Errors.HistoryUnreadable(Path, ex);
                 }
+                SaveIndexIfBehind();
                 return _sorted ??= _events.OrderBy(e => e.Time).ToList();
             }
         }
@@ -143,18 +148,16 @@ namespace MertEndpoint
                         CatchUp();
                         // What writers before could not write (in any process) goes first, in the order it was seen.
                         List<Observed> spooled = TakeSpooled(out List<string> spoolFiles);
-                        var lines = new StringBuilder();
-                        foreach (Observed o in spooled.Count == 0 ? candidates : spooled.Concat(candidates))
-                        {
-                            foreach (UsageEvent e in Date(o))
-                            {
-                                lines.Append(Format(e)).Append('\n');
-                                Add(e);
-                            }
-                        }
-                        if (lines.Length > 0) Append(lines.ToString());
+                        List<Observed> all = spooled.Count == 0 ? candidates.ToList() : spooled.Concat(candidates).ToList();
+                        string lines = DateAll(all);
+                        if (lines.Length > 0) Append(lines);
                         foreach (string f in spoolFiles) TryDelete(f);
-                        if (NeedsCompaction()) CompactLocked();
+                        if (NeedsCompaction())
+                        {
+                            CatchUp(whole: true);
+                            CompactLocked();
+                        }
+                        SaveIndexIfBehind();
                     }
                 }
                 return null;
@@ -166,6 +169,36 @@ namespace MertEndpoint
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {
                 return IsReadOnlyDisk(ex) ? Errors.HistoryReadOnly(Path) : Errors.HistoryUnwritable(Path, ex, SpoolDirectory);
+            }
+        }
+
+        /// <summary>
+        /// Dates the observations in order and adds what they change; returns the lines to append. Read from the index, the
+        /// history may meet what only the whole file can settle (a record dated by a clock running ahead): then it reads
+        /// the whole file and dates them all again, its own sightings as they were before (nothing is written until the end).
+        /// </summary>
+        private string DateAll(List<Observed> observations)
+        {
+            var seen = new Dictionary<string, DateTimeOffset>(_lastSeen, StringComparer.Ordinal);
+            try
+            {
+                var lines = new StringBuilder();
+                foreach (Observed o in observations)
+                {
+                    foreach (UsageEvent e in Date(o))
+                    {
+                        lines.Append(Format(e)).Append('\n');
+                        Add(e);
+                    }
+                }
+                return lines.ToString();
+            }
+            catch (NeedsWholeFile) when (_partial)
+            {
+                _lastSeen.Clear();
+                foreach (var pair in seen) _lastSeen[pair.Key] = pair.Value;
+                CatchUp(whole: true);
+                return DateAll(observations);
             }
         }
 
@@ -274,7 +307,7 @@ namespace MertEndpoint
             {
                 lock (_gate)
                 {
-                    CatchUp();
+                    CatchUp(whole: true);
                     CompactLocked();
                 }
             }
@@ -293,11 +326,13 @@ namespace MertEndpoint
         private IReadOnlyList<UsageEvent> Date(Observed o)
         {
             string key = o.Event.Key;
-            _last.TryGetValue(key, out UsageEvent? last);
+            _tails.TryGetValue(key, out EndpointTail? tail);
+            UsageEvent? last = tail?.Last;
             // A last record dated after now (beyond what clocks differ by) was written by a clock running ahead: it hides
             // nothing, and what this process sees is dated after the last record it can place (Add then re-dates the
             // future one between its neighbours). Otherwise lastTime is the last record's time.
             bool aheadOfUs = last != null && last.Time > Later(Clock.GetUtcNow(), o.ReceivedAt)!.Value + FutureTolerance;
+            if (aheadOfUs && _partial) throw new NeedsWholeFile(); // LastPlaceable and the re-dating need every record
             UsageEvent? placed = aheadOfUs ? LastPlaceable(key) : last;
             DateTimeOffset? lastTime = placed?.Time;
             // Another process recorded a change dated after this answer arrived: this view is older than the file's.
@@ -310,7 +345,7 @@ namespace MertEndpoint
             // restart by someone else carries a newer stamp and is recorded.
             if (last != null && !aheadOfUs && last.Source == "action" && o.Kind == ObservationKind.Read && o.ReceivedAt - last.Time < StaleReadGrace
                 && ((last.ServiceStamp is DateTimeOffset acted && o.UpdatedAt > DateTimeOffset.MinValue && o.UpdatedAt < acted)
-                    || (_previous.TryGetValue(key, out UsageEvent? before) && before.SameAs(o.Event))))
+                    || (tail!.Previous is UsageEvent before && before.SameAs(o.Event))))
                 return None;
             bool repeat = last != null && last.SameAs(o.Event);
             // A sighting proves the state it shows only as of when the read was sent (the service may answer from any moment
@@ -421,9 +456,10 @@ namespace MertEndpoint
         internal (TimeSpan Ahead, TimeSpan Spread) ServiceOffset(string api)
         {
             DateTimeOffset limit = Clock.GetUtcNow() + FutureTolerance;
-            for (int i = _events.Count - 1; i >= 0; i--)
+            List<UsageEvent> stamped = _stamped.TryGetValue(api, out List<UsageEvent>? kept) ? kept : new List<UsageEvent>();
+            for (int i = stamped.Count - 1; i >= 0; i--)
             {
-                UsageEvent a = _events[i];
+                UsageEvent a = stamped[i];
                 // An action answered "after now" was timed by a clock running ahead of this one: it says nothing of ours.
                 if (a.Api != api || a.Source != "action" || a.ServiceStamp is not DateTimeOffset u || a.Earliest is not DateTimeOffset sent
                     || a.Latest is not DateTimeOffset answered || answered > limit)
@@ -456,8 +492,8 @@ namespace MertEndpoint
                 {
                     return Array.Empty<Observed>();
                 }
-                return batch.Where(o => o.Kind == ObservationKind.Read && _last.TryGetValue(o.Event.Key, out UsageEvent? last)
-                    && last.IsBilled && last.State == o.Event.State && o.Event.Replicas > last.Replicas).ToList();
+                return batch.Where(o => o.Kind == ObservationKind.Read && _tails.TryGetValue(o.Event.Key, out EndpointTail? tail)
+                    && tail.Last is UsageEvent last && last.IsBilled && last.State == o.Event.State && o.Event.Replicas > last.Replicas).ToList();
             }
         }
 
@@ -488,13 +524,24 @@ namespace MertEndpoint
         private void Add(UsageEvent e)
         {
             _sorted = null;
-            if (_last.TryGetValue(e.Key, out UsageEvent? newest) && e.Time < newest.Time) Redate(e);
-            _events.Add(e);
-            if (!_last.TryGetValue(e.Key, out UsageEvent? last) || e.Time >= last.Time)
+            string key = e.Key;
+            _tails.TryGetValue(key, out EndpointTail? tail);
+            bool redated = false;
+            if (tail != null && e.Time < tail.Last.Time)
             {
-                if (last != null) _previous[e.Key] = last;
-                _last[e.Key] = e;
+                // Re-dating looks back over every record of the endpoint: read from the index, they are not all here.
+                if (_partial) throw new NeedsWholeFile();
+                Redate(e);
+                redated = true;
             }
+            _events.Add(e);
+            if (e.Source == "action" && e.ServiceStamp != null)
+            {
+                if (!_stamped.TryGetValue(e.Api, out List<UsageEvent>? stamped)) _stamped[e.Api] = stamped = new List<UsageEvent>();
+                stamped.Add(e);
+                if (stamped.Count > StampedKept) stamped.RemoveAt(0);
+            }
+            _tails[key] = redated ? EndpointTail.Of(_events.Where(x => x.Key == key).OrderBy(x => x.Time))! : EndpointTail.Advance(tail, e);
         }
 
         /// <summary>
@@ -528,12 +575,6 @@ namespace MertEndpoint
                 x.Earliest = before?.Earliest is DateTimeOffset floor && floor < before.Time ? floor : before?.Time;
                 x.Latest = e.Latest is DateTimeOffset hi && hi > e.Time ? hi : e.Time;
             }
-            if (ahead.Count > 0)
-            {
-                _last[e.Key] = ahead[ahead.Count - 1];
-                if (ahead.Count > 1) _previous[e.Key] = ahead[ahead.Count - 2];
-                else if (before != null) _previous[e.Key] = before;
-            }
         }
 
         // ---- reading ----
@@ -543,7 +584,23 @@ namespace MertEndpoint
         /// at most <see cref="MaxLineBytes"/>, so a file of any size reads: a line longer than that (no record is) is skipped
         /// and counted like any unreadable line.
         /// </summary>
-        private void CatchUp()
+        /// <param name="whole">Every record in memory (a cost report, the history, a compaction); else what the index and
+        /// the lines after it hold is enough (see <see cref="EndpointTail"/>).</param>
+        private void CatchUp(bool whole = false)
+        {
+            try
+            {
+                CatchUpFrom(whole);
+            }
+            catch (NeedsWholeFile)
+            {
+                // A record after the index needs the ones before it (see Add): read from the top.
+                Reset(_generation);
+                CatchUpFrom(whole: true);
+            }
+        }
+
+        private void CatchUpFrom(bool whole)
         {
             using var stream = Open(FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
             if (stream == null)
@@ -552,9 +609,10 @@ namespace MertEndpoint
                 return;
             }
             (string generation, long compacted) = ReadHeader(stream);
-            if (generation != _generation || stream.Length < _offset) Reset(generation);
+            if (generation != _generation || stream.Length < _offset || (whole && _partial)) Reset(generation);
             _compactedBytes = compacted;
             long end = stream.Length;
+            if (!whole && _offset == 0 && _events.Count == 0) TryLoadIndex(generation, end);
             if (end == _offset) return;
             stream.Seek(_offset, SeekOrigin.Begin);
             var buffer = new byte[(int)Math.Min(MaxLineBytes, end - _offset)];
@@ -614,8 +672,10 @@ namespace MertEndpoint
             _generation = generation;
             _offset = 0;
             _events.Clear();
-            _last.Clear();
-            _previous.Clear();
+            _tails.Clear();
+            _stamped.Clear();
+            _partial = false;
+            _indexOffset = null;
             SkippedLines = 0;
         }
 
@@ -747,7 +807,7 @@ namespace MertEndpoint
 
         private static string Format(UsageEvent e) => JsonSerializer.Serialize(Fields(e));
 
-        private static Dictionary<string, object?> Fields(UsageEvent e) => new()
+        internal static Dictionary<string, object?> Fields(UsageEvent e) => new()
         {
             ["v"] = 2,
             ["t"] = Stamp(e.Time),
@@ -759,7 +819,7 @@ namespace MertEndpoint
             ["u"] = e.ServiceStamp is DateTimeOffset u ? Stamp(u) : null,
         };
 
-        private static string Stamp(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+        internal static string Stamp(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
 
         /// <param name="width">Pads the line to this many bytes with spaces before the closing brace (valid JSON), so a compaction can write the body's size over it afterwards.</param>
         private static string Header(string generation, long compactedBytes, int width = 0)
@@ -801,6 +861,7 @@ namespace MertEndpoint
 
         private void CompactLocked()
         {
+            if (_partial) throw new InvalidOperationException("a compaction needs every record: read the whole file first");
             var kept = new List<UsageEvent>();
             foreach (var group in _events.GroupBy(e => e.Key))
             {

@@ -31,7 +31,9 @@ namespace MertEndpoint
         /// <summary>This state bills (see <see cref="BillingRules"/>: initializing and running, per replica).</summary>
         public bool IsBilled => BillingRules.Bills(State);
 
-        internal string Key => Api + "|" + Namespace + "|" + Name;
+        internal string Key => KeyOf(Api, Namespace, Name);
+
+        internal static string KeyOf(string api, string ns, string name) => api + "|" + ns + "|" + name;
 
         /// <summary>A copy with another replica count, not yet dated.</summary>
         internal UsageEvent WithReplicas(int replicas) => new()

@@ -208,23 +208,19 @@ namespace MertEndpoint
             if (endpoints.Count == 0) return endpoints;
             await FlushAsync(ct).ConfigureAwait(false);
             DateTimeOffset now = Clock.GetUtcNow();
-            IReadOnlyList<UsageEvent> events;
+            // Only the endpoints that bill need their streak, and each only its tail in the history (the index and what was
+            // appended after it, not the whole file: bench/history-scale.ps1).
+            var billing = endpoints.Where(e => BillingRules.Bills(e.Status)).Select(e => UsageEvent.KeyOf(client.ApiBase, e.Namespace, e.Name)).ToList();
+            Dictionary<string, EndpointTail> tails;
             try
             {
-                events = History.Read();
+                tails = billing.Count == 0 ? new Dictionary<string, EndpointTail>() : History.TailsOf(billing);
             }
             catch (EndpointException ex)
             {
                 (historyProblems ?? client.Reporter).Warning(ex.Message);
-                events = Array.Empty<UsageEvent>();
+                tails = new Dictionary<string, EndpointTail>();
             }
-            // Only the endpoints that bill need their streak, and each only its own history (a summary of every endpoint
-            // ever seen cost a Get of one endpoint seconds with a large history: bench/history-scale.ps1).
-            var billing = new HashSet<(string, string)>(endpoints.Where(e => BillingRules.Bills(e.Status)).Select(e => (e.Namespace, e.Name)));
-            var streaks = (billing.Count == 0 ? Array.Empty<EndpointCost>()
-                    : Summarize(events.Where(e => e.Api == client.ApiBase && billing.Contains((e.Namespace, e.Name))), DateTimeOffset.MinValue, now))
-                .Where(c => c.BilledSince != null)
-                .ToDictionary(c => (c.Namespace, c.Name));
             var catalogs = new Dictionary<string, IReadOnlyList<HardwareInfo>>(StringComparer.Ordinal);
             var result = new List<EndpointInfo>(endpoints.Count);
             foreach (EndpointInfo endpoint in endpoints)
@@ -236,8 +232,9 @@ namespace MertEndpoint
                 var (price, source) = PriceCatalog.PriceOf(catalog, endpoint.InstanceType, endpoint.InstanceSize);
                 var streak = new BillingStreak();
                 if (BillingRules.Bills(endpoint.Status))
-                    streak = streaks.TryGetValue((endpoint.Namespace, endpoint.Name), out EndpointCost? known)
-                        ? new BillingStreak(known.BilledSince, known.BilledSinceLatest, known.BilledSinceSource)
+                    streak = tails.TryGetValue(UsageEvent.KeyOf(client.ApiBase, endpoint.Namespace, endpoint.Name), out EndpointTail? tail)
+                        && tail.First <= now && StreakOf(tail) is BillingStreak known
+                        ? known
                         : new BillingStreak(endpoint.UpdatedAt, null, "updatedAt");
                 result.Add(endpoint.WithBilling(price, source, streak));
             }
@@ -290,12 +287,8 @@ namespace MertEndpoint
         {
             try
             {
-                foreach (UsageEvent e in History.Read().Where(e => e.Api == api && e.Namespace == ns && e.Name == name).Reverse())
-                {
-                    if (e.State == "deleted") return null; // a new endpoint of the same name has a new URL
-                    if (e.Url != null) return e.Url;
-                }
-                return null;
+                // A new endpoint of the same name has a new URL: none is known past a deletion.
+                return Tail(api, ns, name)?.Url;
             }
             catch (EndpointException)
             {
@@ -308,7 +301,7 @@ namespace MertEndpoint
         {
             try
             {
-                UsageEvent? last = History.Read().LastOrDefault(e => e.Api == api && e.Namespace == ns && e.Name == name);
+                UsageEvent? last = Tail(api, ns, name)?.Last;
                 return last?.Source == "action" && last.State is "paused" or "scaledToZero" && Recent(last, within);
             }
             catch (EndpointException)
@@ -322,7 +315,7 @@ namespace MertEndpoint
         {
             try
             {
-                UsageEvent? last = History.Read().LastOrDefault(e => e.Api == api && e.Namespace == ns && e.Name == name);
+                UsageEvent? last = Tail(api, ns, name)?.Last;
                 return last?.Source == "action" && Recent(last, within);
             }
             catch (EndpointException)
@@ -330,6 +323,18 @@ namespace MertEndpoint
                 return false;
             }
         }
+
+        private EndpointTail? Tail(string api, string ns, string name)
+        {
+            string key = UsageEvent.KeyOf(api, ns, name);
+            return History.TailsOf(new[] { key }).TryGetValue(key, out EndpointTail? tail) ? tail : null;
+        }
+
+        /// <summary>The current billing streak the tail records (its last record bills), with how its start is known; null when none.</summary>
+        private static BillingStreak? StreakOf(EndpointTail tail) =>
+            tail.Last.IsBilled && tail.Streak is UsageEvent start
+                ? new BillingStreak(start.Time, start.Latest ?? start.Time, SourceOf(start, tail.StreakIsFirst))
+                : null;
 
         /// <summary>Recorded less than <paramref name="within"/> ago, and not after now: a record dated ahead of this clock (see <see cref="UsageHistory.FutureTolerance"/>) is no recent action of ours.</summary>
         private bool Recent(UsageEvent e, TimeSpan within)
@@ -353,13 +358,10 @@ namespace MertEndpoint
             {
                 var list = group.OrderBy(e => e.Time).ToList();
                 var billed = TimeSpan.Zero;
-                UsageEvent? streak = null;
                 for (var i = 0; i < list.Count; i++)
                 {
                     var e = list[i];
-                    // An update keeps the replicas up: the streak (what the guard measures) goes on through it.
-                    if (!e.IsBilled) { if (e.State != "updating") streak = null; continue; }
-                    streak ??= e;
+                    if (!e.IsBilled) continue;
                     var end = i + 1 < list.Count ? list[i + 1].Time : until;
                     var from = e.Time < since ? since : e.Time;
                     var to = end > until ? until : end;
@@ -368,6 +370,7 @@ namespace MertEndpoint
                 if (list[0].Time > until) continue; // it did not exist yet in the period
                 (TimeSpan low, TimeSpan high) = Bounds(list, since, until, granularity);
                 var lastEvent = list[list.Count - 1];
+                BillingStreak? streak = StreakOf(EndpointTail.Of(list)!);
                 costs.Add(new EndpointCost
                 {
                     Namespace = group.Key.Namespace, Name = group.Key.Name, Since = since, Until = until, BilledTime = billed,
@@ -375,9 +378,9 @@ namespace MertEndpoint
                     InstanceType = lastEvent.InstanceType ?? list.LastOrDefault(e => e.InstanceType != null)?.InstanceType,
                     InstanceSize = lastEvent.InstanceSize ?? list.LastOrDefault(e => e.InstanceSize != null)?.InstanceSize,
                     CurrentlyBilling = lastEvent.IsBilled,
-                    BilledSince = lastEvent.IsBilled ? streak?.Time : null,
-                    BilledSinceLatest = lastEvent.IsBilled ? streak?.Latest ?? streak?.Time : null,
-                    BilledSinceSource = lastEvent.IsBilled && streak != null ? SourceOf(streak, ReferenceEquals(streak, list[0])) : null,
+                    BilledSince = streak?.Since,
+                    BilledSinceLatest = streak?.Latest,
+                    BilledSinceSource = streak?.Source,
                     Deleted = lastEvent.State == "deleted",
                 });
             }

@@ -1,0 +1,238 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text;
+using System.Text.Json;
+
+namespace MertEndpoint
+{
+    /// <summary>
+    /// What the history holds of one endpoint's latest moments: its last and previous record, the first record of its
+    /// current billing streak, when its first record is dated and its last known URL. Dating a new observation, a Get's
+    /// streaks, the lifecycle's questions and the scale-up check ask nothing else, so a command that is not a cost report
+    /// reads these (from the index) and not the whole file. One rule, <see cref="Advance"/>, builds them record by record,
+    /// oldest first, for the index and for <see cref="UsageService.Summarize(IEnumerable{UsageEvent}, DateTimeOffset, DateTimeOffset)"/> alike.
+    /// </summary>
+    internal sealed class EndpointTail
+    {
+        public UsageEvent Last { get; private set; } = null!;
+        public UsageEvent? Previous { get; private set; }
+        /// <summary>When the endpoint's earliest record is dated.</summary>
+        public DateTimeOffset First { get; private set; }
+        /// <summary>The first record of the streak of billed records the last one belongs to; null when the last does not bill.</summary>
+        public UsageEvent? Streak { get; private set; }
+        /// <summary>The streak began with the endpoint's first record (nothing before it says when it began billing).</summary>
+        public bool StreakIsFirst { get; private set; }
+        /// <summary>The data-plane URL last recorded since the endpoint's last deletion (the service keeps it across pause and resume).</summary>
+        public string? Url { get; private set; }
+
+        /// <summary>The tail after <paramref name="e"/>, the endpoint's newest record (null: its first).</summary>
+        public static EndpointTail Advance(EndpointTail? tail, UsageEvent e)
+        {
+            if (tail == null)
+                return new EndpointTail { Last = e, First = e.Time, Streak = e.IsBilled ? e : null, StreakIsFirst = e.IsBilled, Url = e.State == "deleted" ? null : e.Url };
+            tail.Previous = tail.Last;
+            tail.Last = e;
+            // An update keeps the replicas up (it bills): the streak, what the guard measures, goes on through it.
+            if (!e.IsBilled) (tail.Streak, tail.StreakIsFirst) = (null, false);
+            else if (tail.Streak == null) (tail.Streak, tail.StreakIsFirst) = (e, false);
+            if (e.State == "deleted") tail.Url = null;
+            else if (e.Url != null) tail.Url = e.Url;
+            return tail;
+        }
+
+        /// <summary>The tail of an endpoint's records, oldest first; null for none.</summary>
+        public static EndpointTail? Of(IEnumerable<UsageEvent> oldestFirst)
+        {
+            EndpointTail? tail = null;
+            foreach (UsageEvent e in oldestFirst) tail = Advance(tail, e);
+            return tail;
+        }
+
+        public EndpointTail Copy() => (EndpointTail)MemberwiseClone();
+
+        internal Dictionary<string, object?> Fields() => new()
+        {
+            ["last"] = UsageHistory.Fields(Last),
+            ["previous"] = Previous != null ? UsageHistory.Fields(Previous) : null,
+            // Mostly the last or the previous record itself: named, not written twice.
+            ["streak"] = Streak == null ? null : ReferenceEquals(Streak, Last) ? "last" : ReferenceEquals(Streak, Previous) ? "previous" : UsageHistory.Fields(Streak),
+            ["streakIsFirst"] = StreakIsFirst,
+            ["first"] = UsageHistory.Stamp(First),
+            ["url"] = Url,
+        };
+
+        internal static EndpointTail? Parse(JsonElement r)
+        {
+            if (!(UsageHistory.EventOf(r, "last") is UsageEvent last) || !r.TryGetProperty("first", out JsonElement first) || first.ValueKind != JsonValueKind.String
+                || !first.TryGetDateTimeOffset(out DateTimeOffset firstTime))
+                return null;
+            UsageEvent? previous = UsageHistory.EventOf(r, "previous");
+            UsageEvent? streak = r.TryGetProperty("streak", out JsonElement s) && s.ValueKind == JsonValueKind.String
+                ? s.GetString() switch { "last" => last, "previous" => previous, _ => null }
+                : UsageHistory.EventOf(r, "streak");
+            return new EndpointTail
+            {
+                Last = last, Previous = previous, First = firstTime.ToUniversalTime(), Streak = streak,
+                StreakIsFirst = r.TryGetProperty("streakIsFirst", out JsonElement f) && f.ValueKind == JsonValueKind.True,
+                Url = r.TryGetProperty("url", out JsonElement u) && u.ValueKind == JsonValueKind.String ? u.GetString() : null,
+            };
+        }
+    }
+
+    /// <summary>
+    /// The index: beside the history (<c>usage.jsonl.index</c>), JSON lines of every endpoint's <see cref="EndpointTail"/>
+    /// and each control plane's last stamped actions, as of a byte offset of one generation of the file. A fresh process
+    /// reads it and only the lines appended after that offset, not the whole file, unless it needs every record (a cost
+    /// report, the history's listing, a compaction) or meets what only they settle (a record dated by a clock running
+    /// ahead). It is a cache: written whole beside itself and renamed into place, by whoever has read far enough past the
+    /// last one (no lock: any index is right for its offset), ignored when it belongs to another generation, is unreadable
+    /// or cannot be written. Deleting it loses nothing.
+    /// </summary>
+    public sealed partial class UsageHistory
+    {
+        private const int IndexVersion = 1;
+
+        // Read from the index: _tails and _stamped are whole, _events holds only what was appended after it.
+        private bool _partial;
+        // The offset of the index this process last read or wrote for the current generation; null when none.
+        private long? _indexOffset;
+
+        internal string IndexPath => Path + ".index";
+
+        /// <summary>How far past the last index a reading goes before it writes a new one (a fresh process reads at most about this much).</summary>
+        internal long IndexEveryBytes { get; set; } = 256 * 1024;
+
+        /// <summary>Tests only: false reads every history from its top, as before the index.</summary>
+        internal bool UseIndex { get; set; } = true;
+
+        /// <summary>Raised where the index's part of the history is not enough: the caller reads the whole file and goes on.</summary>
+        private sealed class NeedsWholeFile : Exception { }
+
+        /// <summary>Copies of the tails of these endpoints (keys <see cref="UsageEvent.KeyOf"/>) that the history has, read as little as it can.</summary>
+        internal Dictionary<string, EndpointTail> TailsOf(IEnumerable<string> keys)
+        {
+            lock (_gate)
+            {
+                try
+                {
+                    CatchUp();
+                }
+                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+                {
+                    throw Errors.HistoryUnreadable(Path, ex);
+                }
+                SaveIndexIfBehind();
+                var tails = new Dictionary<string, EndpointTail>(StringComparer.Ordinal);
+                foreach (string key in keys)
+                    if (_tails.TryGetValue(key, out EndpointTail? tail)) tails[key] = tail.Copy();
+                return tails;
+            }
+        }
+
+        /// <summary>Seeds a fresh history from the index when it fits this generation and length of the file.</summary>
+        private void TryLoadIndex(string generation, long length)
+        {
+            if (!UseIndex || generation.Length == 0) return;
+            string[] lines;
+            try
+            {
+                if (!File.Exists(IndexPath)) return;
+                lines = File.ReadAllLines(IndexPath);
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                return;
+            }
+            var tails = new Dictionary<string, EndpointTail>(StringComparer.Ordinal);
+            var stamped = new Dictionary<string, List<UsageEvent>>(StringComparer.Ordinal);
+            long offset;
+            int skipped;
+            try
+            {
+                if (lines.Length == 0) return;
+                using (JsonDocument head = JsonDocument.Parse(lines[0]))
+                {
+                    JsonElement h = head.RootElement;
+                    if (!h.TryGetProperty("index", out JsonElement v) || !v.TryGetInt32(out int version) || version != IndexVersion
+                        || !h.TryGetProperty("generation", out JsonElement g) || g.GetString() != generation
+                        || !h.TryGetProperty("offset", out JsonElement o) || !o.TryGetInt64(out offset) || offset <= 0 || offset > length
+                        || !h.TryGetProperty("lines", out JsonElement n) || !n.TryGetInt32(out int count) || count != lines.Length - 1)
+                        return; // another generation, a file cut shorter, or an index cut short
+                    skipped = h.TryGetProperty("skipped", out JsonElement k) && k.TryGetInt32(out int sk) ? sk : 0;
+                }
+                for (int i = 1; i < lines.Length; i++)
+                {
+                    using JsonDocument doc = JsonDocument.Parse(lines[i]);
+                    JsonElement r = doc.RootElement;
+                    if (r.TryGetProperty("api", out JsonElement api) && api.ValueKind == JsonValueKind.String
+                        && r.TryGetProperty("stamped", out JsonElement actions) && actions.ValueKind == JsonValueKind.Array)
+                    {
+                        var list = new List<UsageEvent>();
+                        foreach (JsonElement a in actions.EnumerateArray())
+                            if (EventOf(a) is UsageEvent e) list.Add(e);
+                        stamped[api.GetString()!] = list;
+                    }
+                    else if (EndpointTail.Parse(r) is EndpointTail tail) tails[tail.Last.Key] = tail;
+                    else return;
+                }
+            }
+            catch (Exception ex) when (ex is JsonException || ex is InvalidOperationException || ex is FormatException)
+            {
+                return;
+            }
+            foreach (var pair in tails) _tails[pair.Key] = pair.Value;
+            foreach (var pair in stamped) _stamped[pair.Key] = pair.Value;
+            _offset = offset;
+            _indexOffset = offset;
+            SkippedLines = skipped;
+            _partial = true;
+        }
+
+        /// <summary>Writes the index when this process has read <see cref="IndexEveryBytes"/> past the last one it knows; quietly not when it cannot.</summary>
+        private void SaveIndexIfBehind()
+        {
+            if (!UseIndex || _generation.Length == 0 || _offset - (_indexOffset ?? 0) < IndexEveryBytes) return;
+            var lines = new List<string>();
+            foreach (var pair in _stamped)
+                lines.Add(JsonSerializer.Serialize(new Dictionary<string, object?> { ["api"] = pair.Key, ["stamped"] = pair.Value.Select(Fields).ToList() }));
+            foreach (EndpointTail tail in _tails.Values) lines.Add(JsonSerializer.Serialize(tail.Fields()));
+            var text = new StringBuilder();
+            text.Append("{\"index\":").Append(IndexVersion).Append(",\"generation\":\"").Append(_generation).Append("\",\"offset\":")
+                .Append(_offset.ToString(CultureInfo.InvariantCulture)).Append(",\"skipped\":").Append(SkippedLines.ToString(CultureInfo.InvariantCulture))
+                .Append(",\"lines\":").Append(lines.Count.ToString(CultureInfo.InvariantCulture)).Append("}\n");
+            foreach (string line in lines) text.Append(line).Append('\n');
+            string temp = IndexPath + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + ".tmp";
+            try
+            {
+                BeforeWriteOpen?.Invoke(temp);
+                File.WriteAllText(temp, text.ToString());
+                if (File.Exists(IndexPath)) File.Replace(temp, IndexPath, null);
+                else File.Move(temp, IndexPath);
+                _indexOffset = _offset;
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                // A cache: the next reading reads more of the file, nothing else.
+            }
+            finally
+            {
+                try { if (File.Exists(temp)) File.Delete(temp); }
+                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { }
+            }
+        }
+
+        /// <summary>A record nested in an index line, read as a history line is.</summary>
+        internal static UsageEvent? EventOf(JsonElement r, string property) =>
+            r.TryGetProperty(property, out JsonElement e) ? EventOf(e) : null;
+
+        private static UsageEvent? EventOf(JsonElement e)
+        {
+            if (e.ValueKind != JsonValueKind.Object) return null;
+            byte[] bytes = Encoding.UTF8.GetBytes(e.GetRawText());
+            return TryParse(bytes, 0, bytes.Length, out UsageEvent? parsed) ? parsed : null;
+        }
+    }
+}

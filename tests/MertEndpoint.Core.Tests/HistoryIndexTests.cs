@@ -1,0 +1,145 @@
+using System.Text.Json;
+using static MertEndpoint.Tests.Samples;
+
+namespace MertEndpoint.Tests;
+
+/// <summary>
+/// The history's index (usage.jsonl.index) is a cache: a process that reads it and the lines after it must date, answer
+/// and write exactly what one that reads the whole file does, whatever the file holds (several writers, one whose clock
+/// runs ahead, compactions, deletions, stamped actions). Each test runs the same steps twice, with and without the
+/// index, every step a fresh process (a fresh history read from disk), and compares everything.
+/// </summary>
+public sealed class HistoryIndexTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("mert-index-test-").FullName;
+    private static readonly DateTimeOffset T0 = new(2026, 11, 27, 8, 0, 0, TimeSpan.Zero);
+    private const string Api = "https://api.example/v2";
+    private static readonly string[] Names = ["mert", "other", "third"];
+    private static readonly string[] States = ["initializing", "running", "running", "paused", "scaledToZero", "updating", "failed"];
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = now;
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+
+    private static EndpointInfo At(string state, DateTimeOffset updatedAt, int replicas, string name)
+    {
+        using var doc = JsonDocument.Parse(Endpoint(name: name, state: state).Replace("2026-11-26T12:45:10.001Z", updatedAt.UtcDateTime.ToString("o")));
+        var e = Json.ToEndpoint(doc.RootElement, Ns);
+        e.TargetReplica = replicas;
+        return e;
+    }
+
+    /// <summary>One step of a run: who observes what, and when by its clock.</summary>
+    private sealed record Step(bool Ahead, ObservationKind Kind, string Name, string State, int Replicas, TimeSpan StampBefore, bool Stamped, TimeSpan At, bool Listing);
+
+    private static List<Step> Steps(int seed, int count)
+    {
+        var random = new Random(seed);
+        var steps = new List<Step>();
+        var t = TimeSpan.Zero;
+        for (int i = 0; i < count; i++)
+        {
+            t += TimeSpan.FromSeconds(random.Next(1, 90)) + TimeSpan.FromMilliseconds(random.Next(0, 1000));
+            var kind = random.Next(10) switch { < 6 => ObservationKind.Read, < 9 => ObservationKind.Action, _ => ObservationKind.Deleted };
+            string state = States[random.Next(States.Length)];
+            int replicas = state is "paused" or "scaledToZero" or "failed" ? 0 : random.Next(0, 4);
+            steps.Add(new Step(random.Next(6) == 0, kind, Names[random.Next(Names.Length)], state, replicas,
+                TimeSpan.FromSeconds(random.Next(0, 40)), random.Next(3) > 0, t, random.Next(5) == 0));
+        }
+        return steps;
+    }
+
+    private static EndpointObservation Observation(Step s)
+    {
+        // A process whose clock runs 10 minutes ahead sees (and stamps its sending and answering) 10 minutes later.
+        DateTimeOffset at = T0 + s.At + (s.Ahead ? TimeSpan.FromMinutes(10) : TimeSpan.Zero);
+        DateTimeOffset real = T0 + s.At;
+        DateTimeOffset stamp = s.Stamped ? real - s.StampBefore : DateTimeOffset.MinValue;
+        if (s.Kind == ObservationKind.Deleted)
+            return new EndpointObservation(Api, Ns, ObservationKind.Deleted, [], s.Name, at.AddMilliseconds(-300), at);
+        EndpointInfo[] endpoints = s.Listing
+            ? Names.Select(n => At(n == s.Name ? s.State : "running", n == s.Name ? stamp : DateTimeOffset.MinValue, n == s.Name ? s.Replicas : 1, n)).ToArray()
+            : [At(s.State, stamp, s.Replicas, s.Name)];
+        return new EndpointObservation(Api, Ns, s.Kind, endpoints, null, at.AddMilliseconds(-250), at);
+    }
+
+    /// <summary>Runs the steps in a folder of its own; returns the history's lines (less its header) and the tails after every step.</summary>
+    private async Task<(string[] Lines, List<string> Tails)> Run(string folder, List<Step> steps, bool useIndex, long compactAbove)
+    {
+        string path = Path.Combine(_dir, folder, "usage.jsonl");
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var tails = new List<string>();
+        var keys = Names.Select(n => UsageEvent.KeyOf(Api, Ns, n)).ToList();
+        foreach (Step s in steps)
+        {
+            var clock = new FixedClock(T0 + s.At + (s.Ahead ? TimeSpan.FromMinutes(10) : TimeSpan.Zero));
+            var history = new UsageHistory(path, compactAbove) { UseIndex = useIndex, IndexEveryBytes = 1 };
+            var usage = new UsageService(history, clock);
+            usage.ObserverFor(Lines.Failing()).Observe(Observation(s));
+            await usage.FlushAsync();
+            // What a fresh process asks of the tails, at the same moment.
+            var fresh = new UsageHistory(path, compactAbove) { UseIndex = useIndex, IndexEveryBytes = 1 };
+            var found = fresh.TailsOf(keys);
+            tails.Add(string.Join("\n", keys.Select(k => found.TryGetValue(k, out EndpointTail? tail) ? JsonSerializer.Serialize(tail.Fields()) : "-")));
+        }
+        return (File.ReadAllLines(path).Skip(1).ToArray(), tails);
+    }
+
+    [Theory]
+    [InlineData(1, long.MaxValue)]
+    [InlineData(2, long.MaxValue)]
+    [InlineData(3, 4000L)]
+    [InlineData(4, 4000L)]
+    public async Task A_process_that_reads_the_index_dates_and_answers_as_one_that_reads_the_whole_file(int seed, long compactAbove)
+    {
+        List<Step> steps = Steps(seed, 120);
+        var (wholeLines, wholeTails) = await Run("whole-" + seed, steps, useIndex: false, compactAbove);
+        var (indexedLines, indexedTails) = await Run("indexed-" + seed, steps, useIndex: true, compactAbove);
+
+        Assert.True(File.Exists(Path.Combine(_dir, "indexed-" + seed, "usage.jsonl.index")), "no index was written: the test proves nothing");
+        Assert.False(File.Exists(Path.Combine(_dir, "whole-" + seed, "usage.jsonl.index")));
+        Assert.True(wholeLines.Length > 20, $"only {wholeLines.Length} records: the steps changed too little to prove anything");
+        Assert.Contains(wholeLines, l => l.Contains("\"src\":\"action\""));
+        for (int i = 0; i < steps.Count; i++) Assert.True(wholeTails[i] == indexedTails[i], $"step {i} ({steps[i]}):\nwhole:\n{wholeTails[i]}\nindexed:\n{indexedTails[i]}");
+        Assert.Equal(wholeLines, indexedLines);
+    }
+
+    [Fact]
+    public async Task The_steps_include_a_clock_ahead_whose_records_only_the_whole_file_can_re_date()
+    {
+        // The runs above are worth something only when a writer ahead forced the indexed reader back to the whole file:
+        // the history then re-dated that writer's records, which shows as a record dated before its predecessor's answer.
+        List<Step> steps = Steps(1, 120);
+        Assert.Contains(steps, s => s.Ahead);
+        var (lines, _) = await Run("ahead", steps, useIndex: true, long.MaxValue);
+        var history = new UsageHistory(Path.Combine(_dir, "ahead", "usage.jsonl"));
+        var events = history.Read();
+        Assert.Equal(lines.Length, events.Count);
+        Assert.True(events.Zip(lines).Any(pair => !pair.Second.Contains(UsageHistory.Stamp(pair.First.Time))), "no record was re-dated when read");
+    }
+
+    [Fact]
+    public async Task An_index_of_another_generation_or_cut_short_is_ignored_and_a_fresh_read_still_answers()
+    {
+        string path = Path.Combine(_dir, "usage.jsonl");
+        var usage = new UsageService(new UsageHistory(path) { IndexEveryBytes = 1 }, new FixedClock(T0.AddMinutes(5)));
+        usage.ObserverFor(Lines.Failing()).Observe(new EndpointObservation(Api, Ns, ObservationKind.Action, [At("running", T0, 1, "mert")], null, T0, T0.AddSeconds(1)));
+        await usage.FlushAsync();
+        string index = path + ".index";
+        string good = File.ReadAllText(index);
+        string key = UsageEvent.KeyOf(Api, Ns, "mert");
+
+        File.WriteAllText(index, good.Replace("\"offset\":", "\"offset\":9"));          // past the file's end
+        Assert.Equal("running", new UsageHistory(path).TailsOf([key])[key].Last.State);
+        File.WriteAllText(index, good.Substring(0, good.Length / 2));                   // cut short
+        Assert.Equal("running", new UsageHistory(path).TailsOf([key])[key].Last.State);
+        File.WriteAllText(index, good.Replace("\"running\"", "\"paused\""));            // a lie of the same generation is believed: it is the cache's own
+        Assert.Equal("paused", new UsageHistory(path).TailsOf([key])[key].Last.State);
+        await new UsageHistory(path, compactAboveBytes: 1).CompactAsync();               // a new generation: the stale index is ignored
+        Assert.Equal("running", new UsageHistory(path).TailsOf([key])[key].Last.State);
+    }
+}
