@@ -68,37 +68,81 @@ public sealed class HistoryIndexTests : IDisposable
     }
 
     /// <summary>Runs the steps in a folder of its own; returns the history's lines (less its header) and the tails after every step.</summary>
-    private async Task<(string[] Lines, List<string> Tails)> Run(string folder, List<Step> steps, bool useIndex, long compactAbove)
+    /// <param name="compactEvery">After every so many steps, a fresh process compacts the file (as a cost report past the threshold does).</param>
+    private async Task<(string[] Lines, List<string> Tails)> Run(string folder, List<Step> steps, bool useIndex, int compactEvery = 0)
     {
         string path = Path.Combine(_dir, folder, "usage.jsonl");
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var tails = new List<string>();
         var keys = Names.Select(n => UsageEvent.KeyOf(Api, Ns, n)).ToList();
-        foreach (Step s in steps)
+        foreach (var (s, i) in steps.Select((s, i) => (s, i)))
         {
+            if (compactEvery > 0 && i > 0 && i % compactEvery == 0) await Fresh(path, useIndex).CompactAsync();
             var clock = new FixedClock(T0 + s.At + (s.Ahead ? TimeSpan.FromMinutes(10) : TimeSpan.Zero));
-            var history = new UsageHistory(path, compactAbove) { UseIndex = useIndex, IndexEveryBytes = 1 };
+            var history = Fresh(path, useIndex);
             var usage = new UsageService(history, clock);
             usage.ObserverFor(Lines.Failing()).Observe(Observation(s));
             await usage.FlushAsync();
             // What a fresh process asks of the tails, at the same moment.
-            var fresh = new UsageHistory(path, compactAbove) { UseIndex = useIndex, IndexEveryBytes = 1 };
+            var fresh = Fresh(path, useIndex);
             var found = fresh.TailsOf(keys);
             tails.Add(string.Join("\n", keys.Select(k => found.TryGetValue(k, out EndpointTail? tail) ? JsonSerializer.Serialize(tail.Fields()) : "-")));
         }
         return (File.ReadAllLines(path).Skip(1).ToArray(), tails);
     }
 
+    /// <summary>A history as a fresh process opens it, with an index and checkpoints every few records (or none).</summary>
+    private static UsageHistory Fresh(string path, bool useIndex) =>
+        new(path, long.MaxValue) { UseIndex = useIndex, IndexEveryBytes = 1, CheckpointEveryBytes = 3000, CheckpointMargin = TimeSpan.FromMinutes(1) };
+
+    /// <summary>Every figure of a cost report of the periods, as a fresh process computes it.</summary>
+    private static (string Report, int FromCheckpoint) Costs(string path, bool useIndex, IEnumerable<DateTimeOffset> starts)
+    {
+        var lines = new List<string>();
+        int fromCheckpoint = 0;
+        foreach (DateTimeOffset since in starts)
+        {
+            var history = Fresh(path, useIndex);
+            var usage = new UsageService(history, new FixedClock(T0.AddHours(5)));
+            foreach (EndpointCost c in usage.BilledBetween(Api, _ => true, since, T0.AddHours(4)).OrderBy(c => c.Name))
+                lines.Add($"{since:HH:mm} {c.Name} {c.BilledTime} [{c.BilledTimeLow}, {c.BilledTimeHigh}] {c.InstanceType} {c.InstanceSize} billing={c.CurrentlyBilling} " +
+                    $"since={c.BilledSince:o} latest={c.BilledSinceLatest:o} source={c.BilledSinceSource} deleted={c.Deleted}");
+            if (history.LastReadFrom > 0) fromCheckpoint++;
+        }
+        return (string.Join("\n", lines), fromCheckpoint);
+    }
+
     [Theory]
-    [InlineData(1, long.MaxValue)]
-    [InlineData(2, long.MaxValue)]
-    [InlineData(3, 4000L)]
-    [InlineData(4, 4000L)]
-    public async Task A_process_that_reads_the_index_dates_and_answers_as_one_that_reads_the_whole_file(int seed, long compactAbove)
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(5)]
+    [InlineData(6)]
+    [InlineData(7)]
+    public async Task A_cost_report_that_starts_from_a_checkpoint_gives_the_figures_of_one_that_reads_the_whole_file(int seed)
+    {
+        List<Step> steps = Steps(seed, 160);
+        await Run("whole-" + seed, steps, useIndex: false, compactEvery: 70);
+        await Run("indexed-" + seed, steps, useIndex: true, compactEvery: 70);
+        var starts = new[] { -60, 20, 45, 70, 100, 130, 170, 200, 260 }.Select(m => T0.AddMinutes(m)).ToList();
+
+        var (whole, none) = Costs(Path.Combine(_dir, "whole-" + seed, "usage.jsonl"), useIndex: false, starts);
+        var (indexed, fromCheckpoint) = Costs(Path.Combine(_dir, "indexed-" + seed, "usage.jsonl"), useIndex: true, starts);
+
+        Assert.Equal(0, none);
+        Assert.True(fromCheckpoint >= 4, $"only {fromCheckpoint} of {starts.Count} reports started from a checkpoint: the test proves little");
+        Assert.Equal(whole, indexed);
+    }
+
+    [Theory]
+    [InlineData(1, 0)]
+    [InlineData(2, 0)]
+    [InlineData(3, 25)]
+    [InlineData(4, 25)]
+    public async Task A_process_that_reads_the_index_dates_and_answers_as_one_that_reads_the_whole_file(int seed, int compactEvery)
     {
         List<Step> steps = Steps(seed, 120);
-        var (wholeLines, wholeTails) = await Run("whole-" + seed, steps, useIndex: false, compactAbove);
-        var (indexedLines, indexedTails) = await Run("indexed-" + seed, steps, useIndex: true, compactAbove);
+        var (wholeLines, wholeTails) = await Run("whole-" + seed, steps, useIndex: false, compactEvery);
+        var (indexedLines, indexedTails) = await Run("indexed-" + seed, steps, useIndex: true, compactEvery);
 
         Assert.True(File.Exists(Path.Combine(_dir, "indexed-" + seed, "usage.jsonl.index")), "no index was written: the test proves nothing");
         Assert.False(File.Exists(Path.Combine(_dir, "whole-" + seed, "usage.jsonl.index")));
@@ -115,7 +159,7 @@ public sealed class HistoryIndexTests : IDisposable
         // the history then re-dated that writer's records, which shows as a record dated before its predecessor's answer.
         List<Step> steps = Steps(1, 120);
         Assert.Contains(steps, s => s.Ahead);
-        var (lines, _) = await Run("ahead", steps, useIndex: true, long.MaxValue);
+        var (lines, _) = await Run("ahead", steps, useIndex: true);
         var history = new UsageHistory(Path.Combine(_dir, "ahead", "usage.jsonl"));
         var events = history.Read();
         Assert.Equal(lines.Length, events.Count);

@@ -227,6 +227,17 @@ public sealed class UsageHistoryTests : IDisposable
         string.Join(";", UsageService.Summarize(events, from, to).OrderBy(c => c.Name).Select(c => $"{c.Name}={c.BilledTime.Ticks},{c.BilledSince},{c.CurrentlyBilling}"));
 
     [Fact]
+    public async Task Deleting_an_endpoint_the_history_never_saw_writes_nothing_and_warns_of_nothing()
+    {
+        // A first-ever history write that records nothing (Remove-MertEndpoint of an endpoint never seen, with no history
+        // file yet) asked the missing file's length to decide on a compaction: a warning that the history was unwritable.
+        var usage = new UsageService(new UsageHistory(PathOf()));
+        usage.ObserverFor(Lines.Failing()).Observe(new EndpointObservation(Api, Ns, ObservationKind.Deleted, [], "mert", _t0, _t0.AddSeconds(1)));
+        await usage.FlushAsync();
+        Assert.False(File.Exists(PathOf()));
+    }
+
+    [Fact]
     public async Task Four_writers_and_compactions_at_once_lose_no_change()
     {
         // Separate instances stand for separate processes; a tiny threshold makes them compact while the others write.

@@ -132,6 +132,24 @@ namespace MertEndpoint
             }
         }
 
+        /// <summary>Copies of the tails of every endpoint of a namespace behind a control plane.</summary>
+        internal List<EndpointTail> TailsIn(string api, string ns)
+        {
+            lock (_gate)
+            {
+                try
+                {
+                    CatchUp();
+                }
+                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+                {
+                    throw Errors.HistoryUnreadable(Path, ex);
+                }
+                SaveIndexIfBehind();
+                return _tails.Values.Where(t => t.Last.Api == api && t.Last.Namespace == ns).Select(t => t.Copy()).ToList();
+            }
+        }
+
         /// <summary>Seeds a fresh history from the index when it fits this generation and length of the file.</summary>
         private void TryLoadIndex(string generation, long length)
         {
@@ -148,7 +166,7 @@ namespace MertEndpoint
             }
             var tails = new Dictionary<string, EndpointTail>(StringComparer.Ordinal);
             var stamped = new Dictionary<string, List<UsageEvent>>(StringComparer.Ordinal);
-            long offset;
+            long offset, checkpoint;
             int skipped;
             try
             {
@@ -162,6 +180,7 @@ namespace MertEndpoint
                         || !h.TryGetProperty("lines", out JsonElement n) || !n.TryGetInt32(out int count) || count != lines.Length - 1)
                         return; // another generation, a file cut shorter, or an index cut short
                     skipped = h.TryGetProperty("skipped", out JsonElement k) && k.TryGetInt32(out int sk) ? sk : 0;
+                    checkpoint = h.TryGetProperty("checkpoint", out JsonElement c) && c.TryGetInt64(out long at) ? at : 0;
                 }
                 for (int i = 1; i < lines.Length; i++)
                 {
@@ -187,6 +206,7 @@ namespace MertEndpoint
             foreach (var pair in stamped) _stamped[pair.Key] = pair.Value;
             _offset = offset;
             _indexOffset = offset;
+            _checkpointOffset = checkpoint;
             SkippedLines = skipped;
             _partial = true;
         }
@@ -195,6 +215,7 @@ namespace MertEndpoint
         private void SaveIndexIfBehind()
         {
             if (!UseIndex || _generation.Length == 0 || _offset - (_indexOffset ?? 0) < IndexEveryBytes) return;
+            if (_offset - _checkpointOffset >= CheckpointEveryBytes && AppendCheckpoints(new[] { CheckpointLine(_offset) })) _checkpointOffset = _offset;
             var lines = new List<string>();
             foreach (var pair in _stamped)
                 lines.Add(JsonSerializer.Serialize(new Dictionary<string, object?> { ["api"] = pair.Key, ["stamped"] = pair.Value.Select(Fields).ToList() }));
@@ -202,6 +223,7 @@ namespace MertEndpoint
             var text = new StringBuilder();
             text.Append("{\"index\":").Append(IndexVersion).Append(",\"generation\":\"").Append(_generation).Append("\",\"offset\":")
                 .Append(_offset.ToString(CultureInfo.InvariantCulture)).Append(",\"skipped\":").Append(SkippedLines.ToString(CultureInfo.InvariantCulture))
+                .Append(",\"checkpoint\":").Append(_checkpointOffset.ToString(CultureInfo.InvariantCulture))
                 .Append(",\"lines\":").Append(lines.Count.ToString(CultureInfo.InvariantCulture)).Append("}\n");
             foreach (string line in lines) text.Append(line).Append('\n');
             string temp = IndexPath + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + ".tmp";
@@ -222,6 +244,211 @@ namespace MertEndpoint
                 try { if (File.Exists(temp)) File.Delete(temp); }
                 catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { }
             }
+        }
+
+        // ---- checkpoints: what a cost report of a recent period starts from ----
+
+        /// <summary>
+        /// Beside the history (<c>usage.jsonl.checkpoints</c>): JSON lines, each every endpoint's tail as of a byte offset of
+        /// one generation of the file, with the latest time any record before that offset is dated (<c>maxTime</c>). Every
+        /// record dated at or after that time comes after the offset, so a report from a later time reads the checkpoint and
+        /// the file after it, not the whole file (<see cref="ReadSince"/>). One every <see cref="CheckpointEveryBytes"/> of
+        /// the file: written by a reading from the top as it passes them, and after that with the index. Appended whole
+        /// lines; a torn one is skipped; deleting the file loses nothing.
+        /// </summary>
+        internal string CheckpointPath => Path + ".checkpoints";
+
+        /// <summary>The distance between checkpoints: a report reads at most about this much more than its period needs.</summary>
+        internal long CheckpointEveryBytes { get; set; } = 4L << 20;
+
+        /// <summary>How long before a report's start its checkpoint's latest record is: a change seen late (its window reaching into the period) is read whole.</summary>
+        internal TimeSpan CheckpointMargin { get; set; } = TimeSpan.FromDays(1);
+
+        // The offset of the last checkpoint of this generation this process knows of (0: none).
+        private long _checkpointOffset;
+        // While reading from the top: checkpoint lines to append when the reading ends, and the offset of the next one.
+        private List<string>? _snapshots;
+        private long _nextSnapshot;
+
+        private string CheckpointLine(long offset)
+        {
+            DateTimeOffset maxTime = _tails.Count == 0 ? DateTimeOffset.MinValue : _tails.Values.Max(t => t.Last.Time);
+            return JsonSerializer.Serialize(new Dictionary<string, object?>
+            {
+                ["checkpoint"] = IndexVersion, ["generation"] = _generation, ["offset"] = offset, ["maxTime"] = Stamp(maxTime),
+                ["tails"] = _tails.Values.Select(t => t.Fields()).ToList(),
+            });
+        }
+
+        /// <summary>A reading from the top of this generation begins: it takes the checkpoints the file does not have yet.</summary>
+        private void BeginSnapshots(string generation)
+        {
+            _snapshots = null;
+            if (!UseIndex || generation.Length == 0) return;
+            _checkpointOffset = Checkpoints(generation).Select(c => c.Offset).DefaultIfEmpty(0).Max();
+            _snapshots = new List<string>();
+            _nextSnapshot = _checkpointOffset + CheckpointEveryBytes;
+        }
+
+        /// <summary>After a whole line ending at <paramref name="offset"/> of a reading from the top.</summary>
+        private void Passed(long offset)
+        {
+            if (_snapshots == null || offset < _nextSnapshot) return;
+            _snapshots.Add(CheckpointLine(offset));
+            _nextSnapshot = offset + CheckpointEveryBytes;
+        }
+
+        private void EndSnapshots()
+        {
+            if (_snapshots == null) return;
+            List<string> lines = _snapshots;
+            _snapshots = null;
+            if (lines.Count > 0 && AppendCheckpoints(lines)) _checkpointOffset = _nextSnapshot - CheckpointEveryBytes;
+        }
+
+        private bool AppendCheckpoints(IEnumerable<string> lines)
+        {
+            try
+            {
+                BeforeWriteOpen?.Invoke(CheckpointPath);
+                byte[] bytes = Encoding.UTF8.GetBytes(string.Concat(lines.Select(l => l + "\n")));
+                using var stream = new FileStream(CheckpointPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+                stream.Write(bytes, 0, bytes.Length);
+                return true;
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                return false; // a cache: a report reads more of the file
+            }
+        }
+
+        /// <summary>The checkpoints of a generation: where each is in the checkpoint file, its offset and its latest record's time.</summary>
+        private List<(long Offset, DateTimeOffset MaxTime, string Line)> Checkpoints(string generation)
+        {
+            var found = new List<(long, DateTimeOffset, string)>();
+            try
+            {
+                if (!File.Exists(CheckpointPath)) return found;
+                foreach (string line in File.ReadLines(CheckpointPath))
+                {
+                    // Only the head of each line (its tails come after), read field by field.
+                    byte[] head = Encoding.UTF8.GetBytes(line.Length > 400 ? line.Substring(0, 400) : line);
+                    var reader = new Utf8JsonReader(head, isFinalBlock: false, default);
+                    string? gen = null;
+                    long offset = -1;
+                    DateTimeOffset? maxTime = null;
+                    try
+                    {
+                        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) continue;
+                        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName && !(gen != null && offset >= 0 && maxTime != null))
+                        {
+                            string name = reader.GetString()!;
+                            if (!reader.Read()) break;
+                            if (name == "generation" && reader.TokenType == JsonTokenType.String) gen = reader.GetString();
+                            else if (name == "offset" && reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out long o)) offset = o;
+                            else if (name == "maxTime" && reader.TokenType == JsonTokenType.String && reader.TryGetDateTimeOffset(out DateTimeOffset t)) maxTime = t.ToUniversalTime();
+                            else if (reader.TokenType == JsonTokenType.StartObject || reader.TokenType == JsonTokenType.StartArray) break;
+                        }
+                    }
+                    catch (JsonException)
+                    {
+                        continue;
+                    }
+                    if (gen == generation && offset > 0 && maxTime is DateTimeOffset max) found.Add((offset, max, line));
+                }
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                // none to go on
+            }
+            return found;
+        }
+
+        /// <summary>
+        /// Every record a report from <paramref name="since"/> on needs, oldest first, and every endpoint's tail: from the
+        /// last checkpoint whose records are all dated at least <see cref="CheckpointMargin"/> before it (each endpoint's
+        /// records there standing for the ones before) and the file after it; the whole file when no checkpoint fits,
+        /// when the history already holds every record, or when a record after the checkpoint needs the ones before it.
+        /// </summary>
+        internal (IReadOnlyList<UsageEvent> Events, Dictionary<string, EndpointTail> Tails) ReadSince(DateTimeOffset since)
+        {
+            lock (_gate)
+            {
+                try
+                {
+                    LastReadFrom = 0;
+                    if (UseIndex && (_partial || _offset == 0) && FromCheckpoint(since) is { } read) return read;
+                    CatchUp(whole: true);
+                }
+                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+                {
+                    throw Errors.HistoryUnreadable(Path, ex);
+                }
+                SaveIndexIfBehind();
+                return (_sorted ??= _events.OrderBy(e => e.Time).ToList(), _tails.ToDictionary(p => p.Key, p => p.Value.Copy(), StringComparer.Ordinal));
+            }
+        }
+
+        /// <summary>Where the last <see cref="ReadSince"/> began reading: a checkpoint's offset, or 0 for the top.</summary>
+        internal long LastReadFrom { get; private set; }
+
+        // The last reading from a checkpoint, for the same question asked again of the same file (a report asks twice).
+        private (DateTimeOffset Since, string Generation, long Length, (IReadOnlyList<UsageEvent>, Dictionary<string, EndpointTail>) Read)? _fromCheckpoint;
+
+        private (IReadOnlyList<UsageEvent>, Dictionary<string, EndpointTail>)? FromCheckpoint(DateTimeOffset since)
+        {
+            string generation;
+            long length;
+            using (var stream = Open(FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+            {
+                if (stream == null) return null;
+                generation = ReadHeader(stream).Generation;
+                length = stream.Length;
+            }
+            if (generation.Length == 0 || since == DateTimeOffset.MinValue) return null;
+            if (_fromCheckpoint is { } last && last.Since == since && last.Generation == generation && last.Length == length)
+            {
+                LastReadFrom = -1;
+                return last.Read;
+            }
+            DateTimeOffset before = since - CheckpointMargin;
+            var fits = Checkpoints(generation).Where(c => c.MaxTime < before && c.Offset <= length).OrderByDescending(c => c.Offset).ToList();
+            if (fits.Count == 0) return null;
+            var scratch = new UsageHistory(Path, _compactAbove) { UseIndex = false, Clock = Clock };
+            try
+            {
+                using (JsonDocument doc = JsonDocument.Parse(fits[0].Line))
+                {
+                    if (!doc.RootElement.TryGetProperty("tails", out JsonElement tails) || tails.ValueKind != JsonValueKind.Array) return null;
+                    scratch.Reset(generation);
+                    foreach (JsonElement t in tails.EnumerateArray())
+                    {
+                        if (EndpointTail.Parse(t) is not EndpointTail tail) return null;
+                        scratch._tails[tail.Last.Key] = tail;
+                        // The records a report may need from before the checkpoint: the last of each endpoint (its state when
+                        // the period begins, unless a later one comes before it), the one before (what that change fell from),
+                        // and the streak's first (its hardware, when the last is a deletion).
+                        foreach (UsageEvent e in new[] { tail.Streak, tail.Previous, tail.Last }.OfType<UsageEvent>().Distinct())
+                            scratch._events.Add(e);
+                    }
+                }
+                scratch._offset = fits[0].Offset;
+                scratch._partial = true;
+                scratch.CatchUpFrom(whole: false);
+            }
+            catch (NeedsWholeFile)
+            {
+                return null;
+            }
+            catch (JsonException)
+            {
+                return null;
+            }
+            if (scratch._generation != generation) return null; // compacted meanwhile
+            var read = ((IReadOnlyList<UsageEvent>)scratch._events.OrderBy(e => e.Time).ToList(), scratch._tails);
+            _fromCheckpoint = (since, generation, scratch._offset, read);
+            LastReadFrom = fits[0].Offset;
+            return read;
         }
 
         /// <summary>A record nested in an index line, read as a history line is.</summary>

@@ -152,11 +152,9 @@ namespace MertEndpoint
                         string lines = DateAll(all);
                         if (lines.Length > 0) Append(lines);
                         foreach (string f in spoolFiles) TryDelete(f);
-                        if (NeedsCompaction())
-                        {
-                            CatchUp(whole: true);
-                            CompactLocked();
-                        }
+                        // Only a process that holds every record anyway (a cost report, the history's listing) compacts: one that
+                        // read the index (a Get, a start or stop) never pays for reading the whole file.
+                        if (!_partial && NeedsCompaction()) CompactLocked();
                         SaveIndexIfBehind();
                     }
                 }
@@ -613,6 +611,19 @@ namespace MertEndpoint
             _compactedBytes = compacted;
             long end = stream.Length;
             if (!whole && _offset == 0 && _events.Count == 0) TryLoadIndex(generation, end);
+            if (_offset == 0 && !_partial) BeginSnapshots(generation);
+            try
+            {
+                ReadFrom(stream, end);
+            }
+            finally
+            {
+                EndSnapshots();
+            }
+        }
+
+        private void ReadFrom(FileStream stream, long end)
+        {
             if (end == _offset) return;
             stream.Seek(_offset, SeekOrigin.Begin);
             var buffer = new byte[(int)Math.Min(MaxLineBytes, end - _offset)];
@@ -630,6 +641,7 @@ namespace MertEndpoint
                     if (overlong) { SkippedLines++; overlong = false; }
                     else Parse(buffer, start, i - start);
                     start = i + 1;
+                    Passed(position + start);
                 }
                 if (start == 0 && filled == MaxLineBytes)
                 {
@@ -676,6 +688,7 @@ namespace MertEndpoint
             _stamped.Clear();
             _partial = false;
             _indexOffset = null;
+            _checkpointOffset = 0;
             SkippedLines = 0;
         }
 
@@ -855,7 +868,9 @@ namespace MertEndpoint
 
         private bool NeedsCompaction()
         {
-            long length = new FileInfo(Path).Length;
+            var file = new FileInfo(Path);
+            if (!file.Exists) return false; // nothing written yet (a deletion of an endpoint never recorded writes nothing)
+            long length = file.Length;
             return length > _compactAbove && length > 2 * _compactedBytes;
         }
 
@@ -878,6 +893,7 @@ namespace MertEndpoint
             // Written beside it, then renamed over it in one step: a reader sees the old file or the new one, never half.
             // Line by line (a history of any size), the header's body size written last over its padded place.
             string temp = Path + "." + generation.Substring(0, 8) + ".tmp";
+            var ends = new long[kept.Count]; // where each record's line ends
             try
             {
                 using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
@@ -885,11 +901,12 @@ namespace MertEndpoint
                     byte[] header = Encoding.UTF8.GetBytes(Header(generation, 0, width: 96));
                     file.Write(header, 0, header.Length);
                     long body = 0;
-                    foreach (UsageEvent e in kept)
+                    for (int i = 0; i < kept.Count; i++)
                     {
-                        byte[] line = Encoding.UTF8.GetBytes(Format(e) + "\n");
+                        byte[] line = Encoding.UTF8.GetBytes(Format(kept[i]) + "\n");
                         file.Write(line, 0, line.Length);
                         body += line.Length;
+                        ends[i] = header.Length + body;
                     }
                     file.Seek(0, SeekOrigin.Begin);
                     header = Encoding.UTF8.GetBytes(Header(generation, body, width: header.Length));
@@ -902,8 +919,15 @@ namespace MertEndpoint
             {
                 if (File.Exists(temp)) File.Delete(temp);
             }
+            // Known without reading it again; its checkpoints taken on the way (oldest first, so each is as early as can be).
             Reset(generation);
-            foreach (UsageEvent e in kept) Add(e);
+            BeginSnapshots(generation);
+            for (int i = 0; i < kept.Count; i++)
+            {
+                Add(kept[i]);
+                Passed(ends[i]);
+            }
+            EndSnapshots();
             _offset = new FileInfo(Path).Length;
         }
 

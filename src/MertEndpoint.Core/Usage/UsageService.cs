@@ -139,8 +139,7 @@ namespace MertEndpoint
             // the history for good (between its last sighting and this listing), not only in this report.
             var live = new HashSet<string>(listed.Select(e => e.Name), StringComparer.Ordinal);
             if (RecordGone(client, ns, live, asked, answered)) await FlushAsync(ct).ConfigureAwait(false);
-            var events = History.Read().Where(e => e.Api == client.ApiBase && e.Namespace == ns);
-            var costs = Summarize(events, since, until);
+            var costs = BilledBetween(client.ApiBase, n => n == ns, since, until);
             foreach (EndpointCost gone in costs.Where(c => !live.Contains(c.Name)))
             {
                 gone.Deleted = true;
@@ -169,18 +168,16 @@ namespace MertEndpoint
         /// </summary>
         private bool RecordGone(EndpointClient client, string ns, HashSet<string> live, DateTimeOffset asked, DateTimeOffset answered)
         {
-            IReadOnlyList<UsageEvent> events;
+            IReadOnlyList<EndpointTail> tails;
             try
             {
-                events = History.Read();
+                tails = History.TailsIn(client.ApiBase, ns);
             }
             catch (EndpointException)
             {
                 return false; // said by the read that follows
             }
-            var gone = events.Where(e => e.Api == client.ApiBase && e.Namespace == ns)
-                .GroupBy(e => e.Name, StringComparer.Ordinal)
-                .Select(g => g.OrderBy(e => e.Time).Last())
+            var gone = tails.Select(t => t.Last)
                 .Where(last => last.State != "deleted" && !live.Contains(last.Name) && last.Time < asked - UsageHistory.StaleReadGrace)
                 .Select(last => new UsageHistory.Observed(new UsageEvent { Api = client.ApiBase, Namespace = ns, Name = last.Name, State = "deleted" },
                     ObservationKind.Read, DateTimeOffset.MinValue, asked, answered))
@@ -344,6 +341,18 @@ namespace MertEndpoint
         }
 
         /// <summary>
+        /// Billed time per endpoint of the control plane <paramref name="api"/> in the namespaces <paramref name="inNamespace"/>
+        /// takes, from the history: the records from the last checkpoint before the period on (see
+        /// <see cref="UsageHistory.ReadSince"/>), each endpoint's streak from its tail. No price.
+        /// </summary>
+        public IReadOnlyList<EndpointCost> BilledBetween(string api, Func<string, bool> inNamespace, DateTimeOffset since, DateTimeOffset until)
+        {
+            var (events, tails) = History.ReadSince(since);
+            return Summarize(events.Where(e => e.Api == api && inNamespace(e.Namespace)), since, until, BillingRules.HighGranularity,
+                e => tails.TryGetValue(e.Key, out EndpointTail? tail) ? tail : null);
+        }
+
+        /// <summary>
         /// Billed replica-time per endpoint between since and until: each billed event counts until the next event of
         /// the same endpoint, and the last one until 'until' (it is still billing as far as anyone saw).
         /// </summary>
@@ -351,12 +360,16 @@ namespace MertEndpoint
             Summarize(events, since, until, BillingRules.HighGranularity);
 
         /// <param name="granularity">What the upper bound rounds each replica's billed interval up to; zero for exact time (tests of the windows alone).</param>
-        internal static IReadOnlyList<EndpointCost> Summarize(IEnumerable<UsageEvent> events, DateTimeOffset since, DateTimeOffset until, TimeSpan granularity)
+        /// <param name="tailOf">Each endpoint's tail over its whole history (by any of its records), when <paramref name="events"/>
+        /// holds only its records from some point on: its streak and its first record come from there. Null: the events are all.</param>
+        internal static IReadOnlyList<EndpointCost> Summarize(IEnumerable<UsageEvent> events, DateTimeOffset since, DateTimeOffset until, TimeSpan granularity,
+            Func<UsageEvent, EndpointTail?>? tailOf = null)
         {
             var costs = new List<EndpointCost>();
             foreach (var group in events.GroupBy(e => (e.Namespace, e.Name)))
             {
                 var list = group.OrderBy(e => e.Time).ToList();
+                EndpointTail tail = tailOf?.Invoke(list[0]) ?? EndpointTail.Of(list)!;
                 var billed = TimeSpan.Zero;
                 for (var i = 0; i < list.Count; i++)
                 {
@@ -367,10 +380,10 @@ namespace MertEndpoint
                     var to = end > until ? until : end;
                     if (to > from) billed = BillingRules.Sum(billed, BillingRules.ReplicaTime(to - from, BillingRules.BilledReplicas(true, e.Replicas)));
                 }
-                if (list[0].Time > until) continue; // it did not exist yet in the period
+                if (tail.First > until) continue; // it did not exist yet in the period
                 (TimeSpan low, TimeSpan high) = Bounds(list, since, until, granularity);
                 var lastEvent = list[list.Count - 1];
-                BillingStreak? streak = StreakOf(EndpointTail.Of(list)!);
+                BillingStreak? streak = StreakOf(tail);
                 costs.Add(new EndpointCost
                 {
                     Namespace = group.Key.Namespace, Name = group.Key.Name, Since = since, Until = until, BilledTime = billed,

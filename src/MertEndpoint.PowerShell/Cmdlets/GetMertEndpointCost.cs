@@ -74,7 +74,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
             try
             {
                 var skip = new HashSet<string>(reported, StringComparer.OrdinalIgnoreCase);
-                var elsewhere = UsageService.Summarize(Usage.History.Read().Where(e => e.Api == Client.ApiBase && !skip.Contains(e.Namespace)), since, until)
+                var elsewhere = Usage.BilledBetween(Client.ApiBase, n => !skip.Contains(n), since, until)
                     .Where(c => c.BilledTime > TimeSpan.Zero && (patterns == null || patterns.Any(p => p.IsMatch(c.Name))))
                     .Select(c => c.Namespace).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
                 if (elsewhere.Count == 0) return;
