@@ -13,8 +13,8 @@ sealed class Meter
 
 static class Billing
 {
-    /// <summary>Initializing, running and updating (an update boots a replica on the hardware, as a start does).</summary>
-    public static bool IsBilled(string state) => state is EndpointState.Initializing or EndpointState.Running or EndpointState.Updating;
+    /// <summary>Initializing and running, per replica: the service's own description of its meter (hf-endpoints-api.md, "Billing").</summary>
+    public static bool IsBilled(string state) => state is EndpointState.Initializing or EndpointState.Running;
 
     /// <summary>Bills the time since the last accrual at the endpoint's current state, replicas and price.
     /// Callers accrue before every state or spec change, so each span is billed at the right rate.</summary>

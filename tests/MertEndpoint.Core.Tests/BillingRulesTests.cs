@@ -19,6 +19,16 @@ public class BillingRulesTests
         Assert.False(new UsageEvent { State = "paused" }.IsBilled);
     }
 
+    [Fact]
+    public void The_meter_the_service_describes_counts_initializing_and_running_only()
+    {
+        // hf-endpoints-api.md, "Billing": the estimate follows it; an update may bill (the upper bound and the streak count it).
+        Assert.Equal([EndpointStatus.Initializing, EndpointStatus.Running], Enum.GetValues<EndpointStatus>().Where(BillingRules.Metered).ToList());
+        Assert.False(BillingRules.Metered("updating"));
+        Assert.True(BillingRules.Metered("initializing"));
+        Assert.All(Enum.GetValues<EndpointStatus>().Where(BillingRules.Metered), s => Assert.True(BillingRules.Bills(s)));
+    }
+
     [Theory]
     [InlineData(true, 0, 1)]
     [InlineData(true, 1, 1)]
@@ -126,7 +136,8 @@ public class BillingRulesTests
         Assert.Equal(TimeSpan.FromMinutes(4), costs["two"].BilledTimeHigh);
         Assert.Equal(TimeSpan.FromSeconds(88 + 53), costs["two"].BilledTimeLow);   // 12..100 and 12..65: exact
         Assert.Equal(TimeSpan.FromMinutes(2), costs["upd"].BilledTimeHigh);
-        Assert.Equal(TimeSpan.FromSeconds(100), costs["upd"].BilledTimeLow);
+        Assert.Equal(TimeSpan.FromSeconds(90), costs["upd"].BilledTimeLow);        // the update is not on the meter the service describes
+        Assert.Equal(TimeSpan.FromSeconds(90), costs["upd"].BilledTime);
         Assert.Equal(TimeSpan.FromMinutes(1), costs["min"].BilledTimeHigh);
         Assert.Equal(TimeSpan.FromMinutes(2), costs["more"].BilledTimeHigh);
         Assert.Equal(TimeSpan.FromSeconds(61), costs["more"].BilledTimeLow);

@@ -11,15 +11,26 @@ namespace MertEndpoint
     internal static class BillingRules
     {
         /// <summary>
-        /// The service bills an endpoint while it is initializing, running or updating. An update boots a replica on the
+        /// The service may bill an endpoint while it is initializing, running or updating. An update boots a replica on the
         /// hardware as a start does (initializing bills), and the service does not say that it stops the meter meanwhile:
-        /// counting it keeps the estimate's upper bound from falling under the bill, and the guard's streak unbroken.
+        /// counting it keeps the upper bound from falling under the bill, and the guard's streak unbroken. The estimate
+        /// follows the service's own description (<see cref="Metered(EndpointStatus)"/>).
         /// </summary>
         public static bool Bills(EndpointStatus status) =>
             status == EndpointStatus.Initializing || status == EndpointStatus.Running || status == EndpointStatus.Updating;
 
         /// <summary>The same rule on the service's own word for the state, as the usage history keeps it.</summary>
         public static bool Bills(string state) => Bills(Json.StatusOf(state));
+
+        /// <summary>
+        /// What the service's meter counts by its own description: <c>initializing</c> and <c>running</c>, per replica. The
+        /// estimate and the lower bound count these; the upper bound, the streak and "currently billing" count
+        /// <see cref="Bills(EndpointStatus)"/> (an update too), so a meter that bills an update stays under <c>CostHigh</c>.
+        /// </summary>
+        public static bool Metered(EndpointStatus status) => status == EndpointStatus.Initializing || status == EndpointStatus.Running;
+
+        /// <summary>The same rule on the service's own word for the state, as the usage history keeps it.</summary>
+        public static bool Metered(string state) => Metered(Json.StatusOf(state));
 
         /// <summary>Replicas billed at once: every replica of a billed state, at least one (a reading of 0 while billing is the one starting up).</summary>
         public static int BilledReplicas(bool billed, int replicas) => billed ? Math.Max(1, replicas) : 0;

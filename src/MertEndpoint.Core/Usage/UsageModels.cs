@@ -31,6 +31,9 @@ namespace MertEndpoint
         /// <summary>This state bills (see <see cref="BillingRules"/>: initializing and running, per replica).</summary>
         public bool IsBilled => BillingRules.Bills(State);
 
+        /// <summary>This state is on the service's meter by its own description (initializing and running): what the estimate counts.</summary>
+        internal bool IsMetered => BillingRules.Metered(State);
+
         internal string Key => KeyOf(Api, Namespace, Name);
 
         internal static string KeyOf(string api, string ns, string name) => api + "|" + ns + "|" + name;

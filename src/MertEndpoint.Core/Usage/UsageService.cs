@@ -374,7 +374,7 @@ namespace MertEndpoint
                 for (var i = 0; i < list.Count; i++)
                 {
                     var e = list[i];
-                    if (!e.IsBilled) continue;
+                    if (!e.IsMetered) continue; // the estimate: what the service says it meters
                     var end = i + 1 < list.Count ? list[i + 1].Time : until;
                     var from = e.Time < since ? since : e.Time;
                     var to = end > until ? until : end;
@@ -419,11 +419,12 @@ namespace MertEndpoint
         /// Each boundary is placed where it makes the total smallest (low) or largest (high): a change that lowers the
         /// billed rate (a pause) as early or as late as it can have happened, a change that raises it the other way.
         /// The most also counts every started <paramref name="granularity"/> of each replica's billed interval whole
-        /// (see <see cref="BillingRules.HighGranularity"/>); the least is exact time.
+        /// (see <see cref="BillingRules.HighGranularity"/>); the least is exact time. The least counts only the states the
+        /// service says it meters, the most every state that may bill (an update too: <see cref="BillingRules"/>).
         /// </summary>
         private static (TimeSpan Low, TimeSpan High) Bounds(List<UsageEvent> list, DateTimeOffset since, DateTimeOffset until, TimeSpan granularity)
         {
-            static int Rate(UsageEvent e) => BillingRules.BilledReplicas(e.IsBilled, e.Replicas);
+            static int Rate(UsageEvent e, bool high) => BillingRules.BilledReplicas(high ? e.IsBilled : e.IsMetered, e.Replicas);
 
             // The billed stretches, each at one rate, with every boundary placed for the low or the high reading, in the period.
             List<(DateTimeOffset Start, DateTimeOffset End, int Rate)> Stretches(bool high)
@@ -431,7 +432,7 @@ namespace MertEndpoint
                 var stretches = new List<(DateTimeOffset, DateTimeOffset, int)>();
                 for (var i = 0; i < list.Count; i++)
                 {
-                    int rate = Rate(list[i]);
+                    int rate = Rate(list[i], high);
                     if (rate == 0) continue;
                     DateTimeOffset start = Boundary(list, i, high), end = i + 1 < list.Count ? Boundary(list, i + 1, high) : until;
                     if (start < since) start = since;
@@ -446,7 +447,7 @@ namespace MertEndpoint
                 UsageEvent e = list[i];
                 DateTimeOffset earliest = e.Earliest is DateTimeOffset lo && lo < e.Time ? lo : e.Time;
                 DateTimeOffset latest = e.Latest is DateTimeOffset hi && hi > e.Time ? hi : e.Time;
-                bool falls = (i == 0 ? 0 : Rate(list[i - 1])) > Rate(e);
+                bool falls = (i == 0 ? 0 : Rate(list[i - 1], high)) > Rate(e, high);
                 return high == falls ? latest : earliest;
             }
 
