@@ -87,7 +87,9 @@ public static class HistoryScale
         ",\"vendor\":\"aws\",\"region\":\"us-east-1\",\"type\":\"nvidia-a10g\",\"size\":\"x1\",\"src\":" + Q(src) +
         ",\"url\":" + Q(e.State == "paused" ? null : e.Url) + ",\"u\":" + Qt(u) + "}";
 
+    // BillingRules.Bills (the streak: an update too) and BillingRules.Metered (the estimate and the meter: initializing and running).
     static int Rate(string state, int replicas) => state == "initializing" || state == "running" || state == "updating" ? Math.Max(1, replicas) : 0;
+    static int Metered(string state, int replicas) => state == "initializing" || state == "running" ? Math.Max(1, replicas) : 0;
 
     /// <summary>The header says compactedBytes 0: a file grown since its last compaction, as an appending module leaves it.</summary>
     public static ScaleResult Generate(string path, string api, string ns, string[] names, string[] urls, long total, DateTime end,
@@ -98,9 +100,9 @@ public static class HistoryScale
         DateTime start = end - TimeSpan.FromTicks(Slot.Ticks * slots);
         var eps = new Ep[names.Length];
         var result = new ScaleResult();
-        // The check endpoint's truth (time, rate) and its records (t, lo, hi, rate), for the model.
-        var truth = new List<KeyValuePair<DateTime, int>>();
-        var recs = new List<Tuple<DateTime, DateTime, DateTime, int>>();
+        // The check endpoint's truth (time, rate, metered rate) and its records (t, lo, hi, rate, metered rate), for the model.
+        var truth = new List<Tuple<DateTime, int, int>>();
+        var recs = new List<Tuple<DateTime, DateTime, DateTime, int, int>>();
         long perEndpoint = Math.Max(1, total / names.Length);
         var lines = new List<Line>();
         using (var file = new FileStream(path, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 20))
@@ -115,10 +117,12 @@ public static class HistoryScale
                 result.Events++;
                 if (src == "action") result.Actions++; else result.Reads++;
                 e.Left--;
-                if (e.Name == checkName) recs.Add(Tuple.Create(t, lo ?? t, hi, Rate(e.State, e.Replicas)));
+                if (e.Name == checkName) recs.Add(Tuple.Create(t, lo ?? t, hi, Rate(e.State, e.Replicas), Metered(e.State, e.Replicas)));
                 e.T = t; e.Lo = lo ?? t;
             };
-            Action<Ep, DateTime, int> trueChange = (e, at, rate) => { if (e.Name == checkName) truth.Add(new KeyValuePair<DateTime, int>(at, rate)); };
+            // An update bills by BillingRules.Bills (the streak goes on) but is not on the meter (BillingRules.Metered).
+            Action<Ep, DateTime, int, bool> trueChangeAs = (e, at, rate, metered) => { if (e.Name == checkName) truth.Add(Tuple.Create(at, rate, metered ? rate : 0)); };
+            Action<Ep, DateTime, int> trueChange = (e, at, rate) => trueChangeAs(e, at, rate, true);
 
             // First sighting, by the first guard run: dated by the service's updatedAt, lo its createdAt less the allowance.
             DateTime s0 = start, r0 = start + Trip;
@@ -128,7 +132,7 @@ public static class HistoryScale
                 bool run = i % 2 == 0 || names[i] == checkName;
                 e.State = run ? "running" : "paused"; e.Replicas = run ? 1 : 0;
                 DateTime stamp = start - TimeSpan.FromMinutes(30 + rng.Next(600));
-                trueChange(e, stamp, Rate(e.State, e.Replicas));
+                trueChangeAs(e, stamp, Rate(e.State, e.Replicas), e.State != "updating");
                 record(e, stamp, start - TimeSpan.FromDays(10) - Lag, r0, "read", null, r0);
             }
             for (long j = 1; j <= slots; j++)
@@ -189,7 +193,7 @@ public static class HistoryScale
                                 int r = e.Replicas <= 1 ? 2 : e.Replicas >= 3 ? 2 : (rng.Next(2) == 0 ? 1 : 3);
                                 trueChange(e, when, r); seen("running", r, when, false);
                             }
-                            else { trueChange(e, when, e.Replicas); acted("updating", e.Replicas, when); e.Forced = true; e.ForcedReplicas = e.Replicas; }
+                            else { trueChangeAs(e, when, e.Replicas, false); acted("updating", e.Replicas, when); e.Forced = true; e.ForcedReplicas = e.Replicas; }
                             break;
                         case "scaledToZero":
                             // Woken by traffic: the boot (initializing, billed) is seen a quarter of the time, else only its end.
@@ -222,20 +226,20 @@ public static class HistoryScale
         }
         foreach (Ep e in eps) result.FinalState[e.Name] = e.State;
 
-        // The model, over the whole log of the check endpoint: billed states initializing, running and updating
-        // (BillingRules.Bills), each replica (at least one) billing until the next change.
+        // The model, over the whole log of the check endpoint: the estimate counts initializing and running
+        // (BillingRules.Metered), each replica (at least one) billing until the next change; the streak counts an update too.
         var c = new ScaleCheck { Name = checkName, Events = recs.Count };
         for (int i = 0; i < recs.Count; i++)
         {
             DateTime from = recs[i].Item1, to = i + 1 < recs.Count ? recs[i + 1].Item1 : until;
             if (from < since) from = since; if (to > until) to = until;
-            if (to > from) c.RecordedBilled += TimeSpan.FromTicks((to - from).Ticks * recs[i].Item4);
+            if (to > from) c.RecordedBilled += TimeSpan.FromTicks((to - from).Ticks * recs[i].Item5);
         }
         for (int i = 0; i < truth.Count; i++)
         {
-            DateTime from = truth[i].Key, to = i + 1 < truth.Count ? truth[i + 1].Key : until;
+            DateTime from = truth[i].Item1, to = i + 1 < truth.Count ? truth[i + 1].Item1 : until;
             if (from < since) from = since; if (to > until) to = until;
-            if (to > from) c.TrueBilled += TimeSpan.FromTicks((to - from).Ticks * truth[i].Value);
+            if (to > from) c.TrueBilled += TimeSpan.FromTicks((to - from).Ticks * truth[i].Item3);
         }
         int k = recs.Count - 1;
         if (recs[k].Item4 > 0)
@@ -243,8 +247,8 @@ public static class HistoryScale
             while (k > 0 && recs[k - 1].Item4 > 0) k--;
             c.StreakT = recs[k].Item1; c.StreakLo = recs[k].Item2; c.StreakHi = recs[k].Item3;
             int m = truth.Count - 1;
-            while (m > 0 && truth[m - 1].Value > 0) m--;
-            c.StreakTrue = truth[m].Key;
+            while (m > 0 && truth[m - 1].Item2 > 0) m--;
+            c.StreakTrue = truth[m].Item1;
         }
         result.Check = c;
         return result;
