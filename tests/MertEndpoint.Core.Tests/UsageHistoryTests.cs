@@ -219,8 +219,36 @@ public sealed class UsageHistoryTests : IDisposable
         Assert.StartsWith("{\"v\":2,\"generation\":", File.ReadLines(PathOf()).First());
         for (var i = 0; i < periods.Count; i++)
             Assert.Equal(expected[i], Costs(after, periods[i].From, periods[i].From + periods[i].Length));
-        // The instance that compacted knows the new file without reading it again, and sees later appends.
+        // The instance that compacted knows the new file, and sees later appends.
         Assert.Equal(after.Count, history.Read().Count);
+    }
+
+    [Fact]
+    public async Task A_compaction_writes_its_file_without_the_lock_and_keeps_what_others_wrote_meanwhile()
+    {
+        // A cost report that compacts a large history takes seconds to write the new file. Holding the lock meanwhile, it
+        // made every command that wrote then wait (or give up after 10 s and spool): a Get during a compaction must not.
+        var usage = new UsageService(new UsageHistory(PathOf()));
+        await Record(usage, Seen(_t0, At("running", _t0)));
+        await Record(usage, Seen(_t0.AddSeconds(60), At("paused", _t0.AddSeconds(60), 0)));
+        var compactor = new UsageHistory(PathOf());
+        string? writtenMeanwhile = "not written";
+        compactor.BeforeWriteOpen = path =>
+        {
+            if (!path.EndsWith(".tmp") || writtenMeanwhile != "not written") return;
+            // Another process writes while the new file is being written: the lock is free, so it is not kept waiting.
+            var other = new UsageHistory(PathOf()) { LockPatience = TimeSpan.FromMilliseconds(300) };
+            writtenMeanwhile = other.RecordAsync([new UsageHistory.Observed(new UsageEvent { Api = Api, Namespace = Ns, Name = "mert", State = "running", Replicas = 1 },
+                ObservationKind.Read, DateTimeOffset.MinValue, _t0.AddSeconds(120), _t0.AddSeconds(120))]).GetAwaiter().GetResult();
+        };
+
+        await compactor.CompactAsync();
+
+        Assert.Null(writtenMeanwhile);
+        Assert.Equal(new[] { "running", "paused", "running" }, new UsageHistory(PathOf()).Read().Select(e => e.State));
+        Assert.Equal(new[] { "running", "paused", "running" }, compactor.Read().Select(e => e.State));
+        Assert.Matches("\"compactedBytes\":[1-9]", File.ReadLines(PathOf()).First()); // it did compact
+        Assert.Empty(Directory.GetFiles(_dir, "*.tmp"));
     }
 
     private static string Costs(IReadOnlyList<UsageEvent> events, DateTimeOffset from, DateTimeOffset to) =>

@@ -138,6 +138,7 @@ namespace MertEndpoint
         internal async Task<string?> RecordAsync(IReadOnlyList<Observed> candidates, CancellationToken ct = default)
         {
             if (candidates.Count == 0) return null;
+            bool compact = false;
             try
             {
                 Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
@@ -154,11 +155,10 @@ namespace MertEndpoint
                         foreach (string f in spoolFiles) TryDelete(f);
                         // Only a process that holds every record anyway (a cost report, the history's listing) compacts: one that
                         // read the index (a Get, a start or stop) never pays for reading the whole file.
-                        if (!_partial && NeedsCompaction()) CompactLocked();
+                        compact = !_partial && NeedsCompaction();
                         SaveIndexIfBehind();
                     }
                 }
-                return null;
             }
             catch (TimeoutException)
             {
@@ -168,6 +168,13 @@ namespace MertEndpoint
             {
                 return IsReadOnlyDisk(ex) ? Errors.HistoryReadOnly(Path) : Errors.HistoryUnwritable(Path, ex, SpoolDirectory);
             }
+            if (compact)
+            {
+                // Upkeep, after the readings are safe: one that fails is tried again by the next write past the threshold.
+                try { await CompactAsync(ct).ConfigureAwait(false); }
+                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is TimeoutException) { }
+            }
+            return null;
         }
 
         /// <summary>
@@ -298,16 +305,81 @@ namespace MertEndpoint
                 ? (io.HResult & 0xFFFF) == 19 && (io.HResult & unchecked((int)0xFFFF0000)) == unchecked((int)0x80070000)
                 : io.HResult == 30);
 
-        /// <summary>Rewrites the file without repeated states (every billed sum stays the same), under the lock.</summary>
+        /// <summary>
+        /// Rewrites the file without repeated states (every billed sum stays the same), sorted by time. The new file is
+        /// written beside it without the lock, from what was read; the lock is held only to copy what other writers
+        /// appended meanwhile and to rename it into place, so a command that writes meanwhile waits milliseconds, not the
+        /// seconds a large history takes to write. Another compaction meanwhile wins: this one is dropped.
+        /// </summary>
         public async Task CompactAsync(CancellationToken ct = default)
         {
-            using (await LockAsync(ct).ConfigureAwait(false))
+            List<UsageEvent> kept;
+            string generation;
+            long upTo;
+            lock (_gate)
             {
-                lock (_gate)
+                CatchUp(whole: true);
+                kept = Kept();
+                generation = _generation;
+                upTo = _offset;
+            }
+            string fresh = Guid.NewGuid().ToString("N");
+            // Written beside it, then renamed over it in one step: a reader sees the old file or the new one, never half.
+            string temp = Path + "." + fresh.Substring(0, 8) + ".tmp";
+            try
+            {
+                BeforeWriteOpen?.Invoke(temp);
+                using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
                 {
-                    CatchUp(whole: true);
-                    CompactLocked();
+                    // Line by line (a history of any size), the header's body size written last over its padded place.
+                    byte[] header = Encoding.UTF8.GetBytes(Header(fresh, 0, width: 96));
+                    file.Write(header, 0, header.Length);
+                    long body = 0;
+                    foreach (UsageEvent e in kept)
+                    {
+                        byte[] line = Encoding.UTF8.GetBytes(Format(e) + "\n");
+                        file.Write(line, 0, line.Length);
+                        body += line.Length;
+                    }
+                    file.Seek(0, SeekOrigin.Begin);
+                    header = Encoding.UTF8.GetBytes(Header(fresh, body, width: header.Length));
+                    file.Write(header, 0, header.Length);
                 }
+                using (await LockAsync(ct).ConfigureAwait(false))
+                {
+                    lock (_gate)
+                    {
+                        CatchUp(whole: true);
+                        if (_generation != generation || _offset < upTo) return; // compacted by another meanwhile
+                        // What others appended since, as they wrote it (whole lines: the lock keeps writers out).
+                        using (var source = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+                        using (var target = new FileStream(temp, FileMode.Append, FileAccess.Write, FileShare.None))
+                        {
+                            source.Seek(upTo, SeekOrigin.Begin);
+                            var buffer = new byte[1 << 16];
+                            for (long left = _offset - upTo; left > 0;)
+                            {
+                                int n = source.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
+                                if (n == 0) break;
+                                target.Write(buffer, 0, n);
+                                left -= n;
+                            }
+                        }
+                        if (File.Exists(Path)) File.Replace(temp, Path, null);
+                        else File.Move(temp, Path);
+                        Reset("");
+                    }
+                }
+            }
+            finally
+            {
+                if (File.Exists(temp)) File.Delete(temp);
+            }
+            // Read as a fresh process reads it (the same dating, the checkpoints taken on the way), without the lock.
+            lock (_gate)
+            {
+                CatchUp(whole: true);
+                SaveIndexIfBehind();
             }
         }
 
@@ -874,7 +946,8 @@ namespace MertEndpoint
             return length > _compactAbove && length > 2 * _compactedBytes;
         }
 
-        private void CompactLocked()
+        /// <summary>Every record but those that repeat the state before them, oldest first.</summary>
+        private List<UsageEvent> Kept()
         {
             if (_partial) throw new InvalidOperationException("a compaction needs every record: read the whole file first");
             var kept = new List<UsageEvent>();
@@ -889,46 +962,7 @@ namespace MertEndpoint
                 }
             }
             kept.Sort((a, b) => a.Time.CompareTo(b.Time));
-            string generation = Guid.NewGuid().ToString("N");
-            // Written beside it, then renamed over it in one step: a reader sees the old file or the new one, never half.
-            // Line by line (a history of any size), the header's body size written last over its padded place.
-            string temp = Path + "." + generation.Substring(0, 8) + ".tmp";
-            var ends = new long[kept.Count]; // where each record's line ends
-            try
-            {
-                using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-                {
-                    byte[] header = Encoding.UTF8.GetBytes(Header(generation, 0, width: 96));
-                    file.Write(header, 0, header.Length);
-                    long body = 0;
-                    for (int i = 0; i < kept.Count; i++)
-                    {
-                        byte[] line = Encoding.UTF8.GetBytes(Format(kept[i]) + "\n");
-                        file.Write(line, 0, line.Length);
-                        body += line.Length;
-                        ends[i] = header.Length + body;
-                    }
-                    file.Seek(0, SeekOrigin.Begin);
-                    header = Encoding.UTF8.GetBytes(Header(generation, body, width: header.Length));
-                    file.Write(header, 0, header.Length);
-                }
-                if (File.Exists(Path)) File.Replace(temp, Path, null);
-                else File.Move(temp, Path);
-            }
-            finally
-            {
-                if (File.Exists(temp)) File.Delete(temp);
-            }
-            // Known without reading it again; its checkpoints taken on the way (oldest first, so each is as early as can be).
-            Reset(generation);
-            BeginSnapshots(generation);
-            for (int i = 0; i < kept.Count; i++)
-            {
-                Add(kept[i]);
-                Passed(ends[i]);
-            }
-            EndSnapshots();
-            _offset = new FileInfo(Path).Length;
+            return kept;
         }
 
         private FileStream? Open(FileMode mode, FileAccess access, FileShare share)
