@@ -231,7 +231,7 @@ public sealed class UsageHistoryTests : IDisposable
         var usage = new UsageService(new UsageHistory(PathOf()));
         await Record(usage, Seen(_t0, At("running", _t0)));
         await Record(usage, Seen(_t0.AddSeconds(60), At("paused", _t0.AddSeconds(60), 0)));
-        var compactor = new UsageHistory(PathOf());
+        var compactor = new UsageHistory(PathOf()) { IndexEveryBytes = 1 };
         string? writtenMeanwhile = "not written";
         compactor.BeforeWriteOpen = path =>
         {
@@ -249,6 +249,9 @@ public sealed class UsageHistoryTests : IDisposable
         Assert.Equal(new[] { "running", "paused", "running" }, compactor.Read().Select(e => e.State));
         Assert.Matches("\"compactedBytes\":[1-9]", File.ReadLines(PathOf()).First()); // it did compact
         Assert.Empty(Directory.GetFiles(_dir, "*.tmp"));
+        // The new file's index is in place with it: no command after the rename reads the whole file to find one.
+        string generation = JsonDocument.Parse(File.ReadLines(PathOf()).First()).RootElement.GetProperty("generation").GetString()!;
+        Assert.Equal(generation, JsonDocument.Parse(File.ReadLines(PathOf() + ".index").First()).RootElement.GetProperty("generation").GetString());
     }
 
     private static string Costs(IReadOnlyList<UsageEvent> events, DateTimeOffset from, DateTimeOffset to) =>

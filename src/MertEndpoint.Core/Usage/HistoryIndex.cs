@@ -100,7 +100,11 @@ namespace MertEndpoint
         // The offset of the index this process last read or wrote for the current generation; null when none.
         private long? _indexOffset;
 
-        internal string IndexPath => Path + ".index";
+        internal string IndexPath => CacheBase + ".index";
+
+        /// <summary>The history whose index and checkpoints these are: its own path, or (a compaction's new file, read before it is renamed into place) the one it replaces.</summary>
+        private string CacheBase => _cacheBase ?? Path;
+        private string? _cacheBase;
 
         /// <summary>How far past the last index a reading goes before it writes a new one (a fresh process reads at most about this much).</summary>
         internal long IndexEveryBytes { get; set; } = 256 * 1024;
@@ -256,7 +260,7 @@ namespace MertEndpoint
         /// the file: written by a reading from the top as it passes them, and after that with the index. Appended whole
         /// lines; a torn one is skipped; deleting the file loses nothing.
         /// </summary>
-        internal string CheckpointPath => Path + ".checkpoints";
+        internal string CheckpointPath => CacheBase + ".checkpoints";
 
         /// <summary>The distance between checkpoints: a report reads at most about this much more than its period needs.</summary>
         internal long CheckpointEveryBytes { get; set; } = 4L << 20;

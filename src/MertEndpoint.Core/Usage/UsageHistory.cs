@@ -345,6 +345,10 @@ namespace MertEndpoint
                     header = Encoding.UTF8.GetBytes(Header(fresh, body, width: header.Length));
                     file.Write(header, 0, header.Length);
                 }
+                // The new file read as a fresh process will read it, before it is in place: its checkpoints and (below) its
+                // index are ready when it is, so no command after the rename reads the whole file to find them.
+                var next = new UsageHistory(temp, long.MaxValue) { _cacheBase = Path, Clock = Clock, UseIndex = UseIndex, CheckpointEveryBytes = CheckpointEveryBytes };
+                next.CatchUp(whole: true);
                 using (await LockAsync(ct).ConfigureAwait(false))
                 {
                     lock (_gate)
@@ -365,9 +369,12 @@ namespace MertEndpoint
                                 left -= n;
                             }
                         }
+                        next.CatchUp(whole: true);
+                        next.IndexEveryBytes = IndexEveryBytes;
+                        next.SaveIndexIfBehind();
                         if (File.Exists(Path)) File.Replace(temp, Path, null);
                         else File.Move(temp, Path);
-                        Reset("");
+                        Adopt(next);
                     }
                 }
             }
@@ -375,12 +382,20 @@ namespace MertEndpoint
             {
                 if (File.Exists(temp)) File.Delete(temp);
             }
-            // Read as a fresh process reads it (the same dating, the checkpoints taken on the way), without the lock.
-            lock (_gate)
-            {
-                CatchUp(whole: true);
-                SaveIndexIfBehind();
-            }
+        }
+
+        /// <summary>Takes what <paramref name="other"/> read of this file (a compaction's new file, now in place) as its own.</summary>
+        private void Adopt(UsageHistory other)
+        {
+            Reset(other._generation);
+            _events.AddRange(other._events);
+            foreach (var pair in other._tails) _tails[pair.Key] = pair.Value;
+            foreach (var pair in other._stamped) _stamped[pair.Key] = pair.Value;
+            _offset = other._offset;
+            _compactedBytes = other._compactedBytes;
+            _indexOffset = other._indexOffset;
+            _checkpointOffset = other._checkpointOffset;
+            SkippedLines = other.SkippedLines;
         }
 
         /// <summary>
