@@ -224,6 +224,51 @@ public sealed class UsageHistoryTests : IDisposable
     }
 
     [Fact]
+    public async Task Fresh_processes_reading_every_few_seconds_bound_a_change_nobody_stamped_by_the_sightings_around_it()
+    {
+        // A scheduled guard is a fresh process each run: the history records changes only, so its sightings of an
+        // unchanged state lived in one process's memory and the next change's window fell back to the last recorded
+        // change (here 10 minutes earlier, measured 21.4 s wide for sightings 4.5 s apart against the emulator).
+        var fresh = () => new UsageService(new UsageHistory(PathOf()));
+        await Record(fresh(), Seen(_t0, At("running", _t0)));
+        DateTimeOffset t = _t0.AddMinutes(10);
+        for (int i = 0; i < 5; i++, t = t.AddSeconds(4.5))   // a process every 4.5 s, each read taking 300 ms
+            await Record(fresh(), new EndpointObservation(Api, Ns, ObservationKind.Read, [At("running", _t0)], null, t, t.AddMilliseconds(300)));
+        // The service scaled it to zero on its own (no stamp: updatedAt is the resume's) between two sightings.
+        await Record(fresh(), new EndpointObservation(Api, Ns, ObservationKind.Read, [At("scaledToZero", _t0, 0)], null, t, t.AddMilliseconds(300)));
+
+        var change = new UsageHistory(PathOf()).Read()[^1];
+        DateTimeOffset lastSighting = t.AddSeconds(-4.5);
+        Assert.Equal("scaledToZero", change.State);
+        Assert.Equal(lastSighting - UsageHistory.ReadLag, change.Earliest);  // from the last sighting of any process, less the read lag
+        Assert.Equal(t.AddMilliseconds(300), change.Latest);
+        Assert.True(change.Latest - change.Earliest <= TimeSpan.FromSeconds(4.5) + TimeSpan.FromMilliseconds(300) + UsageHistory.ReadLag);
+    }
+
+    [Fact]
+    public async Task A_sighting_written_by_a_clock_running_ahead_narrows_no_window()
+    {
+        await Record(new UsageService(new UsageHistory(PathOf())), Seen(_t0, At("running", _t0)));
+        // A process whose clock runs 10 minutes ahead sees it running "at 8:20".
+        DateTimeOffset ahead = _t0.AddMinutes(20);
+        await Record(new UsageService(new UsageHistory(PathOf()), new FixedClock(ahead)), new EndpointObservation(Api, Ns, ObservationKind.Read,
+            [At("running", _t0)], null, ahead, ahead.AddMilliseconds(300)));
+        // At 8:10 by the right clock, it is seen scaled to zero: the change can have come any time since the last trusted sighting.
+        DateTimeOffset now = _t0.AddMinutes(10);
+        await Record(new UsageService(new UsageHistory(PathOf()), new FixedClock(now)), new EndpointObservation(Api, Ns, ObservationKind.Read,
+            [At("scaledToZero", _t0, 0)], null, now, now.AddMilliseconds(300)));
+
+        var change = new UsageHistory(PathOf()).Read()[^1];
+        Assert.Equal("scaledToZero", change.State);
+        Assert.True(change.Earliest <= _t0, $"{change.Earliest:o}: a sighting from a clock ahead narrowed the window");
+    }
+
+    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
+    }
+
+    [Fact]
     public async Task A_compaction_writes_its_file_without_the_lock_and_keeps_what_others_wrote_meanwhile()
     {
         // A cost report that compacts a large history takes seconds to write the new file. Holding the lock meanwhile, it

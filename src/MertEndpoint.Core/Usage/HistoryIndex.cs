@@ -250,6 +250,84 @@ namespace MertEndpoint
             }
         }
 
+        // ---- sightings: when each endpoint was last seen in the state the file holds, by any process ----
+
+        /// <summary>
+        /// Beside the history (<c>usage.jsonl.seen</c>): JSON lines, per endpoint, when a read was last sent that showed it in
+        /// the state the history holds (the history records changes only, so a repeat moves nothing in the file). Read and
+        /// rewritten whole under the history's lock by each write, so a fresh process (a scheduled guard every 15
+        /// minutes) dates the next change from the last sighting of any process, not from the last recorded change, which
+        /// can be hours older. A sighting dated after this process's now (beyond what clocks differ by) is not taken: a
+        /// clock running ahead would narrow a window past the truth. Deleting the file only widens windows.
+        /// </summary>
+        internal string SightingsPath => CacheBase + ".seen";
+
+        /// <summary>Takes the sightings other processes wrote, where they are later than this process's own and of the state the history holds.</summary>
+        private void MergeSightings()
+        {
+            string[] lines;
+            try
+            {
+                if (!File.Exists(SightingsPath)) return;
+                lines = File.ReadAllLines(SightingsPath);
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                return;
+            }
+            DateTimeOffset limit = Clock.GetUtcNow() + FutureTolerance;
+            foreach (string line in lines)
+            {
+                try
+                {
+                    using JsonDocument doc = JsonDocument.Parse(line);
+                    JsonElement r = doc.RootElement;
+                    if (r.ValueKind != JsonValueKind.Object || !r.TryGetProperty("key", out JsonElement k) || k.GetString() is not string key
+                        || !r.TryGetProperty("seen", out JsonElement v) || !v.TryGetDateTimeOffset(out DateTimeOffset seen)
+                        || !_tails.TryGetValue(key, out EndpointTail? tail) || seen > limit || seen <= tail.Last.Time
+                        || !r.TryGetProperty("state", out JsonElement st) || st.GetString() != tail.Last.State
+                        || !r.TryGetProperty("replicas", out JsonElement n) || !n.TryGetInt32(out int replicas) || replicas != tail.Last.Replicas)
+                        continue;
+                    if (!_lastSeen.TryGetValue(key, out DateTimeOffset mine) || mine < seen) _lastSeen[key] = seen.ToUniversalTime();
+                }
+                catch (Exception ex) when (ex is JsonException || ex is InvalidOperationException || ex is FormatException)
+                {
+                    // a torn or foreign line: not a sighting
+                }
+            }
+        }
+
+        /// <summary>Writes this process's sightings of the states the history holds (under the history's lock); quietly not when it cannot.</summary>
+        private void SaveSightings()
+        {
+            var text = new StringBuilder();
+            foreach (var pair in _lastSeen)
+            {
+                if (!_tails.TryGetValue(pair.Key, out EndpointTail? tail) || pair.Value <= tail.Last.Time) continue;
+                text.Append(JsonSerializer.Serialize(new Dictionary<string, object?>
+                {
+                    ["key"] = pair.Key, ["state"] = tail.Last.State, ["replicas"] = tail.Last.Replicas, ["seen"] = Stamp(pair.Value),
+                })).Append('\n');
+            }
+            string temp = SightingsPath + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + ".tmp";
+            try
+            {
+                BeforeWriteOpen?.Invoke(temp);
+                File.WriteAllText(temp, text.ToString());
+                if (File.Exists(SightingsPath)) File.Replace(temp, SightingsPath, null);
+                else File.Move(temp, SightingsPath);
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                // only precision lost: the next change's window begins at the last recorded change
+            }
+            finally
+            {
+                try { if (File.Exists(temp)) File.Delete(temp); }
+                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { }
+            }
+        }
+
         // ---- checkpoints: what a cost report of a recent period starts from ----
 
         /// <summary>

@@ -150,9 +150,12 @@ namespace MertEndpoint
                         // What writers before could not write (in any process) goes first, in the order it was seen.
                         List<Observed> spooled = TakeSpooled(out List<string> spoolFiles);
                         List<Observed> all = spooled.Count == 0 ? candidates.ToList() : spooled.Concat(candidates).ToList();
+                        MergeSightings();
+                        var before = new Dictionary<string, DateTimeOffset>(_lastSeen, StringComparer.Ordinal);
                         string lines = DateAll(all);
                         if (lines.Length > 0) Append(lines);
                         foreach (string f in spoolFiles) TryDelete(f);
+                        if (_lastSeen.Any(p => !before.TryGetValue(p.Key, out DateTimeOffset was) || was != p.Value)) SaveSightings();
                         // Only a process that holds every record anyway (a cost report, the history's listing) compacts: one that
                         // read the index (a Get, a start or stop) never pays for reading the whole file.
                         compact = !_partial && NeedsCompaction();
