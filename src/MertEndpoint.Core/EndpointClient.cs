@@ -41,6 +41,8 @@ namespace MertEndpoint
             _settings = new ClientSettings(options ?? EndpointClientOptions.FromEnvironment());
             _transport = new Transport(_token, _settings);
             _root = this;
+            // Nearly every command's first request is a control-plane call (a read, a write, a create: one attempt timeout).
+            _transport.Executor.Prebuild(_settings.Policies.ControlRead);
         }
 
         private EndpointClient(EndpointClient root, Reporter? reporter, long? endsAt, RequestPolicy? policy)
