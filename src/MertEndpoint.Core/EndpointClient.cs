@@ -41,6 +41,8 @@ namespace MertEndpoint
             _settings = new ClientSettings(options ?? EndpointClientOptions.FromEnvironment());
             _transport = new Transport(_token, _settings);
             _root = this;
+            // Nearly every command's first request is a control-plane call (a read, a write, a create: one attempt timeout).
+            _transport.Executor.Prebuild(_settings.Policies.ControlRead);
         }
 
         private EndpointClient(EndpointClient root, Reporter? reporter, long? endsAt, RequestPolicy? policy)
@@ -523,10 +525,12 @@ namespace MertEndpoint
 
         /// <summary>
         /// Runs the code of a first <c>Get-MertEndpoint &lt;name&gt;</c> once on a canned answer, touching neither the
-        /// network nor any file: ModuleInit calls it off the pipeline thread at import, so that the first real command
-        /// finds most of its code compiled. That code is about a thousand methods, most of them the async machinery of the
-        /// request path (each async method and Polly strategy is its own generic instantiation), which no ahead-of-time
-        /// image could hold; compiling them took about 100 ms of a first Get.
+        /// network nor any file: ModuleInit calls it off the pipeline thread at import where Core's IL copy loads (no
+        /// ReadyToRun image for this runtime and platform), so that the first real command finds most of its code
+        /// compiled. That code is about a thousand methods, most of them the async machinery of the request path (each
+        /// async method and Polly strategy is its own generic instantiation), which no ahead-of-time image could hold;
+        /// compiling them took about 100 ms of a first Get. Where the image loads, ModuleInit skips it (see IsPrecompiled
+        /// there): it cost more than it saved.
         /// </summary>
         public static void WarmUp()
         {

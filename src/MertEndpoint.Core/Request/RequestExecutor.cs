@@ -88,9 +88,29 @@ namespace MertEndpoint
         private static readonly TimeSpan MinTimeout = TimeSpan.FromMilliseconds(10);
         private static readonly Random SharedJitter = new();
         private readonly ClientSettings _settings;
-        private readonly ConcurrentDictionary<TimeSpan, ResiliencePipeline> _timeouts = new();
+        // One per attempt timeout, built once: concurrent first callers (the prebuild and the first call) share one build.
+        private readonly ConcurrentDictionary<TimeSpan, Lazy<ResiliencePipeline>> _timeouts = new();
 
         public RequestExecutor(ClientSettings settings) => _settings = settings;
+
+        /// <summary>
+        /// Builds the attempt-timeout pipeline <paramref name="policy"/>'s calls will use, on a thread-pool thread, so a
+        /// fresh process's first call finds it built (about 13 ms there, mostly the JIT of Polly's generic code) while the
+        /// command still resolves its namespace; a call that comes first builds it itself, once.
+        /// </summary>
+        internal void Prebuild(RequestPolicy policy)
+        {
+            if (!UsesPipeline(policy)) return;
+            TimeSpan timeout = policy.AttemptTimeout;
+            Task.Run(() => Pipeline(timeout));
+        }
+
+        private static bool UsesPipeline(RequestPolicy policy) =>
+            !(policy.AttemptTimeoutCoversHeadersOnly || policy.AttemptTimeout <= TimeSpan.Zero || policy.AttemptTimeout > TimeSpan.FromDays(1));
+
+        private ResiliencePipeline Pipeline(TimeSpan timeout) =>
+            _timeouts.GetOrAdd(timeout, t => new Lazy<ResiliencePipeline>(() => new ResiliencePipelineBuilder { TimeProvider = Clock }
+                .AddTimeout(t < MinTimeout ? MinTimeout : t).Build())).Value;
 
         private TimeProvider Clock => _settings.Clock;
 
@@ -186,11 +206,8 @@ namespace MertEndpoint
         /// <summary>One attempt under the policy's per-attempt timeout (none when it bounds only the headers).</summary>
         private Task<Attempt<T>> Once<T>(RequestPolicy policy, Func<int, CancellationToken, Task<Attempt<T>>> attempt, int number, CancellationToken ct)
         {
-            TimeSpan timeout = policy.AttemptTimeout;
-            if (policy.AttemptTimeoutCoversHeadersOnly || timeout <= TimeSpan.Zero || timeout > TimeSpan.FromDays(1))
-                return attempt(number, ct);
-            ResiliencePipeline pipeline = _timeouts.GetOrAdd(timeout, t => new ResiliencePipelineBuilder { TimeProvider = Clock }
-                .AddTimeout(t < MinTimeout ? MinTimeout : t).Build());
+            if (!UsesPipeline(policy)) return attempt(number, ct);
+            ResiliencePipeline pipeline = Pipeline(policy.AttemptTimeout);
             return pipeline.ExecuteAsync(async token => await attempt(number, token).ConfigureAwait(false), ct).AsTask();
         }
 
