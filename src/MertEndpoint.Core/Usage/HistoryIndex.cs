@@ -278,22 +278,33 @@ namespace MertEndpoint
             DateTimeOffset limit = Clock.GetUtcNow() + FutureTolerance;
             foreach (string line in lines)
             {
+                // One pass of Utf8JsonReader (no document, no serializer: every fresh command's first write reads this).
+                string? key = null, state = null;
+                int? replicas = null;
+                DateTimeOffset? seen = null;
                 try
                 {
-                    using JsonDocument doc = JsonDocument.Parse(line);
-                    JsonElement r = doc.RootElement;
-                    if (r.ValueKind != JsonValueKind.Object || !r.TryGetProperty("key", out JsonElement k) || k.GetString() is not string key
-                        || !r.TryGetProperty("seen", out JsonElement v) || !v.TryGetDateTimeOffset(out DateTimeOffset seen)
-                        || !_tails.TryGetValue(key, out EndpointTail? tail) || seen > limit || seen <= tail.Last.Time
-                        || !r.TryGetProperty("state", out JsonElement st) || st.GetString() != tail.Last.State
-                        || !r.TryGetProperty("replicas", out JsonElement n) || !n.TryGetInt32(out int replicas) || replicas != tail.Last.Replicas)
-                        continue;
-                    if (!_lastSeen.TryGetValue(key, out DateTimeOffset mine) || mine < seen) _lastSeen[key] = seen.ToUniversalTime();
+                    var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(line));
+                    if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) continue;
+                    while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                    {
+                        string name = reader.GetString()!;
+                        if (!reader.Read()) break;
+                        if (name == "key" && reader.TokenType == JsonTokenType.String) key = reader.GetString();
+                        else if (name == "state" && reader.TokenType == JsonTokenType.String) state = reader.GetString();
+                        else if (name == "replicas" && reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int n)) replicas = n;
+                        else if (name == "seen" && reader.TokenType == JsonTokenType.String && reader.TryGetDateTimeOffset(out DateTimeOffset t)) seen = t.ToUniversalTime();
+                        else reader.Skip();
+                    }
                 }
-                catch (Exception ex) when (ex is JsonException || ex is InvalidOperationException || ex is FormatException)
+                catch (JsonException)
                 {
-                    // a torn or foreign line: not a sighting
+                    continue; // a torn or foreign line: not a sighting
                 }
+                if (key == null || seen is not DateTimeOffset at || !_tails.TryGetValue(key, out EndpointTail? tail) || at > limit || at <= tail.Last.Time
+                    || state != tail.Last.State || replicas != tail.Last.Replicas)
+                    continue;
+                if (!_lastSeen.TryGetValue(key, out DateTimeOffset mine) || mine < at) _lastSeen[key] = at;
             }
         }
 
@@ -304,10 +315,9 @@ namespace MertEndpoint
             foreach (var pair in _lastSeen)
             {
                 if (!_tails.TryGetValue(pair.Key, out EndpointTail? tail) || pair.Value <= tail.Last.Time) continue;
-                text.Append(JsonSerializer.Serialize(new Dictionary<string, object?>
-                {
-                    ["key"] = pair.Key, ["state"] = tail.Last.State, ["replicas"] = tail.Last.Replicas, ["seen"] = Stamp(pair.Value),
-                })).Append('\n');
+                text.Append("{\"key\":\"").Append(JsonEncodedText.Encode(pair.Key).ToString()).Append("\",\"state\":\"")
+                    .Append(JsonEncodedText.Encode(tail.Last.State).ToString()).Append("\",\"replicas\":")
+                    .Append(tail.Last.Replicas.ToString(CultureInfo.InvariantCulture)).Append(",\"seen\":\"").Append(Stamp(pair.Value)).Append("\"}\n");
             }
             string temp = SightingsPath + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + ".tmp";
             try
