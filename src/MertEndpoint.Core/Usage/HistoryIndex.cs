@@ -116,41 +116,33 @@ namespace MertEndpoint
         private sealed class NeedsWholeFile : Exception { }
 
         /// <summary>Copies of the tails of these endpoints (keys <see cref="UsageEvent.KeyOf"/>) that the history has, read as little as it can.</summary>
-        internal Dictionary<string, EndpointTail> TailsOf(IEnumerable<string> keys)
+        internal Dictionary<string, EndpointTail> TailsOf(IEnumerable<string> keys) => CaughtUp(whole: false, () =>
         {
-            lock (_gate)
-            {
-                try
-                {
-                    CatchUp();
-                }
-                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
-                {
-                    throw Errors.HistoryUnreadable(Path, ex);
-                }
-                SaveIndexIfBehind();
-                var tails = new Dictionary<string, EndpointTail>(StringComparer.Ordinal);
-                foreach (string key in keys)
-                    if (_tails.TryGetValue(key, out EndpointTail? tail)) tails[key] = tail.Copy();
-                return tails;
-            }
-        }
+            var tails = new Dictionary<string, EndpointTail>(StringComparer.Ordinal);
+            foreach (string key in keys)
+                if (_tails.TryGetValue(key, out EndpointTail? tail)) tails[key] = tail.Copy();
+            return tails;
+        });
 
         /// <summary>Copies of the tails of every endpoint of a namespace behind a control plane.</summary>
-        internal List<EndpointTail> TailsIn(string api, string ns)
+        internal List<EndpointTail> TailsIn(string api, string ns) => CaughtUp(whole: false, () =>
+            _tails.Values.Where(t => t.Last.Api == api && t.Last.Namespace == ns).Select(t => t.Copy()).ToList());
+
+        /// <summary>An answer from what the file holds now (every record, or the index and what follows it), under this history's gate.</summary>
+        private T CaughtUp<T>(bool whole, Func<T> answer)
         {
             lock (_gate)
             {
                 try
                 {
-                    CatchUp();
+                    CatchUp(whole);
                 }
                 catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
                 {
                     throw Errors.HistoryUnreadable(Path, ex);
                 }
                 SaveIndexIfBehind();
-                return _tails.Values.Where(t => t.Last.Api == api && t.Last.Namespace == ns).Select(t => t.Copy()).ToList();
+                return answer();
             }
         }
 

@@ -114,22 +114,7 @@ namespace MertEndpoint
         }
 
         /// <summary>Every readable event, oldest first. Reads only what was appended since the last call.</summary>
-        public IReadOnlyList<UsageEvent> Read()
-        {
-            lock (_gate)
-            {
-                try
-                {
-                    CatchUp(whole: true);
-                }
-                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
-                {
-                    throw Errors.HistoryUnreadable(Path, ex);
-                }
-                SaveIndexIfBehind();
-                return _sorted ??= _events.OrderBy(e => e.Time).ToList();
-            }
-        }
+        public IReadOnlyList<UsageEvent> Read() => CaughtUp(whole: true, () => _sorted ??= _events.OrderBy(e => e.Time).ToList());
 
         /// <summary>
         /// Appends the candidates that change what the file holds, each dated (see <see cref="Date"/>), under the
