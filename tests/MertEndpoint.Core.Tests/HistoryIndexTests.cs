@@ -129,6 +129,10 @@ public sealed class HistoryIndexTests : IDisposable
         var (indexed, fromCheckpoint) = Costs(Path.Combine(_dir, "indexed-" + seed, "usage.jsonl"), useIndex: true, starts);
 
         Assert.Equal(0, none);
+        // Compactions left only the checkpoints of the file as it is.
+        string file = Path.Combine(_dir, "indexed-" + seed, "usage.jsonl");
+        string generation = JsonDocument.Parse(File.ReadLines(file).First()).RootElement.GetProperty("generation").GetString()!;
+        Assert.All(File.ReadLines(file + ".checkpoints"), l => Assert.Contains("\"generation\":\"" + generation + "\"", l));
         Assert.True(fromCheckpoint >= 4, $"only {fromCheckpoint} of {starts.Count} reports started from a checkpoint: the test proves little");
         Assert.Equal(whole, indexed);
     }

@@ -406,6 +406,27 @@ namespace MertEndpoint
             }
         }
 
+        /// <summary>Drops the checkpoints of every other generation (after a compaction: they point into a file that is gone).</summary>
+        private void KeepCheckpointsOf(string generation)
+        {
+            if (!File.Exists(CheckpointPath)) return;
+            string temp = CheckpointPath + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + ".tmp";
+            try
+            {
+                File.WriteAllText(temp, string.Concat(Checkpoints(generation).Select(c => c.Line + "\n")));
+                File.Replace(temp, CheckpointPath, null);
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                // they only cost a report's scan a little
+            }
+            finally
+            {
+                try { if (File.Exists(temp)) File.Delete(temp); }
+                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { }
+            }
+        }
+
         /// <summary>The checkpoints of a generation: where each is in the checkpoint file, its offset and its latest record's time.</summary>
         private List<(long Offset, DateTimeOffset MaxTime, string Line)> Checkpoints(string generation)
         {

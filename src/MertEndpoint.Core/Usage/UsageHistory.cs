@@ -363,6 +363,7 @@ namespace MertEndpoint
                         if (File.Exists(Path)) File.Replace(temp, Path, null);
                         else File.Move(temp, Path);
                         Adopt(next);
+                        KeepCheckpointsOf(fresh);
                     }
                 }
             }
