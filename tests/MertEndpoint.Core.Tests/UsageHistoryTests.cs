@@ -263,6 +263,22 @@ public sealed class UsageHistoryTests : IDisposable
         Assert.True(change.Earliest <= _t0, $"{change.Earliest:o}: a sighting from a clock ahead narrowed the window");
     }
 
+    [Fact]
+    public async Task A_compaction_removes_what_an_interrupted_one_left_behind_and_nothing_younger()
+    {
+        await Record(new UsageService(new UsageHistory(PathOf())), Seen(_t0, At("running", _t0)));
+        string abandoned = PathOf() + ".0badf00d.tmp", recent = PathOf() + ".index.12345678.tmp", other = PathOf("other.jsonl") + ".0badf00d.tmp";
+        foreach (string f in new[] { abandoned, recent, other }) File.WriteAllText(f, "partial");
+        File.SetLastWriteTimeUtc(abandoned, DateTime.UtcNow - UsageHistory.AbandonedAfter - TimeSpan.FromMinutes(1));
+        File.SetLastWriteTimeUtc(other, DateTime.UtcNow - TimeSpan.FromDays(1));
+
+        await new UsageHistory(PathOf()).CompactAsync();
+
+        Assert.False(File.Exists(abandoned));
+        Assert.True(File.Exists(recent));   // another process may be writing it now
+        Assert.True(File.Exists(other));    // another history's
+    }
+
     private sealed class FixedClock(DateTimeOffset now) : TimeProvider
     {
         public override DateTimeOffset GetUtcNow() => now;

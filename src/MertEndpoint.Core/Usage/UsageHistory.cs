@@ -311,6 +311,7 @@ namespace MertEndpoint
                 generation = _generation;
                 upTo = _offset;
             }
+            RemoveAbandoned();
             string fresh = Guid.NewGuid().ToString("N");
             // Written beside it, then renamed over it in one step: a reader sees the old file or the new one, never half.
             string temp = Path + "." + fresh.Substring(0, 8) + ".tmp";
@@ -372,6 +373,23 @@ namespace MertEndpoint
                 if (File.Exists(temp)) File.Delete(temp);
             }
         }
+
+        /// <summary>
+        /// Removes what a compaction (or a cache write) left beside the history when its process ended in the middle (a
+        /// compaction of a large history is as large as it): its temporary files, untouched for an hour.
+        /// </summary>
+        private void RemoveAbandoned()
+        {
+            try
+            {
+                string folder = System.IO.Path.GetDirectoryName(Path)!;
+                foreach (string file in Directory.GetFiles(folder, System.IO.Path.GetFileName(Path) + ".*.tmp"))
+                    if (File.GetLastWriteTimeUtc(file) < DateTime.UtcNow - AbandonedAfter) TryDelete(file);
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { }
+        }
+
+        internal static readonly TimeSpan AbandonedAfter = TimeSpan.FromHours(1);
 
         /// <summary>Takes what <paramref name="other"/> read of this file (a compaction's new file, now in place) as its own.</summary>
         private void Adopt(UsageHistory other)
