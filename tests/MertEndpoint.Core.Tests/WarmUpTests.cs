@@ -12,7 +12,9 @@ public sealed class WarmUpTests
         var before = Directory.GetFileSystemEntries(temp).ToHashSet();
         EndpointClient.WarmUp();
         EndpointClient.WarmUp(); // any number of times
-        var after = Directory.GetFileSystemEntries(temp).Where(p => !before.Contains(p) && p.Contains("mert", StringComparison.OrdinalIgnoreCase));
+        // .ci/run runs the Pester suites beside this one: Faults writes its child scripts (mert-child-*.ps1) here meanwhile.
+        var after = Directory.GetFileSystemEntries(temp).Where(p => !before.Contains(p) && p.Contains("mert", StringComparison.OrdinalIgnoreCase)
+            && !Path.GetFileName(p).StartsWith("mert-child-", StringComparison.Ordinal));
         Assert.Empty(after);
     }
 }
