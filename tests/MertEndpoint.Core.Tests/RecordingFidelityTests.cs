@@ -111,7 +111,9 @@ public sealed class RecordingFidelityTests
         var steps = Steps(entries);
         Assert.True(steps.Count >= 6, $"{file} has only {steps.Count} actions: is it a whole session?");
 
-        await using var emulator = await EmulatorProcess.StartAsync(["--boot-seconds", "1", "--token", Token, .. Switches(har)]);
+        // Boots of 3 s (the emulator's default): with 1 s, a read under CI's load (Pester beside it on two cores) could
+        // take longer than the whole initializing and miss it (failed once: "pending > running").
+        await using var emulator = await EmulatorProcess.StartAsync(["--boot-seconds", "3", "--token", Token, .. Switches(har)]);
         using var http = Http(emulator);
         string name = steps[0].Name;
         string before = "(none)";
