@@ -222,18 +222,28 @@ namespace MertEndpoint
                 .Append(",\"checkpoint\":").Append(_checkpointOffset.ToString(CultureInfo.InvariantCulture))
                 .Append(",\"lines\":").Append(lines.Count.ToString(CultureInfo.InvariantCulture)).Append("}\n");
             foreach (string line in lines) text.Append(line).Append('\n');
-            string temp = IndexPath + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + ".tmp";
+            // A cache: when it cannot be written, the next reading reads more of the file, nothing else.
+            if (WriteWhole(IndexPath, text.ToString())) _indexOffset = _offset;
+        }
+
+        /// <summary>
+        /// Writes a cache file whole beside itself and renames it into place (a reader sees the old one or the new one);
+        /// false, leaving nothing behind, when the disk refuses. Every cache beside the history is written so.
+        /// </summary>
+        private bool WriteWhole(string path, string text)
+        {
+            string temp = path + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + ".tmp";
             try
             {
                 BeforeWriteOpen?.Invoke(temp);
-                File.WriteAllText(temp, text.ToString());
-                if (File.Exists(IndexPath)) File.Replace(temp, IndexPath, null);
-                else File.Move(temp, IndexPath);
-                _indexOffset = _offset;
+                File.WriteAllText(temp, text);
+                if (File.Exists(path)) File.Replace(temp, path, null);
+                else File.Move(temp, path);
+                return true;
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {
-                // A cache: the next reading reads more of the file, nothing else.
+                return false;
             }
             finally
             {
@@ -311,23 +321,8 @@ namespace MertEndpoint
                     .Append(JsonEncodedText.Encode(tail.Last.State).ToString()).Append("\",\"replicas\":")
                     .Append(tail.Last.Replicas.ToString(CultureInfo.InvariantCulture)).Append(",\"seen\":\"").Append(Stamp(pair.Value)).Append("\"}\n");
             }
-            string temp = SightingsPath + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + ".tmp";
-            try
-            {
-                BeforeWriteOpen?.Invoke(temp);
-                File.WriteAllText(temp, text.ToString());
-                if (File.Exists(SightingsPath)) File.Replace(temp, SightingsPath, null);
-                else File.Move(temp, SightingsPath);
-            }
-            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
-            {
-                // only precision lost: the next change's window begins at the last recorded change
-            }
-            finally
-            {
-                try { if (File.Exists(temp)) File.Delete(temp); }
-                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { }
-            }
+            // Not written: only precision lost (the next change's window begins at the last recorded change).
+            WriteWhole(SightingsPath, text.ToString());
         }
 
         // ---- checkpoints: what a cost report of a recent period starts from ----
@@ -409,22 +404,8 @@ namespace MertEndpoint
         /// <summary>Drops the checkpoints of every other generation (after a compaction: they point into a file that is gone).</summary>
         private void KeepCheckpointsOf(string generation)
         {
-            if (!File.Exists(CheckpointPath)) return;
-            string temp = CheckpointPath + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + ".tmp";
-            try
-            {
-                File.WriteAllText(temp, string.Concat(Checkpoints(generation).Select(c => c.Line + "\n")));
-                File.Replace(temp, CheckpointPath, null);
-            }
-            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
-            {
-                // they only cost a report's scan a little
-            }
-            finally
-            {
-                try { if (File.Exists(temp)) File.Delete(temp); }
-                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { }
-            }
+            // Not written: the old ones only cost a report's scan a little.
+            if (File.Exists(CheckpointPath)) WriteWhole(CheckpointPath, string.Concat(Checkpoints(generation).Select(c => c.Line + "\n")));
         }
 
         /// <summary>The checkpoints of a generation: where each is in the checkpoint file, its offset and its latest record's time.</summary>
