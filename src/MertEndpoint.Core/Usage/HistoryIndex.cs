@@ -150,16 +150,7 @@ namespace MertEndpoint
         private void TryLoadIndex(string generation, long length)
         {
             if (!UseIndex || generation.Length == 0) return;
-            string[] lines;
-            try
-            {
-                if (!File.Exists(IndexPath)) return;
-                lines = File.ReadAllLines(IndexPath);
-            }
-            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
-            {
-                return;
-            }
+            if (ReadWhole(IndexPath) is not string[] lines) return;
             var tails = new Dictionary<string, EndpointTail>(StringComparer.Ordinal);
             var stamped = new Dictionary<string, List<UsageEvent>>(StringComparer.Ordinal);
             long offset, checkpoint;
@@ -226,6 +217,19 @@ namespace MertEndpoint
             if (WriteWhole(IndexPath, text.ToString())) _indexOffset = _offset;
         }
 
+        /// <summary>The lines of a cache file; null when there is none or it cannot be read (a cache: the history answers without it).</summary>
+        private static string[]? ReadWhole(string path)
+        {
+            try
+            {
+                return File.Exists(path) ? File.ReadAllLines(path) : null;
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                return null;
+            }
+        }
+
         /// <summary>
         /// Writes a cache file whole beside itself and renames it into place (a reader sees the old one or the new one);
         /// false, leaving nothing behind, when the disk refuses. Every cache beside the history is written so.
@@ -267,16 +271,7 @@ namespace MertEndpoint
         /// <summary>Takes the sightings other processes wrote, where they are later than this process's own and of the state the history holds.</summary>
         private void MergeSightings()
         {
-            string[] lines;
-            try
-            {
-                if (!File.Exists(SightingsPath)) return;
-                lines = File.ReadAllLines(SightingsPath);
-            }
-            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
-            {
-                return;
-            }
+            if (ReadWhole(SightingsPath) is not string[] lines) return;
             DateTimeOffset limit = Clock.GetUtcNow() + FutureTolerance;
             foreach (string line in lines)
             {
