@@ -30,7 +30,6 @@ namespace MertEndpoint
         private readonly Reporter _reporter = Reporter.None;
         private readonly long? _endsAt;
         private readonly RequestPolicy? _policy;
-        private readonly EndpointClient _root;
 
         /// <param name="token">Hugging Face token (see <see cref="TokenResolver"/>).</param>
         /// <param name="options">Null reads <see cref="EndpointClientOptions.FromEnvironment"/>. Copied here, never written.</param>
@@ -40,14 +39,12 @@ namespace MertEndpoint
             _token = TokenResolver.Checked(token.Trim(), TokenSource.Caller);
             _settings = new ClientSettings(options ?? EndpointClientOptions.FromEnvironment());
             _transport = new Transport(_token, _settings);
-            _root = this;
             // Nearly every command's first request is a control-plane call (a read, a write, a create: one attempt timeout).
             _transport.Executor.Prebuild(_settings.Policies.ControlRead);
         }
 
         private EndpointClient(EndpointClient root, Reporter? reporter, long? endsAt, RequestPolicy? policy)
         {
-            _root = root._root;
             _token = root._token;
             _settings = root._settings;
             _transport = root._transport;
@@ -390,11 +387,7 @@ namespace MertEndpoint
         }
 
         private void Tell(string ns, ObservationKind kind, IReadOnlyList<EndpointInfo> endpoints, DateTimeOffset sent) =>
-            _settings.Observer?.Observe(new EndpointObservation(_settings.ApiBase, ns, kind, endpoints, null, sent, _transport.Now)
-            {
-                // The root client's: the history reads on its own, never under (or telling) this operation.
-                ListReplicas = kind == ObservationKind.Read ? _root.GetReplicasAsync : null,
-            });
+            _settings.Observer?.Observe(new EndpointObservation(_settings.ApiBase, ns, kind, endpoints, null, sent, _transport.Now));
 
         /// <summary>
         /// Tells the observer what the data plane showed when the control plane's answer lags: the endpoint serving at its

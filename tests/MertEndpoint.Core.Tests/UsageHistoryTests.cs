@@ -425,7 +425,7 @@ public sealed class UsageHistoryTests : IDisposable
             new UsageEvent { Api = Api, Namespace = Ns, Name = "mert", State = "initializing", Replicas = 2, Vendor = "aws", Region = "us-east-1",
                 InstanceType = "nvidia-a10g", InstanceSize = "x1", Url = "https://x.example" },
             ObservationKind.Action, t0.AddSeconds(1), t0, t0.AddSeconds(2))
-        { CreatedAt = t0.AddDays(-1), ReplicaStarts = [t0.AddSeconds(1.5)] };
+        { CreatedAt = t0.AddDays(-1) };
         string Line(UsageEvent e) => $"{e.Time:O} {e.Earliest:O} {e.Latest:O} {e.State} {e.Replicas} {e.Source} {e.ServiceStamp:O} {e.Vendor} {e.Region} {e.InstanceType} {e.InstanceSize} {e.Url}";
 
         var direct = new UsageHistory(PathOf("direct.jsonl"));
@@ -659,18 +659,6 @@ public sealed class UsageHistoryTests : IDisposable
         Assert.True(cost.BilledTimeLow <= TimeSpan.FromSeconds(40 + 10) && cost.BilledTimeHigh >= TimeSpan.FromSeconds(40 + 24));
     }
 
-    /// <summary>A read whose client can list the replicas (each start on the service's clock); counts the lists asked.</summary>
-    private static EndpointObservation SeenWithReplicas(DateTimeOffset seen, EndpointInfo endpoint, Func<DateTimeOffset[]> starts, List<string> asked) =>
-        new(Api, Ns, ObservationKind.Read, new[] { endpoint }, null, seen, seen)
-        {
-            ListReplicas = (ns, name, _) =>
-            {
-                lock (asked) asked.Add(name);
-                return Task.FromResult<IReadOnlyList<EndpointReplica>>(starts().Select((s, i) =>
-                    new EndpointReplica { Namespace = ns, Name = name, Replica = $"r{i}", State = "running", StartedAt = s }).ToArray());
-            },
-        };
-
     /// <summary>A history whose first record is our resume, sent at 0 s and answered at 0.2 s, stamped by a service clock <paramref name="ahead"/> of ours.</summary>
     private async Task<UsageService> ResumedWithServiceAhead(TimeSpan ahead)
     {
@@ -687,15 +675,17 @@ public sealed class UsageHistoryTests : IDisposable
         // The service's clock runs 5 s ahead of ours: the resume, sent at 0 s and answered at 0.2 s, carries 5.1 s.
         var ahead = TimeSpan.FromSeconds(5);
         var usage = await ResumedWithServiceAhead(ahead);
-        var asked = new List<string>();
         var starts = new[] { _t0.AddSeconds(0.1) + ahead, _t0.AddSeconds(13) + ahead }; // the base replica, and one at 13 s (ours)
-        await Record(usage, SeenWithReplicas(_t0.AddSeconds(4), At("running", _t0.AddSeconds(0.1) + ahead, 1), () => starts, asked));
-        await Record(usage, SeenWithReplicas(_t0.AddSeconds(10), At("running", _t0.AddSeconds(0.1) + ahead, 1), () => starts, asked));
-        await Record(usage, SeenWithReplicas(_t0.AddSeconds(20), At("running", _t0.AddSeconds(0.1) + ahead, 2), () => starts, asked));
-        await Record(usage, SeenWithReplicas(_t0.AddSeconds(25), At("running", _t0.AddSeconds(0.1) + ahead, 2), () => starts, asked));
+        await Record(usage, Seen(_t0.AddSeconds(4), At("running", _t0.AddSeconds(0.1) + ahead, 1)));
+        await Record(usage, Seen(_t0.AddSeconds(10), At("running", _t0.AddSeconds(0.1) + ahead, 1)));
+        await Record(usage, Seen(_t0.AddSeconds(20), At("running", _t0.AddSeconds(0.1) + ahead, 2)));
+        await Record(usage, Seen(_t0.AddSeconds(25), At("running", _t0.AddSeconds(0.1) + ahead, 2)));
 
-        Assert.Single(asked); // only the read that showed the rise
-        var events = new UsageHistory(PathOf()).Read();
+        // The record keeps what the reads knew; the replica list, read by a report, places the rise within that window.
+        var recorded = new UsageHistory(PathOf()).Read();
+        Assert.InRange(recorded[^1].Time, _t0.AddSeconds(12.9), _t0.AddSeconds(17.1));
+        var (serviceAhead, spread) = usage.History.ServiceOffsetNow(Api);
+        var events = ScaleUps.Dated(recorded, starts, serviceAhead, spread);
         var rise = events[^1];
         Assert.Equal((2, "read"), (rise.Replicas, rise.Source));
         Assert.InRange(rise.Time, _t0.AddSeconds(12.99), _t0.AddSeconds(13.01));
@@ -708,36 +698,6 @@ public sealed class UsageHistoryTests : IDisposable
         // instead of the whole 12 s since the sighting before, less the read lag. With the 5 s lead unaccounted for, the
         // rise would have been placed at 18 s.
         Assert.InRange((cost.BilledTimeHigh - cost.BilledTimeLow).TotalSeconds, 7.25, 7.35);
-    }
-
-    [Fact]
-    public async Task A_listing_that_shows_several_endpoints_scaling_dates_each_by_its_own_list()
-    {
-        var usage = new UsageService(new UsageHistory(PathOf()));
-        await Act(usage, At("running", _t0, 1, name: "a"), _t0);                      // gives the two clocks' difference: none
-        var asked = new List<string>();
-        EndpointObservation Listing(int seconds, int replicas) => new(Api, Ns, ObservationKind.Read,
-            new[] { At("running", _t0, replicas, "a"), At("running", _t0, replicas, "b"), At("running", _t0, 1, "c") }, null,
-            _t0.AddSeconds(seconds), _t0.AddSeconds(seconds))
-        {
-            ListReplicas = (ns, name, _) =>
-            {
-                lock (asked) asked.Add(name);
-                var extra = name == "a" ? 12 : 17;
-                return Task.FromResult<IReadOnlyList<EndpointReplica>>(new[]
-                {
-                    new EndpointReplica { Namespace = ns, Name = name, Replica = "base", StartedAt = _t0 },
-                    new EndpointReplica { Namespace = ns, Name = name, Replica = "extra", StartedAt = _t0.AddSeconds(extra) },
-                });
-            },
-        };
-        await Record(usage, Listing(10, 1));
-        await Record(usage, Listing(20, 2));
-
-        Assert.Equal(new[] { "a", "b" }, asked.Order()); // not c, whose count held
-        var rises = new UsageHistory(PathOf()).Read().Where(e => e.Replicas == 2).ToDictionary(e => e.Name, e => e.Time);
-        Assert.Equal(_t0.AddSeconds(12), rises["a"], TimeSpan.FromMilliseconds(5));
-        Assert.Equal(_t0.AddSeconds(17), rises["b"], TimeSpan.FromMilliseconds(5));
     }
 
     [Fact]
@@ -763,43 +723,26 @@ public sealed class UsageHistoryTests : IDisposable
             new[] { At("running", DateTimeOffset.MinValue.AddSeconds(1), 1) }, null, _t0, _t0.AddSeconds(0.1)));
         await usage.FlushAsync();
         await Record(usage, Seen(_t0.AddSeconds(10), At("running", DateTimeOffset.MaxValue.AddSeconds(-1), 1)));
-        var asked = new List<string>();
-        await Record(usage, SeenWithReplicas(_t0.AddSeconds(20), At("running", DateTimeOffset.MaxValue.AddSeconds(-1), 2),
-            () => new[] { DateTimeOffset.MinValue.AddSeconds(1), DateTimeOffset.MaxValue.AddSeconds(-1), _t0.AddSeconds(13) }, asked));
+        await Record(usage, Seen(_t0.AddSeconds(20), At("running", DateTimeOffset.MaxValue.AddSeconds(-1), 2)));
 
-        var events = new UsageHistory(PathOf()).Read();
+        var (ahead, spread) = usage.History.ServiceOffsetNow(Api);
+        var events = ScaleUps.Dated(new UsageHistory(PathOf()).Read(),
+            new[] { DateTimeOffset.MinValue.AddSeconds(1), DateTimeOffset.MaxValue.AddSeconds(-1), _t0.AddSeconds(13) }, ahead, spread);
         Assert.Equal(new[] { 1, 2 }, events.Select(e => e.Replicas));
         Assert.Equal(_t0.AddSeconds(13), events[^1].Time, TimeSpan.FromMilliseconds(1)); // the clocks taken as equal (to within 2 s)
     }
 
     [Fact]
-    public async Task A_scale_up_the_replica_list_cannot_date_falls_back_to_the_middle_of_the_window()
+    public async Task A_scale_up_the_replica_list_cannot_date_stays_in_the_middle_of_the_window()
     {
         // The list shows no replica that started between the sightings (a list lagging behind): nothing to tell.
         var usage = new UsageService(new UsageHistory(PathOf()));
-        var asked = new List<string>();
         await Record(usage, Seen(_t0, At("running", _t0, 1)));
-        await Record(usage, SeenWithReplicas(_t0.AddSeconds(10), At("running", _t0, 2), () => new[] { _t0.AddSeconds(-60) }, asked));
-        Assert.Equal(_t0.AddSeconds(5), new UsageHistory(PathOf()).Read()[^1].Time);
-
-        // A list that the control plane refuses is not asked again by this process; the rise is dated as before.
-        var refused = new List<string>();
-        var other = new UsageService(new UsageHistory(PathOf("other.jsonl")));
-        EndpointObservation Refusing(int seconds, int replicas) => new(Api, Ns, ObservationKind.Read, new[] { At("running", _t0, replicas) }, null,
-            _t0.AddSeconds(seconds), _t0.AddSeconds(seconds))
-        {
-            ListReplicas = (ns, name, _) =>
-            {
-                refused.Add(name);
-                throw new EndpointException(EndpointErrorKind.Forbidden, "refused", null, statusCode: 403);
-            },
-        };
-        await Record(other, Refusing(0, 1));
-        await Record(other, Refusing(10, 2));
-        await Record(other, Refusing(20, 1));
-        await Record(other, Refusing(30, 2));
-        Assert.Single(refused);
-        Assert.Equal(new[] { _t0, _t0.AddSeconds(5), _t0.AddSeconds(15), _t0.AddSeconds(25) }, new UsageHistory(PathOf("other.jsonl")).Read().Select(e => e.Time));
+        await Record(usage, Seen(_t0.AddSeconds(10), At("running", _t0, 2)));
+        var events = new UsageHistory(PathOf()).Read();
+        Assert.Equal(_t0.AddSeconds(5), events[^1].Time);
+        var (ahead, spread) = usage.History.ServiceOffsetNow(Api);
+        Assert.Equal(events, ScaleUps.Dated(events, new[] { _t0.AddSeconds(-60) }, ahead, spread));
     }
 
     private static async Task Act(UsageService usage, EndpointInfo answer, DateTimeOffset at)

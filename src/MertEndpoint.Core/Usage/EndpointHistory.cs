@@ -103,7 +103,7 @@ namespace MertEndpoint
         private static IEnumerable<List<EndpointStateChange>> PerEndpoint(IEnumerable<UsageEvent> events) =>
             events.GroupBy(e => e.Key, StringComparer.Ordinal)
                 .OrderBy(g => g.First().Namespace, StringComparer.Ordinal).ThenBy(g => g.First().Name, StringComparer.Ordinal)
-                .Select(g => Changes(g.OrderBy(e => e.Time).ToList()));
+                .Select(g => Changes(ScaleUps.Applied(g.OrderBy(e => e.Time).ToList())));
 
         /// <summary>The changes of one endpoint's records, in time order.</summary>
         internal static List<EndpointStateChange> Changes(IReadOnlyList<UsageEvent> records)

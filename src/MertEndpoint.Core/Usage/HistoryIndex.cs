@@ -31,6 +31,7 @@ namespace MertEndpoint
         /// <summary>The tail after <paramref name="e"/>, the endpoint's newest record (null: its first).</summary>
         public static EndpointTail Advance(EndpointTail? tail, UsageEvent e)
         {
+            if (tail != null && e.IsReplicaList) return tail; // a fact about the last change, not a change
             if (tail == null)
                 return new EndpointTail { Last = e, First = e.Time, Streak = e.IsBilled ? e : null, StreakIsFirst = e.IsBilled, Url = e.State == "deleted" ? null : e.Url };
             tail.Previous = tail.Last;

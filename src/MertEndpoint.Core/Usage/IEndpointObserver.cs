@@ -32,9 +32,6 @@ namespace MertEndpoint
         public string? DeletedName { get; }
         public DateTimeOffset SentAt { get; }
         public DateTimeOffset ReceivedAt { get; }
-
-        /// <summary>Reads an endpoint's replica list through the client that made this observation (namespace, name).</summary>
-        internal ReplicaLister? ListReplicas { get; set; }
     }
 
     /// <summary>

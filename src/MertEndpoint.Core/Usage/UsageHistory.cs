@@ -255,7 +255,7 @@ namespace MertEndpoint
             line["sent"] = Stamp(o.SentAt);
             line["received"] = Stamp(o.ReceivedAt);
             line["created"] = o.CreatedAt is DateTimeOffset c ? Stamp(c) : null;
-            line["starts"] = o.ReplicaStarts?.Select(Stamp).ToArray();
+            if (o.ReplicaStarts != null) line["starts"] = o.ReplicaStarts.Select(Stamp).ToArray();
             return JsonSerializer.Serialize(line);
         }
 
@@ -410,15 +410,15 @@ namespace MertEndpoint
         /// moves the "last seen" mark), usually one. Time: what this module caused is dated by its own clock (the answer to
         /// the action); what it only saw, by the service's updatedAt (put on this machine's clock, see
         /// <see cref="ServiceOffset"/>) when that falls after the last recorded change and inside the window the change
-        /// must have happened in, else by the moment it was seen. A replica count that rose while the state held is dated
-        /// by the new replicas' own start times from the service's replica list (one event per replica, see
-        /// <see cref="Rise"/>); else a change of the count alone falls in the middle of the window since the last
-        /// sighting. Earliest: the start of that window.
+        /// must have happened in, else by the moment it was seen. A change of the replica count alone falls in the middle
+        /// of the window since the last sighting (a cost report may place a rise at its replicas' starts on reading, see
+        /// <see cref="ScaleUps"/>; the record keeps what the read knew). Earliest: the start of that window.
         /// </summary>
         private IReadOnlyList<UsageEvent> Date(Observed o)
         {
             string key = o.Event.Key;
             _tails.TryGetValue(key, out EndpointTail? tail);
+            if (o.ReplicaStarts != null) return ReplicaList(o, tail);
             UsageEvent? last = tail?.Last;
             // A last record dated after now (beyond what clocks differ by) was written by a clock running ahead: it hides
             // nothing, and what this process sees is dated after the last record it can place (Add then re-dates the
@@ -457,12 +457,6 @@ namespace MertEndpoint
                 : Later(sighting.Value - ReadLag, placed?.Earliest ?? placed?.Time);
             DateTimeOffset latest = o.ReceivedAt;
             bool replicasAlone = o.Kind == ObservationKind.Read && last != null && last.State == o.Event.State && last.Replicas != o.Event.Replicas;
-            if (replicasAlone && !aheadOfUs && last!.IsBilled && o.Event.Replicas > last.Replicas && o.ReplicaStarts is { Count: > 0 } starts
-                && Rise(o, last, earliest ?? last.Time, latest, starts) is { } steps)
-            {
-                _lastSeen[key] = o.SentAt;
-                return steps;
-            }
             // The service's updatedAt, on this machine's clock as far as the last action's answer tells the two apart.
             DateTimeOffset stamp = Plausible(o.UpdatedAt) ? o.UpdatedAt - ServiceOffset(o.Event.Api).Ahead : DateTimeOffset.MinValue;
             bool stampFits = stamp > DateTimeOffset.MinValue && stamp <= latest + StampTolerance
@@ -488,6 +482,26 @@ namespace MertEndpoint
 
         private static readonly UsageEvent[] None = Array.Empty<UsageEvent>();
 
+        /// <summary>
+        /// A replica list, recorded as read: a record that repeats the endpoint's last change (so it counts nothing by
+        /// itself) and carries the replicas' starts on this clock (the service's less its lead, <see cref="ServiceOffset"/>).
+        /// Only for an endpoint whose last record bills more than one replica: a single replica bills as one whatever its
+        /// start, and nothing else can be placed by it.
+        /// </summary>
+        private IReadOnlyList<UsageEvent> ReplicaList(Observed o, EndpointTail? tail)
+        {
+            if (tail == null || !tail.Last.IsBilled || tail.Last.Replicas < 2) return None;
+            (TimeSpan ahead, TimeSpan spread) = ServiceOffset(o.Event.Api);
+            List<DateTimeOffset> starts = o.ReplicaStarts!.Where(Plausible).Select(s => s - ahead).OrderBy(s => s).ToList();
+            if (starts.Count == 0) return None;
+            UsageEvent e = tail.Last.WithReplicas(tail.Last.Replicas);
+            (e.Time, e.Earliest, e.Latest) = (o.ReceivedAt, o.SentAt, o.ReceivedAt);
+            e.Source = UsageEvent.ReplicaListSource;
+            e.ReplicaStarts = starts;
+            e.StartsSpread = spread;
+            return new[] { e };
+        }
+
         /// <summary>When the service created the endpoint, on our clock less the clocks' allowance; null when it did not say.</summary>
         private DateTimeOffset? Created(Observed o)
         {
@@ -498,46 +512,10 @@ namespace MertEndpoint
         }
 
         /// <summary>A service stamp that can be a real time (and moved by a clock difference without overflowing).</summary>
-        private static bool Plausible(DateTimeOffset stamp) => stamp.Year > 2000 && stamp.Year < 9000;
+        internal static bool Plausible(DateTimeOffset stamp) => stamp.Year > 2000 && stamp.Year < 9000;
 
-        /// <summary>
-        /// A rise in the replica count, dated by the service's own start time of each new replica (its replica list, read
-        /// when the rise was seen): one event per replica. The service's clock is read against ours through the last
-        /// action's answer (see <see cref="ServiceOffset"/>). The bounds rest on the reading that a replica bills from its
-        /// start and not before (the service says nothing more): from that start, to the precision of the two clocks, to the
-        /// sighting that showed it, so a replica that began billing later than its start is still inside them. Null (dated
-        /// as before) unless exactly as many replicas started inside the window as the count rose by: a replica that
-        /// started and stopped unseen, or a list that lags, leaves nothing to go on.
-        /// </summary>
-        private List<UsageEvent>? Rise(Observed o, UsageEvent last, DateTimeOffset from, DateTimeOffset to, IReadOnlyList<DateTimeOffset> starts)
-        {
-            (TimeSpan ahead, TimeSpan spread) = ServiceOffset(o.Event.Api);
-            var inside = new List<DateTimeOffset>();
-            foreach (DateTimeOffset start in starts.Where(Plausible))
-            {
-                // Our clock = the service's less its lead, which is known to within 'spread' either way.
-                DateTimeOffset at = start - ahead;
-                if (at + spread < from || at - spread > to) continue;
-                inside.Add(at < from ? from : at > to ? to : at);
-            }
-            int rise = o.Event.Replicas - last.Replicas;
-            if (inside.Count != rise) return null;
-            inside.Sort();
-            var events = new List<UsageEvent>(rise);
-            DateTimeOffset after = last.Time;
-            foreach (DateTimeOffset at in inside)
-            {
-                UsageEvent e = o.Event.WithReplicas(last.Replicas + events.Count + 1);
-                e.Time = at > after ? at : after.AddTicks(1);
-                DateTimeOffset lo = at - spread;
-                e.Earliest = lo < from ? from : lo > e.Time ? e.Time : lo;
-                e.Latest = to > e.Time ? to : e.Time;
-                e.Source = "read";
-                events.Add(e);
-                after = e.Time;
-            }
-            return events;
-        }
+        /// <summary><see cref="ServiceOffset"/> from the file as it is now (caught up first).</summary>
+        internal (TimeSpan Ahead, TimeSpan Spread) ServiceOffsetNow(string api) => CaughtUp(whole: false, () => ServiceOffset(api));
 
         /// <summary>
         /// How far the service's clock runs ahead of this machine's, and how well that is known: from the last action of
@@ -563,30 +541,6 @@ namespace MertEndpoint
                 return (TimeSpan.FromTicks((low.Ticks + high.Ticks) / 2), TimeSpan.FromTicks((high.Ticks - low.Ticks + 1) / 2) + StampRounding);
             }
             return (TimeSpan.Zero, StampTolerance);
-        }
-
-        /// <summary>
-        /// The reads among <paramref name="batch"/> that show more replicas, in the same billed state, than the history
-        /// holds for the endpoint: scale-ups nobody recorded, worth asking the service's replica list when the new
-        /// replicas started. One catch-up read of the file for the whole batch (a listing can hold a thousand endpoints).
-        /// </summary>
-        internal IReadOnlyList<Observed> Rises(IReadOnlyList<Observed> batch)
-        {
-            // A single replica bills as one whatever the history holds: only two or more can be a rise that costs.
-            if (!batch.Any(o => o.Kind == ObservationKind.Read && o.Event.Replicas > 1)) return Array.Empty<Observed>();
-            lock (_gate)
-            {
-                try
-                {
-                    CatchUp();
-                }
-                catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
-                {
-                    return Array.Empty<Observed>();
-                }
-                return batch.Where(o => o.Kind == ObservationKind.Read && _tails.TryGetValue(o.Event.Key, out EndpointTail? tail)
-                    && tail.Last is UsageEvent last && last.IsBilled && last.State == o.Event.State && o.Event.Replicas > last.Replicas).ToList();
-            }
         }
 
         /// <summary>Dates, adds, writes and reads back one event in memory: part of <see cref="EndpointClient.WarmUp"/>.</summary>
@@ -619,7 +573,7 @@ namespace MertEndpoint
             string key = e.Key;
             _tails.TryGetValue(key, out EndpointTail? tail);
             bool redated = false;
-            if (tail != null && e.Time < tail.Last.Time)
+            if (tail != null && e.Time < tail.Last.Time && !e.IsReplicaList)
             {
                 // Re-dating looks back over every record of the endpoint: read from the index, they are not all here.
                 if (_partial) throw new NeedsWholeFile();
@@ -831,6 +785,8 @@ namespace MertEndpoint
                 var reader = new Utf8JsonReader(new ReadOnlySpan<byte>(buffer, start, end - start));
                 if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
                 DateTimeOffset? time = null, lo = null, hi = null, stamp = null;
+                List<DateTimeOffset>? starts = null;
+                double spread = 0;
                 string? api = null, ns = null, name = null, state = null, vendor = null, region = null, type = null, size = null, source = null, url = null;
                 int replicas = 0;
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -839,6 +795,7 @@ namespace MertEndpoint
                     bool escaped = reader.ValueIsEscaped;
                     string? escapedName = escaped ? reader.GetString() : null;
                     if (!reader.Read()) return false;
+                    if (reader.TokenType == JsonTokenType.StartArray && Is(field, escapedName, "starts")) { starts = StampsOf(ref reader); continue; }
                     if (reader.TokenType == JsonTokenType.StartObject || reader.TokenType == JsonTokenType.StartArray) { reader.Skip(); continue; }
                     if (Is(field, escapedName, "generation")) return true; // the header
                     else if (Is(field, escapedName, "t")) time = StampOf(ref reader);
@@ -856,6 +813,7 @@ namespace MertEndpoint
                     else if (Is(field, escapedName, "src")) source = Shared(ref reader);
                     else if (Is(field, escapedName, "url")) url = Shared(ref reader);
                     else if (Is(field, escapedName, "replicas")) replicas = reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int n) ? n : 0;
+                    else if (Is(field, escapedName, "spread")) spread = reader.TokenType == JsonTokenType.Number && reader.TryGetDouble(out double d) && d >= 0 && d < 86400 ? d : 0;
                 }
                 if (reader.TokenType != JsonTokenType.EndObject || reader.Read()) return false; // cut short, or more after it
                 if (api == null || ns == null || name == null || state == null || time is not DateTimeOffset at) return false;
@@ -865,12 +823,29 @@ namespace MertEndpoint
                     Vendor = vendor, Region = region, InstanceType = type, InstanceSize = size, Source = source, Url = url,
                     Earliest = lo, Latest = hi, ServiceStamp = stamp,
                 };
+                if (e.IsReplicaList)
+                {
+                    e.ReplicaStarts = (IReadOnlyList<DateTimeOffset>?)starts ?? Array.Empty<DateTimeOffset>();
+                    e.StartsSpread = TimeSpan.FromSeconds(spread);
+                }
                 return true;
             }
             catch (Exception ex) when (ex is JsonException || ex is ArgumentException || ex is InvalidOperationException || ex is FormatException)
             {
                 return false;
             }
+        }
+
+        /// <summary>An array of times (a replica list's starts); anything in it that is not a time is left out.</summary>
+        private static List<DateTimeOffset> StampsOf(ref Utf8JsonReader reader)
+        {
+            var stamps = new List<DateTimeOffset>();
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            {
+                if (reader.TokenType == JsonTokenType.StartObject || reader.TokenType == JsonTokenType.StartArray) reader.Skip();
+                else if (StampOf(ref reader) is DateTimeOffset t) stamps.Add(t);
+            }
+            return stamps;
         }
 
         /// <summary>The field's name is <paramref name="known"/> (compared on its bytes unless it came escaped).</summary>
@@ -914,17 +889,26 @@ namespace MertEndpoint
 
         private static string Format(UsageEvent e) => JsonSerializer.Serialize(Fields(e));
 
-        internal static Dictionary<string, object?> Fields(UsageEvent e) => new()
+        internal static Dictionary<string, object?> Fields(UsageEvent e)
         {
-            ["v"] = 2,
-            ["t"] = Stamp(e.Time),
-            ["lo"] = e.Earliest is DateTimeOffset lo ? Stamp(lo) : null,
-            ["hi"] = e.Latest is DateTimeOffset hi ? Stamp(hi) : null,
-            ["api"] = e.Api, ["ns"] = e.Namespace, ["name"] = e.Name, ["state"] = e.State, ["replicas"] = e.Replicas,
-            ["vendor"] = e.Vendor, ["region"] = e.Region, ["type"] = e.InstanceType, ["size"] = e.InstanceSize, ["src"] = e.Source,
-            ["url"] = e.Url,
-            ["u"] = e.ServiceStamp is DateTimeOffset u ? Stamp(u) : null,
-        };
+            var fields = new Dictionary<string, object?>
+            {
+                ["v"] = 2,
+                ["t"] = Stamp(e.Time),
+                ["lo"] = e.Earliest is DateTimeOffset lo ? Stamp(lo) : null,
+                ["hi"] = e.Latest is DateTimeOffset hi ? Stamp(hi) : null,
+                ["api"] = e.Api, ["ns"] = e.Namespace, ["name"] = e.Name, ["state"] = e.State, ["replicas"] = e.Replicas,
+                ["vendor"] = e.Vendor, ["region"] = e.Region, ["type"] = e.InstanceType, ["size"] = e.InstanceSize, ["src"] = e.Source,
+                ["url"] = e.Url,
+                ["u"] = e.ServiceStamp is DateTimeOffset u ? Stamp(u) : null,
+            };
+            if (e.IsReplicaList)
+            {
+                fields["starts"] = (e.ReplicaStarts ?? Array.Empty<DateTimeOffset>()).Select(Stamp).ToArray();
+                fields["spread"] = Math.Round(e.StartsSpread.TotalSeconds, 4);
+            }
+            return fields;
+        }
 
         internal static string Stamp(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
 
@@ -978,6 +962,11 @@ namespace MertEndpoint
                 UsageEvent? previous = null;
                 foreach (UsageEvent e in group.OrderBy(e => e.Time))
                 {
+                    if (e.IsReplicaList)
+                    {
+                        kept.Add(e); // what dates the rise before it
+                        continue;
+                    }
                     if (previous != null && previous.SameAs(e)) continue;
                     kept.Add(e);
                     previous = e;
@@ -1035,7 +1024,7 @@ namespace MertEndpoint
             public DateTimeOffset ReceivedAt { get; }
             /// <summary>The service's createdAt of the endpoint (its clock), when the answer carried one.</summary>
             public DateTimeOffset? CreatedAt { get; set; }
-            /// <summary>The start times (service clock) of the endpoint's replicas, read when this answer showed more of them than the history holds; else null.</summary>
+            /// <summary>Not null for a replica list: its replicas' starts (the service's clock). Recorded as a fact, not a change.</summary>
             public IReadOnlyList<DateTimeOffset>? ReplicaStarts { get; set; }
         }
     }

@@ -23,7 +23,8 @@ namespace MertEndpoint
         public string? InstanceSize { get; internal set; }
         /// <summary>The data-plane URL the endpoint had in this state, when it had one.</summary>
         public string? Url { get; internal set; }
-        /// <summary>"action" (this module caused it), "read" (it was seen), "deleted", or null in files written before version 2.</summary>
+        /// <summary>"action" (this module caused it), "read" (it was seen), "deleted", "replicas" (a fact, not a change: see
+        /// <see cref="ReplicaStarts"/>), or null in files written before version 2.</summary>
         public string? Source { get; internal set; }
         /// <summary>The service's own updatedAt in the answer to an action (its clock, not ours); null for reads and when unknown.</summary>
         public DateTimeOffset? ServiceStamp { get; internal set; }
@@ -35,6 +36,21 @@ namespace MertEndpoint
         internal bool IsMetered => BillingRules.Metered(State);
 
         internal string Key => KeyOf(Api, Namespace, Name);
+
+        /// <summary>
+        /// A record of what the endpoint's replica list showed (Source "replicas"), not a change: it repeats the state and
+        /// replica count of the change before it, so a reader that does not know it counts nothing more, and it carries
+        /// <see cref="ReplicaStarts"/>, with which a reader places the scale-ups that reads only saw (see ScaleUps).
+        /// </summary>
+        internal bool IsReplicaList => Source == ReplicaListSource;
+
+        internal const string ReplicaListSource = "replicas";
+
+        /// <summary>For a replica list: when each replica it showed started, on the writer's clock (the service's less its lead).</summary>
+        internal System.Collections.Generic.IReadOnlyList<DateTimeOffset>? ReplicaStarts { get; set; }
+
+        /// <summary>For a replica list: how well the writer told the two clocks apart (either way).</summary>
+        internal TimeSpan StartsSpread { get; set; }
 
         internal static string KeyOf(string api, string ns, string name) => api + "|" + ns + "|" + name;
 

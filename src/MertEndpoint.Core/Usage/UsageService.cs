@@ -52,15 +52,14 @@ namespace MertEndpoint
             return pending.IsCompleted || !ct.CanBeCanceled ? pending : Task.WhenAny(pending, Task.Delay(Timeout.Infinite, ct)).Unwrap();
         }
 
-        private void Enqueue(IReadOnlyList<UsageHistory.Observed> batch, ReplicaLister? lister, Reporter reporter)
+        private void Enqueue(IReadOnlyList<UsageHistory.Observed> batch, Reporter reporter)
         {
-            lock (_gate) _writes = WriteAfter(_writes, batch, lister, reporter);
+            lock (_gate) _writes = WriteAfter(_writes, batch, reporter);
         }
 
-        private async Task WriteAfter(Task previous, IReadOnlyList<UsageHistory.Observed> batch, ReplicaLister? lister, Reporter reporter)
+        private async Task WriteAfter(Task previous, IReadOnlyList<UsageHistory.Observed> batch, Reporter reporter)
         {
             await previous.ConfigureAwait(false);
-            if (lister != null) await ReadReplicaStartsAsync(batch, lister).ConfigureAwait(false);
             // What earlier writes could not record goes first, in the order it was seen (writes run one after another).
             IReadOnlyList<UsageHistory.Observed> all = _unwritten.Count == 0 ? batch : _unwritten.Concat(batch).ToList();
             string? failure = await History.RecordAsync(all).ConfigureAwait(false);
@@ -88,41 +87,6 @@ namespace MertEndpoint
         }
 
         /// <summary>
-        /// For each read showing a scale-up the history has not recorded, asks the service's replica list when the
-        /// replicas started (one request per scale-up seen), so the history can date it exactly. Only a better date: a
-        /// list that fails, or a control plane that refuses the route, leaves the read to be dated as before.
-        /// </summary>
-        private async Task ReadReplicaStartsAsync(IReadOnlyList<UsageHistory.Observed> batch, ReplicaLister lister)
-        {
-            var rises = History.Rises(batch).Where(o => !_noReplicaList.ContainsKey(o.Event.Api)).ToList();
-            if (rises.Count == 0) return;
-            // A listing can show many endpoints scaling at once: a few lists in flight, not one after another.
-            using var slots = new SemaphoreSlim(ReplicaListsInFlight);
-            await Task.WhenAll(rises.Select(async o =>
-            {
-                await slots.WaitAsync().ConfigureAwait(false);
-                using var patience = new CancellationTokenSource(ReplicaListPatience);
-                try
-                {
-                    IReadOnlyList<EndpointReplica> replicas = await lister(o.Event.Namespace, o.Event.Name, patience.Token).ConfigureAwait(false);
-                    o.ReplicaStarts = replicas.Where(r => r.StartedAt != null).Select(r => r.StartedAt!.Value).ToList();
-                }
-                catch (EndpointException ex) when (ex.StatusCode is 401 or 403 or 405 or 501)
-                {
-                    _noReplicaList[o.Event.Api] = true;
-                }
-                catch (Exception ex) when (ex is EndpointException || ex is OperationCanceledException || ex is ObjectDisposedException)
-                {
-                    // dated as if there were no list
-                }
-                finally
-                {
-                    slots.Release();
-                }
-            })).ConfigureAwait(false);
-        }
-
-        /// <summary>
         /// Billed time and estimated spend per endpoint of a namespace between since and until. The namespace is listed
         /// first (through <paramref name="client"/>, whose observer should be this service's), so the current state of
         /// every endpoint is in the history before it is read. Prices come from the live catalog.
@@ -139,6 +103,14 @@ namespace MertEndpoint
             // the history for good (between its last sighting and this listing), not only in this report.
             var live = new HashSet<string>(listed.Select(e => e.Name), StringComparer.Ordinal);
             if (RecordGone(client, ns, live, asked, answered)) await FlushAsync(ct).ConfigureAwait(false);
+            // A scale-up only reads saw, whose replicas still run, is placed by their starts: read now, kept as a fact.
+            var (events, _) = History.ReadSince(since);
+            var byName = events.Where(e => e.Api == client.ApiBase && e.Namespace == ns).GroupBy(e => e.Name, StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
+            List<string> worth = listed.Where(e => e.TargetReplica >= 2 && byName.TryGetValue(e.Name, out List<UsageEvent>? list) && ScaleUps.WorthAsking(list, since))
+                .Select(e => e.Name).Distinct(StringComparer.Ordinal).ToList();
+            if (await ReadReplicaListsAsync(client, ns, worth, "to place the scale-ups only reads saw", ct).ConfigureAwait(false) > 0)
+                await FlushAsync(ct).ConfigureAwait(false);
             var costs = BilledBetween(client.ApiBase, n => n == ns, since, until);
             foreach (EndpointCost gone in costs.Where(c => !live.Contains(c.Name)))
             {
@@ -158,6 +130,58 @@ namespace MertEndpoint
                 }
             }
             return costs;
+        }
+
+        /// <summary>
+        /// Reads the replica list of each of <paramref name="names"/> in <paramref name="ns"/> (one request each, a few at a
+        /// time, each within <see cref="ReplicaListPatience"/>, all cancelled with <paramref name="ct"/>) and queues what
+        /// each showed as a fact in the history (<see cref="UsageEvent.IsReplicaList"/>): every reader from then on places
+        /// the scale-ups that reads only saw at the new replicas' starts (<see cref="ScaleUps"/>). The request is the
+        /// caller's, on its own time, never the writer's. Said in verbose through the client's reporter. A list the control
+        /// plane refuses (401, 403, 405, 501) is not asked again by this process; one that fails leaves the rise where the
+        /// read placed it, inside the same bounds. Returns how many lists were read.
+        /// </summary>
+        private async Task<int> ReadReplicaListsAsync(EndpointClient client, string ns, IReadOnlyList<string> names, string why, CancellationToken ct)
+        {
+            if (names.Count == 0 || _noReplicaList.ContainsKey(client.ApiBase)) return 0;
+            int read = 0;
+            using var slots = new SemaphoreSlim(ReplicaListsInFlight);
+            await Task.WhenAll(names.Select(async name =>
+            {
+                await slots.WaitAsync(ct).ConfigureAwait(false);
+                try
+                {
+                    if (_noReplicaList.ContainsKey(client.ApiBase)) return;
+                    using var patience = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                    patience.CancelAfter(ReplicaListPatience);
+                    DateTimeOffset sent = client.TimeProvider.GetUtcNow();
+                    IReadOnlyList<EndpointReplica> replicas = await client.GetReplicasAsync(ns, name, patience.Token).ConfigureAwait(false);
+                    DateTimeOffset received = client.TimeProvider.GetUtcNow();
+                    Interlocked.Increment(ref read);
+                    var list = new UsageHistory.Observed(new UsageEvent { Api = client.ApiBase, Namespace = ns, Name = name, State = "running" },
+                        ObservationKind.Read, DateTimeOffset.MinValue, sent, received)
+                    {
+                        ReplicaStarts = replicas.Where(r => r.StartedAt != null).Select(r => r.StartedAt!.Value).ToList(),
+                    };
+                    Enqueue(new[] { list }, client.Reporter);
+                }
+                catch (EndpointException ex) when (ex.StatusCode is 401 or 403 or 405 or 501)
+                {
+                    _noReplicaList[client.ApiBase] = true;
+                    client.Reporter.Detail($"The control plane refused the replica list of '{name}' ({ex.StatusCode}): scale-ups stay where the reads placed them.");
+                }
+                catch (Exception ex) when ((ex is EndpointException || ex is OperationCanceledException) && !ct.IsCancellationRequested)
+                {
+                    // placed where the read placed it
+                }
+                finally
+                {
+                    slots.Release();
+                }
+            })).ConfigureAwait(false);
+            ct.ThrowIfCancellationRequested();
+            client.Reporter.Detail($"Read {read} of {names.Count} replica list(s) in '{ns}' {why}.");
+            return read;
         }
 
         /// <summary>
@@ -183,7 +207,7 @@ namespace MertEndpoint
                     ObservationKind.Read, DateTimeOffset.MinValue, asked, answered))
                 .ToList();
             if (gone.Count == 0) return false;
-            Enqueue(gone, null, client.Reporter);
+            Enqueue(gone, client.Reporter);
             return true;
         }
 
@@ -235,8 +259,32 @@ namespace MertEndpoint
                         : new BillingStreak(endpoint.UpdatedAt, null, "updatedAt");
                 result.Add(endpoint.WithBilling(price, source, streak));
             }
+            await PlaceRisesAsync(client, endpoints, tails, now, ct).ConfigureAwait(false);
             if (proveLongerThan is TimeSpan threshold) await ProveStreaksAsync(client, result, now - threshold, ct).ConfigureAwait(false);
             return result;
+        }
+
+        // The scale-ups whose replica list this process has read: (endpoint, rise) keys.
+        private readonly ConcurrentDictionary<string, bool> _risesListed = new(StringComparer.Ordinal);
+
+        /// <summary>
+        /// A scale-up that a read just saw (the endpoint's last change, seen within <see cref="UsageHistory.StaleReadGrace"/>)
+        /// and nobody placed: its new replicas' starts are knowable only while they run, so their list is read now, by the
+        /// command that saw it, once per rise in this process (<see cref="ReadReplicaListsAsync"/>).
+        /// </summary>
+        private async Task PlaceRisesAsync(EndpointClient client, IReadOnlyList<EndpointInfo> endpoints, Dictionary<string, EndpointTail> tails,
+            DateTimeOffset now, CancellationToken ct)
+        {
+            var rising = endpoints
+                .Where(e => e.TargetReplica >= 2 && BillingRules.Bills(e.Status)
+                    && tails.TryGetValue(UsageEvent.KeyOf(client.ApiBase, e.Namespace, e.Name), out EndpointTail? tail)
+                    && tail.Previous is UsageEvent before && ScaleUps.IsSeenRise(before, tail.Last)
+                    && tail.Last.Latest >= now - UsageHistory.StaleReadGrace
+                    && _risesListed.TryAdd(tail.Last.Key + "|" + tail.Last.Time.UtcTicks.ToString(System.Globalization.CultureInfo.InvariantCulture), true))
+                .GroupBy(e => e.Namespace, StringComparer.Ordinal);
+            foreach (var ns in rising)
+                await ReadReplicaListsAsync(client, ns.Key, ns.Select(e => e.Name).Distinct(StringComparer.Ordinal).ToList(),
+                    "to place the scale-ups this command saw", ct).ConfigureAwait(false);
         }
 
         /// <summary>
@@ -348,9 +396,11 @@ namespace MertEndpoint
         public IReadOnlyList<EndpointCost> BilledBetween(string api, Func<string, bool> inNamespace, DateTimeOffset since, DateTimeOffset until)
         {
             var (events, tails) = History.ReadSince(since);
-            return Summarize(events.Where(e => e.Api == api && inNamespace(e.Namespace)), since, until, BillingRules.HighGranularity,
-                e => tails.TryGetValue(e.Key, out EndpointTail? tail) ? tail : null);
+            return Summarize(events.Where(e => e.Api == api && inNamespace(e.Namespace)), since, until, BillingRules.HighGranularity, TailFrom(tails));
         }
+
+        private static Func<UsageEvent, EndpointTail?> TailFrom(Dictionary<string, EndpointTail> tails) =>
+            e => tails.TryGetValue(e.Key, out EndpointTail? tail) ? tail : null;
 
         /// <summary>
         /// Billed replica-time per endpoint between since and until: each billed event counts until the next event of
@@ -368,7 +418,8 @@ namespace MertEndpoint
             var costs = new List<EndpointCost>();
             foreach (var group in events.GroupBy(e => (e.Namespace, e.Name)))
             {
-                var list = group.OrderBy(e => e.Time).ToList();
+                List<UsageEvent> list = ScaleUps.Applied(group.OrderBy(e => e.Time).ToList());
+                if (list.Count == 0) continue;
                 EndpointTail tail = tailOf?.Invoke(list[0]) ?? EndpointTail.Of(list)!;
                 var billed = TimeSpan.Zero;
                 for (var i = 0; i < list.Count; i++)
@@ -513,13 +564,10 @@ namespace MertEndpoint
                         Vendor = e.Vendor, Region = e.Region, InstanceType = e.InstanceType, InstanceSize = e.InstanceSize, Url = e.Url,
                     }, o.Kind, e.UpdatedAt, o.SentAt, o.ReceivedAt) { CreatedAt = e.CreatedAt > DateTimeOffset.MinValue ? e.CreatedAt : null });
                 }
-                if (batch.Count > 0) _service.Enqueue(batch, o.ListReplicas, _reporter);
+                if (batch.Count > 0) _service.Enqueue(batch, _reporter);
             }
         }
     }
-
-    /// <summary>Reads an endpoint's replica list (<see cref="EndpointClient.GetReplicasAsync"/> of the client that observed it).</summary>
-    internal delegate Task<IReadOnlyList<EndpointReplica>> ReplicaLister(string ns, string name, CancellationToken ct);
 
     /// <summary>
     /// Hardware prices: the live catalog per control plane and namespace, kept for an hour (a failed lookup is not
