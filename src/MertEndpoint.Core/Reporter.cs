@@ -22,6 +22,12 @@ namespace MertEndpoint
         /// <summary>How a wait for readiness is going (PowerShell: a progress bar per endpoint).</summary>
         public virtual void Progress(WaitProgress progress) { }
 
+        /// <summary>
+        /// How a long piece of local work goes (PowerShell: a progress bar per activity): the usage history read from its
+        /// top, or rewritten. <paramref name="percent"/> at 100 ends it.
+        /// </summary>
+        public virtual void Working(string activity, string status, int percent) { }
+
         /// <summary>Something the user should know that did not stop the operation (PowerShell: a warning).</summary>
         public virtual void Warning(string line) { }
 
@@ -53,6 +59,7 @@ namespace MertEndpoint
             public override void Detail(string line) => _inner.Detail(_prefix + line);
             public override void Waiting(string line, TimeSpan wait) => _inner.Waiting(_prefix + line, wait);
             public override void Progress(WaitProgress progress) => _inner.Progress(progress);
+            public override void Working(string activity, string status, int percent) => _inner.Working(activity, status, percent);
             public override void Warning(string line) => _inner.Warning(_prefix + line);
             public override void Notice(string line) => _inner.Notice(_prefix + line);
             public override void Summary(string line) => _inner.Summary(_prefix + line);

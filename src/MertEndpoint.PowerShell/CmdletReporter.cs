@@ -77,6 +77,22 @@ namespace MertEndpoint.PowerShell
             });
         }
 
+        public override void Working(string activity, string status, int percent)
+        {
+            bool over = percent >= 100;
+            var record = new ProgressRecord(ActivityId(activity), activity, Secrets.Mask(status))
+            {
+                PercentComplete = Math.Max(0, Math.Min(100, percent)),
+                RecordType = over ? ProgressRecordType.Completed : ProgressRecordType.Processing,
+            };
+            // Said on the pipeline thread itself (a read the command makes there) it shows now; from a task, at the next pump.
+            if (_cmdlet.OnPipelineThread)
+            {
+                if (!_cmdlet.StopRequested) _cmdlet.WriteProgress(record);
+            }
+            else _cmdlet.PostToPipeline(() => _cmdlet.WriteProgress(record));
+        }
+
         public override void Warning(string line)
         {
             line = Secrets.Mask(line);

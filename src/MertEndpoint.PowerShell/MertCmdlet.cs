@@ -16,7 +16,7 @@ namespace MertEndpoint.PowerShell
     /// service calls on tasks while everything that writes (output, errors, progress, verbose, prompts) stays on the
     /// pipeline thread.
     /// </summary>
-    public abstract class MertCmdlet : PSCmdlet
+    public abstract class MertCmdlet : PSCmdlet, IDisposable
     {
         /// <summary>How long a stopping command waits for its work to settle (a cancelled start pauses what it resumed).</summary>
         protected virtual TimeSpan SettleBound => TimeSpan.FromSeconds(35);
@@ -65,8 +65,34 @@ namespace MertEndpoint.PowerShell
 
         private CmdletReporter? _reporter;
 
-        /// <summary>The usage history and prices of this session (one per history file).</summary>
-        protected UsageService Usage => Factory.Usage;
+        /// <summary>The usage history and prices of this session (one per history file); its long reads show on this command's progress.</summary>
+        protected UsageService Usage
+        {
+            get
+            {
+                UsageService usage = Factory.Usage;
+                if (_watching == null)
+                {
+                    IDisposable watch = usage.History.Watch(Reporter);
+                    if (Interlocked.CompareExchange(ref _watching, watch, null) != null) watch.Dispose();
+                }
+                return usage;
+            }
+        }
+
+        private IDisposable? _watching;
+
+        // The thread the engine made this command on, which runs its Begin/Process/End: where it may write at once.
+        private readonly int _pipelineThread = Environment.CurrentManagedThreadId;
+
+        /// <summary>True on the thread that may write to the pipeline directly (else post, see <see cref="PostToPipeline"/>).</summary>
+        internal bool OnPipelineThread => Environment.CurrentManagedThreadId == _pipelineThread;
+
+        /// <summary>Called by the engine when the pipeline is done with this command, however it ended.</summary>
+        public void Dispose()
+        {
+            Interlocked.Exchange(ref _watching, null)?.Dispose();
+        }
 
         /// <summary>
         /// Where clients, the clock and the history come from: the runspace's <see cref="ClientFactory"/> when a host that
@@ -203,8 +229,9 @@ namespace MertEndpoint.PowerShell
         private void FinishHistory()
         {
             if (_client == null) return;
-            try { Usage.FlushAsync(StopToken).Wait(HistoryFlushBound); }
-            catch (AggregateException) { /* cancelled: the writes go on in the background */ }
+            // Pumped: a write that compacts a large history shows its progress meanwhile.
+            try { PumpFor(Usage.FlushAsync(StopToken), HistoryFlushBound); }
+            catch (OperationCanceledException) { /* cancelled: the writes go on in the background */ }
             // One warning per command, however many calls ran into the problem; the rest in verbose.
             var problems = _historyProblems.Keys.OrderBy(p => p, StringComparer.Ordinal).ToList();
             if (problems.Count > 0) WriteWarning(problems[0]);
@@ -399,6 +426,20 @@ namespace MertEndpoint.PowerShell
                 if (_timedOut && !Stopping) ThrowTerminatingError(ToErrorRecord(Errors.CommandTimedOut(MyInvocation.MyCommand.Name, _deadlineLimit), null));
                 throw new PipelineStoppedException();
             }
+        }
+
+        /// <summary><see cref="Pump"/> for at most <paramref name="bound"/>; then the task goes on without this command.</summary>
+        private void PumpFor(Task task, TimeSpan bound)
+        {
+            var waited = System.Diagnostics.Stopwatch.StartNew();
+            if (!task.IsCompleted) task.ContinueWith(_ => _pipelineWork.Add(() => { }), TaskScheduler.Default);
+            while (!task.IsCompleted && waited.Elapsed < bound)
+            {
+                TimeSpan left = bound - waited.Elapsed;
+                if (_pipelineWork.TryTake(out var action, left < TimeSpan.FromMilliseconds(500) ? left : TimeSpan.FromMilliseconds(500))) action();
+            }
+            DrainPosted();
+            if (task.IsCompleted) task.GetAwaiter().GetResult();
         }
 
         private void Pump(Task task)

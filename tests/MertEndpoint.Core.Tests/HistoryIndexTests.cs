@@ -191,3 +191,62 @@ public sealed class HistoryIndexTests : IDisposable
         Assert.Equal("running", new UsageHistory(path).TailsOf([key])[key].Last.State);
     }
 }
+
+/// <summary>The history's long work is told to whoever watches; a watcher that throws changes nothing it reads or writes.</summary>
+public sealed class HistoryProgressTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("mert-progress-test-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private sealed class Recording : Reporter
+    {
+        public readonly List<(string Activity, string Status, int Percent)> Told = [];
+        public override void Working(string activity, string status, int percent) { lock (Told) Told.Add((activity, status, percent)); }
+    }
+
+    private sealed class Throwing : Reporter
+    {
+        public override void Working(string activity, string status, int percent) => throw new InvalidOperationException("a closed pipeline");
+    }
+
+    private string OldHistory(int events)
+    {
+        string path = Path.Combine(_dir, "usage.jsonl");
+        var t0 = new DateTimeOffset(2026, 10, 1, 0, 0, 0, TimeSpan.Zero);
+        File.WriteAllLines(path, new[] { "{\"v\":2,\"generation\":\"old\",\"compactedBytes\":0}" }.Concat(Enumerable.Range(0, events).Select(i =>
+        {
+            string t = UsageHistory.Stamp(t0.AddMinutes(i));
+            return $"{{\"v\":2,\"t\":\"{t}\",\"lo\":\"{t}\",\"hi\":\"{t}\",\"api\":\"https://api.example/v2\",\"ns\":\"alice\",\"name\":\"e{i % 3}\",\"state\":\"{(i % 2 == 0 ? "running" : "paused")}\",\"replicas\":{1 - i % 2},\"src\":\"action\"}}";
+        })));
+        return path;
+    }
+
+    [Fact]
+    public async Task A_read_from_the_top_and_a_compaction_are_told_in_order_and_end_at_100_whatever_another_watcher_throws()
+    {
+        var history = new UsageHistory(OldHistory(8000)) { WorkReportedAboveBytes = 1 };
+        var seen = new Recording();
+        using (history.Watch(new Throwing()))
+        using (history.Watch(seen))
+        {
+            Assert.Equal(8000, history.Read().Count);
+            await history.CompactAsync();
+        }
+        var reading = seen.Told.Where(x => x.Activity == UsageHistory.ReadingActivity).ToList();
+        var compacting = seen.Told.Where(x => x.Activity == UsageHistory.CompactingActivity).ToList();
+        Assert.Equal(100, reading[^1].Percent);
+        Assert.Contains(reading, x => x.Status.StartsWith("Read ") && x.Status.EndsWith(" of 2 MB") && x.Percent is > 0 and < 100); // read a megabyte at a time
+        Assert.Equal(100, compacting[^1].Percent);
+        Assert.Contains(compacting, x => x.Status.StartsWith("Wrote") && x.Percent < 50);
+        Assert.Contains(compacting, x => x.Status.StartsWith("Checked") && x.Percent is >= 50 and < 100);
+        Assert.Equal(compacting.Select(x => x.Percent).OrderBy(p => p), compacting.Select(x => x.Percent));
+        Assert.Equal(8000, new UsageHistory(history.Path).Read().Count); // alternating states: compaction keeps each
+
+        // No longer watched, a fresh read of the compacted file tells no one; a small one never anyone.
+        int told = seen.Told.Count;
+        var fresh = new UsageHistory(history.Path);
+        using (fresh.Watch(seen)) fresh.Read();
+        Assert.Equal(told, seen.Told.Count);
+    }
+}

@@ -136,6 +136,73 @@ public class HistoryTests
         Assert.Equal("InvalidConfiguration", error.FullyQualifiedErrorId.Split(',')[0]);
         Assert.StartsWith("Could not read the usage history", error.Exception.Message);
     }
+
+    /// <summary>
+    /// A history of about 19 MB with no index beside it (an older module's, or one copied from another machine), written
+    /// where <paramref name="host"/> reads it: the api of a real record, then an endpoint paused and resumed every minute.
+    /// Its header says it was never compacted, so the first write compacts it.
+    /// </summary>
+    private static async Task<CmdletHost> WithLargeOldHistory()
+    {
+        string api;
+        using (var first = await AfterOneCycle("alice/h"))
+            api = System.Text.Json.JsonDocument.Parse(File.ReadLines(Path.Combine(first.DataDirectory, "usage.jsonl")).Skip(1).First()).RootElement.GetProperty("api").GetString()!;
+        var host = new CmdletHost();
+        var start = host.Clock.GetUtcNow().AddDays(-60);
+        var lines = new System.Text.StringBuilder("{\"v\":2,\"generation\":\"old\",\"compactedBytes\":0}\n");
+        for (int i = 0; i < 64_000; i++)
+        {
+            string t = start.AddMinutes(i).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'");
+            lines.Append($"{{\"v\":2,\"t\":\"{t}\",\"lo\":\"{t}\",\"hi\":\"{t}\",\"api\":\"{api}\",\"ns\":\"alice\",\"name\":\"old\",")
+                .Append($"\"state\":\"{(i % 2 == 0 ? "running" : "paused")}\",\"replicas\":{1 - i % 2},\"vendor\":\"aws\",\"region\":\"us-east-1\",")
+                .Append("\"type\":\"nvidia-a10g\",\"size\":\"x1\",\"src\":\"action\",\"url\":null,\"u\":null}\n");
+        }
+        File.WriteAllText(Path.Combine(host.DataDirectory, "usage.jsonl"), lines.ToString());
+        Assert.True(new FileInfo(Path.Combine(host.DataDirectory, "usage.jsonl")).Length > 17_000_000);
+        return host;
+    }
+
+    private static IReadOnlyList<ProgressRecord> Bar(Run run, string activity) =>
+        run.PowerShell.Streams.Progress.Where(p => p.Activity == activity).ToList();
+
+    /// <summary>A bar that showed a share of the work between the ends (a few times a second at most), moved forward and closed.</summary>
+    private static void MovedAndClosed(IReadOnlyList<ProgressRecord> bar)
+    {
+        Assert.Contains(bar, p => p.RecordType == ProgressRecordType.Processing && p.PercentComplete is > 0 and < 100 && p.StatusDescription.EndsWith(" MB"));
+        var percents = bar.Where(p => p.RecordType == ProgressRecordType.Processing).Select(p => p.PercentComplete).ToList();
+        Assert.Equal(percents.OrderBy(p => p), percents);
+        Assert.Equal(ProgressRecordType.Completed, bar[^1].RecordType);
+    }
+
+    [Fact]
+    public async Task A_large_history_read_from_its_top_shows_its_progress_on_the_pipeline_thread_and_closes_the_bar()
+    {
+        using var host = await WithLargeOldHistory();
+
+        var run = (await host.RunAsync("Get-MertEndpointHistory nothing-here")).Succeeded();
+
+        Assert.Empty(run.Output);
+        MovedAndClosed(Bar(run, "Reading the usage history"));
+        // Read again, only what was appended: nothing to show.
+        Assert.Empty(Bar((await host.RunAsync("Get-MertEndpointHistory nothing-here")).Succeeded(), "Reading the usage history"));
+    }
+
+    [Fact]
+    public async Task A_Get_on_a_large_old_history_shows_the_read_and_the_compaction_its_write_starts_from_its_tasks()
+    {
+        using var host = await WithLargeOldHistory();
+        host.Service.Add("h", state: "paused", ns: "alice");
+
+        var run = (await host.RunAsync("Get-MertEndpoint h -Namespace alice")).Succeeded();
+
+        Assert.Equal("h", Assert.Single(run.Names));
+        MovedAndClosed(Bar(run, "Reading the usage history"));
+        MovedAndClosed(Bar(run, "Compacting the usage history"));
+        // Compacted (the header counts its body now) and indexed: the next fresh read shows nothing.
+        string history = Path.Combine(host.DataDirectory, "usage.jsonl");
+        Assert.DoesNotContain("\"compactedBytes\":0}", File.ReadLines(history).First());
+        Assert.True(File.Exists(history + ".index"));
+    }
 }
 
 /// <summary>Tests that set the process's environment: alone, after the parallel ones (every runspace reads it).</summary>

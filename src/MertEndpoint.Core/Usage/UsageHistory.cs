@@ -313,6 +313,9 @@ namespace MertEndpoint
             }
             RemoveAbandoned();
             string fresh = Guid.NewGuid().ToString("N");
+            long written = 0;
+            Told? told = null;
+            bool placed = false;
             // Written beside it, then renamed over it in one step: a reader sees the old file or the new one, never half.
             string temp = Path + "." + fresh.Substring(0, 8) + ".tmp";
             try
@@ -324,11 +327,15 @@ namespace MertEndpoint
                     byte[] header = Encoding.UTF8.GetBytes(Header(fresh, 0, width: 96));
                     file.Write(header, 0, header.Length);
                     long body = 0;
+                    // The first half of the bar; reading the new file back (below) is the second.
+                    told = new Told(this, (CompactingActivity, "Wrote", 0), 0, upTo, last: 50);
                     foreach (UsageEvent e in kept)
                     {
                         byte[] line = Encoding.UTF8.GetBytes(Format(e) + "\n");
                         file.Write(line, 0, line.Length);
                         body += line.Length;
+                        // As a share of the old file: what was kept of it goes in the same order.
+                        told.At((long)((double)upTo * ++written / kept.Count));
                     }
                     file.Seek(0, SeekOrigin.Begin);
                     header = Encoding.UTF8.GetBytes(Header(fresh, body, width: header.Length));
@@ -336,8 +343,14 @@ namespace MertEndpoint
                 }
                 // The new file read as a fresh process will read it, before it is in place: its checkpoints and (below) its
                 // index are ready when it is, so no command after the rename reads the whole file to find them.
-                var next = new UsageHistory(temp, long.MaxValue) { _cacheBase = Path, Clock = Clock, UseIndex = UseIndex, CheckpointEveryBytes = CheckpointEveryBytes };
+                var next = new UsageHistory(temp, long.MaxValue)
+                {
+                    _cacheBase = Path, Clock = Clock, UseIndex = UseIndex, CheckpointEveryBytes = CheckpointEveryBytes,
+                    // Its first read is the second half of the compaction's bar, shown when the first half was.
+                    _watchers = _watchers, _readsTold = (CompactingActivity, "Checked", 50), WorkReportedAboveBytes = upTo >= WorkReportedAboveBytes ? 0 : long.MaxValue,
+                };
                 next.CatchUp(whole: true);
+                next.WorkReportedAboveBytes = long.MaxValue;
                 using (await LockAsync(ct).ConfigureAwait(false))
                 {
                     lock (_gate)
@@ -365,11 +378,13 @@ namespace MertEndpoint
                         else File.Move(temp, Path);
                         Adopt(next);
                         KeepCheckpointsOf(fresh);
+                        placed = true;
                     }
                 }
             }
             finally
             {
+                if (!placed) told?.Close(); // failed or lost to another: its bar closes all the same
                 if (File.Exists(temp)) File.Delete(temp);
             }
         }
@@ -673,6 +688,19 @@ namespace MertEndpoint
         private void ReadFrom(FileStream stream, long end)
         {
             if (end == _offset) return;
+            var told = new Told(this, _readsTold, _offset, end);
+            try
+            {
+                ReadLines(stream, end, told);
+            }
+            finally
+            {
+                told.End();
+            }
+        }
+
+        private void ReadLines(FileStream stream, long end, Told told)
+        {
             stream.Seek(_offset, SeekOrigin.Begin);
             var buffer = new byte[(int)Math.Min(MaxLineBytes, end - _offset)];
             long position = _offset;   // of buffer[0]
@@ -704,6 +732,7 @@ namespace MertEndpoint
                     position += start;
                     _offset = position;
                 }
+                told.At(position + filled);
             }
             if (overlong)
             {
