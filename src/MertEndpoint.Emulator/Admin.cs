@@ -145,6 +145,7 @@ sealed class Admin(EndpointStore store, FaultRules faults, RequestLog log, TimeP
     public void Map(IEndpointRouteBuilder app)
     {
         app.MapGet($"{Prefix}/billing", ctx => Http.WriteJson(ctx, store.BillingReport()));
+        app.MapGet($"{Prefix}/changes", ctx => Http.WriteJson(ctx, store.ChangesReport()));
         app.MapGet($"{Prefix}/requests", ctx => Http.WriteJson(ctx, log.Render()));
         app.MapGet($"{Prefix}/faults", ctx => Http.WriteJson(ctx, faults.Render()));
         app.MapPost($"{Prefix}/faults", async ctx => await Http.WriteJson(ctx, faults.Add(await Http.ReadObject(ctx)).ToJson()));

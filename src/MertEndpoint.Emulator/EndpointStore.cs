@@ -62,7 +62,9 @@ sealed class EndpointRecord
     [JsonIgnore] public List<ServedRequest> Served { get; } = [];
     /// <summary>Data-plane arrivals in the last service minute, for the load rule.</summary>
     [JsonIgnore] public Queue<DateTimeOffset> Arrivals { get; } = new();
-    [JsonIgnore] public List<(DateTimeOffset At, string State)> History { get; } = [];
+    /// <summary>What really happened, at its exact time: every change of state or of the replicas up, and the deletion
+    /// (<c>GET /_emulator/changes</c>, and the metrics' running spans).</summary>
+    [JsonIgnore] public List<TrueChange> History { get; } = [];
     [JsonIgnore] public List<Snapshot> Snapshots { get; } = [];
     [JsonIgnore] public int NextReplica { get; set; }
     /// <summary>The last rendered response and the base URL it was rendered for; cleared on every change.
@@ -76,6 +78,9 @@ sealed class EndpointRecord
 }
 
 /// <summary>What a control-plane read shows of an endpoint at one instant (<c>--stale-read-ms</c> keeps a few).</summary>
+/// <summary>One true change: the state entered, or the replicas up (a read's target count) changed, at its exact time.</summary>
+sealed record TrueChange(DateTimeOffset At, string State, int Replicas);
+
 sealed record Snapshot(DateTimeOffset At, string State, EndpointSpec Spec, DateTimeOffset UpdatedAt, bool UrlShown, int ReadyReplica, int TargetReplica);
 
 /// <summary>What the data plane needs to know about an endpoint, copied out of the lock.</summary>
@@ -217,6 +222,7 @@ sealed class EndpointStore
             StopReplicas(e, now, _ => true);
             e.Deleted = true; // kept for the billing report, without the secrets it no longer needs
             e.DeletedAt = now;
+            e.History.Add(new TrueChange(now, "deleted", 0));
             e.Spec = e.Spec.Scrubbed();
             e.Rendered = null;
             Save();
@@ -435,7 +441,7 @@ sealed class EndpointStore
         lock (_gate)
         {
             var e = Advance(Find(ns, name), Now);
-            return (e.Served.ToList(), e.History.Count > 0 ? e.History.ToList() : [(e.StateSince, e.State)]);
+            return (e.Served.ToList(), e.History.Count > 0 ? e.History.Select(h => (h.At, h.State)).ToList() : [(e.StateSince, e.State)]);
         }
     }
 
@@ -448,6 +454,30 @@ sealed class EndpointStore
             var now = Now;
             foreach (var e in _records.Where(e => !e.Deleted)) Advance(e, now);
             return Billing.Report(_records);
+        }
+    }
+
+    /// <summary>The <c>GET /_emulator/changes</c> document: each endpoint's true changes, oldest first, so that a test
+    /// can hold every bound the module gives against the truth.</summary>
+    public JsonObject ChangesReport()
+    {
+        lock (_gate)
+        {
+            var now = Now;
+            foreach (var e in _records.Where(e => !e.Deleted)) Advance(e, now);
+            return new JsonObject
+            {
+                ["endpoints"] = new JsonArray(_records.Select(e => (JsonNode)new JsonObject
+                {
+                    ["namespace"] = e.Namespace,
+                    ["name"] = e.Spec.Name,
+                    ["deleted"] = e.Deleted,
+                    ["changes"] = new JsonArray(e.History.Select(h => (JsonNode)new JsonObject
+                    {
+                        ["time"] = Http.Timestamp(h.At), ["state"] = h.State, ["replicas"] = h.Replicas,
+                    }).ToArray()),
+                }).ToArray()),
+            };
         }
     }
 
@@ -549,8 +579,6 @@ sealed class EndpointStore
                 }
                 break;
         }
-        e.History.Add((at, state));
-        Trim(e.History, MaxHistory);
         Changed(e, at);
     }
 
@@ -668,6 +696,12 @@ sealed class EndpointStore
     void Changed(EndpointRecord e, DateTimeOffset at)
     {
         e.Rendered = null;
+        var replicas = Capture(e, at).TargetReplica;
+        if (e.History.Count == 0 || e.History[^1].State != e.State || e.History[^1].Replicas != replicas)
+        {
+            e.History.Add(new TrueChange(at, e.State, replicas));
+            Trim(e.History, MaxHistory);
+        }
         if (_stale <= TimeSpan.Zero) return;
         e.Snapshots.Add(Capture(e, at));
         var horizon = Now - _stale;

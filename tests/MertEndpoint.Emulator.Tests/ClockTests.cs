@@ -162,4 +162,27 @@ public class ClockTests
         Assert.Equal(0.3, rows[1]!["billedSeconds"]!.GetValue<double>());
         Assert.False(rows[1]!["deleted"]!.GetValue<bool>());
     }
+    [Fact]
+    public async Task Changes_ListEveryTrueChangeAtItsExactInstant_TheDeletionIncluded()
+    {
+        var (emulator, clock) = await StartManual();
+        await using var _ = emulator;
+        await emulator.CreateAsync("truth");
+        clock.Advance(3);
+        await emulator.GetAsync("truth"); // a read changes nothing
+        await emulator.ActAsync("truth", "pause");
+        clock.Advance(1);
+        await emulator.ActAsync("truth", "resume");
+        clock.Advance(2);
+        (await emulator.Client.DeleteAsync(EndpointPath("truth"))).Dispose();
+        clock.Advance(5);
+
+        var row = Assert.Single((await emulator.AdminAsync("changes"))["endpoints"]!.AsArray())!;
+        Assert.Equal(("emulator-user", "truth", true), (row["namespace"]!.GetValue<string>(), row["name"]!.GetValue<string>(), row["deleted"]!.GetValue<bool>()));
+        Assert.Equal(new[]
+        {
+            "12:00:00.000 pending 1", "12:00:00.200 initializing 1", "12:00:01.000 running 1", "12:00:03.000 paused 0",
+            "12:00:04.000 pending 1", "12:00:04.200 initializing 1", "12:00:05.000 running 1", "12:00:06.000 deleted 0",
+        }, row["changes"]!.AsArray().Select(c => $"{DateTimeOffset.Parse(c!["time"]!.GetValue<string>()).UtcDateTime:HH:mm:ss.fff} {c["state"]} {c["replicas"]}"));
+    }
 }

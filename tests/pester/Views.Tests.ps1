@@ -116,6 +116,36 @@ Describe 'The usage history filters the way it looks' {
     }
 }
 
+Describe 'The usage history against the truth' {
+    It 'every change''s window holds the emulator''s true time of it, and each cold start''s window its true boot time' {
+        $truth = (Invoke-MertEmulatorAdmin $emulator changes).endpoints
+        $slack = [TimeSpan]::FromMilliseconds(2) # one clock; stamps cut to 100 ns on one side, taken a moment apart
+        foreach ($name in 'v-on', 'v-off') {
+            $real = @(($truth | Where-Object name -eq $name).changes | ForEach-Object { [pscustomobject]@{ At = [DateTimeOffset]::Parse($_.time); State = $_.state } })
+            $changes = @(Get-MertEndpointHistory $name)
+            $changes.Count | Should -BeGreaterThan 1 -Because "$name was created and read"
+            $k = 0
+            foreach ($c in $changes) {
+                # The true change into the recorded state, the first after the one matched before (a change nobody saw is skipped).
+                while ($k -lt $real.Count -and $real[$k].State -ne $c.State) { $k++ }
+                $k | Should -BeLessThan $real.Count -Because "$name's '$($c.State)' at $($c.Time.ToString('o')) happened"
+                $at = $real[$k].At
+                $at | Should -BeGreaterOrEqual ($c.Earliest - $slack) -Because "$name became $($c.State) at $($at.ToString('o')), in [$($c.Earliest.ToString('o')), $($c.Latest.ToString('o'))]"
+                $at | Should -BeLessOrEqual ($c.Latest + $slack) -Because "$name became $($c.State) at $($at.ToString('o')), in [$($c.Earliest.ToString('o')), $($c.Latest.ToString('o'))]"
+            }
+            foreach ($start in @(Get-MertEndpointHistory $name -ColdStart)) {
+                # From the create (or resume) the boot began with to the first running after it.
+                $began = @($real | Where-Object { $_.State -eq 'pending' -and $_.At -ge $start.StartedEarliest - $slack -and $_.At -le $start.StartedLatest + $slack })
+                $began.Count | Should -Be 1 -Because "$name's cold start at $($start.Started.ToString('o')) began with one create or resume"
+                $ran = @($real | Where-Object { $_.State -eq 'running' -and $_.At -gt $began[0].At })[0]
+                $boot = $ran.At - $began[0].At
+                $boot | Should -BeGreaterOrEqual ($start.BootTimeLow - $slack) -Because "$name booted in $boot, in [$($start.BootTimeLow), $($start.BootTimeHigh)]"
+                $boot | Should -BeLessOrEqual ($start.BootTimeHigh + $slack) -Because "$name booted in $boot, in [$($start.BootTimeLow), $($start.BootTimeHigh)]"
+            }
+        }
+    }
+}
+
 Describe 'The metric summary totals only counts, and filters the way it looks' {
     BeforeAll {
         $script:summary = @(Get-MertEndpointMetric v-on -Metric request-count, success-rate, median-latency, p95-latency -Summary `
