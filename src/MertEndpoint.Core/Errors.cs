@@ -722,6 +722,12 @@ namespace MertEndpoint
         public static string CostIncomplete(string path) =>
             $"These cost figures are INCOMPLETE: the usage history '{path}' could not be written, so the states seen now (and any change since it failed) are missing from them. Fix the file or point MERT_ENDPOINT_HISTORY_PATH elsewhere, then run Get-MertEndpointCost again.";
 
+        /// <summary>Get-MertEndpointCost for a period that starts before what the history keeps (its retention dropped older records).</summary>
+        public static string CostBeforeRetention(string path, DateTimeOffset keptSince, DateTimeOffset since) =>
+            $"The usage history '{path}' keeps records since {keptSince.UtcDateTime:yyyy-MM-dd HH:mm} UTC only (MERT_ENDPOINT_HISTORY_RETENTION_DAYS, "
+            + $"default {UsageHistory.DefaultRetentionDays} days): spend between {since.UtcDateTime:yyyy-MM-dd HH:mm} and then may be missing from these figures. "
+            + "Raise the setting (0 keeps everything) to keep more from now on.";
+
         /// <summary>Get-MertEndpointCost without -Namespace '*': namespaces of the token it left out have billed time in the period.</summary>
         public static string CostLeftOutNamespaces(IReadOnlyList<string> leftOut, IReadOnlyList<string> reported) =>
             $"The usage history also has spend in this period in {(leftOut.Count == 1 ? "namespace" : "namespaces")} "

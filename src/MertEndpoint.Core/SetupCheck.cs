@@ -137,6 +137,10 @@ namespace MertEndpoint
                 check.Add(Errors.SetupHistoryUnreadable(r.HistoryPath, ex));
             }
 
+            // A retention not understood drops nothing (everything is kept), but the user meant something else.
+            if (UsageHistory.RetentionFrom(Environment.GetEnvironmentVariable(UsageHistory.RetentionVariable)).Problem is string retention)
+                check.Add(Errors.SetupIncomplete(Errors.InvalidSetting(UsageHistory.RetentionVariable, retention + "; until it is fixed the history keeps everything")));
+
             check.CanConnect = tokenFound && urlsValid;
             return check;
         }

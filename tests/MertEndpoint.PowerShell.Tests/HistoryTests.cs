@@ -137,6 +137,35 @@ public class HistoryTests
         Assert.StartsWith("Could not read the usage history", error.Exception.Message);
     }
 
+    [Fact]
+    public async Task A_cost_report_from_before_what_the_history_keeps_says_so_once_and_one_after_it_does_not()
+    {
+        using var host = await AfterOneCycle("alice/h");
+        string path = Path.Combine(host.DataDirectory, "usage.jsonl");
+        var kept = host.Clock.GetUtcNow().AddDays(-400);
+        // As a compaction that dropped records for age leaves it (the body as it was).
+        var lines = File.ReadAllLines(path).ToList();
+        lines[0] = lines[0].TrimEnd('}', ' ') + $",\"keptSince\":\"{kept.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'}\"}}";
+        var fresh = new CmdletHost();
+        using (fresh)
+        {
+            File.WriteAllLines(Path.Combine(fresh.DataDirectory, "usage.jsonl"), lines);
+            fresh.Service.Add("h", state: "paused", ns: "alice");
+            var since = host.Clock.GetUtcNow().AddDays(-500).UtcDateTime;
+
+            var old = (await fresh.RunAsync("param($s) Get-MertEndpointCost -Namespace alice -Since $s; Get-MertEndpointCost -Namespace alice -Since $s", since)).Succeeded();
+            Assert.Equal(2, old.Output.Count);
+            string warning = old.Warnings.First(w => w.Contains("keeps records since"));
+            Assert.Equal(2, old.Warnings.Count(w => w.Contains("keeps records since"))); // once per command, both the same
+            Assert.All(old.Warnings.Where(w => w.Contains("keeps records since")), w => Assert.Equal(warning, w));
+            Assert.Contains($"since {kept.UtcDateTime:yyyy-MM-dd HH:mm} UTC only (MERT_ENDPOINT_HISTORY_RETENTION_DAYS, default 400 days)", warning);
+            Assert.Contains("0 keeps everything", warning);
+
+            var recent = (await fresh.RunAsync("Get-MertEndpointCost -Namespace alice")).Succeeded();
+            Assert.DoesNotContain(recent.Warnings, w => w.Contains("keeps records since"));
+        }
+    }
+
     /// <summary>
     /// A history of about 19 MB with no index beside it (an older module's, or one copied from another machine), written
     /// where <paramref name="host"/> reads it: the api of a real record, then an endpoint paused and resumed every minute.
@@ -224,5 +253,23 @@ public class EnvironmentDefaultTests
             Assert.Equal("lab/h2", Assert.IsType<ColdStart>(Assert.Single(scoped.Output).BaseObject).Endpoint);
         }
         finally { Environment.SetEnvironmentVariable("MERT_ENDPOINT_NAMESPACE", before); }
+    }
+
+    [Fact]
+    public async Task A_retention_not_understood_is_a_setup_problem_naming_the_setting_and_the_history_keeps_everything_meanwhile()
+    {
+        using var host = new CmdletHost();
+        string? before = Environment.GetEnvironmentVariable("MERT_ENDPOINT_HISTORY_RETENTION_DAYS");
+        try
+        {
+            Environment.SetEnvironmentVariable("MERT_ENDPOINT_HISTORY_RETENTION_DAYS", "a year");
+            var run = await host.RunAsync("Test-MertEndpointSetup");
+            var report = Assert.IsType<SetupReport>(Assert.Single(run.Output).BaseObject);
+            string problem = Assert.Single(report.Problems);
+            Assert.Equal("Setup incomplete: Invalid MERT_ENDPOINT_HISTORY_RETENTION_DAYS: 'a year' is not a whole number of days from 0 (keep everything) to 36500; "
+                + "until it is fixed the history keeps everything. Fix or unset MERT_ENDPOINT_HISTORY_RETENTION_DAYS.", problem);
+            Assert.Equal("SetupIncomplete", Assert.Single(run.Errors).FullyQualifiedErrorId.Split(',')[0]);
+        }
+        finally { Environment.SetEnvironmentVariable("MERT_ENDPOINT_HISTORY_RETENTION_DAYS", before); }
     }
 }

@@ -32,6 +32,8 @@ namespace MertEndpoint
     {
         internal const string PathVariable = "MERT_ENDPOINT_HISTORY_PATH";
         internal const string CompactVariable = "MERT_ENDPOINT_HISTORY_COMPACT_BYTES";
+        internal const string RetentionVariable = "MERT_ENDPOINT_HISTORY_RETENTION_DAYS";
+        internal const int DefaultRetentionDays = 400;
         private const long DefaultCompactAboveBytes = 1 << 20;
         private static readonly TimeSpan StampTolerance = TimeSpan.FromSeconds(2);
         private static readonly TimeSpan StampRounding = TimeSpan.FromMilliseconds(2);
@@ -70,7 +72,30 @@ namespace MertEndpoint
         {
             Path = System.IO.Path.GetFullPath(path);
             _compactAbove = compactAboveBytes ?? (long.TryParse(Environment.GetEnvironmentVariable(CompactVariable), out long v) && v > 0 ? v : DefaultCompactAboveBytes);
+            Retention = RetentionFrom(Environment.GetEnvironmentVariable(RetentionVariable)).Retention;
         }
+
+        /// <summary>
+        /// How long a record is kept (MERT_ENDPOINT_HISTORY_RETENTION_DAYS, default 400 days: last year's spend month by
+        /// month; 0 keeps everything): older ones are dropped by the next compaction, but for what a later period needs
+        /// (see <see cref="Kept"/>). Null keeps everything.
+        /// </summary>
+        internal TimeSpan? Retention { get; set; }
+
+        /// <summary>The setting read: a retention (null keeps everything), or why it was not understood (then everything is kept: nothing is dropped on a guess; Test-MertEndpointSetup names it).</summary>
+        internal static (TimeSpan? Retention, string? Problem) RetentionFrom(string? text)
+        {
+            if (string.IsNullOrWhiteSpace(text)) return (TimeSpan.FromDays(DefaultRetentionDays), null);
+            if (!int.TryParse(text!.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int days) || days > 36500)
+                return (null, $"'{text.Trim()}' is not a whole number of days from 0 (keep everything) to 36500");
+            return (days == 0 ? null : TimeSpan.FromDays(days), null);
+        }
+
+        /// <summary>
+        /// Since when the history is whole: the cut-off of the retention its last compaction applied (the header's
+        /// <c>keptSince</c>); null when nothing was ever dropped for age. Spend before it may be missing.
+        /// </summary>
+        public DateTimeOffset? KeptSince { get; private set; }
 
         public string Path { get; }
         private string LockPath => Path + ".lock";
@@ -304,12 +329,15 @@ namespace MertEndpoint
             List<UsageEvent> kept;
             string generation;
             long upTo;
+            DateTimeOffset? cutoff = Retention is TimeSpan keep ? Clock.GetUtcNow() - keep : null, keptSince;
             lock (_gate)
             {
                 CatchUp(whole: true);
-                kept = Kept();
+                kept = Kept(cutoff, out bool dropped);
                 generation = _generation;
                 upTo = _offset;
+                // Whole since the cut-off when this one drops anything for age; else as whole as before.
+                keptSince = dropped ? cutoff : KeptSince;
             }
             RemoveAbandoned();
             string fresh = Guid.NewGuid().ToString("N");
@@ -324,7 +352,7 @@ namespace MertEndpoint
                 using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
                 {
                     // Line by line (a history of any size), the header's body size written last over its padded place.
-                    byte[] header = Encoding.UTF8.GetBytes(Header(fresh, 0, width: 96));
+                    byte[] header = Encoding.UTF8.GetBytes(Header(fresh, 0, keptSince, width: 160));
                     file.Write(header, 0, header.Length);
                     long body = 0;
                     // The first half of the bar; reading the new file back (below) is the second.
@@ -338,7 +366,7 @@ namespace MertEndpoint
                         told.At((long)((double)upTo * ++written / kept.Count));
                     }
                     file.Seek(0, SeekOrigin.Begin);
-                    header = Encoding.UTF8.GetBytes(Header(fresh, body, width: header.Length));
+                    header = Encoding.UTF8.GetBytes(Header(fresh, body, keptSince, width: header.Length));
                     file.Write(header, 0, header.Length);
                 }
                 // The new file read as a fresh process will read it, before it is in place: its checkpoints and (below) its
@@ -415,6 +443,7 @@ namespace MertEndpoint
             foreach (var pair in other._stamped) _stamped[pair.Key] = pair.Value;
             _offset = other._offset;
             _compactedBytes = other._compactedBytes;
+            KeptSince = other.KeptSince;
             _indexOffset = other._indexOffset;
             _checkpointOffset = other._checkpointOffset;
             SkippedLines = other.SkippedLines;
@@ -669,9 +698,10 @@ namespace MertEndpoint
                 Reset("");
                 return;
             }
-            (string generation, long compacted) = ReadHeader(stream);
+            (string generation, long compacted, DateTimeOffset? keptSince) = ReadHeader(stream);
             if (generation != _generation || stream.Length < _offset || (whole && _partial)) Reset(generation);
             _compactedBytes = compacted;
+            KeptSince = keptSince;
             long end = stream.Length;
             if (!whole && _offset == 0 && _events.Count == 0) TryLoadIndex(generation, end);
             if (_offset == 0 && !_partial) BeginSnapshots(generation);
@@ -769,22 +799,23 @@ namespace MertEndpoint
             SkippedLines = 0;
         }
 
-        private static (string Generation, long CompactedBytes) ReadHeader(FileStream stream)
+        private static (string Generation, long CompactedBytes, DateTimeOffset? KeptSince) ReadHeader(FileStream stream)
         {
             var head = new byte[Math.Min(256, stream.Length)];
             stream.Seek(0, SeekOrigin.Begin);
             int n = stream.Read(head, 0, head.Length);
             int end = Array.IndexOf(head, (byte)'\n', 0, n);
-            if (end < 0) return ("", 0);
+            if (end < 0) return ("", 0, null);
             try
             {
                 using var doc = JsonDocument.Parse(new ReadOnlyMemory<byte>(head, 0, end));
                 JsonElement r = doc.RootElement;
                 if (r.ValueKind == JsonValueKind.Object && r.TryGetProperty("generation", out JsonElement g) && g.ValueKind == JsonValueKind.String)
-                    return (g.GetString() ?? "", r.TryGetProperty("compactedBytes", out JsonElement c) && c.TryGetInt64(out long bytes) ? bytes : 0);
+                    return (g.GetString() ?? "", r.TryGetProperty("compactedBytes", out JsonElement c) && c.TryGetInt64(out long bytes) ? bytes : 0,
+                        r.TryGetProperty("keptSince", out JsonElement k) && k.ValueKind == JsonValueKind.String && k.TryGetDateTimeOffset(out DateTimeOffset since) ? since.ToUniversalTime() : null);
             }
             catch (JsonException) { /* a version 1 file: no header */ }
-            return ("", 0);
+            return ("", 0, null);
         }
 
         private void Parse(byte[] buffer, int start, int length)
@@ -942,9 +973,10 @@ namespace MertEndpoint
         internal static string Stamp(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
 
         /// <param name="width">Pads the line to this many bytes with spaces before the closing brace (valid JSON), so a compaction can write the body's size over it afterwards.</param>
-        private static string Header(string generation, long compactedBytes, int width = 0)
+        private static string Header(string generation, long compactedBytes, DateTimeOffset? keptSince, int width = 0)
         {
-            string head = "{\"v\":2,\"generation\":\"" + generation + "\",\"compactedBytes\":" + compactedBytes.ToString(CultureInfo.InvariantCulture);
+            string head = "{\"v\":2,\"generation\":\"" + generation + "\",\"compactedBytes\":" + compactedBytes.ToString(CultureInfo.InvariantCulture)
+                + (keptSince is DateTimeOffset since ? ",\"keptSince\":\"" + Stamp(since) + "\"" : "");
             return head + new string(' ', Math.Max(0, width - head.Length - 2)) + "}\n";
         }
 
@@ -956,7 +988,7 @@ namespace MertEndpoint
             if (stream.Length == 0)
             {
                 _generation = Guid.NewGuid().ToString("N");
-                text.Append(Header(_generation, 0));
+                text.Append(Header(_generation, 0, null));
             }
             else
             {
@@ -981,15 +1013,37 @@ namespace MertEndpoint
             return length > _compactAbove && length > 2 * _compactedBytes;
         }
 
-        /// <summary>Every record but those that repeat the state before them, oldest first.</summary>
-        private List<UsageEvent> Kept()
+        /// <summary>
+        /// Every record but those that repeat the state before them, oldest first; and, with a retention, none of those
+        /// before <paramref name="cutoff"/> that no later period needs. A period after the cut-off needs each endpoint's
+        /// state at the cut-off and, when it was billing then, when that streak began (BilledSince, the guard): so the
+        /// records from the endpoint's last one before the cut-off that does not bill are kept (all of them, if it never
+        /// stopped billing). An endpoint deleted before the cut-off is dropped whole. Every cost of a period that starts
+        /// at or after the cut-off stays exactly what it was.
+        /// </summary>
+        private List<UsageEvent> Kept(DateTimeOffset? cutoff, out bool dropped)
         {
             if (_partial) throw new InvalidOperationException("a compaction needs every record: read the whole file first");
             var kept = new List<UsageEvent>();
+            dropped = false;
             foreach (var group in _events.GroupBy(e => e.Key))
             {
                 UsageEvent? previous = null;
-                foreach (UsageEvent e in group.OrderBy(e => e.Time))
+                List<UsageEvent> records = group.OrderBy(e => e.Time).ToList();
+                int from = 0;
+                if (cutoff is DateTimeOffset cut && records[0].Time < cut)
+                {
+                    UsageEvent? last = records.LastOrDefault(e => !e.IsReplicaList);
+                    if (last != null && last.State == "deleted" && last.Time < cut)
+                    {
+                        dropped = true; // gone before the cut-off
+                        continue;
+                    }
+                    for (int i = records.Count - 1; i >= 0; i--)
+                        if (records[i].Time < cut && !records[i].IsReplicaList && !records[i].IsBilled) { from = i; break; }
+                    dropped |= from > 0;
+                }
+                foreach (UsageEvent e in records.Skip(from))
                 {
                     if (e.IsReplicaList)
                     {

@@ -45,6 +45,11 @@ namespace MertEndpoint.PowerShell.Cmdlets
                         .Where(c => patterns == null || patterns.Any(p => p.IsMatch(c.Name))).OrderBy(c => c.Name, StringComparer.Ordinal).ToList();
                     // The states seen just now could not be recorded: the figures miss them, so say so before giving them.
                     if (HistoryIncomplete) WriteWarning(Errors.CostIncomplete(Factory.HistoryPath));
+                    if (Usage.History.KeptSince is DateTimeOffset kept && since < kept && !_retentionTold)
+                    {
+                        _retentionTold = true;
+                        WriteWarning(Errors.CostBeforeRetention(Factory.HistoryPath, kept, since));
+                    }
                     foreach (var warning in Await(RequestCounts.AddAsync(Client, costs, StopToken))) WriteWarning(warning);
                     WriteObject(costs, enumerateCollection: true);
                 }
@@ -60,7 +65,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
             TellLeftOut(reported, patterns, since, until);
         }
 
-        private bool _leftOutTold;
+        private bool _leftOutTold, _retentionTold;
 
         /// <summary>
         /// Without -Namespace '*': one warning per command when the history has billed time in the period (for the names
