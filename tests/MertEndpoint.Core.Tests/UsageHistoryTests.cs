@@ -626,6 +626,26 @@ public sealed class UsageHistoryTests : IDisposable
     }
 
     [Fact]
+    public async Task A_lagging_read_right_after_a_sighting_of_running_is_not_a_change_back_and_a_change_back_that_holds_is_recorded()
+    {
+        // Stamps only on actions (the resume's, at 0): the sighting of running at 5 s is followed a second later by a read
+        // answered from before it (still initializing). Seen in the emulator's pessimistic mode as a phantom restart.
+        var usage = new UsageService(new UsageHistory(PathOf()));
+        await Act(usage, At("initializing", _t0, 1), _t0);
+        await Record(usage, Seen(_t0.AddSeconds(5), At("running", _t0, 1)));
+        await Record(new UsageService(new UsageHistory(PathOf())), Seen(_t0.AddSeconds(6), At("initializing", _t0, 1)));
+        await Record(usage, Seen(_t0.AddSeconds(7), At("running", _t0, 1)));
+        Assert.Equal(new[] { "initializing", "running" }, new UsageHistory(PathOf()).Read().Select(e => e.State));
+
+        // The same read, later than the lag allows: it can only be the state now, and is recorded in the window since the
+        // last sighting of running (so bounds still hold the truth whichever it was).
+        await Record(new UsageService(new UsageHistory(PathOf())), Seen(_t0.AddSeconds(10), At("initializing", _t0, 1)));
+        var events = new UsageHistory(PathOf()).Read();
+        Assert.Equal(new[] { "initializing", "running", "initializing" }, events.Select(e => e.State));
+        Assert.Equal(_t0.AddSeconds(7) - UsageHistory.ReadLag, events[2].Earliest);
+    }
+
+    [Fact]
     public async Task A_restart_by_someone_else_right_after_our_pause_is_recorded()
     {
         // The same moment, but the read carries a stamp newer than our pause: someone resumed it. That bills.

@@ -483,6 +483,14 @@ namespace MertEndpoint
                 && ((last.ServiceStamp is DateTimeOffset acted && o.UpdatedAt > DateTimeOffset.MinValue && o.UpdatedAt < acted)
                     || (tail!.Previous is UsageEvent before && before.SameAs(o.Event))))
                 return None;
+            // A read that shows the state from before the last change, answered so soon after that change can have happened
+            // that it may show the moment before it (a read may answer from up to ReadLag before its answer), and with no
+            // stamp clearly after the change began: a lagging read, not a change back. Were it one, the reads after it keep
+            // showing it and it is recorded then, its window from the last sighting before it (so still holding the truth).
+            if (last != null && !aheadOfUs && o.Kind == ObservationKind.Read && tail!.Previous is UsageEvent prior && prior.SameAs(o.Event)
+                && o.ReceivedAt - ReadLag < (last.Latest ?? last.Time)
+                && !(Plausible(o.UpdatedAt) && o.UpdatedAt - ServiceOffset(o.Event.Api).Ahead > (last.Earliest ?? last.Time) + StampTolerance))
+                return None;
             bool repeat = last != null && last.SameAs(o.Event);
             // A sighting proves the state it shows only as of when the read was sent (the service may answer from any moment
             // between sending and answering, ReadLag late): a slow read must not narrow the window of the next change.
