@@ -41,6 +41,27 @@ public class HistoryTests
     }
 
     [Fact]
+    public async Task The_cost_report_counts_the_periods_cold_starts_and_gives_their_median_boot_time()
+    {
+        using var host = await AfterOneCycle("alice/h", "alice/quiet");
+        host.Service.BootTime = Boot + Boot;
+        (await host.RunAsync("Start-MertEndpoint h -Namespace alice -Confirm:$false; Stop-MertEndpoint h -Namespace alice -Confirm:$false")).Succeeded();
+        host.Service.Add("never", state: "paused", ns: "alice");
+
+        var costs = (await host.RunAsync("Get-MertEndpointCost -Namespace alice")).Succeeded().Output.Select(o => (EndpointCost)o.BaseObject).ToDictionary(c => c.Name);
+
+        Assert.Equal(2, costs["h"].ColdStarts);
+        Assert.InRange(costs["h"].MedianBootTime!.Value, Boot + Boot / 2 - TimeSpan.FromMilliseconds(1), Boot + Boot / 2 + TimeSpan.FromSeconds(1)); // 30 s and 60 s: the middle two averaged
+        Assert.Equal(1, costs["quiet"].ColdStarts);
+        Assert.InRange(costs["quiet"].MedianBootTime!.Value, Boot - TimeSpan.FromMilliseconds(1), Boot + TimeSpan.FromSeconds(1));
+        Assert.Equal(0, costs["never"].ColdStarts);
+        Assert.Null(costs["never"].MedianBootTime);
+        // A period after them has none.
+        var later = (await host.RunAsync("param($s) Get-MertEndpointCost h -Namespace alice -Since $s", host.Clock.GetUtcNow().AddSeconds(-1).UtcDateTime)).Succeeded();
+        Assert.Equal((0, (TimeSpan?)null), (((EndpointCost)Assert.Single(later.Output).BaseObject).ColdStarts, ((EndpointCost)later.Output[0].BaseObject).MedianBootTime));
+    }
+
+    [Fact]
     public async Task The_changes_come_in_order_with_their_bounds_replicas_and_how_each_is_known()
     {
         using var host = await AfterOneCycle("alice/h");

@@ -105,6 +105,10 @@ namespace MertEndpoint
         /// report no longer has it. Its spend is past spend; a new endpoint of the same name starts afresh.
         /// </summary>
         public bool Deleted { get; internal set; }
+        /// <summary>Cold starts that began in the period (a resume or create, to running or what ended the boot), as Get-MertEndpointHistory -ColdStart lists them.</summary>
+        public int ColdStarts { get; internal set; }
+        /// <summary>The median boot time of the period's cold starts whose start and end are both known (the middle two averaged); null when none is.</summary>
+        public TimeSpan? MedianBootTime { get; internal set; }
         /// <summary>"nvidia-a10g x1": the table's Instance column.</summary>
         public string Instance => InstanceType + " " + InstanceSize;
         public override string ToString() => $"{Namespace}/{Name}";

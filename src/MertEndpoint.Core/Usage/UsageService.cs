@@ -118,6 +118,15 @@ namespace MertEndpoint
                 gone.CurrentlyBilling = false;
                 gone.BilledSince = null;
             }
+            // Boot times beside the spend (what the original plan measured): from the same read, served from its cache.
+            var (now, _) = History.ReadSince(since);
+            var boots = EndpointHistory.ColdStarts(now.Where(e => e.Api == client.ApiBase && e.Namespace == ns), since, until)
+                .ToLookup(s => s.Name, StringComparer.Ordinal);
+            foreach (EndpointCost cost in costs)
+            {
+                cost.ColdStarts = boots[cost.Name].Count();
+                cost.MedianBootTime = Median(boots[cost.Name].Select(s => s.BootTime).OfType<TimeSpan>().ToList());
+            }
             IReadOnlyList<HardwareInfo> catalog = await Prices.GetAsync(client, ns, ct).ConfigureAwait(false);
             foreach (EndpointCost cost in costs)
             {
@@ -130,6 +139,15 @@ namespace MertEndpoint
                 }
             }
             return costs;
+        }
+
+        /// <summary>The middle value (the middle two averaged); null for none.</summary>
+        internal static TimeSpan? Median(List<TimeSpan> values)
+        {
+            if (values.Count == 0) return null;
+            values.Sort();
+            int mid = values.Count / 2;
+            return values.Count % 2 == 1 ? values[mid] : TimeSpan.FromTicks(values[mid - 1].Ticks / 2 + values[mid].Ticks / 2);
         }
 
         /// <summary>

@@ -10,6 +10,7 @@
     Examples    = @(
         @{ Code = 'Get-MertEndpointCost'; Remarks = 'Billed time and estimated spend of every endpoint in the last 30 days.' }
         @{ Code = "Get-MertEndpointCost mert-* -Since (Get-Date).Date | Measure-Object EstimatedCost -Sum"; Remarks = 'What the mert- endpoints cost today.' }
+        @{ Code = 'Get-MertEndpointCost | Select-Object Name, EstimatedCost, ColdStarts, MedianBootTime'; Remarks = 'The spend of each endpoint beside how often it booted in the period and how long a boot took (the median; the details: Get-MertEndpointHistory -ColdStart).' }
     )
     Links = @('Get-MertEndpoint', 'Get-MertEndpointHardware')
     # Defaults computed when the command runs (a fresh cmdlet holds none).
