@@ -124,7 +124,7 @@ namespace MertEndpoint
             try
             {
                 return await ObservedAsync(ns, ObservationKind.Read, ct, t => _transport.SendAsync(HttpMethod.Get, Api(ns), null,
-                    new Target("list the endpoints of", RequireNs(ns)), e => Json.ToEndpointList(e, ns), Call(Policies.ControlRead), t)).ConfigureAwait(false);
+                    new Target("list the endpoints of", RequireNs(ns)), e => Json.ToEndpointList(e, ns), Call(Policies.ControlRead), t), complete: true).ConfigureAwait(false);
             }
             catch (EndpointException ex) when (ex.StatusCode is 401 or 403 or 404)
             {
@@ -150,6 +150,7 @@ namespace MertEndpoint
 
         public async Task<EndpointInfo> GetAsync(string ns, string name, CancellationToken ct = default)
         {
+            DateTimeOffset sent = _transport.Now;
             try
             {
                 return (await ObservedAsync(ns, ObservationKind.Read, ct, t => One(_transport.SendAsync(HttpMethod.Get, Api(ns, name), null,
@@ -158,6 +159,12 @@ namespace MertEndpoint
             catch (EndpointException ex) when (ex.StatusCode is 401 or 403)
             {
                 throw await ExplainNamespaceAsync(ex, ns, ct).ConfigureAwait(false);
+            }
+            catch (EndpointException ex) when (ex.Kind == EndpointErrorKind.EndpointNotFound)
+            {
+                // The service's word that it is gone (or not there yet: the history waits 10 s after its last record).
+                _settings.Observer?.Observe(new EndpointObservation(_settings.ApiBase, ns, ObservationKind.Read, Array.Empty<EndpointInfo>(), name, sent, _transport.Now) { Complete = true });
+                throw;
             }
         }
 
@@ -377,17 +384,18 @@ namespace MertEndpoint
         }
 
         /// <summary>Runs a control-plane call and tells the observer what it answered, with when it was asked.</summary>
+        /// <param name="complete">The answer lists every endpoint of <paramref name="ns"/> (see <see cref="EndpointObservation.Complete"/>).</param>
         private async Task<IReadOnlyList<EndpointInfo>> ObservedAsync(string ns, ObservationKind kind, CancellationToken ct,
-            Func<CancellationToken, Task<IReadOnlyList<EndpointInfo>>> call)
+            Func<CancellationToken, Task<IReadOnlyList<EndpointInfo>>> call, bool complete = false)
         {
             DateTimeOffset sent = _transport.Now;
             IReadOnlyList<EndpointInfo> endpoints = await call(ct).ConfigureAwait(false);
-            Tell(ns, kind, endpoints, sent);
+            Tell(ns, kind, endpoints, sent, complete);
             return endpoints;
         }
 
-        private void Tell(string ns, ObservationKind kind, IReadOnlyList<EndpointInfo> endpoints, DateTimeOffset sent) =>
-            _settings.Observer?.Observe(new EndpointObservation(_settings.ApiBase, ns, kind, endpoints, null, sent, _transport.Now));
+        private void Tell(string ns, ObservationKind kind, IReadOnlyList<EndpointInfo> endpoints, DateTimeOffset sent, bool complete = false) =>
+            _settings.Observer?.Observe(new EndpointObservation(_settings.ApiBase, ns, kind, endpoints, null, sent, _transport.Now) { Complete = complete });
 
         /// <summary>
         /// Tells the observer what the data plane showed when the control plane's answer lags: the endpoint serving at its

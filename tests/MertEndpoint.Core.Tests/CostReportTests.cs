@@ -75,7 +75,10 @@ public sealed class CostReportTests : IDisposable
             "/v2/endpoint/alice" => Respond.Make(200, $$"""{"items": [{{Endpoint("kept")}}]}"""),
             _ => Respond.Make(404, Respond.Error("not here")),
         });
-        var client = Client(clock, handler);
+        // As a command's client: its observer is the service's, which records what the listing no longer has.
+        var options = Options(clock, handler);
+        options.Observer = usage.ObserverFor(Lines.Failing());
+        var client = new EndpointClient(Token, options);
 
         var costs = (await clock.Drive(usage.GetCostAsync(client, Ns, _t0.AddHours(-1), _t0.AddHours(1)))).ToDictionary(c => c.Name);
 
@@ -95,6 +98,51 @@ public sealed class CostReportTests : IDisposable
         Assert.Equal(TimeSpan.FromHours(4), later["kept"].BilledTime);   // the whole period: dated by its stamp, a day before
         var gone = Assert.Single(UsageService.Summarize(usage.History.Read(), _t0, _t0.AddHours(3)), c => c.Name == "gone");
         Assert.True(gone.Deleted);
+    }
+
+    [Theory]
+    [InlineData("a listing")]
+    [InlineData("a read of it")]
+    public async Task Any_read_that_finds_an_endpoint_gone_ends_its_billing_but_not_within_10_s_of_its_last_record(string how)
+    {
+        // Seen running at _t0; deleted from the web page afterwards. A listing (the guard's, a Get of the namespace) or a
+        // Get of the name (a 404) finds it gone: the history records it, between its last sighting and that read.
+        var path = Path.Combine(_dir, "usage.jsonl");
+        var usage = new UsageService(new UsageHistory(path));
+        using (var doc = JsonDocument.Parse($$"""{"items": [{{Endpoint("kept")}}, {{Endpoint("gone")}}]}"""))
+        {
+            var seen = doc.RootElement.GetProperty("items").EnumerateArray().Select(e => Json.ToEndpoint(e, Ns)).ToArray();
+            usage.ObserverFor(Lines.Failing()).Observe(new EndpointObservation("https://api.example/v2", Ns, ObservationKind.Read, seen, null, _t0, _t0));
+            await usage.FlushAsync();
+        }
+        var clock = new TestClock(_t0.AddSeconds(5));
+        var handler = new FakeHandler(clock, r => r.Path switch
+        {
+            "/v2/endpoint/alice" => Respond.Make(200, $$"""{"items": [{{Endpoint("kept")}}]}"""),
+            _ => Respond.Make(404, Respond.Error("Endpoint not found")),
+        });
+        var options = Options(clock, handler);
+        options.Observer = usage.ObserverFor(Lines.Failing());
+        var client = new EndpointClient(Token, options);
+        async Task Look()
+        {
+            if (how == "a listing") await clock.Drive(client.ListAsync(Ns));
+            else await Assert.ThrowsAsync<EndpointException>(() => clock.Drive(client.GetAsync(Ns, "gone")));
+            await usage.FlushAsync();
+        }
+
+        await Look(); // 5 s after its last record: an eventually consistent service may not show it yet
+        Assert.DoesNotContain(new UsageHistory(path).Read(), e => e.State == "deleted");
+
+        clock.Advance(TimeSpan.FromMinutes(15));
+        await Look();
+        var deleted = Assert.Single(new UsageHistory(path).Read(), e => e.State == "deleted");
+        Assert.Equal("gone", deleted.Name);
+        Assert.Equal(_t0 - UsageHistory.ReadLag, deleted.Earliest); // since it was last seen (the read at 5 s could not tell)
+        Assert.Equal(_t0.AddMinutes(15).AddSeconds(5), deleted.Latest);
+        var cost = Assert.Single(UsageService.Summarize(new UsageHistory(path).Read(), _t0, _t0.AddHours(1)), c => c.Name == "gone");
+        Assert.True(cost.Deleted);
+        Assert.False(cost.CurrentlyBilling);
     }
 
     private UsageEvent Seconds(UsageEvent e, double time, double lo, double hi)

@@ -32,6 +32,11 @@ namespace MertEndpoint
         public string? DeletedName { get; }
         public DateTimeOffset SentAt { get; }
         public DateTimeOffset ReceivedAt { get; }
+        /// <summary>
+        /// The answer lists every endpoint of the namespace (a listing): one the observer knew there and the answer does not
+        /// have is gone. With <see cref="DeletedName"/> on a read: the read found no such endpoint (404).
+        /// </summary>
+        public bool Complete { get; internal set; }
     }
 
     /// <summary>

@@ -473,6 +473,10 @@ namespace MertEndpoint
             DateTimeOffset? lastTime = placed?.Time;
             // Another process recorded a change dated after this answer arrived: this view is older than the file's.
             if (last != null && !aheadOfUs && o.ReceivedAt < last.Time) return None;
+            // Found gone by a read (a 404, a listing without it) within StaleReadGrace of when its last record was seen: an
+            // eventually consistent service may not show a just-created endpoint yet. A later read that still finds it gone says so.
+            if (last != null && !aheadOfUs && o.Kind == ObservationKind.Read && o.Event.State == "deleted" && (last.Latest ?? last.Time) >= o.SentAt - StaleReadGrace)
+                return None;
             // A read right after the last action (by this process or any other) that shows the service as it was before
             // that action: an eventually consistent service answering late, not a change. Known by its updatedAt being older
             // than the one the action's own answer carried (both the service's clock; every action stamps it), or, with no

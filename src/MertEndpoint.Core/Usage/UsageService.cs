@@ -52,14 +52,28 @@ namespace MertEndpoint
             return pending.IsCompleted || !ct.CanBeCanceled ? pending : Task.WhenAny(pending, Task.Delay(Timeout.Infinite, ct)).Unwrap();
         }
 
-        private void Enqueue(IReadOnlyList<UsageHistory.Observed> batch, Reporter reporter)
+        private void Enqueue(IReadOnlyList<UsageHistory.Observed> batch, Reporter reporter, Listing? listing = null)
         {
-            lock (_gate) _writes = WriteAfter(_writes, batch, reporter);
+            lock (_gate) _writes = WriteAfter(_writes, batch, reporter, listing);
         }
 
-        private async Task WriteAfter(Task previous, IReadOnlyList<UsageHistory.Observed> batch, Reporter reporter)
+        /// <summary>A namespace's listing as it was answered: the names it had, when it was asked and answered.</summary>
+        private sealed class Listing
+        {
+            public Listing(string api, string ns, HashSet<string> names, DateTimeOffset asked, DateTimeOffset answered) =>
+                (Api, Namespace, Names, Asked, Answered) = (api, ns, names, asked, answered);
+
+            public string Api { get; }
+            public string Namespace { get; }
+            public HashSet<string> Names { get; }
+            public DateTimeOffset Asked { get; }
+            public DateTimeOffset Answered { get; }
+        }
+
+        private async Task WriteAfter(Task previous, IReadOnlyList<UsageHistory.Observed> batch, Reporter reporter, Listing? listing)
         {
             await previous.ConfigureAwait(false);
+            if (listing != null) batch = batch.Concat(Gone(listing)).ToList();
             // What earlier writes could not record goes first, in the order it was seen (writes run one after another).
             IReadOnlyList<UsageHistory.Observed> all = _unwritten.Count == 0 ? batch : _unwritten.Concat(batch).ToList();
             string? failure = await History.RecordAsync(all).ConfigureAwait(false);
@@ -94,15 +108,11 @@ namespace MertEndpoint
         public async Task<IReadOnlyList<EndpointCost>> GetCostAsync(EndpointClient client, string ns, DateTimeOffset since, DateTimeOffset until,
             CancellationToken ct = default)
         {
-            DateTimeOffset asked = client.TimeProvider.GetUtcNow();
+            // The listing is the service's word on what exists: one the history still has but the listing has not was
+            // deleted and bills no more, which the history's writer records from it (see Gone) before this report reads.
             IReadOnlyList<EndpointInfo> listed = await client.ListAsync(ns, ct).ConfigureAwait(false);
-            DateTimeOffset answered = client.TimeProvider.GetUtcNow();
             await FlushAsync(ct).ConfigureAwait(false);
-            // The listing just read is the service's word on what exists: one the history still has but the listing
-            // has not was deleted (from the web page, say) and bills no more. Recorded as a fact, so its billing ends in
-            // the history for good (between its last sighting and this listing), not only in this report.
             var live = new HashSet<string>(listed.Select(e => e.Name), StringComparer.Ordinal);
-            if (RecordGone(client, ns, live, asked, answered)) await FlushAsync(ct).ConfigureAwait(false);
             // A scale-up only reads saw, whose replicas still run, is placed by their starts: read now, kept as a fact.
             var (events, _) = History.ReadSince(since);
             var byName = events.Where(e => e.Api == client.ApiBase && e.Namespace == ns).GroupBy(e => e.Name, StringComparer.Ordinal)
@@ -203,30 +213,27 @@ namespace MertEndpoint
         }
 
         /// <summary>
-        /// Queues a "deleted" fact for each endpoint of the namespace whose last record is not a deletion and that the
-        /// listing (sent at <paramref name="asked"/>) no longer has. Not for one recorded within
-        /// <see cref="UsageHistory.StaleReadGrace"/> of the listing: an eventually consistent listing may not show a
-        /// just-created endpoint yet. True when something was queued.
+        /// The endpoints the history holds in a listed namespace that the listing no longer has: deleted (from the web page,
+        /// say) and billing no more. Each a deletion seen by that listing, so its billing ends in the history for good,
+        /// between its last sighting and the listing (the history waits 10 s after an endpoint's last record: a listing
+        /// right after a create may not show it yet). Read from the file's tails, never from the service.
         /// </summary>
-        private bool RecordGone(EndpointClient client, string ns, HashSet<string> live, DateTimeOffset asked, DateTimeOffset answered)
+        private IEnumerable<UsageHistory.Observed> Gone(Listing listing)
         {
             IReadOnlyList<EndpointTail> tails;
             try
             {
-                tails = History.TailsIn(client.ApiBase, ns);
+                tails = History.TailsIn(listing.Api, listing.Namespace);
             }
             catch (EndpointException)
             {
-                return false; // said by the read that follows
+                return Array.Empty<UsageHistory.Observed>(); // the write that follows says what is wrong with the file
             }
-            var gone = tails.Select(t => t.Last)
-                .Where(last => last.State != "deleted" && !live.Contains(last.Name) && last.Time < asked - UsageHistory.StaleReadGrace)
-                .Select(last => new UsageHistory.Observed(new UsageEvent { Api = client.ApiBase, Namespace = ns, Name = last.Name, State = "deleted" },
-                    ObservationKind.Read, DateTimeOffset.MinValue, asked, answered))
+            return tails.Select(t => t.Last)
+                .Where(last => last.State != "deleted" && !listing.Names.Contains(last.Name))
+                .Select(last => new UsageHistory.Observed(new UsageEvent { Api = listing.Api, Namespace = listing.Namespace, Name = last.Name, State = "deleted" },
+                    ObservationKind.Read, DateTimeOffset.MinValue, listing.Asked, listing.Answered))
                 .ToList();
-            if (gone.Count == 0) return false;
-            Enqueue(gone, client.Reporter);
-            return true;
         }
 
         /// <summary>
@@ -571,7 +578,8 @@ namespace MertEndpoint
             public void Observe(EndpointObservation o)
             {
                 var batch = new List<UsageHistory.Observed>();
-                if (o.Kind == ObservationKind.Deleted && o.DeletedName != null)
+                // Deleted by this client, or a read that found it gone (404): dated as a change seen by that read.
+                if (o.DeletedName != null)
                     batch.Add(new UsageHistory.Observed(new UsageEvent { Api = o.Api, Namespace = o.Namespace, Name = o.DeletedName, State = "deleted" },
                         o.Kind, DateTimeOffset.MinValue, o.SentAt, o.ReceivedAt));
                 foreach (EndpointInfo e in o.Endpoints)
@@ -582,7 +590,11 @@ namespace MertEndpoint
                         Vendor = e.Vendor, Region = e.Region, InstanceType = e.InstanceType, InstanceSize = e.InstanceSize, Url = e.Url,
                     }, o.Kind, e.UpdatedAt, o.SentAt, o.ReceivedAt) { CreatedAt = e.CreatedAt > DateTimeOffset.MinValue ? e.CreatedAt : null });
                 }
-                if (batch.Count > 0) _service.Enqueue(batch, _reporter);
+                // A listing: what the history holds there and the listing has not is gone, found by the writer (a file read).
+                Listing? listing = o.Complete && o.DeletedName == null
+                    ? new Listing(o.Api, o.Namespace, new HashSet<string>(o.Endpoints.Select(e => e.Name), StringComparer.Ordinal), o.SentAt, o.ReceivedAt)
+                    : null;
+                if (batch.Count > 0 || listing != null) _service.Enqueue(batch, _reporter, listing);
             }
         }
     }
