@@ -202,16 +202,7 @@ public sealed class HistoryProgressTests : IDisposable
     private sealed class Recording : Reporter
     {
         public readonly List<(string Activity, string Status, int Percent)> Told = [];
-        /// <summary>The nice value of the thread each compaction step was told on (Linux), the compaction's own.</summary>
-        public readonly List<int?> CompactingNice = [];
-        public override void Working(string activity, string status, int percent)
-        {
-            lock (Told)
-            {
-                Told.Add((activity, status, percent));
-                if (activity == UsageHistory.CompactingActivity && percent < 100) CompactingNice.Add(Upkeep.CurrentNice());
-            }
-        }
+        public override void Working(string activity, string status, int percent) { lock (Told) Told.Add((activity, status, percent)); }
     }
 
     private sealed class Throwing : Reporter
@@ -250,16 +241,6 @@ public sealed class HistoryProgressTests : IDisposable
         Assert.Contains(compacting, x => x.Status.StartsWith("Wrote") && x.Percent < 50);
         Assert.Contains(compacting, x => x.Status.StartsWith("Checked") && x.Percent is >= 50 and < 100);
         Assert.Equal(compacting.Select(x => x.Percent).OrderBy(p => p), compacting.Select(x => x.Percent));
-        // The compaction ran at a low priority (on Linux its thread's nice value; the test's own thread keeps its own).
-        if (OperatingSystem.IsLinux())
-        {
-            Assert.NotEmpty(seen.CompactingNice);
-            Assert.All(seen.CompactingNice, n => Assert.Equal(10, n));
-            Assert.NotEqual(10, Upkeep.CurrentNice());
-            // Nothing after it runs low: the pool's threads (some started since) keep the normal priority.
-            var nice = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Task.Run(() => { Thread.Sleep(20); return Upkeep.CurrentNice(); })));
-            Assert.DoesNotContain(10, nice.Cast<int?>());
-        }
         Assert.Equal(8000, new UsageHistory(history.Path).Read().Count); // alternating states: compaction keeps each
 
         // No longer watched, a fresh read of the compacted file tells no one; a small one never anyone.

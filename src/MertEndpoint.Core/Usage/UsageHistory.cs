@@ -327,63 +327,58 @@ namespace MertEndpoint
         public async Task CompactAsync(CancellationToken ct = default)
         {
             List<UsageEvent> kept;
-            string generation = "";
-            long upTo = 0;
+            string generation;
+            long upTo;
             DateTimeOffset? cutoff = Retention is TimeSpan keep ? Clock.GetUtcNow() - keep : null, keptSince;
+            lock (_gate)
+            {
+                CatchUp(whole: true);
+                kept = Kept(cutoff, out bool dropped);
+                generation = _generation;
+                upTo = _offset;
+                // Whole since the cut-off when this one drops anything for age; else as whole as before.
+                keptSince = dropped ? cutoff : KeptSince;
+            }
+            RemoveAbandoned();
             string fresh = Guid.NewGuid().ToString("N");
             long written = 0;
             Told? told = null;
             bool placed = false;
-            UsageHistory? next = null;
             // Written beside it, then renamed over it in one step: a reader sees the old file or the new one, never half.
             string temp = Path + "." + fresh.Substring(0, 8) + ".tmp";
             try
             {
-                // The heavy part (seconds of CPU for a large file) at a low priority, so that commands meanwhile come first.
-                await Upkeep.Run(() =>
+                BeforeWriteOpen?.Invoke(temp);
+                using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
                 {
-                    lock (_gate)
+                    // Line by line (a history of any size), the header's body size written last over its padded place.
+                    byte[] header = Encoding.UTF8.GetBytes(Header(fresh, 0, keptSince, width: 160));
+                    file.Write(header, 0, header.Length);
+                    long body = 0;
+                    // The first half of the bar; reading the new file back (below) is the second.
+                    told = new Told(this, (CompactingActivity, "Wrote", 0), 0, upTo, last: 50);
+                    foreach (UsageEvent e in kept)
                     {
-                        CatchUp(whole: true);
-                        kept = Kept(cutoff, out bool dropped);
-                        generation = _generation;
-                        upTo = _offset;
-                        // Whole since the cut-off when this one drops anything for age; else as whole as before.
-                        keptSince = dropped ? cutoff : KeptSince;
+                        byte[] line = Encoding.UTF8.GetBytes(Format(e) + "\n");
+                        file.Write(line, 0, line.Length);
+                        body += line.Length;
+                        // As a share of the old file: what was kept of it goes in the same order.
+                        told.At((long)((double)upTo * ++written / kept.Count));
                     }
-                    RemoveAbandoned();
-                    BeforeWriteOpen?.Invoke(temp);
-                    using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-                    {
-                        // Line by line (a history of any size), the header's body size written last over its padded place.
-                        byte[] header = Encoding.UTF8.GetBytes(Header(fresh, 0, keptSince, width: 160));
-                        file.Write(header, 0, header.Length);
-                        long body = 0;
-                        // The first half of the bar; reading the new file back (below) is the second.
-                        told = new Told(this, (CompactingActivity, "Wrote", 0), 0, upTo, last: 50);
-                        foreach (UsageEvent e in kept)
-                        {
-                            byte[] line = Encoding.UTF8.GetBytes(Format(e) + "\n");
-                            file.Write(line, 0, line.Length);
-                            body += line.Length;
-                            // As a share of the old file: what was kept of it goes in the same order.
-                            told.At((long)((double)upTo * ++written / kept.Count));
-                        }
-                        file.Seek(0, SeekOrigin.Begin);
-                        header = Encoding.UTF8.GetBytes(Header(fresh, body, keptSince, width: header.Length));
-                        file.Write(header, 0, header.Length);
-                    }
-                    // The new file read as a fresh process will read it, before it is in place: its checkpoints and (below)
-                    // its index are ready when it is, so no command after the rename reads the whole file to find them.
-                    next = new UsageHistory(temp, long.MaxValue)
-                    {
-                        _cacheBase = Path, Clock = Clock, UseIndex = UseIndex, CheckpointEveryBytes = CheckpointEveryBytes,
-                        // Its first read is the second half of the compaction's bar, shown when the first half was.
-                        _watchers = _watchers, _readsTold = (CompactingActivity, "Checked", 50), WorkReportedAboveBytes = upTo >= WorkReportedAboveBytes ? 0 : long.MaxValue,
-                    };
-                    next.CatchUp(whole: true);
-                    next.WorkReportedAboveBytes = long.MaxValue;
-                }).ConfigureAwait(false);
+                    file.Seek(0, SeekOrigin.Begin);
+                    header = Encoding.UTF8.GetBytes(Header(fresh, body, keptSince, width: header.Length));
+                    file.Write(header, 0, header.Length);
+                }
+                // The new file read as a fresh process will read it, before it is in place: its checkpoints and (below) its
+                // index are ready when it is, so no command after the rename reads the whole file to find them.
+                var next = new UsageHistory(temp, long.MaxValue)
+                {
+                    _cacheBase = Path, Clock = Clock, UseIndex = UseIndex, CheckpointEveryBytes = CheckpointEveryBytes,
+                    // Its first read is the second half of the compaction's bar, shown when the first half was.
+                    _watchers = _watchers, _readsTold = (CompactingActivity, "Checked", 50), WorkReportedAboveBytes = upTo >= WorkReportedAboveBytes ? 0 : long.MaxValue,
+                };
+                next.CatchUp(whole: true);
+                next.WorkReportedAboveBytes = long.MaxValue;
                 using (await LockAsync(ct).ConfigureAwait(false))
                 {
                     lock (_gate)
@@ -404,7 +399,7 @@ namespace MertEndpoint
                                 left -= n;
                             }
                         }
-                        next!.CatchUp(whole: true);
+                        next.CatchUp(whole: true);
                         next.IndexEveryBytes = IndexEveryBytes;
                         next.SaveIndexIfBehind();
                         if (File.Exists(Path)) File.Replace(temp, Path, null);
