@@ -163,7 +163,7 @@ namespace MertEndpoint
             catch (EndpointException ex) when (ex.Kind == EndpointErrorKind.EndpointNotFound)
             {
                 // The service's word that it is gone (or not there yet: the history waits 10 s after its last record).
-                _settings.Observer?.Observe(new EndpointObservation(_settings.ApiBase, ns, ObservationKind.Read, Array.Empty<EndpointInfo>(), name, sent, _transport.Now) { Complete = true });
+                _settings.Observer?.Observe(new EndpointObservation(_settings.ApiBase, ns, ObservationKind.Read, Array.Empty<EndpointInfo>(), name, sent, _transport.Now));
                 throw;
             }
         }

@@ -29,13 +29,11 @@ namespace MertEndpoint
         public string Namespace { get; }
         public ObservationKind Kind { get; }
         public IReadOnlyList<EndpointInfo> Endpoints { get; }
+        /// <summary>This client deleted it (<see cref="ObservationKind.Deleted"/>), or a read found no such endpoint (a 404, <see cref="ObservationKind.Read"/>).</summary>
         public string? DeletedName { get; }
         public DateTimeOffset SentAt { get; }
         public DateTimeOffset ReceivedAt { get; }
-        /// <summary>
-        /// The answer lists every endpoint of the namespace (a listing): one the observer knew there and the answer does not
-        /// have is gone. With <see cref="DeletedName"/> on a read: the read found no such endpoint (404).
-        /// </summary>
+        /// <summary>The answer lists every endpoint of the namespace (a listing): one the observer knew there and the answer does not have is gone.</summary>
         public bool Complete { get; internal set; }
     }
 

@@ -591,7 +591,7 @@ namespace MertEndpoint
                     }, o.Kind, e.UpdatedAt, o.SentAt, o.ReceivedAt) { CreatedAt = e.CreatedAt > DateTimeOffset.MinValue ? e.CreatedAt : null });
                 }
                 // A listing: what the history holds there and the listing has not is gone, found by the writer (a file read).
-                Listing? listing = o.Complete && o.DeletedName == null
+                Listing? listing = o.Complete
                     ? new Listing(o.Api, o.Namespace, new HashSet<string>(o.Endpoints.Select(e => e.Name), StringComparer.Ordinal), o.SentAt, o.ReceivedAt)
                     : null;
                 if (batch.Count > 0 || listing != null) _service.Enqueue(batch, _reporter, listing);
