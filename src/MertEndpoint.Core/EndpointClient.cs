@@ -168,6 +168,9 @@ namespace MertEndpoint
             }
         }
 
+        /// <summary>How far this machine's clock runs ahead of the control plane's, from its last answer (see <see cref="Transport.ClockAhead"/>).</summary>
+        internal TimeSpan? ClockAhead => _transport.ClockAhead;
+
         /// <summary>Like <see cref="GetAsync"/>, but null when the endpoint does not exist.</summary>
         public async Task<EndpointInfo?> TryGetAsync(string ns, string name, CancellationToken ct = default)
         {

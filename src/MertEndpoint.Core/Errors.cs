@@ -828,6 +828,12 @@ namespace MertEndpoint
                 new EndpointId(ns, null));
 
         /// <summary>The usage history exists and cannot be read: cost reports would be empty.</summary>
+        public static EndpointException SetupClockOff(TimeSpan ahead) =>
+            new(EndpointErrorKind.SetupIncomplete,
+                $"Setup incomplete: this machine's clock is {(int)ahead.Duration().TotalMinutes} min {ahead.Duration().Seconds} s {(ahead > TimeSpan.Zero ? "ahead of" : "behind")} the control plane's (the Date of its answers). "
+                + "The usage history dates what this machine sees by its clock, so its cost figures and the guard's billing streaks would be off by as much. "
+                + "Set the clock right (NTP: timedatectl set-ntp true, or w32tm /resync on Windows), then run Test-MertEndpointSetup again.");
+
         public static EndpointException SetupHistoryUnreadable(string path, Exception ex) =>
             new(EndpointErrorKind.SetupIncomplete,
                 $"Setup incomplete: the usage history '{path}' cannot be read ({ex.Message.TrimEnd('.')}), so Get-MertEndpointCost has nothing to work from. "

@@ -62,6 +62,12 @@ namespace MertEndpoint
         public string HistoryPath { get; internal set; } = "";
         /// <summary>Its size in bytes before this check; null when it does not exist yet (the first command that sees an endpoint creates it).</summary>
         public long? HistoryBytes { get; internal set; }
+        /// <summary>
+        /// How far this machine's clock runs ahead of the control plane's (negative: behind), from its answers' Date header,
+        /// to within a couple of seconds (whole seconds, and a server may cache its Date for a second); null when no answer carried one. Past a minute either way it is a problem: the usage
+        /// history dates what this machine sees by its clock.
+        /// </summary>
+        public TimeSpan? ClockAhead { get; internal set; }
         /// <summary>Each problem found, as its error message says it; empty when <see cref="Ok"/>.</summary>
         public IReadOnlyList<string> Problems { get; internal set; } = Array.Empty<string>();
 
@@ -213,6 +219,13 @@ namespace MertEndpoint
             foreach (var read in reads) Add(await read.ConfigureAwait(false));
             Add(await catalog.ConfigureAwait(false));
             r.Listings = listings;
+            if (client.ClockAhead is TimeSpan ahead)
+            {
+                // The Date is cut to whole seconds (and may be cached for one), so the service's clock was a little later: the
+                // true lead is at most this, and a couple of seconds less at worst; whole seconds down.
+                r.ClockAhead = TimeSpan.FromSeconds(Math.Floor(ahead.TotalSeconds));
+                if (ahead.Duration() > ClockAllowance) Add(Errors.SetupClockOff(r.ClockAhead.Value));
+            }
         }
 
         private static async Task<EndpointException?> ListAsync(EndpointClient client, SetupListing listing, CancellationToken ct)
@@ -251,6 +264,9 @@ namespace MertEndpoint
                 return Errors.SetupQuotaUsedUp(ns, _report.Hardware, hw.QuotaUsedAccelerators ?? 0, max);
             return null;
         }
+
+        /// <summary>A clock further off than this from the control plane's is a problem (the Date header is whole seconds).</summary>
+        internal static readonly TimeSpan ClockAllowance = TimeSpan.FromMinutes(1);
 
         private static bool Same(string a, string b) => string.Equals(a, b, StringComparison.OrdinalIgnoreCase);
 

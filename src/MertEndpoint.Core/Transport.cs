@@ -43,6 +43,20 @@ namespace MertEndpoint
         public RequestExecutor Executor { get; }
         public DateTimeOffset Now => Settings.Clock.GetUtcNow();
 
+        // This clock less the control plane's, from the last answer's Date header, in ticks; long.MinValue before any.
+        private long _aheadTicks = long.MinValue;
+
+        /// <summary>
+        /// How far this machine's clock runs ahead of the control plane's (negative: behind), from the last answer that
+        /// carried a Date header: whole seconds (a server may cache it for a second), so within a couple of seconds. Null before any did.
+        /// </summary>
+        public TimeSpan? ClockAhead => Interlocked.Read(ref _aheadTicks) is long t && t != long.MinValue ? TimeSpan.FromTicks(t) : null;
+
+        private void NoteDate(HttpResponseMessage response)
+        {
+            if (response.Headers.Date is DateTimeOffset date) Interlocked.Exchange(ref _aheadTicks, (Now - date).Ticks);
+        }
+
         /// <summary>
         /// One control-plane call under <paramref name="call"/>'s policy: each attempt is a fresh request, its answer read
         /// up to <see cref="ClientSettings.MaxAnswerBytes"/> and mapped. A success whose body cannot be read (an HTML page
@@ -52,6 +66,7 @@ namespace MertEndpoint
             Executor.RunAsync(call, target, uri, async (_, t) =>
             {
                 using HttpResponseMessage response = await SendOnceAsync(method, uri, body, t).ConfigureAwait(false);
+                NoteDate(response);
                 return await OutcomeAsync(response, target, map).ConfigureAwait(false);
             }, (kind, ex, attempts) => Errors.Unreachable(target, uri, ex, attempts, Settings.AttemptTimeout), ct);
 

@@ -38,6 +38,9 @@ public sealed class FakeService : HttpMessageHandler
     /// <summary>Answers instead of the service when it returns a response (any thread).</summary>
     public Func<Seen, HttpResponseMessage?>? Intercept { get; set; }
 
+    /// <summary>When set, every answer carries a Date header: the service's clock, this far from the test's (none by default).</summary>
+    public TimeSpan? DateSkew { get; set; }
+
     public IReadOnlyList<Seen> Requests { get { lock (_gate) return _requests.ToArray(); } }
 
     /// <summary>The requests that change something (everything but GET).</summary>
@@ -108,6 +111,7 @@ public sealed class FakeService : HttpMessageHandler
         }
         var response = Intercept?.Invoke(seen) ?? Answer(seen);
         response.RequestMessage = request;
+        if (DateSkew is TimeSpan skew) response.Headers.Date = _clock.GetUtcNow() + skew;
         return response;
     }
 

@@ -100,6 +100,30 @@ public class SetupTests
         Assert.Empty(host.Service.Requests);
     }
 
+    [Theory]
+    [InlineData(-600, 600, "10 min 0 s ahead of")]
+    [InlineData(3725, -3725, "62 min 5 s behind")]
+    [InlineData(20, -20, null)]
+    public async Task A_clock_more_than_a_minute_off_the_control_planes_is_a_problem_naming_how_far_and_the_fix(int serviceAheadSeconds, int reportedSeconds, string? problem)
+    {
+        using var host = new CmdletHost();
+        host.Service.DateSkew = TimeSpan.FromSeconds(serviceAheadSeconds);
+
+        var run = await host.RunAsync("Test-MertEndpointSetup");
+
+        var report = Assert.IsType<SetupReport>(Assert.Single(run.Output).BaseObject);
+        Assert.Equal(TimeSpan.FromSeconds(reportedSeconds), report.ClockAhead);
+        if (problem == null)
+        {
+            Assert.True(report.Ok, string.Join(" | ", report.Problems));
+            return;
+        }
+        string said = Assert.Single(report.Problems);
+        Assert.Contains($"this machine's clock is {problem} the control plane's", said);
+        Assert.Contains("NTP", said);
+        Assert.Equal("SetupIncomplete", Assert.Single(run.Errors).FullyQualifiedErrorId.Split(',')[0]);
+    }
+
     [Fact]
     public async Task An_organization_whose_listing_is_refused_is_one_SetupIncomplete_error_naming_it_and_the_rest_is_still_reported()
     {
