@@ -163,7 +163,7 @@ namespace MertEndpoint
             catch (EndpointException ex) when (ex.Kind == EndpointErrorKind.EndpointNotFound)
             {
                 // The service's word that it is gone (or not there yet: the history waits 10 s after its last record).
-                _settings.Observer?.Observe(new EndpointObservation(_settings.ApiBase, ns, ObservationKind.Read, Array.Empty<EndpointInfo>(), name, sent, _transport.Now));
+                _settings.Observer?.Observe(new EndpointObservation(_settings.ApiBase, ns, ObservationKind.Read, Array.Empty<EndpointInfo>(), name, sent, _transport.Now) { ClockAhead = _transport.ClockAhead });
                 throw;
             }
         }
@@ -398,7 +398,7 @@ namespace MertEndpoint
         }
 
         private void Tell(string ns, ObservationKind kind, IReadOnlyList<EndpointInfo> endpoints, DateTimeOffset sent, bool complete = false) =>
-            _settings.Observer?.Observe(new EndpointObservation(_settings.ApiBase, ns, kind, endpoints, null, sent, _transport.Now) { Complete = complete });
+            _settings.Observer?.Observe(new EndpointObservation(_settings.ApiBase, ns, kind, endpoints, null, sent, _transport.Now) { Complete = complete, ClockAhead = _transport.ClockAhead });
 
         /// <summary>
         /// Tells the observer what the data plane showed when the control plane's answer lags: the endpoint serving at its

@@ -828,6 +828,11 @@ namespace MertEndpoint
                 new EndpointId(ns, null));
 
         /// <summary>The usage history exists and cannot be read: cost reports would be empty.</summary>
+        /// <summary>The clock is far off the service's: one line per command (whole minutes, so the same line each time).</summary>
+        public static string HistoryClockOff(TimeSpan ahead) =>
+            $"This machine's clock is about {Math.Max(1, (int)Math.Round(ahead.Duration().TotalMinutes))} min {(ahead > TimeSpan.Zero ? "ahead of" : "behind")} the control plane's (the Date of its answers): "
+            + "the usage history dates what this machine sees by it, so cost figures and billing streaks are off by as much. Set the clock right (NTP), then check with Test-MertEndpointSetup.";
+
         public static EndpointException SetupClockOff(TimeSpan ahead) =>
             new(EndpointErrorKind.SetupIncomplete,
                 $"Setup incomplete: this machine's clock is {(int)ahead.Duration().TotalMinutes} min {ahead.Duration().Seconds} s {(ahead > TimeSpan.Zero ? "ahead of" : "behind")} the control plane's (the Date of its answers). "

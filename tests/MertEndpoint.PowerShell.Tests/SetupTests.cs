@@ -125,6 +125,23 @@ public class SetupTests
     }
 
     [Fact]
+    public async Task A_command_on_a_machine_whose_clock_is_far_off_warns_once_that_the_history_dates_by_it()
+    {
+        using var host = new CmdletHost();
+        host.Service.Add("h");
+        host.Service.DateSkew = TimeSpan.FromMinutes(-10);
+
+        var run = (await host.RunAsync("Get-MertEndpoint h; Get-MertEndpoint")).Succeeded();
+
+        Assert.Equal(2, run.Output.Count);
+        Assert.Equal(2, run.Warnings.Count(w => w.Contains("This machine's clock is about 10 min ahead of the control plane's")));   // once per command
+        Assert.All(run.Warnings, w => Assert.Contains("NTP", w));
+
+        host.Service.DateSkew = TimeSpan.FromSeconds(30);
+        Assert.Empty((await host.RunAsync("Get-MertEndpoint h")).Succeeded().Warnings);
+    }
+
+    [Fact]
     public async Task An_organization_whose_listing_is_refused_is_one_SetupIncomplete_error_naming_it_and_the_rest_is_still_reported()
     {
         using var host = new CmdletHost();

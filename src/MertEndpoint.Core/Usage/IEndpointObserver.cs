@@ -33,6 +33,8 @@ namespace MertEndpoint
         public string? DeletedName { get; }
         public DateTimeOffset SentAt { get; }
         public DateTimeOffset ReceivedAt { get; }
+        /// <summary>How far this machine's clock ran ahead of the control plane's at the time (its answers' Date); null when unknown.</summary>
+        public TimeSpan? ClockAhead { get; internal set; }
         /// <summary>The answer lists every endpoint of the namespace (a listing): one the observer knew there and the answer does not have is gone.</summary>
         public bool Complete { get; internal set; }
     }

@@ -577,6 +577,8 @@ namespace MertEndpoint
 
             public void Observe(EndpointObservation o)
             {
+                // A clock far off the service's dates every record wrongly: said with the command's other history problems.
+                if (o.ClockAhead is TimeSpan ahead && ahead.Duration() > SetupCheck.ClockAllowance) _reporter.Warning(Errors.HistoryClockOff(ahead));
                 var batch = new List<UsageHistory.Observed>();
                 // Deleted by this client, or a read that found it gone (404): dated as a change seen by that read.
                 if (o.DeletedName != null)
