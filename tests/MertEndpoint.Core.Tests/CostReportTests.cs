@@ -60,25 +60,7 @@ public sealed class CostReportTests : IDisposable
     public async Task An_endpoint_the_listing_no_longer_has_is_marked_deleted_and_not_billing()
     {
         // Both were seen running; "gone" was then deleted from the web page, so no process recorded its deletion.
-        var path = Path.Combine(_dir, "usage.jsonl");
-        var usage = new UsageService(new UsageHistory(path));
-        var observer = usage.ObserverFor(Lines.Failing());
-        using (var doc = JsonDocument.Parse($$"""{"items": [{{Endpoint("kept")}}, {{Endpoint("gone")}}]}"""))
-        {
-            var seen = doc.RootElement.GetProperty("items").EnumerateArray().Select(e => Json.ToEndpoint(e, Ns)).ToArray();
-            observer.Observe(new EndpointObservation("https://api.example/v2", Ns, ObservationKind.Read, seen, null, _t0, _t0));
-            await usage.FlushAsync();
-        }
-        var clock = new TestClock(_t0.AddHours(1));
-        var handler = new FakeHandler(clock, r => r.Path switch
-        {
-            "/v2/endpoint/alice" => Respond.Make(200, $$"""{"items": [{{Endpoint("kept")}}]}"""),
-            _ => Respond.Make(404, Respond.Error("not here")),
-        });
-        // As a command's client: its observer is the service's, which records what the listing no longer has.
-        var options = Options(clock, handler);
-        options.Observer = usage.ObserverFor(Lines.Failing());
-        var client = new EndpointClient(Token, options);
+        var (usage, clock, client) = await SeenBothThenGone(_t0.AddHours(1));
 
         var costs = (await clock.Drive(usage.GetCostAsync(client, Ns, _t0.AddHours(-1), _t0.AddHours(1)))).ToDictionary(c => c.Name);
 
@@ -107,23 +89,8 @@ public sealed class CostReportTests : IDisposable
     {
         // Seen running at _t0; deleted from the web page afterwards. A listing (the guard's, a Get of the namespace) or a
         // Get of the name (a 404) finds it gone: the history records it, between its last sighting and that read.
-        var path = Path.Combine(_dir, "usage.jsonl");
-        var usage = new UsageService(new UsageHistory(path));
-        using (var doc = JsonDocument.Parse($$"""{"items": [{{Endpoint("kept")}}, {{Endpoint("gone")}}]}"""))
-        {
-            var seen = doc.RootElement.GetProperty("items").EnumerateArray().Select(e => Json.ToEndpoint(e, Ns)).ToArray();
-            usage.ObserverFor(Lines.Failing()).Observe(new EndpointObservation("https://api.example/v2", Ns, ObservationKind.Read, seen, null, _t0, _t0));
-            await usage.FlushAsync();
-        }
-        var clock = new TestClock(_t0.AddSeconds(5));
-        var handler = new FakeHandler(clock, r => r.Path switch
-        {
-            "/v2/endpoint/alice" => Respond.Make(200, $$"""{"items": [{{Endpoint("kept")}}]}"""),
-            _ => Respond.Make(404, Respond.Error("Endpoint not found")),
-        });
-        var options = Options(clock, handler);
-        options.Observer = usage.ObserverFor(Lines.Failing());
-        var client = new EndpointClient(Token, options);
+        var (usage, clock, client) = await SeenBothThenGone(_t0.AddSeconds(5));
+        string path = usage.History.Path;
         async Task Look()
         {
             if (how == "a listing") await clock.Drive(client.ListAsync(Ns));
@@ -143,6 +110,30 @@ public sealed class CostReportTests : IDisposable
         var cost = Assert.Single(UsageService.Summarize(new UsageHistory(path).Read(), _t0, _t0.AddHours(1)), c => c.Name == "gone");
         Assert.True(cost.Deleted);
         Assert.False(cost.CurrentlyBilling);
+    }
+
+    /// <summary>
+    /// A history where "kept" and "gone" were seen running at _t0, and a service (on a clock at <paramref name="now"/>)
+    /// whose listing has only "kept" and where "gone" answers 404: as a command's client, its observer the service's.
+    /// </summary>
+    private async Task<(UsageService Usage, TestClock Clock, EndpointClient Client)> SeenBothThenGone(DateTimeOffset now)
+    {
+        var usage = new UsageService(new UsageHistory(Path.Combine(_dir, "usage.jsonl")));
+        using (var doc = JsonDocument.Parse($$"""{"items": [{{Endpoint("kept")}}, {{Endpoint("gone")}}]}"""))
+        {
+            var seen = doc.RootElement.GetProperty("items").EnumerateArray().Select(e => Json.ToEndpoint(e, Ns)).ToArray();
+            usage.ObserverFor(Lines.Failing()).Observe(new EndpointObservation("https://api.example/v2", Ns, ObservationKind.Read, seen, null, _t0, _t0));
+            await usage.FlushAsync();
+        }
+        var clock = new TestClock(now);
+        var handler = new FakeHandler(clock, r => r.Path switch
+        {
+            "/v2/endpoint/alice" => Respond.Make(200, $$"""{"items": [{{Endpoint("kept")}}]}"""),
+            _ => Respond.Make(404, Respond.Error("Endpoint not found")),
+        });
+        var options = Options(clock, handler);
+        options.Observer = usage.ObserverFor(Lines.Failing());
+        return (usage, clock, new EndpointClient(Token, options));
     }
 
     private UsageEvent Seconds(UsageEvent e, double time, double lo, double hi)
