@@ -473,28 +473,8 @@ namespace MertEndpoint
             DateTimeOffset? lastTime = placed?.Time;
             // Another process recorded a change dated after this answer arrived: this view is older than the file's.
             if (last != null && !aheadOfUs && o.ReceivedAt < last.Time) return None;
-            // Found gone by a read (a 404, a listing without it) within StaleReadGrace of when its last record was seen: an
-            // eventually consistent service may not show a just-created endpoint yet. A later read that still finds it gone says so.
-            if (last != null && !aheadOfUs && o.Kind == ObservationKind.Read && o.Event.State == "deleted" && (last.Latest ?? last.Time) >= o.SentAt - StaleReadGrace)
-                return None;
-            // A read right after the last action (by this process or any other) that shows the service as it was before
-            // that action: an eventually consistent service answering late, not a change. Known by its updatedAt being older
-            // than the one the action's own answer carried (both the service's clock; every action stamps it), or, with no
-            // stamps to compare, by showing the very state the action ended. A late read may show any state of the last
-            // moments (say initializing, when the pause came soon after running), so the stamp is the stronger test; a real
-            // restart by someone else carries a newer stamp and is recorded.
-            if (last != null && !aheadOfUs && last.Source == "action" && o.Kind == ObservationKind.Read && o.ReceivedAt - last.Time < StaleReadGrace
-                && ((last.ServiceStamp is DateTimeOffset acted && o.UpdatedAt > DateTimeOffset.MinValue && o.UpdatedAt < acted)
-                    || (tail!.Previous is UsageEvent before && before.SameAs(o.Event))))
-                return None;
-            // A read that shows the state from before the last change, answered so soon after that change can have happened
-            // that it may show the moment before it (a read may answer from up to ReadLag before its answer), and with no
-            // stamp clearly after the change began: a lagging read, not a change back. Were it one, the reads after it keep
-            // showing it and it is recorded then, its window from the last sighting before it (so still holding the truth).
-            if (last != null && !aheadOfUs && o.Kind == ObservationKind.Read && tail!.Previous is UsageEvent prior && prior.SameAs(o.Event)
-                && o.ReceivedAt - ReadLag < (last.Latest ?? last.Time)
-                && !(Plausible(o.UpdatedAt) && o.UpdatedAt - ServiceOffset(o.Event.Api).Ahead > (last.Earliest ?? last.Time) + StampTolerance))
-                return None;
+            // A read answered from before the last change: an eventually consistent service, not a change.
+            if (last != null && !aheadOfUs && o.Kind == ObservationKind.Read && IsLate(o, last, tail!.Previous)) return None;
             bool repeat = last != null && last.SameAs(o.Event);
             // A sighting proves the state it shows only as of when the read was sent (the service may answer from any moment
             // between sending and answering, ReadLag late): a slow read must not narrow the window of the next change.
@@ -537,6 +517,33 @@ namespace MertEndpoint
         }
 
         private static readonly UsageEvent[] None = Array.Empty<UsageEvent>();
+
+        /// <summary>
+        /// A read that may show the service as it was before <paramref name="last"/>, the endpoint's last recorded change
+        /// (<paramref name="before"/> the record before it): an eventually consistent control plane answering late. Not
+        /// recorded; were it a real change, the reads after it keep showing it and it is recorded then, its window from
+        /// the last sighting before it, so the bounds still hold the truth. Three ways a read is known late:
+        /// </summary>
+        private bool IsLate(Observed o, UsageEvent last, UsageEvent? before)
+        {
+            // It finds the endpoint gone (a 404, a listing without it) within StaleReadGrace of when its last record was
+            // seen: a just-created endpoint may not show yet.
+            if (o.Event.State == "deleted") return (last.Latest ?? last.Time) >= o.SentAt - StaleReadGrace;
+            // Right after an action (by any process), it shows the service as it was before the action: its updatedAt is
+            // older than the one the action's own answer carried (both the service's clock; every action stamps it), or,
+            // with no stamps to compare, it shows the very state the action ended. A late read may show any state of the
+            // last moments (initializing, when the pause came soon after running), so the stamp is the stronger test; a
+            // real restart by someone else carries a newer stamp and is recorded.
+            if (last.Source == "action" && o.ReceivedAt - last.Time < StaleReadGrace
+                && ((last.ServiceStamp is DateTimeOffset acted && o.UpdatedAt > DateTimeOffset.MinValue && o.UpdatedAt < acted)
+                    || (before != null && before.SameAs(o.Event))))
+                return true;
+            // After any change (a sighting too), it shows the state before it, answered so soon after the change can have
+            // happened that it may show the moment before (a read answers from up to ReadLag before its answer), and
+            // carries no stamp clearly after the change began.
+            return before != null && before.SameAs(o.Event) && o.ReceivedAt - ReadLag < (last.Latest ?? last.Time)
+                && !(Plausible(o.UpdatedAt) && o.UpdatedAt - ServiceOffset(o.Event.Api).Ahead > (last.Earliest ?? last.Time) + StampTolerance);
+        }
 
         /// <summary>
         /// A replica list, recorded as read: a record that repeats the endpoint's last change (so it counts nothing by
