@@ -229,7 +229,8 @@ Import-Module '$Pester'
 `$c.Output.Verbosity = 'Detailed'
 `$r = Invoke-Pester -Configuration `$c
 `$files = @(`$r.Containers | ForEach-Object { @{ file = [IO.Path]::GetFileName([string]`$_.Item); seconds = [math]::Round(`$_.Duration.TotalSeconds, 1) } })
-@{ passed = `$r.PassedCount; failed = `$r.FailedCount + `$r.FailedBlocksCount + `$r.FailedContainersCount; files = `$files } | ConvertTo-Json -Depth 4 | Set-Content '$summary'
+`$names = @(`$r.Failed | ForEach-Object { [IO.Path]::GetFileName([string]`$_.ScriptBlock.File) + ': ' + `$_.ExpandedPath }) + @(`$r.FailedBlocks | ForEach-Object { 'block: ' + (`$_.Path -join ' ') }) + @(`$r.FailedContainers | ForEach-Object { 'file: ' + [IO.Path]::GetFileName([string]`$_.Item) })
+@{ passed = `$r.PassedCount; failed = `$r.FailedCount + `$r.FailedBlocksCount + `$r.FailedContainersCount; files = `$files; names = `$names } | ConvertTo-Json -Depth 4 | Set-Content '$summary'
 "@
     $process = Start-Logged ($pwsh + @('-NoProfile', '-NonInteractive', '-Command', $script)) $log
     [pscustomobject]@{ Name = "Pester $Mode"; Mode = $Mode; Process = $process; Summary = $summary; Log = $log
@@ -244,7 +245,7 @@ function Complete-PesterPass {
     foreach ($file in $Pass.Log, "$($Pass.Log).err") { if (Test-Path $file) { Get-Content $file | Out-Host } }
     if (-not (Test-Path $Pass.Summary)) {
         Write-Host "Pester ($($Pass.Mode)): no results (the run crashed)" -ForegroundColor Red
-        return [pscustomobject]@{ passed = 0; failed = 1 }
+        return [pscustomobject]@{ passed = 0; failed = 1; names = @("Pester ($($Pass.Mode)): the run crashed") }
     }
     $p = Get-Content -Raw $Pass.Summary | ConvertFrom-Json
     # Where the pass's time went, slowest file first (what keeps the two passes level).
@@ -252,7 +253,8 @@ function Complete-PesterPass {
         Write-Host ("Pester ({0}) by file: {1}" -f $Pass.Mode, ((@($p.files) | Sort-Object seconds -Descending | ForEach-Object { '{0} {1:0} s' -f $_.file, $_.seconds }) -join ', '))
     }
     Write-Host ("Pester ({0}): {1} passed, {2} failed in {3:0} s" -f $Pass.Mode, $p.passed, $p.failed, $seconds)
-    $p
+    $names = if ($p.PSObject.Properties['names']) { @($p.names | ForEach-Object { "Pester ($($Pass.Mode)) $_" }) } else { @() }
+    [pscustomobject]@{ passed = $p.passed; failed = $p.failed; names = $names }
 }
 
 function Start-XunitRuns {
@@ -316,14 +318,16 @@ function Complete-XunitRuns {
         foreach ($file in $project.Log, "$($project.Log).err") { Read-SharedText $file | Where-Object { $_ -and $_ -notmatch '^\s+Passed ' } | Out-Host }
         if (-not (Test-Path $project.Trx)) {
             Write-Host "$($project.Name): no results (the test run crashed)" -ForegroundColor Red
-            [pscustomobject]@{ passed = 0; failed = 1 }
+            [pscustomobject]@{ passed = 0; failed = 1; names = @("$($project.Name): the test run crashed") }
             continue
         }
-        $counters = ([xml](Get-Content -Raw $project.Trx)).TestRun.ResultSummary.Counters
+        $trx = [xml](Get-Content -Raw $project.Trx)
+        $counters = $trx.TestRun.ResultSummary.Counters
+        $names = @($trx.TestRun.Results.UnitTestResult | Where-Object { $_.outcome -ne 'Passed' -and $_.outcome -ne 'NotExecuted' } | ForEach-Object { "$($project.Name) $($_.testName) ($($_.outcome))" })
         $seconds = if (Test-Path $project.Seconds) { [double]::Parse((Get-Content -Raw $project.Seconds).Trim(), [cultureinfo]::InvariantCulture) } else { 0 }
         Write-Host ("{0}: {1} passed, {2} failed in {3:0} s" -f $project.Name, $counters.passed, $counters.failed, $seconds)
         [pscustomobject]@{ passed = [int]$counters.passed
-            failed = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted }
+            failed = [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted; names = $names }
     }
 }
 
@@ -385,13 +389,16 @@ function Invoke-Test {
         Start-PesterPass -Pester $pester -Results $results -Mode 'pessimistic' -Paths ($matrix + $once)
     )
     Wait-Logged $runs
-    foreach ($p in Complete-XunitRuns $runs[0]) { $passed += $p.passed; $failed += $p.failed }
+    $names = @()
+    foreach ($p in Complete-XunitRuns $runs[0]) { $passed += $p.passed; $failed += $p.failed; $names += $p.names }
     foreach ($pass in $runs | Select-Object -Skip 1) {
         $p = Complete-PesterPass $pass
-        $passed += $p.passed; $failed += $p.failed
+        $passed += $p.passed; $failed += $p.failed; $names += $p.names
     }
 
     Write-Host ''
+    # What failed, named once more right above the summary line: a log read from its end (CI's) shows it there.
+    if ($names) { Write-Host 'Failed:'; $names | ForEach-Object { Write-Host "  $_" } }
     Write-Host "$passed passed, $failed failed"
     if ($failed -gt 0) { exit 1 }
 }
