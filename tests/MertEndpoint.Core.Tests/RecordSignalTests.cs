@@ -29,10 +29,11 @@ public sealed class RecordSignalTests
         string har = Path.Combine(folder, "session.har");
         string tool = Path.Combine(AppContext.BaseDirectory, "MertEndpoint.Recording.dll");
 
-        // A test run started in the background ignores SIGINT, and a child inherits that: env puts the default back.
-        bool resetInt = File.Exists("/usr/bin/env") && OperatingSystem.IsLinux();
-        var start = new ProcessStartInfo(resetInt ? "/usr/bin/env" : "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
-        foreach (var arg in (resetInt ? new[] { "--default-signal=INT", "dotnet" } : []).Concat([tool, "record", "--out", har, "--force", "--no-scale-to-zero"]))
+        // A test run started in the background ignores SIGINT, one started by nohup SIGHUP, and a child inherits that:
+        // env puts the defaults back.
+        bool resetSignals = File.Exists("/usr/bin/env") && OperatingSystem.IsLinux();
+        var start = new ProcessStartInfo(resetSignals ? "/usr/bin/env" : "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        foreach (var arg in (resetSignals ? new[] { "--default-signal=INT,HUP,TERM", "dotnet" } : []).Concat([tool, "record", "--out", har, "--force", "--no-scale-to-zero"]))
             start.ArgumentList.Add(arg);
         start.Environment["MERT_ENDPOINT_API_URL"] = new Uri(emulator.BaseUri, "/v2").ToString();
         start.Environment["HF_ENDPOINT"] = emulator.BaseUri.ToString().TrimEnd('/');

@@ -11,12 +11,13 @@ BeforeAll {
         # A child pwsh that runs $Command and prints READY once the endpoint is held; returns the process and its
         # output collectors. stdin is redirected too, as under cron or systemd (no console to type Ctrl+C in).
         param([string] $Command)
-        # A process tree started in the background by a non-interactive shell ignores SIGINT, and a child inherits that
-        # (.NET then keeps it ignored): coreutils' env puts the default back and execs pwsh (the same process id).
-        $resetInt = $false
-        if ($IsLinux -and (Test-Path /usr/bin/env)) { & /usr/bin/env --default-signal=INT true 2>$null; $resetInt = $LASTEXITCODE -eq 0 }
-        $info = [Diagnostics.ProcessStartInfo]::new($(if ($resetInt) { '/usr/bin/env' } else { $script:ChildHost }))
-        if ($resetInt) { $info.ArgumentList.Add('--default-signal=INT'); $info.ArgumentList.Add($script:ChildHost) }
+        # A process tree started in the background by a non-interactive shell ignores SIGINT, one started by nohup
+        # ignores SIGHUP, and a child inherits that (.NET then keeps it ignored): coreutils' env puts the defaults back
+        # and execs pwsh (the same process id).
+        $resetSignals = $false
+        if ($IsLinux -and (Test-Path /usr/bin/env)) { & /usr/bin/env --default-signal=INT,HUP,TERM true 2>$null; $resetSignals = $LASTEXITCODE -eq 0 }
+        $info = [Diagnostics.ProcessStartInfo]::new($(if ($resetSignals) { '/usr/bin/env' } else { $script:ChildHost }))
+        if ($resetSignals) { $info.ArgumentList.Add('--default-signal=INT,HUP,TERM'); $info.ArgumentList.Add($script:ChildHost) }
         $module = $ModuleDir
         foreach ($a in @($script:ChildPrefix) + @('-NoProfile', '-NonInteractive', '-Command', "Import-Module '$module'; $Command")) { $info.ArgumentList.Add($a) }
         $info.RedirectStandardOutput = $true
