@@ -71,6 +71,33 @@ public class RetryTests
         Assert.Contains("Try again after 2026-11-27 09:00:00 UTC", ex.Message);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_budget_that_runs_out_while_waiting_to_try_again_ends_in_the_last_failure_not_a_cancellation(bool rateLimited)
+    {
+        // The wait fitted the budget when it was planned, but the thread stalled (a loaded machine) between the plan and
+        // the wait, and the budget ran out first: seen in a full test run as the guard's "failed: A task was canceled."
+        var handler = new FakeHandler(_clock, Enumerable.Range(1, 5).Select(i => rateLimited
+            ? Respond.With(429, Respond.Error($"slow down {i}"), h => h.Add("Retry-After", "1"))
+            : Respond.With(503, Respond.Error($"overloaded {i}"))).ToArray());
+        var options = Options(_clock, handler);
+        options.RetryBudget = TimeSpan.FromSeconds(3);
+        var stalls = new Stalling(_clock, TimeSpan.FromSeconds(3));
+
+        var ex = await Assert.ThrowsAsync<EndpointException>(() => _clock.Drive(new EndpointClient(Token, options).For(stalls).GetAsync(Ns, "mert")));
+
+        Assert.Equal(rateLimited ? EndpointErrorKind.RateLimited : EndpointErrorKind.ServiceUnavailable, ex.Kind);
+        Assert.Single(handler.Requests);
+        Assert.Contains(rateLimited ? "slow down 1" : "overloaded 1", ex.Message);
+    }
+
+    /// <summary>Stalls the caller's thread for <c>by</c> of fake time each time it is told of a wait (right before the wait).</summary>
+    private sealed class Stalling(TestClock clock, TimeSpan by) : Reporter
+    {
+        public override void Waiting(string line, TimeSpan wait) => clock.Advance(by);
+    }
+
     [Fact]
     public async Task Persistent_503_ends_as_service_unavailable_with_last_details()
     {

@@ -149,7 +149,15 @@ namespace MertEndpoint
                     TimeSpan wait = until - Clock.GetUtcNow();
                     if (!Fits(wait, CallerLeft())) throw Errors.RateLimitedUntil(target, host, until, wait, attempts, CallerLeft());
                     Say(call, Errors.GateNotice(host, until, wait), wait);
-                    await Clock.Delay(wait, linked.Token).ConfigureAwait(false);
+                    try
+                    {
+                        await Clock.Delay(wait, linked.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (!ct.IsCancellationRequested && budget.IsCancellationRequested)
+                    {
+                        // It fitted when planned, but the thread stalled (a loaded machine) and the budget ran out first.
+                        throw Errors.RateLimitedUntil(target, host, until, wait, attempts, TimeSpan.Zero);
+                    }
                 }
 
                 attempts++;
@@ -199,7 +207,16 @@ namespace MertEndpoint
                 Say(call, failure.Notice?.Invoke(delay, attempts + 1)
                     ?? Errors.RetryNotice(failure.Status == 0 ? null : failure.Status.ToString(System.Globalization.CultureInfo.InvariantCulture),
                         failure.RetryAfter, delay, attempts + 1, policy.AttemptsFor(failure.Kind, failure.Status) + attempts - streak), delay);
-                await Clock.Delay(delay, linked.Token).ConfigureAwait(false);
+                try
+                {
+                    await Clock.Delay(delay, linked.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested && budget.IsCancellationRequested)
+                {
+                    // The wait fitted the budget when planned, but the thread stalled (a loaded machine) and the budget ran
+                    // out first: the last failure is the answer, as when the wait would not have fitted.
+                    throw failure.Error(attempts);
+                }
             }
         }
 
