@@ -831,12 +831,12 @@ namespace MertEndpoint
         /// <summary>The clock is far off the service's: one line per command (whole minutes, so the same line each time).</summary>
         public static string HistoryClockOff(TimeSpan ahead) =>
             $"This machine's clock is about {Math.Max(1, (int)Math.Round(ahead.Duration().TotalMinutes))} min {(ahead > TimeSpan.Zero ? "ahead of" : "behind")} the control plane's (the Date of its answers): "
-            + "the usage history dates what this machine sees by it, so cost figures and billing streaks are off by as much. Set the clock right (NTP), then check with Test-MertEndpointSetup.";
+            + "the usage history dates what this machine sees on the service's clock instead (to within a couple of seconds), but times shown and schedules follow this one. Set the clock right (NTP), then check with Test-MertEndpointSetup.";
 
         public static EndpointException SetupClockOff(TimeSpan ahead) =>
             new(EndpointErrorKind.SetupIncomplete,
                 $"Setup incomplete: this machine's clock is {(int)ahead.Duration().TotalMinutes} min {ahead.Duration().Seconds} s {(ahead > TimeSpan.Zero ? "ahead of" : "behind")} the control plane's (the Date of its answers). "
-                + "The usage history dates what this machine sees by its clock, so its cost figures and the guard's billing streaks would be off by as much. "
+                + "The usage history corrects what this machine records by that offset (to within a couple of seconds), but the times it shows, logs and schedules follow this clock. "
                 + "Set the clock right (NTP: timedatectl set-ntp true, or w32tm /resync on Windows), then run Test-MertEndpointSetup again.");
 
         public static EndpointException SetupHistoryUnreadable(string path, Exception ex) =>

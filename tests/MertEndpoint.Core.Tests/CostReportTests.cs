@@ -136,6 +136,40 @@ public sealed class CostReportTests : IDisposable
         return (usage, clock, new EndpointClient(Token, options));
     }
 
+    [Fact]
+    public async Task On_a_machine_whose_clock_runs_ten_minutes_ahead_the_history_is_dated_on_the_services_clock_and_results_on_its_own()
+    {
+        // The service's clock says 8:00 (its Date); this machine's says 8:10. The endpoint runs since its stamp, 12:45:10
+        // the day before (the service's clock).
+        var ahead = TimeSpan.FromMinutes(10);
+        var clock = new TestClock(_t0 + ahead);
+        var usage = new UsageService(new UsageHistory(Path.Combine(_dir, "usage.jsonl")), clock);
+        var handler = new FakeHandler(clock, r => r.Path switch
+        {
+            "/v2/endpoint/alice" => Respond.Make(200, $$"""{"items": [{{Endpoint("on")}}]}""", h => h.Date = clock.GetUtcNow() - ahead),
+            _ => Respond.Make(404, Respond.Error("Endpoint not found"), h => h.Date = clock.GetUtcNow() - ahead),
+        });
+        var options = Options(clock, handler);
+        var told = new Lines();
+        options.Observer = usage.ObserverFor(told);
+        var client = new EndpointClient(Token, options);
+        var stamp = new DateTimeOffset(2026, 11, 26, 12, 45, 10, 1, TimeSpan.Zero);
+
+        var listed = await clock.Drive(client.ListAsync(Ns));
+        var shown = Assert.Single(await clock.Drive(usage.WithBillingAsync(client, listed, fetchPrices: false)));
+        Assert.Equal(stamp + ahead, shown.BilledSince);   // on this machine's clock, which BilledFor counts with
+
+        var record = Assert.Single(new UsageHistory(usage.History.Path).Read());
+        Assert.True(record.Latest <= _t0 + UsageService.DateUncertainty, $"sighting recorded at {record.Latest:o}: on the service's clock, not this one");
+        Assert.True(record.Latest >= _t0, $"sighting recorded at {record.Latest:o}");
+
+        var cost = Assert.Single(await clock.Drive(usage.GetCostAsync(client, Ns, _t0 + ahead - TimeSpan.FromHours(1), _t0 + ahead)));
+        Assert.Equal((_t0 + ahead - TimeSpan.FromHours(1), _t0 + ahead), (cost.Since, cost.Until));   // the period as asked
+        Assert.Equal(stamp + ahead, cost.BilledSince);
+        Assert.Equal(TimeSpan.FromHours(1), cost.BilledTime);
+        Assert.Contains(told.Of("warning"), w => w.Contains("about 10 min ahead"));
+    }
+
     private UsageEvent Seconds(UsageEvent e, double time, double lo, double hi)
     {
         (e.Time, e.Earliest, e.Latest) = (_t0.AddSeconds(time), _t0.AddSeconds(lo), _t0.AddSeconds(hi));

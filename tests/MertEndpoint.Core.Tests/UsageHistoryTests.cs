@@ -536,6 +536,41 @@ public sealed class UsageHistoryTests : IDisposable
     }
 
     [Fact]
+    public async Task A_writer_that_knows_its_clock_runs_ahead_dates_its_records_on_the_services_and_an_hour_later_they_still_line_up()
+    {
+        // As above, but A's answers carried a Date 10 minutes behind its clock (the offset measured, 0.6 s off by the
+        // header's whole seconds): A dates its records on the service's clock. Read an hour later, when "10 minutes
+        // ahead" no longer looks like the future to anyone, A's resume still sits at 10 s, not at 10 min 10 s after the
+        // pause B saw (which would leave the endpoint "billing" ever since).
+        var ahead = TimeSpan.FromMinutes(10);
+        var b = new UsageService(new UsageHistory(PathOf()), new TestClock(_t0));
+        var clockA = new TestClock(_t0.AddSeconds(10) + ahead);
+        var a = new UsageService(new UsageHistory(PathOf()), clockA);
+        await Record(b, Seen(_t0, At("paused", DateTimeOffset.MinValue, 0)));
+        var told = new Lines();
+        a.ObserverFor(told).Observe(new EndpointObservation(Api, Ns, ObservationKind.Action, new[] { At("initializing", DateTimeOffset.MinValue, 1) }, null,
+            _t0.AddSeconds(10) + ahead, _t0.AddSeconds(10.2) + ahead) { ClockAhead = ahead + TimeSpan.FromSeconds(0.6) });
+        await a.FlushAsync();
+        Assert.Contains("about 10 min ahead", Assert.Single(told.Of("warning")));   // still said: shown times and schedules follow A's clock
+        Assert.True(a.StoppedByUsWithin(Api, Ns, "mert", TimeSpan.FromSeconds(30)) is false && a.ChangedByUsWithin(Api, Ns, "mert", TimeSpan.FromSeconds(30)),
+            "on A's own (corrected) clock its resume is recent");
+        await Record(b, new EndpointObservation(Api, Ns, ObservationKind.Read, new[] { At("running", DateTimeOffset.MinValue, 1) }, null,
+            _t0.AddSeconds(40), _t0.AddSeconds(40)) { ClockAhead = TimeSpan.FromSeconds(0.4) });   // B's clock agrees: no correction
+        await Record(b, Seen(_t0.AddSeconds(60), At("paused", DateTimeOffset.MinValue, 0)));
+
+        var later = new UsageHistory(PathOf()) { Clock = new TestClock(_t0.AddHours(1)) };
+        var events = later.Read();
+        Assert.Equal(new[] { "paused", "initializing", "running", "paused" }, events.Select(e => e.State));
+        UsageEvent resume = events[1];
+        Assert.InRange(resume.Time, _t0.AddSeconds(8), _t0.AddSeconds(12.5));
+        Assert.True(resume.Earliest <= _t0.AddSeconds(10) && resume.Latest >= _t0.AddSeconds(10.2), $"[{resume.Earliest:o}, {resume.Latest:o}] holds the resume");
+        var cost = Assert.Single(UsageService.Summarize(events, _t0, _t0.AddHours(1), TimeSpan.Zero));
+        Assert.False(cost.CurrentlyBilling);
+        Assert.InRange(TimeSpan.FromSeconds(40), cost.BilledTimeLow, cost.BilledTimeHigh);
+        Assert.InRange(cost.BilledTime, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(52));
+    }
+
+    [Fact]
     public async Task An_action_dated_ahead_of_our_clock_is_not_taken_as_a_recent_one_of_ours()
     {
         // A's clock runs 10 minutes ahead: its pause, recorded "in the future", is not a pause B made moments ago.

@@ -125,7 +125,7 @@ public class SetupTests
     }
 
     [Fact]
-    public async Task A_command_on_a_machine_whose_clock_is_far_off_warns_once_that_the_history_dates_by_it()
+    public async Task A_command_on_a_machine_whose_clock_is_far_off_warns_once_how_far_and_the_fix()
     {
         using var host = new CmdletHost();
         host.Service.Add("h");

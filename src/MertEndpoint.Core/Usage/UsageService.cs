@@ -32,14 +32,69 @@ namespace MertEndpoint
         public UsageService(UsageHistory history, TimeProvider? clock)
         {
             History = history ?? throw new ArgumentNullException(nameof(history));
-            Clock = clock ?? TimeProvider.System;
+            Clock = new ServiceTime(clock ?? TimeProvider.System, this);
             History.Clock = Clock;
             Prices = new PriceCatalog(Clock);
         }
 
         public UsageHistory History { get; }
         public PriceCatalog Prices { get; }
+
+        /// <summary>
+        /// The history's clock: this machine's, less <see cref="Correction"/>. Every record is dated on it, and every "now"
+        /// the history compares records with is read from it, so records of processes whose clocks disagree still line up.
+        /// </summary>
         internal TimeProvider Clock { get; }
+
+        // This machine's clock less the control plane's, in ticks, when that is more than clocks may differ by (see
+        // UsageHistory.FutureTolerance); zero while they agree or before any answer said.
+        private long _correctionTicks;
+
+        /// <summary>
+        /// How far this machine's clock runs ahead of the control plane's (negative: behind) when that is more than
+        /// <see cref="UsageHistory.FutureTolerance"/>, from the last answer's Date; zero otherwise. A writer whose clock is
+        /// that far off dates its records on the service's clock (its own less this), not on its own: a record dated 10
+        /// minutes ahead would otherwise sit 10 minutes late in every other reader's history once that time has come.
+        /// </summary>
+        internal TimeSpan Correction => TimeSpan.FromTicks(Interlocked.Read(ref _correctionTicks));
+
+        /// <summary>
+        /// How much later on the service's clock an instant can be than this machine's less the measured offset: a Date
+        /// header is cut to the second, and a server may keep it for another.
+        /// </summary>
+        internal static readonly TimeSpan DateUncertainty = TimeSpan.FromSeconds(2);
+
+        private void NoteClock(TimeSpan? ahead)
+        {
+            if (ahead is TimeSpan a) Interlocked.Exchange(ref _correctionTicks, a.Duration() > UsageHistory.FutureTolerance ? a.Ticks : 0);
+        }
+
+        /// <summary>A request's send and answer times (this machine's clock) on the history's: shifted, and widened by <see cref="DateUncertainty"/> when corrected.</summary>
+        private (DateTimeOffset Sent, DateTimeOffset Received) OnHistoryClock(DateTimeOffset sent, DateTimeOffset received)
+        {
+            TimeSpan c = Correction;
+            return c == TimeSpan.Zero ? (sent, received) : (sent - c, received - c + DateUncertainty);
+        }
+
+        /// <summary>This machine's clock less <see cref="Correction"/> (only "now" is read from it).</summary>
+        private sealed class ServiceTime : TimeProvider
+        {
+            private readonly TimeProvider _local;
+            private readonly UsageService _service;
+
+            public ServiceTime(TimeProvider local, UsageService service)
+            {
+                _local = local;
+                _service = service;
+            }
+
+            public override DateTimeOffset GetUtcNow() => _local.GetUtcNow() - _service.Correction;
+            public override TimeZoneInfo LocalTimeZone => _local.LocalTimeZone;
+            public override long TimestampFrequency => _local.TimestampFrequency;
+            public override long GetTimestamp() => _local.GetTimestamp();
+            public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) =>
+                _local.CreateTimer(callback, state, dueTime, period);
+        }
 
         /// <summary>An observer for one caller: a failed write is a <see cref="Reporter.Warning"/> to <paramref name="reporter"/> (any thread).</summary>
         public IEndpointObserver ObserverFor(Reporter? reporter = null) => new Recorder(this, reporter ?? Reporter.None);
@@ -105,13 +160,16 @@ namespace MertEndpoint
         /// first (through <paramref name="client"/>, whose observer should be this service's), so the current state of
         /// every endpoint is in the history before it is read. Prices come from the live catalog.
         /// </summary>
-        public async Task<IReadOnlyList<EndpointCost>> GetCostAsync(EndpointClient client, string ns, DateTimeOffset since, DateTimeOffset until,
+        public async Task<IReadOnlyList<EndpointCost>> GetCostAsync(EndpointClient client, string ns, DateTimeOffset sinceHere, DateTimeOffset untilHere,
             CancellationToken ct = default)
         {
             // The listing is the service's word on what exists: one the history still has but the listing has not was
             // deleted and bills no more, which the history's writer records from it (see Gone) before this report reads.
             IReadOnlyList<EndpointInfo> listed = await client.ListAsync(ns, ct).ConfigureAwait(false);
             await FlushAsync(ct).ConfigureAwait(false);
+            // The period on the history's clock (this machine's, less a correction when it is far off the service's).
+            TimeSpan c = Correction;
+            DateTimeOffset since = sinceHere - c, until = untilHere - c;
             var live = new HashSet<string>(listed.Select(e => e.Name), StringComparer.Ordinal);
             // A scale-up only reads saw, whose replicas still run, is placed by their starts: read now, kept as a fact.
             var (events, _) = History.ReadSince(since);
@@ -147,6 +205,10 @@ namespace MertEndpoint
                     cost.CostLow = Math.Floor(BillingRules.Cost(price, cost.BilledTimeLow) * 10000) / 10000;
                     cost.CostHigh = Math.Ceiling(BillingRules.Cost(price, cost.BilledTimeHigh) * 10000) / 10000;
                 }
+                // Back on this machine's clock, as the caller asked.
+                (cost.Since, cost.Until) = (sinceHere, untilHere);
+                cost.BilledSince += c;
+                cost.BilledSinceLatest += c;
             }
             return costs;
         }
@@ -182,9 +244,10 @@ namespace MertEndpoint
                     if (_noReplicaList.ContainsKey(client.ApiBase)) return;
                     using var patience = CancellationTokenSource.CreateLinkedTokenSource(ct);
                     patience.CancelAfter(ReplicaListPatience);
-                    DateTimeOffset sent = client.TimeProvider.GetUtcNow();
+                    DateTimeOffset sentHere = client.TimeProvider.GetUtcNow();
                     IReadOnlyList<EndpointReplica> replicas = await client.GetReplicasAsync(ns, name, patience.Token).ConfigureAwait(false);
-                    DateTimeOffset received = client.TimeProvider.GetUtcNow();
+                    NoteClock(client.ClockAhead);
+                    var (sent, received) = OnHistoryClock(sentHere, client.TimeProvider.GetUtcNow());
                     Interlocked.Increment(ref read);
                     var list = new UsageHistory.Observed(new UsageEvent { Api = client.ApiBase, Namespace = ns, Name = name, State = "running" },
                         ObservationKind.Read, DateTimeOffset.MinValue, sent, received)
@@ -286,6 +349,17 @@ namespace MertEndpoint
             }
             await PlaceRisesAsync(client, endpoints, tails, now, ct).ConfigureAwait(false);
             if (proveLongerThan is TimeSpan threshold) await ProveStreaksAsync(client, result, now - threshold, ct).ConfigureAwait(false);
+            // The streaks (the history's and the service's stamps) on this machine's clock, which BilledFor counts from.
+            TimeSpan c = Correction;
+            if (c != TimeSpan.Zero)
+            {
+                for (int i = 0; i < result.Count; i++)
+                {
+                    EndpointInfo e = result[i];
+                    if (e.BilledSince != null)
+                        result[i] = e.WithBilling(e.PricePerHour, e.PriceSource, new BillingStreak(e.BilledSince + c, e.BilledSinceLatest + c, e.BilledSinceSource));
+                }
+            }
             return result;
         }
 
@@ -579,22 +653,25 @@ namespace MertEndpoint
             {
                 // A clock far off the service's dates every record wrongly: said with the command's other history problems.
                 if (o.ClockAhead is TimeSpan ahead && ahead.Duration() > SetupCheck.ClockAllowance) _reporter.Warning(Errors.HistoryClockOff(ahead));
+                // Dated on the history's clock: corrected by the offset this very answer measured, when it is far off.
+                _service.NoteClock(o.ClockAhead);
+                var (sent, received) = _service.OnHistoryClock(o.SentAt, o.ReceivedAt);
                 var batch = new List<UsageHistory.Observed>();
                 // Deleted by this client, or a read that found it gone (404): dated as a change seen by that read.
                 if (o.DeletedName != null)
                     batch.Add(new UsageHistory.Observed(new UsageEvent { Api = o.Api, Namespace = o.Namespace, Name = o.DeletedName, State = "deleted" },
-                        o.Kind, DateTimeOffset.MinValue, o.SentAt, o.ReceivedAt));
+                        o.Kind, DateTimeOffset.MinValue, sent, received));
                 foreach (EndpointInfo e in o.Endpoints)
                 {
                     batch.Add(new UsageHistory.Observed(new UsageEvent
                     {
                         Api = o.Api, Namespace = e.Namespace, Name = e.Name, State = e.StatusText, Replicas = e.TargetReplica,
                         Vendor = e.Vendor, Region = e.Region, InstanceType = e.InstanceType, InstanceSize = e.InstanceSize, Url = e.Url,
-                    }, o.Kind, e.UpdatedAt, o.SentAt, o.ReceivedAt) { CreatedAt = e.CreatedAt > DateTimeOffset.MinValue ? e.CreatedAt : null });
+                    }, o.Kind, e.UpdatedAt, sent, received) { CreatedAt = e.CreatedAt > DateTimeOffset.MinValue ? e.CreatedAt : null });
                 }
                 // A listing: what the history holds there and the listing has not is gone, found by the writer (a file read).
                 Listing? listing = o.Complete
-                    ? new Listing(o.Api, o.Namespace, new HashSet<string>(o.Endpoints.Select(e => e.Name), StringComparer.Ordinal), o.SentAt, o.ReceivedAt)
+                    ? new Listing(o.Api, o.Namespace, new HashSet<string>(o.Endpoints.Select(e => e.Name), StringComparer.Ordinal), sent, received)
                     : null;
                 if (batch.Count > 0 || listing != null) _service.Enqueue(batch, _reporter, listing);
             }
