@@ -535,8 +535,10 @@ public sealed class UsageHistoryTests : IDisposable
         }
     }
 
-    [Fact]
-    public async Task A_writer_that_knows_its_clock_runs_ahead_dates_its_records_on_the_services_and_an_hour_later_they_still_line_up()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_writer_that_knows_its_clock_runs_ahead_dates_its_records_on_the_services_and_an_hour_later_they_still_line_up(bool stamped)
     {
         // As above, but A's answers carried a Date 10 minutes behind its clock (the offset measured, 0.6 s off by the
         // header's whole seconds): A dates its records on the service's clock. Read an hour later, when "10 minutes
@@ -548,7 +550,9 @@ public sealed class UsageHistoryTests : IDisposable
         var a = new UsageService(new UsageHistory(PathOf()), clockA);
         await Record(b, Seen(_t0, At("paused", DateTimeOffset.MinValue, 0)));
         var told = new Lines();
-        a.ObserverFor(told).Observe(new EndpointObservation(Api, Ns, ObservationKind.Action, new[] { At("initializing", DateTimeOffset.MinValue, 1) }, null,
+        // Stamped: the resume's answer carries the service's updatedAt (10.1 s), which tells the offset to the millisecond.
+        DateTimeOffset stamp = stamped ? _t0.AddSeconds(10.1) : DateTimeOffset.MinValue;
+        a.ObserverFor(told).Observe(new EndpointObservation(Api, Ns, ObservationKind.Action, new[] { At("initializing", stamp, 1) }, null,
             _t0.AddSeconds(10) + ahead, _t0.AddSeconds(10.2) + ahead) { ClockAhead = ahead + TimeSpan.FromSeconds(0.6) });
         await a.FlushAsync();
         Assert.Contains("about 10 min ahead", Assert.Single(told.Of("warning")));   // still said: shown times and schedules follow A's clock
@@ -562,8 +566,18 @@ public sealed class UsageHistoryTests : IDisposable
         var events = later.Read();
         Assert.Equal(new[] { "paused", "initializing", "running", "paused" }, events.Select(e => e.State));
         UsageEvent resume = events[1];
-        Assert.InRange(resume.Time, _t0.AddSeconds(8), _t0.AddSeconds(12.5));
-        Assert.True(resume.Earliest <= _t0.AddSeconds(10) && resume.Latest >= _t0.AddSeconds(10.2), $"[{resume.Earliest:o}, {resume.Latest:o}] holds the resume");
+        // Not at 10 min 10 s, nor re-dated at 20 s: never later than the truth, and early by no more than the offset's
+        // excess (0.6 s by the Date; 0.1 s by the stamp, the answer's way back).
+        if (stamped)
+        {
+            Assert.Equal(_t0.AddSeconds(10.1), resume.Time);
+            Assert.Equal((_t0.AddSeconds(9.9), _t0.AddSeconds(10.1)), (resume.Earliest!.Value, resume.Latest!.Value));
+        }
+        else
+        {
+            Assert.InRange(resume.Time, _t0.AddSeconds(9.4), _t0.AddSeconds(10.2));
+            Assert.InRange(resume.Latest!.Value, _t0.AddSeconds(9.6), _t0.AddSeconds(10.2));
+        }
         var cost = Assert.Single(UsageService.Summarize(events, _t0, _t0.AddHours(1), TimeSpan.Zero));
         Assert.False(cost.CurrentlyBilling);
         Assert.InRange(TimeSpan.FromSeconds(40), cost.BilledTimeLow, cost.BilledTimeHigh);

@@ -124,9 +124,19 @@ Describe 'The usage history' {
         }
     }
 
-    It 'four processes starting, stopping and reading at once, with compactions between, still match the meter' {
+    It 'four processes starting, stopping and reading at once, with compactions between, one with its clock 10 minutes ahead, still match the meter' {
         $slow = Start-TestEmulator -BootSeconds 3
         $history = $env:MERT_ENDPOINT_HISTORY_PATH
+        # multi-1's process runs with its wall clock 10 minutes ahead (Linux: a shim preloaded into it moves
+        # CLOCK_REALTIME, built here with gcc, which the machine has): it dates its records on the service's clock (the
+        # Date of the emulator's answers), so they line up with the others' after the fact.
+        $ahead = @{}
+        if ($IsLinux) {
+            $shim = Join-Path $TestDrive 'clock-ahead.so'
+            & gcc -shared -fPIC -O2 -o $shim (Join-Path $PSScriptRoot 'clock-ahead.c') -ldl
+            $LASTEXITCODE | Should -Be 0 -Because 'gcc builds the clock shim'
+            $ahead = @{ LD_PRELOAD = $shim; MERT_TEST_CLOCK_AHEAD_SECONDS = '600' }
+        }
         try {
             foreach ($k in 1..4) { $null = New-MertEndpoint "multi-$k" -ImageUrl 'someone/img:1' -Confirm:$false }
             $null = 1..4 | ForEach-Object { "multi-$_" } | Wait-MertEndpoint -TimeoutSec 30
@@ -134,20 +144,33 @@ Describe 'The usage history' {
             $module = $ModuleManifest
             $env:MERT_ENDPOINT_HISTORY_COMPACT_BYTES = '1500'
             $procs = foreach ($k in 1..4) {
-                $script = "Import-Module '$module'; foreach (`$i in 1..2) { `$null = Start-MertEndpoint multi-$k -Confirm:`$false; `$null = Get-MertEndpoint; Start-Sleep -Milliseconds 700; `$null = Get-MertEndpoint multi-*; Stop-MertEndpoint multi-$k -Confirm:`$false; `$null = Get-MertEndpoint }"
+                # Each says what its clock read (Unix seconds) first, on its standard output.
+                $script = "[DateTimeOffset]::UtcNow.ToUnixTimeSeconds(); Import-Module '$module'; foreach (`$i in 1..2) { `$null = Start-MertEndpoint multi-$k -Confirm:`$false; `$null = Get-MertEndpoint; Start-Sleep -Milliseconds 700; `$null = Get-MertEndpoint multi-*; Stop-MertEndpoint multi-$k -Confirm:`$false; `$null = Get-MertEndpoint }"
+                $environment = if ($k -eq 1) { $ahead } else { @{} }
                 Start-Process -FilePath (Get-Process -Id $PID).Path -ArgumentList @(
                     if ((Get-Process -Id $PID).ProcessName -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' }
-                    '-NoProfile', '-NonInteractive', '-Command', $script) -PassThru -RedirectStandardError (Join-Path ([IO.Path]::GetTempPath()) "mert-multi-$k.err")
+                    '-NoProfile', '-NonInteractive', '-Command', $script) -PassThru -Environment $environment `
+                    -RedirectStandardOutput (Join-Path $TestDrive "multi-$k.out") -RedirectStandardError (Join-Path $TestDrive "multi-$k.err")
             }
             $procs | Wait-Process -Timeout 120
-            $procs | ForEach-Object { $_.ExitCode | Should -Be 0 }
+            foreach ($k in 1..4) { $procs[$k - 1].ExitCode | Should -Be 0 -Because (Get-Content -Raw (Join-Path $TestDrive "multi-$k.err")) }
             Remove-Item Env:MERT_ENDPOINT_HISTORY_COMPACT_BYTES
+            if ($IsLinux) {
+                $read = [long](Get-Content (Join-Path $TestDrive 'multi-1.out') -TotalCount 1)
+                ($read - [DateTimeOffset]::UtcNow.ToUnixTimeSeconds()) | Should -BeGreaterThan 500 -Because 'multi-1 ran with its clock 10 minutes ahead'
+            }
+            # No record is dated ahead of this (right) clock: multi-1's are on the service's.
+            $latest = [DateTimeOffset]::UtcNow.AddSeconds(5)
+            foreach ($line in Get-Content $history | Where-Object { $_ -match '"t":"([^"]+)"' }) {
+                $null = $line -match '"t":"([^"]+)"'
+                [DateTimeOffset]::Parse($Matches[1], [cultureinfo]::InvariantCulture) | Should -BeLessThan $latest -Because $line
+            }
 
             (Get-Content $history -TotalCount 1) | Should -Match '^\{"v":2,"generation"' -Because 'a compaction ran'
             foreach ($k in 1..4) {
                 $meter = Get-Billing $slow "multi-$k"
                 $cost = Get-MertEndpointCost "multi-$k"
-                $cost.CurrentlyBilling | Should -BeFalse
+                $cost.CurrentlyBilling | Should -BeFalse -Because "multi-$k"
                 Assert-CostMatchesMeter $cost $meter -Because "multi-$k billed $($meter.billedSeconds) s by the meter; the history says $($cost.BilledTime.TotalSeconds) s in [$($cost.BilledTimeLow.TotalSeconds), $($cost.BilledTimeHigh.TotalSeconds)]"
             }
         }

@@ -52,28 +52,39 @@ namespace MertEndpoint
 
         /// <summary>
         /// How far this machine's clock runs ahead of the control plane's (negative: behind) when that is more than
-        /// <see cref="UsageHistory.FutureTolerance"/>, from the last answer's Date; zero otherwise. A writer whose clock is
-        /// that far off dates its records on the service's clock (its own less this), not on its own: a record dated 10
+        /// <see cref="UsageHistory.FutureTolerance"/>, from its answers' Date; zero otherwise. A writer whose clock is that
+        /// far off dates its records on the service's clock (its own less this), not on its own: a record dated 10
         /// minutes ahead would otherwise sit 10 minutes late in every other reader's history once that time has come.
         /// </summary>
+        /// <remarks>
+        /// Each answer's "received less its Date" is at least the true offset (a Date is cut to the second and a server
+        /// may keep it for another, so it is never later than the service's time), and so is an action's "received less
+        /// the updatedAt it stamped", to the millisecond; the smallest seen is kept. Records are then dated no later than
+        /// the truth, early by at most that estimate's excess: a request's round trip once this process has acted, under
+        /// 2 s for one that only reads.
+        /// Never later matters more than exact: a record dated after a change another process saw would make that
+        /// process's later answer look older than the file, and it would be dropped.
+        /// </remarks>
         internal TimeSpan Correction => TimeSpan.FromTicks(Interlocked.Read(ref _correctionTicks));
 
-        /// <summary>
-        /// How much later on the service's clock an instant can be than this machine's less the measured offset: a Date
-        /// header is cut to the second, and a server may keep it for another.
-        /// </summary>
-        internal static readonly TimeSpan DateUncertainty = TimeSpan.FromSeconds(2);
+        // A new estimate this far from the kept one is a clock that was set (NTP stepped it), not a better estimate.
+        private static readonly TimeSpan ClockStep = TimeSpan.FromSeconds(5);
 
         private void NoteClock(TimeSpan? ahead)
         {
-            if (ahead is TimeSpan a) Interlocked.Exchange(ref _correctionTicks, a.Duration() > UsageHistory.FutureTolerance ? a.Ticks : 0);
+            if (ahead is not TimeSpan a) return;
+            long kept = Interlocked.Read(ref _correctionTicks);
+            long next = a.Duration() <= UsageHistory.FutureTolerance ? 0
+                : kept != 0 && Math.Abs(a.Ticks - kept) < ClockStep.Ticks ? Math.Min(kept, a.Ticks)
+                : a.Ticks;
+            Interlocked.Exchange(ref _correctionTicks, next);
         }
 
-        /// <summary>A request's send and answer times (this machine's clock) on the history's: shifted, and widened by <see cref="DateUncertainty"/> when corrected.</summary>
+        /// <summary>A request's send and answer times (this machine's clock) on the history's.</summary>
         private (DateTimeOffset Sent, DateTimeOffset Received) OnHistoryClock(DateTimeOffset sent, DateTimeOffset received)
         {
             TimeSpan c = Correction;
-            return c == TimeSpan.Zero ? (sent, received) : (sent - c, received - c + DateUncertainty);
+            return (sent - c, received - c);
         }
 
         /// <summary>This machine's clock less <see cref="Correction"/> (only "now" is read from it).</summary>
@@ -637,6 +648,24 @@ namespace MertEndpoint
             return total;
         }
 
+        /// <summary>
+        /// The most this machine's clock can run ahead of the service's, from one answer: its Date, and for an action the
+        /// updatedAt it stamped (no later than the service's time when it answered, and a stamp to the millisecond, where
+        /// Date is cut to the second). Null when the answer carried no Date.
+        /// </summary>
+        private static TimeSpan? AheadAtMost(EndpointObservation o)
+        {
+            if (o.ClockAhead is not TimeSpan ahead) return null;
+            if (o.Kind != ObservationKind.Action) return ahead;
+            foreach (EndpointInfo e in o.Endpoints)
+            {
+                // Only a stamp of this action: an older one (an action that changed nothing) bounds nothing worth having.
+                TimeSpan byStamp = o.ReceivedAt - e.UpdatedAt;
+                if (e.UpdatedAt > DateTimeOffset.MinValue && byStamp < ahead && ahead - byStamp < ClockStep) ahead = byStamp;
+            }
+            return ahead;
+        }
+
         /// <summary>Turns one answer into candidate events and queues them; never blocks on the file.</summary>
         private sealed class Recorder : IEndpointObserver
         {
@@ -654,7 +683,7 @@ namespace MertEndpoint
                 // A clock far off the service's dates every record wrongly: said with the command's other history problems.
                 if (o.ClockAhead is TimeSpan ahead && ahead.Duration() > SetupCheck.ClockAllowance) _reporter.Warning(Errors.HistoryClockOff(ahead));
                 // Dated on the history's clock: corrected by the offset this very answer measured, when it is far off.
-                _service.NoteClock(o.ClockAhead);
+                _service.NoteClock(AheadAtMost(o));
                 var (sent, received) = _service.OnHistoryClock(o.SentAt, o.ReceivedAt);
                 var batch = new List<UsageHistory.Observed>();
                 // Deleted by this client, or a read that found it gone (404): dated as a change seen by that read.
