@@ -87,8 +87,9 @@ Describe 'Invoke-MertEndpoint against the emulator' {
                 }).AddArgument($modulePath).AddArgument($audio).AddArgument($out).AddArgument($ThrottleLimit)
             $ps
         }
-        # 50 ms per request, two at a time: about a second for all 50, so a stop after 20 lands mid-run.
-        Add-Fault $emulator @{ method = 'POST'; pathPrefix = $dataPath; status = $null; delayMs = 50; count = $null }
+        # 100 ms per request, two at a time: about 2.5 s for all 50, so a stop after 20 lands mid-run even when this
+        # polling loop is starved for a second on a loaded machine.
+        Add-Fault $emulator @{ method = 'POST'; pathPrefix = $dataPath; status = $null; delayMs = 100; count = $null }
         $ps = New-Run -ThrottleLimit 2
         try {
             $handle = $ps.BeginInvoke()
