@@ -585,6 +585,27 @@ public sealed class UsageHistoryTests : IDisposable
     }
 
     [Fact]
+    public async Task The_clock_correction_keeps_the_smallest_bound_seen_and_follows_a_clock_that_was_set()
+    {
+        var usage = new UsageService(new UsageHistory(PathOf()), new TestClock(_t0));
+        var observer = usage.ObserverFor(new Lines());
+        TimeSpan After(double aheadSeconds)
+        {
+            observer.Observe(new EndpointObservation(Api, Ns, ObservationKind.Read, new[] { At("running", DateTimeOffset.MinValue, 1) }, null, _t0, _t0)
+            { ClockAhead = TimeSpan.FromSeconds(aheadSeconds) });
+            return usage.Correction;
+        }
+
+        Assert.Equal(TimeSpan.FromSeconds(600.9), After(600.9));
+        Assert.Equal(TimeSpan.FromSeconds(600.2), After(600.2));   // each answer bounds it from above: the smallest is kept
+        Assert.Equal(TimeSpan.FromSeconds(600.2), After(601.0));
+        Assert.Equal(TimeSpan.Zero, After(3));                      // set right (NTP stepped it): within 5 s, no correction
+        Assert.Equal(TimeSpan.FromSeconds(-120), After(-120));      // behind works the same way
+        Assert.Equal(TimeSpan.FromSeconds(600), After(600));        // a step, not a better estimate: taken as it is
+        await usage.FlushAsync();
+    }
+
+    [Fact]
     public async Task An_action_dated_ahead_of_our_clock_is_not_taken_as_a_recent_one_of_ours()
     {
         // A's clock runs 10 minutes ahead: its pause, recorded "in the future", is not a pause B made moments ago.
