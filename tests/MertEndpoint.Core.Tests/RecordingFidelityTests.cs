@@ -69,7 +69,8 @@ public sealed class RecordingFidelityTests
             .Select(e => (e.State!, e.Answer!.Value)));
         Assert.NotEmpty(recorded);
 
-        await using var emulator = await EmulatorProcess.StartAsync(["--boot-seconds", "0.5", "--token", Token, .. Switches(har)]);
+        // Boots of 1.5 s: each must be seen initializing (1.2 s of it) by polling, on a machine the Pester passes load.
+        await using var emulator = await EmulatorProcess.StartAsync(["--boot-seconds", "1.5", "--token", Token, .. Switches(har)]);
         using var http = Http(emulator);
         var seen = new List<(string State, JsonElement Answer)>();
         string create = CreateBody(entries, "fid-one");
@@ -111,9 +112,10 @@ public sealed class RecordingFidelityTests
         var steps = Steps(entries);
         Assert.True(steps.Count >= 6, $"{file} has only {steps.Count} actions: is it a whole session?");
 
-        // Boots of 3 s (the emulator's default): with 1 s, a read under CI's load (Pester beside it on two cores) could
-        // take longer than the whole initializing and miss it (failed once: "pending > running").
-        await using var emulator = await EmulatorProcess.StartAsync(["--boot-seconds", "3", "--token", Token, .. Switches(har)]);
+        // Boots of 5 s: with 1 s, a read under CI's load (Pester beside it on two cores) could take longer than the whole
+        // initializing and miss it (failed once: "pending > running"); the pending before it is a fifth of the boot, and
+        // a wake-up's first read must land in it (1 s here, 0.6 s with the default 3 s boot).
+        await using var emulator = await EmulatorProcess.StartAsync(["--boot-seconds", "5", "--token", Token, .. Switches(har)]);
         using var http = Http(emulator);
         string name = steps[0].Name;
         string before = "(none)";
