@@ -17,6 +17,9 @@ public sealed class CmdletHost : IDisposable
     /// <summary>Wall-clock bound on any one command: a command that would hang fails the test instead.</summary>
     public static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
 
+    /// <summary>How long <see cref="RunAsync"/> lets a command run (wall clock) before failing the test; <see cref="Bound"/> unless a test with real work to do says more.</summary>
+    public TimeSpan RunBound { get; set; } = Bound;
+
     private readonly Runspace _runspace;
 
     /// <param name="service">Another service than the fake one (a recording played back); the fake one stays idle.</param>
@@ -86,7 +89,7 @@ public sealed class CmdletHost : IDisposable
         var invoking = Task.Factory.StartNew(() => ps.Invoke(null, output), TaskCreationOptions.LongRunning);
         try
         {
-            await Clock.Drive(invoking, TimeSpan.FromHours(3)).WaitAsync(Bound);
+            await Clock.Drive(invoking, TimeSpan.FromHours(3)).WaitAsync(RunBound);
         }
         catch (RuntimeException ex)
         {
