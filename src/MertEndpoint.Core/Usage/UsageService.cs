@@ -680,7 +680,8 @@ namespace MertEndpoint
 
             public void Observe(EndpointObservation o)
             {
-                // A clock far off the service's dates every record wrongly: said with the command's other history problems.
+                // A clock far off the service's: the history corrects for it, but the times shown, logs and schedules
+                // follow it, so it is said with the command's other history problems.
                 if (o.ClockAhead is TimeSpan ahead && ahead.Duration() > SetupCheck.ClockAllowance) _reporter.Warning(Errors.HistoryClockOff(ahead));
                 // Dated on the history's clock: corrected by the offset this very answer measured, when it is far off.
                 _service.NoteClock(AheadAtMost(o));
