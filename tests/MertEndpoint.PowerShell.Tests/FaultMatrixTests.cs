@@ -312,6 +312,9 @@ public class FaultMatrixStopTests
         var invoking = Task.Factory.StartNew(() => ps.Invoke(null, output), TaskCreationOptions.LongRunning);
         try
         {
+            // Up to the held pause, time moves only when the command waits on a timer (the boot, the waits): moved on
+            // blindly, a starved pipeline could see its start time out first.
+            await host.Clock.Until(() => host.Service.Held == 1, TimeSpan.FromMinutes(10)).WaitAsync(CmdletHost.Bound);
             // A request that never answers ends only at its attempt timeout, a timer the fake clock must be moved past.
             var deadline = DateTime.UtcNow + CmdletHost.Bound;
             while (!invoking.IsCompleted && DateTime.UtcNow < deadline)
