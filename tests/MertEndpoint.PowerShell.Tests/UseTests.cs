@@ -96,7 +96,7 @@ public class UseTests
         using var host = new CmdletHost();
         host.Service.Add("u", state: "paused");
         var watch = System.Diagnostics.Stopwatch.StartNew();
-        var run = await host.RunAsync("Use-MertEndpoint u -MaxDuration '00:00:02' -Confirm:$false { 'started'; Start-Sleep -Seconds 120; 'never' }");
+        var run = await host.RunAsync("Use-MertEndpoint u -MaxDuration '00:00:02' -Confirm:$false { 'started'; Start-Sleep -Seconds 120; Write-Output 'never' }");
         Assert.Equal(["started"], run.Output.Select(o => o.ToString()));
         Assert.StartsWith("MaxDurationExceeded,", Assert.Single(run.AllErrors).FullyQualifiedErrorId);
         Assert.Equal("paused", host.Service.StateOf("u"));
