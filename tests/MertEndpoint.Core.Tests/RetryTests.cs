@@ -92,6 +92,23 @@ public class RetryTests
         Assert.Contains(rateLimited ? "slow down 1" : "overloaded 1", ex.Message);
     }
 
+    [Fact]
+    public async Task A_budget_that_runs_out_while_waiting_for_the_hosts_Retry_After_ends_in_RateLimited_not_a_cancellation()
+    {
+        // The host asked, in an earlier answer, not to be sent anything for 2 s: the call waits that out (it fits the
+        // 3 s budget), but the thread stalls before the wait and the budget runs out first. Nothing is sent.
+        var handler = new FakeHandler(_clock, Respond.With(200, Endpoint()));
+        var options = Options(_clock, handler);
+        options.RetryBudget = TimeSpan.FromSeconds(3);
+        options.RetryAfterGate!.Hold(options.ApiBaseUri!.Authority, _clock.GetUtcNow().AddSeconds(2));
+
+        var ex = await Assert.ThrowsAsync<EndpointException>(() =>
+            _clock.Drive(new EndpointClient(Token, options).For(new Stalling(_clock, TimeSpan.FromSeconds(3))).GetAsync(Ns, "mert")));
+
+        Assert.Equal(EndpointErrorKind.RateLimited, ex.Kind);
+        Assert.Empty(handler.Requests);
+    }
+
     /// <summary>Stalls the caller's thread for <c>by</c> of fake time each time it is told of a wait (right before the wait).</summary>
     private sealed class Stalling(TestClock clock, TimeSpan by) : Reporter
     {
