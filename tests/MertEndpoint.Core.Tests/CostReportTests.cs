@@ -167,6 +167,10 @@ public sealed class CostReportTests : IDisposable
         Assert.Equal(stamp + ahead, cost.BilledSince);
         Assert.Equal(TimeSpan.FromHours(1), cost.BilledTime);
         Assert.Contains(told.Of("warning"), w => w.Contains("about 10 min ahead"));
+
+        // An open period (a caller of the library, not the cmdlet, which bounds it) is not pushed off the calendar.
+        var all = Assert.Single(await clock.Drive(usage.GetCostAsync(client, Ns, DateTimeOffset.MinValue, DateTimeOffset.MaxValue)));
+        Assert.Equal((DateTimeOffset.MinValue, DateTimeOffset.MaxValue), (all.Since, all.Until));
     }
 
     private UsageEvent Seconds(UsageEvent e, double time, double lo, double hi)

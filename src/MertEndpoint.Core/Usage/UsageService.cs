@@ -80,6 +80,12 @@ namespace MertEndpoint
             Interlocked.Exchange(ref _correctionTicks, next);
         }
 
+        /// <summary><paramref name="t"/> moved by <paramref name="by"/>, held at the ends of the range (an open period's MinValue stays open).</summary>
+        private static DateTimeOffset Shifted(DateTimeOffset t, TimeSpan by) =>
+            by > TimeSpan.Zero && t > DateTimeOffset.MaxValue - by ? DateTimeOffset.MaxValue
+            : by < TimeSpan.Zero && t < DateTimeOffset.MinValue - by ? DateTimeOffset.MinValue
+            : t + by;
+
         /// <summary>A request's send and answer times (this machine's clock) on the history's.</summary>
         private (DateTimeOffset Sent, DateTimeOffset Received) OnHistoryClock(DateTimeOffset sent, DateTimeOffset received)
         {
@@ -180,7 +186,7 @@ namespace MertEndpoint
             await FlushAsync(ct).ConfigureAwait(false);
             // The period on the history's clock (this machine's, less a correction when it is far off the service's).
             TimeSpan c = Correction;
-            DateTimeOffset since = sinceHere - c, until = untilHere - c;
+            DateTimeOffset since = Shifted(sinceHere, -c), until = Shifted(untilHere, -c);
             var live = new HashSet<string>(listed.Select(e => e.Name), StringComparer.Ordinal);
             // A scale-up only reads saw, whose replicas still run, is placed by their starts: read now, kept as a fact.
             var (events, _) = History.ReadSince(since);
