@@ -119,16 +119,65 @@ namespace MertEndpoint
 
         // ---- control plane ----
 
+        /// <summary>
+        /// Every endpoint of <paramref name="ns"/>, following the answer's <c>Link rel="next"</c> pages (on the same address
+        /// only, so the token goes nowhere else). A listing that may have left some out (its next page elsewhere, a cursor
+        /// no Link leads to, a total above what it showed, more than <see cref="MaxListPages"/> pages) is said as a warning,
+        /// and the usage history then takes no endpoint missing from it as deleted.
+        /// </summary>
         public async Task<IReadOnlyList<EndpointInfo>> ListAsync(string ns, CancellationToken ct = default)
         {
             try
             {
-                return await ObservedAsync(ns, ObservationKind.Read, ct, t => _transport.SendAsync(HttpMethod.Get, Api(ns), null,
-                    new Target("list the endpoints of", RequireNs(ns)), e => Json.ToEndpointList(e, ns), Call(Policies.ControlRead), t), complete: true).ConfigureAwait(false);
+                DateTimeOffset sent = _transport.Now;
+                (IReadOnlyList<EndpointInfo> endpoints, string? partial) = await ListPagesAsync(ns, ct).ConfigureAwait(false);
+                Tell(ns, ObservationKind.Read, endpoints, sent, complete: partial == null);
+                if (partial != null) _reporter.Warning(Errors.ListingPartial(ns, endpoints.Count, partial));
+                return endpoints;
             }
             catch (EndpointException ex) when (ex.StatusCode is 401 or 403 or 404)
             {
                 throw await ExplainNamespaceAsync(ex, ns, ct).ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>The most pages one listing follows.</summary>
+        internal const int MaxListPages = 100;
+
+        /// <summary>The listing's pages, each endpoint once (a later page's copy wins), and why it may be incomplete (null: it is not).</summary>
+        private async Task<(IReadOnlyList<EndpointInfo> Endpoints, string? Partial)> ListPagesAsync(string ns, CancellationToken ct)
+        {
+            var target = new Target("list the endpoints of", RequireNs(ns));
+            Uri first = Api(ns), uri = first;
+            var endpoints = new List<EndpointInfo>();
+            var at = new Dictionary<string, int>(StringComparer.Ordinal);
+            var asked = new HashSet<string>(StringComparer.Ordinal) { first.AbsoluteUri };
+            for (var pages = 1; ; pages++)
+            {
+                ListingPage page = await _transport.SendAsync(HttpMethod.Get, uri, null, target,
+                    (e, r) => Json.ToEndpointPage(e, ns, Transport.Header(r, "Link")), Call(Policies.ControlRead), ct).ConfigureAwait(false);
+                foreach (EndpointInfo e in page.Items)
+                {
+                    if (at.TryGetValue(e.Name, out int i)) endpoints[i] = e;
+                    else
+                    {
+                        at[e.Name] = endpoints.Count;
+                        endpoints.Add(e);
+                    }
+                }
+                if (page.Next == null)
+                {
+                    string? partial = page.MoreField != null ? $"its answer has \"{page.MoreField}\" but no Link header to the next page"
+                        : page.Total is int total && total > endpoints.Count ? $"it says there are {total} and listed {endpoints.Count}"
+                        : null;
+                    return (endpoints, partial);
+                }
+                if (!Uri.TryCreate(uri, page.Next, out Uri? next) || next.Scheme != first.Scheme || !next.Authority.Equals(first.Authority, StringComparison.OrdinalIgnoreCase)
+                    || next.AbsolutePath != first.AbsolutePath)
+                    return (endpoints, "its next page is at another address, which this module does not follow (the token goes to the listing's own address only)");
+                if (!asked.Add(next.AbsoluteUri)) return (endpoints, "its next page is one it already gave");
+                if (pages == MaxListPages) return (endpoints, $"it has more than {MaxListPages} pages");
+                uri = next;
             }
         }
 
@@ -387,16 +436,16 @@ namespace MertEndpoint
         }
 
         /// <summary>Runs a control-plane call and tells the observer what it answered, with when it was asked.</summary>
-        /// <param name="complete">The answer lists every endpoint of <paramref name="ns"/> (see <see cref="EndpointObservation.Complete"/>).</param>
         private async Task<IReadOnlyList<EndpointInfo>> ObservedAsync(string ns, ObservationKind kind, CancellationToken ct,
-            Func<CancellationToken, Task<IReadOnlyList<EndpointInfo>>> call, bool complete = false)
+            Func<CancellationToken, Task<IReadOnlyList<EndpointInfo>>> call)
         {
             DateTimeOffset sent = _transport.Now;
             IReadOnlyList<EndpointInfo> endpoints = await call(ct).ConfigureAwait(false);
-            Tell(ns, kind, endpoints, sent, complete);
+            Tell(ns, kind, endpoints, sent);
             return endpoints;
         }
 
+        /// <param name="complete">The answer lists every endpoint of <paramref name="ns"/> (see <see cref="EndpointObservation.Complete"/>).</param>
         private void Tell(string ns, ObservationKind kind, IReadOnlyList<EndpointInfo> endpoints, DateTimeOffset sent, bool complete = false) =>
             _settings.Observer?.Observe(new EndpointObservation(_settings.ApiBase, ns, kind, endpoints, null, sent, _transport.Now) { Complete = complete, ClockAhead = _transport.ClockAhead });
 

@@ -517,6 +517,11 @@ namespace MertEndpoint
             $"The account lookup (whoami) could not be refreshed ({ex.Message.TrimEnd('.')}); using its answer from {Span(age)} ago, "
             + "so an organization joined since then is not in '*'.";
 
+        /// <summary>A warning: a namespace's listing may have left endpoints out (see EndpointClient.ListAsync).</summary>
+        public static string ListingPartial(string ns, int listed, string why) =>
+            $"The listing of namespace '{ns}' may be incomplete: {why}. This command saw the {listed} endpoint(s) it showed; "
+            + "an endpoint it left out is not taken as deleted. Name an endpoint (-Name) to read it on its own.";
+
         /// <summary>A verbose line of -BilledLongerThan: the replica list that could prove a streak's length did not answer.</summary>
         public static string StreakUnproven(EndpointId endpoint, EndpointException ex) =>
             $"{endpoint}: its replica list could not be read ({ex.Message.TrimEnd('.')}), so how long it has billed rests on this module's sightings and the service's stamps.";

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Linq;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 
 namespace MertEndpoint
 {
@@ -94,6 +95,44 @@ namespace MertEndpoint
             (e.ValueKind == JsonValueKind.Array ? e.EnumerateArray() : e.Arr("items"))?
                 .Where(i => i.ValueKind == JsonValueKind.Object).Select(i => ToEndpoint(i, ns)).ToArray()
             ?? throw new FormatException("A listing without \"items\".");
+
+        /// <summary>
+        /// One page of a listing: its endpoints, the next page's address from the answer's <c>Link: &lt;...&gt;; rel="next"</c>
+        /// header (the Hub's paging), and what in the body says there is more that no Link leads to: a cursor or next-page
+        /// field, <c>hasMore</c>, or a total above what was listed. The documented answer is one <c>{"items": [...]}</c>.
+        /// </summary>
+        internal static ListingPage ToEndpointPage(JsonElement e, string ns, string? link) => new()
+        {
+            Items = ToEndpointList(e, ns),
+            Next = NextLink(link),
+            MoreField = PagingFields.FirstOrDefault(f => e.Prop(f) is JsonElement v && v.ValueKind switch
+            {
+                JsonValueKind.String => v.GetString()!.Length > 0,
+                JsonValueKind.Number or JsonValueKind.Object => true,
+                _ => false,
+            }) ?? (e.Prop("hasMore") is { ValueKind: JsonValueKind.True } ? "hasMore" : null),
+            Total = TotalFields.Select(f => e.Int(f)).FirstOrDefault(t => t != null),
+        };
+
+        private static readonly string[] PagingFields = { "next", "nextPage", "nextCursor", "cursor", "nextPageToken", "continuationToken" };
+        private static readonly string[] TotalFields = { "total", "totalCount", "numTotalItems" };
+
+        /// <summary>The target of the <c>rel="next"</c> link in a <c>Link</c> header (RFC 8288), or null.</summary>
+        internal static string? NextLink(string? header)
+        {
+            if (string.IsNullOrEmpty(header)) return null;
+            foreach (Match m in LinkValue.Matches(header))
+            foreach (Capture p in m.Groups["param"].Captures)
+            {
+                string[] kv = p.Value.Split(new[] { '=' }, 2);
+                if (kv.Length == 2 && kv[0].Trim().Equals("rel", StringComparison.OrdinalIgnoreCase)
+                    && kv[1].Trim().Trim('"').Split(' ').Contains("next", StringComparer.OrdinalIgnoreCase))
+                    return m.Groups["uri"].Value.Trim();
+            }
+            return null;
+        }
+
+        private static readonly Regex LinkValue = new(@"<(?<uri>[^>]*)>(\s*;\s*(?<param>[^;,]*))*", RegexOptions.CultureInvariant);
 
         public static WhoAmI ToWhoAmI(JsonElement e) => new()
         {

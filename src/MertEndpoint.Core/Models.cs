@@ -152,6 +152,18 @@ namespace MertEndpoint
     }
 
     /// <summary>One compute offer of the provider catalog (<c>GET /provider/{ns}</c>).</summary>
+    /// <summary>One page of a namespace's listing (see <see cref="Json.ToEndpointPage"/>).</summary>
+    internal sealed class ListingPage
+    {
+        public IReadOnlyList<EndpointInfo> Items { get; set; } = Array.Empty<EndpointInfo>();
+        /// <summary>The next page's address as the answer's Link header gave it (maybe relative); null on the last page.</summary>
+        public string? Next { get; set; }
+        /// <summary>A body field that says there is more (a cursor, hasMore), when the answer has one.</summary>
+        public string? MoreField { get; set; }
+        /// <summary>How many endpoints the body says there are in all, when it says.</summary>
+        public int? Total { get; set; }
+    }
+
     public sealed class HardwareInfo
     {
         public string Vendor { get; internal set; } = "";

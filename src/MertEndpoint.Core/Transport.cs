@@ -63,11 +63,16 @@ namespace MertEndpoint
         /// from a proxy, truncated JSON) is a failure the policy tries again only where that is safe.
         /// </summary>
         public Task<T> SendAsync<T>(HttpMethod method, Uri uri, string? body, Target target, Func<JsonElement, T> map, RequestCall call, CancellationToken ct) =>
+            SendAsync(method, uri, body, target, (e, _) => map(e), call, ct);
+
+        /// <summary>As above, with the answer's headers beside its body (a listing's <c>Link</c> to its next page).</summary>
+        public Task<T> SendAsync<T>(HttpMethod method, Uri uri, string? body, Target target, Func<JsonElement, HttpResponseMessage, T> map, RequestCall call,
+            CancellationToken ct) =>
             Executor.RunAsync(call, target, uri, async (_, t) =>
             {
                 using HttpResponseMessage response = await SendOnceAsync(method, uri, body, t).ConfigureAwait(false);
                 NoteDate(response);
-                return await OutcomeAsync(response, target, map).ConfigureAwait(false);
+                return await OutcomeAsync(response, target, e => map(e, response)).ConfigureAwait(false);
             }, (kind, ex, attempts) => Errors.Unreachable(target, uri, ex, attempts, Settings.AttemptTimeout), ct);
 
         /// <summary>What one answer comes to: its value, or a failure carrying the error it would end in.</summary>

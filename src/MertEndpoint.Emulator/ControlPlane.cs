@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json.Nodes;
 
 namespace MertEndpoint.Emulator;
@@ -15,7 +16,14 @@ sealed partial class ControlPlane(EmulatorOptions options, EndpointStore store)
             var used = store.UsedAccelerators(Namespace(ctx));
             return Http.WriteJson(ctx, Catalog.Render(type => used.GetValueOrDefault(type)));
         });
-        app.MapGet("/v2/endpoint/{ns}", ctx => Http.WriteJson(ctx, store.List(Namespace(ctx), BaseUrl(ctx))));
+        app.MapGet("/v2/endpoint/{ns}", ctx =>
+        {
+            string ns = Namespace(ctx);
+            int page = int.TryParse(ctx.Request.Query["page"], NumberStyles.None, CultureInfo.InvariantCulture, out var p) && p > 0 ? p : 1;
+            var (json, more) = store.List(ns, BaseUrl(ctx), page);
+            if (more) ctx.Response.Headers["Link"] = $"<{BaseUrl(ctx)}/v2/endpoint/{Uri.EscapeDataString(ns)}?page={page + 1}>; rel=\"next\"";
+            return Http.WriteJson(ctx, json);
+        });
         app.MapPost("/v2/endpoint/{ns}", async ctx =>
         {
             var ns = Namespace(ctx);

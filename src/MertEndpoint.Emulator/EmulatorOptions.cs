@@ -37,6 +37,8 @@ public sealed record EmulatorOptions
     public bool ColumnarMetrics { get; init; }
     /// <summary>Data-plane requests per replica per service minute above which one more replica starts (up to maxReplica).</summary>
     public int ScaleUpRequests { get; init; } = 60;
+    /// <summary>A listing answers this many endpoints per page, with a <c>Link rel="next"</c> header to the next page; 0: one page.</summary>
+    public int ListPageSize { get; init; }
     public bool Help { get; init; }
 
     public const string Usage = """
@@ -73,6 +75,8 @@ public sealed record EmulatorOptions
                                        a failed endpoint's logs: every line, or the build lines only
           --metrics-shape points|columnar
                                        metric answers: [{timestamp, value}, ...] or {timestamps, values}
+          --list-page-size <n>         a listing answers n endpoints per page, each with a
+                                       Link: <...?page=k>; rel="next" header to the next (default 0: one page)
 
         When ready it prints one line: Emulator listening on http://127.0.0.1:<port>
         """;
@@ -123,6 +127,7 @@ public sealed record EmulatorOptions
                 "--stale-read-ms" => o with { StaleReadMs = Count() },
                 "--failed-logs" => o with { FailedLogsBuildOnly = Choice("keep", "build-only") },
                 "--metrics-shape" => o with { ColumnarMetrics = Choice("points", "columnar") },
+                "--list-page-size" => o with { ListPageSize = Count() },
                 "--scale-up-requests" => o with { ScaleUpRequests = Count() is > 0 and var n ? n : throw new ArgumentException($"Option {name} needs at least 1.") },
                 "--help" or "-h" or "-?" => o with { Help = true },
                 _ => throw new ArgumentException($"Unknown option '{name}'. Use --help for the list."),

@@ -127,13 +127,17 @@ sealed class EndpointStore
 
     // ---- control plane ----
 
-    public string List(string ns, string baseUrl)
+    /// <summary>A namespace's listing: all of it, or under <c>--list-page-size</c> page <paramref name="page"/> (from 1) and whether more follow.</summary>
+    public (string Json, bool More) List(string ns, string baseUrl, int page = 1)
     {
         lock (_gate)
         {
             var now = Now;
-            var items = Readable(ns, now).Select(r => r.Snapshot is { } s ? Render(r.Record, s, baseUrl) : Render(r.Record, baseUrl));
-            return $"{{\"items\":[{string.Join(',', items)}]}}";
+            var all = Readable(ns, now).ToList();
+            int size = _options.ListPageSize;
+            var shown = size > 0 ? all.Skip((int)Math.Min(int.MaxValue, (long)(page - 1) * size)).Take(size) : all;
+            var items = shown.Select(r => r.Snapshot is { } s ? Render(r.Record, s, baseUrl) : Render(r.Record, baseUrl));
+            return ($"{{\"items\":[{string.Join(',', items)}]}}", size > 0 && (long)page * size < all.Count);
         }
     }
 

@@ -8,6 +8,11 @@ namespace MertEndpoint.Tests;
 /// <summary>A request as the fake handler saw it, stamped with the fake clock.</summary>
 public sealed record Recorded(HttpMethod Method, string Path, string? Body, string? Authorization, DateTimeOffset Time)
 {
+    /// <summary>The query, with its '?', or "".</summary>
+    public string Query { get; init; } = "";
+    /// <summary>The host the request went to.</summary>
+    public string Host { get; init; } = "";
+
     public override string ToString() => $"{Method} {Path}";
 }
 
@@ -40,7 +45,7 @@ public sealed class FakeHandler : HttpMessageHandler
     {
         var body = request.Content == null ? null : await request.Content.ReadAsStringAsync(ct);
         var recorded = new Recorded(request.Method, request.RequestUri!.AbsolutePath, body,
-            request.Headers.Authorization?.ToString(), _clock.GetUtcNow());
+            request.Headers.Authorization?.ToString(), _clock.GetUtcNow()) { Query = request.RequestUri.Query, Host = request.RequestUri.Host };
         Func<Recorded, CancellationToken, Task<HttpResponseMessage>> next;
         lock (_requests)
         {

@@ -267,4 +267,41 @@ public class ControlPlaneTests
         await emulator.CreateAsync("bad-tgi", b => b["model"]!["image"] = JsonNode.Parse("""{"tgi": {"url": "ghcr.io/someone/tgi-will-fail:1"}}"""));
         await emulator.WaitForStateAsync("bad-tgi", "failed");
     }
+
+    [Fact]
+    public async Task List_UnderAPageSize_AnswersPagesLinkedByTheLinkHeader_EachEndpointOnce()
+    {
+        await using var emulator = await StartAsync("--list-page-size", "2");
+        string[] names = ["e1", "e2", "e3", "e4", "e5"];
+        foreach (var name in names) await emulator.CreateAsync(name);
+
+        var listed = new List<string>();
+        var pages = 0;
+        string? next = $"/v2/endpoint/{User}";
+        while (next != null)
+        {
+            using var response = await emulator.Client.GetAsync(next);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            pages++;
+            var items = (await ReadObject(response))["items"]!.AsArray();
+            listed.AddRange(items.Select(i => i!["name"]!.GetValue<string>()));
+            next = response.Headers.TryGetValues("Link", out var links) ? links.Single() : null;
+            if (next == null) Assert.Single(items);
+            else
+            {
+                Assert.Equal(2, items.Count);
+                Assert.Matches("^<http://127\\.0\\.0\\.1:\\d+/v2/endpoint/emulator-user\\?page=\\d>; rel=\"next\"$", next);
+                next = new Uri(next[1..next.IndexOf('>')]).PathAndQuery;
+            }
+        }
+        Assert.Equal(3, pages);
+        Assert.Equal(names, listed);
+
+        // Without the switch: one page, no Link (the documented answer).
+        await using var whole = await StartAsync();
+        foreach (var name in names) await whole.CreateAsync(name);
+        using var all = await whole.Client.GetAsync($"/v2/endpoint/{User}");
+        Assert.False(all.Headers.Contains("Link"));
+        Assert.Equal(5, (await ReadObject(all))["items"]!.AsArray().Count);
+    }
 }

@@ -27,6 +27,7 @@ public class OptionsTests
         Assert.False(o.FailedLogsBuildOnly);
         Assert.False(o.ColumnarMetrics);
         Assert.Equal(60, o.ScaleUpRequests);
+        Assert.Equal(0, o.ListPageSize);
     }
 
     [Fact]
@@ -34,7 +35,7 @@ public class OptionsTests
     {
         var o = EmulatorOptions.Parse(["--updated-at", "actions", "--url-from", "running", "--resume-scaling", "keep", "--scale-to-zero-status", "502",
             "--url-scheme", "random", "--quota", "enforce", "--stale-read-ms", "1500", "--failed-logs", "build-only", "--metrics-shape", "columnar",
-            "--scale-up-requests", "5"]);
+            "--scale-up-requests", "5", "--list-page-size", "2"]);
         Assert.True(o.UpdatedAtOnActionsOnly);
         Assert.True(o.UrlFromRunning);
         Assert.True(o.ResumeKeepsScaling);
@@ -45,8 +46,10 @@ public class OptionsTests
         Assert.True(o.FailedLogsBuildOnly);
         Assert.True(o.ColumnarMetrics);
         Assert.Equal(5, o.ScaleUpRequests);
+        Assert.Equal(2, o.ListPageSize);
         var back = EmulatorOptions.Parse(["--updated-at", "transitions", "--url-from", "initializing", "--resume-scaling", "reset",
-            "--scale-to-zero-status", "503", "--url-scheme", "path", "--quota", "off", "--failed-logs", "keep", "--metrics-shape", "points"]);
+            "--scale-to-zero-status", "503", "--url-scheme", "path", "--quota", "off", "--failed-logs", "keep", "--metrics-shape", "points",
+            "--list-page-size", "0"]);
         var defaults = EmulatorOptions.Parse([]);
         Assert.Equal(defaults, back with { Tokens = defaults.Tokens, Orgs = defaults.Orgs }); // the lists are new objects
     }

@@ -76,7 +76,7 @@ public class ProcessTests
         Assert.Equal(0, exit);
         foreach (var option in new[] { "--urls", "--token", "--user", "--org", "--boot-seconds", "--state-file", "--seconds-per-minute",
                      "--updated-at", "--url-from", "--resume-scaling", "--scale-to-zero-status", "--url-scheme", "--quota", "--stale-read-ms",
-                     "--failed-logs", "--metrics-shape", "--scale-up-requests" })
+                     "--failed-logs", "--metrics-shape", "--scale-up-requests", "--list-page-size" })
             Assert.Contains(option, stdout);
     }
 

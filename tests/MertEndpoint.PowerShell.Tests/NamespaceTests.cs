@@ -30,4 +30,27 @@ public class NamespaceTests
         Assert.Contains("Get-MertEndpoint -Namespace '*' | Stop-MertEndpoint", error.Exception.Message);
         Assert.Empty(host.Service.Requests);
     }
+
+    [Fact]
+    public async Task A_listing_whose_next_page_is_elsewhere_is_shown_with_a_warning_and_the_token_stays_home()
+    {
+        using var host = new CmdletHost();
+        host.Service.Add("a");
+        host.Service.Add("b");
+        host.Service.Intercept = r =>
+        {
+            if (!r.Is("GET", "/v2/endpoint/alice")) return null;
+            var page = FakeService.Json(200, $$"""{"items": [{{host.Service.BodyOf("a")}}]}""");
+            page.Headers.TryAddWithoutValidation("Link", "<https://elsewhere.example/v2/endpoint/alice?page=2>; rel=\"next\"");
+            return page;
+        };
+
+        var run = (await host.RunAsync("Get-MertEndpoint")).Succeeded();
+
+        Assert.Equal(["a"], run.Names);
+        var warning = Assert.Single(run.Warnings, w => w.Contains("may be incomplete", StringComparison.Ordinal));
+        Assert.Contains("namespace 'alice'", warning);
+        Assert.Contains("-Name", warning);
+        Assert.DoesNotContain(host.Service.Requests, r => r.Host.Contains("elsewhere", StringComparison.Ordinal));
+    }
 }
