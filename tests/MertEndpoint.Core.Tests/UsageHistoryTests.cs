@@ -582,6 +582,15 @@ public sealed class UsageHistoryTests : IDisposable
         Assert.False(cost.CurrentlyBilling);
         Assert.InRange(TimeSpan.FromSeconds(40), cost.BilledTimeLow, cost.BilledTimeHigh);
         Assert.InRange(cost.BilledTime, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(52));
+
+        // Each record says how far its writer's clock was corrected ("off", seconds; none where the clocks agreed), and
+        // keeps it through a compaction, so a reader can tell a corrected record and put it back on the writer's clock.
+        Assert.Equal(new[] { true, false, true, true }, events.Select(e => e.ClockOffset == TimeSpan.Zero));
+        Assert.InRange(resume.ClockOffset, ahead, ahead + TimeSpan.FromSeconds(0.6));
+        string[] lines = File.ReadAllLines(PathOf());
+        Assert.Single(lines, l => l.Contains("\"off\":", StringComparison.Ordinal));
+        await later.CompactAsync();
+        Assert.Equal(events.Select(e => e.ClockOffset), new UsageHistory(PathOf()).Read().Select(e => e.ClockOffset));
     }
 
     [Fact]

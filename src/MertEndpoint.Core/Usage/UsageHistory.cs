@@ -865,7 +865,7 @@ namespace MertEndpoint
                 if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
                 DateTimeOffset? time = null, lo = null, hi = null, stamp = null;
                 List<DateTimeOffset>? starts = null;
-                double spread = 0;
+                double spread = 0, off = 0;
                 string? api = null, ns = null, name = null, state = null, vendor = null, region = null, type = null, size = null, source = null, url = null;
                 int replicas = 0;
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -892,6 +892,7 @@ namespace MertEndpoint
                     else if (Is(field, escapedName, "src")) source = Shared(ref reader);
                     else if (Is(field, escapedName, "url")) url = Shared(ref reader);
                     else if (Is(field, escapedName, "replicas")) replicas = reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int n) ? n : 0;
+                    else if (Is(field, escapedName, "off")) off = reader.TokenType == JsonTokenType.Number && reader.TryGetDouble(out double o) && Math.Abs(o) < MaxClockOffsetSeconds ? o : 0;
                     else if (Is(field, escapedName, "spread")) spread = reader.TokenType == JsonTokenType.Number && reader.TryGetDouble(out double d) && d >= 0 && d < 86400 ? d : 0;
                 }
                 if (reader.TokenType != JsonTokenType.EndObject || reader.Read()) return false; // cut short, or more after it
@@ -900,7 +901,7 @@ namespace MertEndpoint
                 {
                     Time = at, Api = api, Namespace = ns, Name = name, State = state, Replicas = replicas,
                     Vendor = vendor, Region = region, InstanceType = type, InstanceSize = size, Source = source, Url = url,
-                    Earliest = lo, Latest = hi, ServiceStamp = stamp,
+                    Earliest = lo, Latest = hi, ServiceStamp = stamp, ClockOffset = TimeSpan.FromSeconds(off),
                 };
                 if (e.IsReplicaList)
                 {
@@ -914,6 +915,9 @@ namespace MertEndpoint
                 return false;
             }
         }
+
+        // A record's "off" beyond this (ten years) is not a clock offset any writer measured.
+        private const double MaxClockOffsetSeconds = 10 * 366 * 86400.0;
 
         /// <summary>An array of times (a replica list's starts); anything in it that is not a time is left out.</summary>
         private static List<DateTimeOffset> StampsOf(ref Utf8JsonReader reader)
@@ -981,6 +985,7 @@ namespace MertEndpoint
                 ["url"] = e.Url,
                 ["u"] = e.ServiceStamp is DateTimeOffset u ? Stamp(u) : null,
             };
+            if (e.ClockOffset != TimeSpan.Zero) fields["off"] = Math.Round(e.ClockOffset.TotalSeconds, 3);
             if (e.IsReplicaList)
             {
                 fields["starts"] = (e.ReplicaStarts ?? Array.Empty<DateTimeOffset>()).Select(Stamp).ToArray();

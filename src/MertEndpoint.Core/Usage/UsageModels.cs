@@ -29,6 +29,13 @@ namespace MertEndpoint
         /// <summary>The service's own updatedAt in the answer to an action (its clock, not ours); null for reads and when unknown.</summary>
         public DateTimeOffset? ServiceStamp { get; internal set; }
 
+        /// <summary>
+        /// How far the writer's clock ran ahead of the control plane's (negative: behind) when it wrote this record, as the
+        /// history corrected for it: the record's times are already on the service's clock (the writer's less this). Zero
+        /// when the two agreed within 5 s, or the writer could not tell (files written before it was kept).
+        /// </summary>
+        internal TimeSpan ClockOffset { get; set; }
+
         /// <summary>This state bills (see <see cref="BillingRules"/>: initializing and running, per replica).</summary>
         public bool IsBilled => BillingRules.Bills(State);
 
@@ -58,7 +65,7 @@ namespace MertEndpoint
         internal UsageEvent WithReplicas(int replicas) => new()
         {
             Api = Api, Namespace = Namespace, Name = Name, State = State, Replicas = replicas, Vendor = Vendor, Region = Region,
-            InstanceType = InstanceType, InstanceSize = InstanceSize, Url = Url,
+            InstanceType = InstanceType, InstanceSize = InstanceSize, Url = Url, ClockOffset = ClockOffset,
         };
 
         /// <summary>Same state and replica count: a second record of it adds nothing.</summary>

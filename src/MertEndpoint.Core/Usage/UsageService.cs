@@ -87,10 +87,10 @@ namespace MertEndpoint
             : t + by;
 
         /// <summary>A request's send and answer times (this machine's clock) on the history's.</summary>
-        private (DateTimeOffset Sent, DateTimeOffset Received) OnHistoryClock(DateTimeOffset sent, DateTimeOffset received)
+        private (DateTimeOffset Sent, DateTimeOffset Received, TimeSpan By) OnHistoryClock(DateTimeOffset sent, DateTimeOffset received)
         {
             TimeSpan c = Correction;
-            return (sent - c, received - c);
+            return (sent - c, received - c, c);
         }
 
         /// <summary>This machine's clock less <see cref="Correction"/> (only "now" is read from it).</summary>
@@ -129,17 +129,18 @@ namespace MertEndpoint
             lock (_gate) _writes = WriteAfter(_writes, batch, reporter, listing);
         }
 
-        /// <summary>A namespace's listing as it was answered: the names it had, when it was asked and answered.</summary>
+        /// <summary>A namespace's listing as it was answered: the names it had, when it was asked and answered (on the history's clock, moved by <see cref="By"/>).</summary>
         private sealed class Listing
         {
-            public Listing(string api, string ns, HashSet<string> names, DateTimeOffset asked, DateTimeOffset answered) =>
-                (Api, Namespace, Names, Asked, Answered) = (api, ns, names, asked, answered);
+            public Listing(string api, string ns, HashSet<string> names, DateTimeOffset asked, DateTimeOffset answered, TimeSpan by) =>
+                (Api, Namespace, Names, Asked, Answered, By) = (api, ns, names, asked, answered, by);
 
             public string Api { get; }
             public string Namespace { get; }
             public HashSet<string> Names { get; }
             public DateTimeOffset Asked { get; }
             public DateTimeOffset Answered { get; }
+            public TimeSpan By { get; }
         }
 
         private async Task WriteAfter(Task previous, IReadOnlyList<UsageHistory.Observed> batch, Reporter reporter, Listing? listing)
@@ -264,9 +265,9 @@ namespace MertEndpoint
                     DateTimeOffset sentHere = client.TimeProvider.GetUtcNow();
                     IReadOnlyList<EndpointReplica> replicas = await client.GetReplicasAsync(ns, name, patience.Token).ConfigureAwait(false);
                     NoteClock(client.ClockAhead);
-                    var (sent, received) = OnHistoryClock(sentHere, client.TimeProvider.GetUtcNow());
+                    var (sent, received, by) = OnHistoryClock(sentHere, client.TimeProvider.GetUtcNow());
                     Interlocked.Increment(ref read);
-                    var list = new UsageHistory.Observed(new UsageEvent { Api = client.ApiBase, Namespace = ns, Name = name, State = "running" },
+                    var list = new UsageHistory.Observed(new UsageEvent { Api = client.ApiBase, Namespace = ns, Name = name, State = "running", ClockOffset = by },
                         ObservationKind.Read, DateTimeOffset.MinValue, sent, received)
                     {
                         ReplicaStarts = replicas.Where(r => r.StartedAt != null).Select(r => r.StartedAt!.Value).ToList(),
@@ -311,7 +312,7 @@ namespace MertEndpoint
             }
             return tails.Select(t => t.Last)
                 .Where(last => last.State != "deleted" && !listing.Names.Contains(last.Name))
-                .Select(last => new UsageHistory.Observed(new UsageEvent { Api = listing.Api, Namespace = listing.Namespace, Name = last.Name, State = "deleted" },
+                .Select(last => new UsageHistory.Observed(new UsageEvent { Api = listing.Api, Namespace = listing.Namespace, Name = last.Name, State = "deleted", ClockOffset = listing.By },
                     ObservationKind.Read, DateTimeOffset.MinValue, listing.Asked, listing.Answered))
                 .ToList();
         }
@@ -691,11 +692,11 @@ namespace MertEndpoint
                 if (o.ClockAhead is TimeSpan ahead && ahead.Duration() > SetupCheck.ClockAllowance) _reporter.Warning(Errors.HistoryClockOff(ahead));
                 // Dated on the history's clock: corrected by the offset this very answer measured, when it is far off.
                 _service.NoteClock(AheadAtMost(o));
-                var (sent, received) = _service.OnHistoryClock(o.SentAt, o.ReceivedAt);
+                var (sent, received, by) = _service.OnHistoryClock(o.SentAt, o.ReceivedAt);
                 var batch = new List<UsageHistory.Observed>();
                 // Deleted by this client, or a read that found it gone (404): dated as a change seen by that read.
                 if (o.DeletedName != null)
-                    batch.Add(new UsageHistory.Observed(new UsageEvent { Api = o.Api, Namespace = o.Namespace, Name = o.DeletedName, State = "deleted" },
+                    batch.Add(new UsageHistory.Observed(new UsageEvent { Api = o.Api, Namespace = o.Namespace, Name = o.DeletedName, State = "deleted", ClockOffset = by },
                         o.Kind, DateTimeOffset.MinValue, sent, received));
                 foreach (EndpointInfo e in o.Endpoints)
                 {
@@ -703,11 +704,12 @@ namespace MertEndpoint
                     {
                         Api = o.Api, Namespace = e.Namespace, Name = e.Name, State = e.StatusText, Replicas = e.TargetReplica,
                         Vendor = e.Vendor, Region = e.Region, InstanceType = e.InstanceType, InstanceSize = e.InstanceSize, Url = e.Url,
+                        ClockOffset = by,
                     }, o.Kind, e.UpdatedAt, sent, received) { CreatedAt = e.CreatedAt > DateTimeOffset.MinValue ? e.CreatedAt : null });
                 }
                 // A listing: what the history holds there and the listing has not is gone, found by the writer (a file read).
                 Listing? listing = o.Complete
-                    ? new Listing(o.Api, o.Namespace, new HashSet<string>(o.Endpoints.Select(e => e.Name), StringComparer.Ordinal), sent, received)
+                    ? new Listing(o.Api, o.Namespace, new HashSet<string>(o.Endpoints.Select(e => e.Name), StringComparer.Ordinal), sent, received, by)
                     : null;
                 if (batch.Count > 0 || listing != null) _service.Enqueue(batch, _reporter, listing);
             }
