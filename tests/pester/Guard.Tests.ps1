@@ -121,6 +121,21 @@ Describe 'The scheduled guard' {
         $r.Output | Should -Not -Match "`e\[" -Because 'redirected output is plain text'
     }
 
+    It 'exits 20 and tells a person when a listing may have left endpoints out (its next page elsewhere); it follows no link off the service' {
+        Add-Fault $emulator @{ method = 'GET'; pathPrefix = '/v2/endpoint/lab'; headers = @{ Link = '<https://elsewhere.example/v2/endpoint/lab?page=2>; rel="next"' }; count = $null }
+        try { $r = Invoke-Guard '-BilledLongerThan', '01:00:00', '-NotifyUri', $hook.Uri }
+        finally { $null = Invoke-MertEmulatorAdmin $emulator faults -Method DELETE }
+        $r.ExitCode | Should -Be 20 -Because $r.Output
+        $r.Output | Should -Match "note: The listing of namespace 'lab' may be incomplete: its next page is at another address"
+        $r.Output | Should -Not -Match 'nothing has billed'
+        $r.Output | Should -Match 'may still be billing'
+        $r.Output | Should -Match 'guard: end: .*read in part: lab; exit 20\.'
+        $post = @($hook.State.Posts)[-1]
+        $post.Body | Should -Match 'Listed in part'
+        $post.Body | Should -Match 'lab'
+        $hook.State.Posts.Clear()
+    }
+
     It 'exits 20 naming an organization whose listing answered 403; every log line starts with its UTC time, from a run line to an end line' {
         Add-Fault $emulator @{ method = 'GET'; pathPrefix = '/v2/endpoint/lab'; status = 403; count = $null }
         try { $r = Invoke-Guard '-BilledLongerThan', '01:00:00' }

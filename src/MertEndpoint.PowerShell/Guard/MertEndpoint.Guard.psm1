@@ -245,7 +245,14 @@ function Invoke-MertEndpointGuard {
         # failure an error; "nothing has billed" is said only of the namespaces that were read.
         $notRead = @(@($skipped | ForEach-Object { if ("$_" -match "^Skipped namespace '([^']+)'") { $Matches[1] } }) +
             @($checkErrors | ForEach-Object { if ($_.TargetObject.Namespace -and -not $_.TargetObject.Name) { $_.TargetObject.Namespace } })) | Select-Object -Unique
-        $unread = if ($notRead) { "not read: $($notRead -join ', ')" } else { 'every namespace read' }
+        # A listing that may have left endpoints out (its next page elsewhere, a cursor it could not follow): what it showed
+        # was checked; the rest may bill unseen, which is a failure to check, said as one.
+        $partly = @($skipped | ForEach-Object { if ("$_" -match "^The listing of namespace '([^']+)' may be incomplete") { $Matches[1] } } | Select-Object -Unique)
+        $unread = @(
+            if ($notRead) { "not read: $($notRead -join ', ')" }
+            if ($partly) { "read in part: $($partly -join ', ')" }
+        ) -join ', '
+        if (-not $unread) { $unread = 'every namespace read' }
 
         $toStop = [System.Collections.Generic.List[object]]::new()
         $reported = [System.Collections.Generic.List[object]]::new()
@@ -274,6 +281,7 @@ function Invoke-MertEndpointGuard {
             $exempt = $over.Count
             $nothing = if ($overBudget) { 'nothing is billing' } else { "nothing has billed for longer than $BilledLongerThan" }
             if ($checkErrors.Count -gt 0) { Write-GuardLog "nothing to pause where the check worked; $($checkErrors.Count) check(s) failed, so endpoints there may still be billing." }
+            elseif ($partly) { Write-GuardLog "nothing to pause in what was listed; the listing of $($partly -join ', ') may be incomplete, so endpoints there may still be billing." }
             elseif ($reported.Count -gt 0) { Write-GuardLog "nothing to pause on evidence: $($reported.Count) endpoint(s) reported above may have billed for longer than $BilledLongerThan." }
             elseif ($exempt -gt 0) { Write-GuardLog "nothing to pause: only the $exempt exempt endpoint(s) above $(if ($overBudget) { 'are billing' } else { "have billed for longer than $BilledLongerThan" })." }
             elseif ($notRead) { Write-GuardLog "nothing to pause in the namespaces read: $nothing there ($unread)." }
@@ -291,13 +299,14 @@ function Invoke-MertEndpointGuard {
             Write-GuardLog "paused $($endpoint.Namespace)/$($endpoint.Name); last 24 h: $spent. Tell $(if ($endpoint.UpdatedBy) { $endpoint.UpdatedBy } else { 'its owner' })."
         }
 
-        $failures = $checkErrors.Count + $stopErrors.Count + $budgetErrors.Count
+        $failures = $checkErrors.Count + $stopErrors.Count + $budgetErrors.Count + $partly.Count
         $what = "$($over.Count) $overWhat, $(if ($WhatIfPreference) { "$($toStop.Count) would be paused" } else { "$(@($stopped).Count) paused" })$(if ($reported.Count) { ", $($reported.Count) reported" }), $unread"
         # What the message names: the endpoints paused, the namespaces and endpoints that could not be checked or paused.
         $details = @(
             if ($stopped) { "Paused: $(Join-Names ($stopped | ForEach-Object { "$($_.Namespace)/$($_.Name)" }))." }
             if ($reported.Count) { "May have billed for longer than $BilledLongerThan, not paused (only the service's stamps say so): $(Join-Names ($reported | ForEach-Object { "$($_.Namespace)/$($_.Name)" }))." }
             if ($checkErrors) { "Could not check: $(Join-Names ($checkErrors | ForEach-Object { Get-ErrorTarget $_ }))." }
+            if ($partly) { "Listed in part (an endpoint left out was not checked): $(Join-Names $partly)." }
             if ($stopErrors) { "Could not pause: $(Join-Names ($stopErrors | ForEach-Object { Get-ErrorTarget $_ }))." }
             $budgetNote
         )
