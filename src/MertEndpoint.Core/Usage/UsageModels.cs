@@ -68,6 +68,14 @@ namespace MertEndpoint
             InstanceType = InstanceType, InstanceSize = InstanceSize, Url = Url, ClockOffset = ClockOffset,
         };
 
+        /// <summary>A copy dated at <paramref name="time"/>, its window and everything else as they are (the cost model's re-dating).</summary>
+        internal UsageEvent DatedAt(DateTimeOffset time) => new()
+        {
+            Time = time, Earliest = Earliest, Latest = Latest, Api = Api, Namespace = Namespace, Name = Name, State = State, Replicas = Replicas,
+            Vendor = Vendor, Region = Region, InstanceType = InstanceType, InstanceSize = InstanceSize, Url = Url, Source = Source,
+            ServiceStamp = ServiceStamp, ReplicaStarts = ReplicaStarts, StartsSpread = StartsSpread, ClockOffset = ClockOffset,
+        };
+
         /// <summary>Same state and replica count: a second record of it adds nothing.</summary>
         internal bool SameAs(UsageEvent other) => State == other.State && Replicas == other.Replicas;
     }

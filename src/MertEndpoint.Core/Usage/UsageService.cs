@@ -360,7 +360,7 @@ namespace MertEndpoint
                 var streak = new BillingStreak();
                 if (BillingRules.Bills(endpoint.Status))
                     streak = tails.TryGetValue(UsageEvent.KeyOf(client.ApiBase, endpoint.Namespace, endpoint.Name), out EndpointTail? tail)
-                        && tail.First <= now && StreakOf(tail) is BillingStreak known
+                        && tail.First <= now && CostModel.StreakOf(tail) is BillingStreak known
                         ? known
                         : new BillingStreak(endpoint.UpdatedAt, null, "updatedAt");
                 result.Add(endpoint.WithBilling(price, source, streak));
@@ -492,12 +492,6 @@ namespace MertEndpoint
             return History.TailsOf(new[] { key }).TryGetValue(key, out EndpointTail? tail) ? tail : null;
         }
 
-        /// <summary>The current billing streak the tail records (its last record bills), with how its start is known; null when none.</summary>
-        private static BillingStreak? StreakOf(EndpointTail tail) =>
-            tail.Last.IsBilled && tail.Streak is UsageEvent start
-                ? new BillingStreak(start.Time, start.Latest ?? start.Time, SourceOf(start, tail.StreakIsFirst))
-                : null;
-
         /// <summary>Recorded less than <paramref name="within"/> ago, and not after now: a record dated ahead of this clock (see <see cref="UsageHistory.FutureTolerance"/>) is no recent action of ours.</summary>
         private bool Recent(UsageEvent e, TimeSpan within)
         {
@@ -527,133 +521,10 @@ namespace MertEndpoint
             Summarize(events, since, until, BillingRules.HighGranularity);
 
         /// <param name="granularity">What the upper bound rounds each replica's billed interval up to; zero for exact time (tests of the windows alone).</param>
-        /// <param name="tailOf">Each endpoint's tail over its whole history (by any of its records), when <paramref name="events"/>
-        /// holds only its records from some point on: its streak and its first record come from there. Null: the events are all.</param>
+        /// <param name="tailOf">Each endpoint's tail over its whole history (see <see cref="CostModel.Summarize"/>).</param>
         internal static IReadOnlyList<EndpointCost> Summarize(IEnumerable<UsageEvent> events, DateTimeOffset since, DateTimeOffset until, TimeSpan granularity,
-            Func<UsageEvent, EndpointTail?>? tailOf = null)
-        {
-            var costs = new List<EndpointCost>();
-            foreach (var group in events.GroupBy(e => (e.Namespace, e.Name)))
-            {
-                List<UsageEvent> list = ScaleUps.Applied(group.OrderBy(e => e.Time).ToList());
-                if (list.Count == 0) continue;
-                EndpointTail tail = tailOf?.Invoke(list[0]) ?? EndpointTail.Of(list)!;
-                var billed = TimeSpan.Zero;
-                for (var i = 0; i < list.Count; i++)
-                {
-                    var e = list[i];
-                    if (!e.IsMetered) continue; // the estimate: what the service says it meters
-                    var end = i + 1 < list.Count ? list[i + 1].Time : until;
-                    var from = e.Time < since ? since : e.Time;
-                    var to = end > until ? until : end;
-                    if (to > from) billed = BillingRules.Sum(billed, BillingRules.ReplicaTime(to - from, BillingRules.BilledReplicas(true, e.Replicas)));
-                }
-                if (tail.First > until) continue; // it did not exist yet in the period
-                (TimeSpan low, TimeSpan high) = Bounds(list, since, until, granularity);
-                var lastEvent = list[list.Count - 1];
-                BillingStreak? streak = StreakOf(tail);
-                costs.Add(new EndpointCost
-                {
-                    Namespace = group.Key.Namespace, Name = group.Key.Name, Since = since, Until = until, BilledTime = billed,
-                    BilledTimeLow = low < billed ? low : billed, BilledTimeHigh = high > billed ? high : billed,
-                    InstanceType = lastEvent.InstanceType ?? list.LastOrDefault(e => e.InstanceType != null)?.InstanceType,
-                    InstanceSize = lastEvent.InstanceSize ?? list.LastOrDefault(e => e.InstanceSize != null)?.InstanceSize,
-                    CurrentlyBilling = lastEvent.IsBilled,
-                    BilledSince = streak?.Since,
-                    BilledSinceLatest = streak?.Latest,
-                    BilledSinceSource = streak?.Source,
-                    Deleted = lastEvent.State == "deleted",
-                });
-            }
-            return costs;
-        }
-
-        /// <summary>
-        /// How the start of a streak is known: "action" (this module's own start), "sighting" (seen, within the window
-        /// since the last sighting of another state), or "updatedAt" (the endpoint's first record, seen billing, dated back by the
-        /// service's updatedAt stamp alone: a suggestion, not a proof; the proof is when it was first seen).
-        /// </summary>
-        private static string SourceOf(UsageEvent start, bool firstRecord) =>
-            start.Source == "action" ? "action"
-            : (firstRecord || start.Earliest == null) && start.Latest is DateTimeOffset seen && seen - start.Time > StampSuggests ? "updatedAt"
-            : "sighting";
-
-        /// <summary>How far before its first sighting a stamp must date a streak before it counts as only suggested by it.</summary>
-        private static readonly TimeSpan StampSuggests = TimeSpan.FromSeconds(5);
-
-        /// <summary>
-        /// The least and the most replica-time the endpoint can have billed, given when each change can have happened:
-        /// between the last sighting of the previous state (Earliest) and the first sighting of the new one (Latest).
-        /// Each boundary is placed where it makes the total smallest (low) or largest (high): a change that lowers the
-        /// billed rate (a pause) as early or as late as it can have happened, a change that raises it the other way.
-        /// The most also counts every started <paramref name="granularity"/> of each replica's billed interval whole
-        /// (see <see cref="BillingRules.HighGranularity"/>); the least is exact time. The least counts only the states the
-        /// service says it meters, the most every state that may bill (an update too: <see cref="BillingRules"/>).
-        /// </summary>
-        private static (TimeSpan Low, TimeSpan High) Bounds(List<UsageEvent> list, DateTimeOffset since, DateTimeOffset until, TimeSpan granularity)
-        {
-            static int Rate(UsageEvent e, bool high) => BillingRules.BilledReplicas(high ? e.IsBilled : e.IsMetered, e.Replicas);
-
-            // The billed stretches, each at one rate, with every boundary placed for the low or the high reading, in the period.
-            List<(DateTimeOffset Start, DateTimeOffset End, int Rate)> Stretches(bool high)
-            {
-                var stretches = new List<(DateTimeOffset, DateTimeOffset, int)>();
-                for (var i = 0; i < list.Count; i++)
-                {
-                    int rate = Rate(list[i], high);
-                    if (rate == 0) continue;
-                    DateTimeOffset start = Boundary(list, i, high), end = i + 1 < list.Count ? Boundary(list, i + 1, high) : until;
-                    if (start < since) start = since;
-                    if (end > until) end = until;
-                    if (end > start) stretches.Add((start, end, rate));
-                }
-                return stretches;
-            }
-
-            static DateTimeOffset Boundary(List<UsageEvent> list, int i, bool high)
-            {
-                UsageEvent e = list[i];
-                DateTimeOffset earliest = e.Earliest is DateTimeOffset lo && lo < e.Time ? lo : e.Time;
-                DateTimeOffset latest = e.Latest is DateTimeOffset hi && hi > e.Time ? hi : e.Time;
-                bool falls = (i == 0 ? 0 : Rate(list[i - 1], high)) > Rate(e, high);
-                return high == falls ? latest : earliest;
-            }
-
-            var low = TimeSpan.Zero;
-            foreach (var (start, end, rate) in Stretches(high: false)) low = BillingRules.Sum(low, BillingRules.ReplicaTime(end - start, rate));
-            return (low, PerReplica(Stretches(high: true), granularity));
-        }
-
-        /// <summary>
-        /// Replica-time with each replica's billed intervals rounded up to <paramref name="granularity"/>: replica k bills
-        /// wherever the rate is at least k, from its start to its stop, an update or a change of the other replicas in
-        /// between not stopping it. Every replica between two rates that occur has the same intervals, so this counts per
-        /// rate, not per replica (a reading of millions of replicas costs no more).
-        /// </summary>
-        private static TimeSpan PerReplica(List<(DateTimeOffset Start, DateTimeOffset End, int Rate)> stretches, TimeSpan granularity)
-        {
-            var total = TimeSpan.Zero;
-            int below = 0;
-            foreach (int level in stretches.Select(s => s.Rate).Distinct().OrderBy(r => r))
-            {
-                var time = TimeSpan.Zero;
-                DateTimeOffset? from = null, to = null;
-                foreach (var (start, end, _) in stretches.Where(s => s.Rate >= level).OrderBy(s => s.Start))
-                {
-                    if (to is DateTimeOffset t && start <= t)
-                    {
-                        if (end > t) to = end;
-                        continue;
-                    }
-                    if (from != null) time = BillingRules.Sum(time, BillingRules.RoundUp(to!.Value - from.Value, granularity));
-                    (from, to) = (start, end);
-                }
-                if (from != null) time = BillingRules.Sum(time, BillingRules.RoundUp(to!.Value - from.Value, granularity));
-                total = BillingRules.Sum(total, BillingRules.ReplicaTime(time, (long)level - below));
-                below = level;
-            }
-            return total;
-        }
+            Func<UsageEvent, EndpointTail?>? tailOf = null) =>
+            CostModel.Summarize(events, since, until, granularity, EstimateStrategies.All, tailOf);
 
         /// <summary>
         /// The most this machine's clock can run ahead of the service's, from one answer: its Date, and for an action the
