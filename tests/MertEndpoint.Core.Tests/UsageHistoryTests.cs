@@ -243,6 +243,12 @@ public sealed class UsageHistoryTests : IDisposable
         Assert.Equal(lastSighting - UsageHistory.ReadLag, change.Earliest);  // from the last sighting of any process, less the read lag
         Assert.Equal(t.AddMilliseconds(300), change.Latest);
         Assert.True(change.Latest - change.Earliest <= TimeSpan.FromSeconds(4.5) + TimeSpan.FromMilliseconds(300) + UsageHistory.ReadLag);
+        // The facts the window was concluded from are kept beside it, as they were: when the read that saw the change was
+        // sent, the end of the previous state's run of sightings (before the read lag), and the updatedAt the read showed.
+        Assert.Equal((t, lastSighting, _t0), (change.SentAt!.Value, change.PreviousSeen!.Value, change.ServiceStamp!.Value));
+        string line = File.ReadAllLines(PathOf())[^1];
+        Assert.Contains($"\"sent\":\"{UsageHistory.Stamp(t)}\"", line);
+        Assert.Contains($"\"prev\":\"{UsageHistory.Stamp(lastSighting)}\"", line);
     }
 
     [Fact]

@@ -485,7 +485,8 @@ namespace MertEndpoint
             }
             // A read shows the state as of up to ReadLag before its answer: the previous state is known to have held only
             // until then, so the change can be that much earlier than the last sighting (never before the last change).
-            DateTimeOffset? sighting = Later(lastTime, _lastSeen.TryGetValue(key, out var seen) ? seen : (DateTimeOffset?)null);
+            DateTimeOffset? previousSeen = _lastSeen.TryGetValue(key, out var seen) ? seen : (DateTimeOffset?)null;
+            DateTimeOffset? sighting = Later(lastTime, previousSeen);
             // Never seen before (no record, no sighting): it can have changed to this state, an initializing nobody saw
             // included, any time since the service created it, on our clock as far as the two are told apart.
             DateTimeOffset? earliest = o.Kind != ObservationKind.Read ? o.SentAt
@@ -512,7 +513,10 @@ namespace MertEndpoint
             e.Earliest = earliest;
             e.Latest = latest;
             e.Source = o.Kind == ObservationKind.Read ? "read" : o.Kind == ObservationKind.Action ? "action" : "deleted";
-            e.ServiceStamp = o.Kind == ObservationKind.Action && o.UpdatedAt > DateTimeOffset.MinValue ? o.UpdatedAt : null;
+            // The facts beside the conclusions above: what a rule fixed later dates again from (see CostModel).
+            e.ServiceStamp = o.UpdatedAt > DateTimeOffset.MinValue ? o.UpdatedAt : null;
+            e.SentAt = o.SentAt;
+            e.PreviousSeen = previousSeen;
             return new[] { e };
         }
 
@@ -558,7 +562,7 @@ namespace MertEndpoint
             List<DateTimeOffset> starts = o.ReplicaStarts!.Where(Plausible).Select(s => s - ahead).OrderBy(s => s).ToList();
             if (starts.Count == 0) return None;
             UsageEvent e = tail.Last.WithReplicas(tail.Last.Replicas);
-            (e.Time, e.Earliest, e.Latest) = (o.ReceivedAt, o.SentAt, o.ReceivedAt);
+            (e.Time, e.Earliest, e.Latest, e.SentAt) = (o.ReceivedAt, o.SentAt, o.ReceivedAt, o.SentAt);
             e.Source = UsageEvent.ReplicaListSource;
             e.ReplicaStarts = starts;
             e.StartsSpread = spread;
@@ -863,7 +867,7 @@ namespace MertEndpoint
                 // one whole JSON object is not a record.
                 var reader = new Utf8JsonReader(new ReadOnlySpan<byte>(buffer, start, end - start));
                 if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
-                DateTimeOffset? time = null, lo = null, hi = null, stamp = null;
+                DateTimeOffset? time = null, lo = null, hi = null, stamp = null, sent = null, prev = null;
                 List<DateTimeOffset>? starts = null;
                 double spread = 0, off = 0;
                 string? api = null, ns = null, name = null, state = null, vendor = null, region = null, type = null, size = null, source = null, url = null;
@@ -881,6 +885,8 @@ namespace MertEndpoint
                     else if (Is(field, escapedName, "lo")) lo = StampOf(ref reader);
                     else if (Is(field, escapedName, "hi")) hi = StampOf(ref reader);
                     else if (Is(field, escapedName, "u")) stamp = StampOf(ref reader);
+                    else if (Is(field, escapedName, "sent")) sent = StampOf(ref reader);
+                    else if (Is(field, escapedName, "prev")) prev = StampOf(ref reader);
                     else if (Is(field, escapedName, "api")) api = Shared(ref reader);
                     else if (Is(field, escapedName, "ns")) ns = Shared(ref reader);
                     else if (Is(field, escapedName, "name")) name = Shared(ref reader);
@@ -901,7 +907,7 @@ namespace MertEndpoint
                 {
                     Time = at, Api = api, Namespace = ns, Name = name, State = state, Replicas = replicas,
                     Vendor = vendor, Region = region, InstanceType = type, InstanceSize = size, Source = source, Url = url,
-                    Earliest = lo, Latest = hi, ServiceStamp = stamp, ClockOffset = TimeSpan.FromSeconds(off),
+                    Earliest = lo, Latest = hi, ServiceStamp = stamp, ClockOffset = TimeSpan.FromSeconds(off), SentAt = sent, PreviousSeen = prev,
                 };
                 if (e.IsReplicaList)
                 {
@@ -985,6 +991,8 @@ namespace MertEndpoint
                 ["url"] = e.Url,
                 ["u"] = e.ServiceStamp is DateTimeOffset u ? Stamp(u) : null,
             };
+            if (e.SentAt is DateTimeOffset sent) fields["sent"] = Stamp(sent);
+            if (e.PreviousSeen is DateTimeOffset prev) fields["prev"] = Stamp(prev);
             if (e.ClockOffset != TimeSpan.Zero) fields["off"] = Math.Round(e.ClockOffset.TotalSeconds, 3);
             if (e.IsReplicaList)
             {

@@ -26,8 +26,20 @@ namespace MertEndpoint
         /// <summary>"action" (this module caused it), "read" (it was seen), "deleted", "replicas" (a fact, not a change: see
         /// <see cref="ReplicaStarts"/>), or null in files written before version 2.</summary>
         public string? Source { get; internal set; }
-        /// <summary>The service's own updatedAt in the answer to an action (its clock, not ours); null for reads and when unknown.</summary>
+        /// <summary>
+        /// The service's own updatedAt in the answer that showed this state (its clock, not ours): an action's, and since
+        /// the history keeps facts, a read's too; null when unknown (and for reads in files written before then).
+        /// </summary>
         public DateTimeOffset? ServiceStamp { get; internal set; }
+
+        /// <summary>When the request whose answer showed this state was sent (the history's clock); null in older files.</summary>
+        internal DateTimeOffset? SentAt { get; set; }
+
+        /// <summary>
+        /// When the previous state was last seen: the send time of the last read that showed it, by any process (the end of
+        /// its run of sightings), as it was, before any allowance for a late read; null when nobody saw it after its record.
+        /// </summary>
+        internal DateTimeOffset? PreviousSeen { get; set; }
 
         /// <summary>
         /// How far the writer's clock ran ahead of the control plane's (negative: behind) when it wrote this record, as the
@@ -74,6 +86,7 @@ namespace MertEndpoint
             Time = time, Earliest = Earliest, Latest = Latest, Api = Api, Namespace = Namespace, Name = Name, State = State, Replicas = Replicas,
             Vendor = Vendor, Region = Region, InstanceType = InstanceType, InstanceSize = InstanceSize, Url = Url, Source = Source,
             ServiceStamp = ServiceStamp, ReplicaStarts = ReplicaStarts, StartsSpread = StartsSpread, ClockOffset = ClockOffset,
+            SentAt = SentAt, PreviousSeen = PreviousSeen,
         };
 
         /// <summary>Same state and replica count: a second record of it adds nothing.</summary>
