@@ -4,7 +4,6 @@ using System.Globalization;
 using System.Linq;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 
 namespace MertEndpoint
 {
@@ -118,21 +117,30 @@ namespace MertEndpoint
         private static readonly string[] TotalFields = { "total", "totalCount", "numTotalItems" };
 
         /// <summary>The target of the <c>rel="next"</c> link in a <c>Link</c> header (RFC 8288), or null.</summary>
+        /// <remarks>Read by hand, not by a Regex: this class is on every command's first call, and a Regex costs its first use.</remarks>
         internal static string? NextLink(string? header)
         {
             if (string.IsNullOrEmpty(header)) return null;
-            foreach (Match m in LinkValue.Matches(header))
-            foreach (Capture p in m.Groups["param"].Captures)
+            int at = 0;
+            while (at < header!.Length)
             {
-                string[] kv = p.Value.Split(new[] { '=' }, 2);
-                if (kv.Length == 2 && kv[0].Trim().Equals("rel", StringComparison.OrdinalIgnoreCase)
-                    && kv[1].Trim().Trim('"').Split(' ').Contains("next", StringComparer.OrdinalIgnoreCase))
-                    return m.Groups["uri"].Value.Trim();
+                int open = header.IndexOf('<', at);
+                if (open < 0) return null;
+                int close = header.IndexOf('>', open + 1);
+                if (close < 0) return null;
+                string uri = header.Substring(open + 1, close - open - 1).Trim();
+                int end = header.IndexOf(',', close + 1) is int comma && comma >= 0 ? comma : header.Length;
+                foreach (string param in header.Substring(close + 1, end - close - 1).Split(';'))
+                {
+                    string[] kv = param.Split(new[] { '=' }, 2);
+                    if (kv.Length == 2 && kv[0].Trim().Equals("rel", StringComparison.OrdinalIgnoreCase)
+                        && kv[1].Trim().Trim('"').Split(' ').Contains("next", StringComparer.OrdinalIgnoreCase))
+                        return uri;
+                }
+                at = end + 1;
             }
             return null;
         }
-
-        private static readonly Regex LinkValue = new(@"<(?<uri>[^>]*)>(\s*;\s*(?<param>[^;,]*))*", RegexOptions.CultureInvariant);
 
         public static WhoAmI ToWhoAmI(JsonElement e) => new()
         {
