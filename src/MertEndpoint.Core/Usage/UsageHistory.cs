@@ -907,7 +907,8 @@ namespace MertEndpoint
                 {
                     Time = at, Api = api, Namespace = ns, Name = name, State = state, Replicas = replicas,
                     Vendor = vendor, Region = region, InstanceType = type, InstanceSize = size, Source = source, Url = url,
-                    Earliest = lo, Latest = hi, ServiceStamp = stamp, ClockOffset = TimeSpan.FromSeconds(off), SentAt = sent, PreviousSeen = prev,
+                    Earliest = lo, Latest = hi, ServiceStamp = stamp, ClockOffset = TimeSpan.FromSeconds(off), SentAt = sent ?? (source == "action" ? lo : null),
+                    PreviousSeen = prev,
                 };
                 if (e.IsReplicaList)
                 {
@@ -991,7 +992,8 @@ namespace MertEndpoint
                 ["url"] = e.Url,
                 ["u"] = e.ServiceStamp is DateTimeOffset u ? Stamp(u) : null,
             };
-            if (e.SentAt is DateTimeOffset sent) fields["sent"] = Stamp(sent);
+            // An action's window starts when it was sent: "sent" is then "lo", and not written twice.
+            if (e.SentAt is DateTimeOffset sent && sent != e.Earliest) fields["sent"] = Stamp(sent);
             if (e.PreviousSeen is DateTimeOffset prev) fields["prev"] = Stamp(prev);
             if (e.ClockOffset != TimeSpan.Zero) fields["off"] = Math.Round(e.ClockOffset.TotalSeconds, 3);
             if (e.IsReplicaList)
