@@ -86,7 +86,10 @@ public static class HistoryScale
         "{\"v\":2,\"t\":" + Qt(t) + ",\"lo\":" + Qt(lo) + ",\"hi\":" + Qt(hi) + ",\"api\":" + Q(api) + ",\"ns\":" + Q(ns) +
         ",\"name\":" + Q(e.Name) + ",\"state\":" + Q(e.State) + ",\"replicas\":" + e.Replicas.ToString(CultureInfo.InvariantCulture) +
         ",\"vendor\":\"aws\",\"region\":\"us-east-1\",\"type\":\"nvidia-a10g\",\"size\":\"x1\",\"src\":" + Q(src) +
-        ",\"url\":" + Q(e.State == "paused" ? null : e.Url) + ",\"u\":" + Qt(u) + "}";
+        ",\"url\":" + Q(e.State == "paused" ? null : e.Url) + ",\"u\":" + Qt(u) +
+        // The facts a read's record keeps beside its window (an action's send time is its lo): when the read was sent,
+        // and when the previous state was last seen (before the 2 s read lag the window's lo allows for).
+        (src == "read" && hi != null ? ",\"sent\":" + Qt(hi.Value - Trip) + (lo != null ? ",\"prev\":" + Qt(lo.Value + TimeSpan.FromSeconds(2)) : "") : "") + "}";
 
     // BillingRules.Bills (the streak: an update too) and BillingRules.Metered (the estimate and the meter: initializing and running).
     static int Rate(string state, int replicas) => state == "initializing" || state == "running" || state == "updating" ? Math.Max(1, replicas) : 0;
