@@ -130,8 +130,8 @@ namespace MertEndpoint
             try
             {
                 DateTimeOffset sent = _transport.Now;
-                (IReadOnlyList<EndpointInfo> endpoints, string? partial) = await ListPagesAsync(ns, ct).ConfigureAwait(false);
-                Tell(ns, ObservationKind.Read, endpoints, sent, complete: partial == null);
+                (IReadOnlyList<EndpointInfo> endpoints, string? partial, bool proven) = await ListPagesAsync(ns, ct).ConfigureAwait(false);
+                Tell(ns, ObservationKind.Read, endpoints, sent, complete: partial == null && proven);
                 if (partial != null) _reporter.Warning(Errors.ListingPartial(ns, endpoints.Count, partial));
                 return endpoints;
             }
@@ -144,8 +144,14 @@ namespace MertEndpoint
         /// <summary>The most pages one listing follows.</summary>
         internal const int MaxListPages = 100;
 
-        /// <summary>The listing's pages, each endpoint once (a later page's copy wins), and why it may be incomplete (null: it is not).</summary>
-        private async Task<(IReadOnlyList<EndpointInfo> Endpoints, string? Partial)> ListPagesAsync(string ns, CancellationToken ct)
+        /// <summary>
+        /// The listing's pages, each endpoint once (a later page's copy wins); why it may be incomplete (null: it is not);
+        /// and whether it proves that an endpoint missing from it is gone. One page does. Several do only when the body's
+        /// total matches what they listed: an endpoint deleted between two pages moves the ones after it back a page, and
+        /// one of them is then on no page read. A failure on a later page (the first's is the command's error) ends the
+        /// listing there, as one that may be incomplete.
+        /// </summary>
+        private async Task<(IReadOnlyList<EndpointInfo> Endpoints, string? Partial, bool Proven)> ListPagesAsync(string ns, CancellationToken ct)
         {
             var target = new Target("list the endpoints of", RequireNs(ns));
             Uri first = Api(ns), uri = first;
@@ -154,8 +160,16 @@ namespace MertEndpoint
             var asked = new HashSet<string>(StringComparer.Ordinal) { first.AbsoluteUri };
             for (var pages = 1; ; pages++)
             {
-                ListingPage page = await _transport.SendAsync(HttpMethod.Get, uri, null, target,
-                    (e, r) => Json.ToEndpointPage(e, ns, Transport.Header(r, "Link")), Call(Policies.ControlRead), ct).ConfigureAwait(false);
+                ListingPage page;
+                try
+                {
+                    page = await _transport.SendAsync(HttpMethod.Get, uri, null, target,
+                        (e, r) => Json.ToEndpointPage(e, ns, Transport.Header(r, "Link")), Call(Policies.ControlRead), ct).ConfigureAwait(false);
+                }
+                catch (EndpointException ex) when (pages > 1)
+                {
+                    return (endpoints, $"its page {pages} could not be read ({ex.Message.TrimEnd('.')})", false);
+                }
                 foreach (EndpointInfo e in page.Items)
                 {
                     if (at.TryGetValue(e.Name, out int i)) endpoints[i] = e;
@@ -170,13 +184,13 @@ namespace MertEndpoint
                     string? partial = page.MoreField != null ? $"its answer has \"{page.MoreField}\" but no Link header to the next page"
                         : page.Total is int total && total > endpoints.Count ? $"it says there are {total} and listed {endpoints.Count}"
                         : null;
-                    return (endpoints, partial);
+                    return (endpoints, partial, pages == 1 || page.Total == endpoints.Count);
                 }
                 if (!Uri.TryCreate(uri, page.Next, out Uri? next) || next.Scheme != first.Scheme || !next.Authority.Equals(first.Authority, StringComparison.OrdinalIgnoreCase)
                     || next.AbsolutePath != first.AbsolutePath)
-                    return (endpoints, "its next page is at another address, which this module does not follow (the token goes to the listing's own address only)");
-                if (!asked.Add(next.AbsoluteUri)) return (endpoints, "its next page is one it already gave");
-                if (pages == MaxListPages) return (endpoints, $"it has more than {MaxListPages} pages");
+                    return (endpoints, "its next page is at another address, which this module does not follow (the token goes to the listing's own address only)", false);
+                if (!asked.Add(next.AbsoluteUri)) return (endpoints, "its next page is one it already gave", false);
+                if (pages == MaxListPages) return (endpoints, $"it has more than {MaxListPages} pages", false);
                 uri = next;
             }
         }

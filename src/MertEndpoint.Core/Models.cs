@@ -151,7 +151,6 @@ namespace MertEndpoint
         public override string ToString() => $"{Name} ({Type})";
     }
 
-    /// <summary>One compute offer of the provider catalog (<c>GET /provider/{ns}</c>).</summary>
     /// <summary>One page of a namespace's listing (see <see cref="Json.ToEndpointPage"/>).</summary>
     internal sealed class ListingPage
     {
@@ -164,6 +163,7 @@ namespace MertEndpoint
         public int? Total { get; set; }
     }
 
+    /// <summary>One compute offer of the provider catalog (<c>GET /provider/{ns}</c>).</summary>
     public sealed class HardwareInfo
     {
         public string Vendor { get; internal set; } = "";

@@ -36,7 +36,7 @@ namespace MertEndpoint
         }
 
         /// <summary>
-        /// <paramref name="notFound"/> with the close names of its namespace, read with one listing (bounded by
+        /// <paramref name="notFound"/> with the close names of its namespace, read with one listing (its pages, bounded by
         /// <paramref name="bound"/>); the error unchanged when the listing fails or nothing is close.
         /// </summary>
         public static async Task<EndpointException> ExplainAsync(EndpointClient client, EndpointException notFound, TimeSpan bound, CancellationToken ct)

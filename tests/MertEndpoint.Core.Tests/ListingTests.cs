@@ -67,6 +67,11 @@ public sealed class ListingTests : IDisposable
     [InlineData("hasMore without a Link", "\"hasMore\"")]
     [InlineData("a total above the items", "says there are 2 and listed 1")]
     [InlineData("a page linking to itself", "one it already gave")]
+    [InlineData("another path on the same host", "another address")]
+    [InlineData("another port", "another address")]
+    [InlineData("plain http", "another address")]
+    [InlineData("a protocol-relative link elsewhere", "another address")]
+    [InlineData("a later page that fails", "its page 2 could not be read")]
     public async Task A_listing_that_may_have_left_endpoints_out_says_so_and_ends_nobodys_billing(string how, string said)
     {
         var (usage, handler, client, told) = await SeenBoth(r => how switch
@@ -75,6 +80,12 @@ public sealed class ListingTests : IDisposable
             "a cursor without a Link" => Page(Items("first"), extra: ", \"nextCursor\": \"b2Zmc2V0PTE=\""),
             "hasMore without a Link" => Page(Items("first"), extra: ", \"hasMore\": true"),
             "a total above the items" => Page(Items("first"), extra: ", \"total\": 2"),
+            "another path on the same host" => Page(Items("first"), "</v2/endpoint/bob?page=2>; rel=\"next\""),
+            "another port" => Page(Items("first"), "<https://api.example:8443/v2/endpoint/alice?page=2>; rel=\"next\""),
+            "plain http" => Page(Items("first"), "<http://api.example/v2/endpoint/alice?page=2>; rel=\"next\""),
+            "a protocol-relative link elsewhere" => Page(Items("first"), "<//elsewhere.example/v2/endpoint/alice?page=2>; rel=\"next\""),
+            "a later page that fails" => r.Query.Length == 0 ? Page(Items("first"), "</v2/endpoint/alice?page=2>; rel=\"next\"")
+                : Respond.Make(404, Respond.Error("cursor expired")),
             _ => Page(Items("first"), "<https://api.example/v2/endpoint/alice>; rel=\"next\""),
         });
 
@@ -82,8 +93,9 @@ public sealed class ListingTests : IDisposable
         await usage.FlushAsync();
 
         Assert.Equal(["first"], listed.Select(e => e.Name));
-        var request = Assert.Single(handler.Requests);                      // nothing followed elsewhere: the token stays home
-        Assert.Equal("api.example", request.Host);
+        var requests = handler.Requests;                                  // nothing followed elsewhere: the token stays home
+        Assert.Equal(how == "a later page that fails" ? 2 : 1, requests.Count);
+        Assert.All(requests, r => Assert.Equal(("api.example", "/v2/endpoint/alice"), (r.Host, r.Path)));
         var warning = Assert.Single(told.Of("warning"));
         Assert.Contains("The listing of namespace 'alice' may be incomplete", warning);
         Assert.Contains(said, warning);
@@ -102,6 +114,27 @@ public sealed class ListingTests : IDisposable
 
         Assert.Empty(told.Of("warning"));
         Assert.Equal("second", Assert.Single(usage.History.Read(), e => e.State == "deleted").Name);
+    }
+
+    [Theory]
+    [InlineData(null, false)]
+    [InlineData(2, false)]
+    [InlineData(1, true)]
+    public async Task A_listing_of_several_pages_proves_a_deletion_only_when_its_total_says_it_is_whole(int? total, bool deleted)
+    {
+        // "second" was deleted; the listing has "first" on page 1 and nothing on page 2. Between the two requests another
+        // deletion could have moved an endpoint from page 2 back to page 1, where nobody read it: only a total that
+        // matches what the pages listed proves "second" gone. (A total above it is a listing that says it is partial.)
+        string extra = total is int n ? $", \"total\": {n}" : "";
+        var (usage, _, client, told) = await SeenBoth(r => r.Query.Length == 0
+            ? Page(Items("first"), "</v2/endpoint/alice?page=2>; rel=\"next\"")
+            : Page("", extra: extra));
+
+        await client.ListAsync(Ns);
+        await usage.FlushAsync();
+
+        Assert.Equal(deleted, usage.History.Read().Any(e => e.State == "deleted" && e.Name == "second"));
+        Assert.Equal(total == 2 ? 1 : 0, told.Of("warning").Count);
     }
 
     [Fact]

@@ -35,9 +35,9 @@ namespace MertEndpoint
         /// One endpoint's records (in time order) with the estimate's refinements that <paramref name="strategies"/> leaves
         /// out taken back: a record one of them dated inside its window is dated at the window's end instead (when it was
         /// seen), in a copy, though never at or after the next record (so the order, and every other record, stay as they
-        /// are). How a record was dated is read from it the way <c>Get-MertEndpointHistory</c> reads it: a sighting dated
-        /// before it was seen was dated by the service's stamp, or, for a replica count alone, placed in the middle of its
-        /// window. An action is this module's own and keeps its time.
+        /// are). How a record was dated it says itself (<see cref="UsageEvent.DatedBy"/>); one from an older file is read the
+        /// way <c>Get-MertEndpointHistory</c> reads it: a sighting dated before it was seen was dated by the service's stamp,
+        /// or, for a replica count alone, placed in the middle of its window. An action is this module's own and keeps its time.
         /// </summary>
         internal static List<UsageEvent> Estimated(List<UsageEvent> list, EstimateStrategies strategies)
         {
@@ -51,8 +51,11 @@ namespace MertEndpoint
                     UsageEvent e = list[i];
                     if (e.Source == "read" && e.Latest is DateTimeOffset seen && seen > e.Time)
                     {
-                        bool replicasAlone = previousChange != null && previousChange.State == e.State;
-                        EstimateStrategies by = replicasAlone ? EstimateStrategies.Midpoint : EstimateStrategies.ServiceStamps;
+                        // The record says how it was placed; an older one is told by its state (a replica count alone: the middle).
+                        EstimateStrategies by = e.DatedBy == UsageEvent.ByStamp ? EstimateStrategies.ServiceStamps
+                            : e.DatedBy == UsageEvent.ByMidpoint ? EstimateStrategies.Midpoint
+                            : previousChange != null && previousChange.State == e.State ? EstimateStrategies.Midpoint
+                            : EstimateStrategies.ServiceStamps;
                         DateTimeOffset at = i + 1 < list.Count && list[i + 1].Time <= seen ? list[i + 1].Time.AddTicks(-1) : seen;
                         dated.Add((strategies & by) == 0 && at > e.Time ? e.DatedAt(at) : e);
                     }

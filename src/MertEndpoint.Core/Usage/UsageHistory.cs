@@ -499,13 +499,17 @@ namespace MertEndpoint
             bool stampFits = stamp > DateTimeOffset.MinValue && stamp <= latest + StampTolerance
                 && (lastTime == null || stamp > lastTime.Value) && (earliest == null || stamp >= earliest.Value - StampTolerance);
             DateTimeOffset time = stampFits ? (stamp > latest ? latest : stamp) : latest;
+            string? datedBy = stampFits && time < latest ? UsageEvent.ByStamp : null;
             // A change in the replica count alone (the state holds) with nothing to date it is the service scaling under
             // load: no reading stamps it, and it is as likely to have come early in the window as late. Dated at the
             // sighting, every scale-up would count late and every scale-down late too, which under load does not even out;
             // the middle of the window is the expected moment. A change of state keeps the sighting: a streak's start
             // (BilledFor, the guard's -BilledLongerThan) is never placed before anyone saw it.
             if (!stampFits && replicasAlone && sighting is DateTimeOffset seenBefore && seenBefore < latest)
+            {
                 time = seenBefore + TimeSpan.FromTicks((latest - seenBefore).Ticks / 2);
+                datedBy = UsageEvent.ByMidpoint;
+            }
             if (lastTime != null && time <= lastTime.Value) time = lastTime.Value.AddTicks(1);
             _lastSeen[key] = o.SentAt;
             UsageEvent e = o.Event;
@@ -517,6 +521,7 @@ namespace MertEndpoint
             e.ServiceStamp = o.UpdatedAt > DateTimeOffset.MinValue ? o.UpdatedAt : null;
             e.SentAt = o.SentAt;
             e.PreviousSeen = previousSeen;
+            e.DatedBy = datedBy;
             return new[] { e };
         }
 
@@ -562,7 +567,7 @@ namespace MertEndpoint
             List<DateTimeOffset> starts = o.ReplicaStarts!.Where(Plausible).Select(s => s - ahead).OrderBy(s => s).ToList();
             if (starts.Count == 0) return None;
             UsageEvent e = tail.Last.WithReplicas(tail.Last.Replicas);
-            (e.Time, e.Earliest, e.Latest, e.SentAt) = (o.ReceivedAt, o.SentAt, o.ReceivedAt, o.SentAt);
+            (e.Time, e.Earliest, e.Latest, e.SentAt, e.ClockOffset) = (o.ReceivedAt, o.SentAt, o.ReceivedAt, o.SentAt, o.Event.ClockOffset);
             e.Source = UsageEvent.ReplicaListSource;
             e.ReplicaStarts = starts;
             e.StartsSpread = spread;
@@ -870,7 +875,7 @@ namespace MertEndpoint
                 DateTimeOffset? time = null, lo = null, hi = null, stamp = null, sent = null, prev = null;
                 List<DateTimeOffset>? starts = null;
                 double spread = 0, off = 0;
-                string? api = null, ns = null, name = null, state = null, vendor = null, region = null, type = null, size = null, source = null, url = null;
+                string? api = null, ns = null, name = null, state = null, vendor = null, region = null, type = null, size = null, source = null, url = null, by = null;
                 int replicas = 0;
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
@@ -887,6 +892,7 @@ namespace MertEndpoint
                     else if (Is(field, escapedName, "u")) stamp = StampOf(ref reader);
                     else if (Is(field, escapedName, "sent")) sent = StampOf(ref reader);
                     else if (Is(field, escapedName, "prev")) prev = StampOf(ref reader);
+                    else if (Is(field, escapedName, "by")) by = Shared(ref reader);
                     else if (Is(field, escapedName, "api")) api = Shared(ref reader);
                     else if (Is(field, escapedName, "ns")) ns = Shared(ref reader);
                     else if (Is(field, escapedName, "name")) name = Shared(ref reader);
@@ -908,7 +914,7 @@ namespace MertEndpoint
                     Time = at, Api = api, Namespace = ns, Name = name, State = state, Replicas = replicas,
                     Vendor = vendor, Region = region, InstanceType = type, InstanceSize = size, Source = source, Url = url,
                     Earliest = lo, Latest = hi, ServiceStamp = stamp, ClockOffset = TimeSpan.FromSeconds(off), SentAt = sent ?? (source == "action" ? lo : null),
-                    PreviousSeen = prev,
+                    PreviousSeen = prev, DatedBy = by == UsageEvent.ByStamp || by == UsageEvent.ByMidpoint ? by : null,
                 };
                 if (e.IsReplicaList)
                 {
@@ -993,8 +999,9 @@ namespace MertEndpoint
                 ["u"] = e.ServiceStamp is DateTimeOffset u ? Stamp(u) : null,
             };
             // An action's window starts when it was sent: "sent" is then "lo", and not written twice.
-            if (e.SentAt is DateTimeOffset sent && sent != e.Earliest) fields["sent"] = Stamp(sent);
+            if (e.SentAt is DateTimeOffset sent && !(e.Source == "action" && sent == e.Earliest)) fields["sent"] = Stamp(sent);
             if (e.PreviousSeen is DateTimeOffset prev) fields["prev"] = Stamp(prev);
+            if (e.DatedBy != null) fields["by"] = e.DatedBy;
             if (e.ClockOffset != TimeSpan.Zero) fields["off"] = Math.Round(e.ClockOffset.TotalSeconds, 3);
             if (e.IsReplicaList)
             {

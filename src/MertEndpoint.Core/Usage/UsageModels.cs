@@ -32,8 +32,18 @@ namespace MertEndpoint
         /// </summary>
         public DateTimeOffset? ServiceStamp { get; internal set; }
 
-        /// <summary>When the request whose answer showed this state was sent (the history's clock); null in older files.</summary>
+        /// <summary>When the request whose answer showed this state was sent (the history's clock); an action's is its window's
+        /// start (so read back from <see cref="Earliest"/>, also in older files); null for other records of older files.</summary>
         internal DateTimeOffset? SentAt { get; set; }
+
+        /// <summary>
+        /// How the writer placed a change it did not cause inside its window: <see cref="ByStamp"/> (the service's updatedAt)
+        /// or <see cref="ByMidpoint"/> (a replica count alone, the middle); null when it is dated where it was seen or done,
+        /// and in older files (the cost model then tells the two apart by the state, see CostModel.Estimated).
+        /// </summary>
+        internal string? DatedBy { get; set; }
+
+        internal const string ByStamp = "stamp", ByMidpoint = "mid";
 
         /// <summary>
         /// When the previous state was last seen: the send time of the last read that showed it, by any process (the end of
@@ -86,7 +96,7 @@ namespace MertEndpoint
             Time = time, Earliest = Earliest, Latest = Latest, Api = Api, Namespace = Namespace, Name = Name, State = State, Replicas = Replicas,
             Vendor = Vendor, Region = Region, InstanceType = InstanceType, InstanceSize = InstanceSize, Url = Url, Source = Source,
             ServiceStamp = ServiceStamp, ReplicaStarts = ReplicaStarts, StartsSpread = StartsSpread, ClockOffset = ClockOffset,
-            SentAt = SentAt, PreviousSeen = PreviousSeen,
+            SentAt = SentAt, PreviousSeen = PreviousSeen, DatedBy = DatedBy,
         };
 
         /// <summary>Same state and replica count: a second record of it adds nothing.</summary>
