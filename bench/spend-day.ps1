@@ -13,6 +13,8 @@
     gap between its sightings around it plus the history's 2 s read lag and 0.5 s for the requests. The cost bounds'
     width is printed beside the sighting gaps times the replicas changed, but CostHigh rounds each interval up to a
     whole real minute, which a 0.5 s bench minute makes incomparable.
+    It also prints the estimate under each of the cost model's strategies alone (Usage/CostModel.cs, reached by
+    reflection), from the same history and period: what each refinement of the estimate buys against the meter.
 #>
 # A boot long enough for the waiter's polls to see 'initializing' (real cold starts take minutes).
 param([double] $SecondsPerMinute = 0.5, [double] $BootSeconds = 5)
@@ -86,6 +88,22 @@ function Compare-Windows([string] $mode, [string] $name, $real) {
         $row | Add-Member Narrow ($row.During -ne 'watch' -or ($null -ne $gap -and $row.Width -le $gap + 2.5))
     }
 }
+# The estimate under each of the cost model's strategies alone (Usage/CostModel.cs, internal: reached by reflection),
+# from the same history file and period as the report: what each refinement of the estimate buys against the meter.
+function Get-StrategyEstimate([string] $name, $cost) {
+    $core = [MertEndpoint.UsageHistory].Assembly
+    $kind = $core.GetType('MertEndpoint.EstimateStrategies', $true)
+    $summarize = $core.GetType('MertEndpoint.CostModel', $true).GetMethod('Summarize', [Reflection.BindingFlags]'NonPublic, Static')
+    $records = [Collections.Generic.List[MertEndpoint.UsageEvent]]::new()
+    foreach ($e in [MertEndpoint.UsageHistory]::new($env:MERT_ENDPOINT_HISTORY_PATH).Read()) { if ($e.Name -eq $name) { $records.Add($e) } }
+    $out = [ordered]@{}
+    foreach ($which in 'None', 'ServiceStamps', 'Midpoint', 'ReplicaStarts', 'All') {
+        $call = @($records, $cost.Since, $cost.Until, [TimeSpan]::Zero, [Enum]::Parse($kind, $which), $null)
+        $out[$which] = @($summarize.Invoke($null, $call))[0].BilledTime.TotalSeconds
+    }
+    $out
+}
+
 function Start-Load([string] $url, [double] $seconds) {
     # Two clients sending data-plane requests back to back (no control-plane read: the module sees nothing of it),
     # well above the replica rule's rate, so the second replica starts once and stays until the load ends.
@@ -148,6 +166,7 @@ $results = foreach ($mode in $modes.Keys) {
                 Mode = $mode; Name = $name; Meter = $b.billedSeconds; MeterCost = $b.cost
                 Estimate = $c.BilledTime.TotalSeconds; Low = $c.BilledTimeLow.TotalSeconds; High = $c.BilledTimeHigh.TotalSeconds
                 CostEstimate = $c.EstimatedCost; CostLow = $c.CostLow; CostHigh = $c.CostHigh; Allowed = Allowed $name
+                Strategies = Get-StrategyEstimate $name $c
             }
         }
     }
@@ -177,5 +196,11 @@ foreach ($r in $results) {
     '{0,-12} {1,-6} meter {2,7:0.00} s ${3:0.000000} | estimate {4,7:0.00} s ({5,6:+0.00;-0.00} %) ${6} | bounds [{7:0.00}, {8:0.00}] s [${9}, ${10}] meter {11} | width {12:0.00} s, allowed {13:0.00} s' -f `
         $r.Mode, $r.Name, $r.Meter, $r.MeterCost, $r.Estimate, $err, $r.CostEstimate, $r.Low, $r.High, $r.CostLow, $r.CostHigh,
         $(if ($inside) { 'inside' } else { 'OUTSIDE' }), ($r.High - $r.Low), $r.Allowed
+}
+''
+'The estimate under each of the cost model''s strategies alone (replica-seconds, and against the meter; reports use All):'
+foreach ($r in $results) {
+    '{0,-12} {1,-6} meter {2,7:0.00} s | {3}' -f $r.Mode, $r.Name, $r.Meter,
+        (($r.Strategies.GetEnumerator() | ForEach-Object { '{0} {1:0.00} ({2:+0.0;-0.0} %)' -f $_.Key, $_.Value, (($_.Value - $r.Meter) / $r.Meter * 100) }) -join ', ')
 }
 'Aims: default, estimate within 2 % of the meter; pessimistic, the meter inside the bounds; both, every change''s window holds its true time and, for a change the module did not cause, is no wider than the sighting gap + 2.5 s (the cost bounds'' width is shown, not an aim: CostHigh rounds each interval up to a real minute, and a minute here is 0.5 s).'
