@@ -109,4 +109,26 @@ public sealed class CostModelTests
         Assert.Equal(TimeSpan.FromMinutes(25 + 2 * 15), Billed(placing));              // only its own refinement keeps it at 25
         Assert.Equal(TimeSpan.FromMinutes(30 + 2 * 10), Billed(other));                // without it: where it was seen, 30
     }
+
+    [Fact]
+    public void A_change_nothing_placed_is_estimated_in_the_middle_of_its_window_but_never_an_endpoints_first_record()
+    {
+        // Written with its facts (a send time) and nothing placing it: seen running at 15 (first seen at 0, last seen
+        // paused at 10), seen scaled to zero at 40 (last seen running at 20). An older record (no send time) may have been
+        // the service's stamp at its sighting, and stays there; an endpoint's first record may reach back to its creation.
+        UsageEvent Seen(string state, int replicas, double lo, double hi, bool facts) =>
+            new()
+            {
+                Api = "https://api.example/v2", Namespace = "alice", Name = "m", State = state, Replicas = replicas, Source = "read",
+                Earliest = M(lo), Time = M(hi), Latest = M(hi), SentAt = facts ? M(hi).AddSeconds(-0.3) : null,
+            };
+        TimeSpan Billed(bool facts, EstimateStrategies s) => Assert.Single(CostModel.Summarize(
+            [Seen("paused", 0, -600, 0, facts), Seen("running", 1, 10, 15, facts), Seen("scaledToZero", 0, 20, 40, facts)],
+            T0, M(60), TimeSpan.Zero, s)).BilledTime;
+
+        Assert.Equal(TimeSpan.FromMinutes(30 - 12.5), Billed(facts: true, EstimateStrategies.All));              // 12.5 to 30
+        Assert.Equal(TimeSpan.FromMinutes(30 - 12.5), Billed(facts: true, EstimateStrategies.SightingMidpoint));
+        Assert.Equal(TimeSpan.FromMinutes(40 - 15), Billed(facts: true, EstimateStrategies.None));               // at the sightings
+        Assert.Equal(TimeSpan.FromMinutes(40 - 15), Billed(facts: false, EstimateStrategies.All));               // an older file
+    }
 }

@@ -21,7 +21,13 @@ namespace MertEndpoint
         Midpoint = 2,
         /// <summary>A scale-up placed at its new replicas' starts, from a replica list the history kept (<see cref="ScaleUps"/>).</summary>
         ReplicaStarts = 4,
-        All = ServiceStamps | Midpoint | ReplicaStarts,
+        /// <summary>
+        /// A change seen by a read that nothing placed (no stamp, no replica count alone), after the endpoint's first record:
+        /// in the middle of its window, where it is as likely to have happened as anywhere, instead of at its sighting, which
+        /// counts every stop late and every start late. Only the estimate: a streak's start is still where it was seen.
+        /// </summary>
+        SightingMidpoint = 8,
+        All = ServiceStamps | Midpoint | ReplicaStarts | SightingMidpoint,
     }
 
     /// <summary>
@@ -39,27 +45,44 @@ namespace MertEndpoint
         /// way <c>Get-MertEndpointHistory</c> reads it: a sighting dated before it was seen was dated by the service's stamp,
         /// or, for a replica count alone, placed in the middle of its window. An action is this module's own and keeps its time.
         /// </summary>
-        internal static List<UsageEvent> Estimated(List<UsageEvent> list, EstimateStrategies strategies)
+        /// <param name="first">When the endpoint's first record is dated (its tail's): that record's window may reach back to
+        /// the endpoint's creation, and it is never moved to the middle of it. Null: the list's first.</param>
+        internal static List<UsageEvent> Estimated(List<UsageEvent> list, EstimateStrategies strategies, DateTimeOffset? first = null)
         {
+            DateTimeOffset firstAt = first ?? (list.Count > 0 ? list[0].Time : DateTimeOffset.MinValue);
             const EstimateStrategies dating = EstimateStrategies.ServiceStamps | EstimateStrategies.Midpoint;
-            if ((strategies & dating) != dating)
+            if ((strategies & dating) != dating || (strategies & EstimateStrategies.SightingMidpoint) != 0)
             {
                 var dated = new List<UsageEvent>(list.Count);
                 UsageEvent? previousChange = null;
                 for (int i = 0; i < list.Count; i++)
                 {
                     UsageEvent e = list[i];
-                    if (e.Source == "read" && e.Latest is DateTimeOffset seen && seen > e.Time)
+                    UsageEvent r = e;
+                    if (e.Source == "read" && !e.IsReplicaList && e.Latest is DateTimeOffset seen)
                     {
-                        // The record says how it was placed; an older one is told by its state (a replica count alone: the middle).
-                        EstimateStrategies by = e.DatedBy == UsageEvent.ByStamp ? EstimateStrategies.ServiceStamps
-                            : e.DatedBy == UsageEvent.ByMidpoint ? EstimateStrategies.Midpoint
-                            : previousChange != null && previousChange.State == e.State ? EstimateStrategies.Midpoint
-                            : EstimateStrategies.ServiceStamps;
-                        DateTimeOffset at = i + 1 < list.Count && list[i + 1].Time <= seen ? list[i + 1].Time.AddTicks(-1) : seen;
-                        dated.Add((strategies & by) == 0 && at > e.Time ? e.DatedAt(at) : e);
+                        DateTimeOffset next = i + 1 < list.Count && list[i + 1].Time <= seen ? list[i + 1].Time.AddTicks(-1) : seen;
+                        if (seen > e.Time)
+                        {
+                            // The record says how it was placed; an older one is told by its state (a replica count alone: the middle).
+                            EstimateStrategies by = e.DatedBy == UsageEvent.ByStamp ? EstimateStrategies.ServiceStamps
+                                : e.DatedBy == UsageEvent.ByMidpoint ? EstimateStrategies.Midpoint
+                                : previousChange != null && previousChange.State == e.State ? EstimateStrategies.Midpoint
+                                : EstimateStrategies.ServiceStamps;
+                            if ((strategies & by) == 0 && next > e.Time) r = e.DatedAt(next);
+                        }
+                        // Only a record that says how it was dated (written with its facts, SentAt among them): in an
+                        // older file a change dated where it was seen may have been the service's stamp there.
+                        else if ((strategies & EstimateStrategies.SightingMidpoint) != 0 && e.Time > firstAt && e.SentAt != null
+                                 && e.DatedBy == null && e.Earliest is DateTimeOffset from && from < seen)
+                        {
+                            DateTimeOffset after = dated.Count > 0 ? dated[dated.Count - 1].Time.AddTicks(1) : from;
+                            DateTimeOffset middle = from + TimeSpan.FromTicks((seen - from).Ticks / 2);
+                            DateTimeOffset at = middle > after ? middle : after;
+                            if (at < e.Time) r = e.DatedAt(at);
+                        }
                     }
-                    else dated.Add(e);
+                    dated.Add(r);
                     if (!e.IsReplicaList) previousChange = e;
                 }
                 list = dated;
@@ -83,9 +106,12 @@ namespace MertEndpoint
             var costs = new List<EndpointCost>();
             foreach (var group in events.GroupBy(e => (e.Namespace, e.Name)))
             {
-                List<UsageEvent> list = Estimated(group.OrderBy(e => e.Time).ToList(), strategies);
+                List<UsageEvent> records = group.OrderBy(e => e.Time).ToList();
+                if (records.Count == 0) continue;
+                // The tail (the streak, the first record) from the records as written: the estimate's dating never moves them.
+                EndpointTail tail = tailOf?.Invoke(records[0]) ?? EndpointTail.Of(records)!;
+                List<UsageEvent> list = Estimated(records, strategies, tail.First);
                 if (list.Count == 0) continue;
-                EndpointTail tail = tailOf?.Invoke(list[0]) ?? EndpointTail.Of(list)!;
                 var billed = TimeSpan.Zero;
                 for (var i = 0; i < list.Count; i++)
                 {

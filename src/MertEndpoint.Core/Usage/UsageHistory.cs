@@ -499,7 +499,7 @@ namespace MertEndpoint
             bool stampFits = stamp > DateTimeOffset.MinValue && stamp <= latest + StampTolerance
                 && (lastTime == null || stamp > lastTime.Value) && (earliest == null || stamp >= earliest.Value - StampTolerance);
             DateTimeOffset time = stampFits ? (stamp > latest ? latest : stamp) : latest;
-            string? datedBy = stampFits && time < latest ? UsageEvent.ByStamp : null;
+            string? datedBy = stampFits ? UsageEvent.ByStamp : null;
             // A change in the replica count alone (the state holds) with nothing to date it is the service scaling under
             // load: no reading stamps it, and it is as likely to have come early in the window as late. Dated at the
             // sighting, every scale-up would count late and every scale-down late too, which under load does not even out;

@@ -37,9 +37,10 @@ namespace MertEndpoint
         internal DateTimeOffset? SentAt { get; set; }
 
         /// <summary>
-        /// How the writer placed a change it did not cause inside its window: <see cref="ByStamp"/> (the service's updatedAt)
-        /// or <see cref="ByMidpoint"/> (a replica count alone, the middle); null when it is dated where it was seen or done,
-        /// and in older files (the cost model then tells the two apart by the state, see CostModel.Estimated).
+        /// How the writer dated a change: <see cref="ByStamp"/> (the service's updatedAt, its sighting included) or
+        /// <see cref="ByMidpoint"/> (a replica count alone, the middle of its window); null when it is dated where it was
+        /// seen or done with nothing to place it, and in older files (the cost model then tells stamp and middle apart by
+        /// the state, and leaves what was dated at its sighting there, see CostModel.Estimated).
         /// </summary>
         internal string? DatedBy { get; set; }
 
