@@ -97,7 +97,7 @@ function Get-StrategyEstimate([string] $name, $cost) {
     $records = [Collections.Generic.List[MertEndpoint.UsageEvent]]::new()
     foreach ($e in [MertEndpoint.UsageHistory]::new($env:MERT_ENDPOINT_HISTORY_PATH).Read()) { if ($e.Name -eq $name) { $records.Add($e) } }
     $out = [ordered]@{}
-    foreach ($which in 'None', 'ServiceStamps', 'Midpoint', 'ReplicaStarts', 'All') {
+    foreach ($which in 'None', 'ServiceStamps', 'Midpoint', 'ReplicaStarts', 'SightingMidpoint', 'All') {
         $call = @($records, $cost.Since, $cost.Until, [TimeSpan]::Zero, [Enum]::Parse($kind, $which), $null)
         $out[$which] = @($summarize.Invoke($null, $call))[0].BilledTime.TotalSeconds
     }
