@@ -82,14 +82,15 @@ public static class HistoryScale
     static string Q(string s) => s == null ? "null" : "\"" + s + "\"";
     static string Qt(DateTime? t) => t == null ? "null" : "\"" + S(t.Value) + "\"";
 
-    static string Format(string api, string ns, Ep e, DateTime t, DateTime? lo, DateTime? hi, string src, DateTime? u) =>
+    static string Format(string api, string ns, Ep e, DateTime t, DateTime? lo, DateTime? hi, string src, DateTime? u, DateTime? prev, string by) =>
         "{\"v\":2,\"t\":" + Qt(t) + ",\"lo\":" + Qt(lo) + ",\"hi\":" + Qt(hi) + ",\"api\":" + Q(api) + ",\"ns\":" + Q(ns) +
         ",\"name\":" + Q(e.Name) + ",\"state\":" + Q(e.State) + ",\"replicas\":" + e.Replicas.ToString(CultureInfo.InvariantCulture) +
         ",\"vendor\":\"aws\",\"region\":\"us-east-1\",\"type\":\"nvidia-a10g\",\"size\":\"x1\",\"src\":" + Q(src) +
         ",\"url\":" + Q(e.State == "paused" ? null : e.Url) + ",\"u\":" + Qt(u) +
         // The facts a read's record keeps beside its window (an action's send time is its lo): when the read was sent,
-        // and when the previous state was last seen (before the 2 s read lag the window's lo allows for).
-        (src == "read" && hi != null ? ",\"sent\":" + Qt(hi.Value - Trip) + (lo != null ? ",\"prev\":" + Qt(lo.Value + TimeSpan.FromSeconds(2)) : "") : "") + "}";
+        // when the previous state was last seen (the guard's run before), and how the change was placed in its window.
+        (src == "read" && hi != null ? ",\"sent\":" + Qt(hi.Value - Trip) + (prev != null ? ",\"prev\":" + Qt(prev) : "") : "") +
+        (by != null ? ",\"by\":" + Q(by) : "") + "}";
 
     // BillingRules.Bills (the streak: an update too) and BillingRules.Metered (the estimate and the meter: initializing and running).
     static int Rate(string state, int replicas) => state == "initializing" || state == "running" || state == "updating" ? Math.Max(1, replicas) : 0;
@@ -107,6 +108,9 @@ public static class HistoryScale
         // The check endpoint's truth (time, rate, metered rate) and its records (t, lo, hi, rate, metered rate), for the model.
         var truth = new List<Tuple<DateTime, int, int>>();
         var recs = new List<Tuple<DateTime, DateTime, DateTime, int, int>>();
+        // The check endpoint's estimate times: a record's own time, or for a change nothing placed (dated at its sighting,
+        // not its first record) the middle of its window, never before the estimate before it (CostModel.SightingMidpoint).
+        var ests = new List<DateTime>();
         long perEndpoint = Math.Max(1, total / names.Length);
         var lines = new List<Line>();
         using (var file = new FileStream(path, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 20))
@@ -115,9 +119,21 @@ public static class HistoryScale
             string head = "{\"v\":2,\"generation\":\"" + generation + "\",\"compactedBytes\":";
             byte[] header = Encoding.UTF8.GetBytes(head + "0}\n");   // as the module's first append writes it
             file.Write(header, 0, header.Length);
-            Action<Ep, DateTime, DateTime?, DateTime, string, DateTime?, DateTime> record = (e, t, lo, hi, src, u, written) =>
+            Action<Ep, DateTime, DateTime?, DateTime, string, DateTime?, DateTime, DateTime?, string> record = (e, t, lo, hi, src, u, written, prev, by) =>
             {
-                lines.Add(new Line { Written = written, Text = Format(api, ns, e, t, lo, hi, src, u) });
+                lines.Add(new Line { Written = written, Text = Format(api, ns, e, t, lo, hi, src, u, prev, by) });
+                if (e.Name == checkName)
+                {
+                    DateTime est = t;
+                    if (src == "read" && by == null && ests.Count > 0 && lo != null && lo.Value < hi)
+                    {
+                        DateTime middle = lo.Value + TimeSpan.FromTicks((hi - lo.Value).Ticks / 2);
+                        DateTime after = ests.Count > 0 ? ests[ests.Count - 1].AddTicks(1) : lo.Value;
+                        DateTime at = middle > after ? middle : after;
+                        if (at < t) est = at;
+                    }
+                    ests.Add(est);
+                }
                 result.Events++;
                 if (src == "action") result.Actions++; else result.Reads++;
                 e.Left--;
@@ -137,7 +153,7 @@ public static class HistoryScale
                 e.State = run ? "running" : "paused"; e.Replicas = run ? 1 : 0;
                 DateTime stamp = start - TimeSpan.FromMinutes(30 + rng.Next(600));
                 trueChangeAs(e, stamp, Rate(e.State, e.Replicas), e.State != "updating");
-                record(e, stamp, start - TimeSpan.FromDays(10) - Lag, r0, "read", null, r0);
+                record(e, stamp, start - TimeSpan.FromDays(10) - Lag, r0, "read", null, r0, null, "stamp");
             }
             for (long j = 1; j <= slots; j++)
             {
@@ -145,24 +161,27 @@ public static class HistoryScale
                 bool fixing = j > slots - 4;   // the last runs bring each endpoint to a state the emulator holds
                 foreach (Ep e in eps)
                 {
-                    // A change seen by a read: dated by the stamp (when the service stamps it), else at the sighting.
+                    // A change seen by a read: dated by the stamp (when the service stamps it), else at the sighting. Its
+                    // window starts at the last sighting of the old state: the guard's run before (usage.jsonl.seen keeps
+                    // it for the next process), less the read lag.
                     Action<string, int, DateTime, bool> seen = (state, replicas, at, stamped) =>
                     {
                         bool alone = state == e.State;
-                        DateTime lo = e.T - Lag > e.Lo ? e.T - Lag : e.Lo;
+                        DateTime sighting = previous > e.T ? previous : e.T;
+                        DateTime lo = sighting - Lag > e.Lo ? sighting - Lag : e.Lo;
                         e.State = state; e.Replicas = replicas;
-                        DateTime t;
-                        if (stamped && at > e.T) { t = at; result.ByStamp++; }
-                        else if (alone) { t = e.T + TimeSpan.FromTicks((received - e.T).Ticks / 2); result.Midpoints++; }
+                        DateTime t; string by = null;
+                        if (stamped && at > e.T) { t = at; by = "stamp"; result.ByStamp++; }
+                        else if (alone) { t = sighting + TimeSpan.FromTicks((received - sighting).Ticks / 2); by = "mid"; result.Midpoints++; }
                         else t = received;
                         if (t <= e.T) t = e.T.AddTicks(1);
-                        record(e, t, lo, received, "read", null, received);
+                        record(e, t, lo, received, "read", null, received, previous > e.T ? previous : (DateTime?)null, by);
                     };
                     // Something this module did at 'at': dated by its own answer.
                     Action<string, int, DateTime> acted = (state, replicas, at) =>
                     {
                         e.State = state; e.Replicas = replicas;
-                        record(e, at + Trip, at, at + Trip, "action", at + TimeSpan.FromMilliseconds(150), at + Trip);
+                        record(e, at + Trip, at, at + Trip, "action", at + TimeSpan.FromMilliseconds(150), at + Trip, null, "stamp");
                     };
                     DateTime when = previous + TimeSpan.FromTicks((long)(rng.NextDouble() * (Slot - TimeSpan.FromSeconds(5)).Ticks)) + TimeSpan.FromSeconds(1);
                     if (e.Forced)
@@ -235,7 +254,7 @@ public static class HistoryScale
         var c = new ScaleCheck { Name = checkName, Events = recs.Count };
         for (int i = 0; i < recs.Count; i++)
         {
-            DateTime from = recs[i].Item1, to = i + 1 < recs.Count ? recs[i + 1].Item1 : until;
+            DateTime from = ests[i], to = i + 1 < recs.Count ? ests[i + 1] : until;
             if (from < since) from = since; if (to > until) to = until;
             if (to > from) c.RecordedBilled += TimeSpan.FromTicks((to - from).Ticks * recs[i].Item5);
         }
