@@ -131,4 +131,24 @@ public sealed class CostModelTests
         Assert.Equal(TimeSpan.FromMinutes(40 - 15), Billed(facts: true, EstimateStrategies.None));               // at the sightings
         Assert.Equal(TimeSpan.FromMinutes(40 - 15), Billed(facts: false, EstimateStrategies.All));               // an older file
     }
+
+    [Theory]
+    // The last sighting of the state before (prev) inside the window: the middle counts from it (as the writer places a
+    // replica count alone); the read lag below it widens the bounds only. Missing or outside the window: from its start.
+    [InlineData(18.0, 29.0)]
+    [InlineData(null, 28.0)]
+    [InlineData(12.0, 28.0)]
+    [InlineData(45.0, 28.0)]
+    public void The_middle_counts_from_the_last_sighting_of_the_state_before(double? prev, double stopped)
+    {
+        // Running since this module's start at 0; seen scaled to zero at 40, its window from 16 (a sighting at 18, less the read lag).
+        List<UsageEvent> records = [Record("action", "running", 1, 0, 0, 0), Record("read", "scaledToZero", 0, 16, 40, 40)];
+        records[1].SentAt = M(40).AddSeconds(-0.3);
+        records[1].PreviousSeen = prev is double p ? M(p) : null;
+
+        var cost = Assert.Single(CostModel.Summarize(records, T0, M(60), TimeSpan.Zero, EstimateStrategies.All));
+
+        Assert.Equal(TimeSpan.FromMinutes(stopped), cost.BilledTime);
+        Assert.Equal((TimeSpan.FromMinutes(16), TimeSpan.FromMinutes(40)), (cost.BilledTimeLow, cost.BilledTimeHigh)); // the bounds never move
+    }
 }

@@ -7,7 +7,8 @@ namespace MertEndpoint.Tests;
 /// The usage history as typed objects (Get-MertEndpointHistory): records in, state changes and cold starts out. Each row
 /// is one endpoint's records written as <c>state@t(lo-hi)src xN</c>: seconds after t0, the bounds when the record has
 /// them, who wrote it (a = this module's action, d = its delete, r = a read, the default; v = a version 1 record, which
-/// says nothing), and the replicas (1 unless said, 0 for a state that runs nothing).
+/// says nothing), for a record written with its facts how its writer dated it (/f where it was seen, /s by the service's
+/// stamp, /m in the middle of its window), and the replicas (1 unless said, 0 for a state that runs nothing).
 /// </summary>
 public sealed class EndpointHistoryTests
 {
@@ -15,7 +16,7 @@ public sealed class EndpointHistoryTests
     private static readonly DateTimeOffset Never = DateTimeOffset.MinValue, Ever = DateTimeOffset.MaxValue;
     private const string Api = "https://api.example/v2";
 
-    private static readonly Regex Record = new(@"^(\w+)@([\d.]+)(?:\(([\d.]+)-([\d.]+)\))?([adrv])?(?:x(\d+))?$");
+    private static readonly Regex Record = new(@"^(\w+)@([\d.]+)(?:\(([\d.]+)-([\d.]+)\))?([adrv])?(?:/([fsm]))?(?:x(\d+))?$");
 
     private static List<UsageEvent> Records(string row, string name = "e", string ns = "alice", string api = Api) =>
         row.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(token =>
@@ -29,7 +30,9 @@ public sealed class EndpointHistoryTests
                 Api = api, Namespace = ns, Name = name, State = state, Time = At(m.Groups[2]),
                 Earliest = m.Groups[3].Success ? At(m.Groups[3]) : null, Latest = m.Groups[4].Success ? At(m.Groups[4]) : null,
                 Source = m.Groups[5].Value switch { "a" => "action", "d" => "deleted", "v" => null, _ => "read" },
-                Replicas = m.Groups[6].Success ? int.Parse(m.Groups[6].Value, CultureInfo.InvariantCulture)
+                SentAt = m.Groups[6].Success ? (m.Groups[4].Success ? At(m.Groups[4]) : At(m.Groups[2])) : null,
+                DatedBy = m.Groups[6].Value switch { "s" => UsageEvent.ByStamp, "m" => UsageEvent.ByMidpoint, _ => null },
+                Replicas = m.Groups[7].Success ? int.Parse(m.Groups[7].Value, CultureInfo.InvariantCulture)
                     : state is "paused" or "scaledToZero" or "failed" or "deleted" ? 0 : 1,
                 InstanceType = "nvidia-a10g", InstanceSize = "x1",
             };
@@ -55,6 +58,13 @@ public sealed class EndpointHistoryTests
     [InlineData("paused@0 running@50(20-50)r", "->paused@0(0-0) sighting x0|paused>running@50(20-50) sighting x1")]
     [InlineData("running@0x1 running@30(10-50)x2", "->running@0(0-0) sighting x1|running>running@30(10-50) estimate x2")]
     [InlineData("running@0v paused@60v", "->running@0(0-0) unknown x1|running>paused@60(60-60) unknown x0")]
+    // Written with its facts, the record says how it was dated; one dated where it was seen is placed in the middle of its
+    // window, as the cost report's estimate places it (never the endpoint's first record, whose window reaches its creation).
+    [InlineData("paused@0(0-0)r/f running@40(20-50)r/s", "->paused@0(0-0) sighting x0|paused>running@40(20-50) updatedAt x1")]
+    [InlineData("running@0r/f running@30(10-50)r/mx2", "->running@0(0-0) sighting x1|running>running@30(10-50) estimate x2")]
+    [InlineData("running@0r/f scaledToZero@50(20-50)r/f", "->running@0(0-0) sighting x1|running>scaledToZero@35(20-50) estimate x0")]
+    // The same records from an older file (no facts): dated where seen, as written.
+    [InlineData("running@0 scaledToZero@50(20-50)", "->running@0(0-0) sighting x1|running>scaledToZero@50(20-50) sighting x0")]
     // Bounds on the wrong side of the time are the time itself (as the cost report reads them).
     [InlineData("running@10(12-8)r", "->running@10(10-10) sighting x1")]
     // A record that repeats the state and replicas before it adds nothing; another replica count is a change.
@@ -86,6 +96,8 @@ public sealed class EndpointHistoryTests
     [InlineData("paused@0 initializing@10(9-10)a", "paused>- 10..- boot - [-,-] action")]
     // Replica counts and an update during the boot do not end it.
     [InlineData("paused@0 initializing@10(9-10)ax0 initializing@20x1 updating@30 running@40(35-40)", "paused>running 10..40 boot 30 [25,31] action")]
+    // Seen by reads alone, written with their facts: each change in the middle of its window, so the boot is the estimate's.
+    [InlineData("paused@0r/f initializing@30(10-30)r/f running@90(60-90)r/f", "paused>running 20..75 boot 55 [30,80] estimate")]
     // Straight from paused to running: it booted unseen, somewhere in the window; the boot is not timed.
     [InlineData("paused@0 running@60(30-60)", "paused>running -..60 boot - [0,30] sighting")]
     // No cold start: running from its first record (booted before the history), an update, a pause.

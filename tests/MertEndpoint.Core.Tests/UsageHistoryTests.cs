@@ -489,7 +489,7 @@ public sealed class UsageHistoryTests : IDisposable
         Assert.Equal(_t0.AddSeconds(10) - UsageHistory.ReadLag, events[1].Earliest);
         var cost = Assert.Single(UsageService.Summarize(events, _t0, _t0.AddMinutes(5), TimeSpan.Zero));
         Assert.True(cost.BilledTimeHigh >= TimeSpan.FromSeconds(60 - 9), $"{cost.BilledTimeHigh}: the meter ran from 9 s");
-        Assert.Equal(TimeSpan.FromSeconds(60 - 19), cost.BilledTime); // the estimate: the middle of that window (8..30)
+        Assert.Equal(TimeSpan.FromSeconds(60 - 20), cost.BilledTime); // the estimate: the middle between the sightings (10..30)
     }
 
     [Fact]
@@ -652,7 +652,7 @@ public sealed class UsageHistoryTests : IDisposable
         var events = new UsageHistory(PathOf()).Read();
         var cost = Assert.Single(UsageService.Summarize(events, _t0, _t0.AddMinutes(5), TimeSpan.Zero)); // exact time: the windows alone
 
-        Assert.Equal(TimeSpan.FromSeconds(2 * (80 - 34)), cost.BilledTime); // from the middle of its window (18..50) to the answer
+        Assert.Equal(TimeSpan.FromSeconds(2 * (80 - 35)), cost.BilledTime); // from the middle between the sightings (20..50) to the answer
         Assert.Equal(TimeSpan.FromSeconds(2 * 29), cost.BilledTimeLow);   // started as late, stopped as early as can be
         Assert.Equal(2 * (TimeSpan.FromSeconds(60) + UsageHistory.ReadLag), cost.BilledTimeHigh);  // started right after the last paused sighting (less the read lag)
         // As reported: each replica's 62 s counted as two started minutes.
@@ -759,8 +759,8 @@ public sealed class UsageHistoryTests : IDisposable
         Assert.Equal(new[] { _t0, _t0.AddSeconds(5), _t0.AddSeconds(22), _t0.AddSeconds(40) }, events.Select(e => e.Time));
         var cost = Assert.Single(UsageService.Summarize(events, _t0, _t0.AddMinutes(1)));
         // The record stays at its sighting (a streak's end is never placed before anyone saw it); the estimate puts the
-        // scale-to-zero, which nothing stamped, in the middle of its window (22..40), as likely as anywhere in it.
-        Assert.Equal(TimeSpan.FromSeconds(5 + 2 * 17 + 9), cost.BilledTime);
+        // scale-to-zero, which nothing stamped, in the middle between its sightings (24..40), as likely as anywhere there.
+        Assert.Equal(TimeSpan.FromSeconds(5 + 2 * 17 + 10), cost.BilledTime);
         // The bounds still span every placement: the second replica from 10 s (late) to 24 s, or from 0 s (less the
         // read lag, never before the last change) to 20 s.
         Assert.True(cost.BilledTimeLow <= TimeSpan.FromSeconds(40 + 10) && cost.BilledTimeHigh >= TimeSpan.FromSeconds(40 + 24));

@@ -44,6 +44,8 @@ namespace MertEndpoint
         /// are). How a record was dated it says itself (<see cref="UsageEvent.DatedBy"/>); one from an older file is read the
         /// way <c>Get-MertEndpointHistory</c> reads it: a sighting dated before it was seen was dated by the service's stamp,
         /// or, for a replica count alone, placed in the middle of its window. An action is this module's own and keeps its time.
+        /// With <see cref="EstimateStrategies.SightingMidpoint"/>, a change a read saw and nothing placed (a record written with
+        /// its facts) moves to the middle between the last sighting of the state before (<c>prev</c>) and its own.
         /// </summary>
         /// <param name="first">When the endpoint's first record is dated (its tail's): that record's window may reach back to
         /// the endpoint's creation, and it is never moved to the middle of it. Null: the list's first.</param>
@@ -76,8 +78,11 @@ namespace MertEndpoint
                         else if ((strategies & EstimateStrategies.SightingMidpoint) != 0 && e.Time > firstAt && e.SentAt != null
                                  && e.DatedBy == null && e.Earliest is DateTimeOffset from && from < seen)
                         {
-                            DateTimeOffset after = dated.Count > 0 ? dated[dated.Count - 1].Time.AddTicks(1) : from;
-                            DateTimeOffset middle = from + TimeSpan.FromTicks((seen - from).Ticks / 2);
+                            // From the last sighting of the state before (the record's fact), as the writer places a
+                            // replica count alone; the read lag below it widens the bounds, not the estimate's window.
+                            DateTimeOffset before = e.PreviousSeen is DateTimeOffset p && p > from && p < seen ? p : from;
+                            DateTimeOffset after = dated.Count > 0 ? dated[dated.Count - 1].Time.AddTicks(1) : before;
+                            DateTimeOffset middle = before + TimeSpan.FromTicks((seen - before).Ticks / 2);
                             DateTimeOffset at = middle > after ? middle : after;
                             if (at < e.Time) r = e.DatedAt(at);
                         }

@@ -75,7 +75,10 @@ namespace MertEndpoint
         public const string UpdatedAt = "updatedAt";
         /// <summary>Seen by a read, and dated when it was first seen.</summary>
         public const string Sighting = "sighting";
-        /// <summary>A replica count that changed while the state held: dated by the new replica's start, else the middle of its window.</summary>
+        /// <summary>
+        /// Placed inside its window by the estimate: a replica count that changed while the state held (by the new replica's
+        /// start, else the middle of its window), or a change seen by a read that nothing stamped (the middle of its window).
+        /// </summary>
         public const string Estimate = "estimate";
         /// <summary>A record of a version 1 history, which did not say.</summary>
         public const string Unknown = "unknown";
@@ -99,11 +102,15 @@ namespace MertEndpoint
         public static IReadOnlyList<ColdStart> ColdStarts(IEnumerable<UsageEvent> events, DateTimeOffset since, DateTimeOffset until) =>
             PerEndpoint(events).SelectMany(ColdStarts).Where(s => (s.Started ?? s.Ended) is DateTimeOffset at && at >= since && at <= until).ToList();
 
-        /// <summary>Each endpoint's changes (all of them: a cold start needs the state before the period), endpoints by namespace and name.</summary>
+        /// <summary>
+        /// Each endpoint's changes (all of them: a cold start needs the state before the period), endpoints by namespace and
+        /// name. Each is dated as the cost report's estimate dates it (<see cref="CostModel.Estimated"/>, every refinement),
+        /// so a boot time and the spend beside it agree; the bounds are the records'.
+        /// </summary>
         private static IEnumerable<List<EndpointStateChange>> PerEndpoint(IEnumerable<UsageEvent> events) =>
             events.GroupBy(e => e.Key, StringComparer.Ordinal)
                 .OrderBy(g => g.First().Namespace, StringComparer.Ordinal).ThenBy(g => g.First().Name, StringComparer.Ordinal)
-                .Select(g => Changes(ScaleUps.Applied(g.OrderBy(e => e.Time).ToList())));
+                .Select(g => Changes(CostModel.Estimated(g.OrderBy(e => e.Time).ToList(), EstimateStrategies.All)));
 
         /// <summary>The changes of one endpoint's records, in time order.</summary>
         internal static List<EndpointStateChange> Changes(IReadOnlyList<UsageEvent> records)
@@ -130,14 +137,18 @@ namespace MertEndpoint
 
         /// <summary>
         /// How a record is known. The file says who wrote it ("action" for this module's own change and "deleted" for its
-        /// delete, "read" for a sighting); a sighting dated before it was seen was dated by the service's updatedAt, or,
-        /// for a replica count alone, placed in its window (see UsageHistory.Date).
+        /// delete, "read" for a sighting). A sighting dated before it was seen says how (its writer's <c>by</c>): by the
+        /// service's updatedAt, or placed in its window (a replica count alone); one written with its facts that says
+        /// nothing was dated where it was seen, and is an estimate when the cost model placed it earlier (the middle of its
+        /// window). An older record is told by its state: a replica count alone was placed, another change stamped.
         /// </summary>
         private static string SourceOf(UsageEvent e, UsageEvent? previous)
         {
             if (e.Source == "action" || e.Source == "deleted") return HistorySource.Action;
             if (e.Source != "read") return HistorySource.Unknown;
             if (!(e.Latest is DateTimeOffset seen && seen > e.Time)) return HistorySource.Sighting;
+            if (e.DatedBy == UsageEvent.ByStamp) return HistorySource.UpdatedAt;
+            if (e.DatedBy == UsageEvent.ByMidpoint || e.SentAt != null) return HistorySource.Estimate;
             return previous != null && previous.State == e.State ? HistorySource.Estimate : HistorySource.UpdatedAt;
         }
 
