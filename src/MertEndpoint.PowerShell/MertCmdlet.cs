@@ -167,7 +167,8 @@ namespace MertEndpoint.PowerShell
             // Ctrl+C may land while the pipeline thread is upstream, where nothing of ours waits: let the work finish
             // its clean-up before the command counts as stopped.
             CancelAndSettle();
-            if (_client != null) Usage.FlushAsync().Wait(HistoryFlushBound);
+            if (_client != null && WaitsForHistory) Usage.FlushAsync().Wait(HistoryFlushBound);
+            else if (_client != null) Usage.LeaveToProcessExit();
             _deadline?.Dispose(); // stopped: the deadline has nothing left to bound
         }
 
@@ -225,13 +226,24 @@ namespace MertEndpoint.PowerShell
             public override void Warning(string line) => _cmdlet.ReportHistoryProblem(Secrets.Mask(line));
         }
 
-        /// <summary>Waits for this command's history writes and says once if any failed.</summary>
+        /// <summary>
+        /// False for a command that only reads (<c>Get-MertEndpoint</c>): it never waits for its own history writes, which go
+        /// on in the background, or to the spool for the next writer when the process ends first
+        /// (<see cref="UsageService.LeaveToProcessExit"/>); a write problem known by its end is said all the same.
+        /// </summary>
+        protected virtual bool WaitsForHistory => true;
+
+        /// <summary>Waits for this command's history writes (unless it does not, see <see cref="WaitsForHistory"/>) and says once if any failed.</summary>
         private void FinishHistory()
         {
             if (_client == null) return;
+            if (!WaitsForHistory) Usage.LeaveToProcessExit();
             // Pumped: a write that compacts a large history shows its progress meanwhile.
-            try { PumpFor(Usage.FlushAsync(StopToken), HistoryFlushBound); }
-            catch (OperationCanceledException) { /* cancelled: the writes go on in the background */ }
+            else
+            {
+                try { PumpFor(Usage.FlushAsync(StopToken), HistoryFlushBound); }
+                catch (OperationCanceledException) { /* cancelled: the writes go on in the background */ }
+            }
             // One warning per command, however many calls ran into the problem; the rest in verbose.
             var problems = _historyProblems.Keys.OrderBy(p => p, StringComparer.Ordinal).ToList();
             if (problems.Count > 0) WriteWarning(problems[0]);

@@ -425,6 +425,40 @@ public sealed class UsageHistoryTests : IDisposable
     }
 
     [Fact]
+    public async Task A_handed_off_write_goes_to_the_spool_at_once_and_the_next_writer_writes_it_once()
+    {
+        // Get-MertEndpoint does not wait for its writes; when its process ends first, a write still waiting for the lock
+        // (another process holds it: a compaction, a slow disk) is handed to the spool, without a word, in milliseconds.
+        var first = new UsageService(new UsageHistory(PathOf()));   // the default patience: 10 s
+        var problems = new Lines();
+        await Record(first, Seen(_t0, At("paused", _t0, 0)));
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        using (new FileStream(PathOf() + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None)) // another process holds it
+        {
+            first.ObserverFor(problems).Observe(Seen(_t0.AddSeconds(10), At("running", _t0.AddSeconds(10))));
+            first.ObserverFor(problems).Observe(Seen(_t0.AddSeconds(20), At("running", _t0.AddSeconds(10))));
+            await Task.Delay(50);
+            Task handOff = first.HandOff();
+            Assert.Same(handOff, await Task.WhenAny(handOff, Task.Delay(TimeSpan.FromSeconds(5)))); // else it waited for the lock
+        }
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"{watch.Elapsed}");
+        Assert.Empty(problems.All);
+        Assert.Equal(new[] { "paused" }, new UsageHistory(PathOf()).Read().Select(e => e.State));
+        Assert.Equal(2, Directory.GetFiles(PathOf() + ".pending", "*.jsonl").Length);
+
+        // Another process writes next: the spool first, dated as it was seen.
+        var second = new UsageService(new UsageHistory(PathOf()));
+        await Record(second, Seen(_t0.AddSeconds(40), At("paused", _t0.AddSeconds(40), 0)));
+        var events = new UsageHistory(PathOf()).Read();
+        Assert.Equal(new[] { "paused", "running", "paused" }, events.Select(e => e.State));
+        Assert.Equal(_t0.AddSeconds(10), events[1].Time);
+        // Written once: the first service, writing again after its hand-off, waits for the lock as before and adds nothing twice.
+        await Record(first, Seen(_t0.AddSeconds(50), At("paused", _t0.AddSeconds(50), 0)));
+        Assert.Equal(3, new UsageHistory(PathOf()).Read().Count);
+        Assert.Empty(Directory.GetFiles(PathOf() + ".pending", "*.jsonl"));
+    }
+
+    [Fact]
     public async Task A_spooled_reading_is_dated_as_if_it_had_been_written_at_once()
     {
         static UsageHistory.Observed Resume(DateTimeOffset t0) => new(

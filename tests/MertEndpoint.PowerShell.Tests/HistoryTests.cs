@@ -244,20 +244,55 @@ public class HistoryTests
     }
 
     [Fact]
-    public async Task A_Get_on_a_large_old_history_shows_the_read_and_the_compaction_its_write_starts_from_its_tasks()
+    public async Task A_command_on_a_large_old_history_shows_the_read_and_the_compaction_its_write_starts_from_its_tasks()
     {
         using var host = await WithLargeOldHistory();
         host.Service.Add("h", state: "paused", ns: "alice");
 
-        var run = (await host.RunAsync("Get-MertEndpoint h -Namespace alice")).Succeeded();
+        // A command that waits for its writes (Get-MertEndpoint does not: its write would go on in the background).
+        var run = (await host.RunAsync("Stop-MertEndpoint h -Namespace alice -Confirm:$false")).Succeeded();
 
-        Assert.Equal("h", Assert.Single(run.Names));
         MovedAndClosed(Bar(run, "Reading the usage history"));
         MovedAndClosed(Bar(run, "Compacting the usage history"));
-        // Compacted (the header counts its body now) and indexed: the next fresh read shows nothing.
         string history = Path.Combine(host.DataDirectory, "usage.jsonl");
+        // Compacted (the header counts its body now) and indexed: the next fresh read shows nothing.
         Assert.DoesNotContain("\"compactedBytes\":0}", File.ReadLines(history).First());
         Assert.True(File.Exists(history + ".index"));
+    }
+
+    [Fact]
+    public async Task Get_never_waits_for_its_own_write_and_reads_the_streak_the_file_already_holds()
+    {
+        using var host = new CmdletHost();
+        host.Service.Add("h", ns: "alice");
+        var first = (EndpointInfo)Assert.Single((await host.RunAsync("Get-MertEndpoint h -Namespace alice")).Succeeded().Output).BaseObject;
+        await host.Factory.Usage.FlushAsync();
+        string history = Path.Combine(host.DataDirectory, "usage.jsonl");
+        int HRecords() => File.ReadLines(history).Count(l => l.Contains("\"name\":\"h\"", StringComparison.Ordinal));
+        int lines = HRecords();
+
+        // Another process holds the history's lock (a compaction, say) far longer than a write waits for it (10 s).
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        EndpointInfo again;
+        Task pending;
+        using (new FileStream(history + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+        {
+            again = (EndpointInfo)Assert.Single((await host.RunAsync("Get-MertEndpoint h -Namespace alice")).Succeeded().Output).BaseObject;
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"Get took {watch.Elapsed}: it waited for its write");
+            // One the file never saw billing: its streak would be its write's; waited for a second at most, then the service's stamp.
+            host.Service.Add("k", ns: "alice");
+            watch.Restart();
+            var unseen = (EndpointInfo)Assert.Single((await host.RunAsync("Get-MertEndpoint k -Namespace alice")).Succeeded().Output).BaseObject;
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"Get took {watch.Elapsed}: it waited for its write");
+            Assert.Equal(("updatedAt", (DateTimeOffset?)unseen.UpdatedAt), (unseen.BilledSinceSource, unseen.BilledSince));
+            pending = host.Factory.Usage.FlushAsync();
+            Assert.False(pending.IsCompleted); // its write still waits for the lock, after the command
+        }
+        // Its streak is the file's: its own sighting repeats the state the file holds, so the write changes nothing it shows.
+        Assert.Equal(("running", first.BilledSince, first.BilledSinceSource), (again.StatusText, again.BilledSince, again.BilledSinceSource));
+        Assert.NotNull(again.BilledSince);
+        await pending;
+        Assert.Equal(lines, HRecords()); // a repeated state: no new record
     }
 }
 

@@ -257,4 +257,35 @@ Describe 'The usage history under faults (issue 11, items 7 and 9)' {
         }
         finally { Remove-Item $lock -Recurse -Force }
     }
+
+    It 'a Get whose process ends while another holds the history''s lock leaves its reading in the spool at once, and the next write writes it' {
+        $null = New-TestEndpoint f-handoff
+        # A history of its own, which has never seen f-handoff: the child's reading is a change to record.
+        $saved = $env:MERT_ENDPOINT_HISTORY_PATH
+        $env:MERT_ENDPOINT_HISTORY_PATH = $history = Join-Path $TestDrive "handoff-$([guid]::NewGuid().ToString('n')).jsonl"
+        try {
+            $null = New-Item -ItemType File -Path "$history.lock" -Force
+            $lock = [IO.FileStream]::new("$history.lock", 'Open', 'ReadWrite', 'None') # another process holds it (a compaction, say)
+            try {
+                $watch = [Diagnostics.Stopwatch]::StartNew()
+                $child = Invoke-Child "(Get-MertEndpoint f-handoff).Status`n'REACHED-THE-END'"
+                $released = [DateTimeOffset]::UtcNow
+                $child.Output | Should -Match 'running'
+                $child.Output | Should -Match 'REACHED-THE-END'
+                $child.Output | Should -Not -Match 'WARNING' # handed over on purpose: nothing to say
+                $child.ExitCode | Should -Be 0
+                # A write waits up to 10 s for the lock; the child's Get waited for none of it, nor did its exit.
+                $watch.Elapsed.TotalSeconds | Should -BeLessThan 9
+                @(Get-ChildItem "$history.pending" -Filter *.jsonl).Count | Should -Be 1
+            }
+            finally { $lock.Dispose() }
+            # The next write, in any process (this one), writes the spool first, dated as the child saw it.
+            $null = Get-MertEndpointCost f-handoff
+            @(Get-ChildItem "$history.pending" -Filter *.jsonl -ErrorAction SilentlyContinue).Count | Should -Be 0
+            $first = Get-MertEndpointHistory f-handoff | Select-Object -First 1
+            $first.State | Should -Be 'running'
+            $first.Latest | Should -BeLessThan $released
+        }
+        finally { $env:MERT_ENDPOINT_HISTORY_PATH = $saved }
+    }
 }

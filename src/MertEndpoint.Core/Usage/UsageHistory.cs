@@ -145,6 +145,8 @@ namespace MertEndpoint
         /// Appends the candidates that change what the file holds, each dated (see <see cref="Date"/>), under the
         /// lock; then compacts when the file has grown enough. Returns null, or why nothing could be written.
         /// </summary>
+        /// <param name="ct">Ends the wait for the lock (an <see cref="OperationCanceledException"/>, nothing written); once
+        /// the lock is taken the write and its compaction go on to the end.</param>
         internal async Task<string?> RecordAsync(IReadOnlyList<Observed> candidates, CancellationToken ct = default)
         {
             if (candidates.Count == 0) return null;
@@ -184,7 +186,7 @@ namespace MertEndpoint
             if (compact)
             {
                 // Upkeep, after the readings are safe: one that fails is tried again by the next write past the threshold.
-                try { await CompactAsync(ct).ConfigureAwait(false); }
+                try { await CompactAsync(CancellationToken.None).ConfigureAwait(false); }
                 catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is TimeoutException) { }
             }
             return null;
@@ -228,6 +230,16 @@ namespace MertEndpoint
         /// process makes it. So a reading is not lost with the process that saw it.
         /// </summary>
         internal string SpoolDirectory => Path + ".pending";
+
+        /// <summary>True when the spool holds observations some write has not yet recorded (in any process).</summary>
+        internal bool HasSpooled()
+        {
+            try
+            {
+                return Directory.Exists(SpoolDirectory) && Directory.EnumerateFiles(SpoolDirectory, "*.jsonl").Any();
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { return true; }
+        }
 
         /// <summary>Puts observations in the spool; false when the disk refuses that too (they stay in memory then).</summary>
         internal bool TrySpool(IReadOnlyList<Observed> observations)

@@ -21,6 +21,11 @@ namespace MertEndpoint
         // write. Only the write chain touches it, one write at a time.
         private List<UsageHistory.Observed> _unwritten = new();
         private const int MaxUnwritten = 10000;
+        // Observations queued and not yet in the file, the spool or _unwritten (under _gate): what a command that reads its
+        // streaks without waiting (WithBillingAsync) must know it does not change.
+        private readonly HashSet<UsageHistory.Observed> _queued = new();
+        // Cancelled by HandOff: the writes queued before it that have not taken the lock go to the spool instead.
+        private CancellationTokenSource _handOff = new();
         // Control planes whose replica list refused us: not asked again by this process.
         private readonly ConcurrentDictionary<string, bool> _noReplicaList = new(StringComparer.Ordinal);
         private static readonly TimeSpan ReplicaListPatience = TimeSpan.FromSeconds(10);
@@ -126,8 +131,89 @@ namespace MertEndpoint
 
         private void Enqueue(IReadOnlyList<UsageHistory.Observed> batch, Reporter reporter, Listing? listing = null)
         {
-            lock (_gate) _writes = WriteAfter(_writes, batch, reporter, listing);
+            lock (_gate)
+            {
+                _queued.UnionWith(batch);
+                // On a pool thread: the answer that caused it goes back to its caller at once (a write reads the file's
+                // new lines and may compact it), and the command waits for it only if it waits (FlushAsync).
+                Task previous = _writes;
+                CancellationToken handedOff = _handOff.Token;
+                _writes = Task.Run(() => WriteAfter(previous, batch, reporter, listing, handedOff));
+            }
         }
+
+        /// <summary>
+        /// For a command that does not wait for its writes (<c>Get-MertEndpoint</c>): what it queued goes on being written in
+        /// the background while the process lives; if the process ends first (pwsh exits after the command), each write
+        /// that has not taken the history's lock by then is put in the spool for the next writer (see <see cref="HandOff"/>),
+        /// and one that holds it is finished. Never waits.
+        /// </summary>
+        public void LeaveToProcessExit()
+        {
+            lock (_gate)
+            {
+                if (_writes.IsCompleted) return;
+                if (_exitHooked) return;
+                _exitHooked = true;
+            }
+            AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+            {
+                try { HandOff().Wait(ExitBound); } catch (Exception) { /* the process is ending: nothing left to tell */ }
+            };
+        }
+
+        private bool _exitHooked;
+        private static readonly TimeSpan ExitBound = TimeSpan.FromSeconds(10);
+
+        /// <summary>
+        /// Stops waiting for the history's lock: every write queued so far that has not taken it goes to the spool (on disk,
+        /// beside the history; the next write in any process writes it first, dated as if written at once), one that holds
+        /// it finishes. Returns when they have (milliseconds, unless a write holding the lock reads a large file).
+        /// </summary>
+        internal Task HandOff()
+        {
+            CancellationTokenSource handOff;
+            Task pending;
+            lock (_gate)
+            {
+                handOff = _handOff;
+                _handOff = new CancellationTokenSource();
+                pending = _writes;
+            }
+            handOff.Cancel();
+            return pending;
+        }
+
+        /// <summary>
+        /// Of these endpoints, those whose tails in the file may not be what the writes not yet done would make them: an
+        /// observation queued (this command's own reading, say) that does not repeat the tail's last state; every one of
+        /// them when something waits in the spool or in memory. A repeated state only moves its last sighting, so for the
+        /// rest the file already gives the answer a write would.
+        /// </summary>
+        private HashSet<string> PendingChanges(IReadOnlyCollection<string> keys, Dictionary<string, EndpointTail> tails)
+        {
+            var changed = new HashSet<string>(StringComparer.Ordinal);
+            bool spooled = History.HasSpooled();
+            lock (_gate)
+            {
+                if (spooled || _unwritten.Count > 0)
+                {
+                    changed.UnionWith(keys);
+                    return changed;
+                }
+                var wanted = new HashSet<string>(keys, StringComparer.Ordinal);
+                foreach (UsageHistory.Observed o in _queued)
+                {
+                    string key = o.Event.Key;
+                    if (wanted.Contains(key) && (o.Event.State == "deleted" || !tails.TryGetValue(key, out EndpointTail? tail) || !tail.Last.SameAs(o.Event)))
+                        changed.Add(key);
+                }
+            }
+            return changed;
+        }
+
+        /// <summary>How long a read waits for the writes that change a streak it shows (else that streak is the service's updatedAt).</summary>
+        internal TimeSpan StreakPatience { get; set; } = TimeSpan.FromSeconds(1);
 
         /// <summary>A namespace's listing as it was answered: the names it had, when it was asked and answered (on the history's clock, moved by <see cref="By"/>).</summary>
         private sealed class Listing
@@ -143,13 +229,37 @@ namespace MertEndpoint
             public TimeSpan By { get; }
         }
 
-        private async Task WriteAfter(Task previous, IReadOnlyList<UsageHistory.Observed> batch, Reporter reporter, Listing? listing)
+        private async Task WriteAfter(Task previous, IReadOnlyList<UsageHistory.Observed> batch, Reporter reporter, Listing? listing, CancellationToken handedOff)
+        {
+            try
+            {
+                await Write(previous, batch, reporter, listing, handedOff).ConfigureAwait(false);
+            }
+            finally
+            {
+                lock (_gate) foreach (UsageHistory.Observed o in batch) _queued.Remove(o);
+            }
+        }
+
+        private async Task Write(Task previous, IReadOnlyList<UsageHistory.Observed> batch, Reporter reporter, Listing? listing, CancellationToken handedOff)
         {
             await previous.ConfigureAwait(false);
             if (listing != null) batch = batch.Concat(Gone(listing)).ToList();
             // What earlier writes could not record goes first, in the order it was seen (writes run one after another).
             IReadOnlyList<UsageHistory.Observed> all = _unwritten.Count == 0 ? batch : _unwritten.Concat(batch).ToList();
-            string? failure = await History.RecordAsync(all).ConfigureAwait(false);
+            string? failure;
+            try
+            {
+                handedOff.ThrowIfCancellationRequested();
+                failure = await History.RecordAsync(all, handedOff).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (handedOff.IsCancellationRequested)
+            {
+                // Handed off (the process ends): the spool keeps it for the next writer, on purpose, so nothing is said.
+                if (History.TrySpool(all)) _unwritten.Clear();
+                else _unwritten = all.ToList();
+                return;
+            }
             if (failure == null)
             {
                 _unwritten.Clear();
@@ -333,15 +443,33 @@ namespace MertEndpoint
             CancellationToken ct = default, bool fetchPrices = true, Reporter? historyProblems = null, TimeSpan? proveLongerThan = null)
         {
             if (endpoints.Count == 0) return endpoints;
-            await FlushAsync(ct).ConfigureAwait(false);
             DateTimeOffset now = Clock.GetUtcNow();
             // Only the endpoints that bill need their streak, and each only its tail in the history (the index and what was
-            // appended after it, not the whole file: bench/history-scale.ps1).
+            // appended after it, not the whole file: bench/history-scale.ps1). This command's own readings are being written
+            // meanwhile: when they (and everything else not yet in the file) repeat what the tails show, the file already
+            // gives the answer and nothing waits for the writes; a change waits for them, so its streak is the file's.
             var billing = endpoints.Where(e => BillingRules.Bills(e.Status)).Select(e => UsageEvent.KeyOf(client.ApiBase, e.Namespace, e.Name)).ToList();
             Dictionary<string, EndpointTail> tails;
             try
             {
                 tails = billing.Count == 0 ? new Dictionary<string, EndpointTail>() : History.TailsOf(billing);
+                HashSet<string> changed = billing.Count == 0 ? new HashSet<string>() : PendingChanges(billing, tails);
+                if (changed.Count > 0)
+                {
+                    // A change (an endpoint seen starting, say): its streak is the write's, which takes milliseconds unless
+                    // another process holds the history (a compaction); not waited for longer than StreakPatience.
+                    using var patience = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                    patience.CancelAfter(StreakPatience);
+                    try
+                    {
+                        await FlushAsync(patience.Token).ConfigureAwait(false);
+                        tails = History.TailsOf(billing);
+                    }
+                    catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                    {
+                        foreach (string key in changed) tails.Remove(key);
+                    }
+                }
             }
             catch (EndpointException ex)
             {

@@ -44,6 +44,9 @@ namespace MertEndpoint.PowerShell.Cmdlets
 
         protected override int Concurrency => ThrottleLimit;
 
+        // A read: its sightings are written in the background (issue 22: Get-MertEndpoint never waits for its own write).
+        protected override bool WaitsForHistory => false;
+
         protected override void BeginProcessing()
         {
             if (BilledLongerThan < TimeSpan.Zero) ThrowEndpointError(Errors.NegativeDuration(nameof(BilledLongerThan), BilledLongerThan.Value), BilledLongerThan);
