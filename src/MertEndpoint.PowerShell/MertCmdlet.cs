@@ -233,29 +233,60 @@ namespace MertEndpoint.PowerShell
         /// </summary>
         protected virtual bool WaitsForHistory => true;
 
-        /// <summary>Waits for this command's history writes (unless it does not, see <see cref="WaitsForHistory"/>) and says once if any failed.</summary>
+        /// <summary>
+        /// Waits for this command's history writes (unless it does not, see <see cref="WaitsForHistory"/>) and says once if
+        /// any failed, or if one an earlier command of this session left behind failed after that command had ended.
+        /// </summary>
         private void FinishHistory()
         {
-            if (_client == null) return;
-            if (!WaitsForHistory) Usage.LeaveToProcessExit();
+            bool usedHistory = _client != null || _watching != null;
+            if (_client == null) { /* no request, so no reading of its own to write (Get-MertEndpointHistory waited for what it wrote) */ }
+            else if (!WaitsForHistory) Usage.LeaveToProcessExit();
             // Pumped: a write that compacts a large history shows its progress meanwhile.
             else
             {
                 try { PumpFor(Usage.FlushAsync(StopToken), HistoryFlushBound); }
                 catch (OperationCanceledException) { /* cancelled: the writes go on in the background */ }
             }
-            // One warning per command, however many calls ran into the problem; the rest in verbose.
-            var problems = _historyProblems.Keys.OrderBy(p => p, StringComparer.Ordinal).ToList();
+            List<string> problems;
+            lock (_historyProblems)
+            {
+                // From here on, a problem of this command's writes is the next command's to tell (see ReportHistoryProblem).
+                _historyEnded = true;
+                problems = _historyProblems.Keys.ToList();
+                _historyProblems.Clear();
+                if (usedHistory) problems.AddRange(Factory.Usage.TakeUntold());
+                // Its own write may not have ended: the session's last write says whether the history can be written.
+                if (_client != null && !WaitsForHistory && Factory.Usage.LastWriteProblem is string last) problems.Add(last);
+                // One warning per command, however many calls ran into the problem; the rest in verbose.
+                problems = problems.Distinct(StringComparer.Ordinal).OrderBy(p => p, StringComparer.Ordinal).ToList();
+                _told.UnionWith(problems);
+            }
             if (problems.Count > 0) WriteWarning(problems[0]);
             foreach (var more in problems.Skip(1)) WriteVerbose(more);
-            _historyProblems.Clear();
         }
+
+        private bool _historyEnded;
+        private readonly HashSet<string> _told = new HashSet<string>(StringComparer.Ordinal);
 
         /// <summary>Where the usage history's read and write failures go: one warning at the end of the command.</summary>
         protected Reporter HistoryProblemReporter => _historyProblemReporter ??= new HistoryProblems(this);
 
         /// <summary>Collects a history problem (any thread); each distinct one becomes one warning at the end of the command.</summary>
-        private void ReportHistoryProblem(string problem) => _historyProblems.TryAdd(problem, true);
+        private void ReportHistoryProblem(string problem)
+        {
+            lock (_historyProblems)
+            {
+                if (!_historyEnded)
+                {
+                    _historyProblems.TryAdd(problem, true);
+                    return;
+                }
+                if (_told.Contains(problem)) return; // said already, from the session's last write
+            }
+            // A write that went on after the command (Get-MertEndpoint's): said by the next command of the session.
+            Factory.Usage.KeepUntold(problem);
+        }
 
         /// <summary>True when a history write failed during this command (its cost figures are then incomplete).</summary>
         protected bool HistoryIncomplete => !_historyProblems.IsEmpty;

@@ -51,12 +51,15 @@ namespace MertEndpoint.PowerShell
             !string.Equals(Path.GetDirectoryName(engine.Location), DependencyDir, StringComparison.OrdinalIgnoreCase);
 
         /// <summary>
-        /// The process was told to end (SIGTERM, SIGHUP, SIGINT without a console): pays every pause a running command
-        /// owes, says what became of each on stderr (no pipeline is left to write to), and asks for exit 128 + signal.
+        /// The process was told to end (SIGTERM, SIGHUP, SIGINT without a console): hands the history writes still going
+        /// on to the spool, pays every pause a running command owes, says what became of each on stderr (no pipeline is
+        /// left to write to), and asks for exit 128 + signal.
         /// About 4 s in all: Windows kills a closed console's process about 5 s after, docker stop after 10.
         /// </summary>
         private static bool PayOwedPauses(int signal, string name)
         {
+            // The history's readings a Get-MertEndpoint left to be written: to the spool now (the exit handlers may not run).
+            UsageService.HandOffAll(TimeSpan.FromSeconds(0.5));
             if (OwedPauses.Count == 0) return false;
             foreach (OwedPauseOutcome outcome in OwedPauses.PayAll(TimeSpan.FromSeconds(3.5), name))
                 Console.Error.WriteLine(outcome.Line);

@@ -261,6 +261,22 @@ public class HistoryTests
     }
 
     [Fact]
+    public async Task A_write_problem_of_a_Get_that_ended_first_is_said_by_the_next_command_once()
+    {
+        using var host = new CmdletHost();
+        host.Service.Add("h", state: "paused", ns: "alice");
+        Directory.CreateDirectory(Path.Combine(host.DataDirectory, "usage.jsonl")); // the history's place is taken: no write can land
+
+        var first = (await host.RunAsync("Get-MertEndpoint h -Namespace alice")).Succeeded();
+        await host.Factory.Usage.FlushAsync(); // its write has failed by now, whether or not the command saw it
+        var next = (await host.RunAsync("Get-MertEndpointHardware")).Succeeded(); // a command that writes no reading of its own
+
+        // Said once: by the Get when its write failed before it ended, else by the next command of the session.
+        Assert.True(first.Warnings.Count <= 1 && next.Warnings.Count <= 1, string.Join(" | ", first.Warnings.Concat(next.Warnings)));
+        Assert.Single(first.Warnings.Concat(next.Warnings), w => w.Contains("usage.jsonl", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Get_never_waits_for_its_own_write_and_reads_the_streak_the_file_already_holds()
     {
         using var host = new CmdletHost();

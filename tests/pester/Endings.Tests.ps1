@@ -168,6 +168,29 @@ Describe 'A process told to end pays the pause it owes' -Skip:($IsWindows) {
     }
 }
 
+Describe 'A process told to end hands its history writes to the spool' -Skip:($IsWindows) {
+    It 'SIGTERM while a Get''s history write waits for the lock: its reading is in the spool, and the process ends as usual (143)' {
+        $null = New-TestEndpoint sig-get
+        # A history of its own that has never seen sig-get, whose lock another process holds (longer than a write waits).
+        $history = Join-Path $TestDrive "sig-get-$([guid]::NewGuid().ToString('n')).jsonl"
+        $null = New-Item -ItemType File -Path "$history.lock" -Force
+        $lock = [IO.FileStream]::new("$history.lock", 'Open', 'ReadWrite', 'None')
+        $saved = $env:MERT_ENDPOINT_HISTORY_PATH
+        try {
+            $env:MERT_ENDPOINT_HISTORY_PATH = $history
+            $child = Start-HeldChild "`$null = Get-MertEndpoint sig-get; 'READY'; Start-Sleep 120"
+            $env:MERT_ENDPOINT_HISTORY_PATH = $saved
+            Wait-ChildLine $child '^READY$'
+            Test-Path "$history.pending" | Should -BeFalse # its write still waits for the lock
+            $r = Send-Signal $child TERM
+            $r.ExitCode | Should -Be 143 -Because $r.Output
+            @(Get-ChildItem "$history.pending" -Filter *.jsonl).Count | Should -Be 1 -Because $r.Output
+            Get-Content (Get-ChildItem "$history.pending" -Filter *.jsonl) -Raw | Should -Match '"name":"sig-get"'
+        }
+        finally { $lock.Dispose(); $env:MERT_ENDPOINT_HISTORY_PATH = $saved }
+    }
+}
+
 Describe 'A pipeline stopped downstream pauses and lets the script go on' {
     It '$x = Use-MertEndpoint n { 1; 2; 3 } | Select-Object -First 1: $x is 1, the endpoint is paused, the script carries on' {
         $null = New-TestEndpoint sel-first

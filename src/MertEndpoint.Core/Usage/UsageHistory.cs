@@ -149,7 +149,7 @@ namespace MertEndpoint
         /// the lock is taken the write and its compaction go on to the end.</param>
         internal async Task<string?> RecordAsync(IReadOnlyList<Observed> candidates, CancellationToken ct = default)
         {
-            if (candidates.Count == 0) return null;
+            if (candidates.Count == 0 && !HasSpooled()) return null;
             bool compact = false;
             try
             {

@@ -150,20 +150,77 @@ namespace MertEndpoint
         /// </summary>
         public void LeaveToProcessExit()
         {
+            Task pending;
             lock (_gate)
             {
                 if (_writes.IsCompleted) return;
-                if (_exitHooked) return;
-                _exitHooked = true;
+                pending = _writes;
             }
-            AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+            LeftToExit[this] = true;
+            if (Interlocked.Exchange(ref _exitHooked, 1) == 0)
+                AppDomain.CurrentDomain.ProcessExit += (_, _) => HandOffAll(ExitBound);
+            // Done in time: nothing is left to the exit.
+            pending.ContinueWith(_ =>
             {
-                try { HandOff().Wait(ExitBound); } catch (Exception) { /* the process is ending: nothing left to tell */ }
-            };
+                lock (_gate) if (_writes.IsCompleted) LeftToExit.TryRemove(this, out bool _);
+            }, TaskScheduler.Default);
         }
 
-        private bool _exitHooked;
+        // Write problems that came after the command whose readings they were had ended (Get-MertEndpoint does not wait):
+        // the next command of the session says them.
+        private readonly ConcurrentDictionary<string, bool> _untold = new(StringComparer.Ordinal);
+
+        /// <summary>
+        /// Why this session's last history write failed; null when it succeeded (or none ran yet). A command that does not
+        /// wait for its own write (<c>Get-MertEndpoint</c>) says this one: the history's place it writes to is the same.
+        /// </summary>
+        public string? LastWriteProblem { get => Volatile.Read(ref _lastWriteProblem); private set => Volatile.Write(ref _lastWriteProblem, value); }
+
+        private string? _lastWriteProblem;
+
+        /// <summary>Keeps a write problem no command is left to tell (its command had ended), for the next one.</summary>
+        public void KeepUntold(string problem) => _untold.TryAdd(problem, true);
+
+        /// <summary>The write problems kept by <see cref="KeepUntold"/>, each once.</summary>
+        public IReadOnlyList<string> TakeUntold()
+        {
+            var told = new List<string>();
+            foreach (string problem in _untold.Keys)
+                if (_untold.TryRemove(problem, out bool _)) told.Add(problem);
+            return told;
+        }
+
+        // The services whose writes a command left to go on without it; one handler on the process's exit for all of them.
+        private static readonly ConcurrentDictionary<UsageService, bool> LeftToExit = new();
+        private static int _exitHooked;
         private static readonly TimeSpan ExitBound = TimeSpan.FromSeconds(10);
+
+        /// <summary>
+        /// Hands over every write a command left to go on without it (see <see cref="HandOff"/>) and waits for them, up to
+        /// <paramref name="bound"/>: on the process's exit, and on a signal that ends it (which skips the exit handlers).
+        /// </summary>
+        public static void HandOffAll(TimeSpan bound)
+        {
+            try
+            {
+                Task[] pending = LeftToExit.Keys.Select(s => s.HandOff()).ToArray();
+                if (pending.Length > 0) Task.WaitAll(pending, bound);
+            }
+            catch (Exception) { /* the process is ending: nothing left to tell */ }
+        }
+
+        /// <summary>
+        /// Writes what waits in the spool (readings a process handed over as it ended, or could not write), for a command
+        /// about to show the history without writing anything of its own (<c>Get-MertEndpointHistory</c>). Nothing when the
+        /// spool is empty (false); a failure goes to <paramref name="reporter"/>.
+        /// </summary>
+        public async Task<bool> WriteSpooledAsync(Reporter reporter, CancellationToken ct = default)
+        {
+            if (!History.HasSpooled()) return false;
+            Enqueue(Array.Empty<UsageHistory.Observed>(), reporter);
+            await FlushAsync(ct).ConfigureAwait(false);
+            return true;
+        }
 
         /// <summary>
         /// Stops waiting for the history's lock: every write queued so far that has not taken it goes to the spool (on disk,
@@ -185,29 +242,36 @@ namespace MertEndpoint
         }
 
         /// <summary>
-        /// Of these endpoints, those whose tails in the file may not be what the writes not yet done would make them: an
-        /// observation queued (this command's own reading, say) that does not repeat the tail's last state; every one of
-        /// them when something waits in the spool or in memory. A repeated state only moves its last sighting, so for the
-        /// rest the file already gives the answer a write would.
+        /// What is not yet in the file: the observations queued (this command's own reading, say), or null for "anything"
+        /// when something waits in the spool or in memory. Taken before the file is read, so an observation written
+        /// meanwhile is in what that read finds.
         /// </summary>
-        private HashSet<string> PendingChanges(IReadOnlyCollection<string> keys, Dictionary<string, EndpointTail> tails)
+        private List<UsageHistory.Observed>? NotYetWritten()
+        {
+            bool spooled = History.HasSpooled();
+            lock (_gate) return spooled || _unwritten.Count > 0 ? null : _queued.ToList();
+        }
+
+        /// <summary>
+        /// Of these endpoints, those whose tails in the file may not be what the writes not yet done would make them: an
+        /// observation not yet written that does not repeat the tail's last state; all of them when anything may be
+        /// pending. A repeated state only moves its last sighting, so for the rest the file already gives the answer a
+        /// write would.
+        /// </summary>
+        private static HashSet<string> PendingChanges(IReadOnlyCollection<string> keys, Dictionary<string, EndpointTail> tails, List<UsageHistory.Observed>? notYetWritten)
         {
             var changed = new HashSet<string>(StringComparer.Ordinal);
-            bool spooled = History.HasSpooled();
-            lock (_gate)
+            if (notYetWritten == null)
             {
-                if (spooled || _unwritten.Count > 0)
-                {
-                    changed.UnionWith(keys);
-                    return changed;
-                }
-                var wanted = new HashSet<string>(keys, StringComparer.Ordinal);
-                foreach (UsageHistory.Observed o in _queued)
-                {
-                    string key = o.Event.Key;
-                    if (wanted.Contains(key) && (o.Event.State == "deleted" || !tails.TryGetValue(key, out EndpointTail? tail) || !tail.Last.SameAs(o.Event)))
-                        changed.Add(key);
-                }
+                changed.UnionWith(keys);
+                return changed;
+            }
+            var wanted = new HashSet<string>(keys, StringComparer.Ordinal);
+            foreach (UsageHistory.Observed o in notYetWritten)
+            {
+                string key = o.Event.Key;
+                if (wanted.Contains(key) && (o.Event.State == "deleted" || !tails.TryGetValue(key, out EndpointTail? tail) || !tail.Last.SameAs(o.Event)))
+                    changed.Add(key);
             }
             return changed;
         }
@@ -260,6 +324,7 @@ namespace MertEndpoint
                 else _unwritten = all.ToList();
                 return;
             }
+            LastWriteProblem = failure;
             if (failure == null)
             {
                 _unwritten.Clear();
@@ -452,8 +517,9 @@ namespace MertEndpoint
             Dictionary<string, EndpointTail> tails;
             try
             {
+                List<UsageHistory.Observed>? notYetWritten = billing.Count == 0 ? null : NotYetWritten();
                 tails = billing.Count == 0 ? new Dictionary<string, EndpointTail>() : History.TailsOf(billing);
-                HashSet<string> changed = billing.Count == 0 ? new HashSet<string>() : PendingChanges(billing, tails);
+                HashSet<string> changed = billing.Count == 0 ? new HashSet<string>() : PendingChanges(billing, tails, notYetWritten);
                 if (changed.Count > 0)
                 {
                     // A change (an endpoint seen starting, say): its streak is the write's, which takes milliseconds unless

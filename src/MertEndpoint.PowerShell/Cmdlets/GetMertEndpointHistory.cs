@@ -83,6 +83,8 @@ namespace MertEndpoint.PowerShell.Cmdlets
             IReadOnlyList<UsageEvent> events;
             try
             {
+                // Readings a process handed to the spool as it ended (a Get-MertEndpoint) go into the file first.
+                Await(Usage.WriteSpooledAsync(HistoryProblemReporter, StopToken));
                 events = Usage.History.Read();
             }
             catch (EndpointException ex)
