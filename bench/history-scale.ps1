@@ -109,7 +109,8 @@ public static class HistoryScale
         var truth = new List<Tuple<DateTime, int, int>>();
         var recs = new List<Tuple<DateTime, DateTime, DateTime, int, int>>();
         // The check endpoint's estimate times: a record's own time, or for a change nothing placed (dated at its sighting,
-        // not its first record) the middle of its window, never before the estimate before it (CostModel.SightingMidpoint).
+        // not its first record) the middle between the last sighting of the state before and its own, never before the
+        // estimate before it (CostModel.SightingMidpoint).
         var ests = new List<DateTime>();
         long perEndpoint = Math.Max(1, total / names.Length);
         var lines = new List<Line>();
@@ -127,8 +128,10 @@ public static class HistoryScale
                     DateTime est = t;
                     if (src == "read" && by == null && ests.Count > 0 && lo != null && lo.Value < hi)
                     {
-                        DateTime middle = lo.Value + TimeSpan.FromTicks((hi - lo.Value).Ticks / 2);
-                        DateTime after = ests.Count > 0 ? ests[ests.Count - 1].AddTicks(1) : lo.Value;
+                        // From the last sighting of the state before (prev) when it lies inside the window, else its start.
+                        DateTime before = prev != null && prev.Value > lo.Value && prev.Value < hi ? prev.Value : lo.Value;
+                        DateTime middle = before + TimeSpan.FromTicks((hi - before).Ticks / 2);
+                        DateTime after = ests.Count > 0 ? ests[ests.Count - 1].AddTicks(1) : before;
                         DateTime at = middle > after ? middle : after;
                         if (at < t) est = at;
                     }

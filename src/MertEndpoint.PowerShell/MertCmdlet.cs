@@ -92,6 +92,13 @@ namespace MertEndpoint.PowerShell
         public void Dispose()
         {
             Interlocked.Exchange(ref _watching, null)?.Dispose();
+            EndHistory();
+        }
+
+        /// <summary>From here on a history problem of this command's writes goes to the next command (see <see cref="ReportHistoryProblem"/>).</summary>
+        private void EndHistory()
+        {
+            lock (_historyProblems) _historyEnded = true;
         }
 
         /// <summary>
@@ -169,6 +176,7 @@ namespace MertEndpoint.PowerShell
             CancelAndSettle();
             if (_client != null && WaitsForHistory) Usage.FlushAsync().Wait(HistoryFlushBound);
             else if (_client != null) Usage.LeaveToProcessExit();
+            EndHistory(); // stopped: its end is not run, and a later write problem is the next command's to tell
             _deadline?.Dispose(); // stopped: the deadline has nothing left to bound
         }
 

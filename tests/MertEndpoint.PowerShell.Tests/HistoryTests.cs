@@ -305,8 +305,8 @@ public class HistoryTests
             Assert.False(pending.IsCompleted); // its write still waits for the lock, after the command
         }
         // Its streak is the file's: its own sighting repeats the state the file holds, so the write changes nothing it shows.
-        Assert.Equal(("running", first.BilledSince, first.BilledSinceSource), (again.StatusText, again.BilledSince, again.BilledSinceSource));
-        Assert.NotNull(again.BilledSince);
+        Assert.Equal(("running", first.BilledSince, first.BilledSinceSource, first.BilledSinceLatest), (again.StatusText, again.BilledSince, again.BilledSinceSource, again.BilledSinceLatest));
+        Assert.NotNull(again.BilledSinceLatest); // the file's streak: the service's stamp alone (the fallback) has no latest
         await pending;
         Assert.Equal(lines, HRecords()); // a repeated state: no new record
     }

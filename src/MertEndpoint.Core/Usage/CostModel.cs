@@ -81,6 +81,8 @@ namespace MertEndpoint
                             // From the last sighting of the state before (the record's fact), as the writer places a
                             // replica count alone; the read lag below it widens the bounds, not the estimate's window.
                             DateTimeOffset before = e.PreviousSeen is DateTimeOffset p && p > from && p < seen ? p : from;
+                            // Never before the record before it, as the writer counts its window (from the later of the two).
+                            if (previousChange != null && previousChange.Time > before && previousChange.Time < seen) before = previousChange.Time;
                             DateTimeOffset after = dated.Count > 0 ? dated[dated.Count - 1].Time.AddTicks(1) : before;
                             DateTimeOffset middle = before + TimeSpan.FromTicks((seen - before).Ticks / 2);
                             DateTimeOffset at = middle > after ? middle : after;

@@ -241,6 +241,24 @@ namespace MertEndpoint
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { return true; }
         }
 
+        /// <summary>The endpoints (keys) the spool holds observations of; null when it cannot be read (any of them, then).</summary>
+        internal HashSet<string>? SpooledKeys()
+        {
+            var keys = new HashSet<string>(StringComparer.Ordinal);
+            try
+            {
+                if (!Directory.Exists(SpoolDirectory)) return keys;
+                foreach (string file in Directory.GetFiles(SpoolDirectory, "*.jsonl"))
+                    foreach (string line in File.ReadAllLines(file))
+                    {
+                        if (ParseObserved(line) is not Observed o) return null;
+                        keys.Add(o.Event.Key);
+                    }
+                return keys;
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException) { return null; }
+        }
+
         /// <summary>Puts observations in the spool; false when the disk refuses that too (they stay in memory then).</summary>
         internal bool TrySpool(IReadOnlyList<Observed> observations)
         {

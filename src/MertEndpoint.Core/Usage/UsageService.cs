@@ -242,14 +242,21 @@ namespace MertEndpoint
         }
 
         /// <summary>
-        /// What is not yet in the file: the observations queued (this command's own reading, say), or null for "anything"
-        /// when something waits in the spool or in memory. Taken before the file is read, so an observation written
-        /// meanwhile is in what that read finds.
+        /// What is not yet in the file: the observations queued (this command's own reading, say) and the endpoints the
+        /// spool holds readings of, or null for "anything" when readings wait in memory or the spool cannot be read. Taken
+        /// before the file is read, so an observation written meanwhile is in what that read finds; the queue before the
+        /// spool, so one that leaves the queue for the spool meanwhile is found there.
         /// </summary>
-        private List<UsageHistory.Observed>? NotYetWritten()
+        private (List<UsageHistory.Observed> Queued, HashSet<string> Spooled)? NotYetWritten()
         {
-            bool spooled = History.HasSpooled();
-            lock (_gate) return spooled || _unwritten.Count > 0 ? null : _queued.ToList();
+            List<UsageHistory.Observed> queued;
+            lock (_gate)
+            {
+                if (_unwritten.Count > 0) return null;
+                queued = _queued.ToList();
+            }
+            HashSet<string>? spooled = History.SpooledKeys();
+            return spooled == null ? null : (queued, spooled);
         }
 
         /// <summary>
@@ -258,16 +265,19 @@ namespace MertEndpoint
         /// pending. A repeated state only moves its last sighting, so for the rest the file already gives the answer a
         /// write would.
         /// </summary>
-        private static HashSet<string> PendingChanges(IReadOnlyCollection<string> keys, Dictionary<string, EndpointTail> tails, List<UsageHistory.Observed>? notYetWritten)
+        private static HashSet<string> PendingChanges(IReadOnlyCollection<string> keys, Dictionary<string, EndpointTail> tails,
+            (List<UsageHistory.Observed> Queued, HashSet<string> Spooled)? notYetWritten)
         {
             var changed = new HashSet<string>(StringComparer.Ordinal);
-            if (notYetWritten == null)
+            if (notYetWritten is not { } pending)
             {
                 changed.UnionWith(keys);
                 return changed;
             }
+            // A spooled reading may be a change (a process that ended before it could write it): its endpoint waits.
+            changed.UnionWith(keys.Where(pending.Spooled.Contains));
             var wanted = new HashSet<string>(keys, StringComparer.Ordinal);
-            foreach (UsageHistory.Observed o in notYetWritten)
+            foreach (UsageHistory.Observed o in pending.Queued)
             {
                 string key = o.Event.Key;
                 if (wanted.Contains(key) && (o.Event.State == "deleted" || !tails.TryGetValue(key, out EndpointTail? tail) || !tail.Last.SameAs(o.Event)))
@@ -321,7 +331,7 @@ namespace MertEndpoint
             {
                 // Handed off (the process ends): the spool keeps it for the next writer, on purpose, so nothing is said.
                 if (History.TrySpool(all)) _unwritten.Clear();
-                else _unwritten = all.ToList();
+                else KeepUnwritten(all, reporter);
                 return;
             }
             LastWriteProblem = failure;
@@ -338,6 +348,13 @@ namespace MertEndpoint
                 reporter.Warning(failure);
                 return;
             }
+            KeepUnwritten(all, reporter);
+            reporter.Warning(failure);
+        }
+
+        /// <summary>Keeps readings no file took for this session's next write, the newest <see cref="MaxUnwritten"/> of them.</summary>
+        private void KeepUnwritten(IReadOnlyList<UsageHistory.Observed> all, Reporter reporter)
+        {
             _unwritten = all.ToList();
             int dropped = _unwritten.Count - MaxUnwritten;
             if (dropped > 0)
@@ -345,7 +362,6 @@ namespace MertEndpoint
                 _unwritten.RemoveRange(0, dropped);
                 reporter.Warning(Errors.HistoryKeptTooMany(History.Path, dropped));
             }
-            reporter.Warning(failure);
         }
 
         /// <summary>
@@ -517,7 +533,7 @@ namespace MertEndpoint
             Dictionary<string, EndpointTail> tails;
             try
             {
-                List<UsageHistory.Observed>? notYetWritten = billing.Count == 0 ? null : NotYetWritten();
+                var notYetWritten = billing.Count == 0 ? null : NotYetWritten();
                 tails = billing.Count == 0 ? new Dictionary<string, EndpointTail>() : History.TailsOf(billing);
                 HashSet<string> changed = billing.Count == 0 ? new HashSet<string>() : PendingChanges(billing, tails, notYetWritten);
                 if (changed.Count > 0)

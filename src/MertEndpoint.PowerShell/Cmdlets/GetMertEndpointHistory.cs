@@ -84,7 +84,8 @@ namespace MertEndpoint.PowerShell.Cmdlets
             try
             {
                 // Readings a process handed to the spool as it ended (a Get-MertEndpoint) go into the file first.
-                Await(Usage.WriteSpooledAsync(HistoryProblemReporter, StopToken));
+                if (Await(Usage.WriteSpooledAsync(HistoryProblemReporter, StopToken)))
+                    WriteVerbose($"Wrote the readings waiting in '{Usage.History.Path}.pending' into the usage history first.");
                 events = Usage.History.Read();
             }
             catch (EndpointException ex)
