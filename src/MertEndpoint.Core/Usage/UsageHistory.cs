@@ -360,9 +360,12 @@ namespace MertEndpoint
             string generation;
             long upTo;
             DateTimeOffset? cutoff = Retention is TimeSpan keep ? Clock.GetUtcNow() - keep : null, keptSince;
+            var pace = new Pace();
             lock (_gate)
             {
-                CatchUp(whole: true);
+                _pace = pace;
+                try { CatchUp(whole: true); }
+                finally { _pace = null; }
                 kept = Kept(cutoff, out bool dropped);
                 generation = _generation;
                 upTo = _offset;
@@ -394,6 +397,7 @@ namespace MertEndpoint
                         body += line.Length;
                         // As a share of the old file: what was kept of it goes in the same order.
                         told.At((long)((double)upTo * ++written / kept.Count));
+                        if ((written & 1023) == 0) pace.Breathe();
                     }
                     file.Seek(0, SeekOrigin.Begin);
                     header = Encoding.UTF8.GetBytes(Header(fresh, body, keptSince, width: header.Length));
@@ -406,9 +410,11 @@ namespace MertEndpoint
                     _cacheBase = Path, Clock = Clock, UseIndex = UseIndex, CheckpointEveryBytes = CheckpointEveryBytes,
                     // Its first read is the second half of the compaction's bar, shown when the first half was.
                     _watchers = _watchers, _readsTold = (CompactingActivity, "Checked", 50), WorkReportedAboveBytes = upTo >= WorkReportedAboveBytes ? 0 : long.MaxValue,
+                    _pace = pace,
                 };
                 next.CatchUp(whole: true);
                 next.WorkReportedAboveBytes = long.MaxValue;
+                next._pace = null; // under the lock below: at full speed
                 using (await LockAsync(ct).ConfigureAwait(false))
                 {
                     lock (_gate)
@@ -463,6 +469,32 @@ namespace MertEndpoint
         }
 
         internal static readonly TimeSpan AbandonedAfter = TimeSpan.FromHours(1);
+
+        // A compaction's reading: paced like its writing (see Pace); null for every other read.
+        private Pace? _pace;
+
+        /// <summary>
+        /// Keeps a compaction (its reading, its writing and its reading back) to about half of one core: after each 20 ms of
+        /// work it rests as long as it worked. Commands of other processes meanwhile (a Get of a scheduled guard) share the
+        /// cores with half a compaction, not a whole one (bench/history-scale.ps1: a Get's p95 during compactions of 1M
+        /// events +59 and +108 ms over steady, against +140 and +153 ms unpaced); the compaction takes twice as long. Who
+        /// compacts holds every record (the history's listing, a first reading of a file without its index), and only the
+        /// rename waits under the lock, so no other command waits for it. Not a lower priority: on Linux a thread's nice
+        /// value passes to the threads it creates, and could not be raised back.
+        /// </summary>
+        private sealed class Pace
+        {
+            private static readonly TimeSpan Slice = TimeSpan.FromMilliseconds(20);
+            private readonly System.Diagnostics.Stopwatch _working = System.Diagnostics.Stopwatch.StartNew();
+
+            public void Breathe()
+            {
+                TimeSpan worked = _working.Elapsed;
+                if (worked < Slice) return;
+                Thread.Sleep(worked);
+                _working.Restart();
+            }
+        }
 
         /// <summary>Takes what <paramref name="other"/> read of this file (a compaction's new file, now in place) as its own.</summary>
         private void Adopt(UsageHistory other)
@@ -821,6 +853,7 @@ namespace MertEndpoint
                     _offset = position;
                 }
                 told.At(position + filled);
+                _pace?.Breathe();
             }
             if (overlong)
             {
