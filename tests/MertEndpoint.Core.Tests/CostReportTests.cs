@@ -137,6 +137,44 @@ public sealed class CostReportTests : IDisposable
     }
 
     [Fact]
+    public async Task A_read_shows_the_files_streaks_at_once_and_waits_only_for_an_endpoint_whose_reading_waits_unwritten()
+    {
+        // a and b bill, both in the file. A process that ended handed a reading of b to the spool; another process holds
+        // the lock (a compaction, say) far longer than the read waits. a's streak is the file's, shown without waiting;
+        // b's may have changed in that reading: waited for (StreakPatience), then the service's stamp.
+        var usage = new UsageService(new UsageHistory(Path.Combine(_dir, "usage.jsonl"))) { StreakPatience = TimeSpan.FromMilliseconds(300) };
+        using (var doc = JsonDocument.Parse($$"""{"items": [{{Endpoint("a")}}, {{Endpoint("b")}}]}"""))
+        {
+            var seen = doc.RootElement.GetProperty("items").EnumerateArray().Select(e => Json.ToEndpoint(e, Ns)).ToArray();
+            usage.ObserverFor(Lines.Failing()).Observe(new EndpointObservation("https://api.example/v2", Ns, ObservationKind.Read, seen, null, _t0, _t0));
+            await usage.FlushAsync();
+            var b = seen[1];
+            Assert.True(usage.History.TrySpool([new UsageHistory.Observed(
+                new UsageEvent { Api = "https://api.example/v2", Namespace = Ns, Name = "b", State = b.StatusText, Replicas = b.TargetReplica },
+                ObservationKind.Read, b.UpdatedAt, _t0.AddSeconds(30), _t0.AddSeconds(30))]));
+        }
+        var clock = new TestClock(_t0.AddMinutes(1));
+        var handler = new FakeHandler(clock, r => Respond.Make(200, $$"""{"items": [{{Endpoint("a")}}, {{Endpoint("b")}}]}"""));
+        var options = Options(clock, handler);
+        options.Observer = usage.ObserverFor(new Lines());
+        var client = new EndpointClient(Token, options);
+        var listed = await clock.Drive(client.ListAsync(Ns));
+
+        IReadOnlyList<EndpointInfo> shown;
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        using (new FileStream(usage.History.Path + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+            shown = await usage.WithBillingAsync(client, listed, fetchPrices: false);
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"{watch.Elapsed}: it waited for the lock");
+
+        var a = shown.Single(e => e.Name == "a");
+        var b2 = shown.Single(e => e.Name == "b");
+        Assert.NotNull(a.BilledSinceLatest);                       // the file's streak
+        Assert.Equal(("updatedAt", (DateTimeOffset?)null, (DateTimeOffset?)b2.UpdatedAt), (b2.BilledSinceSource, b2.BilledSinceLatest, b2.BilledSince));
+        await usage.FlushAsync();                                  // the lock free: the spool and the listing written
+        Assert.Empty(Directory.GetFiles(usage.History.Path + ".pending", "*.jsonl"));
+    }
+
+    [Fact]
     public async Task On_a_machine_whose_clock_runs_ten_minutes_ahead_the_history_is_dated_on_the_services_clock_and_results_on_its_own()
     {
         // The service's clock says 8:00 (its Date); this machine's says 8:10. The endpoint runs since its stamp, 12:45:10
