@@ -154,15 +154,21 @@ namespace MertEndpoint
             lock (_gate)
             {
                 if (_writes.IsCompleted) return;
-                pending = _writes;
+                pending = _leftToExit = _writes;
+                LeftToExit[this] = true;
             }
-            LeftToExit[this] = true;
             if (Interlocked.Exchange(ref _exitHooked, 1) == 0)
                 AppDomain.CurrentDomain.ProcessExit += (_, _) => HandOffAll(ExitBound);
-            // Done in time: nothing is left to the exit.
+            // Done in time: nothing is left to the exit (unless a later Get left more meanwhile; a command that waits for its
+            // writes leaves them to nobody).
             pending.ContinueWith(_ =>
             {
-                lock (_gate) if (_writes.IsCompleted) LeftToExit.TryRemove(this, out bool _);
+                lock (_gate)
+                {
+                    if (_leftToExit != pending) return;
+                    _leftToExit = null;
+                    LeftToExit.TryRemove(this, out bool _);
+                }
             }, TaskScheduler.Default);
         }
 
@@ -189,6 +195,9 @@ namespace MertEndpoint
                 if (_untold.TryRemove(problem, out bool _)) told.Add(problem);
             return told;
         }
+
+        // The writes (the chain's end) the last LeaveToProcessExit left to the exit, until they are done (under _gate).
+        private Task? _leftToExit;
 
         // The services whose writes a command left to go on without it; one handler on the process's exit for all of them.
         private static readonly ConcurrentDictionary<UsageService, bool> LeftToExit = new();
