@@ -119,7 +119,7 @@ namespace MertEndpoint.PowerShell
                 var explicitToken = Token is null ? null : new NetworkCredential(string.Empty, Token).Password;
                 var token = TokenResolver.Resolve(explicitToken);
                 var options = Factory.CreateOptions();
-                options.Observer = Usage.ObserverFor(HistoryProblemReporter);
+                options.Observer = Usage.ObserverFor(HistoryProblemReporter, inBackground: !WaitsForHistory);
                 var client = new EndpointClient(token, options);
                 StartDeadline(options.CommandTimeout);
                 _sweepAccountMaxAge = options.SweepAccountMaxAge;

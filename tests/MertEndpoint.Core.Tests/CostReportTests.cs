@@ -158,12 +158,14 @@ public sealed class CostReportTests : IDisposable
         var options = Options(clock, handler);
         options.Observer = usage.ObserverFor(new Lines());
         var client = new EndpointClient(Token, options);
-        var listed = await clock.Drive(client.ListAsync(Ns));
 
         IReadOnlyList<EndpointInfo> shown;
         var watch = System.Diagnostics.Stopwatch.StartNew();
         using (new FileStream(usage.History.Path + ".lock", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+        {
+            var listed = await clock.Drive(client.ListAsync(Ns)); // its write waits for the lock
             shown = await usage.WithBillingAsync(client, listed, fetchPrices: false);
+        }
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"{watch.Elapsed}: it waited for the lock");
 
         var a = shown.Single(e => e.Name == "a");

@@ -119,7 +119,10 @@ namespace MertEndpoint
         }
 
         /// <summary>An observer for one caller: a failed write is a <see cref="Reporter.Warning"/> to <paramref name="reporter"/> (any thread).</summary>
-        public IEndpointObserver ObserverFor(Reporter? reporter = null) => new Recorder(this, reporter ?? Reporter.None);
+        /// <param name="inBackground">True for a caller that does not wait for its writes (<c>Get-MertEndpoint</c>): each
+        /// runs on a pool thread, so the answer that caused it goes back at once. False: it runs in the answer's own time
+        /// when the lock is free (the caller waits for it anyway, and needs no pool thread to be free for it).</param>
+        public IEndpointObserver ObserverFor(Reporter? reporter = null, bool inBackground = false) => new Recorder(this, reporter ?? Reporter.None, inBackground);
 
         /// <summary>Waits until every observation queued so far is in the file (or has failed and been reported).</summary>
         public Task FlushAsync(CancellationToken ct = default)
@@ -129,16 +132,18 @@ namespace MertEndpoint
             return pending.IsCompleted || !ct.CanBeCanceled ? pending : Task.WhenAny(pending, Task.Delay(Timeout.Infinite, ct)).Unwrap();
         }
 
-        private void Enqueue(IReadOnlyList<UsageHistory.Observed> batch, Reporter reporter, Listing? listing = null)
+        private void Enqueue(IReadOnlyList<UsageHistory.Observed> batch, Reporter reporter, Listing? listing = null, bool inBackground = false)
         {
             lock (_gate)
             {
                 _queued.UnionWith(batch);
-                // On a pool thread: the answer that caused it goes back to its caller at once (a write reads the file's
-                // new lines and may compact it), and the command waits for it only if it waits (FlushAsync).
+                // In the background, on a pool thread: the answer that caused it goes back to its caller at once (a write
+                // reads the file's new lines and may compact it), for a command that does not wait for it.
                 Task previous = _writes;
                 CancellationToken handedOff = _handOff.Token;
-                _writes = Task.Run(() => WriteAfter(previous, batch, reporter, listing, handedOff));
+                _writes = inBackground
+                    ? Task.Run(() => WriteAfter(previous, batch, reporter, listing, handedOff))
+                    : WriteAfter(previous, batch, reporter, listing, handedOff);
             }
         }
 
@@ -226,7 +231,7 @@ namespace MertEndpoint
         public async Task<bool> WriteSpooledAsync(Reporter reporter, CancellationToken ct = default)
         {
             if (!History.HasSpooled()) return false;
-            Enqueue(Array.Empty<UsageHistory.Observed>(), reporter);
+            Enqueue(Array.Empty<UsageHistory.Observed>(), reporter, inBackground: true);
             await FlushAsync(ct).ConfigureAwait(false);
             return true;
         }
@@ -768,11 +773,13 @@ namespace MertEndpoint
         {
             private readonly UsageService _service;
             private readonly Reporter _reporter;
+            private readonly bool _inBackground;
 
-            public Recorder(UsageService service, Reporter reporter)
+            public Recorder(UsageService service, Reporter reporter, bool inBackground)
             {
                 _service = service;
                 _reporter = reporter;
+                _inBackground = inBackground;
             }
 
             public void Observe(EndpointObservation o)
@@ -801,7 +808,7 @@ namespace MertEndpoint
                 Listing? listing = o.Complete
                     ? new Listing(o.Api, o.Namespace, new HashSet<string>(o.Endpoints.Select(e => e.Name), StringComparer.Ordinal), sent, received, by)
                     : null;
-                if (batch.Count > 0 || listing != null) _service.Enqueue(batch, _reporter, listing);
+                if (batch.Count > 0 || listing != null) _service.Enqueue(batch, _reporter, listing, _inBackground);
             }
         }
     }
