@@ -247,12 +247,12 @@ namespace MertEndpoint.PowerShell
         /// </summary>
         private void FinishHistory()
         {
+            // A command without a client sent no request, so it has no reading of its own to write.
             bool usedHistory = _client != null || _watching != null;
-            if (_client == null) { /* no request, so no reading of its own to write (Get-MertEndpointHistory waited for what it wrote) */ }
-            else if (!WaitsForHistory) Usage.LeaveToProcessExit();
-            // Pumped: a write that compacts a large history shows its progress meanwhile.
-            else
+            if (_client != null && !WaitsForHistory) Usage.LeaveToProcessExit();
+            else if (_client != null)
             {
+                // Pumped: a write that compacts a large history shows its progress meanwhile.
                 try { PumpFor(Usage.FlushAsync(StopToken), HistoryFlushBound); }
                 catch (OperationCanceledException) { /* cancelled: the writes go on in the background */ }
             }

@@ -476,10 +476,13 @@ namespace MertEndpoint
         /// <summary>
         /// Keeps a compaction (its reading, its writing and its reading back) to about half of one core: after each 20 ms of
         /// work it rests as long as it worked. Commands of other processes meanwhile (a Get of a scheduled guard) share the
-        /// cores with half a compaction, not a whole one (bench/history-scale.ps1: a Get's p95 during compactions of 1M
-        /// events +59 and +108 ms over steady, against +140 and +153 ms unpaced); the compaction takes twice as long. Who
-        /// compacts holds every record (the history's listing, a first reading of a file without its index), and only the
-        /// rename waits under the lock, so no other command waits for it. Not a lower priority: on Linux a thread's nice
+        /// cores with half a compaction, not a whole one; the compaction takes twice as long. bench/history-scale.ps1: a
+        /// Get's p95 during compactions of 1M events +59 and +108 ms over steady, against +140 and +153 ms unpaced; but
+        /// that bench's compactor is a fresh process whose compaction first reads the whole file, and the gain came with
+        /// pacing that reading (pacing only the writing and the reading back showed none, +160 ms). A real compactor has
+        /// read every record already, as part of its command, unpaced. Who compacts holds every record (the history's
+        /// listing, a first reading of a file without its index), and only the rename waits under the lock, so no other
+        /// command waits for it. Not a lower priority: on Linux a thread's nice
         /// value passes to the threads it creates, and could not be raised back.
         /// </summary>
         private sealed class Pace
