@@ -28,7 +28,14 @@ namespace MertEndpoint
         };
 
         /// <summary>The status the service's word for a state names (any case); Unknown for a word this version does not know.</summary>
-        internal static EndpointStatus StatusOf(string state) => States.TryGetValue(state, out EndpointStatus s) ? s : EndpointStatus.Unknown;
+        internal static EndpointStatus StatusOf(string state) => state switch
+        {
+            // The service's own spelling first, without a hash (a cost report asks this of every record, several times).
+            "running" => EndpointStatus.Running, "paused" => EndpointStatus.Paused, "scaledToZero" => EndpointStatus.ScaledToZero,
+            "initializing" => EndpointStatus.Initializing, "updating" => EndpointStatus.Updating, "pending" => EndpointStatus.Pending,
+            "failed" => EndpointStatus.Failed, "updateFailed" => EndpointStatus.UpdateFailed,
+            _ => States.TryGetValue(state, out EndpointStatus s) ? s : EndpointStatus.Unknown,
+        };
 
         // ---- reading ----
 

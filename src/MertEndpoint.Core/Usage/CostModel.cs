@@ -178,7 +178,7 @@ namespace MertEndpoint
             // The billed stretches, each at one rate, with every boundary placed for the low or the high reading, in the period.
             List<(DateTimeOffset Start, DateTimeOffset End, int Rate)> Stretches(bool high)
             {
-                var stretches = new List<(DateTimeOffset, DateTimeOffset, int)>();
+                var stretches = new List<(DateTimeOffset, DateTimeOffset, int)>(list.Count);
                 for (var i = 0; i < list.Count; i++)
                 {
                     int rate = Rate(list[i], high);

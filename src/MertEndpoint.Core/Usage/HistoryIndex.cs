@@ -28,7 +28,7 @@ namespace MertEndpoint
         /// <summary>The data-plane URL last recorded since the endpoint's last deletion (the service keeps it across pause and resume).</summary>
         public string? Url { get; private set; }
 
-        /// <summary>The tail after <paramref name="e"/>, the endpoint's newest record (null: its first).</summary>
+        /// <summary>The tail after <paramref name="e"/>, the endpoint's newest record: <paramref name="tail"/> changed in place, or a new one for its first (null).</summary>
         public static EndpointTail Advance(EndpointTail? tail, UsageEvent e)
         {
             if (tail != null && e.IsReplicaList) return tail; // a fact about the last change, not a change
@@ -401,49 +401,123 @@ namespace MertEndpoint
         private void KeepCheckpointsOf(string generation)
         {
             // Not written: the old ones only cost a report's scan a little.
-            if (File.Exists(CheckpointPath)) WriteWhole(CheckpointPath, string.Concat(Checkpoints(generation).Select(c => c.Line + "\n")));
+            if (!File.Exists(CheckpointPath)) return;
+            var kept = new StringBuilder();
+            foreach (Checkpoint c in Checkpoints(generation))
+                if (CheckpointText(c, generation) is byte[] line) kept.Append(Encoding.UTF8.GetString(line)).Append('\n');
+            WriteWhole(CheckpointPath, kept.ToString());
         }
 
-        /// <summary>The checkpoints of a generation: where each is in the checkpoint file, its offset and its latest record's time.</summary>
-        private List<(long Offset, DateTimeOffset MaxTime, string Line)> Checkpoints(string generation)
+        /// <summary>A checkpoint of the file: the history's offset it stands at, its latest record's time, and where its line is in the checkpoint file.</summary>
+        private readonly struct Checkpoint
         {
-            var found = new List<(long, DateTimeOffset, string)>();
+            public Checkpoint(long offset, DateTimeOffset maxTime, long at, int length) { Offset = offset; MaxTime = maxTime; At = at; Length = length; }
+            public readonly long Offset;
+            public readonly DateTimeOffset MaxTime;
+            public readonly long At;
+            public readonly int Length;
+        }
+
+        // The head of a checkpoint line (generation, offset, maxTime) is in its first bytes; its tails follow.
+        private const int CheckpointHeadBytes = 400;
+
+        /// <summary>
+        /// The checkpoints of a generation, from the heads of the checkpoint file's lines: the file is scanned as bytes and
+        /// only each line's head is read (a line holds every endpoint's tail, 100 KB and more; a year of a 100-endpoint
+        /// history has over a hundred of them), so finding the one a report starts from costs milliseconds.
+        /// </summary>
+        private List<Checkpoint> Checkpoints(string generation)
+        {
+            var found = new List<Checkpoint>();
             try
             {
                 if (!File.Exists(CheckpointPath)) return found;
-                foreach (string line in File.ReadLines(CheckpointPath))
+                using var stream = new FileStream(CheckpointPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1);
+                var buffer = new byte[64 * 1024];
+                var head = new byte[CheckpointHeadBytes];
+                int headLength = 0;
+                long bufferAt = 0, lineStart = 0;
+                int n;
+                while ((n = stream.Read(buffer, 0, buffer.Length)) > 0)
                 {
-                    // Only the head of each line (its tails come after), read field by field.
-                    byte[] head = Encoding.UTF8.GetBytes(line.Length > 400 ? line.Substring(0, 400) : line);
-                    var reader = new Utf8JsonReader(head, isFinalBlock: false, default);
-                    string? gen = null;
-                    long offset = -1;
-                    DateTimeOffset? maxTime = null;
-                    try
+                    int from = 0;
+                    while (from < n)
                     {
-                        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) continue;
-                        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName && !(gen != null && offset >= 0 && maxTime != null))
+                        int newline = new ReadOnlySpan<byte>(buffer, from, n - from).IndexOf((byte)'\n');
+                        int upTo = newline < 0 ? n : from + newline;
+                        int take = Math.Min(upTo - from, head.Length - headLength);
+                        if (take > 0)
                         {
-                            string name = reader.GetString()!;
-                            if (!reader.Read()) break;
-                            if (name == "generation" && reader.TokenType == JsonTokenType.String) gen = reader.GetString();
-                            else if (name == "offset" && reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out long o)) offset = o;
-                            else if (name == "maxTime" && reader.TokenType == JsonTokenType.String && reader.TryGetDateTimeOffset(out DateTimeOffset t)) maxTime = t.ToUniversalTime();
-                            else if (reader.TokenType == JsonTokenType.StartObject || reader.TokenType == JsonTokenType.StartArray) break;
+                            Buffer.BlockCopy(buffer, from, head, headLength, take);
+                            headLength += take;
                         }
+                        if (newline < 0) break;
+                        long lineEnd = bufferAt + upTo;
+                        if (HeadOf(head, headLength) is var (gen, offset, maxTime) && gen == generation && offset > 0 && lineEnd - lineStart <= int.MaxValue)
+                            found.Add(new Checkpoint(offset, maxTime, lineStart, (int)(lineEnd - lineStart)));
+                        headLength = 0;
+                        from = upTo + 1;
+                        lineStart = bufferAt + from;
                     }
-                    catch (JsonException)
-                    {
-                        continue;
-                    }
-                    if (gen == generation && offset > 0 && maxTime is DateTimeOffset max) found.Add((offset, max, line));
+                    bufferAt += n;
                 }
+                // A last line without its newline is being written, or was torn: not a checkpoint.
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {
                 // none to go on
             }
             return found;
+        }
+
+        /// <summary>A checkpoint line's generation, offset and latest time, read field by field from its head.</summary>
+        private static (string Generation, long Offset, DateTimeOffset MaxTime)? HeadOf(byte[] head, int length)
+        {
+            var reader = new Utf8JsonReader(new ReadOnlySpan<byte>(head, 0, length), isFinalBlock: false, default);
+            string? gen = null;
+            long offset = -1;
+            DateTimeOffset? maxTime = null;
+            try
+            {
+                if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return null;
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName && !(gen != null && offset >= 0 && maxTime != null))
+                {
+                    string name = reader.GetString()!;
+                    if (!reader.Read()) break;
+                    if (name == "generation" && reader.TokenType == JsonTokenType.String) gen = reader.GetString();
+                    else if (name == "offset" && reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out long o)) offset = o;
+                    else if (name == "maxTime" && reader.TokenType == JsonTokenType.String && reader.TryGetDateTimeOffset(out DateTimeOffset t)) maxTime = t.ToUniversalTime();
+                    else if (reader.TokenType == JsonTokenType.StartObject || reader.TokenType == JsonTokenType.StartArray) break;
+                }
+            }
+            catch (JsonException)
+            {
+                return null;
+            }
+            return gen != null && maxTime is DateTimeOffset max ? (gen, offset, max) : null;
+        }
+
+        /// <summary>
+        /// The checkpoint's whole line, read from where the scan found it; null when the file changed since (another process
+        /// kept only a newer generation's) and the line there is not this checkpoint any more.
+        /// </summary>
+        private byte[]? CheckpointText(Checkpoint c, string generation)
+        {
+            try
+            {
+                using var stream = new FileStream(CheckpointPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1);
+                if (stream.Length < c.At + c.Length) return null;
+                stream.Seek(c.At, SeekOrigin.Begin);
+                var line = new byte[c.Length];
+                int read = 0, n;
+                while (read < line.Length && (n = stream.Read(line, read, line.Length - read)) > 0) read += n;
+                if (read < line.Length) return null;
+                return HeadOf(line, Math.Min(line.Length, CheckpointHeadBytes)) is var (gen, offset, _) && gen == generation && offset == c.Offset ? line : null;
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                return null;
+            }
         }
 
         /// <summary>
@@ -495,11 +569,11 @@ namespace MertEndpoint
             }
             DateTimeOffset before = since - CheckpointMargin;
             var fits = Checkpoints(generation).Where(c => c.MaxTime < before && c.Offset <= length).OrderByDescending(c => c.Offset).ToList();
-            if (fits.Count == 0) return null;
+            if (fits.Count == 0 || CheckpointText(fits[0], generation) is not byte[] line) return null;
             var scratch = new UsageHistory(Path, _compactAbove) { UseIndex = false, Clock = Clock };
             try
             {
-                using (JsonDocument doc = JsonDocument.Parse(fits[0].Line))
+                using (JsonDocument doc = JsonDocument.Parse(line))
                 {
                     if (!doc.RootElement.TryGetProperty("tails", out JsonElement tails) || tails.ValueKind != JsonValueKind.Array) return null;
                     scratch.Reset(generation);

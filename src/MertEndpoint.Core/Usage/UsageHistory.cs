@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using System.Threading;
@@ -704,6 +705,7 @@ namespace MertEndpoint
             return null;
         }
 
+        [MethodImpl(Hot)]
         private void Add(UsageEvent e)
         {
             _sorted = null;
@@ -724,7 +726,9 @@ namespace MertEndpoint
                 stamped.Add(e);
                 if (stamped.Count > StampedKept) stamped.RemoveAt(0);
             }
-            _tails[key] = redated ? EndpointTail.Of(_events.Where(x => x.Key == key).OrderBy(x => x.Time))! : EndpointTail.Advance(tail, e);
+            if (redated) _tails[key] = EndpointTail.Of(_events.Where(x => x.Key == key).OrderBy(x => x.Time))!;
+            else if (tail == null) _tails[key] = EndpointTail.Advance(null, e);
+            else EndpointTail.Advance(tail, e); // in place
         }
 
         /// <summary>
@@ -822,6 +826,7 @@ namespace MertEndpoint
             }
         }
 
+        [MethodImpl(Hot)]
         private void ReadLines(FileStream stream, long end, Told told)
         {
             stream.Seek(_offset, SeekOrigin.Begin);
@@ -872,6 +877,11 @@ namespace MertEndpoint
                 _offset = position + filled;
             }
         }
+
+        // MethodImplOptions.AggressiveOptimization (not named in netstandard2.0; .NET Framework ignores it): the reading's
+        // loop is jitted fully optimized at its first call instead of running the ReadyToRun copy, which cannot inline
+        // System.Text.Json's Utf8JsonReader across assemblies (a fresh 30-day report parses about 55,000 records).
+        private const MethodImplOptions Hot = (MethodImplOptions)512;
 
         /// <summary>The longest line read as a record (a record is a few hundred bytes); a longer one is skipped as unreadable.</summary>
         internal const int MaxLineBytes = 1 << 20;
@@ -925,78 +935,69 @@ namespace MertEndpoint
         }
 
         /// <summary>False for an unreadable line; true with null for a blank or header line.</summary>
+        [MethodImpl(Hot)]
         private static bool TryParse(byte[] buffer, int start, int length, out UsageEvent? e)
         {
             e = null;
             int end = start + length;
             while (start < end && (buffer[start] == ' ' || buffer[start] == '\r' || buffer[start] == '\t')) start++;
             if (start >= end || (end - start == 1 && buffer[start] == '\r')) return true;
+            var fields = new RecordFields();
+            if (TryReadPlain(buffer, start, end, ref fields)) return fields.TryBuild(out e);
+            fields = new RecordFields();
+            return TryReadJson(buffer, start, end, ref fields, out bool header) && (header || fields.TryBuild(out e));
+        }
+
+        /// <summary>
+        /// Any JSON line, by System.Text.Json's reader: one pass over the line's bytes (no document per line: a history holds
+        /// a million of them). A field of another type than its own, or one this version does not know, is as good as
+        /// absent; a line that is not one whole JSON object is not a record (false). <paramref name="header"/>: the file's
+        /// header line.
+        /// </summary>
+        internal static bool TryReadJson(byte[] buffer, int start, int end, ref RecordFields f, out bool header)
+        {
+            header = false;
             try
             {
-                // One pass over the line's bytes (no document per line: a history holds a million of them). A field of
-                // another type than its own, or one this version does not know, is as good as absent; a line that is not
-                // one whole JSON object is not a record.
                 var reader = new Utf8JsonReader(new ReadOnlySpan<byte>(buffer, start, end - start));
                 if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
-                DateTimeOffset? time = null, lo = null, hi = null, stamp = null, sent = null, prev = null;
-                List<DateTimeOffset>? starts = null;
-                double spread = 0, off = 0;
-                string? api = null, ns = null, name = null, state = null, vendor = null, region = null, type = null, size = null, source = null, url = null, by = null;
-                int replicas = 0;
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
                     ReadOnlySpan<byte> field = reader.ValueSpan;
                     bool escaped = reader.ValueIsEscaped;
                     string? escapedName = escaped ? reader.GetString() : null;
                     if (!reader.Read()) return false;
-                    if (reader.TokenType == JsonTokenType.StartArray && Is(field, escapedName, "starts")) { starts = StampsOf(ref reader); continue; }
+                    if (reader.TokenType == JsonTokenType.StartArray && Is(field, escapedName, "starts")) { f.Starts = StampsOf(ref reader); continue; }
                     if (reader.TokenType == JsonTokenType.StartObject || reader.TokenType == JsonTokenType.StartArray) { reader.Skip(); continue; }
-                    if (Is(field, escapedName, "generation")) return true; // the header
-                    else if (Is(field, escapedName, "t")) time = StampOf(ref reader);
-                    else if (Is(field, escapedName, "lo")) lo = StampOf(ref reader);
-                    else if (Is(field, escapedName, "hi")) hi = StampOf(ref reader);
-                    else if (Is(field, escapedName, "u")) stamp = StampOf(ref reader);
-                    else if (Is(field, escapedName, "sent")) sent = StampOf(ref reader);
-                    else if (Is(field, escapedName, "prev")) prev = StampOf(ref reader);
-                    else if (Is(field, escapedName, "by")) by = Shared(ref reader);
-                    else if (Is(field, escapedName, "api")) api = Shared(ref reader);
-                    else if (Is(field, escapedName, "ns")) ns = Shared(ref reader);
-                    else if (Is(field, escapedName, "name")) name = Shared(ref reader);
-                    else if (Is(field, escapedName, "state")) state = Shared(ref reader);
-                    else if (Is(field, escapedName, "vendor")) vendor = Shared(ref reader);
-                    else if (Is(field, escapedName, "region")) region = Shared(ref reader);
-                    else if (Is(field, escapedName, "type")) type = Shared(ref reader);
-                    else if (Is(field, escapedName, "size")) size = Shared(ref reader);
-                    else if (Is(field, escapedName, "src")) source = Shared(ref reader);
-                    else if (Is(field, escapedName, "url")) url = Shared(ref reader);
-                    else if (Is(field, escapedName, "replicas")) replicas = reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int n) ? n : 0;
-                    else if (Is(field, escapedName, "off")) off = reader.TokenType == JsonTokenType.Number && reader.TryGetDouble(out double o) && Math.Abs(o) < MaxClockOffsetSeconds ? o : 0;
-                    else if (Is(field, escapedName, "spread")) spread = reader.TokenType == JsonTokenType.Number && reader.TryGetDouble(out double d) && d >= 0 && d < 86400 ? d : 0;
+                    if (Is(field, escapedName, "generation")) { header = true; return true; }
+                    else if (Is(field, escapedName, "t")) f.Time = StampOf(ref reader);
+                    else if (Is(field, escapedName, "lo")) f.Lo = StampOf(ref reader);
+                    else if (Is(field, escapedName, "hi")) f.Hi = StampOf(ref reader);
+                    else if (Is(field, escapedName, "u")) f.Stamp = StampOf(ref reader);
+                    else if (Is(field, escapedName, "sent")) f.Sent = StampOf(ref reader);
+                    else if (Is(field, escapedName, "prev")) f.Prev = StampOf(ref reader);
+                    else if (Is(field, escapedName, "by")) f.By = Shared(ref reader);
+                    else if (Is(field, escapedName, "api")) f.Api = Shared(ref reader);
+                    else if (Is(field, escapedName, "ns")) f.Namespace = Shared(ref reader);
+                    else if (Is(field, escapedName, "name")) f.Name = Shared(ref reader);
+                    else if (Is(field, escapedName, "state")) f.State = Shared(ref reader);
+                    else if (Is(field, escapedName, "vendor")) f.Vendor = Shared(ref reader);
+                    else if (Is(field, escapedName, "region")) f.Region = Shared(ref reader);
+                    else if (Is(field, escapedName, "type")) f.Type = Shared(ref reader);
+                    else if (Is(field, escapedName, "size")) f.Size = Shared(ref reader);
+                    else if (Is(field, escapedName, "src")) f.Source = Shared(ref reader);
+                    else if (Is(field, escapedName, "url")) f.Url = Shared(ref reader);
+                    else if (Is(field, escapedName, "replicas")) f.Replicas = reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int n) ? n : 0;
+                    else if (Is(field, escapedName, "off")) f.Off = reader.TokenType == JsonTokenType.Number && reader.TryGetDouble(out double o) ? RecordFields.OffsetOf(o) : 0;
+                    else if (Is(field, escapedName, "spread")) f.Spread = reader.TokenType == JsonTokenType.Number && reader.TryGetDouble(out double d) ? RecordFields.SpreadOf(d) : 0;
                 }
-                if (reader.TokenType != JsonTokenType.EndObject || reader.Read()) return false; // cut short, or more after it
-                if (api == null || ns == null || name == null || state == null || time is not DateTimeOffset at) return false;
-                e = new UsageEvent
-                {
-                    Time = at, Api = api, Namespace = ns, Name = name, State = state, Replicas = replicas,
-                    Vendor = vendor, Region = region, InstanceType = type, InstanceSize = size, Source = source, Url = url,
-                    Earliest = lo, Latest = hi, ServiceStamp = stamp, ClockOffset = TimeSpan.FromSeconds(off), SentAt = sent ?? (source == "action" ? lo : null),
-                    PreviousSeen = prev, DatedBy = by == UsageEvent.ByStamp || by == UsageEvent.ByMidpoint ? by : null,
-                };
-                if (e.IsReplicaList)
-                {
-                    e.ReplicaStarts = (IReadOnlyList<DateTimeOffset>?)starts ?? Array.Empty<DateTimeOffset>();
-                    e.StartsSpread = TimeSpan.FromSeconds(spread);
-                }
-                return true;
+                return reader.TokenType == JsonTokenType.EndObject && !reader.Read(); // not cut short, nothing after it
             }
             catch (Exception ex) when (ex is JsonException || ex is ArgumentException || ex is InvalidOperationException || ex is FormatException)
             {
                 return false;
             }
         }
-
-        // A record's "off" beyond this (ten years) is not a clock offset any writer measured.
-        private const double MaxClockOffsetSeconds = 10 * 366 * 86400.0;
 
         /// <summary>An array of times (a replica list's starts); anything in it that is not a time is left out.</summary>
         private static List<DateTimeOffset> StampsOf(ref Utf8JsonReader reader)
@@ -1022,24 +1023,14 @@ namespace MertEndpoint
         }
 
         /// <summary>A time field: by System.Text.Json's own ISO 8601 reader, else (another form an older writer used) by text.</summary>
+        [MethodImpl(Hot)]
         private static DateTimeOffset? StampOf(ref Utf8JsonReader reader)
         {
             if (reader.TokenType != JsonTokenType.String) return null;
             return reader.TryGetDateTimeOffset(out DateTimeOffset t) ? t.ToUniversalTime() : Time(reader.GetString());
         }
 
-        private static string? Shared(ref Utf8JsonReader reader) => reader.TokenType == JsonTokenType.String ? Shared(reader.GetString()) : null;
-
-        /// <summary>The strings the history's events share, one copy each (bounded: past the limit a string is not kept).</summary>
-        private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> Strings = new(StringComparer.Ordinal);
-        private const int MaxSharedStrings = 100000;
-
-        private static string? Shared(string? value)
-        {
-            if (value == null) return null;
-            if (Strings.TryGetValue(value, out string? shared)) return shared;
-            return Strings.Count < MaxSharedStrings ? Strings.GetOrAdd(value, value) : value;
-        }
+        private static string? Shared(ref Utf8JsonReader reader) => SharedStrings.Of(ref reader);
 
         private static DateTimeOffset? Time(string? text) =>
             text != null && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out DateTimeOffset t) ? t : null;
@@ -1049,7 +1040,7 @@ namespace MertEndpoint
 
         // ---- writing ----
 
-        private static string Format(UsageEvent e) => JsonSerializer.Serialize(Fields(e));
+        internal static string Format(UsageEvent e) => JsonSerializer.Serialize(Fields(e));
 
         internal static Dictionary<string, object?> Fields(UsageEvent e)
         {

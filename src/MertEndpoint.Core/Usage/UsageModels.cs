@@ -12,9 +12,11 @@ namespace MertEndpoint
         /// <summary>The latest it can have happened (when the new state was first seen, or the action answered).</summary>
         public DateTimeOffset? Latest { get; internal set; }
         /// <summary>The control-plane base the endpoint lives behind, so an emulator's endpoints never mix with real ones.</summary>
-        public string Api { get; internal set; } = "";
-        public string Namespace { get; internal set; } = "";
-        public string Name { get; internal set; } = "";
+        public string Api { get => _api; internal set => (_api, _key) = (value, null); }
+        public string Namespace { get => _ns; internal set => (_ns, _key) = (value, null); }
+        public string Name { get => _name; internal set => (_name, _key) = (value, null); }
+        private string _api = "", _ns = "", _name = "";
+        private string? _key;
         public string State { get; internal set; } = "";
         public int Replicas { get; internal set; }
         public string? Vendor { get; internal set; }
@@ -65,7 +67,8 @@ namespace MertEndpoint
         /// <summary>This state is on the service's meter by its own description (initializing and running): what the estimate counts.</summary>
         internal bool IsMetered => BillingRules.Metered(State);
 
-        internal string Key => KeyOf(Api, Namespace, Name);
+        /// <summary>The endpoint's key in the history (API, namespace and name), made once per record: a reading asks for it per record, more than once.</summary>
+        internal string Key => _key ??= SharedKeyOf(_api, _ns, _name);
 
         /// <summary>
         /// A record of what the endpoint's replica list showed (Source "replicas"), not a change: it repeats the state and
@@ -83,6 +86,27 @@ namespace MertEndpoint
         internal TimeSpan StartsSpread { get; set; }
 
         internal static string KeyOf(string api, string ns, string name) => api + "|" + ns + "|" + name;
+
+        private sealed class KeySlot
+        {
+            public KeySlot(string api, string ns, string name, string key) { Api = api; Namespace = ns; Name = name; Key = key; }
+            public readonly string Api, Namespace, Name, Key;
+        }
+
+        // The keys this thread made last, found by the identity of the three strings (a history's reading shares them):
+        // one key string per endpoint instead of one per record.
+        [ThreadStatic] private static KeySlot?[]? _keySlots;
+
+        private static string SharedKeyOf(string api, string ns, string name)
+        {
+            KeySlot?[] slots = _keySlots ??= new KeySlot?[256];
+            int i = (System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(name) * 31 + System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(ns)) & (slots.Length - 1);
+            KeySlot? slot = slots[i];
+            if (slot != null && ReferenceEquals(slot.Api, api) && ReferenceEquals(slot.Namespace, ns) && ReferenceEquals(slot.Name, name)) return slot.Key;
+            string key = KeyOf(api, ns, name);
+            slots[i] = new KeySlot(api, ns, name, key);
+            return key;
+        }
 
         /// <summary>A copy with another replica count, not yet dated.</summary>
         internal UsageEvent WithReplicas(int replicas) => new()
