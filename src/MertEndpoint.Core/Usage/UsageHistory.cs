@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
-using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using System.Threading;
@@ -705,7 +704,6 @@ namespace MertEndpoint
             return null;
         }
 
-        [MethodImpl(Hot)]
         private void Add(UsageEvent e)
         {
             _sorted = null;
@@ -826,7 +824,6 @@ namespace MertEndpoint
             }
         }
 
-        [MethodImpl(Hot)]
         private void ReadLines(FileStream stream, long end, Told told)
         {
             stream.Seek(_offset, SeekOrigin.Begin);
@@ -877,11 +874,6 @@ namespace MertEndpoint
                 _offset = position + filled;
             }
         }
-
-        // MethodImplOptions.AggressiveOptimization (not named in netstandard2.0; .NET Framework ignores it): the reading's
-        // loop is jitted fully optimized at its first call instead of running the ReadyToRun copy, which cannot inline
-        // System.Text.Json's Utf8JsonReader across assemblies (a fresh 30-day report parses about 55,000 records).
-        private const MethodImplOptions Hot = (MethodImplOptions)512;
 
         /// <summary>The longest line read as a record (a record is a few hundred bytes); a longer one is skipped as unreadable.</summary>
         internal const int MaxLineBytes = 1 << 20;
@@ -935,7 +927,6 @@ namespace MertEndpoint
         }
 
         /// <summary>False for an unreadable line; true with null for a blank or header line.</summary>
-        [MethodImpl(Hot)]
         private static bool TryParse(byte[] buffer, int start, int length, out UsageEvent? e)
         {
             e = null;
@@ -1023,7 +1014,6 @@ namespace MertEndpoint
         }
 
         /// <summary>A time field: by System.Text.Json's own ISO 8601 reader, else (another form an older writer used) by text.</summary>
-        [MethodImpl(Hot)]
         private static DateTimeOffset? StampOf(ref Utf8JsonReader reader)
         {
             if (reader.TokenType != JsonTokenType.String) return null;
