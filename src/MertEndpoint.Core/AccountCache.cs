@@ -129,9 +129,16 @@ namespace MertEndpoint
             try
             {
                 Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                string json = JsonSerializer.Serialize(new Dictionary<string, object>
+                string json = JsonLine.Of(w =>
                 {
-                    ["at"] = now.UtcDateTime.ToString("o", CultureInfo.InvariantCulture), ["name"] = me.Name, ["type"] = me.Type, ["orgs"] = me.Orgs,
+                    w.WriteStartObject();
+                    w.WriteString("at", now.UtcDateTime.ToString("o", CultureInfo.InvariantCulture));
+                    w.WriteString("name", me.Name);
+                    w.WriteString("type", me.Type);
+                    w.WriteStartArray("orgs");
+                    foreach (string org in me.Orgs) w.WriteStringValue(org);
+                    w.WriteEndArray();
+                    w.WriteEndObject();
                 });
                 string temp = path + "." + Guid.NewGuid().ToString("N").Substring(0, 8) + ".tmp";
                 File.WriteAllText(temp, json);

@@ -86,7 +86,7 @@ public sealed class HistoryIndexTests : IDisposable
             // What a fresh process asks of the tails, at the same moment.
             var fresh = Fresh(path, useIndex);
             var found = fresh.TailsOf(keys);
-            tails.Add(string.Join("\n", keys.Select(k => found.TryGetValue(k, out EndpointTail? tail) ? JsonSerializer.Serialize(tail.Fields()) : "-")));
+            tails.Add(string.Join("\n", keys.Select(k => found.TryGetValue(k, out EndpointTail? tail) ? tail.ToJson() : "-")));
         }
         return (File.ReadAllLines(path).Skip(1).ToArray(), tails);
     }

@@ -60,6 +60,57 @@ public sealed class RecordReaderTests
         }
     }
 
+    /// <summary>Records of every shape the writer meets: escapes, nulls, negative counts, offsets, replica lists.</summary>
+    private static IEnumerable<UsageEvent> Varied(int count, int seed)
+    {
+        var rnd = new Random(seed);
+        string[] states = { "running", "paused", "initializing", "scaledToZero", "deleted", "updating" };
+        string[] sources = { "read", "action", "gone", "owed", UsageEvent.ReplicaListSource };
+        for (int i = 0; i < count; i++)
+        {
+            var e = new UsageEvent
+            {
+                Time = T0.AddTicks(rnd.NextInt64(1, 1L << 40)), Api = i % 7 == 0 ? "https://a.example/v2?x=1&y=<2>" : Api, Namespace = "ns" + i % 3,
+                Name = i % 11 == 0 ? "caf\u00e9-'q'+" : "mert-" + i % 5, State = states[i % states.Length], Replicas = rnd.Next(-2, 5),
+                Source = sources[rnd.Next(sources.Length)],
+            };
+            if (rnd.Next(2) == 0) e.Earliest = e.Time.AddSeconds(-rnd.Next(1000));
+            if (rnd.Next(2) == 0) e.Latest = e.Time.AddSeconds(rnd.Next(1000));
+            if (rnd.Next(2) == 0) (e.Vendor, e.Region, e.InstanceType, e.InstanceSize) = ("aws", "us-east-1", "nvidia-a10g", "x1");
+            if (rnd.Next(2) == 0) e.Url = "https://x.endpoints.example/" + i;
+            if (rnd.Next(3) == 0) e.ServiceStamp = e.Time.AddMilliseconds(rnd.Next(5000));
+            // An action's window starts when it was sent (a reader takes "lo" for it); a read's is its own fact.
+            if (e.Source == "action") e.SentAt = e.Earliest;
+            else if (rnd.Next(3) == 0) e.SentAt = e.Time.AddSeconds(-3);
+            if (rnd.Next(3) == 0) e.PreviousSeen = e.Time.AddSeconds(-99);
+            if (rnd.Next(3) == 0) e.DatedBy = rnd.Next(2) == 0 ? UsageEvent.ByStamp : UsageEvent.ByMidpoint;
+            if (rnd.Next(3) == 0) e.ClockOffset = TimeSpan.FromMilliseconds(rnd.Next(-500000, 500000)); // written to the millisecond
+            if (e.IsReplicaList)
+            {
+                e.ReplicaStarts = rnd.Next(2) == 0 ? Array.Empty<DateTimeOffset>() : new[] { e.Time, e.Time.AddSeconds(1.2345) };
+                e.StartsSpread = TimeSpan.FromMilliseconds(rnd.Next(3000)); // to the 1/10,000 s
+            }
+            yield return e;
+        }
+    }
+
+    [Fact]
+    public void Every_record_the_writer_writes_reads_back_as_it_was()
+    {
+        int plain = 0;
+        foreach (UsageEvent e in Varied(400, 7))
+        {
+            byte[] line = Encoding.UTF8.GetBytes(UsageHistory.Format(e));
+            var fields = new RecordFields();
+            if (UsageHistory.TryReadPlain(line, 0, line.Length, ref fields)) plain++;
+            var json = new RecordFields();
+            Assert.True(UsageHistory.TryReadJson(line, 0, line.Length, ref json, out bool header) && !header);
+            Assert.True(json.TryBuild(out UsageEvent? back));
+            Assert.Equal(Describe(e), Describe(back));
+        }
+        Assert.InRange(plain, 200, 399); // most lines take the plain path; escaped names and replica lists do not
+    }
+
     private const string Head = "{\"t\":\"2026-12-07T03:46:50.6050189Z\",\"api\":\"a\",\"ns\":\"n\",\"name\":\"m\",\"state\":\"running\"";
 
     [Theory]
@@ -140,6 +191,7 @@ public sealed class RecordReaderTests
     {
         null => "null",
         DateTimeOffset t => t.UtcTicks + "/" + t.Offset,
+        TimeSpan span => Math.Round(span.TotalMilliseconds, 3).ToString(System.Globalization.CultureInfo.InvariantCulture), // written rounded, read through a double
         IEnumerable<DateTimeOffset> list => string.Join(",", list.Select(t => t.UtcTicks)),
         _ => value.ToString() ?? "",
     };

@@ -54,16 +54,28 @@ namespace MertEndpoint
 
         public EndpointTail Copy() => (EndpointTail)MemberwiseClone();
 
-        internal Dictionary<string, object?> Fields() => new()
+        internal void WriteTo(Utf8JsonWriter w)
         {
-            ["last"] = UsageHistory.Fields(Last),
-            ["previous"] = Previous != null ? UsageHistory.Fields(Previous) : null,
+            w.WriteStartObject();
+            w.WritePropertyName("last");
+            UsageHistory.WriteRecord(w, Last);
+            w.WritePropertyName("previous");
+            if (Previous != null) UsageHistory.WriteRecord(w, Previous);
+            else w.WriteNullValue();
             // Mostly the last or the previous record itself: named, not written twice.
-            ["streak"] = Streak == null ? null : ReferenceEquals(Streak, Last) ? "last" : ReferenceEquals(Streak, Previous) ? "previous" : UsageHistory.Fields(Streak),
-            ["streakIsFirst"] = StreakIsFirst,
-            ["first"] = UsageHistory.Stamp(First),
-            ["url"] = Url,
-        };
+            w.WritePropertyName("streak");
+            if (Streak == null) w.WriteNullValue();
+            else if (ReferenceEquals(Streak, Last)) w.WriteStringValue("last");
+            else if (ReferenceEquals(Streak, Previous)) w.WriteStringValue("previous");
+            else UsageHistory.WriteRecord(w, Streak);
+            w.WriteBoolean("streakIsFirst", StreakIsFirst);
+            w.WriteString("first", UsageHistory.Stamp(First));
+            if (Url != null) w.WriteString("url", Url);
+            else w.WriteNull("url");
+            w.WriteEndObject();
+        }
+
+        internal string ToJson() => JsonLine.Of(WriteTo);
 
         internal static EndpointTail? Parse(JsonElement r)
         {
@@ -206,8 +218,16 @@ namespace MertEndpoint
             if (_offset - _checkpointOffset >= CheckpointEveryBytes && AppendCheckpoints(new[] { CheckpointLine(_offset) })) _checkpointOffset = _offset;
             var lines = new List<string>();
             foreach (var pair in _stamped)
-                lines.Add(JsonSerializer.Serialize(new Dictionary<string, object?> { ["api"] = pair.Key, ["stamped"] = pair.Value.Select(Fields).ToList() }));
-            foreach (EndpointTail tail in _tails.Values) lines.Add(JsonSerializer.Serialize(tail.Fields()));
+                lines.Add(JsonLine.Of(w =>
+                {
+                    w.WriteStartObject();
+                    w.WriteString("api", pair.Key);
+                    w.WriteStartArray("stamped");
+                    foreach (UsageEvent e in pair.Value) WriteRecord(w, e);
+                    w.WriteEndArray();
+                    w.WriteEndObject();
+                }));
+            foreach (EndpointTail tail in _tails.Values) lines.Add(tail.ToJson());
             var text = new StringBuilder();
             text.Append("{\"index\":").Append(IndexVersion).Append(",\"generation\":\"").Append(_generation).Append("\",\"offset\":")
                 .Append(_offset.ToString(CultureInfo.InvariantCulture)).Append(",\"skipped\":").Append(SkippedLines.ToString(CultureInfo.InvariantCulture))
@@ -348,10 +368,17 @@ namespace MertEndpoint
         private string CheckpointLine(long offset)
         {
             DateTimeOffset maxTime = _tails.Count == 0 ? DateTimeOffset.MinValue : _tails.Values.Max(t => t.Last.Time);
-            return JsonSerializer.Serialize(new Dictionary<string, object?>
+            return JsonLine.Of(w =>
             {
-                ["checkpoint"] = IndexVersion, ["generation"] = _generation, ["offset"] = offset, ["maxTime"] = Stamp(maxTime),
-                ["tails"] = _tails.Values.Select(t => t.Fields()).ToList(),
+                w.WriteStartObject();
+                w.WriteNumber("checkpoint", IndexVersion);
+                w.WriteString("generation", _generation);
+                w.WriteNumber("offset", offset);
+                w.WriteString("maxTime", Stamp(maxTime));
+                w.WriteStartArray("tails");
+                foreach (EndpointTail tail in _tails.Values) tail.WriteTo(w);
+                w.WriteEndArray();
+                w.WriteEndObject();
             });
         }
 

@@ -302,17 +302,7 @@ namespace MertEndpoint
         }
 
         // A spooled observation is a history line (its event, undated) with what dating it needs beside it.
-        private static string FormatObserved(Observed o)
-        {
-            Dictionary<string, object?> line = Fields(o.Event);
-            line["kind"] = o.Kind.ToString();
-            line["updated"] = Stamp(o.UpdatedAt);
-            line["sent"] = Stamp(o.SentAt);
-            line["received"] = Stamp(o.ReceivedAt);
-            line["created"] = o.CreatedAt is DateTimeOffset c ? Stamp(c) : null;
-            if (o.ReplicaStarts != null) line["starts"] = o.ReplicaStarts.Select(Stamp).ToArray();
-            return JsonSerializer.Serialize(line);
-        }
+        private static string FormatObserved(Observed o) => JsonLine.Of(w => WriteRecord(w, o.Event, o));
 
         private static Observed? ParseObserved(string line)
         {
@@ -1030,32 +1020,70 @@ namespace MertEndpoint
 
         // ---- writing ----
 
-        internal static string Format(UsageEvent e) => JsonSerializer.Serialize(Fields(e));
+        internal static string Format(UsageEvent e) => JsonLine.Of(w => WriteRecord(w, e));
 
-        internal static Dictionary<string, object?> Fields(UsageEvent e)
+        /// <summary>
+        /// A record as one JSON object, its fields in the order every version wrote them. <paramref name="observed"/>: for a
+        /// spooled observation, which writes its own "sent" and "starts" (see <see cref="FormatObserved"/>) after these.
+        /// </summary>
+        internal static void WriteRecord(Utf8JsonWriter w, UsageEvent e, Observed? observed = null)
         {
-            var fields = new Dictionary<string, object?>
-            {
-                ["v"] = 2,
-                ["t"] = Stamp(e.Time),
-                ["lo"] = e.Earliest is DateTimeOffset lo ? Stamp(lo) : null,
-                ["hi"] = e.Latest is DateTimeOffset hi ? Stamp(hi) : null,
-                ["api"] = e.Api, ["ns"] = e.Namespace, ["name"] = e.Name, ["state"] = e.State, ["replicas"] = e.Replicas,
-                ["vendor"] = e.Vendor, ["region"] = e.Region, ["type"] = e.InstanceType, ["size"] = e.InstanceSize, ["src"] = e.Source,
-                ["url"] = e.Url,
-                ["u"] = e.ServiceStamp is DateTimeOffset u ? Stamp(u) : null,
-            };
+            w.WriteStartObject();
+            w.WriteNumber("v", 2);
+            w.WriteString("t", Stamp(e.Time));
+            WriteTime(w, "lo", e.Earliest);
+            WriteTime(w, "hi", e.Latest);
+            w.WriteString("api", e.Api);
+            w.WriteString("ns", e.Namespace);
+            w.WriteString("name", e.Name);
+            w.WriteString("state", e.State);
+            w.WriteNumber("replicas", e.Replicas);
+            WriteText(w, "vendor", e.Vendor);
+            WriteText(w, "region", e.Region);
+            WriteText(w, "type", e.InstanceType);
+            WriteText(w, "size", e.InstanceSize);
+            WriteText(w, "src", e.Source);
+            WriteText(w, "url", e.Url);
+            WriteTime(w, "u", e.ServiceStamp);
             // An action's window starts when it was sent: "sent" is then "lo", and not written twice.
-            if (e.SentAt is DateTimeOffset sent && !(e.Source == "action" && sent == e.Earliest)) fields["sent"] = Stamp(sent);
-            if (e.PreviousSeen is DateTimeOffset prev) fields["prev"] = Stamp(prev);
-            if (e.DatedBy != null) fields["by"] = e.DatedBy;
-            if (e.ClockOffset != TimeSpan.Zero) fields["off"] = Math.Round(e.ClockOffset.TotalSeconds, 3);
+            if (observed == null && e.SentAt is DateTimeOffset sent && !(e.Source == "action" && sent == e.Earliest)) w.WriteString("sent", Stamp(sent));
+            if (e.PreviousSeen is DateTimeOffset prev) w.WriteString("prev", Stamp(prev));
+            if (e.DatedBy != null) w.WriteString("by", e.DatedBy);
+            if (e.ClockOffset != TimeSpan.Zero) w.WriteNumber("off", Math.Round(e.ClockOffset.TotalSeconds, 3));
             if (e.IsReplicaList)
             {
-                fields["starts"] = (e.ReplicaStarts ?? Array.Empty<DateTimeOffset>()).Select(Stamp).ToArray();
-                fields["spread"] = Math.Round(e.StartsSpread.TotalSeconds, 4);
+                if (observed == null) WriteTimes(w, "starts", e.ReplicaStarts ?? Array.Empty<DateTimeOffset>());
+                w.WriteNumber("spread", Math.Round(e.StartsSpread.TotalSeconds, 4));
             }
-            return fields;
+            if (observed != null)
+            {
+                w.WriteString("kind", observed.Kind.ToString());
+                w.WriteString("updated", Stamp(observed.UpdatedAt));
+                w.WriteString("sent", Stamp(observed.SentAt));
+                w.WriteString("received", Stamp(observed.ReceivedAt));
+                WriteTime(w, "created", observed.CreatedAt);
+                if (observed.ReplicaStarts != null) WriteTimes(w, "starts", observed.ReplicaStarts);
+            }
+            w.WriteEndObject();
+        }
+
+        private static void WriteTime(Utf8JsonWriter w, string name, DateTimeOffset? time)
+        {
+            if (time is DateTimeOffset t) w.WriteString(name, Stamp(t));
+            else w.WriteNull(name);
+        }
+
+        private static void WriteText(Utf8JsonWriter w, string name, string? text)
+        {
+            if (text != null) w.WriteString(name, text);
+            else w.WriteNull(name);
+        }
+
+        private static void WriteTimes(Utf8JsonWriter w, string name, IEnumerable<DateTimeOffset> times)
+        {
+            w.WriteStartArray(name);
+            foreach (DateTimeOffset t in times) w.WriteStringValue(Stamp(t));
+            w.WriteEndArray();
         }
 
         internal static string Stamp(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
