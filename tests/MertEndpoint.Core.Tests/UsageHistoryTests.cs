@@ -335,6 +335,26 @@ public sealed class UsageHistoryTests : IDisposable
         Assert.False(File.Exists(PathOf()));
     }
 
+    [Theory]
+    [InlineData(64L << 20, true)] // a small file: the writer that read only the index reads it whole and compacts it
+    [InlineData(1L, false)]       // past the cap: left to a process that reads every record
+    public async Task A_writer_that_read_only_the_index_compacts_a_history_that_is_due_when_it_is_small(long cap, bool compacts)
+    {
+        // Written by a process that never compacts, indexed as it goes: a scheduled guard's history past the index's first write.
+        var builder = new UsageService(new UsageHistory(PathOf(), compactAboveBytes: long.MaxValue) { IndexEveryBytes = 1 });
+        for (var i = 0; i < 40; i++)
+            await Record(builder, Seen(_t0.AddMinutes(i), At(i % 2 == 0 ? "running" : "paused", _t0.AddMinutes(i), 1 - i % 2)));
+        Assert.True(new FileInfo(PathOf()).Length > 2000);
+
+        // A fresh process (a Get, a stop) reads the index, not the file, and writes a repeat; the file is past its threshold.
+        var history = new UsageHistory(PathOf(), compactAboveBytes: 2000) { CompactFromIndexBytes = cap };
+        // (The capped case shows it read only the index: a process that read every record compacts whatever the size.)
+        await Record(new UsageService(history), Seen(_t0.AddMinutes(40), At("paused", _t0.AddMinutes(39), 0)));
+
+        Assert.Equal(compacts, System.Text.RegularExpressions.Regex.IsMatch(File.ReadLines(PathOf()).First(), "\"compactedBytes\":[1-9]"));
+        Assert.Equal(40, new UsageHistory(PathOf()).Read().Count); // nothing lost either way
+    }
+
     [Fact]
     public async Task Four_writers_and_compactions_at_once_lose_no_change()
     {
