@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using static MertEndpoint.Tests.Samples;
 
@@ -168,6 +169,26 @@ public sealed class HistoryIndexTests : IDisposable
         var events = history.Read();
         Assert.Equal(lines.Length, events.Count);
         Assert.True(events.Zip(lines).Any(pair => !pair.Second.Contains(UsageHistory.Stamp(pair.First.Time))), "no record was re-dated when read");
+    }
+
+    [Fact]
+    public async Task A_checkpoint_line_that_is_not_UTF8_is_no_checkpoint_and_the_report_still_answers()
+    {
+        string path = Path.Combine(_dir, "usage.jsonl");
+        var usage = new UsageService(new UsageHistory(path) { IndexEveryBytes = 1, CheckpointEveryBytes = 1 }, new FixedClock(T0.AddMinutes(5)));
+        var observer = usage.ObserverFor(Lines.Failing());
+        for (var i = 0; i < 6; i++)
+            observer.Observe(new EndpointObservation(Api, Ns, ObservationKind.Action, [At(i % 2 == 0 ? "running" : "paused", T0.AddMinutes(i), 1 - i % 2, "mert")], null, T0.AddMinutes(i), T0.AddMinutes(i).AddSeconds(1)));
+        await usage.FlushAsync();
+        Assert.True(File.Exists(path + ".checkpoints"));
+        var whole = new UsageHistory(path) { UseIndex = false }.ReadSince(T0.AddMinutes(3)).Events.Count;
+
+        // A garbled block after a crash: a line whose key holds a byte that is not UTF-8.
+        using (var f = new FileStream(path + ".checkpoints", FileMode.Append))
+            f.Write([.. Encoding.ASCII.GetBytes("{\"checkpoint\":1,\"gen"), 0xFF, .. Encoding.ASCII.GetBytes("ration\":\"x\",\"offset\":1}\n")]);
+
+        var fresh = new UsageHistory(path) { CheckpointMargin = TimeSpan.FromMinutes(1) };
+        Assert.True(fresh.ReadSince(T0.AddMinutes(3)).Events.Count >= whole);
     }
 
     [Fact]

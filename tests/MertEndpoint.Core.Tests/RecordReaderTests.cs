@@ -103,6 +103,7 @@ public sealed class RecordReaderTests
             byte[] line = Encoding.UTF8.GetBytes(UsageHistory.Format(e));
             var fields = new RecordFields();
             if (UsageHistory.TryReadPlain(line, 0, line.Length, ref fields)) plain++;
+            AssertSame(Encoding.UTF8.GetString(line)); // the two readers agree on it
             var json = new RecordFields();
             Assert.True(UsageHistory.TryReadJson(line, 0, line.Length, ref json, out bool header) && !header);
             Assert.True(json.TryBuild(out UsageEvent? back));

@@ -353,6 +353,9 @@ public sealed class UsageHistoryTests : IDisposable
 
         Assert.Equal(compacts, System.Text.RegularExpressions.Regex.IsMatch(File.ReadLines(PathOf()).First(), "\"compactedBytes\":[1-9]"));
         Assert.Equal(40, new UsageHistory(PathOf()).Read().Count); // nothing lost either way
+        // It compacted through a history of its own: this one still answers from the tails, now of the new file.
+        string key = UsageEvent.KeyOf(Api, Ns, "mert");
+        Assert.Equal("paused", history.TailsOf([key])[key].Last.State);
     }
 
     [Fact]

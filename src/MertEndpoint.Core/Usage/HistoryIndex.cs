@@ -517,9 +517,9 @@ namespace MertEndpoint
                     else if (reader.TokenType == JsonTokenType.StartObject || reader.TokenType == JsonTokenType.StartArray) break;
                 }
             }
-            catch (JsonException)
+            catch (Exception ex) when (ex is JsonException || ex is InvalidOperationException)
             {
-                return null;
+                return null; // not JSON, or not UTF-8 (a torn or garbled cache line): no checkpoint
             }
             return gen != null && maxTime is DateTimeOffset max ? (gen, offset, max) : null;
         }

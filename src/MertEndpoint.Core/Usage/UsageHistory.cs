@@ -150,7 +150,7 @@ namespace MertEndpoint
         internal async Task<string?> RecordAsync(IReadOnlyList<Observed> candidates, CancellationToken ct = default)
         {
             if (candidates.Count == 0 && !HasSpooled()) return null;
-            bool compact = false;
+            bool compact = false, fromIndex = false;
             try
             {
                 Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
@@ -174,6 +174,7 @@ namespace MertEndpoint
                         // process that reads every record, so it never pays for reading hundreds of megabytes. Without this, a
                         // history past the index's first write was never compacted where only such commands run.
                         compact = NeedsCompaction(out long length) && (!_partial || length <= CompactFromIndexBytes);
+                        fromIndex = _partial;
                         SaveIndexIfBehind();
                     }
                 }
@@ -189,7 +190,9 @@ namespace MertEndpoint
             if (compact)
             {
                 // Upkeep, after the readings are safe: one that fails is tried again by the next write past the threshold.
-                try { await CompactAsync(CancellationToken.None).ConfigureAwait(false); }
+                // One that read only the index compacts through a history of its own (see Compactor).
+                UsageHistory compactor = fromIndex ? Compactor() : this;
+                try { await compactor.CompactAsync(CancellationToken.None).ConfigureAwait(false); }
                 catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is TimeoutException) { }
             }
             return null;
@@ -1055,7 +1058,7 @@ namespace MertEndpoint
             if (e.ClockOffset != TimeSpan.Zero) w.WriteNumber("off", Math.Round(e.ClockOffset.TotalSeconds, 3));
             if (e.IsReplicaList)
             {
-                if (observed == null) WriteTimes(w, "starts", e.ReplicaStarts ?? Array.Empty<DateTimeOffset>());
+                if (observed?.ReplicaStarts == null) WriteTimes(w, "starts", e.ReplicaStarts ?? Array.Empty<DateTimeOffset>());
                 w.WriteNumber("spread", Math.Round(e.StartsSpread.TotalSeconds, 4));
             }
             if (observed != null)
@@ -1123,6 +1126,18 @@ namespace MertEndpoint
             // What was just written is known already: the next read need not parse it.
             _offset = stream.Length;
         }
+
+        /// <summary>
+        /// The same file with this history's settings and nothing read yet. A process that read only the index compacts
+        /// through it: the whole (paced) reading then holds no lock this process's other commands wait on, and this history
+        /// keeps only the tails; the records are let go when the compaction ends.
+        /// </summary>
+        private UsageHistory Compactor() => new UsageHistory(Path, _compactAbove)
+        {
+            Clock = Clock, Retention = Retention, UseIndex = UseIndex, IndexEveryBytes = IndexEveryBytes, CheckpointEveryBytes = CheckpointEveryBytes,
+            CheckpointMargin = CheckpointMargin, LockPatience = LockPatience, BeforeWriteOpen = BeforeWriteOpen, WorkReportedAboveBytes = WorkReportedAboveBytes,
+            _watchers = _watchers,
+        };
 
         private bool NeedsCompaction(out long length)
         {
