@@ -195,6 +195,47 @@ public sealed class ScaleUpTests : IDisposable
     }
 
     [Fact]
+    public async Task On_a_machine_whose_clock_runs_ten_minutes_ahead_the_replica_list_places_the_rise_on_the_services_clock()
+    {
+        // The service's clock (its Date, the replicas' starts) says T0 when this machine's says T0 + 10 min. Reads at 0, 10
+        // and 20 s (the service's) see one, one and two replicas; the second replica started at 12 s.
+        var ahead = TimeSpan.FromMinutes(10);
+        var path = Path.Combine(_dir, "usage.jsonl");
+        var clock = new TestClock(T0 + ahead);
+        var usage = new UsageService(new UsageHistory(path), clock);
+        int replicas = 1;
+        var handler = new FakeHandler(clock, r =>
+        {
+            HttpResponseMessage answer = Route(r, name => name == "a" ? Replicas(T0 - TimeSpan.FromHours(1), T0.AddSeconds(12)) : null, Listing(("a", replicas)));
+            answer.Headers.Date = clock.GetUtcNow() - ahead;
+            return answer;
+        });
+        var options = Options(clock, handler);
+        var told = new Lines();
+        options.Observer = usage.ObserverFor(told);
+        var client = new EndpointClient(Token, options);
+        foreach (var (at, count) in new[] { (0, 1), (10, 1), (20, 2) })
+        {
+            clock.Advance(T0 + ahead + TimeSpan.FromSeconds(at) - clock.GetUtcNow());
+            replicas = count;
+            await clock.Drive(client.ListAsync(Ns));
+        }
+        await usage.FlushAsync();
+
+        clock.Advance(T0 + ahead + TimeSpan.FromSeconds(30) - clock.GetUtcNow());
+        var cost = Assert.Single(await clock.Drive(usage.GetCostAsync(client, Ns, T0 + ahead, T0 + ahead + TimeSpan.FromSeconds(30))));
+
+        // One replica for the 30 s, the second from its start at 12 s: 48 s. Taken 10 minutes off (the machine's clock), the
+        // start would fall outside the rise's window and the rise would stay in the middle of it (45 s).
+        Assert.Contains(handler.Requests, q => q.Path == "/v2/endpoint/alice/a/replica");
+        Assert.InRange(cost.BilledTime.TotalSeconds, 48 - 0.01, 48 + 0.01);
+        var list = Assert.Single(new UsageHistory(path).Read(), e => e.IsReplicaList);
+        Assert.Equal(T0.AddSeconds(12), list.ReplicaStarts![1]);   // kept on the history's clock, the service's
+        Assert.Equal(ahead, list.ClockOffset);                       // and how far ahead its writer's clock ran
+        Assert.Contains(told.Of("warning"), w => w.Contains("about 10 min ahead"));
+    }
+
+    [Fact]
     public async Task A_command_that_sees_a_scale_up_reads_the_list_once_and_the_fact_survives_compaction()
     {
         var path = Path.Combine(_dir, "usage.jsonl");
