@@ -359,6 +359,28 @@ public sealed class UsageHistoryTests : IDisposable
     }
 
     [Fact]
+    public async Task A_writer_that_read_only_the_index_leaves_a_compaction_under_way_or_cut_off_within_the_hour_be()
+    {
+        var builder = new UsageService(new UsageHistory(PathOf(), compactAboveBytes: long.MaxValue) { IndexEveryBytes = 1 });
+        for (var i = 0; i < 40; i++)
+            await Record(builder, Seen(_t0.AddMinutes(i), At(i % 2 == 0 ? "running" : "paused", _t0.AddMinutes(i), 1 - i % 2)));
+        // What a compaction cut off at its process's end leaves (its name: the history's, 8 characters, ".tmp"); a cache's
+        // own temporary file does not count.
+        string cutOff = PathOf() + ".1a2b3c4d.tmp";
+        File.WriteAllText(cutOff, "{\"v\":2,\"generation\":\"x\",\"compactedBytes\":0}\n");
+        File.WriteAllText(PathOf() + ".index.1a2b3c4d.tmp", "");
+        bool Compacted() => System.Text.RegularExpressions.Regex.IsMatch(File.ReadLines(PathOf()).First(), "\"compactedBytes\":[1-9]");
+
+        await Record(new UsageService(new UsageHistory(PathOf(), compactAboveBytes: 2000)), Seen(_t0.AddMinutes(40), At("paused", _t0.AddMinutes(39), 0)));
+        Assert.False(Compacted());   // under way, or cut off within the hour: not tried again
+
+        File.SetLastWriteTimeUtc(cutOff, DateTime.UtcNow - UsageHistory.AbandonedAfter - TimeSpan.FromMinutes(1));
+        await Record(new UsageService(new UsageHistory(PathOf(), compactAboveBytes: 2000)), Seen(_t0.AddMinutes(41), At("paused", _t0.AddMinutes(39), 0)));
+        Assert.True(Compacted());    // an hour on: tried again, and the abandoned file removed
+        Assert.False(File.Exists(cutOff));
+    }
+
+    [Fact]
     public async Task Four_writers_and_compactions_at_once_lose_no_change()
     {
         // Separate instances stand for separate processes; a tiny threshold makes them compact while the others write.

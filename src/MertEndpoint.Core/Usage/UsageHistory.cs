@@ -173,7 +173,7 @@ namespace MertEndpoint
                         // small enough to read whole and rewrite in a few seconds (CompactFromIndexBytes); a larger one it leaves to a
                         // process that reads every record, so it never pays for reading hundreds of megabytes. Without this, a
                         // history past the index's first write was never compacted where only such commands run.
-                        compact = NeedsCompaction(out long length) && (!_partial || length <= CompactFromIndexBytes);
+                        compact = NeedsCompaction(out long length) && (!_partial || (length <= CompactFromIndexBytes && !CompactionUnderWay()));
                         fromIndex = _partial;
                         SaveIndexIfBehind();
                     }
@@ -465,6 +465,27 @@ namespace MertEndpoint
         }
 
         internal static readonly TimeSpan AbandonedAfter = TimeSpan.FromHours(1);
+
+        /// <summary>
+        /// A compaction's file lies beside the history, younger than <see cref="AbandonedAfter"/>: another process is
+        /// compacting, or one was cut off at its process's end (a slow disk, a machine slower than this one). A process that
+        /// read only the index then leaves it be, so a compaction that cannot finish in a short process's time is tried at
+        /// most once an hour, not by every scheduled run.
+        /// </summary>
+        private bool CompactionUnderWay()
+        {
+            try
+            {
+                string folder = System.IO.Path.GetDirectoryName(Path)!, name = System.IO.Path.GetFileName(Path);
+                // Only a compaction's ("usage.jsonl.1a2b3c4d.tmp"), not a cache's ("usage.jsonl.index.1a2b3c4d.tmp").
+                return Directory.GetFiles(folder, name + ".*.tmp").Any(f =>
+                    System.IO.Path.GetFileName(f).Length == name.Length + 13 && File.GetLastWriteTimeUtc(f) > DateTime.UtcNow - AbandonedAfter);
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                return false;
+            }
+        }
 
         // A compaction's reading: paced like its writing (see Pace); null for every other read.
         private Pace? _pace;
