@@ -430,8 +430,16 @@ namespace MertEndpoint
             // Not written: the old ones only cost a report's scan a little.
             if (!File.Exists(CheckpointPath)) return;
             var kept = new StringBuilder();
-            foreach (Checkpoint c in Checkpoints(generation))
-                if (CheckpointText(c, generation) is byte[] line) kept.Append(Encoding.UTF8.GetString(line)).Append('\n');
+            try
+            {
+                using var stream = OpenCheckpoints();
+                foreach (Checkpoint c in Checkpoints(generation))
+                    if (CheckpointText(stream, c, generation) is byte[] line) kept.Append(Encoding.UTF8.GetString(line)).Append('\n');
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                return; // a cache: left as it is
+            }
             WriteWhole(CheckpointPath, kept.ToString());
         }
 
@@ -459,7 +467,7 @@ namespace MertEndpoint
             try
             {
                 if (!File.Exists(CheckpointPath)) return found;
-                using var stream = new FileStream(CheckpointPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1);
+                using var stream = OpenCheckpoints();
                 var buffer = new byte[64 * 1024];
                 var head = new byte[CheckpointHeadBytes];
                 int headLength = 0;
@@ -532,19 +540,26 @@ namespace MertEndpoint
         {
             try
             {
-                using var stream = new FileStream(CheckpointPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1);
-                if (stream.Length < c.At + c.Length) return null;
-                stream.Seek(c.At, SeekOrigin.Begin);
-                var line = new byte[c.Length];
-                int read = 0, n;
-                while (read < line.Length && (n = stream.Read(line, read, line.Length - read)) > 0) read += n;
-                if (read < line.Length) return null;
-                return HeadOf(line, Math.Min(line.Length, CheckpointHeadBytes)) is var (gen, offset, _) && gen == generation && offset == c.Offset ? line : null;
+                using var stream = OpenCheckpoints();
+                return CheckpointText(stream, c, generation);
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {
                 return null;
             }
+        }
+
+        private FileStream OpenCheckpoints() => new FileStream(CheckpointPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1);
+
+        private static byte[]? CheckpointText(FileStream stream, Checkpoint c, string generation)
+        {
+            if (stream.Length < c.At + c.Length) return null;
+            stream.Seek(c.At, SeekOrigin.Begin);
+            var line = new byte[c.Length];
+            int read = 0, n;
+            while (read < line.Length && (n = stream.Read(line, read, line.Length - read)) > 0) read += n;
+            if (read < line.Length) return null;
+            return HeadOf(line, Math.Min(line.Length, CheckpointHeadBytes)) is var (gen, offset, _) && gen == generation && offset == c.Offset ? line : null;
         }
 
         /// <summary>

@@ -374,7 +374,7 @@ namespace MertEndpoint
             Told? told = null;
             bool placed = false;
             // Written beside it, then renamed over it in one step: a reader sees the old file or the new one, never half.
-            string temp = Path + "." + fresh.Substring(0, 8) + ".tmp";
+            string temp = Path + "." + fresh.Substring(0, 8) + ".tmp"; // see IsCompactionFile
             try
             {
                 BeforeWriteOpen?.Invoke(temp);
@@ -472,14 +472,21 @@ namespace MertEndpoint
         /// read only the index then leaves it be, so a compaction that cannot finish in a short process's time is tried at
         /// most once an hour, not by every scheduled run.
         /// </summary>
+        /// <summary>
+        /// A compaction's new file as <see cref="CompactAsync"/> names it: the history's name, the first 8 hex digits of the
+        /// new generation, ".tmp" ("usage.jsonl.1a2b3c4d.tmp"); not a cache's ("usage.jsonl.index.1a2b3c4d.tmp").
+        /// </summary>
+        private bool IsCompactionFile(string file) =>
+            System.Text.RegularExpressions.Regex.IsMatch(System.IO.Path.GetFileName(file),
+                "^" + System.Text.RegularExpressions.Regex.Escape(System.IO.Path.GetFileName(Path)) + @"\.[0-9a-f]{8}\.tmp$");
+
         private bool CompactionUnderWay()
         {
             try
             {
-                string folder = System.IO.Path.GetDirectoryName(Path)!, name = System.IO.Path.GetFileName(Path);
-                // Only a compaction's ("usage.jsonl.1a2b3c4d.tmp"), not a cache's ("usage.jsonl.index.1a2b3c4d.tmp").
-                return Directory.GetFiles(folder, name + ".*.tmp").Any(f =>
-                    System.IO.Path.GetFileName(f).Length == name.Length + 13 && File.GetLastWriteTimeUtc(f) > DateTime.UtcNow - AbandonedAfter);
+                string folder = System.IO.Path.GetDirectoryName(Path)!;
+                return Directory.GetFiles(folder, System.IO.Path.GetFileName(Path) + ".*.tmp")
+                    .Any(f => IsCompactionFile(f) && File.GetLastWriteTimeUtc(f) > DateTime.UtcNow - AbandonedAfter);
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {
