@@ -181,14 +181,18 @@ public sealed class HistoryIndexTests : IDisposable
             observer.Observe(new EndpointObservation(Api, Ns, ObservationKind.Action, [At(i % 2 == 0 ? "running" : "paused", T0.AddMinutes(i), 1 - i % 2, "mert")], null, T0.AddMinutes(i), T0.AddMinutes(i).AddSeconds(1)));
         await usage.FlushAsync();
         Assert.True(File.Exists(path + ".checkpoints"));
-        var whole = new UsageHistory(path) { UseIndex = false }.ReadSince(T0.AddMinutes(3)).Events.Count;
+        DateTimeOffset from = T0.AddMinutes(3), to = T0.AddMinutes(10);
+        string Report(IReadOnlyList<UsageEvent> events) => string.Join(";", UsageService.Summarize(events, from, to)
+            .Select(c => $"{c.Name}={c.BilledTime.Ticks},{c.BilledTimeLow.Ticks},{c.BilledTimeHigh.Ticks},{c.BilledSince}"));
+        string whole = Report(new UsageHistory(path) { UseIndex = false }.ReadSince(from).Events);
 
         // A garbled block after a crash: a line whose key holds a byte that is not UTF-8.
         using (var f = new FileStream(path + ".checkpoints", FileMode.Append))
             f.Write([.. Encoding.ASCII.GetBytes("{\"checkpoint\":1,\"gen"), 0xFF, .. Encoding.ASCII.GetBytes("ration\":\"x\",\"offset\":1}\n")]);
 
         var fresh = new UsageHistory(path) { CheckpointMargin = TimeSpan.FromMinutes(1) };
-        Assert.True(fresh.ReadSince(T0.AddMinutes(3)).Events.Count >= whole);
+        Assert.Equal(whole, Report(fresh.ReadSince(from).Events));   // it threw before; the report is the whole file's
+        Assert.True(fresh.LastReadFrom > 0, "the report did not start from a good checkpoint");
     }
 
     [Fact]
