@@ -22,6 +22,7 @@
         'Get-MertEndpointHardware'
         'Get-MertEndpointCost'
         'Get-MertEndpointHistory'
+        'Optimize-MertEndpointHistory'
         'Invoke-MertEndpoint'
         'Get-MertEndpointLog'
         'Get-MertEndpointMetric'

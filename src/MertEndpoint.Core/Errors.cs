@@ -61,6 +61,8 @@ namespace MertEndpoint
         SetupIncomplete,
         /// <summary>An ordinary command (one that does not wait on purpose) ran past MERT_ENDPOINT_COMMAND_TIMEOUT_SEC.</summary>
         CommandTimedOut,
+        /// <summary>Optimize-MertEndpointHistory could not compact the usage history (the file or its lock; the old file stays as it was).</summary>
+        HistoryNotCompacted,
     }
 
     /// <summary>
@@ -708,6 +710,11 @@ namespace MertEndpoint
         public static EndpointException HistoryUnreadable(string path, Exception ex) =>
             new(EndpointErrorKind.InvalidConfiguration,
                 $"Could not read the usage history '{path}': {ex.Message}. Check the file, or point MERT_ENDPOINT_HISTORY_PATH elsewhere.", ex);
+
+        public static EndpointException HistoryNotCompacted(string path, Exception ex) =>
+            new(EndpointErrorKind.HistoryNotCompacted, ex is TimeoutException
+                ? $"Could not compact the usage history '{path}': another process held its lock ({path}.lock) too long. Nothing was lost; run Optimize-MertEndpointHistory again later."
+                : $"Could not compact the usage history '{path}' ({ex.Message.TrimEnd('.')}): it stays as it was. Check the permissions and free space of its folder, or point MERT_ENDPOINT_HISTORY_PATH elsewhere.", ex);
 
         public static string HistoryUnwritable(string path, Exception ex, string spool) =>
             $"Could not write the usage history '{path}' ({ex.Message.TrimEnd('.')}): the state changes seen now are kept in '{spool}' (in memory if that cannot be written either) and written with the next history write, of this process or another; until then cost reports are incomplete. Check the file's permissions, or point MERT_ENDPOINT_HISTORY_PATH elsewhere.";

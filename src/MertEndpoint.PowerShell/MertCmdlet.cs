@@ -637,7 +637,8 @@ namespace MertEndpoint.PowerShell
                 case EndpointErrorKind.InvalidMaxDuration: return ErrorCategory.InvalidArgument;
                 case EndpointErrorKind.FileNotFound: return ErrorCategory.ObjectNotFound;
                 case EndpointErrorKind.InputReadFailed: return ErrorCategory.ReadError;
-                case EndpointErrorKind.OutputWriteFailed: return ErrorCategory.WriteError;
+                case EndpointErrorKind.OutputWriteFailed:
+                case EndpointErrorKind.HistoryNotCompacted: return ErrorCategory.WriteError;
                 case EndpointErrorKind.UnexpectedAnswer: return ErrorCategory.InvalidResult;
                 case EndpointErrorKind.ConfirmationRequired: return ErrorCategory.InvalidOperation;
                 case EndpointErrorKind.EndpointConflict: return ErrorCategory.ResourceBusy;

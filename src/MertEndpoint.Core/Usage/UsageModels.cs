@@ -2,6 +2,32 @@ using System;
 
 namespace MertEndpoint
 {
+    /// <summary>
+    /// What Optimize-MertEndpointHistory did to the usage history: compacted it (repeated states and records older than
+    /// the retention that no later period needs dropped, every cost of a kept period the same), or why not.
+    /// </summary>
+    public sealed class HistoryCompaction
+    {
+        /// <summary>The history file.</summary>
+        public string Path { get; internal set; } = "";
+        /// <summary>True when the file was rewritten.</summary>
+        public bool Compacted { get; internal set; }
+        /// <summary>Why it was not compacted (not due, another compaction under way or first); null when it was.</summary>
+        public string? Reason { get; internal set; }
+        /// <summary>The file's size before, in bytes.</summary>
+        public long SizeBefore { get; internal set; }
+        /// <summary>The file's size after, in bytes.</summary>
+        public long SizeAfter { get; internal set; }
+        /// <summary>The records the file held before (those other processes appended meanwhile included); null when not compacted.</summary>
+        public int? RecordsBefore { get; internal set; }
+        /// <summary>The records it holds after; null when not compacted.</summary>
+        public int? RecordsAfter { get; internal set; }
+        /// <summary>Since when the file is whole: records before it were dropped for age (null: nothing ever was).</summary>
+        public DateTimeOffset? KeptSince { get; internal set; }
+        /// <summary>How long the compaction took (zero when there was none).</summary>
+        public TimeSpan Duration { get; internal set; }
+    }
+
     /// <summary>One recorded state change of an endpoint, as kept in the usage history.</summary>
     public sealed class UsageEvent
     {

@@ -76,6 +76,7 @@ function Complete-Guard([int] $Code, [string] $What, [string[]] $Details = @()) 
         elseif (Send-GuardNotice $Code $What $Details) { $notified = $true }
         else { $Code = $ExitFailed }
     }
+    Invoke-GuardUpkeep
     Write-GuardLog "end: $What; exit $Code."
     # What a script tests; the variables are the run's own (Invoke-MertEndpointGuard's scope: $null when the run ended
     # before it got to them).
@@ -91,6 +92,22 @@ function Complete-Guard([int] $Code, [string] $What, [string[]] $Details = @()) 
         MonthSpend = $spend
         Notified   = $notified
     }
+}
+
+# The usage history's upkeep, after the pauses and the message: a due history is compacted (its retention applied). A Get
+# or a stop compacts only a history of up to 64 MiB, so where a guard alone keeps a large one, this is what keeps it in
+# bounds. Said in the log when it compacted or failed; a failure is not the run's (nothing bills because of it). Not under
+# -WhatIf, and not with an older module that lacks the cmdlet.
+function Invoke-GuardUpkeep {
+    if ($WhatIfPreference -or -not $mert -or -not $mert['OptimizeMertEndpointHistory']) { return }
+    try {
+        $upkeep = & $mert['OptimizeMertEndpointHistory'] -Confirm:$false -ErrorAction Stop
+        if ($upkeep.Compacted) {
+            $kept = if ($null -ne $upkeep.KeptSince) { "; it keeps what is needed from $('{0:yyyy-MM-dd}' -f $upkeep.KeptSince.UtcDateTime) on" } else { '' }
+            Write-GuardLog ('history: compacted {0:N0} records ({1:N1} MB) to {2:N0} ({3:N1} MB) in {4:N1} s{5}.' -f $upkeep.RecordsBefore, ($upkeep.SizeBefore / 1e6), $upkeep.RecordsAfter, ($upkeep.SizeAfter / 1e6), $upkeep.Duration.TotalSeconds, $kept)
+        }
+    }
+    catch { Write-GuardLog "history: could not compact the usage history: $($_.Exception.Message)" }
 }
 
 # hh:mm:ss with hours past 24 (a day-old streak is 26:00:00, not 02:00:00).

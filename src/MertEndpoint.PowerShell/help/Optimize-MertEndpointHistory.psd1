@@ -1,0 +1,14 @@
+# Help source for Optimize-MertEndpointHistory; build/New-MamlHelp.ps1 turns it into MAML.
+@{
+    Synopsis    = 'Compacts the usage history now: drops repeated states and the records older than its retention that no later period needs.'
+    Description = "The usage history (every state change this module observes or causes; `$env:MERT_ENDPOINT_HISTORY_PATH overrides its place) is compacted once it passes 1 MiB (`$env:MERT_ENDPOINT_HISTORY_COMPACT_BYTES) and twice its size after its last compaction: it is rewritten without the records that repeat the state before them and without those older than the retention (`$env:MERT_ENDPOINT_HISTORY_RETENTION_DAYS, default 400 days) that no later period needs. Every cost of a period from the cut-off on stays exactly what it was.`n`nEvery command that writes compacts a due file of up to 64 MiB (about 150,000 records) on its own. A larger one is compacted only by a command that reads it whole, which a Get, a start or a stop never does, so that none of them pays seconds for it. This command does it: it reads the whole file (a million records, about 420 MB, take about 30 s at half of one core, with a progress bar) and writes the new file beside the old one, then renames it into place. Other commands, in this process or another, go on meanwhile and lose nothing. The scheduled guard (Invoke-MertEndpointGuard, guard.ps1) runs it at the end of each run, so a history kept by a guard alone keeps its retention.`n`nIt writes one MertEndpoint.HistoryCompaction: Compacted, and Reason when it did not compact (not due, or another compaction's file younger than an hour beside the history); SizeBefore and SizeAfter in bytes; RecordsBefore and RecordsAfter; KeptSince, the date before which the history no longer holds records. It sends no request and needs no token. Ctrl+C ends it before the rename, and the old file stays as it was."
+    Parameters  = @{
+        Force = 'Compact now even when the file is not due, or while a compaction''s temporary file younger than an hour lies beside it (another process compacting, or one cut off at its end; the compaction that renames its file first wins, and the other is dropped).'
+    }
+    Examples    = @(
+        @{ Code = 'Optimize-MertEndpointHistory'; Remarks = 'Compacts the usage history if it is due; else says why not (Reason) and leaves it as it is.' }
+        @{ Code = 'Optimize-MertEndpointHistory -Force -Verbose'; Remarks = 'Compacts it now whatever its size, and says how many records and bytes it kept.' }
+        @{ Code = '$env:MERT_ENDPOINT_HISTORY_RETENTION_DAYS = 90; Optimize-MertEndpointHistory -Force -WhatIf'; Remarks = 'Shows what a compaction keeping 90 days would do, and changes nothing.' }
+    )
+    Links = @('Get-MertEndpointHistory', 'Get-MertEndpointCost', 'Invoke-MertEndpointGuard')
+}
