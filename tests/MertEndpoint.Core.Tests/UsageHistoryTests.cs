@@ -336,9 +336,10 @@ public sealed class UsageHistoryTests : IDisposable
     }
 
     [Theory]
-    [InlineData(64L << 20, true)] // a small file: the writer that read only the index reads it whole and compacts it
-    [InlineData(1L, false)]       // past the cap: left to a process that reads every record
-    public async Task A_writer_that_read_only_the_index_compacts_a_history_that_is_due_when_it_is_small(long cap, bool compacts)
+    [InlineData(64L << 20, false, true)] // a small file: the writer that read only the index reads it whole and compacts it
+    [InlineData(1L, false, false)]       // past the cap: left to Optimize-MertEndpointHistory (CompactNowAsync)
+    [InlineData(1L, true, false)]        // also by one that read every record (a cost report from the start): its process's end would cut it off
+    public async Task A_writer_compacts_a_history_that_is_due_when_it_is_small(long cap, bool readWhole, bool compacts)
     {
         // Written by a process that never compacts, indexed as it goes: a scheduled guard's history past the index's first write.
         var builder = new UsageService(new UsageHistory(PathOf(), compactAboveBytes: long.MaxValue) { IndexEveryBytes = 1 });
@@ -347,8 +348,8 @@ public sealed class UsageHistoryTests : IDisposable
         Assert.True(new FileInfo(PathOf()).Length > 2000);
 
         // A fresh process (a Get, a stop) reads the index, not the file, and writes a repeat; the file is past its threshold.
-        var history = new UsageHistory(PathOf(), compactAboveBytes: 2000) { CompactFromIndexBytes = cap };
-        // (The capped case shows it read only the index: a process that read every record compacts whatever the size.)
+        var history = new UsageHistory(PathOf(), compactAboveBytes: 2000) { CompactOnWriteMaxBytes = cap };
+        if (readWhole) Assert.Equal(40, history.Read().Count);
         await Record(new UsageService(history), Seen(_t0.AddMinutes(40), At("paused", _t0.AddMinutes(39), 0)));
 
         Assert.Equal(compacts, System.Text.RegularExpressions.Regex.IsMatch(File.ReadLines(PathOf()).First(), "\"compactedBytes\":[1-9]"));
@@ -378,6 +379,78 @@ public sealed class UsageHistoryTests : IDisposable
         await Record(new UsageService(new UsageHistory(PathOf(), compactAboveBytes: 2000)), Seen(_t0.AddMinutes(41), At("paused", _t0.AddMinutes(39), 0)));
         Assert.True(Compacted());    // an hour on: tried again, and the abandoned file removed
         Assert.False(File.Exists(cutOff));
+    }
+
+    [Fact]
+    public async Task Compacting_now_takes_a_due_history_past_what_a_write_compacts_says_why_not_otherwise_and_a_cancelled_one_changes_nothing()
+    {
+        var builder = new UsageService(new UsageHistory(PathOf(), compactAboveBytes: long.MaxValue) { IndexEveryBytes = 1 });
+        for (var i = 0; i < 40; i++)
+            await Record(builder, Seen(_t0.AddMinutes(i), At(i % 2 == 0 ? "running" : "paused", _t0.AddMinutes(i), 1 - i % 2)));
+        // Repeats of the last state, which a compaction drops (a module before runs of sightings wrote them).
+        var lines = File.ReadAllLines(PathOf()).ToList();
+        lines.AddRange(Enumerable.Repeat(lines[^1], 10));
+        File.WriteAllLines(PathOf(), lines);
+        var expected = new UsageHistory(PathOf()).Read().Select(e => (e.Time, e.State, e.Replicas)).Distinct().ToList();
+        bool Compacted() => System.Text.RegularExpressions.Regex.IsMatch(File.ReadLines(PathOf()).First(), "\"compactedBytes\":[1-9]");
+
+        // A writer that read only the index leaves a due file past its cap be (a Get, a stop, a guard's sightings).
+        var history = new UsageHistory(PathOf(), compactAboveBytes: 2000) { CompactOnWriteMaxBytes = 1 };
+        await Record(new UsageService(history), Seen(_t0.AddMinutes(40), At("paused", _t0.AddMinutes(39), 0)));
+        Assert.False(Compacted());
+
+        // Another compaction's file younger than an hour: not without force.
+        string cutOff = PathOf() + ".1a2b3c4d.tmp";
+        File.WriteAllText(cutOff, "");
+        Assert.StartsWith("another process is compacting it", history.WhyNotCompact(force: false, out long length));
+        Assert.Equal(new FileInfo(PathOf()).Length, length);
+        Assert.Null(history.WhyNotCompact(force: true, out _));
+        File.Delete(cutOff);
+        Assert.Null(history.WhyNotCompact(force: false, out _));
+
+        // Cancelled before it begins, or while it writes its new file (Ctrl+C): the file stays as it was, byte for byte, and
+        // its new file is gone.
+        byte[] before = File.ReadAllBytes(PathOf());
+        using (var cancelled = new CancellationTokenSource())
+        {
+            cancelled.Cancel();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new UsageHistory(PathOf(), 2000).CompactNowAsync(cancelled.Token));
+        }
+        using (var midway = new CancellationTokenSource())
+        {
+            var watched = new UsageHistory(PathOf(), 2000) { WorkReportedAboveBytes = 0 };
+            var told = new CancelOnWriting(midway);
+            using (watched.Watch(told))
+                await Assert.ThrowsAnyAsync<OperationCanceledException>(() => watched.CompactNowAsync(midway.Token));
+            Assert.True(told.Cancelled);
+        }
+        Assert.Equal(before, File.ReadAllBytes(PathOf()));
+        Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(PathOf())!, Path.GetFileName(PathOf()) + ".*.tmp"));
+
+        HistoryCompaction done = await history.CompactNowAsync(CancellationToken.None);
+        Assert.True(done.Compacted, done.Reason);
+        Assert.Equal((50, 40), (done.RecordsBefore, done.RecordsAfter)); // the 10 repeats dropped
+        Assert.Equal(new FileInfo(PathOf()).Length, done.SizeAfter);
+        Assert.True(done.SizeAfter < done.SizeBefore, $"{done.SizeBefore} to {done.SizeAfter}");
+        Assert.True(Compacted());
+        Assert.Equal(expected, new UsageHistory(PathOf()).Read().Select(e => (e.Time, e.State, e.Replicas)).ToList());
+        // This history answers from the new file; compacted, it is not due again.
+        string key = UsageEvent.KeyOf(Api, Ns, "mert");
+        Assert.Equal("paused", history.TailsOf([key])[key].Last.State);
+        Assert.StartsWith("not due: the file is", history.WhyNotCompact(force: false, out _));
+    }
+
+    /// <summary>Ctrl+C as a compaction writes its new file: cancels when the compaction first tells how its writing goes.</summary>
+    private sealed class CancelOnWriting(CancellationTokenSource cancel) : Reporter
+    {
+        public bool Cancelled { get; private set; }
+
+        public override void Working(string activity, string status, int percent)
+        {
+            if (activity != "Compacting the usage history" || !status.StartsWith("Wrote")) return;
+            cancel.Cancel();
+            Cancelled = true;
+        }
     }
 
     [Fact]

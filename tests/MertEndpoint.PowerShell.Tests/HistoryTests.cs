@@ -196,7 +196,7 @@ public class HistoryTests
     /// where <paramref name="host"/> reads it: the api of a real record, then an endpoint paused and resumed every minute.
     /// Its header says it was never compacted, so the first write compacts it.
     /// </summary>
-    private static async Task<CmdletHost> WithLargeOldHistory()
+    internal static async Task<CmdletHost> WithLargeOldHistory(int records = 64_000, int minutesApart = 1)
     {
         string api;
         using (var first = await AfterOneCycle("alice/h"))
@@ -204,15 +204,15 @@ public class HistoryTests
         var host = new CmdletHost();
         var start = host.Clock.GetUtcNow().AddDays(-60);
         var lines = new System.Text.StringBuilder("{\"v\":2,\"generation\":\"old\",\"compactedBytes\":0}\n");
-        for (int i = 0; i < 64_000; i++)
+        for (int i = 0; i < records; i++)
         {
-            string t = start.AddMinutes(i).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'");
+            string t = start.AddMinutes(i * minutesApart).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'");
             lines.Append($"{{\"v\":2,\"t\":\"{t}\",\"lo\":\"{t}\",\"hi\":\"{t}\",\"api\":\"{api}\",\"ns\":\"alice\",\"name\":\"old\",")
                 .Append($"\"state\":\"{(i % 2 == 0 ? "running" : "paused")}\",\"replicas\":{1 - i % 2},\"vendor\":\"aws\",\"region\":\"us-east-1\",")
                 .Append("\"type\":\"nvidia-a10g\",\"size\":\"x1\",\"src\":\"action\",\"url\":null,\"u\":null}\n");
         }
         File.WriteAllText(Path.Combine(host.DataDirectory, "usage.jsonl"), lines.ToString());
-        Assert.True(new FileInfo(Path.Combine(host.DataDirectory, "usage.jsonl")).Length > 17_000_000);
+        Assert.True(new FileInfo(Path.Combine(host.DataDirectory, "usage.jsonl")).Length > records * 270);
         // Reading (and compacting) 17 MB at the xunit runs' low priority on a loaded machine took over 30 s once.
         host.RunBound = TimeSpan.FromMinutes(2);
         return host;
@@ -347,6 +347,62 @@ public class EnvironmentDefaultTests
             Assert.Equal("Setup incomplete: Invalid MERT_ENDPOINT_HISTORY_RETENTION_DAYS: 'a year' is not a whole number of days from 0 (keep everything) to 36500; "
                 + "until it is fixed the history keeps everything. Fix or unset MERT_ENDPOINT_HISTORY_RETENTION_DAYS.", problem);
             Assert.Equal("SetupIncomplete", Assert.Single(run.Errors).FullyQualifiedErrorId.Split(',')[0]);
+        }
+        finally { Environment.SetEnvironmentVariable("MERT_ENDPOINT_HISTORY_RETENTION_DAYS", before); }
+    }
+}
+
+[Collection(nameof(ProcessEnvironment))]
+public class OptimizeHistoryTests
+{
+    [Fact]
+    public async Task Optimize_compacts_a_due_history_drops_what_the_retention_lets_go_keeps_every_change_after_it_and_sends_nothing()
+    {
+        // 4,000 changes 20 minutes apart over 55 days (1.3 MB, never compacted): due.
+        using var host = await HistoryTests.WithLargeOldHistory(records: 4_000, minutesApart: 20);
+        string path = Path.Combine(host.DataDirectory, "usage.jsonl");
+        int requests = host.Service.Requests.Count;
+        string? before = Environment.GetEnvironmentVariable("MERT_ENDPOINT_HISTORY_RETENTION_DAYS");
+        try
+        {
+            Environment.SetEnvironmentVariable("MERT_ENDPOINT_HISTORY_RETENTION_DAYS", "30");
+            var cutoff = host.Clock.GetUtcNow().AddDays(-30);
+            static List<string> Changes(Run run) => run.Output.Select(o => (EndpointStateChange)o.BaseObject)
+                .Select(c => $"{c.Time:O} {c.State} {c.Earliest:O} {c.Latest:O}").ToList();
+            const string read = "param($s) Get-MertEndpointHistory old -Namespace alice -Since $s";
+            var kept = Changes((await host.RunAsync(read, cutoff.UtcDateTime)).Succeeded());
+            Assert.Equal(1_840, kept.Count);
+            byte[] file = File.ReadAllBytes(path);
+
+            // -WhatIf: no object, not a byte changed.
+            var whatIf = (await host.RunAsync("Optimize-MertEndpointHistory -WhatIf")).Succeeded();
+            Assert.Empty(whatIf.Output);
+            Assert.Equal(file, File.ReadAllBytes(path));
+
+            var run = (await host.RunAsync("Optimize-MertEndpointHistory")).Succeeded();
+            var done = Assert.IsType<HistoryCompaction>(Assert.Single(run.Output).BaseObject);
+            Assert.True(done.Compacted, done.Reason);
+            Assert.Null(done.Reason);
+            // From the last record before the cut-off that does not bill (its state then): 1,841 of 4,000.
+            Assert.Equal((4_000, 1_841), (done.RecordsBefore, done.RecordsAfter));
+            Assert.Equal(cutoff, done.KeptSince);
+            Assert.Equal((file.LongLength, new FileInfo(path).Length), (done.SizeBefore, done.SizeAfter));
+            Assert.InRange(done.SizeAfter, 1, done.SizeBefore / 2);
+            Assert.Equal(kept, Changes((await host.RunAsync(read, cutoff.UtcDateTime)).Succeeded()));
+
+            // Compacted, it is not due: says why, and leaves the file be; -Force compacts it all the same.
+            file = File.ReadAllBytes(path);
+            var again = (await host.RunAsync("Optimize-MertEndpointHistory")).Succeeded();
+            var notDue = Assert.IsType<HistoryCompaction>(Assert.Single(again.Output).BaseObject);
+            Assert.False(notDue.Compacted);
+            // Twice its body after this compaction, which is more than the 1 MiB threshold.
+            string twice = (2 * (done.SizeAfter - 160) / 1e6).ToString("0.00", System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Equal($"not due: the file is {(done.SizeAfter / 1e6).ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)} MB and is compacted once it "
+                + $"passes {twice} MB (MERT_ENDPOINT_HISTORY_COMPACT_BYTES and twice its size after its last compaction); -Force compacts it now", notDue.Reason);
+            Assert.Equal(file, File.ReadAllBytes(path));
+            var forced = (await host.RunAsync("Optimize-MertEndpointHistory -Force")).Succeeded();
+            Assert.Equal((true, 1_841), (((HistoryCompaction)forced.Output.Single().BaseObject).Compacted, ((HistoryCompaction)forced.Output.Single().BaseObject).RecordsAfter));
+            Assert.Equal(requests, host.Service.Requests.Count); // the file only: no request, no token
         }
         finally { Environment.SetEnvironmentVariable("MERT_ENDPOINT_HISTORY_RETENTION_DAYS", before); }
     }

@@ -86,6 +86,24 @@ Describe 'The scheduled guard' {
         $hook.State.Posts | Should -BeNullOrEmpty -Because 'nothing is posted on exit 0'
     }
 
+    It 'keeps the usage history in bounds: at its end it compacts a due history that no command compacts on its own, and says so' {
+        # 4,500 repeats of one state (an older module wrote them; 1.1 MB), never compacted: due, and compacted to one record.
+        $history = Join-Path ([IO.Path]::GetTempPath()) "mert-guard-history-$([guid]::NewGuid().ToString('n')).jsonl"
+        $line = '{"v":2,"t":"2026-11-01T00:00:00.0000000Z","lo":null,"hi":null,"api":"http://history.invalid/v2","ns":"old","name":"old","state":"paused","replicas":0,"vendor":"aws","region":"us-east-1","type":"nvidia-a10g","size":"x1","src":"read","url":null,"u":null}'
+        [IO.File]::WriteAllText($history, "{`"v`":2,`"generation`":`"old`",`"compactedBytes`":0}`n" + (($line + "`n") * 4500))
+        try {
+            # No command compacts it on its own (as a history past 64 MiB): the guard's upkeep does.
+            $r = Invoke-Guard '-BilledLongerThan', '01:00:00' -Environment @{ MERT_ENDPOINT_HISTORY_PATH = $history; MERT_ENDPOINT_HISTORY_COMPACT_MAX_BYTES = '0' }
+            $r.ExitCode | Should -Be 0 -Because $r.Output
+            $r.Output | Should -Match 'guard: history: compacted 4,5\d\d records \(1\.\d MB\) to \d records \(0\.0 MB\) in [\d.]+ s\.'
+            # The log's end line stays last.
+            @($r.Output -split "`r?`n" | Where-Object { $_ })[-1] | Should -Match 'guard: end: '
+            (Get-Content $history -First 1) | Should -Match '"compactedBytes":[1-9]'
+            (Get-Item $history).Length | Should -BeLessThan 10kb
+        }
+        finally { Remove-Item "$history*" -Recurse -Force -ErrorAction SilentlyContinue }
+    }
+
     It '-WhatIf lists what it would pause, with who last changed it, honours -Exclude and the keep-running tag, and pauses nothing' {
         $r = Invoke-Guard ($exempt + '-WhatIf')
         $r.ExitCode | Should -Be 0 -Because $r.Output

@@ -168,12 +168,12 @@ namespace MertEndpoint
                         if (lines.Length > 0) Append(lines);
                         foreach (string f in spoolFiles) TryDelete(f);
                         if (_lastSeen.Any(p => !before.TryGetValue(p.Key, out DateTimeOffset was) || was != p.Value)) SaveSightings();
-                        // A process that holds every record anyway (a cost report, the history's listing) compacts when the
-                        // file is due. One that read only the index (a Get, a start or stop, a scheduled guard) compacts a file
-                        // small enough to read whole and rewrite in a few seconds (CompactFromIndexBytes); a larger one it leaves to a
-                        // process that reads every record, so it never pays for reading hundreds of megabytes. Without this, a
-                        // history past the index's first write was never compacted where only such commands run.
-                        compact = NeedsCompaction(out long length) && (!_partial || (length <= CompactFromIndexBytes && !CompactionUnderWay()));
+                        // A write compacts a due file of up to CompactOnWriteMaxBytes (64 MiB, about 150,000 records), read whole and
+                        // rewritten in a few seconds, inside the 10 s a process's end gives its writes; a larger one only
+                        // Optimize-MertEndpointHistory does (a scheduled guard runs it at its end), so no command pays for reading
+                        // hundreds of megabytes, and none starts a compaction its process's end would cut off. Not while another
+                        // compaction's file younger than an hour lies beside it (see CompactionUnderWay).
+                        compact = NeedsCompaction(out long length) && length <= CompactOnWriteMaxBytes && !CompactionUnderWay();
                         fromIndex = _partial;
                         SaveIndexIfBehind();
                     }
@@ -363,6 +363,7 @@ namespace MertEndpoint
             string generation;
             long upTo;
             DateTimeOffset? cutoff = Retention is TimeSpan keep ? Clock.GetUtcNow() - keep : null, keptSince;
+            ct.ThrowIfCancellationRequested();
             var pace = new Pace(ct);
             lock (_gate)
             {
@@ -427,6 +428,7 @@ namespace MertEndpoint
                 next.CatchUp(whole: true);
                 next.WorkReportedAboveBytes = long.MaxValue;
                 next._pace = null; // under the lock below: at full speed
+                ct.ThrowIfCancellationRequested(); // the last moment it ends with the old file as it was
                 using (await LockAsync(ct).ConfigureAwait(false))
                 {
                     lock (_gate)
@@ -514,7 +516,7 @@ namespace MertEndpoint
             return null;
         }
 
-        private static string Megabytes(long bytes) => (bytes / 1e6).ToString(bytes < 10_000_000 ? "0.0" : "0", CultureInfo.InvariantCulture);
+        private static string Megabytes(long bytes) => (bytes / 1e6).ToString(bytes < 10_000_000 ? "0.00" : "0", CultureInfo.InvariantCulture);
 
         /// <summary>
         /// Compacts the file now, whatever its size, through a history of its own (see <see cref="Compactor"/>): it reads the
@@ -1268,11 +1270,16 @@ namespace MertEndpoint
         }
 
         /// <summary>
-        /// The largest file a process that read only the index compacts when it is due (reading it whole first): 64 MiB, about
-        /// 150,000 records, read and rewritten in 3.1 s at half a core (see <see cref="Pace"/>; Core alone, this machine),
-        /// inside the 10 s a process's end gives its writes.
+        /// The largest file a write compacts when it is due (MERT_ENDPOINT_HISTORY_COMPACT_MAX_BYTES; 0: none): 64 MiB by
+        /// default, about 150,000 records, read whole and rewritten in 3.1 s at half a core (see <see cref="Pace"/>; Core
+        /// alone, this machine), inside the 10 s a process's end gives its writes. A larger one is compacted by
+        /// <see cref="CompactNowAsync"/> only (Optimize-MertEndpointHistory, which the scheduled guard runs).
         /// </summary>
-        internal long CompactFromIndexBytes { get; set; } = 64L << 20;
+        internal long CompactOnWriteMaxBytes { get; set; } =
+            long.TryParse(Environment.GetEnvironmentVariable(CompactMaxVariable), NumberStyles.None, CultureInfo.InvariantCulture, out long max) ? max : DefaultCompactOnWriteMaxBytes;
+
+        internal const string CompactMaxVariable = "MERT_ENDPOINT_HISTORY_COMPACT_MAX_BYTES";
+        private const long DefaultCompactOnWriteMaxBytes = 64L << 20;
 
         /// <summary>
         /// Every record but those that repeat the state before them, oldest first; and, with a retention, none of those

@@ -104,7 +104,8 @@ function Invoke-GuardUpkeep {
         $upkeep = & $mert['OptimizeMertEndpointHistory'] -Confirm:$false -ErrorAction Stop
         if ($upkeep.Compacted) {
             $kept = if ($null -ne $upkeep.KeptSince) { "; it keeps what is needed from $('{0:yyyy-MM-dd}' -f $upkeep.KeptSince.UtcDateTime) on" } else { '' }
-            Write-GuardLog ('history: compacted {0:N0} records ({1:N1} MB) to {2:N0} ({3:N1} MB) in {4:N1} s{5}.' -f $upkeep.RecordsBefore, ($upkeep.SizeBefore / 1e6), $upkeep.RecordsAfter, ($upkeep.SizeAfter / 1e6), $upkeep.Duration.TotalSeconds, $kept)
+            Write-GuardLog ([string]::Format([cultureinfo]::InvariantCulture, 'history: compacted {0:N0} records ({1:N1} MB) to {2:N0} records ({3:N1} MB) in {4:N1} s{5}.',
+                    $upkeep.RecordsBefore, ($upkeep.SizeBefore / 1e6), $upkeep.RecordsAfter, ($upkeep.SizeAfter / 1e6), $upkeep.Duration.TotalSeconds, $kept))
         }
     }
     catch { Write-GuardLog "history: could not compact the usage history: $($_.Exception.Message)" }
