@@ -338,7 +338,7 @@ Describe 'Error ids' {
     }
 
     It 'found the ids the code emits' {
-        $cmdlets.Count | Should -Be 17
+        $cmdlets.Count | Should -Be 18
         $emitted.Count | Should -BeGreaterThan 30
         foreach ($id in 'WaitTimeout', 'NothingToSend', 'FileNotFound', 'InvalidPeriod', 'InvalidToken', 'EndpointConflict') { $emitted.Keys | Should -Contain $id }
     }
