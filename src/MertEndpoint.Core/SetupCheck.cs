@@ -146,6 +146,8 @@ namespace MertEndpoint
             // A retention not understood drops nothing (everything is kept), but the user meant something else.
             if (UsageHistory.RetentionFrom(Environment.GetEnvironmentVariable(UsageHistory.RetentionVariable)).Problem is string retention)
                 check.Add(Errors.SetupIncomplete(Errors.InvalidSetting(UsageHistory.RetentionVariable, retention + "; until it is fixed the history keeps everything")));
+            if (UsageHistory.CompactMaxFrom(Environment.GetEnvironmentVariable(UsageHistory.CompactMaxVariable)).Problem is string compactMax)
+                check.Add(Errors.SetupIncomplete(Errors.InvalidSetting(UsageHistory.CompactMaxVariable, compactMax + "; until it is fixed the default holds")));
 
             check.CanConnect = tokenFound && urlsValid;
             return check;

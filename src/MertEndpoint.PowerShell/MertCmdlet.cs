@@ -317,6 +317,17 @@ namespace MertEndpoint.PowerShell
             Flush(untilEmpty: false);
         }
 
+        /// <summary>
+        /// Counts <paramref name="task"/> (work of this command off the pipeline thread, not enqueued) among the unfinished:
+        /// a stop cancels it and waits, at most <see cref="SettleBound"/>, for its clean-up.
+        /// </summary>
+        protected Task<T> Track<T>(Task<T> task)
+        {
+            _unfinished.TryAdd(task, true);
+            task.ContinueWith(t => _unfinished.TryRemove(t, out _), TaskScheduler.Default);
+            return task;
+        }
+
         /// <summary>Enqueues work on one endpoint; a service error becomes that endpoint's non-terminating error.</summary>
         protected void EnqueueEndpoint(EndpointId target, Func<CancellationToken, Task<EndpointInfo?>> work) =>
             Enqueue(async ct =>

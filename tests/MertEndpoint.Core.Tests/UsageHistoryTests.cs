@@ -402,11 +402,25 @@ public sealed class UsageHistoryTests : IDisposable
         // Another compaction's file younger than an hour: not without force.
         string cutOff = PathOf() + ".1a2b3c4d.tmp";
         File.WriteAllText(cutOff, "");
-        Assert.StartsWith("another process is compacting it", history.WhyNotCompact(force: false, out long length));
+        Assert.StartsWith("another compaction of it is under way", history.WhyNotCompact(force: false, out long length));
         Assert.Equal(new FileInfo(PathOf()).Length, length);
         Assert.Null(history.WhyNotCompact(force: true, out _));
         File.Delete(cutOff);
         Assert.Null(history.WhyNotCompact(force: false, out _));
+
+        // A compaction under way (in this process or another) holds usage.jsonl.compacting: a second one says so at once,
+        // forced or not, without reading the file, and a write leaves the file be.
+        using (new FileStream(PathOf() + ".compacting", FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+        {
+            Assert.StartsWith("another compaction of it is under way", history.WhyNotCompact(force: false, out _));
+            HistoryCompaction second = await new UsageHistory(PathOf(), 2000).CompactNowAsync(CancellationToken.None);
+            Assert.False(second.Compacted);
+            Assert.StartsWith("another compaction of it is under way", second.Reason);
+            Assert.Null(second.RecordsBefore); // it read nothing
+            var capless = new UsageHistory(PathOf(), compactAboveBytes: 2000) { CompactOnWriteMaxBytes = long.MaxValue };
+            await Record(new UsageService(capless), Seen(_t0.AddMinutes(40).AddSeconds(1), At("paused", _t0.AddMinutes(39), 0)));
+            Assert.False(Compacted());
+        }
 
         // Cancelled before it begins, or while it writes its new file (Ctrl+C): the file stays as it was, byte for byte, and
         // its new file is gone.
@@ -423,6 +437,7 @@ public sealed class UsageHistoryTests : IDisposable
             using (watched.Watch(told))
                 await Assert.ThrowsAnyAsync<OperationCanceledException>(() => watched.CompactNowAsync(midway.Token));
             Assert.True(told.Cancelled);
+            Assert.Equal(0, told.ReportsAfter); // it ended at the next record: the new file was not read back
         }
         Assert.Equal(before, File.ReadAllBytes(PathOf()));
         Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(PathOf())!, Path.GetFileName(PathOf()) + ".*.tmp"));
@@ -441,15 +456,41 @@ public sealed class UsageHistoryTests : IDisposable
     }
 
     /// <summary>Ctrl+C as a compaction writes its new file: cancels when the compaction first tells how its writing goes.</summary>
+    [Fact]
+    public void A_compaction_s_pace_ends_at_its_next_rest_once_cancelled_working_or_resting()
+    {
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        // Cancelled before its slice of work is up: it ends at once, not after the slice.
+        Assert.Throws<OperationCanceledException>(() => new UsageHistory.Pace(cancelled.Token).Breathe());
+
+        // Cancelled while it rests (as long as it worked): the rest ends at once.
+        using var later = new CancellationTokenSource();
+        var pace = new UsageHistory.Pace(later.Token);
+        var worked = System.Diagnostics.Stopwatch.StartNew();
+        while (worked.ElapsedMilliseconds < 800) { } // 800 ms of work: a rest of 800 ms is due
+        later.CancelAfter(50);
+        var rest = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Throws<OperationCanceledException>(pace.Breathe);
+        Assert.True(rest.Elapsed < TimeSpan.FromMilliseconds(600), $"{rest.Elapsed}: rested on after the cancellation");
+    }
+
     private sealed class CancelOnWriting(CancellationTokenSource cancel) : Reporter
     {
         public bool Cancelled { get; private set; }
 
+        /// <summary>The compaction's progress told after the cancellation (writing on, or reading the new file back).</summary>
+        public int ReportsAfter { get; private set; }
+
         public override void Working(string activity, string status, int percent)
         {
-            if (activity != "Compacting the usage history" || !status.StartsWith("Wrote")) return;
-            cancel.Cancel();
-            Cancelled = true;
+            if (activity != "Compacting the usage history" || percent >= 100) return;
+            if (Cancelled) ReportsAfter++;
+            else if (status.StartsWith("Wrote"))
+            {
+                cancel.Cancel();
+                Cancelled = true;
+            }
         }
     }
 
@@ -617,10 +658,13 @@ public sealed class UsageHistoryTests : IDisposable
         Assert.All(problems.Of("warning"), w => Assert.Contains("read-only", w));
         Assert.Single(problems.Of("warning").Distinct()); // one text, so one warning per command
         Assert.DoesNotContain("another process", problems.Of("warning")[0]);
+        // What a command that does not wait for its own write (Get-MertEndpoint) says at its end: the session's last write.
+        Assert.Equal(problems.Of("warning")[0], usage.LastWriteProblem);
 
         readOnly = false; // the disk is writable again: the next write records what was kept
         await Record(usage, Seen(_t0.AddSeconds(60), At("paused", _t0.AddSeconds(30), 0)));
         Assert.Equal(new[] { "running", "paused" }, new UsageHistory(PathOf()).Read().Select(e => e.State));
+        Assert.Null(usage.LastWriteProblem); // and a write that succeeds clears it, so the next Get says nothing
     }
 
     [Fact]

@@ -334,21 +334,32 @@ public class EnvironmentDefaultTests
     }
 
     [Fact]
-    public async Task A_retention_not_understood_is_a_setup_problem_naming_the_setting_and_the_history_keeps_everything_meanwhile()
+    public async Task A_retention_or_write_cap_not_understood_is_a_setup_problem_naming_the_setting_and_what_holds_meanwhile()
     {
         using var host = new CmdletHost();
-        string? before = Environment.GetEnvironmentVariable("MERT_ENDPOINT_HISTORY_RETENTION_DAYS");
+        string? retentionBefore = Environment.GetEnvironmentVariable("MERT_ENDPOINT_HISTORY_RETENTION_DAYS");
+        string? capBefore = Environment.GetEnvironmentVariable("MERT_ENDPOINT_HISTORY_COMPACT_MAX_BYTES");
         try
         {
             Environment.SetEnvironmentVariable("MERT_ENDPOINT_HISTORY_RETENTION_DAYS", "a year");
+            Environment.SetEnvironmentVariable("MERT_ENDPOINT_HISTORY_COMPACT_MAX_BYTES", "64MiB");
             var run = await host.RunAsync("Test-MertEndpointSetup");
             var report = Assert.IsType<SetupReport>(Assert.Single(run.Output).BaseObject);
-            string problem = Assert.Single(report.Problems);
-            Assert.Equal("Setup incomplete: Invalid MERT_ENDPOINT_HISTORY_RETENTION_DAYS: 'a year' is not a whole number of days from 0 (keep everything) to 36500; "
-                + "until it is fixed the history keeps everything. Fix or unset MERT_ENDPOINT_HISTORY_RETENTION_DAYS.", problem);
-            Assert.Equal("SetupIncomplete", Assert.Single(run.Errors).FullyQualifiedErrorId.Split(',')[0]);
+            Assert.Equal(new[]
+            {
+                "Setup incomplete: Invalid MERT_ENDPOINT_HISTORY_RETENTION_DAYS: 'a year' is not a whole number of days from 0 (keep everything) to 36500; "
+                    + "until it is fixed the history keeps everything. Fix or unset MERT_ENDPOINT_HISTORY_RETENTION_DAYS.",
+                "Setup incomplete: Invalid MERT_ENDPOINT_HISTORY_COMPACT_MAX_BYTES: '64MiB' is not a whole number of bytes (0: no write compacts; the default is 67108864); "
+                    + "until it is fixed the default holds. Fix or unset MERT_ENDPOINT_HISTORY_COMPACT_MAX_BYTES.",
+            }, report.Problems);
+            Assert.All(run.Errors, e => Assert.Equal("SetupIncomplete", e.FullyQualifiedErrorId.Split(',')[0]));
+            Assert.Equal(2, run.Errors.Count);
         }
-        finally { Environment.SetEnvironmentVariable("MERT_ENDPOINT_HISTORY_RETENTION_DAYS", before); }
+        finally
+        {
+            Environment.SetEnvironmentVariable("MERT_ENDPOINT_HISTORY_RETENTION_DAYS", retentionBefore);
+            Environment.SetEnvironmentVariable("MERT_ENDPOINT_HISTORY_COMPACT_MAX_BYTES", capBefore);
+        }
     }
 }
 
@@ -374,19 +385,32 @@ public class OptimizeHistoryTests
             Assert.Equal(1_840, kept.Count);
             byte[] file = File.ReadAllBytes(path);
 
-            // -WhatIf: no object, not a byte changed.
+            // A reading another process handed to the spool as it ended (another endpoint, seen running a minute ago).
+            string seen = host.Clock.GetUtcNow().AddMinutes(-1).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'");
+            string api = System.Text.Json.JsonDocument.Parse(File.ReadLines(path).Skip(1).First()).RootElement.GetProperty("api").GetString()!;
+            string spool = Path.Combine(path + ".pending", "0000000000000000001-spooled.jsonl");
+            Directory.CreateDirectory(path + ".pending");
+            File.WriteAllText(spool, $"{{\"v\":2,\"t\":\"{seen}\",\"lo\":\"{seen}\",\"hi\":\"{seen}\",\"api\":\"{api}\",\"ns\":\"alice\",\"name\":\"spooled\","
+                + "\"state\":\"running\",\"replicas\":1,\"vendor\":\"aws\",\"region\":\"us-east-1\",\"type\":\"nvidia-a10g\",\"size\":\"x1\",\"src\":\"read\","
+                + $"\"kind\":\"Read\",\"updated\":\"{seen}\",\"sent\":\"{seen}\",\"received\":\"{seen}\"}}\n");
+
+            // -WhatIf: no object, not a byte changed, the spool left for the next writer.
             var whatIf = (await host.RunAsync("Optimize-MertEndpointHistory -WhatIf")).Succeeded();
             Assert.Empty(whatIf.Output);
             Assert.Equal(file, File.ReadAllBytes(path));
+            Assert.True(File.Exists(spool));
 
-            var run = (await host.RunAsync("Optimize-MertEndpointHistory")).Succeeded();
+            var run = (await host.RunAsync("Optimize-MertEndpointHistory -Verbose")).Succeeded();
             var done = Assert.IsType<HistoryCompaction>(Assert.Single(run.Output).BaseObject);
             Assert.True(done.Compacted, done.Reason);
             Assert.Null(done.Reason);
-            // From the last record before the cut-off that does not bill (its state then): 1,841 of 4,000.
-            Assert.Equal((4_000, 1_841), (done.RecordsBefore, done.RecordsAfter));
+            Assert.False(File.Exists(spool)); // written first, and kept
+            Assert.Contains(run.PowerShell.Streams.Verbose, v => v.Message.StartsWith("Wrote the readings waiting in"));
+            // From the last record before the cut-off that does not bill (its state then): 1,841 of 4,000, and the spooled one.
+            Assert.Equal((4_001, 1_842), (done.RecordsBefore, done.RecordsAfter));
             Assert.Equal(cutoff, done.KeptSince);
-            Assert.Equal((file.LongLength, new FileInfo(path).Length), (done.SizeBefore, done.SizeAfter));
+            Assert.InRange(done.SizeBefore - file.LongLength, 200, 1_000); // the file with the spooled reading's record
+            Assert.Equal(new FileInfo(path).Length, done.SizeAfter);
             Assert.InRange(done.SizeAfter, 1, done.SizeBefore / 2);
             Assert.Equal(kept, Changes((await host.RunAsync(read, cutoff.UtcDateTime)).Succeeded()));
 
@@ -401,7 +425,7 @@ public class OptimizeHistoryTests
                 + $"passes {twice} MB (MERT_ENDPOINT_HISTORY_COMPACT_BYTES and twice its size after its last compaction); -Force compacts it now", notDue.Reason);
             Assert.Equal(file, File.ReadAllBytes(path));
             var forced = (await host.RunAsync("Optimize-MertEndpointHistory -Force")).Succeeded();
-            Assert.Equal((true, 1_841), (((HistoryCompaction)forced.Output.Single().BaseObject).Compacted, ((HistoryCompaction)forced.Output.Single().BaseObject).RecordsAfter));
+            Assert.Equal((true, 1_842), (((HistoryCompaction)forced.Output.Single().BaseObject).Compacted, ((HistoryCompaction)forced.Output.Single().BaseObject).RecordsAfter));
             Assert.Equal(requests, host.Service.Requests.Count); // the file only: no request, no token
         }
         finally { Environment.SetEnvironmentVariable("MERT_ENDPOINT_HISTORY_RETENTION_DAYS", before); }

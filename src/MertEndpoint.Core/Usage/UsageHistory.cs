@@ -173,7 +173,8 @@ namespace MertEndpoint
                         // Optimize-MertEndpointHistory does (a scheduled guard runs it at its end), so no command pays for reading
                         // hundreds of megabytes, and none starts a compaction its process's end would cut off. Not while another
                         // compaction's file younger than an hour lies beside it (see CompactionUnderWay).
-                        compact = NeedsCompaction(out long length) && length <= CompactOnWriteMaxBytes && !CompactionUnderWay();
+                        compact = Volatile.Read(ref _writesLeaveCompaction) == 0
+                            && NeedsCompaction(out long length) && length <= CompactOnWriteMaxBytes && !CompactionUnderWay();
                         fromIndex = _partial;
                         SaveIndexIfBehind();
                     }
@@ -364,6 +365,12 @@ namespace MertEndpoint
             long upTo;
             DateTimeOffset? cutoff = Retention is TimeSpan keep ? Clock.GetUtcNow() - keep : null, keptSince;
             ct.ThrowIfCancellationRequested();
+            using FileStream? holding = HoldCompacting();
+            if (holding == null)
+            {
+                if (result != null) result.Reason = "another compaction of it is under way (it holds '" + CompactingPath + "')";
+                return false;
+            }
             var pace = new Pace(ct);
             lock (_gate)
             {
@@ -412,9 +419,10 @@ namespace MertEndpoint
                     }
                     // Taken back now, before as many records are read again: left to the GC's own budget on a machine with memory
                     // to spare, the heap grew instead. Optimize-MertEndpointHistory at 1M records in a fresh pwsh, peak resident
-                    // memory: 1.43 GB before this and WriteRecords, 1.05 GB after (the session's first reading of a file without
-                    // its index included); 1.36 GB without this collection. With its index: 0.61 to 0.64 GB.
-                    GC.Collect(2, GCCollectionMode.Forced, blocking: true);
+                    // memory of a first reading of a file without its index: 1.43 GB before this and WriteRecords, 1.36 GB with
+                    // WriteRecords alone, 1.05 GB with this collection too. Only where asked (CompactNowAsync): a write's
+                    // compaction of at most 64 MiB does not stop its command's process for a full collection.
+                    if (_collectAfterRelease) GC.Collect(2, GCCollectionMode.Forced, blocking: true);
                 }
                 // The new file read as a fresh process will read it, before it is in place: its checkpoints and (below) its
                 // index are ready when it is, so no command after the rename reads the whole file to find them.
@@ -489,16 +497,16 @@ namespace MertEndpoint
                 body += line.Length;
                 // As a share of the old file: what was kept of it goes in the same order.
                 told.At((long)((double)upTo * ++written / kept.Count));
-                if ((written & 1023) == 0) pace.Breathe();
+                pace.Breathe();
             }
             return body;
         }
 
         /// <summary>
         /// Why <see cref="CompactNowAsync"/> should not run now, or null when it should: there is no file, it is not due
-        /// (<paramref name="force"/> compacts it anyway), or a compaction's file younger than an hour lies beside it
-        /// (another process is compacting, or one was cut off; <paramref name="force"/> compacts all the same, and the
-        /// compaction that places its file first wins). Reads what was appended (the index when there is one), no more.
+        /// (<paramref name="force"/> compacts it anyway), or another compaction is under way or was cut off within the hour
+        /// (see <see cref="CompactionUnderWay"/>; <paramref name="force"/> tries all the same, and gives way to one under
+        /// way). Reads what was appended (the index when there is one), no more.
         /// </summary>
         internal string? WhyNotCompact(bool force, out long length)
         {
@@ -512,7 +520,7 @@ namespace MertEndpoint
                     $"({CompactVariable} and twice its size after its last compaction); -Force compacts it now";
             }
             if (!force && CompactionUnderWay())
-                return "another process is compacting it, or one was cut off within the hour (a compaction's .tmp file lies beside it); -Force compacts it now";
+                return "another compaction of it is under way, or one was cut off within the hour (a compaction's .tmp file lies beside it); -Force compacts it now";
             return null;
         }
 
@@ -527,9 +535,11 @@ namespace MertEndpoint
         {
             var took = System.Diagnostics.Stopwatch.StartNew();
             var result = new HistoryCompaction { Path = Path, SizeBefore = File.Exists(Path) ? new FileInfo(Path).Length : 0 };
-            bool placed = await Compactor().Compact(ct, result).ConfigureAwait(false);
+            UsageHistory compactor = Compactor();
+            compactor._collectAfterRelease = true;
+            bool placed = await compactor.Compact(ct, result).ConfigureAwait(false);
             result.Compacted = placed;
-            if (!placed) result.Reason = "another process compacted it first";
+            if (!placed) result.Reason ??= "another process compacted it first";
             result.SizeAfter = File.Exists(Path) ? new FileInfo(Path).Length : 0;
             result.Duration = took.Elapsed;
             return result;
@@ -553,12 +563,6 @@ namespace MertEndpoint
         internal static readonly TimeSpan AbandonedAfter = TimeSpan.FromHours(1);
 
         /// <summary>
-        /// A compaction's file lies beside the history, younger than <see cref="AbandonedAfter"/>: another process is
-        /// compacting, or one was cut off at its process's end (a slow disk, a machine slower than this one). A process that
-        /// read only the index then leaves it be, so a compaction that cannot finish in a short process's time is tried at
-        /// most once an hour, not by every scheduled run.
-        /// </summary>
-        /// <summary>
         /// A compaction's new file as <see cref="CompactAsync"/> names it: the history's name, the first 8 hex digits of the
         /// new generation, ".tmp" ("usage.jsonl.1a2b3c4d.tmp"); not a cache's ("usage.jsonl.index.1a2b3c4d.tmp").
         /// </summary>
@@ -566,10 +570,17 @@ namespace MertEndpoint
             System.Text.RegularExpressions.Regex.IsMatch(System.IO.Path.GetFileName(file),
                 "^" + System.Text.RegularExpressions.Regex.Escape(System.IO.Path.GetFileName(Path)) + @"\.[0-9a-f]{8}\.tmp$");
 
+        /// <summary>
+        /// Another compaction holds <see cref="CompactingPath"/> (in this process or another), or a compaction's file
+        /// younger than <see cref="AbandonedAfter"/> lies beside the history: one was cut off at its process's end (a slow
+        /// disk, a machine slower than this one). A write then leaves it be, so a compaction that cannot finish in a short
+        /// process's time is tried at most once an hour, not by every scheduled run.
+        /// </summary>
         private bool CompactionUnderWay()
         {
             try
             {
+                using (FileStream? held = HoldCompacting()) if (held == null) return true;
                 string folder = System.IO.Path.GetDirectoryName(Path)!;
                 return Directory.GetFiles(folder, System.IO.Path.GetFileName(Path) + ".*.tmp")
                     .Any(f => IsCompactionFile(f) && File.GetLastWriteTimeUtc(f) > DateTime.UtcNow - AbandonedAfter);
@@ -580,8 +591,51 @@ namespace MertEndpoint
             }
         }
 
+        /// <summary>
+        /// Held, exclusively, by a compaction from before its reading to its end (<c>usage.jsonl.compacting</c>, empty, left
+        /// in place like the lock file): a second compaction, in any process, sees it at once and does not read hundreds of
+        /// megabytes for nothing. Released by the system when the process ends, however it ends.
+        /// </summary>
+        private string CompactingPath => Path + ".compacting";
+
+        /// <summary>The compaction's hold on <see cref="CompactingPath"/>, or null when another compaction holds it.</summary>
+        private FileStream? HoldCompacting()
+        {
+            try
+            {
+                return new FileStream(CompactingPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException ex) when (!IsReadOnlyDisk(ex) && File.Exists(CompactingPath))
+            {
+                return null; // held: another compaction (a sharing violation, or the lock .NET takes on Unix)
+            }
+        }
+
         // A history made only to compact (see Compactor): its records may go once the new file is written.
         private bool _throwaway;
+
+        // While above zero, this history's writes compact nothing (see WritesLeaveCompaction).
+        private int _writesLeaveCompaction;
+
+        /// <summary>
+        /// Until disposed, this history's writes leave a due file as it is: Optimize-MertEndpointHistory writes the spool
+        /// first and then compacts once, itself, and says what it did.
+        /// </summary>
+        internal IDisposable WritesLeaveCompaction()
+        {
+            Interlocked.Increment(ref _writesLeaveCompaction);
+            return new Released(() => Interlocked.Decrement(ref _writesLeaveCompaction));
+        }
+
+        private sealed class Released : IDisposable
+        {
+            private Action? _release;
+            public Released(Action release) => _release = release;
+            public void Dispose() => Interlocked.Exchange(ref _release, null)?.Invoke();
+        }
+
+        // ... and the memory they held taken back at once, by a blocking full collection (CompactNowAsync only).
+        private bool _collectAfterRelease;
 
         // A compaction's reading: paced like its writing (see Pace); null for every other read.
         private Pace? _pace;
@@ -598,7 +652,7 @@ namespace MertEndpoint
         /// command waits for it. Not a lower priority: on Linux a thread's nice
         /// value passes to the threads it creates, and could not be raised back.
         /// </summary>
-        private sealed class Pace
+        internal sealed class Pace
         {
             private static readonly TimeSpan Slice = TimeSpan.FromMilliseconds(20);
             private readonly System.Diagnostics.Stopwatch _working = System.Diagnostics.Stopwatch.StartNew();
@@ -609,9 +663,9 @@ namespace MertEndpoint
 
             public void Breathe()
             {
+                _ct.ThrowIfCancellationRequested(); // Ctrl+C ends it at once, not at the end of a slice
                 TimeSpan worked = _working.Elapsed;
                 if (worked < Slice) return;
-                _ct.ThrowIfCancellationRequested();
                 if (_ct.WaitHandle.WaitOne(worked)) _ct.ThrowIfCancellationRequested();
                 _working.Restart();
             }
@@ -1275,8 +1329,16 @@ namespace MertEndpoint
         /// alone, this machine), inside the 10 s a process's end gives its writes. A larger one is compacted by
         /// <see cref="CompactNowAsync"/> only (Optimize-MertEndpointHistory, which the scheduled guard runs).
         /// </summary>
-        internal long CompactOnWriteMaxBytes { get; set; } =
-            long.TryParse(Environment.GetEnvironmentVariable(CompactMaxVariable), NumberStyles.None, CultureInfo.InvariantCulture, out long max) ? max : DefaultCompactOnWriteMaxBytes;
+        internal long CompactOnWriteMaxBytes { get; set; } = CompactMaxFrom(Environment.GetEnvironmentVariable(CompactMaxVariable)).Bytes;
+
+        /// <summary>The setting read: the largest file a write compacts (0: none), or why it was not understood (then the default holds; Test-MertEndpointSetup names it).</summary>
+        internal static (long Bytes, string? Problem) CompactMaxFrom(string? text)
+        {
+            if (string.IsNullOrWhiteSpace(text)) return (DefaultCompactOnWriteMaxBytes, null);
+            if (!long.TryParse(text!.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out long bytes))
+                return (DefaultCompactOnWriteMaxBytes, $"'{text.Trim()}' is not a whole number of bytes (0: no write compacts; the default is {DefaultCompactOnWriteMaxBytes})");
+            return (bytes, null);
+        }
 
         internal const string CompactMaxVariable = "MERT_ENDPOINT_HISTORY_COMPACT_MAX_BYTES";
         private const long DefaultCompactOnWriteMaxBytes = 64L << 20;

@@ -8,16 +8,16 @@ using System.Threading.Tasks;
 namespace MertEndpoint.PowerShell.Cmdlets
 {
     /// <summary>
-    /// Compacts the usage history now when it is due (-Force: whatever its size and state): repeated states and records
-    /// older than the retention that no later period needs are dropped. Every command that writes compacts a due file of up
-    /// to 64 MiB on its own; a larger one only a command that reads it whole, so a scheduled guard runs this at its end.
-    /// Reads and writes the file only: no request, no token.
+    /// Compacts the usage history now when it is due (-Force: whatever its size, unless another compaction is under way):
+    /// repeated states and records older than the retention that no later period needs are dropped. Every command that
+    /// writes compacts a due file of up to 64 MiB on its own; a larger one only this command, which the scheduled guard
+    /// runs at its end. Reads and writes the file only: no request, no token.
     /// </summary>
     [Cmdlet(VerbsCommon.Optimize, "MertEndpointHistory", SupportsShouldProcess = true)]
     [OutputType(typeof(HistoryCompaction))]
     public sealed class OptimizeMertEndpointHistory : MertCmdlet
     {
-        /// <summary>Compact even when not due, or while another compaction's file lies beside the history.</summary>
+        /// <summary>Compact even when not due, or while a compaction cut off within the hour left its file beside the history.</summary>
         [Parameter]
         public SwitchParameter Force { get; set; }
 
@@ -29,38 +29,50 @@ namespace MertEndpoint.PowerShell.Cmdlets
 
         protected override void EndProcessing()
         {
+            Compact();
+            base.EndProcessing();
+        }
+
+        private void Compact()
+        {
             UsageHistory history = Usage.History;
-            string? why;
-            long length;
+            // Off the pipeline thread, so a first reading of a file without its index shows its progress and Ctrl+C ends it.
+            (string? Why, long Length) due;
             try
             {
-                // Readings a process handed to the spool as it ended go into the file first, so the compaction keeps them.
-                if (Await(Usage.WriteSpooledAsync(HistoryProblemReporter, StopToken)))
-                    WriteVerbose($"Wrote the readings waiting in '{history.Path}.pending' into the usage history first.");
-                why = history.WhyNotCompact(Force, out length);
+                due = Await(Track(Task.Run(() => (history.WhyNotCompact(Force, out long length), length))));
             }
-            catch (EndpointException ex)
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {
-                ThrowEndpointError(ex, null);
+                ThrowEndpointError(Errors.HistoryNotCompacted(history.Path, ex), null);
                 return;
             }
-            if (why != null)
+            if (due.Why != null)
             {
-                WriteVerbose($"Did not compact the usage history '{history.Path}': {why}.");
-                WriteObject(new HistoryCompaction { Path = history.Path, Reason = why, SizeBefore = length, SizeAfter = length, KeptSince = history.KeptSince });
-                base.EndProcessing();
+                WriteVerbose($"Did not compact the usage history '{history.Path}': {due.Why}.");
+                WriteObject(new HistoryCompaction { Path = history.Path, Reason = due.Why, SizeBefore = due.Length, SizeAfter = due.Length, KeptSince = history.KeptSince });
                 return;
             }
             string retention = history.Retention is TimeSpan keep
                 ? $"records older than {keep.TotalDays.ToString("0.##", CultureInfo.InvariantCulture)} days ({UsageHistory.RetentionVariable}) that no later period needs"
                 : $"no record for age ({UsageHistory.RetentionVariable} is 0)";
-            if (!ShouldProcess(history.Path, $"Compact the usage history ({(length / 1e6).ToString("0.#", CultureInfo.InvariantCulture)} MB): drop repeated states and {retention}"))
+            if (!ShouldProcess(history.Path, $"Compact the usage history ({(due.Length / 1e6).ToString("0.#", CultureInfo.InvariantCulture)} MB): drop repeated states and {retention}"))
                 return;
             HistoryCompaction result;
             try
             {
-                // Off the pipeline thread, so its progress shows and Ctrl+C ends it (before the rename; the old file stays).
-                result = Await(Task.Run(() => history.CompactNowAsync(StopToken)));
+                // Readings a process handed to the spool as it ended go into the file first, so the compaction keeps them;
+                // that write compacts nothing (this command does, once, and says what it did).
+                using (history.WritesLeaveCompaction())
+                    if (Await(Usage.WriteSpooledAsync(HistoryProblemReporter, StopToken)))
+                        WriteVerbose($"Wrote the readings waiting in '{history.Path}.pending' into the usage history first.");
+                // Tracked: Ctrl+C waits (a bounded time) for it to delete its new file before the command counts as stopped.
+                result = Await(Track(Task.Run(() => history.CompactNowAsync(StopToken))));
+            }
+            catch (EndpointException ex)
+            {
+                ThrowEndpointError(ex, null);
+                return;
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException || ex is TimeoutException)
             {
@@ -71,7 +83,6 @@ namespace MertEndpoint.PowerShell.Cmdlets
                 ? $"Compacted '{result.Path}' in {result.Duration.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s: {result.RecordsBefore} records to {result.RecordsAfter}, {result.SizeBefore} bytes to {result.SizeAfter}."
                 : $"Did not compact '{result.Path}': {result.Reason}.");
             WriteObject(result);
-            base.EndProcessing();
         }
     }
 }

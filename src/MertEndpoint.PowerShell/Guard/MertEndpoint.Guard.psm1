@@ -101,11 +101,17 @@ function Complete-Guard([int] $Code, [string] $What, [string[]] $Details = @()) 
 function Invoke-GuardUpkeep {
     if ($WhatIfPreference -or -not $mert -or -not $mert['OptimizeMertEndpointHistory']) { return }
     try {
-        $upkeep = & $mert['OptimizeMertEndpointHistory'] -Confirm:$false -ErrorAction Stop
+        # Its warnings (a history write problem) go to the log as history lines, not past it.
+        $upkeep = & $mert['OptimizeMertEndpointHistory'] -Confirm:$false -ErrorAction Stop -WarningAction SilentlyContinue -WarningVariable upkeepWarnings
+        foreach ($warning in $upkeepWarnings) { Write-GuardLog "history: $($warning.Message)" }
         if ($upkeep.Compacted) {
-            $kept = if ($null -ne $upkeep.KeptSince) { "; it keeps what is needed from $('{0:yyyy-MM-dd}' -f $upkeep.KeptSince.UtcDateTime) on" } else { '' }
-            Write-GuardLog ([string]::Format([cultureinfo]::InvariantCulture, 'history: compacted {0:N0} records ({1:N1} MB) to {2:N0} records ({3:N1} MB) in {4:N1} s{5}.',
+            $kept = if ($null -ne $upkeep.KeptSince) { "; it keeps what is needed from $($upkeep.KeptSince.UtcDateTime.ToString('yyyy-MM-dd', $invariant)) on" } else { '' }
+            Write-GuardLog ([string]::Format($invariant, 'history: compacted {0:N0} records ({1:N1} MB) to {2:N0} records ({3:N1} MB) in {4:N1} s{5}.',
                     $upkeep.RecordsBefore, ($upkeep.SizeBefore / 1e6), $upkeep.RecordsAfter, ($upkeep.SizeAfter / 1e6), $upkeep.Duration.TotalSeconds, $kept))
+        }
+        # Not due is the usual answer and says nothing; another compaction under way (or cut off) is worth a line.
+        elseif ($upkeep -and $upkeep.Reason -and -not $upkeep.Reason.StartsWith('not due') -and -not $upkeep.Reason.StartsWith('there is no usage history')) {
+            Write-GuardLog "history: not compacted: $($upkeep.Reason)."
         }
     }
     catch { Write-GuardLog "history: could not compact the usage history: $($_.Exception.Message)" }
