@@ -91,9 +91,24 @@ Describe 'The scheduled guard' {
         $history = Join-Path ([IO.Path]::GetTempPath()) "mert-guard-history-$([guid]::NewGuid().ToString('n')).jsonl"
         $line = '{"v":2,"t":"2026-11-01T00:00:00.0000000Z","lo":null,"hi":null,"api":"http://history.invalid/v2","ns":"old","name":"old","state":"paused","replicas":0,"vendor":"aws","region":"us-east-1","type":"nvidia-a10g","size":"x1","src":"read","url":null,"u":null}'
         [IO.File]::WriteAllText($history, "{`"v`":2,`"generation`":`"old`",`"compactedBytes`":0}`n" + (($line + "`n") * 4500))
+        $environment = @{ MERT_ENDPOINT_HISTORY_PATH = $history; MERT_ENDPOINT_HISTORY_COMPACT_MAX_BYTES = '0' }
         try {
+            # Under -WhatIf, no upkeep: not compacted (the run's own readings are appended, as every run's are).
+            $r = Invoke-Guard '-BilledLongerThan', '01:00:00', '-WhatIf' -Environment $environment
+            $r.ExitCode | Should -Be 0 -Because $r.Output
+            $r.Output | Should -Not -Match 'history:'
+            (Get-Content $history -First 1) | Should -Match '"compactedBytes":0'
+
+            # Another compaction under way (it holds usage.jsonl.compacting): said in the log, the code unchanged.
+            $held = [IO.File]::Open("$history.compacting", 'OpenOrCreate', 'ReadWrite', 'None')
+            try { $r = Invoke-Guard '-BilledLongerThan', '01:00:00' -Environment $environment }
+            finally { $held.Dispose() }
+            $r.ExitCode | Should -Be 0 -Because $r.Output
+            $r.Output | Should -Match 'guard: history: not compacted: another compaction of it is under way'
+            (Get-Content $history -First 1) | Should -Match '"compactedBytes":0'
+
             # No command compacts it on its own (as a history past 64 MiB): the guard's upkeep does.
-            $r = Invoke-Guard '-BilledLongerThan', '01:00:00' -Environment @{ MERT_ENDPOINT_HISTORY_PATH = $history; MERT_ENDPOINT_HISTORY_COMPACT_MAX_BYTES = '0' }
+            $r = Invoke-Guard '-BilledLongerThan', '01:00:00' -Environment $environment
             $r.ExitCode | Should -Be 0 -Because $r.Output
             $r.Output | Should -Match 'guard: history: compacted 4,5\d\d records \(1\.\d MB\) to \d records \(0\.0 MB\) in [\d.]+ s\.'
             # The log's end line stays last.

@@ -69,7 +69,7 @@ namespace MertEndpoint
                 key = ++_next;
                 Owed[key] = new Entry(id, pause ?? throw new ArgumentNullException(nameof(pause)), read ?? throw new ArgumentNullException(nameof(read)));
             }
-            return new Registration(key);
+            return new OnDispose(() => { lock (Gate) Owed.Remove(key); });
         }
 
         /// <summary>Owes the pause of <paramref name="id"/> through <paramref name="client"/> (pause, or scale to zero).</summary>
@@ -91,19 +91,6 @@ namespace MertEndpoint
                     try { return await client.GetAsync(ns, name, ct).ConfigureAwait(false); }
                     catch (EndpointException ex) when (ex.Kind == EndpointErrorKind.EndpointNotFound) { return null; }
                 });
-        }
-
-        private sealed class Registration : IDisposable
-        {
-            private long _key;
-            public Registration(long key) => _key = key;
-
-            public void Dispose()
-            {
-                long key = Interlocked.Exchange(ref _key, 0);
-                if (key == 0) return;
-                lock (Gate) Owed.Remove(key);
-            }
         }
 
         /// <summary>

@@ -24,26 +24,12 @@ namespace MertEndpoint
         internal IDisposable Watch(Reporter reporter)
         {
             lock (_watchers) _watchers.Add(reporter);
-            return new Unwatch(this, reporter);
+            return new OnDispose(() => { lock (_watchers) _watchers.Remove(reporter); });
         }
 
         private Reporter[] Watchers()
         {
             lock (_watchers) return _watchers.ToArray();
-        }
-
-        private sealed class Unwatch : IDisposable
-        {
-            private readonly UsageHistory _history;
-            private Reporter? _reporter;
-
-            public Unwatch(UsageHistory history, Reporter reporter) => (_history, _reporter) = (history, reporter);
-
-            public void Dispose()
-            {
-                Reporter? reporter = System.Threading.Interlocked.Exchange(ref _reporter, null);
-                if (reporter != null) lock (_history._watchers) _history._watchers.Remove(reporter);
-            }
         }
 
         /// <summary>

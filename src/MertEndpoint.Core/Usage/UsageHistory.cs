@@ -624,14 +624,7 @@ namespace MertEndpoint
         internal IDisposable WritesLeaveCompaction()
         {
             Interlocked.Increment(ref _writesLeaveCompaction);
-            return new Released(() => Interlocked.Decrement(ref _writesLeaveCompaction));
-        }
-
-        private sealed class Released : IDisposable
-        {
-            private Action? _release;
-            public Released(Action release) => _release = release;
-            public void Dispose() => Interlocked.Exchange(ref _release, null)?.Invoke();
+            return new OnDispose(() => Interlocked.Decrement(ref _writesLeaveCompaction));
         }
 
         // ... and the memory they held taken back at once, by a blocking full collection (CompactNowAsync only).
