@@ -4,7 +4,11 @@
     against a fresh pwsh that makes one raw HttpClient GET of the same endpoint, both against the emulator, with the
     token's namespace already in the module's on-disk account cache (as on every run of a scheduled script after
     the first). Counts the requests the module's first Get sends. Medians of 11 runs, the two taking turns; prints figures, not a test.
+    Both are measured on this pwsh and on a ReadyToRun copy of it (Get-ReadyToRunPwsh in FreshPwsh.ps1): the dotnet
+    tool's pwsh is IL only, the release packages are precompiled, and a JIT-bound start differs between the two.
+    -ThisPwshOnly skips the copy.
 #>
+param([switch] $ThisPwshOnly)
 $ErrorActionPreference = 'Stop'
 $root = Split-Path $PSScriptRoot
 Import-Module (Join-Path $root 'build/EmulatorHost.psm1')
@@ -27,9 +31,16 @@ try {
     $sent = @((Invoke-MertEmulatorAdmin $emulator requests).requests | Select-Object -Skip $before)
 
     $rawGet = "`$h = [Net.Http.HttpClient]::new(); `$h.DefaultRequestHeaders.Authorization = [Net.Http.Headers.AuthenticationHeaderValue]::new('Bearer', `$env:HF_TOKEN); `$null = `$h.GetStringAsync('$url').GetAwaiter().GetResult()"
-    $raw, $ours = Measure-Pwsh $rawGet, $get
-    '{0,-58} {1,8:0} ms' -f 'fresh pwsh + one raw HttpClient GET (baseline)', $raw
-    '{0,-58} {1,8:0} ms  (+{2:0} ms over the baseline; aim: at most +150)' -f 'fresh pwsh + Import-Module + first Get-MertEndpoint <name>', $ours, ($ours - $raw)
+    $hosts = @(, $pwsh)
+    $names = @('this pwsh')
+    if (-not $ThisPwshOnly) { $hosts += , (Get-ReadyToRunPwsh); $names += 'ReadyToRun pwsh' }
+    $medians = @(Measure-Pwsh $rawGet, $get -hosts $hosts)
+    for ($i = 0; $i -lt $hosts.Count; $i++) {
+        $raw, $ours = $medians[(2 * $i)..(2 * $i + 1)]
+        '{0}: {1}' -f $names[$i], ($hosts[$i][-1])
+        '  {0,-58} {1,8:0} ms' -f 'fresh pwsh + one raw HttpClient GET (baseline)', $raw
+        '  {0,-58} {1,8:0} ms  (+{2:0} ms over the baseline; aim: at most +150)' -f 'fresh pwsh + Import-Module + first Get-MertEndpoint <name>', $ours, ($ours - $raw)
+    }
     'requests sent by the first Get of a fresh process: {0} ({1})' -f $sent.Count, (($sent | ForEach-Object { "$($_.method) $($_.path)" }) -join '; ')
 }
 finally {
