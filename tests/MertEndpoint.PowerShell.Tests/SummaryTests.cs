@@ -68,7 +68,7 @@ public class SummaryTests
         await Task.Run(ps.Stop).WaitAsync(CmdletHost.Bound);
 
         await CmdletHost.AssertStopped(ps, invoking);
-        Assert.Equal("paused", host.Service.StateOf("u"));
+        Assert.True(host.Service.StateOf("u") == "paused", $"u is {host.Service.StateOf("u")}; the host said:\n" + string.Join("\n", host.Host.HostLines));
         // The pipeline is stopped, so the line goes to the host at once.
         Assert.True(host.Host.HostLines.Any(l => System.Text.RegularExpressions.Regex.IsMatch(l,
             @"^alice/u: started, ready after \d+ s; the block was stopped after \d+ s; paused after \d+ s billed")), string.Join("\n", host.Host.HostLines));
