@@ -235,6 +235,18 @@ public sealed class HistoryProgressTests : IDisposable
         public override void Working(string activity, string status, int percent) => throw new InvalidOperationException("a closed pipeline");
     }
 
+    /// <summary>Starts watching with <paramref name="late"/> when first told, and takes its time over that report.</summary>
+    private sealed class BringsInAnother(UsageHistory history, Reporter late) : Reporter
+    {
+        public IDisposable? Joined;
+        public override void Working(string activity, string status, int percent)
+        {
+            if (Joined != null) return;
+            Joined = history.Watch(late);
+            Thread.Sleep(300); // past the quarter second a bar waits between reports
+        }
+    }
+
     private string OldHistory(int events)
     {
         string path = Path.Combine(_dir, "usage.jsonl");
@@ -273,5 +285,20 @@ public sealed class HistoryProgressTests : IDisposable
         var fresh = new UsageHistory(history.Path);
         using (fresh.Watch(seen)) fresh.Read();
         Assert.Equal(told, seen.Told.Count);
+    }
+
+    [Fact]
+    public void A_command_that_starts_watching_while_a_long_read_is_under_way_is_told_the_rest_of_it()
+    {
+        // A cost report that begins while the reading a Get left in the background goes on waits for that reading: it is
+        // told how it goes from then on, up to its end, though the reading began before it watched.
+        var history = new UsageHistory(OldHistory(32000)) { WorkReportedAboveBytes = 1 };
+        var late = new Recording();
+        var first = new BringsInAnother(history, late);
+        using (history.Watch(first))
+            Assert.Equal(32000, history.Read().Count); // 8 MB, read a megabyte at a time
+        first.Joined!.Dispose();
+        Assert.Contains(late.Told, x => x.Activity == UsageHistory.ReadingActivity && x.Status.StartsWith("Read ") && x.Percent is > 0 and < 100);
+        Assert.Equal((UsageHistory.ReadingActivity, 100), (late.Told[^1].Activity, late.Told[^1].Percent));
     }
 }

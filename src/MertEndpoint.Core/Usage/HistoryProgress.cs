@@ -40,15 +40,18 @@ namespace MertEndpoint
 
         /// <summary>
         /// One piece of work over the bytes from <c>from</c> to <c>to</c> of a file, shown as the percents
-        /// <c>first</c> to 100 of its activity's bar in whole percents, and only when it is large and someone watches. A
-        /// watcher that fails is the watcher's problem, never the history's.
+        /// <c>first</c> to 100 of its activity's bar in whole percents, and only when it is large. Each report goes to the
+        /// commands watching at that moment: one that begins while the work is under way (a cost report waiting for the
+        /// reading a Get left running in the background) sees the bar from its next report on. A watcher that fails is
+        /// the watcher's problem, never the history's.
         /// </summary>
         private sealed class Told
         {
             private readonly string _activity, _verb;
             private readonly long _from, _total;
             private readonly int _first, _last;
-            private readonly Reporter[] _watchers;
+            private readonly UsageHistory _history;
+            private readonly bool _large;
             private int _percent = -1;
             private readonly System.Diagnostics.Stopwatch _since = new();
             private static readonly TimeSpan Every = TimeSpan.FromMilliseconds(250);
@@ -59,12 +62,13 @@ namespace MertEndpoint
                 (_activity, _verb, _first, _last) = (told.Activity, told.Verb, told.From, last);
                 _from = from;
                 _total = to - from;
-                _watchers = _total >= history.WorkReportedAboveBytes ? history.Watchers() : Array.Empty<Reporter>();
+                _history = history;
+                _large = _total >= history.WorkReportedAboveBytes;
             }
 
             public void At(long position)
             {
-                if (_watchers.Length == 0) return;
+                if (!_large) return;
                 long done = Math.Min(Math.Max(0, position - _from), _total);
                 int percent = _first + (int)(done * (_last - _first) / _total);
                 // A few times a second at most: a terminal redraws the bar for each.
@@ -77,7 +81,7 @@ namespace MertEndpoint
             /// <summary>The piece is over (done or failed): a bar it ends closes.</summary>
             public void End()
             {
-                if (_watchers.Length == 0 || _last < 100) return;
+                if (!_large || _last < 100) return;
                 Tell("Done", 100);
             }
 
@@ -91,7 +95,7 @@ namespace MertEndpoint
 
             private void Tell(string status, int percent)
             {
-                foreach (Reporter r in _watchers)
+                foreach (Reporter r in _history.Watchers())
                 {
                     try { r.Working(_activity, status, percent); }
                     catch (Exception) { /* the work goes on */ }
