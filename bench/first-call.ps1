@@ -4,9 +4,9 @@
     against a fresh pwsh that makes one raw HttpClient GET of the same endpoint, both against the emulator, with the
     token's namespace already in the module's on-disk account cache (as on every run of a scheduled script after
     the first). Counts the requests the module's first Get sends. Medians of 11 runs, the two taking turns; prints figures, not a test.
-    Both are measured on this pwsh and on a ReadyToRun copy of it (Get-ReadyToRunPwsh in FreshPwsh.ps1): the dotnet
-    tool's pwsh is IL only, the release packages are precompiled, and a JIT-bound start differs between the two.
-    -ThisPwshOnly skips the copy.
+    Both are measured on this pwsh and, when this pwsh is the dotnet tool's (IL only), on a ReadyToRun copy of it
+    (Get-ReadyToRunPwsh in FreshPwsh.ps1) that comes near a release package, whose engine is precompiled: a JIT-bound
+    start differs between the two. -ThisPwshOnly skips the copy.
 #>
 param([switch] $ThisPwshOnly)
 $ErrorActionPreference = 'Stop'
@@ -33,7 +33,10 @@ try {
     $rawGet = "`$h = [Net.Http.HttpClient]::new(); `$h.DefaultRequestHeaders.Authorization = [Net.Http.Headers.AuthenticationHeaderValue]::new('Bearer', `$env:HF_TOKEN); `$null = `$h.GetStringAsync('$url').GetAwaiter().GetResult()"
     $hosts = @(, $pwsh)
     $names = @('this pwsh')
-    if (-not $ThisPwshOnly) { $hosts += , (Get-ReadyToRunPwsh); $names += 'ReadyToRun pwsh' }
+    if (-not $ThisPwshOnly) {
+        if ($pwsh.Count -eq 2 -and -not (Test-ReadyToRunPwsh)) { $hosts += , (Get-ReadyToRunPwsh); $names += 'ReadyToRun copy of this pwsh' }
+        else { 'This pwsh is precompiled already (a release package): measured on it alone.' }
+    }
     $medians = @(Measure-Pwsh $rawGet, $get -hosts $hosts)
     for ($i = 0; $i -lt $hosts.Count; $i++) {
         $raw, $ours = $medians[(2 * $i)..(2 * $i + 1)]

@@ -104,12 +104,14 @@ public sealed class CmdletHost : IDisposable
     /// </summary>
     public static async Task AssertStopped(System.Management.Automation.PowerShell ps, Task invoking)
     {
+        Exception? ended = null;
         try { await invoking.WaitAsync(Bound); }
         catch (PipelineStoppedException) { }
+        catch (Exception ex) { ended = ex; }
         var info = ps.InvocationStateInfo;
         // The reason and the errors say which way it ended when it did not stop (seen once in about 30 runs, unexplained).
-        Assert.True(info.State == PSInvocationState.Stopped, $"The pipeline ended {info.State}, not Stopped: {info.Reason}\n"
-            + string.Join("\n", ps.Streams.Error.Select(e => e.ToString())));
+        Assert.True(ended == null && info.State == PSInvocationState.Stopped, $"The pipeline ended {info.State}, not Stopped: {info.Reason}\n"
+            + (ended != null ? $"waiting for it: {ended}\n" : "") + string.Join("\n", ps.Streams.Error.Select(e => e.ToString())));
     }
 
     /// <summary>
