@@ -338,21 +338,29 @@ namespace MertEndpoint
                 e => Json.ToEndpoint(e, ns), Call(Policies.ControlWrite), t)).ConfigureAwait(false);
         }
 
+        /// <summary>
+        /// Deletes the endpoint and returns once a read shows it gone (see <see cref="ReadinessWaiter.ConfirmDeletedAsync"/>):
+        /// a 2xx alone is not taken for a delete, and only a confirmed delete is written to the usage history as one.
+        /// </summary>
         public async Task DeleteAsync(string ns, string name, CancellationToken ct = default)
         {
             DateTimeOffset sent = _transport.Now;
+            var target = new Target("delete", RequireNs(ns), RequireName(name));
             // A retried delete whose earlier attempt got no answer may have landed: its 404 then means deleted, not an error.
             var counted = new CountingReporter(_reporter);
             var call = new RequestCall(_policy ?? Policies.ControlWrite, counted, _endsAt);
+            bool answered = true;
             try
             {
-                await _transport.SendAsync(HttpMethod.Delete, Api(ns, name), null, new Target("delete", RequireNs(ns), RequireName(name)), _ => true,
-                    call, ct).ConfigureAwait(false);
+                await _transport.SendAsync(HttpMethod.Delete, Api(ns, name), null, target, _ => true, call, ct).ConfigureAwait(false);
             }
             catch (EndpointException ex) when (ex.Kind == EndpointErrorKind.EndpointNotFound && counted.Waits > 0)
             {
-                // deleted by the attempt whose answer was lost
+                answered = false; // deleted by the attempt whose answer was lost: the 404 is the service's word that it is gone
             }
+            if (answered)
+                await ReadinessWaiter.ConfirmDeletedAsync(this, new EndpointId(ns, name), t => _transport.SendAsync(HttpMethod.Delete, Api(ns, name), null,
+                    target, _ => true, Call(Policies.ControlWrite), t), ct).ConfigureAwait(false);
             _settings.Observer?.Observe(new EndpointObservation(_settings.ApiBase, ns, ObservationKind.Deleted, Array.Empty<EndpointInfo>(),
                 name, sent, _transport.Now));
         }

@@ -40,7 +40,7 @@ namespace MertEndpoint
 
         /// <summary>A delete abandoned by a stop (Ctrl+C) before its answer: the endpoint may still be there, and bill.</summary>
         public static string DeleteAbandoned(EndpointId id) =>
-            $"{Capital(id.Subject)} MAY STILL EXIST (and bill, if it runs): the delete was stopped before the service answered. "
+            $"{Capital(id.Subject)} MAY STILL EXIST (and bill, if it runs): the delete was stopped before a read showed it gone. "
             + $"Check it: Get-MertEndpoint{id.Arguments}; delete it: Remove-MertEndpoint{id.Arguments}";
 
         public static string SignalPauseUnknown(EndpointId id, string why) =>

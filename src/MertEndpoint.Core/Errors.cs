@@ -18,6 +18,8 @@ namespace MertEndpoint
         EndpointStillBilling,
         /// <summary>A 409 on anything but a create (pause, resume, scale to zero, update): the endpoint is changing state.</summary>
         EndpointConflict,
+        /// <summary>A delete the service answered, but reads for the stale-read grace after it still show the endpoint, in a state that does not bill (one that bills is EndpointStillBilling).</summary>
+        EndpointNotDeleted,
         /// <summary>The token has characters no HTTP header can carry (a line break, a control or non-ASCII character): refused before any request.</summary>
         InvalidToken,
 
@@ -426,6 +428,17 @@ namespace MertEndpoint
                 + $"{Capital(id.Subject)} MAY STILL BE BILLING: the service answered the {verb}, but reads for {Duration(grace)} after it "
                 + $"still show it {state} (the {verb} was sent again once). Stop it now: Stop-MertEndpoint{id.Arguments}",
                 id);
+
+        public static EndpointException NotConfirmedDeleted(EndpointId id, EndpointInfo shown, TimeSpan grace) =>
+            BillingRules.Bills(shown.Status)
+                ? new(EndpointErrorKind.EndpointStillBilling,
+                    $"{Capital(id.Subject)} MAY STILL BE BILLING: the service answered the delete, but reads for {Duration(grace)} after it "
+                    + $"still show it {shown.StatusText} (the delete was sent again once). Stop it now: Stop-MertEndpoint{id.Arguments}; "
+                    + $"then delete it again: Remove-MertEndpoint{id.Arguments}", id)
+                : new(EndpointErrorKind.EndpointNotDeleted,
+                    $"{Capital(id.Subject)} was not deleted: the service answered the delete, but reads for {Duration(grace)} after it "
+                    + $"still show it {shown.StatusText} (the delete was sent again once); it does not bill while {shown.StatusText}. "
+                    + $"Check it: Get-MertEndpoint{id.Arguments}; delete it again: Remove-MertEndpoint{id.Arguments}", id);
 
         public static EndpointException NotFoundForStart(string ns, string name) =>
             new(EndpointErrorKind.EndpointNotFound,

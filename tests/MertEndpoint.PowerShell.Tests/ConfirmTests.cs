@@ -109,6 +109,53 @@ public class ConfirmTests
         Assert.False(host.Service.Exists("gone"));
     }
 
+    private static int Deletes(CmdletHost host) => host.Service.Requests.Count(r => r.Method == HttpMethod.Delete);
+
+    [Theory]
+    [InlineData("running", "EndpointStillBilling", "MAY STILL BE BILLING")]
+    [InlineData("paused", "EndpointNotDeleted", "was not deleted")]
+    public async Task A_delete_answered_200_but_never_carried_out_is_an_error_naming_what_reads_show(string state, string id, string says)
+    {
+        using var host = new CmdletHost();
+        host.Service.Add("u", state: state);
+        host.Service.Intercept = r => r.Method == HttpMethod.Delete ? FakeService.Json(200, "{}") : null; // answered, never done
+        var run = await host.RunAsync("Remove-MertEndpoint u -Force -Confirm:$false");
+        var error = Assert.Single(run.AllErrors);
+        Assert.StartsWith(id + ",", error.FullyQualifiedErrorId);
+        Assert.Contains(says, error.Exception.Message);
+        Assert.Contains($"still show it {state}", error.Exception.Message);
+        Assert.Contains("Remove-MertEndpoint u -Namespace alice", error.Exception.Message);
+        if (state == "running") Assert.Contains("Stop-MertEndpoint u -Namespace alice", error.Exception.Message);
+        Assert.Equal(2, Deletes(host)); // sent again once
+        Assert.True(host.Service.Exists("u"));
+        Assert.DoesNotContain(run.Verbose, v => v.StartsWith("Deleted ", StringComparison.Ordinal));
+        // The usage history was not told it is gone: a listing later still finds it billing (or paused) as before.
+        var after = (await host.RunAsync("Get-MertEndpoint u")).Succeeded();
+        Assert.Equal(state, ((EndpointInfo)Assert.Single(after.Output).BaseObject).StatusText);
+    }
+
+    [Fact]
+    public async Task A_delete_whose_reads_lag_is_confirmed_by_a_later_read()
+    {
+        // The service deletes at once but its reads show the endpoint for a second more (a stale read): the module reads
+        // on until a 404, without sending the delete again, and says it is deleted.
+        using var host = new CmdletHost();
+        host.Service.Add("u", state: "paused");
+        string body = host.Service.BodyOf("u");
+        int staleReads = 0;
+        host.Service.Intercept = r =>
+        {
+            if (r.Method == HttpMethod.Delete) { host.Service.Remove("u"); return FakeService.Json(200, "{}"); }
+            if (r.Method == HttpMethod.Get && r.Path.EndsWith("/u", StringComparison.Ordinal) && !host.Service.Exists("u")
+                && Interlocked.Increment(ref staleReads) <= 2) return FakeService.Json(200, body);
+            return null;
+        };
+        var run = (await host.RunAsync("Remove-MertEndpoint u -Force -Confirm:$false -Verbose")).Succeeded();
+        Assert.Equal(1, Deletes(host));
+        Assert.Equal(3, staleReads); // two stale answers, then the 404
+        Assert.Contains(run.Verbose, v => v == "Deleted alice/u.");
+    }
+
     private static HttpResponseMessage Lie(CmdletHost host, string answer) => answer switch
     {
         "200 {}" => FakeService.Json(200, "{}"),

@@ -225,6 +225,49 @@ namespace MertEndpoint
             }
         }
 
+        /// <summary>How long after a delete's answer a read may still show the endpoint before the delete is sent once more.</summary>
+        private static readonly TimeSpan DeleteResendAfter = TimeSpan.FromSeconds(2);
+
+        /// <summary>
+        /// A delete is done when a read says the endpoint is gone (a 404), never because its answer was 2xx. Read at once,
+        /// then every half second within the stale-read grace; a read 2 s or more after the answer that still shows the
+        /// endpoint sends the delete once more (a 404 to it means gone). Still shown after the grace:
+        /// <see cref="Errors.NotConfirmedDeleted"/> (EndpointStillBilling while it bills, else EndpointNotDeleted).
+        /// </summary>
+        internal static async Task ConfirmDeletedAsync(EndpointClient client, EndpointId id, Func<CancellationToken, Task> resend, CancellationToken ct)
+        {
+            TimeProvider clock = client.TimeProvider;
+            long began = clock.GetTimestamp();
+            bool resent = false;
+            while (true)
+            {
+                EndpointInfo shown;
+                try
+                {
+                    shown = await client.GetAsync(id.Namespace!, id.Name!, ct).ConfigureAwait(false);
+                }
+                catch (EndpointException ex) when (ex.Kind == EndpointErrorKind.EndpointNotFound)
+                {
+                    return;
+                }
+                catch (EndpointException) when (clock.GetElapsedTime(began) < EndpointLifecycle.StaleReadGrace)
+                {
+                    await clock.Delay(ConfirmInterval, ct).ConfigureAwait(false); // a read that failed tells nothing
+                    continue;
+                }
+                if (clock.GetElapsedTime(began) >= EndpointLifecycle.StaleReadGrace)
+                    throw Errors.NotConfirmedDeleted(id, shown, EndpointLifecycle.StaleReadGrace);
+                if (!resent && clock.GetElapsedTime(began) >= DeleteResendAfter)
+                {
+                    resent = true;
+                    try { await resend(ct).ConfigureAwait(false); }
+                    catch (EndpointException ex) when (ex.Kind == EndpointErrorKind.EndpointNotFound) { return; }
+                    catch (EndpointException) { /* refused or failed: the reads that follow say how it ended */ }
+                }
+                await clock.Delay(ConfirmInterval, ct).ConfigureAwait(false);
+            }
+        }
+
         /// <summary>
         /// Reads until <paramref name="settled"/> holds, every half second for at most <paramref name="grace"/>, while
         /// <paramref name="late"/> says an unsettled answer may be a late one (this module's own change a moment ago, as
