@@ -122,7 +122,7 @@ public sealed class RecordedSession(EndpointClient client, RecordingHandler reco
             await client.PauseAsync(_ns, _name, t);
             await WatchAsync("after the last pause", s => s == "paused", t);
             Step("delete");
-            await client.DeleteAsync(_ns, _name, t);
+            await client.DeleteAsync(_ns, _name, confirm: false, t); // its own reads follow (step 7), recorded
             created = false;
             await WatchAsync("after delete", null, t);
         }
@@ -165,7 +165,7 @@ public sealed class RecordedSession(EndpointClient client, RecordingHandler reco
             {
                 Say($"clean-up: the pause failed ({ex.Message}); deleting anyway");
             }
-            await client.DeleteAsync(_ns, _name, own.Token);
+            await client.DeleteAsync(_ns, _name, confirm: false, own.Token);
             Say($"clean-up: deleted {_ns}/{_name}");
         }
         catch (Exception ex)

@@ -211,7 +211,11 @@ namespace MertEndpoint
             }
         }
 
-        public async Task<EndpointInfo> GetAsync(string ns, string name, CancellationToken ct = default)
+        public Task<EndpointInfo> GetAsync(string ns, string name, CancellationToken ct = default) => GetAsync(ns, name, tellGone: true, ct);
+
+        /// <param name="tellGone">Tell the observer a 404 (the usage history then records the endpoint gone, dated by its
+        /// sightings); false for a delete's confirming reads, whose delete is recorded as this client's own.</param>
+        internal async Task<EndpointInfo> GetAsync(string ns, string name, bool tellGone, CancellationToken ct)
         {
             DateTimeOffset sent = _transport.Now;
             try
@@ -223,7 +227,7 @@ namespace MertEndpoint
             {
                 throw await ExplainNamespaceAsync(ex, ns, ct).ConfigureAwait(false);
             }
-            catch (EndpointException ex) when (ex.Kind == EndpointErrorKind.EndpointNotFound)
+            catch (EndpointException ex) when (ex.Kind == EndpointErrorKind.EndpointNotFound && tellGone)
             {
                 // The service's word that it is gone (or not there yet: the history waits 10 s after its last record).
                 _settings.Observer?.Observe(new EndpointObservation(_settings.ApiBase, ns, ObservationKind.Read, Array.Empty<EndpointInfo>(), name, sent, _transport.Now) { ClockAhead = _transport.ClockAhead });
@@ -340,9 +344,14 @@ namespace MertEndpoint
 
         /// <summary>
         /// Deletes the endpoint and returns once a read shows it gone (see <see cref="ReadinessWaiter.ConfirmDeletedAsync"/>):
-        /// a 2xx alone is not taken for a delete, and only a confirmed delete is written to the usage history as one.
+        /// a 2xx alone is not taken for a delete, and only a confirmed delete is written to the usage history, as this
+        /// client's own, dated from when it was sent.
         /// </summary>
-        public async Task DeleteAsync(string ns, string name, CancellationToken ct = default)
+        public Task DeleteAsync(string ns, string name, CancellationToken ct = default) => DeleteAsync(ns, name, confirm: true, ct);
+
+        /// <param name="confirm">False: send the delete and return on its answer, telling no one (build.ps1 Record's session,
+        /// which makes its own reads after it and records them).</param>
+        public async Task DeleteAsync(string ns, string name, bool confirm, CancellationToken ct = default)
         {
             DateTimeOffset sent = _transport.Now;
             var target = new Target("delete", RequireNs(ns), RequireName(name));
@@ -358,6 +367,7 @@ namespace MertEndpoint
             {
                 answered = false; // deleted by the attempt whose answer was lost: the 404 is the service's word that it is gone
             }
+            if (!confirm) return;
             if (answered)
                 await ReadinessWaiter.ConfirmDeletedAsync(this, new EndpointId(ns, name), t => _transport.SendAsync(HttpMethod.Delete, Api(ns, name), null,
                     target, _ => true, Call(Policies.ControlWrite), t), ct).ConfigureAwait(false);

@@ -38,7 +38,7 @@ namespace MertEndpoint
             $"{Capital(id.Subject)} MAY BE BILLING: the create was stopped before the service answered, so it may exist. "
             + $"Check it: Get-MertEndpoint{id.Arguments}; remove it: Remove-MertEndpoint{id.Arguments}";
 
-        /// <summary>A delete abandoned by a stop (Ctrl+C) before its answer: the endpoint may still be there, and bill.</summary>
+        /// <summary>A delete abandoned by a stop (Ctrl+C) before a read showed it gone: the endpoint may still be there, and bill.</summary>
         public static string DeleteAbandoned(EndpointId id) =>
             $"{Capital(id.Subject)} MAY STILL EXIST (and bill, if it runs): the delete was stopped before a read showed it gone. "
             + $"Check it: Get-MertEndpoint{id.Arguments}; delete it: Remove-MertEndpoint{id.Arguments}";

@@ -14,7 +14,7 @@ namespace MertEndpoint
         InvalidEndpointName, InvalidArgument, InvalidConfiguration, Unknown,
         /// <summary>The endpoint's own model or container failed on the input (a 500 from its data plane).</summary>
         ModelError,
-        /// <summary>A pause this module owed (after a failed or cancelled start, at the end of Use) failed: the endpoint may still bill.</summary>
+        /// <summary>A pause this module owed (after a failed or cancelled start, at the end of Use) failed, or a delete answered 2xx is still shown billing: the endpoint may still bill.</summary>
         EndpointStillBilling,
         /// <summary>A 409 on anything but a create (pause, resume, scale to zero, update): the endpoint is changing state.</summary>
         EndpointConflict,
@@ -429,15 +429,15 @@ namespace MertEndpoint
                 + $"still show it {state} (the {verb} was sent again once). Stop it now: Stop-MertEndpoint{id.Arguments}",
                 id);
 
-        public static EndpointException NotConfirmedDeleted(EndpointId id, EndpointInfo shown, TimeSpan grace) =>
+        public static EndpointException NotConfirmedDeleted(EndpointId id, EndpointInfo shown, TimeSpan grace, bool resent) =>
             BillingRules.Bills(shown.Status)
                 ? new(EndpointErrorKind.EndpointStillBilling,
                     $"{Capital(id.Subject)} MAY STILL BE BILLING: the service answered the delete, but reads for {Duration(grace)} after it "
-                    + $"still show it {shown.StatusText} (the delete was sent again once). Stop it now: Stop-MertEndpoint{id.Arguments}; "
+                    + $"still show it {shown.StatusText}{(resent ? " (the delete was sent again once)" : "")}. Stop it now: Stop-MertEndpoint{id.Arguments}; "
                     + $"then delete it again: Remove-MertEndpoint{id.Arguments}", id)
                 : new(EndpointErrorKind.EndpointNotDeleted,
                     $"{Capital(id.Subject)} was not deleted: the service answered the delete, but reads for {Duration(grace)} after it "
-                    + $"still show it {shown.StatusText} (the delete was sent again once); it does not bill while {shown.StatusText}. "
+                    + $"still show it {shown.StatusText}{(resent ? " (the delete was sent again once)" : "")}; it does not bill while {shown.StatusText}. "
                     + $"Check it: Get-MertEndpoint{id.Arguments}; delete it again: Remove-MertEndpoint{id.Arguments}", id);
 
         public static EndpointException NotFoundForStart(string ns, string name) =>

@@ -129,9 +129,24 @@ public class ConfirmTests
         Assert.Equal(2, Deletes(host)); // sent again once
         Assert.True(host.Service.Exists("u"));
         Assert.DoesNotContain(run.Verbose, v => v.StartsWith("Deleted ", StringComparison.Ordinal));
-        // The usage history was not told it is gone: a listing later still finds it billing (or paused) as before.
-        var after = (await host.RunAsync("Get-MertEndpoint u")).Succeeded();
-        Assert.Equal(state, ((EndpointInfo)Assert.Single(after.Output).BaseObject).StatusText);
+        // The usage history was not told it is gone: its last record of u is still the state the reads showed.
+        var history = (await host.RunAsync("Get-MertEndpointHistory u")).Succeeded().Output.Select(o => o.BaseObject).OfType<EndpointStateChange>().ToList();
+        Assert.Equal(state, history.Last().State);
+    }
+
+    [Fact]
+    public async Task A_confirmed_delete_is_recorded_as_this_module_s_own_from_when_it_was_sent()
+    {
+        // Last seen an hour before the delete: the confirming read's 404 must not date the deletion back to that sighting.
+        using var host = new CmdletHost();
+        host.Service.Add("u", state: "running");
+        (await host.RunAsync("Get-MertEndpoint u")).Succeeded();
+        host.Clock.Advance(TimeSpan.FromHours(1));
+        (await host.RunAsync("Remove-MertEndpoint u -Force -Confirm:$false")).Succeeded();
+        var history = (await host.RunAsync("Get-MertEndpointHistory u")).Succeeded().Output.Select(o => o.BaseObject).OfType<EndpointStateChange>().ToList();
+        var gone = history.Last();
+        Assert.Equal(("deleted", "action"), (gone.State, gone.Source)); // this module deleted it
+        Assert.Equal(host.Service.Requests.Single(r => r.Method == HttpMethod.Delete).Time, gone.Earliest);
     }
 
     [Fact]

@@ -244,7 +244,7 @@ namespace MertEndpoint
                 EndpointInfo shown;
                 try
                 {
-                    shown = await client.GetAsync(id.Namespace!, id.Name!, ct).ConfigureAwait(false);
+                    shown = await client.GetAsync(id.Namespace!, id.Name!, tellGone: false, ct).ConfigureAwait(false);
                 }
                 catch (EndpointException ex) when (ex.Kind == EndpointErrorKind.EndpointNotFound)
                 {
@@ -256,7 +256,7 @@ namespace MertEndpoint
                     continue;
                 }
                 if (clock.GetElapsedTime(began) >= EndpointLifecycle.StaleReadGrace)
-                    throw Errors.NotConfirmedDeleted(id, shown, EndpointLifecycle.StaleReadGrace);
+                    throw Errors.NotConfirmedDeleted(id, shown, EndpointLifecycle.StaleReadGrace, resent);
                 if (!resent && clock.GetElapsedTime(began) >= DeleteResendAfter)
                 {
                     resent = true;
