@@ -1,7 +1,8 @@
 <#
 .SYNOPSIS
     Requests per operation, counted from the emulator's request log: stopping any endpoint should be one
-    pause (no read); starting a running endpoint one GET and one health probe. Prints the counts; not a test.
+    pause (no read); starting a running endpoint one GET and one health probe; removing one the DELETE and the read
+    that shows it gone (404). Prints the counts; not a test.
 #>
 $ErrorActionPreference = 'Stop'
 $root = Split-Path $PSScriptRoot
@@ -24,6 +25,7 @@ try {
     $null = Stop-MertEndpoint rpo -Confirm:$false
     "stop a paused endpoint:    $(Count { Stop-MertEndpoint rpo -Confirm:$false })"
     "stop a running endpoint:   $(Count { $null = Start-MertEndpoint rpo -Confirm:$false; Stop-MertEndpoint rpo -Confirm:$false } | ForEach-Object { $_ -replace '^', '(start then stop) ' })"
+    "remove an endpoint:        $(Count { Remove-MertEndpoint rpo -Force -Confirm:$false })"
 }
 finally {
     Stop-MertEmulator $emulator
