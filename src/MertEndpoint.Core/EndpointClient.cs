@@ -338,8 +338,13 @@ namespace MertEndpoint
             }
             string body = Json.UpdateBody(spec, image);
             if (body == "{}") return await GetAsync(ns, name, ct).ConfigureAwait(false);
-            return await ChangeAsync(ns, name, ct, t => _transport.SendAsync(HttpMethod.Put, Api(ns, name), body, target,
-                e => Json.ToEndpoint(e, ns), Call(Policies.ControlWrite), t)).ConfigureAwait(false);
+            Func<CancellationToken, Task<EndpointInfo>> send = c => ChangeAsync(ns, name, c, t => _transport.SendAsync(HttpMethod.Put, Api(ns, name), body, target,
+                e => Json.ToEndpoint(e, ns), Call(Policies.ControlWrite), t));
+            EndpointInfo updated = await send(ct).ConfigureAwait(false);
+            // The scaling decides what bills (and an idle timeout is what stops billing when the caller dies): an update is
+            // done when a read shows the replicas and the idle timeout it sent, not because its answer was 2xx.
+            return spec.ScalingHeldBy(updated) ? updated
+                : await ReadinessWaiter.ConfirmUpdatedAsync(this, new EndpointId(ns, name), spec, send, ct).ConfigureAwait(false);
         }
 
         /// <summary>

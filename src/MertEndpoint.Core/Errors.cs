@@ -20,6 +20,8 @@ namespace MertEndpoint
         EndpointConflict,
         /// <summary>A delete the service answered, but reads for the stale-read grace after it still show the endpoint, in a state that does not bill (one that bills is EndpointStillBilling).</summary>
         EndpointNotDeleted,
+        /// <summary>An update the service answered, but reads for the stale-read grace after it do not show the replicas or idle timeout it sent.</summary>
+        EndpointNotUpdated,
         /// <summary>The token has characters no HTTP header can carry (a line break, a control or non-ASCII character): refused before any request.</summary>
         InvalidToken,
 
@@ -439,6 +441,17 @@ namespace MertEndpoint
                     $"{Capital(id.Subject)} was not deleted: the service answered the delete, but reads for {Duration(grace)} after it "
                     + $"still show it {shown.StatusText}{(resent ? " (the delete was sent again once)" : "")}; it does not bill while {shown.StatusText}. "
                     + $"Check it: Get-MertEndpoint{id.Arguments}; delete it again: Remove-MertEndpoint{id.Arguments}", id);
+
+        public static EndpointException NotConfirmedUpdated(EndpointId id, EndpointUpdateSpec spec, EndpointInfo shown, TimeSpan grace, bool resent) =>
+            new(EndpointErrorKind.EndpointNotUpdated,
+                $"{Capital(id.Subject)} was not updated: the service answered the update, but reads for {Duration(grace)} after it show "
+                + $"{Scaling(shown.MinReplica, shown.MaxReplica, shown.ScaleToZeroTimeout)} instead of "
+                + $"{Scaling(spec.MinReplica ?? shown.MinReplica, spec.MaxReplica ?? shown.MaxReplica, spec.ScaleToZeroTimeout ?? shown.ScaleToZeroTimeout)}"
+                + $"{(resent ? " (the update was sent again once)" : "")}. Check it: Get-MertEndpoint{id.Arguments} | Format-List; then set it again.",
+                id);
+
+        private static string Scaling(int min, int max, int? idleMinutes) =>
+            $"replicas {min}-{max}" + (min == 0 ? (idleMinutes is int m ? $" with scale to zero after {m} idle minutes" : " with no idle timeout") : "");
 
         public static EndpointException NotFoundForStart(string ns, string name) =>
             new(EndpointErrorKind.EndpointNotFound,

@@ -70,6 +70,14 @@ namespace MertEndpoint
     /// <summary>A partial update: every null property is left unchanged (not sent).</summary>
     public sealed class EndpointUpdateSpec
     {
+        /// <summary>
+        /// Whether <paramref name="e"/> shows the scaling this update sends: its min and max replicas, and its idle timeout
+        /// where min replicas is 0 (the only place one applies). Fields not sent are not compared.
+        /// </summary>
+        internal bool ScalingHeldBy(EndpointInfo e) =>
+            (MinReplica == null || e.MinReplica == MinReplica) && (MaxReplica == null || e.MaxReplica == MaxReplica)
+            && (ScaleToZeroTimeout == null || e.MinReplica != 0 || e.ScaleToZeroTimeout == ScaleToZeroTimeout);
+
         public int? MinReplica { get; set; }
         public int? MaxReplica { get; set; }
         public int? ScaleToZeroTimeout { get; set; }

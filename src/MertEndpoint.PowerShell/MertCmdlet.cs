@@ -653,7 +653,8 @@ namespace MertEndpoint.PowerShell
                 case EndpointErrorKind.UnexpectedAnswer: return ErrorCategory.InvalidResult;
                 case EndpointErrorKind.ConfirmationRequired: return ErrorCategory.InvalidOperation;
                 case EndpointErrorKind.EndpointConflict: return ErrorCategory.ResourceBusy;
-                case EndpointErrorKind.EndpointNotDeleted: return ErrorCategory.OperationStopped;
+                case EndpointErrorKind.EndpointNotDeleted:
+                case EndpointErrorKind.EndpointNotUpdated: return ErrorCategory.OperationStopped;
                 case EndpointErrorKind.MaxDurationExceeded: return ErrorCategory.OperationTimeout;
                 case EndpointErrorKind.RateLimited: return ErrorCategory.LimitsExceeded;
                 case EndpointErrorKind.ServiceUnavailable: return ErrorCategory.ConnectionError;

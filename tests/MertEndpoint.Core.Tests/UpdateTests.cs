@@ -10,7 +10,8 @@ public class UpdateTests
     [Fact]
     public async Task Only_the_given_fields_are_sent()
     {
-        var handler = new FakeHandler(_clock, Respond.With(200, Endpoint(state: "updating")));
+        // The answer shows the idle timeout sent (an answer that did not would be read back until one does).
+        var handler = new FakeHandler(_clock, Respond.With(200, Endpoint(state: "updating").Replace("\"scaleToZeroTimeout\": 15", "\"scaleToZeroTimeout\": 30")));
 
         await Client(_clock, handler).UpdateAsync(Ns, "mert", new() { MinReplica = 0, ScaleToZeroTimeout = 30 });
 

@@ -171,6 +171,42 @@ public class ConfirmTests
         Assert.Contains(run.Verbose, v => v == "Deleted alice/u.");
     }
 
+    private static int Puts(CmdletHost host) => host.Service.Requests.Count(r => r.Method == HttpMethod.Put);
+
+    [Fact]
+    public async Task An_update_answered_200_but_never_carried_out_is_EndpointNotUpdated_naming_what_reads_show()
+    {
+        using var host = new CmdletHost();
+        host.Service.Add("u", state: "paused"); // min 0, idle timeout 15 minutes
+        host.Service.Intercept = r => r.Method == HttpMethod.Put ? FakeService.Json(200, "{}") : null; // answered, never done
+        var run = await host.RunAsync("Set-MertEndpoint u -IdleTimeout 00:30:00 -Confirm:$false");
+        var error = Assert.Single(run.AllErrors);
+        Assert.StartsWith("EndpointNotUpdated,", error.FullyQualifiedErrorId);
+        Assert.Contains("show replicas 0-1 with scale to zero after 15 idle minutes instead of replicas 0-1 with scale to zero after 30 idle minutes "
+            + "(the update was sent again once)", error.Exception.Message);
+        Assert.Contains("Get-MertEndpoint u -Namespace alice", error.Exception.Message);
+        Assert.Equal(2, Puts(host));
+    }
+
+    [Fact]
+    public async Task An_update_whose_answer_shows_the_settings_before_it_is_confirmed_by_a_read()
+    {
+        // A stale answer: the update lands, but its answer still shows the idle timeout it replaced. A read shows the
+        // new one, without the update being sent again.
+        using var host = new CmdletHost();
+        host.Service.Add("u", state: "paused");
+        host.Service.Intercept = r =>
+        {
+            if (r.Method != HttpMethod.Put) return null;
+            string before = host.Service.BodyOf("u");
+            host.Service.Serve(r).Dispose(); // carried out
+            return FakeService.Json(200, before);
+        };
+        var run = (await host.RunAsync("Set-MertEndpoint u -IdleTimeout 00:30:00 -Confirm:$false")).Succeeded();
+        Assert.Equal(30, ((EndpointInfo)Assert.Single(run.Output).BaseObject).ScaleToZeroTimeout);
+        Assert.Equal(1, Puts(host));
+    }
+
     private static HttpResponseMessage Lie(CmdletHost host, string answer) => answer switch
     {
         "200 {}" => FakeService.Json(200, "{}"),

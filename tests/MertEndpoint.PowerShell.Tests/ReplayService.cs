@@ -10,7 +10,9 @@ namespace MertEndpoint.PowerShell.Tests;
 /// followed it. An action the module sends moves the replay to the next recorded action of that kind and answers what the
 /// service answered; a read answers the current action's reads in order, the last one again once they run out; the
 /// data plane answers what the session's probe got; whoami and the catalog their first answer. Anything the recording cannot answer is a 501, kept in
-/// <see cref="Unanswered"/>. The recording's user becomes <see cref="FakeService.User"/>.
+/// <see cref="Unanswered"/>. The recording's user becomes <see cref="FakeService.User"/>. One answer is changed: an update's
+/// scaling is the scaling the request sent (the session's update sent other replicas than a module's start puts back, and
+/// the module takes an update as done only when the endpoint shows what it sent).
 /// </summary>
 public sealed class ReplayService : HttpMessageHandler
 {
@@ -65,8 +67,9 @@ public sealed class ReplayService : HttpMessageHandler
         return action is "pause" or "resume" or "scale-to-zero" ? action : null;
     }
 
-    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct)
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct)
     {
+        string? sent = request.Content == null ? null : await request.Content.ReadAsStringAsync(ct);
         string path = request.RequestUri!.AbsolutePath;
         string method = request.Method.Method;
         Answer? answer = null;
@@ -87,6 +90,7 @@ public sealed class ReplayService : HttpMessageHandler
                     _current = next;
                     _read = 0;
                     answer = _segments[next].Answer;
+                    if (kind == "update") answer = WithScalingSent(answer, sent);
                     Actions.Add(kind);
                 }
             }
@@ -97,6 +101,16 @@ public sealed class ReplayService : HttpMessageHandler
             ? new HttpResponseMessage(HttpStatusCode.NotImplemented) { Content = new StringContent("{\"error\": \"not in the recording\"}", Encoding.UTF8, "application/json") }
             : new HttpResponseMessage((HttpStatusCode)answer.Status) { Content = new StringContent(answer.Body, Encoding.UTF8, "application/json") };
         response.RequestMessage = request;
-        return Task.FromResult(response);
+        return response;
+    }
+
+    /// <summary>The recorded answer with compute.scaling's fields set to those the update sent.</summary>
+    private static Answer WithScalingSent(Answer recorded, string? sent)
+    {
+        if (sent == null || System.Text.Json.Nodes.JsonNode.Parse(sent)?["compute"]?["scaling"] is not System.Text.Json.Nodes.JsonObject scaling) return recorded;
+        var body = System.Text.Json.Nodes.JsonNode.Parse(recorded.Body)!.AsObject();
+        if (body["compute"]?["scaling"] is not System.Text.Json.Nodes.JsonObject answered) return recorded;
+        foreach (var (key, value) in scaling) answered[key] = value?.DeepClone();
+        return recorded with { Body = body.ToJsonString() };
     }
 }

@@ -225,7 +225,8 @@ namespace MertEndpoint
             }
         }
 
-        /// <summary>How long after a delete's answer a read may still show the endpoint before the delete is sent once more.</summary>
+        /// <summary>How long after a delete's (or an update's) answer a read may still show the endpoint as it was before
+        /// the change is sent once more.</summary>
         private static readonly TimeSpan DeleteResendAfter = TimeSpan.FromSeconds(2);
 
         /// <summary>
@@ -265,6 +266,46 @@ namespace MertEndpoint
                     catch (EndpointException) { /* refused or failed: the reads that follow say how it ended */ }
                 }
                 await clock.Delay(ConfirmInterval, ct).ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>
+        /// An update whose answer did not show the scaling it sent (see <see cref="EndpointUpdateSpec.ScalingHeldBy"/>) is
+        /// read back every half second within the stale-read grace; a read 2 s or more after it that still does not show it
+        /// sends the update once more. Returns the first endpoint that shows it; still not shown after the grace:
+        /// <see cref="EndpointErrorKind.EndpointNotUpdated"/>, naming what the reads show.
+        /// </summary>
+        internal static async Task<EndpointInfo> ConfirmUpdatedAsync(EndpointClient client, EndpointId id, EndpointUpdateSpec spec,
+            Func<CancellationToken, Task<EndpointInfo>> resend, CancellationToken ct)
+        {
+            TimeProvider clock = client.TimeProvider;
+            long began = clock.GetTimestamp();
+            bool resent = false;
+            EndpointInfo? shown = null;
+            while (true)
+            {
+                await clock.Delay(ConfirmInterval, ct).ConfigureAwait(false);
+                try
+                {
+                    shown = await client.GetAsync(id.Namespace!, id.Name!, ct).ConfigureAwait(false);
+                }
+                catch (EndpointException ex) when (ex.Kind != EndpointErrorKind.EndpointNotFound && clock.GetElapsedTime(began) < EndpointLifecycle.StaleReadGrace)
+                {
+                    continue; // a read that failed tells nothing
+                }
+                if (spec.ScalingHeldBy(shown)) return shown;
+                if (clock.GetElapsedTime(began) >= EndpointLifecycle.StaleReadGrace)
+                    throw Errors.NotConfirmedUpdated(id, spec, shown, EndpointLifecycle.StaleReadGrace, resent);
+                if (!resent && clock.GetElapsedTime(began) >= DeleteResendAfter)
+                {
+                    resent = true;
+                    try
+                    {
+                        EndpointInfo again = await resend(ct).ConfigureAwait(false);
+                        if (spec.ScalingHeldBy(again)) return again;
+                    }
+                    catch (EndpointException ex) when (ex.Kind != EndpointErrorKind.EndpointNotFound) { /* the reads that follow say how it ended */ }
+                }
             }
         }
 

@@ -1,6 +1,6 @@
 # Help source for Set-MertEndpoint; build/New-MamlHelp.ps1 turns it into MAML.
 @{
-    Description = 'A partial update: only the parameters you give are sent, so nothing else (environment, image, scaling) is wiped, and a parameter you leave out keeps its current value (no create default applies). Changing the image sends the whole image object, filled from the current endpoint. The endpoint goes to updating, then running.'
+    Description = 'A partial update: only the parameters you give are sent, so nothing else (environment, image, scaling) is wiped, and a parameter you leave out keeps its current value (no create default applies). Changing the image sends the whole image object, filled from the current endpoint. The endpoint goes to updating, then running. The replicas and idle timeout sent count as set only when the answer or a read shows them: a 2xx that does not is read back for up to 10 seconds (the update sent once more after 2 seconds), then it is the error EndpointNotUpdated, naming what the reads show.'
     Examples = @(
         @{
             Code = 'Set-MertEndpoint mert-spike6-inference -MinReplica 0 -IdleTimeout 00:15:00'
