@@ -316,7 +316,11 @@ namespace MertEndpoint
         /// Partial update: only non-null fields are sent. When any image field is given, model.image is sent
         /// whole, the missing parts taken from the current endpoint. Nothing to change sends nothing but a GET.
         /// </summary>
-        public async Task<EndpointInfo> UpdateAsync(string ns, string name, EndpointUpdateSpec spec, CancellationToken ct = default)
+        public Task<EndpointInfo> UpdateAsync(string ns, string name, EndpointUpdateSpec spec, CancellationToken ct = default) =>
+            UpdateAsync(ns, name, spec, afterResume: false, ct);
+
+        /// <param name="afterResume">The scaling a start puts back after its resume (its error then says to start again).</param>
+        internal async Task<EndpointInfo> UpdateAsync(string ns, string name, EndpointUpdateSpec spec, bool afterResume, CancellationToken ct)
         {
             if (spec == null) throw new ArgumentNullException(nameof(spec));
             var target = new Target("update", RequireNs(ns), RequireName(name));
@@ -344,7 +348,7 @@ namespace MertEndpoint
             // The scaling decides what bills (and an idle timeout is what stops billing when the caller dies): an update is
             // done when a read shows the replicas and the idle timeout it sent, not because its answer was 2xx.
             return spec.ScalingHeldBy(updated) ? updated
-                : await ReadinessWaiter.ConfirmUpdatedAsync(this, new EndpointId(ns, name), spec, send, ct).ConfigureAwait(false);
+                : await ReadinessWaiter.ConfirmUpdatedAsync(this, new EndpointId(ns, name), spec, send, afterResume, ct).ConfigureAwait(false);
         }
 
         /// <summary>

@@ -442,16 +442,21 @@ namespace MertEndpoint
                     + $"still show it {shown.StatusText}{(resent ? " (the delete was sent again once)" : "")}; it does not bill while {shown.StatusText}. "
                     + $"Check it: Get-MertEndpoint{id.Arguments}; delete it again: Remove-MertEndpoint{id.Arguments}", id);
 
-        public static EndpointException NotConfirmedUpdated(EndpointId id, EndpointUpdateSpec spec, EndpointInfo shown, TimeSpan grace, bool resent) =>
+        /// <param name="afterResume">The scaling a start puts back after its resume: the start fails (and pauses what it
+        /// resumed), so the fix is to start it again, not to set it on a paused endpoint (the next resume resets it).</param>
+        public static EndpointException NotConfirmedUpdated(EndpointId id, EndpointUpdateSpec spec, EndpointInfo shown, TimeSpan grace, bool resent,
+            bool afterResume = false) =>
             new(EndpointErrorKind.EndpointNotUpdated,
-                $"{Capital(id.Subject)} was not updated: the service answered the update, but reads for {Duration(grace)} after it show "
-                + $"{Scaling(shown.MinReplica, shown.MaxReplica, shown.ScaleToZeroTimeout)} instead of "
-                + $"{Scaling(spec.MinReplica ?? shown.MinReplica, spec.MaxReplica ?? shown.MaxReplica, spec.ScaleToZeroTimeout ?? shown.ScaleToZeroTimeout)}"
-                + $"{(resent ? " (the update was sent again once)" : "")}. Check it: Get-MertEndpoint{id.Arguments} | Format-List; then set it again.",
+                (afterResume ? $"The start could not put back the scaling of {id.Subject} after its resume" : $"{Capital(id.Subject)} was not updated")
+                + $": the service answered the update, but reads for {Duration(grace)} after it show "
+                + $"{Scaling(shown.MinReplica, shown.MaxReplica, shown.ScaleToZeroTimeout, true)} instead of "
+                + $"{Scaling(spec.MinReplica ?? shown.MinReplica, spec.MaxReplica ?? shown.MaxReplica, spec.ScaleToZeroTimeout, spec.ScaleToZeroTimeout != null)}"
+                + $"{(resent ? " (the update was sent again once)" : "")}. "
+                + (afterResume ? $"Start it again: Start-MertEndpoint{id.Arguments}" : $"Check it: Get-MertEndpoint{id.Arguments} | Format-List; then set it again."),
                 id);
 
-        private static string Scaling(int min, int max, int? idleMinutes) =>
-            $"replicas {min}-{max}" + (min == 0 ? (idleMinutes is int m ? $" with scale to zero after {m} idle minutes" : " with no idle timeout") : "");
+        private static string Scaling(int min, int max, int? idleMinutes, bool sayIdle) =>
+            $"replicas {min}-{max}" + (min == 0 && sayIdle ? (idleMinutes is int m ? $" with scale to zero after {m} idle minutes" : " with no idle timeout") : "");
 
         public static EndpointException NotFoundForStart(string ns, string name) =>
             new(EndpointErrorKind.EndpointNotFound,

@@ -189,6 +189,24 @@ public class ConfirmTests
     }
 
     [Fact]
+    public async Task A_start_whose_scaling_is_never_put_back_fails_says_to_start_again_and_pauses_it()
+    {
+        // After the resume the start sets the idle timeout asked for (30 minutes), answered 200 {} and never done: without
+        // it nothing on the service side would stop the billing should this process die, so the start fails and pauses.
+        using var host = new CmdletHost();
+        host.Service.Add("u", state: "paused"); // idle timeout 15 minutes
+        host.Service.Intercept = r => r.Method == HttpMethod.Put ? FakeService.Json(200, "{}") : null;
+        var run = await host.RunAsync("Start-MertEndpoint u -IdleTimeout 00:30:00 -Confirm:$false");
+        var error = Assert.Single(run.AllErrors);
+        Assert.StartsWith("EndpointNotUpdated,", error.FullyQualifiedErrorId);
+        Assert.StartsWith("The start could not put back the scaling of endpoint 'u' in namespace 'alice' after its resume", error.Exception.Message);
+        Assert.Contains("Start it again: Start-MertEndpoint u -Namespace alice", error.Exception.Message);
+        Assert.Contains("paused again", error.Exception.Message);
+        Assert.Equal(1, Pauses(host));
+        Assert.Equal("paused", host.Service.StateOf("u"));
+    }
+
+    [Fact]
     public async Task An_update_whose_answer_shows_the_settings_before_it_is_confirmed_by_a_read()
     {
         // A stale answer: the update lands, but its answer still shows the idle timeout it replaced. A read shows the

@@ -348,7 +348,7 @@ namespace MertEndpoint
             if (now.MinReplica == min && now.MaxReplica == max && (timeout == null || now.ScaleToZeroTimeout == timeout)) return now;
             log($"Setting {now.Id} replicas to {min}-{max}" + (timeout == null ? "." : $" with scale-to-zero after {timeout} idle minutes."));
             return await client.UpdateAsync(now.Namespace, now.Name,
-                new EndpointUpdateSpec { MinReplica = min, MaxReplica = max, ScaleToZeroTimeout = timeout }, ct).ConfigureAwait(false);
+                new EndpointUpdateSpec { MinReplica = min, MaxReplica = max, ScaleToZeroTimeout = timeout }, afterResume: true, ct).ConfigureAwait(false);
         }
 
         /// <summary>

@@ -276,7 +276,7 @@ namespace MertEndpoint
         /// <see cref="EndpointErrorKind.EndpointNotUpdated"/>, naming what the reads show.
         /// </summary>
         internal static async Task<EndpointInfo> ConfirmUpdatedAsync(EndpointClient client, EndpointId id, EndpointUpdateSpec spec,
-            Func<CancellationToken, Task<EndpointInfo>> resend, CancellationToken ct)
+            Func<CancellationToken, Task<EndpointInfo>> resend, bool afterResume, CancellationToken ct)
         {
             TimeProvider clock = client.TimeProvider;
             long began = clock.GetTimestamp();
@@ -295,7 +295,7 @@ namespace MertEndpoint
                 }
                 if (spec.ScalingHeldBy(shown)) return shown;
                 if (clock.GetElapsedTime(began) >= EndpointLifecycle.StaleReadGrace)
-                    throw Errors.NotConfirmedUpdated(id, spec, shown, EndpointLifecycle.StaleReadGrace, resent);
+                    throw Errors.NotConfirmedUpdated(id, spec, shown, EndpointLifecycle.StaleReadGrace, resent, afterResume);
                 if (!resent && clock.GetElapsedTime(began) >= DeleteResendAfter)
                 {
                     resent = true;
