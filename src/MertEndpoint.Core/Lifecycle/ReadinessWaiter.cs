@@ -227,84 +227,77 @@ namespace MertEndpoint
 
         /// <summary>How long after a delete's (or an update's) answer a read may still show the endpoint as it was before
         /// the change is sent once more.</summary>
-        private static readonly TimeSpan DeleteResendAfter = TimeSpan.FromSeconds(2);
+        private static readonly TimeSpan ResendAfter = TimeSpan.FromSeconds(2);
 
         /// <summary>
-        /// A delete is done when a read says the endpoint is gone (a 404), never because its answer was 2xx. Read at once,
-        /// then every half second within the stale-read grace; a read 2 s or more after the answer that still shows the
-        /// endpoint sends the delete once more (a 404 to it means gone). Still shown after the grace:
-        /// <see cref="Errors.NotConfirmedDeleted"/> (EndpointStillBilling while it bills, else EndpointNotDeleted).
+        /// A delete is done when a read says the endpoint is gone (a 404), never because its answer was 2xx: read at once,
+        /// then as <see cref="ReadBackAsync"/> does (a 404 to the delete sent again also means gone). Still shown after the
+        /// grace: <see cref="Errors.NotConfirmedDeleted"/> (EndpointStillBilling while it bills, else EndpointNotDeleted).
         /// </summary>
-        internal static async Task ConfirmDeletedAsync(EndpointClient client, EndpointId id, Func<CancellationToken, Task> resend, CancellationToken ct)
-        {
-            TimeProvider clock = client.TimeProvider;
-            long began = clock.GetTimestamp();
-            bool resent = false;
-            while (true)
-            {
-                EndpointInfo shown;
-                try
-                {
-                    shown = await client.GetAsync(id.Namespace!, id.Name!, tellGone: false, ct).ConfigureAwait(false);
-                }
-                catch (EndpointException ex) when (ex.Kind == EndpointErrorKind.EndpointNotFound)
-                {
-                    return;
-                }
-                catch (EndpointException) when (clock.GetElapsedTime(began) < EndpointLifecycle.StaleReadGrace)
-                {
-                    await clock.Delay(ConfirmInterval, ct).ConfigureAwait(false); // a read that failed tells nothing
-                    continue;
-                }
-                if (clock.GetElapsedTime(began) >= EndpointLifecycle.StaleReadGrace)
-                    throw Errors.NotConfirmedDeleted(id, shown, EndpointLifecycle.StaleReadGrace, resent);
-                if (!resent && clock.GetElapsedTime(began) >= DeleteResendAfter)
-                {
-                    resent = true;
-                    try { await resend(ct).ConfigureAwait(false); }
-                    catch (EndpointException ex) when (ex.Kind == EndpointErrorKind.EndpointNotFound) { return; }
-                    catch (EndpointException) { /* refused or failed: the reads that follow say how it ended */ }
-                }
-                await clock.Delay(ConfirmInterval, ct).ConfigureAwait(false);
-            }
-        }
+        internal static Task ConfirmDeletedAsync(EndpointClient client, EndpointId id, Func<CancellationToken, Task> resend, CancellationToken ct) =>
+            ReadBackAsync(client, id, readAtOnce: true, done: e => e == null,
+                async t => { await resend(t).ConfigureAwait(false); return null; },
+                (shown, resent) => Errors.NotConfirmedDeleted(id, shown, EndpointLifecycle.StaleReadGrace, resent), ct);
 
         /// <summary>
         /// An update whose answer did not show the scaling it sent (see <see cref="EndpointUpdateSpec.ScalingHeldBy"/>) is
-        /// read back every half second within the stale-read grace; a read 2 s or more after it that still does not show it
-        /// sends the update once more. Returns the first endpoint that shows it; still not shown after the grace:
-        /// <see cref="EndpointErrorKind.EndpointNotUpdated"/>, naming what the reads show.
+        /// read back as <see cref="ReadBackAsync"/> does. Returns the first endpoint that shows it; still not shown after the
+        /// grace: <see cref="EndpointErrorKind.EndpointNotUpdated"/>, naming what the reads show. A 404 is the read's error.
         /// </summary>
         internal static async Task<EndpointInfo> ConfirmUpdatedAsync(EndpointClient client, EndpointId id, EndpointUpdateSpec spec,
-            Func<CancellationToken, Task<EndpointInfo>> resend, bool afterResume, CancellationToken ct)
+            Func<CancellationToken, Task<EndpointInfo>> resend, bool afterResume, CancellationToken ct) =>
+            (await ReadBackAsync(client, id, readAtOnce: false, done: e => e != null && spec.ScalingHeldBy(e),
+                async t => await resend(t).ConfigureAwait(false),
+                (shown, resent) => Errors.NotConfirmedUpdated(id, spec, shown, EndpointLifecycle.StaleReadGrace, resent, afterResume), ct).ConfigureAwait(false))!;
+
+        /// <summary>
+        /// The read-back of a change whose answer did not show it done (a delete, an update): reads every half second
+        /// within the stale-read grace until <paramref name="done"/> holds for one (a 404 is judged as null; when that is
+        /// not done, the 404 is the read's error). A read 2 s or more after the change that still does not show it sends
+        /// the change once more; its answer is judged too (null: it showed nothing; a 404 to it is judged as null). Still
+        /// not done after the grace: <paramref name="notDone"/> with the last read and whether it was sent again. A read
+        /// that fails otherwise is read again within the grace.
+        /// </summary>
+        private static async Task<EndpointInfo?> ReadBackAsync(EndpointClient client, EndpointId id, bool readAtOnce, Func<EndpointInfo?, bool> done,
+            Func<CancellationToken, Task<EndpointInfo?>> resend, Func<EndpointInfo, bool, EndpointException> notDone, CancellationToken ct)
         {
             TimeProvider clock = client.TimeProvider;
             long began = clock.GetTimestamp();
-            bool resent = false;
-            EndpointInfo? shown = null;
+            bool goneIsDone = done(null), resent = false, first = true;
             while (true)
             {
-                await clock.Delay(ConfirmInterval, ct).ConfigureAwait(false);
+                if (!first || !readAtOnce) await clock.Delay(ConfirmInterval, ct).ConfigureAwait(false);
+                first = false;
+                EndpointInfo shown;
                 try
                 {
-                    shown = await client.GetAsync(id.Namespace!, id.Name!, ct).ConfigureAwait(false);
+                    // A 404 that is the change's own success is recorded by the caller, as its change.
+                    shown = await client.GetAsync(id.Namespace!, id.Name!, tellGone: !goneIsDone, ct).ConfigureAwait(false);
+                }
+                catch (EndpointException ex) when (ex.Kind == EndpointErrorKind.EndpointNotFound && goneIsDone)
+                {
+                    return null;
                 }
                 catch (EndpointException ex) when (ex.Kind != EndpointErrorKind.EndpointNotFound && clock.GetElapsedTime(began) < EndpointLifecycle.StaleReadGrace)
                 {
                     continue; // a read that failed tells nothing
                 }
-                if (spec.ScalingHeldBy(shown)) return shown;
-                if (clock.GetElapsedTime(began) >= EndpointLifecycle.StaleReadGrace)
-                    throw Errors.NotConfirmedUpdated(id, spec, shown, EndpointLifecycle.StaleReadGrace, resent, afterResume);
-                if (!resent && clock.GetElapsedTime(began) >= DeleteResendAfter)
+                if (done(shown)) return shown;
+                if (clock.GetElapsedTime(began) >= EndpointLifecycle.StaleReadGrace) throw notDone(shown, resent);
+                if (resent || clock.GetElapsedTime(began) < ResendAfter) continue;
+                resent = true;
+                try
                 {
-                    resent = true;
-                    try
-                    {
-                        EndpointInfo again = await resend(ct).ConfigureAwait(false);
-                        if (spec.ScalingHeldBy(again)) return again;
-                    }
-                    catch (EndpointException ex) when (ex.Kind != EndpointErrorKind.EndpointNotFound) { /* the reads that follow say how it ended */ }
+                    EndpointInfo? again = await resend(ct).ConfigureAwait(false);
+                    if (again != null && done(again)) return again;
+                }
+                catch (EndpointException ex) when (ex.Kind == EndpointErrorKind.EndpointNotFound && goneIsDone)
+                {
+                    return null;
+                }
+                catch (EndpointException ex) when (ex.Kind != EndpointErrorKind.EndpointNotFound)
+                {
+                    /* refused or failed: the reads that follow say how it ended */
                 }
             }
         }

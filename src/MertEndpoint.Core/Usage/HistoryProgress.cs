@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Threading;
 
 namespace MertEndpoint
 {
@@ -26,6 +27,9 @@ namespace MertEndpoint
             lock (_watchers) _watchers.Add(reporter);
             return new OnDispose(() => { lock (_watchers) _watchers.Remove(reporter); });
         }
+
+        /// <summary>Whether anyone watches now, without the lock: a long piece of work asks at every step.</summary>
+        private bool Watched => Volatile.Read(ref _watchers).Count > 0;
 
         private Reporter[] Watchers()
         {
@@ -68,7 +72,7 @@ namespace MertEndpoint
 
             public void At(long position)
             {
-                if (!_large) return;
+                if (!_large || !_history.Watched) return;
                 long done = Math.Min(Math.Max(0, position - _from), _total);
                 int percent = _first + (int)(done * (_last - _first) / _total);
                 // A few times a second at most: a terminal redraws the bar for each.
