@@ -197,7 +197,19 @@ namespace MertEndpoint.PowerShell.Cmdlets
             {
                 if (OwesStop(started)) _owesStop = target;
                 using (EndpointUrlVariable.Enter(started.Endpoint.Url))
-                    outcome = RunBlock(started.Endpoint, out exitCode);
+                {
+                    try
+                    {
+                        outcome = RunBlock(started.Endpoint, out exitCode);
+                    }
+                    catch (PipelineStoppedException) when (!_endedDownstream)
+                    {
+                        // The caller's stop can reach the block's nested pipeline as this exception rather than as a
+                        // Stopped state, before this command's StopProcessing has run: the block was stopped all the same.
+                        outcome = BlockOutcome.Stopped;
+                        throw;
+                    }
+                }
             }
             finally
             {
@@ -254,7 +266,7 @@ namespace MertEndpoint.PowerShell.Cmdlets
             }
             catch (Exception ex) when (ex is PipelineStoppedException || ex is InvalidOperationException)
             {
-                /* the pipeline closed under us: the line was for information only */
+                WriteToHostNow(Secrets.Mask(line), warning: false); // the pipeline closed under us: the host still hears it
             }
         }
 
